@@ -1,0 +1,57 @@
+/* lunard's configuration: portals, targets, LUNs and their backing stores.
+ * Read from a libconfig file, or built from the embedded default. */
+#ifndef LUNAR_CONTROL_CONFIG_H
+#define LUNAR_CONTROL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "backend/backend.h"
+#include "iscsi/params.h"
+
+#define LUNAR_DEFAULT_TARGET "iqn.2026-11.org.lunar:default"
+#define LUNAR_DEFAULT_STATE_DIR "/var/lib/lunar"
+#define LUNAR_DEFAULT_PORT 3260
+
+struct config_portal {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[80];               /* as given, e.g. "[::]:3260" */
+};
+
+struct config_lun {
+	uint16_t lun;
+	struct backend_config bs;    /* bs.path owned by the config */
+	char *serial;                /* NULL: derived */
+};
+
+struct config_target {
+	char *name;
+	char *alias;                 /* NULL: none */
+	struct config_lun *luns;
+	size_t nluns;
+};
+
+struct lunar_config {
+	char *state_dir;
+	unsigned threads;            /* data-plane threads; 0 = online CPUs */
+	struct config_portal *portals;
+	size_t nportals;
+	struct config_target *targets;
+	size_t ntargets;
+	struct iscsi_target_limits limits;
+};
+
+/* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */
+int config_load_file(const char *path, struct lunar_config *cfg, char *err, size_t errlen);
+/* The embedded default: target LUNAR_DEFAULT_TARGET with LUN 0 a 1 GiB
+ * sparse file in state_dir, portals 0.0.0.0:3260 and [::]:3260. */
+int config_load_default(struct lunar_config *cfg, const char *state_dir);
+/* "0.0.0.0:3260", "[::1]:3260", "127.0.0.1" (port 3260). Returns 0 or -1. */
+int config_parse_portal(const char *text, struct config_portal *portal);
+/* Replaces the portal list (for --listen). */
+int config_set_portals(struct lunar_config *cfg, const struct config_portal *portals, size_t n);
+void config_free(struct lunar_config *cfg);
+
+#endif

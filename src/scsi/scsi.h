@@ -1,0 +1,134 @@
+/* The SCSI target core: logical units, I_T nexus state and task execution.
+ *
+ * Transport-neutral: it sees CDBs, data buffers and LUN numbers, never PDUs.
+ * A transport drives a task in three steps:
+ *   1. fill the "set by transport" fields and call scsi_task_prepare();
+ *      if it returns false the task is already complete (status/sense set);
+ *   2. for dir == SCSI_DIR_WRITE, place xfer_len bytes of data into buf;
+ *   3. call scsi_task_execute(); task->done runs later on task->loop with
+ *      status, sense and (for reads) data_len bytes of buf filled in.
+ * scsi_task_release() frees what prepare allocated. */
+#ifndef LUNAR_SCSI_SCSI_H
+#define LUNAR_SCSI_SCSI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "util/loop.h"
+
+#define SCSI_CDB_MAX 16
+#define SCSI_SENSE_MAX 96
+#define SCSI_MAX_LUNS 256
+/* Largest transfer one command may ask for (Block Limits VPD). */
+#define SCSI_MAX_XFER_BYTES (8u << 20)
+
+enum scsi_status {
+	SCSI_STATUS_GOOD = 0x00,
+	SCSI_STATUS_CHECK_CONDITION = 0x02,
+	SCSI_STATUS_BUSY = 0x08,
+	SCSI_STATUS_RESERVATION_CONFLICT = 0x18,
+	SCSI_STATUS_TASK_SET_FULL = 0x28,
+	SCSI_STATUS_TASK_ABORTED = 0x40,
+};
+
+/* SAM-5 task attributes, as iSCSI carries them in ATTR (RFC 7143 §11.3.1). */
+enum scsi_task_attr {
+	SCSI_ATTR_UNTAGGED = 0,
+	SCSI_ATTR_SIMPLE = 1,
+	SCSI_ATTR_ORDERED = 2,
+	SCSI_ATTR_HEAD_OF_QUEUE = 3,
+	SCSI_ATTR_ACA = 4,
+};
+
+enum scsi_dir { SCSI_DIR_NONE, SCSI_DIR_READ, SCSI_DIR_WRITE };
+
+struct scsi_lu_config {
+	uint16_t lun;
+	struct backend *bs; /* opened by the caller; the LU does not own it */
+	const char *serial; /* NULL: derived from target name and LUN */
+	const char *product; /* NULL: "lunar disk" */
+};
+
+struct scsi_lu {
+	uint16_t lun;
+	struct backend *bs;
+	uint32_t block_size;
+	uint64_t nblocks;
+	char serial[33];     /* Unit Serial Number VPD, space-free ASCII */
+	uint8_t naa[16];     /* NAA 6 designator, stable for target name + LUN */
+	char vendor[9], product[17], revision[5];
+	bool write_cache;    /* WCE in the Caching mode page */
+	bool readonly;
+	bool descriptor_sense; /* D_SENSE in the Control mode page */
+};
+
+struct scsi_target {
+	char *name;          /* SCSI target device name: the iSCSI target name */
+	uint16_t rel_port;   /* relative target port identifier */
+	uint16_t tpg;        /* target port group */
+	struct scsi_lu *lus[SCSI_MAX_LUNS]; /* indexed by LUN; NULL where absent */
+};
+
+/* An I_T nexus: one initiator port talking to one target port (in iSCSI,
+ * one session). Holds the per-nexus unit attention state. */
+struct scsi_nexus {
+	struct scsi_target *target;
+	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
+	uint32_t ua[SCSI_MAX_LUNS]; /* pending unit attentions per LUN, bit per enum scsi_ua */
+};
+
+enum scsi_ua {
+	SCSI_UA_POWER_ON = 1u << 0,      /* 29h/00h POWER ON, RESET, OR BUS DEVICE RESET OCCURRED */
+	SCSI_UA_CAPACITY_CHANGED = 1u << 1, /* 2Ah/09h */
+};
+
+struct scsi_opdef;
+
+struct scsi_task {
+	/* set by the transport */
+	struct scsi_nexus *nexus;
+	uint64_t lun_raw;        /* the 8-byte LUN field, big-endian decoded */
+	uint8_t cdb[SCSI_CDB_MAX];
+	enum scsi_task_attr attr;
+	struct loop *loop;       /* the loop backing-store I/O runs on */
+	void (*done)(struct scsi_task *task);
+	void *transport_priv;
+
+	/* set by scsi_task_prepare */
+	struct scsi_lu *lu;      /* NULL when the LUN does not exist */
+	const struct scsi_opdef *op; /* NULL when the opcode is unsupported */
+	enum scsi_dir dir;
+	uint32_t xfer_len;       /* bytes the CDB asks to move */
+	uint8_t *buf;            /* xfer_len bytes, 4096-aligned */
+
+	/* results */
+	uint32_t data_len;       /* SCSI_DIR_READ: valid bytes in buf (<= xfer_len) */
+	uint8_t status;
+	uint8_t sense_len;
+	uint8_t sense[SCSI_SENSE_MAX];
+
+	/* private to the core */
+	uint64_t lba;
+	uint32_t nblocks;
+	struct backend_io io;
+};
+
+/* Creates an LU over an opened backing store. Returns NULL and logs on error. */
+struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *target_name);
+void scsi_lu_destroy(struct scsi_lu *lu);
+
+void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
+		     const char *initiator_port);
+
+/* SAM-5 LUN encoding of the 8-byte LUN field (peripheral or flat space). */
+uint64_t scsi_lun_encode(uint16_t lun);
+/* Returns the LUN number, or -1 if the field addresses no LUN lunar serves. */
+int scsi_lun_decode(uint64_t lun_raw);
+
+bool scsi_task_prepare(struct scsi_task *task);
+void scsi_task_execute(struct scsi_task *task);
+void scsi_task_release(struct scsi_task *task);
+
+#endif

@@ -1,0 +1,120 @@
+#include "util/loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+static void loop_arm_wake(struct loop *loop);
+
+static void loop_drain_inbox(struct loop *loop)
+{
+	pthread_mutex_lock(&loop->inbox_lock);
+	struct loop_msg *lifo = loop->inbox;
+	loop->inbox = NULL;
+	pthread_mutex_unlock(&loop->inbox_lock);
+
+	struct loop_msg *fifo = NULL;
+	while (lifo) {
+		struct loop_msg *next = lifo->next;
+		lifo->next = fifo;
+		fifo = lifo;
+		lifo = next;
+	}
+	while (fifo) {
+		struct loop_msg *next = fifo->next;
+		fifo->fn(fifo);
+		fifo = next;
+	}
+}
+
+static void loop_on_wake(struct loop_op *op, int res)
+{
+	struct loop *loop = (struct loop *)((char *)op - offsetof(struct loop, wake_op));
+	if (res < 0 && res != -EINTR && res != -EAGAIN)
+		log_error("loop: eventfd read failed: %s", strerror(-res));
+	loop_drain_inbox(loop);
+	if (!loop->stop)
+		loop_arm_wake(loop);
+}
+
+static void loop_arm_wake(struct loop *loop)
+{
+	struct io_uring_sqe *sqe = loop_get_sqe(loop);
+	io_uring_prep_read(sqe, loop->wake_fd, &loop->wake_buf, sizeof(loop->wake_buf), 0);
+	loop_sqe_set_op(sqe, &loop->wake_op);
+}
+
+int loop_init(struct loop *loop, unsigned entries)
+{
+	memset(loop, 0, sizeof(*loop));
+	struct io_uring_params params = {
+		/* Completions can outnumber SQ entries when many sockets and
+		 * backing-store I/Os are in flight; let the kernel buffer them. */
+		.flags = IORING_SETUP_CQSIZE,
+		.cq_entries = entries * 4,
+	};
+	int ret = io_uring_queue_init_params(entries, &loop->ring, &params);
+	if (ret < 0)
+		return ret;
+	loop->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (loop->wake_fd < 0) {
+		ret = -errno;
+		io_uring_queue_exit(&loop->ring);
+		return ret;
+	}
+	pthread_mutex_init(&loop->inbox_lock, NULL);
+	loop->wake_op.cb = loop_on_wake;
+	loop_arm_wake(loop);
+	return 0;
+}
+
+void loop_fini(struct loop *loop)
+{
+	io_uring_queue_exit(&loop->ring);
+	close(loop->wake_fd);
+	pthread_mutex_destroy(&loop->inbox_lock);
+}
+
+struct io_uring_sqe *loop_get_sqe(struct loop *loop)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+	while (!sqe) {
+		io_uring_submit(&loop->ring);
+		sqe = io_uring_get_sqe(&loop->ring);
+	}
+	return sqe;
+}
+
+void loop_run(struct loop *loop)
+{
+	while (!loop->stop) {
+		int ret = io_uring_submit_and_wait(&loop->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
+			log_error("loop: io_uring_submit_and_wait: %s", strerror(-ret));
+			break;
+		}
+		struct io_uring_cqe *cqe;
+		while (io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
+			struct loop_op *op = io_uring_cqe_get_data(cqe);
+			int res = cqe->res;
+			/* Consume first: the callback may queue SQEs and reap again. */
+			io_uring_cqe_seen(&loop->ring, cqe);
+			if (op)
+				op->cb(op, res);
+		}
+	}
+}
+
+void loop_post(struct loop *loop, struct loop_msg *msg)
+{
+	pthread_mutex_lock(&loop->inbox_lock);
+	msg->next = loop->inbox;
+	loop->inbox = msg;
+	pthread_mutex_unlock(&loop->inbox_lock);
+	unsigned long long one = 1;
+	if (write(loop->wake_fd, &one, sizeof(one)) < 0)
+		log_error("loop: eventfd write failed: %s", strerror(errno));
+}
