@@ -1,6 +1,7 @@
 #include "util/loop.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
