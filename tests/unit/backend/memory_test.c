@@ -1,0 +1,99 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backend/backend.h"
+#include "io_runner.h"
+
+static int runner_setup(void **state)
+{
+	struct io_runner *r = calloc(1, sizeof(*r));
+	if (loop_init(&r->loop, 64) < 0)
+		return -1;
+	*state = r;
+	return 0;
+}
+
+static int runner_teardown(void **state)
+{
+	struct io_runner *r = *state;
+	assert_false(r->done_inside_submit);
+	loop_fini(&r->loop);
+	free(r);
+	return 0;
+}
+
+static struct backend *open_memory(uint64_t size, uint32_t block_size)
+{
+	struct backend_config cfg = { .kind = BACKEND_MEMORY, .size = size, .block_size = block_size };
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	return bs;
+}
+
+static void write_then_read_returns_the_data(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	void *out = runner_buf(65536, 5);
+	void *in = runner_buf(65536, 0);
+	assert_int_equal(runner_one(r, bs, BACKEND_WRITE, 4096, out, 65536, false), 0);
+	assert_int_equal(runner_one(r, bs, BACKEND_READ, 4096, in, 65536, false), 0);
+	assert_memory_equal(in, out, 65536);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
+static void fresh_store_reads_zeroes(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	unsigned char *in = runner_buf(4096, 1);
+	assert_int_equal(runner_one(r, bs, BACKEND_READ, 0, in, 4096, false), 0);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(in[i], 0);
+	free(in);
+	backend_close(bs);
+}
+
+static void flush_completes_from_the_loop(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	assert_int_equal(runner_one(r, bs, BACKEND_FLUSH, 0, NULL, 0, false), 0);
+	backend_close(bs);
+}
+
+static void size_is_rounded_down_to_block_size(void **state)
+{
+	struct backend *bs = open_memory(3 * 4096 + 100, 4096);
+	assert_int_equal(bs->size, 3 * 4096);
+	assert_int_equal(bs->block_size, 4096);
+	assert_int_equal(bs->fd, -1);
+	backend_close(bs);
+}
+
+static void size_below_one_block_is_rejected(void **state)
+{
+	struct backend_config cfg = { .kind = BACKEND_MEMORY, .size = 100, .block_size = 512 };
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(write_then_read_returns_the_data, runner_setup, runner_teardown),
+		cmocka_unit_test_setup_teardown(fresh_store_reads_zeroes, runner_setup, runner_teardown),
+		cmocka_unit_test_setup_teardown(flush_completes_from_the_loop, runner_setup, runner_teardown),
+		cmocka_unit_test(size_is_rounded_down_to_block_size),
+		cmocka_unit_test(size_below_one_block_is_rejected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
