@@ -1,0 +1,158 @@
+#include "scsi/opcodes.h"
+
+#include "scsi/handlers.h"
+
+#define NO_SA (-1)
+#define FIELD(o, s) { .off = (o), .size = (s) }
+#define NO_FIELD { 0, 0 }
+#define EXEMPT (OP_UA_EXEMPT | OP_ANY_LUN)
+
+/* Usage masks follow the CDB layouts of SPC-4 §6 and SBC-3 §5. Hints that
+ * need no action are accepted: DPO, RARC, FUA_NV, group number, IMMED,
+ * SYNC_NV. Protection fields (RDPROTECT, WRPROTECT, VRPROTECT) are not
+ * accepted because the LU has no protection information. */
+const struct scsi_opdef scsi_opdefs[] = {
+	{ 0x00, NO_SA, "TEST UNIT READY", 6,
+	  { 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00 },
+	  SCSI_DIR_NONE, OP_XFER_NONE, NO_FIELD, NO_FIELD, 0,
+	  0, OP_SERIAL_NONE, spc_test_unit_ready },
+	{ 0x03, NO_SA, "REQUEST SENSE", 6,
+	  { 0xFF, 0x01, 0x00, 0x00, 0xFF, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(4, 1), 252,
+	  EXEMPT, OP_SERIAL_NONE, spc_request_sense },
+	{ 0x08, NO_SA, "READ(6)", 6,
+	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_BLOCKS, FIELD(1, 3), FIELD(4, 1), 0,
+	  OP_LEN0_IS_256 | OP_ASYNC, OP_SERIAL_READ, sbc_read },
+	{ 0x0A, NO_SA, "WRITE(6)", 6,
+	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(1, 3), FIELD(4, 1), 0,
+	  OP_LEN0_IS_256 | OP_WRITES_MEDIUM | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0x12, NO_SA, "INQUIRY", 6,
+	  { 0xFF, 0x01, 0xFF, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(3, 2), 1024,
+	  EXEMPT, OP_SERIAL_NONE, spc_inquiry },
+	{ 0x1A, NO_SA, "MODE SENSE(6)", 6,
+	  { 0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(4, 1), 255,
+	  0, OP_SERIAL_NONE, spc_mode_sense },
+	/* Power conditions are not supported, so only IMMED, NO_FLUSH, LOEJ
+	 * and START are accepted (SBC-3 5.25). */
+	{ 0x1B, NO_SA, "START STOP UNIT", 6,
+	  { 0xFF, 0x01, 0x00, 0x00, 0x07, 0x00 },
+	  SCSI_DIR_NONE, OP_XFER_NONE, NO_FIELD, NO_FIELD, 0,
+	  0, OP_SERIAL_NONE, sbc_start_stop_unit },
+	{ 0x25, NO_SA, "READ CAPACITY(10)", 10,
+	  { 0xFF, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x01, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, FIELD(2, 4), NO_FIELD, 8,
+	  0, OP_SERIAL_NONE, sbc_read_capacity10 },
+	{ 0x28, NO_SA, "READ(10)", 10,
+	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(7, 2), 0,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_read },
+	{ 0x2A, NO_SA, "WRITE(10)", 10,
+	  { 0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(7, 2), 0,
+	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0x2F, NO_SA, "VERIFY(10)", 10,
+	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_VERIFY, FIELD(2, 4), FIELD(7, 2), 0,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
+	{ 0x35, NO_SA, "SYNCHRONIZE CACHE(10)", 10,
+	  { 0xFF, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_NONE, OP_XFER_RANGE, FIELD(2, 4), FIELD(7, 2), 0,
+	  OP_ASYNC, OP_SERIAL_WRITE, sbc_sync_cache },
+	{ 0x5A, NO_SA, "MODE SENSE(10)", 10,
+	  { 0xFF, 0x18, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), 512,
+	  0, OP_SERIAL_NONE, spc_mode_sense },
+	{ 0x88, NO_SA, "READ(16)", 16,
+	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(10, 4), 0,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_read },
+	{ 0x8A, NO_SA, "WRITE(16)", 16,
+	  { 0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(10, 4), 0,
+	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0x8F, NO_SA, "VERIFY(16)", 16,
+	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_VERIFY, FIELD(2, 8), FIELD(10, 4), 0,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
+	{ 0x91, NO_SA, "SYNCHRONIZE CACHE(16)", 16,
+	  { 0xFF, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_NONE, OP_XFER_RANGE, FIELD(2, 8), FIELD(10, 4), 0,
+	  OP_ASYNC, OP_SERIAL_WRITE, sbc_sync_cache },
+	{ 0x9E, 0x10, "READ CAPACITY(16)", 16,
+	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, FIELD(2, 8), FIELD(10, 4), 32,
+	  0, OP_SERIAL_NONE, sbc_read_capacity16 },
+	{ 0xA0, NO_SA, "REPORT LUNS", 12,
+	  { 0xFF, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), 8 + 8 * SCSI_MAX_LUNS,
+	  EXEMPT, OP_SERIAL_NONE, spc_report_luns },
+	{ 0xA8, NO_SA, "READ(12)", 12,
+	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(6, 4), 0,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_read },
+	{ 0xAA, NO_SA, "WRITE(12)", 12,
+	  { 0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(6, 4), 0,
+	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+};
+
+const size_t scsi_nopdefs = sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]);
+
+/* The SERVICE ACTION field of 0x9E and 0xA3-style commands (SPC-4 4.2.5.2). */
+#define SA_BYTE 1
+#define SA_MASK 0x1F
+
+enum sense_reason scsi_opdef_lookup(const uint8_t *cdb, const struct scsi_opdef **op,
+				    struct scsi_sense_detail *detail)
+{
+	bool opcode_known = false;
+	*op = NULL;
+	for (size_t i = 0; i < scsi_nopdefs; i++) {
+		const struct scsi_opdef *d = &scsi_opdefs[i];
+		if (d->opcode != cdb[0])
+			continue;
+		opcode_known = true;
+		if (d->service_action == NO_SA || d->service_action == (cdb[SA_BYTE] & SA_MASK)) {
+			*op = d;
+			return SENSE_NONE;
+		}
+	}
+	if (opcode_known)
+		return scsi_invalid_cdb_field(detail, SA_BYTE, 4);
+	return SENSE_INVALID_OPCODE;
+}
+
+enum sense_reason scsi_invalid_cdb_field(struct scsi_sense_detail *detail, unsigned byte,
+					 int bit)
+{
+	detail->field_valid = true;
+	detail->in_cdb = true;
+	detail->field = (uint16_t)byte;
+	detail->bit = (int8_t)bit;
+	return SENSE_INVALID_FIELD_IN_CDB;
+}
+
+enum sense_reason scsi_cdb_check_usage(const struct scsi_opdef *op, const uint8_t *cdb,
+				       struct scsi_sense_detail *detail)
+{
+	for (unsigned i = 1; i < op->cdb_len; i++) {
+		uint8_t bad = cdb[i] & (uint8_t)~op->usage[i];
+		if (bad) {
+			/* SPC-4 4.5.2.4.2: point at the left-most bit in error. */
+			int bit = 7;
+			while (!(bad & (1u << bit)))
+				bit--;
+			return scsi_invalid_cdb_field(detail, i, bit);
+		}
+	}
+	return SENSE_NONE;
+}

@@ -33,7 +33,9 @@ enum scsi_status {
 	SCSI_STATUS_TASK_ABORTED = 0x40,
 };
 
-/* SAM-5 task attributes, as iSCSI carries them in ATTR (RFC 7143 §11.3.1). */
+/* SAM-5 task attributes, as iSCSI carries them in ATTR (RFC 7143 §11.3.1).
+ * The core does not reorder yet: every attribute runs as SIMPLE, and ACA is
+ * accepted as SIMPLE because NACA is never set (the control byte rejects it). */
 enum scsi_task_attr {
 	SCSI_ATTR_UNTAGGED = 0,
 	SCSI_ATTR_SIMPLE = 1,
@@ -86,6 +88,17 @@ enum scsi_ua {
 
 struct scsi_opdef;
 
+/* Where a CHECK CONDITION points: the sense-key specific field pointer
+ * (SPC-4 4.5.2.4.2) and the INFORMATION field. Private to the core. */
+struct scsi_sense_detail {
+	bool field_valid;
+	bool in_cdb;        /* C/D: the field is in the CDB, not the parameter list */
+	int8_t bit;         /* bit pointer, or -1 when the whole byte is meant */
+	uint16_t field;     /* byte offset of the field in error */
+	bool info_valid;
+	uint64_t info;
+};
+
 struct scsi_task {
 	/* set by the transport */
 	struct scsi_nexus *nexus;
@@ -96,11 +109,19 @@ struct scsi_task {
 	void (*done)(struct scsi_task *task);
 	void *transport_priv;
 
+	/* set by the transport before scsi_task_execute */
+	uint32_t data_out_len;   /* SCSI_DIR_WRITE: bytes of buf the initiator sent;
+				  * a write moves only the whole blocks of it, so an
+				  * Expected Data Transfer Length below the CDB's
+				  * length writes no more than was sent */
+
 	/* set by scsi_task_prepare */
 	struct scsi_lu *lu;      /* NULL when the LUN does not exist */
 	const struct scsi_opdef *op; /* NULL when the opcode is unsupported */
 	enum scsi_dir dir;
-	uint32_t xfer_len;       /* bytes the CDB asks to move */
+	uint32_t xfer_len;       /* bytes the CDB asks to move; for commands with an
+				  * allocation length, capped at the largest
+				  * response the core builds */
 	uint8_t *buf;            /* xfer_len bytes, 4096-aligned */
 
 	/* results */
@@ -113,6 +134,9 @@ struct scsi_task {
 	uint64_t lba;
 	uint32_t nblocks;
 	struct backend_io io;
+	struct scsi_sense_detail detail;
+	struct loop_op complete_op; /* defers done() to the loop */
+	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 };
 
 /* Creates an LU over an opened backing store. Returns NULL and logs on error. */

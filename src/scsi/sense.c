@@ -1,0 +1,123 @@
+#include "scsi/sense.h"
+
+#include <string.h>
+
+#include "scsi/cdb.h"
+
+static const struct {
+	const char *name;
+	struct sense_code code;
+} sense_table[SENSE_REASON_COUNT] = {
+	[SENSE_NONE] = { "no sense", { SENSE_KEY_NO_SENSE, 0x00, 0x00 } },
+	[SENSE_INVALID_OPCODE] = { "invalid command operation code",
+				   { SENSE_KEY_ILLEGAL_REQUEST, 0x20, 0x00 } },
+	[SENSE_INVALID_FIELD_IN_CDB] = { "invalid field in CDB",
+					 { SENSE_KEY_ILLEGAL_REQUEST, 0x24, 0x00 } },
+	[SENSE_INVALID_FIELD_IN_PARAM_LIST] = { "invalid field in parameter list",
+						{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x00 } },
+	[SENSE_PARAM_LIST_LENGTH_ERROR] = { "parameter list length error",
+					    { SENSE_KEY_ILLEGAL_REQUEST, 0x1A, 0x00 } },
+	[SENSE_LBA_OUT_OF_RANGE] = { "logical block address out of range",
+				     { SENSE_KEY_ILLEGAL_REQUEST, 0x21, 0x00 } },
+	[SENSE_LUN_NOT_SUPPORTED] = { "logical unit not supported",
+				      { SENSE_KEY_ILLEGAL_REQUEST, 0x25, 0x00 } },
+	[SENSE_WRITE_PROTECTED] = { "write protected",
+				    { SENSE_KEY_DATA_PROTECT, 0x27, 0x00 } },
+	[SENSE_SPACE_ALLOC_FAILED] = { "space allocation failed write protect",
+				       { SENSE_KEY_DATA_PROTECT, 0x27, 0x07 } },
+	[SENSE_READ_ERROR] = { "unrecovered read error",
+			       { SENSE_KEY_MEDIUM_ERROR, 0x11, 0x00 } },
+	[SENSE_WRITE_ERROR] = { "write error", { SENSE_KEY_MEDIUM_ERROR, 0x0C, 0x00 } },
+	[SENSE_MISCOMPARE] = { "miscompare during verify operation",
+			       { SENSE_KEY_MISCOMPARE, 0x1D, 0x00 } },
+	[SENSE_POWER_ON_UA] = { "power on, reset, or bus device reset occurred",
+				{ SENSE_KEY_UNIT_ATTENTION, 0x29, 0x00 } },
+	[SENSE_CAPACITY_CHANGED_UA] = { "capacity data has changed",
+					{ SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x09 } },
+	[SENSE_SAVING_PARAMS_UNSUPPORTED] = { "saving parameters not supported",
+					      { SENSE_KEY_ILLEGAL_REQUEST, 0x39, 0x00 } },
+	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure",
+					    { SENSE_KEY_HARDWARE_ERROR, 0x44, 0x00 } },
+};
+
+struct sense_code sense_code_of(enum sense_reason reason)
+{
+	if ((unsigned)reason >= SENSE_REASON_COUNT)
+		reason = SENSE_INTERNAL_TARGET_FAILURE;
+	return sense_table[reason].code;
+}
+
+const char *sense_reason_name(enum sense_reason reason)
+{
+	if ((unsigned)reason >= SENSE_REASON_COUNT)
+		return "unknown";
+	return sense_table[reason].name;
+}
+
+/* The three sense-key specific bytes for a field pointer, SPC-4 4.5.2.4.2. */
+static void sense_put_field_pointer(uint8_t *sks, const struct scsi_sense_detail *d)
+{
+	sks[0] = 0x80; /* SKSV */
+	if (d->in_cdb)
+		sks[0] |= 0x40;
+	if (d->bit >= 0)
+		sks[0] |= 0x08 | (uint8_t)(d->bit & 0x7);
+	put_be16(sks + 1, d->field);
+}
+
+static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
+				const struct scsi_sense_detail *d)
+{
+	memset(out, 0, SENSE_FIXED_LEN);
+	out[0] = 0x70;
+	out[2] = code.key;
+	/* SPC-4 4.5.3: a 4-byte INFORMATION field; a value that does not fit
+	 * is left out rather than truncated. */
+	if (d && d->info_valid && d->info <= UINT32_MAX) {
+		out[0] |= 0x80;
+		put_be32(out + 3, (uint32_t)d->info);
+	}
+	out[7] = SENSE_FIXED_LEN - 8;
+	out[12] = code.asc;
+	out[13] = code.ascq;
+	if (d && d->field_valid)
+		sense_put_field_pointer(out + 15, d);
+	return SENSE_FIXED_LEN;
+}
+
+static size_t sense_build_descriptor(uint8_t *out, struct sense_code code,
+				     const struct scsi_sense_detail *d)
+{
+	memset(out, 0, SENSE_DESC_MAX_LEN);
+	out[0] = 0x72;
+	out[1] = code.key;
+	out[2] = code.asc;
+	out[3] = code.ascq;
+	size_t len = 8;
+	if (d && d->info_valid) {
+		/* SPC-4 4.5.2.2 information descriptor */
+		out[len] = 0x00;
+		out[len + 1] = 0x0A;
+		out[len + 2] = 0x80;
+		put_be64(out + len + 4, d->info);
+		len += 12;
+	}
+	if (d && d->field_valid) {
+		/* SPC-4 4.5.2.4 sense key specific descriptor */
+		out[len] = 0x02;
+		out[len + 1] = 0x06;
+		sense_put_field_pointer(out + len + 4, d);
+		len += 8;
+	}
+	out[7] = (uint8_t)(len - 8);
+	return len;
+}
+
+size_t sense_build(uint8_t *out, enum sense_reason reason,
+		   const struct scsi_sense_detail *detail, bool descriptor)
+{
+	struct sense_code code = sense_code_of(reason);
+	if (descriptor)
+		return sense_build_descriptor(out, code, detail);
+	return sense_build_fixed(out, code, detail);
+}

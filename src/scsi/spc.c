@@ -1,0 +1,53 @@
+#include <string.h>
+
+#include "scsi/cdb.h"
+#include "scsi/handlers.h"
+#include "scsi/opcodes.h"
+#include "scsi/task.h"
+
+enum sense_reason spc_test_unit_ready(struct scsi_task *task)
+{
+	return SENSE_NONE;
+}
+
+/* SPC-4 6.29: reports a pending unit attention (and clears it), LOGICAL
+ * UNIT NOT SUPPORTED for an absent LUN, else NO SENSE; GOOD status either
+ * way. DESC picks descriptor format. */
+enum sense_reason spc_request_sense(struct scsi_task *task)
+{
+	bool descriptor = task->cdb[1] & 0x01;
+	enum sense_reason pending = SENSE_LUN_NOT_SUPPORTED;
+	if (task->lu)
+		pending = scsi_ua_take(task->nexus, task->lu->lun);
+	uint8_t sense[SENSE_DESC_MAX_LEN];
+	size_t len = sense_build(sense, pending, NULL, descriptor);
+	scsi_task_reply(task, sense, len);
+	return SENSE_NONE;
+}
+
+/* SPC-4 6.33 */
+enum sense_reason spc_report_luns(struct scsi_task *task)
+{
+	enum { SELECT_ALL_LOGICAL = 0x00, SELECT_WELL_KNOWN = 0x01, SELECT_ALL = 0x02 };
+	uint8_t select = task->cdb[2];
+	if (select != SELECT_ALL_LOGICAL && select != SELECT_WELL_KNOWN && select != SELECT_ALL)
+		return scsi_invalid_cdb_field(&task->detail, 2, -1);
+	if (get_be32(task->cdb + 6) < 16)
+		return scsi_invalid_cdb_field(&task->detail, 6, -1);
+
+	uint8_t resp[8 + 8 * SCSI_MAX_LUNS];
+	size_t len = 8;
+	memset(resp, 0, len);
+	/* lunar has no well-known logical units. */
+	if (select != SELECT_WELL_KNOWN) {
+		for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++) {
+			if (!task->nexus->target->lus[lun])
+				continue;
+			put_be64(resp + len, scsi_lun_encode((uint16_t)lun));
+			len += 8;
+		}
+	}
+	put_be32(resp, (uint32_t)(len - 8));
+	scsi_task_reply(task, resp, len);
+	return SENSE_NONE;
+}

@@ -1,0 +1,208 @@
+#include "scsi/task.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "scsi/cdb.h"
+#include "scsi/opcodes.h"
+#include "util/log.h"
+
+#define TASK_BUF_ALIGN 4096
+
+static void task_reset(struct scsi_task *task)
+{
+	task->lu = NULL;
+	task->op = NULL;
+	task->dir = SCSI_DIR_NONE;
+	task->xfer_len = 0;
+	task->buf = NULL;
+	task->data_len = 0;
+	task->status = SCSI_STATUS_GOOD;
+	task->sense_len = 0;
+	task->lba = 0;
+	task->nblocks = 0;
+	memset(&task->detail, 0, sizeof(task->detail));
+	task->verify_buf = NULL;
+}
+
+void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
+{
+	if (reason == SENSE_NONE) {
+		task->status = SCSI_STATUS_GOOD;
+		task->sense_len = 0;
+		return;
+	}
+	bool descriptor = task->lu && task->lu->descriptor_sense;
+	task->status = SCSI_STATUS_CHECK_CONDITION;
+	task->sense_len = (uint8_t)sense_build(task->sense, reason, &task->detail, descriptor);
+	log_debug("scsi: %s on LUN %d: %s", task->op ? task->op->name : "opcode",
+		  scsi_lun_decode(task->lun_raw), sense_reason_name(reason));
+}
+
+void scsi_task_reply(struct scsi_task *task, const void *data, size_t len)
+{
+	task->data_len = len < task->xfer_len ? (uint32_t)len : task->xfer_len;
+	memcpy(task->buf, data, task->data_len);
+}
+
+/* The blocks a command addresses must lie within the medium; written so
+ * that lba + count cannot wrap (SBC-3 4.5). */
+static bool task_range_ok(const struct scsi_lu *lu, uint64_t lba, uint64_t count)
+{
+	return lba <= lu->nblocks && count <= lu->nblocks - lba;
+}
+
+static enum sense_reason task_decode_blocks(struct scsi_task *task)
+{
+	const struct scsi_opdef *op = task->op;
+	const struct scsi_lu *lu = task->lu;
+	uint64_t count = get_be(task->cdb + op->count.off, op->count.size);
+	bool moves_data = op->xfer == OP_XFER_BLOCKS;
+
+	if (op->xfer == OP_XFER_VERIFY) {
+		/* SBC-3 5.31: BYTCHK 00b checks the medium only, 01b compares it
+		 * with data-out; the other values are not supported. */
+		unsigned bytchk = (task->cdb[1] >> 1) & 0x3;
+		if (bytchk > 1)
+			return scsi_invalid_cdb_field(&task->detail, 1, 2);
+		moves_data = bytchk == 1;
+	}
+	if (count == 0 && (op->flags & OP_LEN0_IS_256))
+		count = 256;
+	if (moves_data) {
+		uint64_t bytes = count * lu->block_size;
+		if (bytes > SCSI_MAX_XFER_BYTES)
+			return scsi_invalid_cdb_field(&task->detail, op->count.off, -1);
+		task->xfer_len = (uint32_t)bytes;
+		task->dir = op->dir;
+	}
+	if (!task_range_ok(lu, task->lba, count))
+		return SENSE_LBA_OUT_OF_RANGE;
+	task->nblocks = (uint32_t)count;
+	if ((op->flags & OP_WRITES_MEDIUM) && lu->readonly)
+		return SENSE_WRITE_PROTECTED;
+	return SENSE_NONE;
+}
+
+static enum sense_reason task_decode(struct scsi_task *task)
+{
+	const struct scsi_opdef *op = task->op;
+	enum sense_reason r = scsi_cdb_check_usage(op, task->cdb, &task->detail);
+	if (r != SENSE_NONE)
+		return r;
+	task->lba = get_be(task->cdb + op->lba.off, op->lba.size);
+	switch (op->xfer) {
+	case OP_XFER_NONE:
+		return SENSE_NONE;
+	case OP_XFER_ALLOC: {
+		uint64_t alloc = op->count.size ? get_be(task->cdb + op->count.off, op->count.size)
+						: op->resp_max;
+		task->xfer_len = alloc < op->resp_max ? (uint32_t)alloc : op->resp_max;
+		task->dir = task->xfer_len ? SCSI_DIR_READ : SCSI_DIR_NONE;
+		return SENSE_NONE;
+	}
+	case OP_XFER_BLOCKS:
+	case OP_XFER_RANGE:
+	case OP_XFER_VERIFY:
+		return task_decode_blocks(task);
+	}
+	return SENSE_INTERNAL_TARGET_FAILURE;
+}
+
+static enum sense_reason task_alloc_buf(struct scsi_task *task)
+{
+	if (task->xfer_len == 0)
+		return SENSE_NONE;
+	void *buf;
+	if (posix_memalign(&buf, TASK_BUF_ALIGN, task->xfer_len) != 0) {
+		log_error("scsi: %s: cannot allocate %u bytes", task->op->name, task->xfer_len);
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	}
+	task->buf = buf;
+	return SENSE_NONE;
+}
+
+/* The order of checks follows SAM-5 5.14 and SPC-4 4.6.2: an absent LUN is
+ * reported first, then a pending unit attention, then CDB errors. */
+static enum sense_reason task_check(struct scsi_task *task)
+{
+	struct scsi_sense_detail lookup_detail = { 0 };
+	const struct scsi_opdef *op;
+	enum sense_reason lookup = scsi_opdef_lookup(task->cdb, &op, &lookup_detail);
+	unsigned flags = op ? op->flags : 0;
+	int lun = scsi_lun_decode(task->lun_raw);
+
+	task->op = op;
+	task->lu = lun >= 0 ? task->nexus->target->lus[lun] : NULL;
+	if (!task->lu && !(flags & OP_ANY_LUN))
+		return SENSE_LUN_NOT_SUPPORTED;
+	if (task->lu && !(flags & OP_UA_EXEMPT)) {
+		enum sense_reason ua = scsi_ua_take(task->nexus, task->lu->lun);
+		if (ua != SENSE_NONE)
+			return ua;
+	}
+	if (lookup != SENSE_NONE) {
+		task->detail = lookup_detail;
+		return lookup;
+	}
+	enum sense_reason r = task_decode(task);
+	if (r != SENSE_NONE)
+		return r;
+	return task_alloc_buf(task);
+}
+
+bool scsi_task_prepare(struct scsi_task *task)
+{
+	task_reset(task);
+	enum sense_reason r = task_check(task);
+	if (r == SENSE_NONE)
+		return true;
+	free(task->buf);
+	task->buf = NULL;
+	task->xfer_len = 0;
+	task->dir = SCSI_DIR_NONE;
+	scsi_task_set_result(task, r);
+	return false;
+}
+
+void scsi_task_finish(struct scsi_task *task, enum sense_reason reason)
+{
+	scsi_task_set_result(task, reason);
+	task->done(task);
+}
+
+static void task_on_complete(struct loop_op *lop, int res)
+{
+	struct scsi_task *task =
+		(struct scsi_task *)((char *)lop - offsetof(struct scsi_task, complete_op));
+	task->done(task);
+}
+
+void scsi_task_finish_later(struct scsi_task *task, enum sense_reason reason)
+{
+	scsi_task_set_result(task, reason);
+	task->complete_op.cb = task_on_complete;
+	struct io_uring_sqe *sqe = loop_get_sqe(task->loop);
+	io_uring_prep_nop(sqe);
+	loop_sqe_set_op(sqe, &task->complete_op);
+}
+
+void scsi_task_execute(struct scsi_task *task)
+{
+	const struct scsi_opdef *op = task->op;
+	if ((op->flags & OP_EMPTY_IS_GOOD) && task->xfer_len == 0) {
+		scsi_task_finish_later(task, SENSE_NONE);
+		return;
+	}
+	enum sense_reason r = op->handler(task);
+	if (r != SENSE_NONE || !(op->flags & OP_ASYNC))
+		scsi_task_finish_later(task, r);
+}
+
+void scsi_task_release(struct scsi_task *task)
+{
+	free(task->buf);
+	task->buf = NULL;
+	free(task->verify_buf);
+	task->verify_buf = NULL;
+}

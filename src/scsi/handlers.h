@@ -1,0 +1,27 @@
+/* Command handlers named in the opcode table. Each returns a sense reason:
+ * SENSE_NONE for success; the core turns anything else into CHECK CONDITION. */
+#ifndef LUNAR_SCSI_HANDLERS_H
+#define LUNAR_SCSI_HANDLERS_H
+
+#include "scsi/scsi.h"
+#include "scsi/sense.h"
+
+/* spc.c */
+enum sense_reason spc_test_unit_ready(struct scsi_task *task);
+enum sense_reason spc_request_sense(struct scsi_task *task);
+enum sense_reason spc_report_luns(struct scsi_task *task);
+/* inquiry.c */
+enum sense_reason spc_inquiry(struct scsi_task *task);
+/* mode.c */
+enum sense_reason spc_mode_sense(struct scsi_task *task);
+/* sbc.c */
+enum sense_reason sbc_read_capacity10(struct scsi_task *task);
+enum sense_reason sbc_read_capacity16(struct scsi_task *task);
+enum sense_reason sbc_start_stop_unit(struct scsi_task *task);
+/* sbc_io.c: OP_ASYNC handlers */
+enum sense_reason sbc_read(struct scsi_task *task);
+enum sense_reason sbc_write(struct scsi_task *task);
+enum sense_reason sbc_sync_cache(struct scsi_task *task);
+enum sense_reason sbc_verify(struct scsi_task *task);
+
+#endif

@@ -1,0 +1,194 @@
+#include <string.h>
+
+#include "scsi/cdb.h"
+#include "scsi/handlers.h"
+#include "scsi/opcodes.h"
+#include "scsi/task.h"
+
+#define INQ_RESP_MAX 1024
+
+/* SPC-4 6.4.2: peripheral qualifier 000b / device type 00h (direct access
+ * block device) for a served LU; 011b / 1Fh where no LU is. */
+#define PERIPHERAL_DISK 0x00
+#define PERIPHERAL_NO_LU 0x7F
+
+/* Version descriptors (SPC-4 table 145): SAM-5, iSCSI, SPC-4, SBC-3. */
+static const uint16_t inq_versions[] = { 0x00A0, 0x0960, 0x0460, 0x04C0 };
+
+/* Copies s into a fixed-width field, space padded (SPC-4 4.4.1). */
+static void inq_put_ascii(uint8_t *dst, size_t width, const char *s)
+{
+	size_t n = strnlen(s, width);
+	memset(dst, ' ', width);
+	memcpy(dst, s, n);
+}
+
+static size_t inq_standard(const struct scsi_task *task, uint8_t *r)
+{
+	const struct scsi_lu *lu = task->lu;
+	size_t len = 58 + 2 * sizeof(inq_versions) / sizeof(inq_versions[0]);
+	memset(r, 0, len);
+	r[0] = lu ? PERIPHERAL_DISK : PERIPHERAL_NO_LU;
+	r[2] = 0x06;        /* VERSION: SPC-4 */
+	r[3] = 0x10 | 0x02; /* HISUP, RESPONSE DATA FORMAT 2 */
+	r[4] = (uint8_t)(len - 5);
+	r[7] = 0x02;        /* CMDQUE */
+	inq_put_ascii(r + 8, 8, lu ? lu->vendor : "LUNAR");
+	inq_put_ascii(r + 16, 16, lu ? lu->product : "");
+	inq_put_ascii(r + 32, 4, lu ? lu->revision : "");
+	for (size_t i = 0; i < sizeof(inq_versions) / sizeof(inq_versions[0]); i++)
+		put_be16(r + 58 + 2 * i, inq_versions[i]);
+	return len;
+}
+
+/* Each VPD builder writes the page payload after the 4-byte header and
+ * returns the payload length. */
+typedef size_t (*vpd_builder)(const struct scsi_task *task, uint8_t *p);
+
+static size_t vpd_supported_pages(const struct scsi_task *task, uint8_t *p);
+
+/* SPC-4 7.8.15 */
+static size_t vpd_unit_serial(const struct scsi_task *task, uint8_t *p)
+{
+	size_t n = strlen(task->lu->serial);
+	memcpy(p, task->lu->serial, n);
+	return n;
+}
+
+/* SPC-4 7.8.6: one designation descriptor. */
+enum {
+	CODE_SET_BINARY = 1, CODE_SET_ASCII = 2, CODE_SET_UTF8 = 3,
+	ASSOC_LU = 0, ASSOC_PORT = 1, ASSOC_TARGET = 2,
+	DESIG_T10 = 1, DESIG_NAA = 3, DESIG_REL_PORT = 4, DESIG_TPG = 5, DESIG_NAME = 8,
+	PROTOCOL_ISCSI = 5,
+};
+
+static size_t vpd_designator(uint8_t *p, unsigned code_set, unsigned assoc, unsigned type,
+			     const void *id, size_t id_len, size_t padded_len)
+{
+	/* PIV: the protocol identifier is valid for port and target designators. */
+	bool piv = assoc != ASSOC_LU;
+	p[0] = (uint8_t)((piv ? PROTOCOL_ISCSI << 4 : 0) | code_set);
+	p[1] = (uint8_t)((piv ? 0x80 : 0) | assoc << 4 | type);
+	p[2] = 0;
+	p[3] = (uint8_t)padded_len;
+	memset(p + 4, 0, padded_len);
+	memcpy(p + 4, id, id_len);
+	return 4 + padded_len;
+}
+
+/* SPC-4 7.8.6 */
+static size_t vpd_device_id(const struct scsi_task *task, uint8_t *p)
+{
+	const struct scsi_lu *lu = task->lu;
+	const struct scsi_target *tgt = task->nexus->target;
+	size_t len = 0;
+
+	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_LU, DESIG_NAA, lu->naa,
+			      sizeof(lu->naa), sizeof(lu->naa));
+
+	/* SPC-4 7.8.6.4: T10 vendor ID, then a vendor specific identifier. */
+	uint8_t t10[8 + sizeof(lu->serial)];
+	inq_put_ascii(t10, 8, lu->vendor);
+	size_t serial_len = strlen(lu->serial);
+	memcpy(t10 + 8, lu->serial, serial_len);
+	len += vpd_designator(p + len, CODE_SET_ASCII, ASSOC_LU, DESIG_T10, t10,
+			      8 + serial_len, 8 + serial_len);
+
+	uint8_t port[4] = { 0 };
+	put_be16(port + 2, tgt->rel_port);
+	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_PORT, DESIG_REL_PORT, port, 4, 4);
+	put_be16(port + 2, tgt->tpg);
+	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_PORT, DESIG_TPG, port, 4, 4);
+
+	/* SPC-4 7.8.6.11: null-terminated, padded to a multiple of 4, at most
+	 * 256 bytes; iSCSI names are at most 223 bytes (RFC 7143 §4.2.7.1). */
+	if (tgt->name) {
+		size_t name_len = strnlen(tgt->name, 255);
+		size_t padded = (name_len + 1 + 3) & ~(size_t)3;
+		len += vpd_designator(p + len, CODE_SET_UTF8, ASSOC_TARGET, DESIG_NAME,
+				      tgt->name, name_len, padded);
+	}
+	return len;
+}
+
+/* SBC-3 6.5.3 */
+static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
+{
+	uint32_t bs = task->lu->block_size;
+	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
+	/* Transfers in whole 4 KiB pages avoid read-modify-write below. */
+	uint16_t granularity = bs < 4096 ? (uint16_t)(4096 / bs) : 1;
+	memset(p, 0, 0x3C);
+	put_be16(p + 2, granularity);
+	put_be32(p + 4, max_blocks);
+	put_be32(p + 8, max_blocks);
+	return 0x3C;
+}
+
+/* SBC-3 6.5.2 */
+static size_t vpd_block_characteristics(const struct scsi_task *task, uint8_t *p)
+{
+	memset(p, 0, 0x3C);
+	/* 0001h: non-rotating medium, the usual store being SSD or memory;
+	 * nominal form factor 0: not reported. */
+	put_be16(p, 0x0001);
+	return 0x3C;
+}
+
+/* SBC-3 6.5.4: fully provisioned, so LBPU, LBPWS and LBPWS10 are zero. */
+static size_t vpd_lb_provisioning(const struct scsi_task *task, uint8_t *p)
+{
+	memset(p, 0, 4);
+	return 4;
+}
+
+static const struct {
+	uint8_t code;
+	vpd_builder build;
+} vpd_pages[] = {
+	{ 0x00, vpd_supported_pages },
+	{ 0x80, vpd_unit_serial },
+	{ 0x83, vpd_device_id },
+	{ 0xB0, vpd_block_limits },
+	{ 0xB1, vpd_block_characteristics },
+	{ 0xB2, vpd_lb_provisioning },
+};
+
+#define VPD_NPAGES (sizeof(vpd_pages) / sizeof(vpd_pages[0]))
+
+/* SPC-4 7.8.13 */
+static size_t vpd_supported_pages(const struct scsi_task *task, uint8_t *p)
+{
+	for (size_t i = 0; i < VPD_NPAGES; i++)
+		p[i] = vpd_pages[i].code;
+	return VPD_NPAGES;
+}
+
+/* SPC-4 6.4 */
+enum sense_reason spc_inquiry(struct scsi_task *task)
+{
+	uint8_t resp[INQ_RESP_MAX];
+	bool evpd = task->cdb[1] & 0x01;
+	uint8_t page = task->cdb[2];
+
+	if (!evpd) {
+		if (page != 0)
+			return scsi_invalid_cdb_field(&task->detail, 2, -1);
+		scsi_task_reply(task, resp, inq_standard(task, resp));
+		return SENSE_NONE;
+	}
+	if (!task->lu)
+		return SENSE_LUN_NOT_SUPPORTED;
+	for (size_t i = 0; i < VPD_NPAGES; i++) {
+		if (vpd_pages[i].code != page)
+			continue;
+		size_t len = vpd_pages[i].build(task, resp + 4);
+		resp[0] = PERIPHERAL_DISK;
+		resp[1] = page;
+		put_be16(resp + 2, (uint16_t)len);
+		scsi_task_reply(task, resp, 4 + len);
+		return SENSE_NONE;
+	}
+	return scsi_invalid_cdb_field(&task->detail, 2, -1);
+}

@@ -1,0 +1,40 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "scsi/task.h"
+
+/* Pending unit attentions in the order they are reported (SAM-5 5.14: a
+ * power-on condition outranks the others). */
+static const struct {
+	enum scsi_ua ua;
+	enum sense_reason reason;
+} ua_by_priority[] = {
+	{ SCSI_UA_POWER_ON, SENSE_POWER_ON_UA },
+	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
+};
+
+void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
+		     const char *initiator_port)
+{
+	memset(nexus, 0, sizeof(*nexus));
+	nexus->target = target;
+	snprintf(nexus->initiator_port, sizeof(nexus->initiator_port), "%s",
+		 initiator_port ? initiator_port : "");
+	/* A new I_T nexus sees every LU as just powered on (SAM-5 6.3.1). */
+	for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++)
+		if (target->lus[lun])
+			nexus->ua[lun] = SCSI_UA_POWER_ON;
+}
+
+enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)
+{
+	if (lun >= SCSI_MAX_LUNS)
+		return SENSE_NONE;
+	for (size_t i = 0; i < sizeof(ua_by_priority) / sizeof(ua_by_priority[0]); i++) {
+		if (nexus->ua[lun] & ua_by_priority[i].ua) {
+			nexus->ua[lun] &= ~(uint32_t)ua_by_priority[i].ua;
+			return ua_by_priority[i].reason;
+		}
+	}
+	return SENSE_NONE;
+}

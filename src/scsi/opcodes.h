@@ -1,0 +1,72 @@
+/* The opcode table: everything the core knows about each command it serves.
+ * Dispatch, CDB validation and (later) REPORT SUPPORTED OPERATION CODES and
+ * command ordering all read this one table. */
+#ifndef LUNAR_SCSI_OPCODES_H
+#define LUNAR_SCSI_OPCODES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scsi/scsi.h"
+#include "scsi/sense.h"
+
+/* How the transfer length follows from the CDB. */
+enum op_xfer {
+	OP_XFER_NONE,
+	OP_XFER_ALLOC,  /* count: allocation length of data-in, capped at resp_max */
+	OP_XFER_BLOCKS, /* count: logical blocks moved in dir */
+	OP_XFER_RANGE,  /* count: logical blocks touched, no data (0: to the last LBA) */
+	OP_XFER_VERIFY, /* count: logical blocks; data-out only when BYTCHK = 01b */
+};
+
+/* How a command orders against others on the same LU. */
+enum op_serial { OP_SERIAL_NONE, OP_SERIAL_READ, OP_SERIAL_WRITE };
+
+enum op_flags {
+	OP_UA_EXEMPT = 1u << 0,     /* SAM-5 5.14: runs with a unit attention pending */
+	OP_ANY_LUN = 1u << 1,       /* SPC-4 4.6.2: answers for a LUN that is absent */
+	OP_WRITES_MEDIUM = 1u << 2, /* refused on a read-only LU */
+	OP_LEN0_IS_256 = 1u << 3,   /* SBC-3 5.15, 5.35: 6-byte READ/WRITE */
+	OP_EMPTY_IS_GOOD = 1u << 4, /* no blocks to move: GOOD without I/O */
+	OP_ASYNC = 1u << 5,         /* the handler completes the task itself */
+};
+
+struct op_field {
+	uint8_t off, size; /* size 0: the CDB has no such field */
+};
+
+typedef enum sense_reason (*scsi_handler)(struct scsi_task *task);
+
+struct scsi_opdef {
+	uint8_t opcode;
+	int16_t service_action; /* -1: the opcode has none */
+	const char *name;
+	uint8_t cdb_len;
+	/* Per CDB byte, the bits the command accepts (SPC-4 4.5.2.4.2: any other
+	 * set bit is an invalid field). The control byte accepts none: NACA and
+	 * LINK are not supported. */
+	uint8_t usage[SCSI_CDB_MAX];
+	enum scsi_dir dir;
+	enum op_xfer xfer;
+	struct op_field lba, count;
+	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built */
+	unsigned flags;
+	enum op_serial serial;
+	scsi_handler handler;
+};
+
+extern const struct scsi_opdef scsi_opdefs[];
+extern const size_t scsi_nopdefs;
+
+/* Finds the entry for cdb. On failure *op is NULL and the reason says why
+ * (INVALID_OPCODE, or INVALID_FIELD_IN_CDB for an unknown service action). */
+enum sense_reason scsi_opdef_lookup(const uint8_t *cdb, const struct scsi_opdef **op,
+				    struct scsi_sense_detail *detail);
+/* Checks cdb against op's usage mask; points detail at the first bad bit. */
+enum sense_reason scsi_cdb_check_usage(const struct scsi_opdef *op, const uint8_t *cdb,
+				       struct scsi_sense_detail *detail);
+/* Sets detail to point at a CDB byte (and bit, or -1 for the whole field). */
+enum sense_reason scsi_invalid_cdb_field(struct scsi_sense_detail *detail, unsigned byte,
+					 int bit);
+
+#endif
