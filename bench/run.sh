@@ -117,7 +117,6 @@ printf 'run.sh: %d runs of %d s (%s x %d reps x %d workloads); about %d min %d s
 work=$(mktemp -d "$dir/lunar-bench.XXXXXX")
 lunar_pid=
 tgt_pid=
-tgt_started=
 
 stop_tgt() {
 	[[ -n $tgt_pid ]] || return 0
