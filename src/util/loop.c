@@ -89,9 +89,29 @@ struct io_uring_sqe *loop_get_sqe(struct loop *loop)
 	return sqe;
 }
 
+void loop_defer(struct loop *loop, struct loop_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = loop->deferred;
+	loop->deferred = d;
+}
+
+static void loop_run_deferred(struct loop *loop)
+{
+	while (loop->deferred) {
+		struct loop_defer *d = loop->deferred;
+		loop->deferred = d->next;
+		d->queued = false;
+		d->fn(d);
+	}
+}
+
 void loop_run(struct loop *loop)
 {
 	while (!loop->stop) {
+		loop_run_deferred(loop);
 		int ret = io_uring_submit_and_wait(&loop->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
 			log_error("loop: io_uring_submit_and_wait: %s", strerror(-ret));

@@ -24,6 +24,14 @@ struct loop_msg {
 	void (*fn)(struct loop_msg *msg);
 };
 
+/* Work to run once before the loop next waits for completions, e.g. to
+ * gather everything queued during one round of callbacks into one send. */
+struct loop_defer {
+	struct loop_defer *next;
+	void (*fn)(struct loop_defer *d);
+	bool queued;
+};
+
 struct loop {
 	struct io_uring ring;
 	int wake_fd; /* eventfd other threads write to after posting a message */
@@ -31,6 +39,7 @@ struct loop {
 	unsigned long long wake_buf;
 	pthread_mutex_t inbox_lock;
 	struct loop_msg *inbox; /* LIFO; drained in posting order */
+	struct loop_defer *deferred;
 	bool stop;
 };
 
@@ -44,6 +53,9 @@ static inline void loop_sqe_set_op(struct io_uring_sqe *sqe, struct loop_op *op)
 }
 /* Runs until loop->stop is set (from a callback or loop_post). */
 void loop_run(struct loop *loop);
+/* Runs d->fn before the loop next waits; a no-op if d is already queued.
+ * Loop thread only. */
+void loop_defer(struct loop *loop, struct loop_defer *d);
 /* Thread-safe: queues msg->fn to run on the loop's thread. */
 void loop_post(struct loop *loop, struct loop_msg *msg);
 

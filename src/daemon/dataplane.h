@@ -1,0 +1,17 @@
+/* The data-plane threads: each runs one loop (one io_uring) for the
+ * sockets of the sessions placed on it and their backing-store I/O. */
+#ifndef LUNAR_DAEMON_DATAPLANE_H
+#define LUNAR_DAEMON_DATAPLANE_H
+
+#include "util/loop.h"
+
+int dataplane_start(unsigned nthreads);
+unsigned dataplane_count(void);
+/* Where the next session goes: round robin. Control thread only. */
+struct loop *dataplane_pick(void);
+/* Asks every data-plane loop to close its connections. */
+void dataplane_close_connections(void);
+/* Stops and joins every thread. */
+void dataplane_stop(void);
+
+#endif

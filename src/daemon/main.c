@@ -1,0 +1,309 @@
+/* lunard: the control thread. Parses options, loads the configuration,
+ * opens backing stores, starts the data-plane threads, then runs the
+ * control loop (accept, login, discovery, signals) until told to stop. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "control/config.h"
+#include "control/portal.h"
+#include "control/targets.h"
+#include "daemon/dataplane.h"
+#include "iscsi/conn.h"
+#include "util/log.h"
+#include "util/loop.h"
+
+/* Commands the target accepts beyond ExpCmdSN (MaxCmdSN - ExpCmdSN + 1). */
+#define CMD_WINDOW 128
+#define CONTROL_RING_ENTRIES 256
+#define SHUTDOWN_GRACE_MS 5000
+#define SHUTDOWN_POLL_MS 20
+#define MAX_LISTEN 16
+
+struct options {
+	const char *config_path;
+	const char *state_dir;
+	bool foreground;
+	unsigned threads;
+	bool threads_set;
+	struct config_portal listen[MAX_LISTEN];
+	size_t nlisten;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lunard [options]\n"
+		"  -c, --config FILE       targets, LUNs and portals (default: one target with a\n"
+		"                          1 GiB sparse-file LUN in the state directory)\n"
+		"  -f, --foreground        do not detach; log to stderr\n"
+		"  -l, --listen ADDR:PORT  portal to listen on, repeatable (replaces the config's);\n"
+		"                          e.g. 0.0.0.0:3260, [::]:3260, 127.0.0.1:3261\n"
+		"  -s, --state-dir DIR     where the default LUN lives (default %s)\n"
+		"  -t, --threads N         data-plane threads (default: online CPUs)\n"
+		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
+		"  -h, --help              this text\n",
+		LUNAR_DEFAULT_STATE_DIR);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:fl:s:t:L:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'l': {
+			if (o->nlisten == MAX_LISTEN) {
+				fprintf(stderr, "lunard: at most %d --listen portals\n", MAX_LISTEN);
+				return -1;
+			}
+			const char *why = config_parse_portal_why(optarg, &o->listen[o->nlisten]);
+			if (why) {
+				fprintf(stderr, "lunard: --listen %s: %s\n", optarg, why);
+				return -1;
+			}
+			o->nlisten++;
+			break;
+		}
+		case 's':
+			o->state_dir = optarg;
+			break;
+		case 't': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 256) {
+				fprintf(stderr, "lunard: --threads %s: want a number from 1 to 256\n", optarg);
+				return -1;
+			}
+			o->threads = (unsigned)n;
+			o->threads_set = true;
+			break;
+		}
+		case 'L': {
+			enum log_level level;
+			if (log_parse_level(optarg, &level) < 0) {
+				fprintf(stderr, "lunard: --log-level %s: want error, warn, info or debug\n", optarg);
+				return -1;
+			}
+			log_set_level(level);
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lunard: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_config(const struct options *o, struct lunar_config *cfg)
+{
+	char err[512];
+	if (o->config_path) {
+		if (config_load_file(o->config_path, cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "lunard: %s\n", err);
+			return -1;
+		}
+	} else {
+		const char *dir = o->state_dir ? o->state_dir : LUNAR_DEFAULT_STATE_DIR;
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "lunard: state directory %s: %s\n", dir, strerror(errno));
+			return -1;
+		}
+		if (config_load_default(cfg, dir) < 0) {
+			fprintf(stderr, "lunard: cannot build the default configuration\n");
+			return -1;
+		}
+	}
+	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
+		fprintf(stderr, "lunard: out of memory\n");
+		return -1;
+	}
+	if (o->threads_set)
+		cfg->threads = o->threads;
+	if (cfg->threads == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	return 0;
+}
+
+static void print_banner(const struct lunar_config *cfg)
+{
+	printf("lunard: serving %zu target%s with %u data-plane thread%s\n", cfg->ntargets,
+	       cfg->ntargets == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s");
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct config_target *t = &cfg->targets[i];
+		printf("  target %s\n", t->name);
+		for (size_t l = 0; l < t->nluns; l++) {
+			const struct config_lun *lun = &t->luns[l];
+			printf("    LUN %u: %s %s\n", lun->lun, backend_kind_name(lun->bs.kind),
+			       lun->bs.path ? lun->bs.path : "");
+		}
+	}
+	printf("  portals:");
+	for (size_t i = 0; i < cfg->nportals; i++)
+		printf(" %s", cfg->portals[i].text);
+	const char *first = cfg->ntargets ? cfg->targets[0].name : "TARGET";
+	printf("\nconnect with open-iscsi:\n"
+	       "  iscsiadm -m discovery -t sendtargets -p HOST\n"
+	       "  iscsiadm -m node -T %s -p HOST --login\n"
+	       "or list it with libiscsi: iscsi-ls -s iscsi://HOST:PORT\n", first);
+	fflush(stdout);
+}
+
+/* ---- control loop: signals and orderly shutdown ---- */
+
+struct control {
+	struct loop loop;
+	int sigfd;
+	struct signalfd_siginfo siginfo;
+	struct loop_op sig_op;
+	struct loop_op tick_op;
+	struct __kernel_timespec tick;
+	unsigned waited_ms;
+	bool shutting_down;
+};
+
+static void control_arm_signal(struct control *c)
+{
+	struct io_uring_sqe *sqe = loop_get_sqe(&c->loop);
+	io_uring_prep_read(sqe, c->sigfd, &c->siginfo, sizeof(c->siginfo), 0);
+	loop_sqe_set_op(sqe, &c->sig_op);
+}
+
+static void control_arm_tick(struct control *c)
+{
+	c->tick = (struct __kernel_timespec){ .tv_nsec = SHUTDOWN_POLL_MS * 1000000L };
+	struct io_uring_sqe *sqe = loop_get_sqe(&c->loop);
+	io_uring_prep_timeout(sqe, &c->tick, 0, 0);
+	loop_sqe_set_op(sqe, &c->tick_op);
+}
+
+/* Waits for connections to drain, asking again in case one was on its
+ * way to a data-plane loop when the first request went out. */
+static void on_tick(struct loop_op *op, int res)
+{
+	struct control *c = (struct control *)((char *)op - offsetof(struct control, tick_op));
+	c->waited_ms += SHUTDOWN_POLL_MS;
+	unsigned live = iscsi_conn_live_count();
+	if (live == 0 || c->waited_ms >= SHUTDOWN_GRACE_MS) {
+		if (live)
+			log_warn("shutdown: %u connection(s) still open after %u ms", live, c->waited_ms);
+		c->loop.stop = true;
+		return;
+	}
+	iscsi_conn_close_all_on(&c->loop);
+	dataplane_close_connections();
+	control_arm_tick(c);
+}
+
+static void on_signal(struct loop_op *op, int res)
+{
+	struct control *c = (struct control *)((char *)op - offsetof(struct control, sig_op));
+	if (res < 0) {
+		log_error("signalfd read: %s", strerror(-res));
+		return;
+	}
+	if (c->shutting_down)
+		return;
+	c->shutting_down = true;
+	log_info("signal %u: shutting down", c->siginfo.ssi_signo);
+	sd_notify(0, "STOPPING=1");
+	portals_close();
+	iscsi_conn_close_all_on(&c->loop);
+	dataplane_close_connections();
+	control_arm_tick(c);
+}
+
+static struct iscsi_host host = {
+	.find_target = targets_find,
+	.scsi_target = targets_scsi,
+	.target_alias = targets_alias,
+	.sendtargets = targets_sendtargets,
+	.pick_dataplane = dataplane_pick,
+	.tpgt = LUNAR_TPGT,
+	.cmd_window = CMD_WINDOW,
+};
+
+int main(int argc, char **argv)
+{
+	struct options opts = { 0 };
+	struct lunar_config cfg = { 0 };
+	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
+		return 2;
+
+	/* Signals arrive through a signalfd on the control loop; every thread
+	 * created below inherits the blocked mask. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!opts.foreground && daemon(0, 1) < 0) {
+		fprintf(stderr, "lunard: daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	int status = 1;
+	struct control ctl = { .sig_op.cb = on_signal, .tick_op.cb = on_tick };
+	ctl.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (ctl.sigfd < 0 || loop_init(&ctl.loop, CONTROL_RING_ENTRIES) < 0) {
+		log_error("control loop setup failed");
+		goto out_config;
+	}
+	if (targets_build(&cfg) < 0)
+		goto out_targets;
+	host.limits = cfg.limits;
+	if (dataplane_start(cfg.threads) < 0)
+		goto out_dataplane;
+	if (portals_open(&cfg, &ctl.loop, &host) < 0)
+		goto out_portals;
+	control_arm_signal(&ctl);
+	print_banner(&cfg);
+	sd_notify(0, "READY=1");
+	loop_run(&ctl.loop);
+	status = 0;
+out_portals:
+	portals_close();
+out_dataplane:
+	dataplane_stop();
+out_targets:
+	targets_free();
+	loop_fini(&ctl.loop);
+	close(ctl.sigfd);
+out_config:
+	config_free(&cfg);
+	log_info("stopped");
+	return status;
+}

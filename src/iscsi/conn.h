@@ -1,0 +1,168 @@
+/* One iSCSI connection: framing on the socket (header first, then the data
+ * segment straight into its destination), the ordered send queue, and
+ * dispatch of each received PDU by phase and opcode.
+ *
+ * A connection lives on exactly one loop at a time: the control-plane loop
+ * while it logs in (and for its whole life if it is a discovery session),
+ * then one data-plane loop for a normal session's full feature phase. */
+#ifndef LUNAR_ISCSI_CONN_H
+#define LUNAR_ISCSI_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "iscsi/login.h"
+#include "iscsi/params.h"
+#include "iscsi/pdu.h"
+#include "util/loop.h"
+
+#define ISCSI_TX_BATCH 64
+
+struct iscsi_held_pdu;
+struct iscsi_session;
+struct iscsi_r2t_slot;
+struct iscsi_task;
+struct scsi_target;
+
+/* What the transport needs from the control plane. */
+struct iscsi_host {
+	void *(*find_target)(const char *name);
+	struct scsi_target *(*scsi_target)(void *target);
+	const char *(*target_alias)(void *target);
+	/* SendTargets answer for value (All / a name / "" = the session's
+	 * target); session_target is NULL in a discovery session. */
+	int (*sendtargets)(const char *value, const char *session_target, char *out, size_t cap);
+	/* The data-plane loop a new normal session should live on. */
+	struct loop *(*pick_dataplane)(void);
+	struct iscsi_target_limits limits;
+	uint16_t tpgt;
+	uint32_t cmd_window;
+};
+
+/* A PDU waiting to be sent. Data points into a task buffer or follows the
+ * struct (inline). sent() runs once the last byte is on the socket, or
+ * with the connection torn down. */
+struct iscsi_tx {
+	struct iscsi_tx *next;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	const uint8_t *data;
+	uint32_t data_len;
+	void (*sent)(struct iscsi_tx *tx);
+	void *owner;
+	uint8_t inline_data[];
+};
+
+enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
+
+/* Where the data segment of the PDU being received goes. */
+enum iscsi_rx_route {
+	RX_TO_BUF,      /* rx_buf, handled when complete */
+	RX_TO_TASK,     /* a SCSI Command's immediate data: the task's buffer */
+	RX_TO_DATA_OUT, /* Data-Out: the task's buffer at its offset */
+	RX_TO_HOLD,     /* a PDU ahead of ExpCmdSN: kept until its turn */
+	RX_TO_SINK,     /* dropped (out of window, rejected) */
+};
+
+struct iscsi_rx_seg {
+	uint8_t *base;
+	uint32_t len;
+};
+
+#define ISCSI_AHS_MAX (255u * 4u)
+
+struct iscsi_conn {
+	int fd;
+	struct loop *loop;
+	const struct iscsi_host *host;
+	struct sockaddr_storage local, peer;
+	char peer_text[64];
+	enum iscsi_conn_phase phase;
+	struct iscsi_session *session;
+	struct iscsi_login login;   /* valid in CONN_LOGIN */
+	struct iscsi_login_env login_env;
+	bool login_active;          /* login holds state to free */
+	struct iscsi_params params;
+	uint32_t statsn;            /* next StatSN to assign */
+
+	/* receive: BHS, then tail (AHS, padded data, digests) */
+	struct loop_op rx_op;
+	bool rx_in_tail;
+	bool rx_stopped;            /* no further PDUs are read (logout, failed login, handoff) */
+	uint8_t rx_bhs[ISCSI_BHS_LEN];
+	uint32_t rx_got;            /* bytes of the current part received */
+	struct iscsi_hdr rx_hdr;
+	const uint8_t *cur_bhs;     /* raw header of the PDU being handled (for Reject) */
+	enum iscsi_rx_route rx_route;
+	struct iscsi_rx_seg rx_seg[3];
+	struct iovec rx_iov[3];
+	struct msghdr rx_msg;
+	uint32_t rx_tail_len;
+	uint8_t rx_ahs[ISCSI_AHS_MAX + ISCSI_DIGEST_LEN];
+	uint8_t *rx_buf;            /* non-task data segments, and the sink for bytes we drop */
+	uint32_t rx_buf_cap;
+	struct iscsi_held_pdu *rx_held;
+	struct iscsi_task *rx_task; /* task whose buffer the data segment lands in */
+	uint32_t rx_task_off, rx_task_len;
+	struct iscsi_r2t_slot *rx_r2t; /* the R2T a Data-Out answers, if solicited */
+
+	/* send: one sendmsg in flight, gathering many queued PDUs */
+	struct loop_op tx_op;
+	struct loop_defer tx_defer;
+	struct iscsi_tx *tx_head, *tx_tail;
+	bool tx_busy;
+	bool close_after_tx;        /* close once the queue is empty (logout, failed login) */
+	struct iovec tx_iov[ISCSI_TX_BATCH * 3];
+	struct msghdr tx_msg;
+	uint32_t tx_skip;           /* bytes of tx_head already sent */
+
+	/* tasks of this connection, by ITT */
+	struct iscsi_task *tasks[256];
+	unsigned ntasks;
+	uint32_t next_ttt;
+
+	/* text continuation (RFC 7143 §11.10.2): a response longer than one PDU */
+	uint8_t *text_pending;
+	uint32_t text_pending_len, text_pending_off, text_ttt;
+
+	unsigned refs;              /* SQEs, tasks and deferred work outstanding, plus one while open */
+	bool handoff_pending;       /* normal login done: move to a data-plane loop after the reply is out */
+	struct loop_msg handoff_msg;
+	struct iscsi_conn *all_prev, *all_next; /* every live connection, for shutdown */
+};
+
+/* Takes ownership of an accepted socket and starts the login phase on loop. */
+int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host);
+
+/* A PDU to queue, with room for inline_len bytes of data (tx->data points
+ * there when inline_len > 0). Its sent() defaults to freeing it. */
+struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len);
+/* Queues a PDU whose BHS the caller built (sequence numbers included). */
+void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+/* Rejects the PDU being handled (conn->cur_bhs), RFC 7143 §11.17. */
+void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason);
+/* Starts tearing the connection down; it is freed when nothing is in flight. */
+void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
+void iscsi_conn_get(struct iscsi_conn *conn);
+void iscsi_conn_put(struct iscsi_conn *conn);
+/* Sequence numbers for a PDU being built now. */
+uint32_t iscsi_conn_exp_cmdsn(const struct iscsi_conn *conn);
+uint32_t iscsi_conn_max_cmdsn(struct iscsi_conn *conn);
+
+/* Login phase (conn_login.c). */
+void iscsi_conn_login_init(struct iscsi_conn *conn);
+void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			  const uint8_t *data, uint32_t len);
+/* Full feature phase PDUs other than SCSI Command and Data-Out (ffp.c). */
+void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+		      const uint8_t *data, uint32_t len);
+/* Resizes rx_buf for the negotiated MaxRecvDataSegmentLength. */
+int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl);
+/* Starts reading PDUs on conn->loop (used after a handoff). */
+void iscsi_conn_rx_start(struct iscsi_conn *conn);
+/* Shutdown: closes every connection living on loop (call on its thread). */
+void iscsi_conn_close_all_on(struct loop *loop);
+unsigned iscsi_conn_live_count(void);
+
+#endif

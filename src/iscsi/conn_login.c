@@ -1,0 +1,105 @@
+/* A connection's login phase: feeds Login Requests to the login state
+ * machine, sends its responses, and at the end either keeps the
+ * connection here (discovery) or hands it to a data-plane loop. */
+#include <string.h>
+
+#include "iscsi/conn.h"
+#include "iscsi/session.h"
+#include "util/log.h"
+
+/* RFC 7143 §13.12: login data segments stay within 8192 bytes. */
+#define LOGIN_RSP_MAX 8192u
+
+static void *env_find_target(void *ctx, const char *name)
+{
+	struct iscsi_conn *conn = ctx;
+	return conn->host->find_target(name);
+}
+
+static const char *env_target_alias(void *ctx, void *target)
+{
+	struct iscsi_conn *conn = ctx;
+	return conn->host->target_alias(target);
+}
+
+static uint16_t env_bind_session(void *ctx, struct iscsi_login *lg, uint16_t *tsih)
+{
+	return iscsi_session_bind(ctx, lg, tsih);
+}
+
+void iscsi_conn_login_init(struct iscsi_conn *conn)
+{
+	struct iscsi_login_env *env = &conn->login_env;
+	env->ctx = conn;
+	env->find_target = env_find_target;
+	env->target_alias = env_target_alias;
+	env->bind_session = env_bind_session;
+	env->limits = conn->host->limits;
+	env->tpgt = conn->host->tpgt;
+	env->cmd_window = conn->host->cmd_window;
+	if (iscsi_login_init(&conn->login, env) < 0)
+		iscsi_conn_close(conn, "out of memory for login");
+	else
+		conn->login_active = true;
+}
+
+/* Runs on the data-plane loop the session was placed on. */
+static void on_handoff(struct loop_msg *msg)
+{
+	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)msg - offsetof(struct iscsi_conn, handoff_msg));
+	conn->loop = conn->session->loop;
+	conn->handoff_pending = false;
+	if (conn->session->killed) {
+		iscsi_conn_close(conn, "session reinstated");
+		return;
+	}
+	iscsi_conn_rx_start(conn);
+}
+
+static void login_finish(struct iscsi_conn *conn)
+{
+	struct iscsi_session *s = conn->session;
+	conn->params = conn->login.params;
+	iscsi_login_fini(&conn->login);
+	conn->login_active = false;
+	conn->phase = CONN_FULL_FEATURE;
+	if (iscsi_conn_size_rx_buf(conn, conn->params.max_recv_dsl) < 0) {
+		iscsi_conn_close(conn, "out of memory for the receive buffer");
+		return;
+	}
+	log_info("connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
+		 s->discovery ? "discovery" : "normal", s->tsih, s->initiator_name,
+		 s->discovery ? "" : " to ", s->discovery ? "" : s->target_name);
+	if (s->discovery)
+		return;
+	conn->handoff_msg.fn = on_handoff;
+	conn->handoff_pending = true;
+}
+
+void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			  const uint8_t *data, uint32_t len)
+{
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(LOGIN_RSP_MAX);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Login Response");
+		return;
+	}
+	size_t rsp_len = 0;
+	enum iscsi_login_result res = iscsi_login_step(&conn->login, h, data, len, tx->bhs,
+						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
+	tx->data_len = (uint32_t)rsp_len;
+	conn->statsn = conn->login.statsn + 1;
+	iscsi_conn_queue(conn, tx);
+	switch (res) {
+	case ISCSI_LOGIN_CONTINUE:
+		break;
+	case ISCSI_LOGIN_REJECTED:
+		log_info("connection %s: login rejected", conn->peer_text);
+		conn->rx_stopped = true;
+		conn->close_after_tx = true;
+		break;
+	case ISCSI_LOGIN_DONE:
+		login_finish(conn);
+		break;
+	}
+}

@@ -1,0 +1,212 @@
+/* Full feature phase PDUs that are not SCSI data movement: NOP-Out,
+ * Text (SendTargets), Logout and Task Management (RFC 7143 §11.5, §11.10,
+ * §11.14, §11.18). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/conn.h"
+#include "iscsi/session.h"
+#include "iscsi/task.h"
+#include "iscsi/textkv.h"
+#include "util/log.h"
+
+/* The largest Text response lunar builds (all targets x all portals). */
+#define TEXT_RSP_MAX (64u * 1024u)
+#define TEXT_MAX_PAIRS 64
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			   const uint8_t *data, uint32_t len)
+{
+	/* ITT 0xffffffff: no answer wanted (RFC 7143 §11.18.3). */
+	if (h->itt == ISCSI_RSVD_TAG)
+		return;
+	uint32_t echo = min_u32(len, conn->params.max_send_dsl);
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(echo);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for NOP-In");
+		return;
+	}
+	memcpy(tx->inline_data, data, echo);
+	struct iscsi_nop_in n = {
+		.itt = h->itt, .ttt = ISCSI_RSVD_TAG, .lun = h->lun,
+		.statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.data_len = echo,
+	};
+	n.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	iscsi_build_nop_in(tx->bhs, &n);
+	iscsi_conn_queue(conn, tx);
+}
+
+/* Sends the next part of conn->text_pending; C=1 and a TTT while more
+ * follows (RFC 7143 §11.10.2). */
+static void text_send_part(struct iscsi_conn *conn, uint32_t itt)
+{
+	uint32_t left = conn->text_pending_len - conn->text_pending_off;
+	uint32_t n = min_u32(left, conn->params.max_send_dsl);
+	bool more = n < left;
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(n);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Text Response");
+		return;
+	}
+	memcpy(tx->inline_data, conn->text_pending + conn->text_pending_off, n);
+	conn->text_pending_off += n;
+	if (more && ++conn->next_ttt == ISCSI_RSVD_TAG)
+		conn->next_ttt = 1;
+	conn->text_ttt = more ? conn->next_ttt : ISCSI_RSVD_TAG;
+	struct iscsi_text_rsp r = {
+		.final = !more, .cont = more, .itt = itt, .ttt = conn->text_ttt,
+		.statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.data_len = n,
+	};
+	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	iscsi_build_text_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+	if (!more) {
+		free(conn->text_pending);
+		conn->text_pending = NULL;
+	}
+}
+
+static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			const uint8_t *data, uint32_t len)
+{
+	if (h->text.ttt != ISCSI_RSVD_TAG) {
+		if (!conn->text_pending || h->text.ttt != conn->text_ttt) {
+			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+			return;
+		}
+		text_send_part(conn, h->itt);
+		return;
+	}
+	/* A new request ends any exchange in progress (RFC 7143 §11.10.4). */
+	free(conn->text_pending);
+	conn->text_pending = NULL;
+
+	struct iscsi_text_pair pairs[TEXT_MAX_PAIRS];
+	size_t npairs;
+	enum iscsi_text_error err = iscsi_text_parse(data, len, ISCSI_TEXT_LONG_VALUE_MAX,
+						     pairs, TEXT_MAX_PAIRS, &npairs);
+	if (err != ISCSI_TEXT_OK) {
+		log_info("connection %s: bad Text Request: %s", conn->peer_text,
+			 iscsi_text_error_str(err));
+		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		return;
+	}
+	uint8_t *out = malloc(TEXT_RSP_MAX);
+	if (!out) {
+		iscsi_conn_close(conn, "out of memory for Text Response");
+		return;
+	}
+	struct iscsi_text_buf buf;
+	iscsi_text_buf_init(&buf, out, TEXT_RSP_MAX);
+	struct iscsi_session *s = conn->session;
+	for (size_t i = 0; i < npairs; i++) {
+		const struct iscsi_text_pair *p = &pairs[i];
+		if (iscsi_text_key_is(p, "SendTargets")) {
+			int n = conn->host->sendtargets(p->value, s->discovery ? NULL : s->target_name,
+							(char *)out + buf.len,
+							buf.cap - buf.len);
+			if (n > 0)
+				buf.len += (size_t)n;
+		} else {
+			/* Operational keys are renegotiated only at login for now. */
+			char key[ISCSI_TEXT_KEY_MAX + 1];
+			memcpy(key, p->key, p->key_len);
+			key[p->key_len] = '\0';
+			iscsi_text_append(&buf, key, "NotUnderstood");
+		}
+	}
+	conn->text_pending = out;
+	conn->text_pending_len = (uint32_t)buf.len;
+	conn->text_pending_off = 0;
+	text_send_part(conn, h->itt);
+}
+
+/* Logout response codes, RFC 7143 §11.15.1. */
+enum { LOGOUT_OK = 0, LOGOUT_CID_NOT_FOUND = 1, LOGOUT_RECOVERY_UNSUPPORTED = 2 };
+/* Logout reason codes, RFC 7143 §11.14.1. */
+enum { LOGOUT_CLOSE_SESSION = 0, LOGOUT_CLOSE_CONNECTION = 1, LOGOUT_REMOVE_FOR_RECOVERY = 2 };
+
+static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	uint8_t response = LOGOUT_OK;
+	if (h->logout.reason == LOGOUT_REMOVE_FOR_RECOVERY)
+		response = LOGOUT_RECOVERY_UNSUPPORTED;
+	else if (h->logout.reason == LOGOUT_CLOSE_CONNECTION && h->logout.cid != conn->session->cid)
+		response = LOGOUT_CID_NOT_FOUND;
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Logout Response");
+		return;
+	}
+	const struct iscsi_params *p = &conn->session->params;
+	struct iscsi_logout_rsp r = {
+		.response = response, .itt = h->itt, .statsn = conn->statsn++,
+		.exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.time2wait = (uint16_t)p->default_time2wait,
+		.time2retain = (uint16_t)p->default_time2retain,
+	};
+	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	iscsi_build_logout_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+	if (response == LOGOUT_OK) {
+		conn->rx_stopped = true;
+		conn->close_after_tx = true;
+	}
+}
+
+/* TMF functions and responses, RFC 7143 §11.5.1 and §11.6.1. */
+enum { TMF_ABORT_TASK = 1 };
+enum { TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NOT_SUPPORTED = 5 };
+
+static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	uint8_t function = h->tmf.function & 0x7f;
+	uint8_t response = TMF_NOT_SUPPORTED;
+	/* Aborting a task that is not (or no longer) here is complete by
+	 * definition; aborting a live one waits for the task management issue. */
+	if (function == TMF_ABORT_TASK && !iscsi_task_find(conn, h->tmf.ref_itt))
+		response = TMF_NO_TASK;
+	log_info("connection %s: task management function %u: response %u", conn->peer_text,
+		 function, response);
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for TMF Response");
+		return;
+	}
+	struct iscsi_tmf_rsp r = {
+		.itt = h->itt, .statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.response = response,
+	};
+	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	iscsi_build_tmf_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+}
+
+void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+		      const uint8_t *data, uint32_t len)
+{
+	switch (h->opcode) {
+	case ISCSI_OP_NOP_OUT:
+		handle_nop_out(conn, h, data, len);
+		break;
+	case ISCSI_OP_TEXT_REQ:
+		handle_text(conn, h, data, len);
+		break;
+	case ISCSI_OP_LOGOUT_REQ:
+		handle_logout(conn, h);
+		break;
+	case ISCSI_OP_TMF_REQ:
+		handle_tmf(conn, h);
+		break;
+	default:
+		iscsi_conn_reject(conn, ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		break;
+	}
+}

@@ -1,0 +1,386 @@
+/* SCSI Command, Data-Out, R2T, Data-In and SCSI Response (RFC 7143 §10,
+ * §11.3-11.8): moving a task's data over the connection and reporting its
+ * status with the residual counts of §11.4.5. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/conn.h"
+#include "iscsi/session.h"
+#include "iscsi/task.h"
+#include "util/log.h"
+
+static unsigned itt_bucket(uint32_t itt)
+{
+	return (itt ^ (itt >> 8) ^ (itt >> 16) ^ (itt >> 24)) & 255u;
+}
+
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
+{
+	for (struct iscsi_task *t = conn->tasks[itt_bucket(itt)]; t; t = t->hnext)
+		if (t->itt == itt)
+			return t;
+	return NULL;
+}
+
+static void task_hash(struct iscsi_task *t)
+{
+	struct iscsi_task **head = &t->conn->tasks[itt_bucket(t->itt)];
+	t->hnext = *head;
+	*head = t;
+	t->conn->ntasks++;
+}
+
+static void task_unhash(struct iscsi_task *t)
+{
+	for (struct iscsi_task **pp = &t->conn->tasks[itt_bucket(t->itt)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == t) {
+			*pp = t->hnext;
+			t->conn->ntasks--;
+			return;
+		}
+	}
+}
+
+void iscsi_task_put(struct iscsi_task *task)
+{
+	if (--task->refs > 0)
+		return;
+	struct iscsi_conn *conn = task->conn;
+	scsi_task_release(&task->scsi);
+	free(task);
+	iscsi_conn_put(conn);
+}
+
+static void tx_put_task(struct iscsi_tx *tx)
+{
+	iscsi_task_put(tx->owner);
+	free(tx);
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* RFC 7143 §11.4.5: residuals compare what the command would move with
+ * the Expected Data Transfer Length. */
+static void task_residual(const struct iscsi_task *t, bool *over, bool *under, uint32_t *residual)
+{
+	const struct scsi_task *st = &t->scsi;
+	uint32_t would = st->dir == SCSI_DIR_READ ? st->data_len
+		       : st->dir == SCSI_DIR_WRITE ? st->xfer_len : 0;
+	*over = would > t->edtl;
+	*under = would < t->edtl;
+	*residual = *over ? would - t->edtl : *under ? t->edtl - would : 0;
+}
+
+static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_status)
+{
+	struct iscsi_conn *conn = t->conn;
+	struct iscsi_session *s = conn->session;
+	uint32_t burst_left = s->params.max_burst;
+	for (uint32_t off = 0; off < len;) {
+		uint32_t n = min_u32(min_u32(len - off, conn->params.max_send_dsl), burst_left);
+		bool last = off + n == len;
+		burst_left -= n;
+		struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+		if (!tx) {
+			iscsi_conn_close(conn, "out of memory for Data-In");
+			return;
+		}
+		struct iscsi_data_in d = {
+			.itt = t->itt, .ttt = ISCSI_RSVD_TAG, .lun = t->lun,
+			.datasn = t->datasn++, .offset = off, .data_len = n,
+			/* A sequence ends at MaxBurstLength (RFC 7143 §11.7.1). */
+			.final = last || burst_left == 0,
+			.exp_cmdsn = s->exp_cmdsn,
+		};
+		if (last && with_status) {
+			d.has_status = true;
+			d.status = t->scsi.status;
+			d.statsn = conn->statsn++;
+			task_residual(t, &d.overflow, &d.underflow, &d.residual);
+		}
+		d.max_cmdsn = iscsi_session_max_cmdsn(s);
+		iscsi_build_data_in(tx->bhs, &d);
+		tx->data = t->scsi.buf + off;
+		tx->data_len = n;
+		tx->owner = t;
+		tx->sent = tx_put_task;
+		t->refs++;
+		iscsi_conn_queue(conn, tx);
+		if (burst_left == 0)
+			burst_left = s->params.max_burst;
+		off += n;
+	}
+}
+
+static void task_send_response(struct iscsi_task *t)
+{
+	struct iscsi_conn *conn = t->conn;
+	struct iscsi_session *s = conn->session;
+	const struct scsi_task *st = &t->scsi;
+	uint32_t seg = st->sense_len ? 2u + st->sense_len : 0;
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(seg);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for SCSI Response");
+		return;
+	}
+	if (seg) {
+		/* Sense data is preceded by its 2-byte length (RFC 7143 §11.4.7.2). */
+		tx->inline_data[0] = 0;
+		tx->inline_data[1] = st->sense_len;
+		memcpy(tx->inline_data + 2, st->sense, st->sense_len);
+	}
+	struct iscsi_scsi_rsp r = {
+		.itt = t->itt, .statsn = conn->statsn++, .exp_cmdsn = s->exp_cmdsn,
+		.exp_datasn = st->dir == SCSI_DIR_WRITE ? t->r2tsn : t->datasn,
+		.response = 0, .status = st->status, .data_len = seg,
+	};
+	task_residual(t, &r.overflow, &r.underflow, &r.residual);
+	r.max_cmdsn = iscsi_session_max_cmdsn(s);
+	iscsi_build_scsi_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+}
+
+/* The task is finished at the SCSI level: send its data and status. */
+static void task_respond(struct iscsi_task *t)
+{
+	struct iscsi_conn *conn = t->conn;
+	struct iscsi_session *s = conn->session;
+	task_unhash(t);
+	s->active--;
+	if (conn->phase != CONN_CLOSING) {
+		const struct scsi_task *st = &t->scsi;
+		uint32_t send = st->dir == SCSI_DIR_READ ? min_u32(st->data_len, t->edtl) : 0;
+		/* Status rides in the last Data-In unless there is sense to send
+		 * (RFC 7143 §11.7.4: no sense data in a Data-In). */
+		bool collapse = send > 0 && st->sense_len == 0;
+		if (send)
+			task_send_data_in(t, send, collapse);
+		if (!collapse)
+			task_send_response(t);
+	}
+	iscsi_task_put(t);
+}
+
+static void task_scsi_done(struct scsi_task *st)
+{
+	struct iscsi_task *t = st->transport_priv;
+	t->executing = false;
+	if (t->conn->phase == CONN_CLOSING)
+		iscsi_task_put(t); /* already unhashed by iscsi_task_abort_all */
+	else
+		task_respond(t);
+}
+
+static void task_execute(struct iscsi_task *t)
+{
+	t->executing = true;
+	t->scsi.data_out_len = t->got;
+	scsi_task_execute(&t->scsi);
+}
+
+static void task_send_r2ts(struct iscsi_task *t)
+{
+	struct iscsi_conn *conn = t->conn;
+	struct iscsi_session *s = conn->session;
+	unsigned limit = min_u32(s->params.max_outstanding_r2t, ISCSI_TASK_MAX_R2T);
+	unsigned used = 0;
+	for (unsigned i = 0; i < ISCSI_TASK_MAX_R2T; i++)
+		used += t->r2t[i].used;
+	for (unsigned i = 0; i < ISCSI_TASK_MAX_R2T && used < limit && t->r2t_offset < t->want; i++) {
+		struct iscsi_r2t_slot *slot = &t->r2t[i];
+		if (slot->used)
+			continue;
+		struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+		if (!tx) {
+			iscsi_conn_close(conn, "out of memory for R2T");
+			return;
+		}
+		if (++conn->next_ttt == ISCSI_RSVD_TAG)
+			conn->next_ttt = 1;
+		*slot = (struct iscsi_r2t_slot){
+			.used = true, .ttt = conn->next_ttt, .offset = t->r2t_offset,
+			.len = min_u32(t->want - t->r2t_offset, s->params.max_burst),
+		};
+		struct iscsi_r2t r = {
+			.itt = t->itt, .ttt = slot->ttt, .lun = t->lun,
+			/* R2T carries the next StatSN without consuming it. */
+			.statsn = conn->statsn, .exp_cmdsn = s->exp_cmdsn,
+			.r2tsn = t->r2tsn++, .offset = slot->offset, .length = slot->len,
+		};
+		r.max_cmdsn = iscsi_session_max_cmdsn(s);
+		iscsi_build_r2t(tx->bhs, &r);
+		iscsi_conn_queue(conn, tx);
+		t->r2t_offset += slot->len;
+		used++;
+	}
+}
+
+/* Decides what a task waits for next: unsolicited data, solicited data
+ * (sending R2Ts), or nothing (execute, or answer a command that failed
+ * before it could run). */
+static void task_advance(struct iscsi_task *t)
+{
+	if (t->unsol_pending)
+		return;
+	if (!t->prepared) {
+		task_respond(t);
+		return;
+	}
+	if (t->got < t->want) {
+		task_send_r2ts(t);
+		return;
+	}
+	task_execute(t);
+}
+
+void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_session *s = conn->session;
+	conn->rx_task = NULL;
+	if (iscsi_task_find(conn, h->itt)) {
+		iscsi_conn_reject(conn, ISCSI_REJECT_TASK_IN_PROGRESS);
+		return;
+	}
+	struct iscsi_task *t = calloc(1, sizeof(*t));
+	if (!t) {
+		iscsi_conn_close(conn, "out of memory for a task");
+		return;
+	}
+	iscsi_conn_get(conn);
+	t->conn = conn;
+	t->refs = 1;
+	t->itt = h->itt;
+	t->cmdsn = h->cmd.cmdsn;
+	t->edtl = h->cmd.edtl;
+	t->lun = h->lun;
+	t->read = h->cmd.read;
+	t->write = h->cmd.write;
+	t->scsi.nexus = &s->nexus;
+	t->scsi.lun_raw = h->lun;
+	memcpy(t->scsi.cdb, h->cmd.cdb, sizeof(t->scsi.cdb));
+	t->scsi.attr = h->cmd.attr;
+	t->scsi.loop = conn->loop;
+	t->scsi.done = task_scsi_done;
+	t->scsi.transport_priv = t;
+	t->prepared = scsi_task_prepare(&t->scsi);
+	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE)
+		t->want = min_u32(t->edtl, t->scsi.xfer_len);
+	t->unsol_pending = !h->final;
+	t->unsol_datasn = 0;
+	task_hash(t);
+	s->active++;
+
+	conn->rx_task = t;
+	conn->rx_task_off = 0;
+	conn->rx_task_len = min_u32(h->data_len, t->want);
+}
+
+void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_task *t = conn->rx_task;
+	conn->rx_task = NULL;
+	if (!t)
+		return;
+	t->got = conn->rx_task_len;
+	t->unsol_next = h->data_len;
+	t->r2t_offset = t->got;
+	task_advance(t);
+}
+
+void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			    const uint8_t *data, uint32_t len)
+{
+	iscsi_cmd_rx_begin(conn, h);
+	if (conn->rx_task && conn->rx_task_len)
+		memcpy(conn->rx_task->scsi.buf, data, min_u32(len, conn->rx_task_len));
+	iscsi_cmd_rx_done(conn, h);
+}
+
+static struct iscsi_r2t_slot *task_find_r2t(struct iscsi_task *t, uint32_t ttt)
+{
+	for (unsigned i = 0; i < ISCSI_TASK_MAX_R2T; i++)
+		if (t->r2t[i].used && t->r2t[i].ttt == ttt)
+			return &t->r2t[i];
+	return NULL;
+}
+
+void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	conn->rx_task = NULL;
+	conn->rx_r2t = NULL;
+	struct iscsi_task *t = iscsi_task_find(conn, h->itt);
+	uint32_t off = h->data_out.offset, len = h->data_len;
+	if (!t || t->executing) {
+		iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+		return;
+	}
+	if (h->data_out.ttt == ISCSI_RSVD_TAG) {
+		/* Unsolicited data continues where the previous PDU ended
+		 * (DataPDUInOrder=Yes) and its DataSN counts from 0. */
+		if (!t->unsol_pending || off != t->unsol_next ||
+		    h->data_out.datasn != t->unsol_datasn) {
+			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			return;
+		}
+		t->unsol_next += len;
+		t->unsol_datasn++;
+		if (h->final)
+			t->unsol_pending = false;
+	} else {
+		struct iscsi_r2t_slot *slot = task_find_r2t(t, h->data_out.ttt);
+		if (!slot) {
+			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+			return;
+		}
+		if (off != slot->offset + slot->got || len > slot->len - slot->got ||
+		    h->data_out.datasn != slot->next_datasn) {
+			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			return;
+		}
+		slot->next_datasn++;
+		conn->rx_r2t = slot;
+	}
+	conn->rx_task = t;
+	/* Bytes past what the command moves (EDTL > CDB length) are dropped. */
+	conn->rx_task_off = off;
+	conn->rx_task_len = off < t->want ? min_u32(len, t->want - off) : 0;
+}
+
+void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_task *t = conn->rx_task;
+	struct iscsi_r2t_slot *slot = conn->rx_r2t;
+	conn->rx_task = NULL;
+	conn->rx_r2t = NULL;
+	if (!t)
+		return;
+	t->got += conn->rx_task_len;
+	if (slot) {
+		slot->got += h->data_len;
+		if (slot->got == slot->len)
+			slot->used = false;
+		else if (h->final)
+			return; /* the burst ended short: wait, the initiator owes data */
+	} else if (t->unsol_pending) {
+		return;
+	}
+	task_advance(t);
+}
+
+void iscsi_task_abort_all(struct iscsi_conn *conn)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		while (conn->tasks[b]) {
+			struct iscsi_task *t = conn->tasks[b];
+			conn->tasks[b] = t->hnext;
+			conn->ntasks--;
+			conn->session->active--;
+			/* An executing task is released by its completion. */
+			if (!t->executing)
+				iscsi_task_put(t);
+		}
+	}
+}

@@ -1,0 +1,61 @@
+/* A SCSI command as the iSCSI transport carries it: the SCSI core's task
+ * plus what moves its data on the wire (immediate and unsolicited data,
+ * R2Ts, Data-In sequencing) and RFC 7143 residual accounting. */
+#ifndef LUNAR_ISCSI_TASK_H
+#define LUNAR_ISCSI_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iscsi/pdu.h"
+#include "scsi/scsi.h"
+
+struct iscsi_conn;
+
+/* R2Ts a task keeps outstanding at most, whatever MaxOutstandingR2T allows. */
+#define ISCSI_TASK_MAX_R2T 8
+
+struct iscsi_r2t_slot {
+	bool used;
+	uint32_t ttt, offset, len, got, next_datasn;
+};
+
+struct iscsi_task {
+	struct scsi_task scsi;
+	struct iscsi_conn *conn;
+	struct iscsi_task *hnext;   /* ITT hash chain in the connection */
+	uint32_t itt, cmdsn, edtl;
+	uint64_t lun;
+	bool read, write;           /* R and W bits */
+	bool prepared;              /* scsi_task_prepare succeeded */
+	bool executing;             /* handed to the SCSI core */
+	uint32_t want;              /* write bytes we take into buf: min(EDTL, CDB length) */
+	uint32_t got;               /* write bytes received so far, from offset 0 */
+	bool unsol_pending;         /* unsolicited Data-Out expected (command F=0) */
+	uint32_t unsol_next;        /* offset the next unsolicited Data-Out must have */
+	uint32_t unsol_datasn;
+	uint32_t r2t_offset;        /* next offset to ask for */
+	uint32_t r2tsn;
+	struct iscsi_r2t_slot r2t[ISCSI_TASK_MAX_R2T];
+	uint32_t datasn;            /* next DataSN of Data-In */
+	unsigned refs;              /* queued PDUs pointing into buf, plus one while live */
+};
+
+/* Receive side, called by the connection's framing code. begin decides
+ * where the data segment of a SCSI Command or Data-Out goes; done runs once
+ * it is there. A NULL destination means: into the connection's sink. */
+void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h);
+void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h);
+void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h);
+void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h);
+/* A held (out-of-order) command whose data segment was buffered. */
+void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			    const uint8_t *data, uint32_t len);
+
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
+/* Drops the connection's reference; frees the task once nothing points at it. */
+void iscsi_task_put(struct iscsi_task *task);
+/* Connection teardown: forget every task not waiting on the SCSI core. */
+void iscsi_task_abort_all(struct iscsi_conn *conn);
+
+#endif
