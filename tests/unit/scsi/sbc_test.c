@@ -1,0 +1,262 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scsi_fixture.h"
+
+static int setup(void **state)
+{
+	*state = fixture_new(false);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_free(*state);
+	return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+static void fill_pattern(uint8_t *p, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static void test_read_capacity10(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x25 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->task.data_len, 8);
+	assert_int_equal(be32(f->task.buf), FIX_NBLOCKS - 1);
+	assert_int_equal(be32(f->task.buf + 4), FIX_BLOCK);
+}
+
+static void test_read_capacity10_saturates_beyond_32_bits(void **state)
+{
+	struct fixture *f = *state;
+	f->target.lus[0]->nblocks = 0x100000001ull;
+	uint8_t cdb[16] = { 0x25 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(be32(f->task.buf), 0xFFFFFFFF);
+}
+
+static void test_read_capacity10_lba_without_pmi_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x25, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x5, 0x24, 0x00));
+}
+
+static void test_read_capacity10_lba_with_pmi_is_accepted(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x25, 0, 0, 0, 0, 1, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+}
+
+static void test_read_capacity16(void **state)
+{
+	struct fixture *f = *state;
+	f->target.lus[0]->nblocks = 0x100000001ull;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.data_len, 32);
+	assert_int_equal(be64(f->task.buf), 0x100000000ull);
+	assert_int_equal(be32(f->task.buf + 8), FIX_BLOCK);
+	assert_int_equal(f->task.buf[14] & 0x80, 0);
+}
+
+static void test_read_capacity16_honours_allocation_length(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.data_len, 12);
+}
+
+static void test_write_then_read_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[4 * FIX_BLOCK];
+	fill_pattern(data, sizeof(data), 3);
+	uint8_t wr[16] = { 0x2A, 0, 0, 0, 0, 10, 0, 0, 4 };
+	assert_true(fixture_run(f, 0, wr, data));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 10 * FIX_BLOCK, data, sizeof(data));
+
+	uint8_t rd[16] = { 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 4 };
+	assert_true(fixture_run(f, 0, rd, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->task.data_len, sizeof(data));
+	assert_memory_equal(f->task.buf, data, sizeof(data));
+}
+
+static void test_read6_reads_from_lba(void **state)
+{
+	struct fixture *f = *state;
+	fill_pattern(f->store.mem + 0x102 * FIX_BLOCK, FIX_BLOCK, 9);
+	uint8_t rd[16] = { 0x08, 0x00, 0x01, 0x02, 1 };
+	assert_true(fixture_run(f, 0, rd, NULL));
+	assert_memory_equal(f->task.buf, f->store.mem + 0x102 * FIX_BLOCK, FIX_BLOCK);
+}
+
+static void test_write_fua_reaches_backend(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[FIX_BLOCK] = { 1 };
+	uint8_t wr[16] = { 0x2A, 0x08, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, wr, data));
+	assert_true(f->store.last_fua);
+	uint8_t wr12[16] = { 0xAA, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, wr12, data));
+	assert_false(f->store.last_fua);
+}
+
+static void test_write6_never_sets_fua(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[FIX_BLOCK] = { 1 };
+	uint8_t wr[16] = { 0x0A, 0x00, 0x00, 0x08, 1 };
+	assert_true(fixture_run(f, 0, wr, data));
+	assert_false(f->store.last_fua);
+	assert_memory_equal(f->store.mem + 8 * FIX_BLOCK, data, FIX_BLOCK);
+}
+
+static void test_zero_length_transfer_does_no_io(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rd[16] = { 0x28, 0, 0, 0, 0, 5 };
+	assert_true(fixture_run(f, 0, rd, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, 0);
+	assert_int_equal(f->ndone, 1);
+}
+
+static void test_read_eio_is_medium_error(void **state)
+{
+	struct fixture *f = *state;
+	f->store.fail_err = -EIO;
+	uint8_t rd[16] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, rd, NULL));
+	assert_true(fixture_check(f, 0x3, 0x11, 0x00));
+	assert_int_equal(f->task.data_len, 0);
+}
+
+static void test_write_eio_is_write_error(void **state)
+{
+	struct fixture *f = *state;
+	f->store.fail_err = -EIO;
+	uint8_t data[FIX_BLOCK] = { 0 };
+	uint8_t wr[16] = { 0x2A, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, wr, data));
+	assert_true(fixture_check(f, 0x3, 0x0C, 0x00));
+}
+
+static void test_write_enospc_is_space_allocation_failed(void **state)
+{
+	struct fixture *f = *state;
+	f->store.fail_err = -ENOSPC;
+	uint8_t data[FIX_BLOCK] = { 0 };
+	uint8_t wr[16] = { 0x2A, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, wr, data));
+	assert_true(fixture_check(f, 0x7, 0x27, 0x07));
+}
+
+static void test_other_backend_error_is_hardware_error(void **state)
+{
+	struct fixture *f = *state;
+	f->store.fail_err = -ENOMEM;
+	uint8_t rd[16] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, rd, NULL));
+	assert_true(fixture_check(f, 0x4, 0x44, 0x00));
+}
+
+static void test_sync_cache_flushes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x35, 0x02 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nflushes, 1);
+	uint8_t cdb16[16] = { 0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8 };
+	assert_true(fixture_run(f, 0, cdb16, NULL));
+	assert_int_equal(f->store.nflushes, 2);
+}
+
+static void test_verify_without_bytchk_checks_range_only(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x2F, 0, 0, 0, 0, 0, 0, 0, 8 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void test_verify_bytchk_match_is_good(void **state)
+{
+	struct fixture *f = *state;
+	fill_pattern(f->store.mem + 4 * FIX_BLOCK, 2 * FIX_BLOCK, 5);
+	uint8_t cdb[16] = { 0x2F, 0x02, 0, 0, 0, 4, 0, 0, 2 };
+	assert_true(fixture_run(f, 0, cdb, f->store.mem + 4 * FIX_BLOCK));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+}
+
+static void test_verify_bytchk_mismatch_reports_offset(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[2 * FIX_BLOCK];
+	fill_pattern(f->store.mem + 4 * FIX_BLOCK, sizeof(data), 5);
+	memcpy(data, f->store.mem + 4 * FIX_BLOCK, sizeof(data));
+	data[FIX_BLOCK + 3] ^= 0xFF;
+	uint8_t cdb[16] = { 0x8F, 0x02, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 2 };
+	assert_true(fixture_run(f, 0, cdb, data));
+	assert_true(fixture_check(f, 0xE, 0x1D, 0x00));
+	assert_true(f->task.sense[0] & 0x80);
+	assert_int_equal(be32(f->task.sense + 3), FIX_BLOCK + 3);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_read_capacity10),
+		T(test_read_capacity10_saturates_beyond_32_bits),
+		T(test_read_capacity10_lba_without_pmi_is_invalid),
+		T(test_read_capacity10_lba_with_pmi_is_accepted),
+		T(test_read_capacity16),
+		T(test_read_capacity16_honours_allocation_length),
+		T(test_write_then_read_round_trip),
+		T(test_read6_reads_from_lba),
+		T(test_write_fua_reaches_backend),
+		T(test_write6_never_sets_fua),
+		T(test_zero_length_transfer_does_no_io),
+		T(test_read_eio_is_medium_error),
+		T(test_write_eio_is_write_error),
+		T(test_write_enospc_is_space_allocation_failed),
+		T(test_other_backend_error_is_hardware_error),
+		T(test_sync_cache_flushes),
+		T(test_verify_without_bytchk_checks_range_only),
+		T(test_verify_bytchk_match_is_good),
+		T(test_verify_bytchk_mismatch_reports_offset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

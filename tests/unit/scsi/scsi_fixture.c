@@ -1,0 +1,146 @@
+#include "scsi_fixture.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fake_complete(struct loop_op *op, int res)
+{
+	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
+	struct fake_store *fs = (struct fake_store *)io->bs;
+	int err = fs->fail_err;
+	if (!err) {
+		if (io->op == BACKEND_READ)
+			memcpy(io->buf, fs->mem + io->offset, io->len);
+		else if (io->op == BACKEND_WRITE)
+			memcpy(fs->mem + io->offset, io->buf, io->len);
+	}
+	io->done(io, err);
+}
+
+static void fake_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
+{
+	struct fake_store *fs = (struct fake_store *)bs;
+	fs->nsubmits++;
+	if (io->op == BACKEND_FLUSH)
+		fs->nflushes++;
+	if (io->op == BACKEND_WRITE)
+		fs->last_fua = io->fua;
+	io->lop.cb = fake_complete;
+	struct io_uring_sqe *sqe = loop_get_sqe(loop);
+	io_uring_prep_nop(sqe);
+	loop_sqe_set_op(sqe, &io->lop);
+}
+
+static const struct backend_ops fake_ops = {
+	.name = "fake",
+	.submit = fake_submit,
+};
+
+static void fixture_done(struct scsi_task *task)
+{
+	struct fixture *f = task->transport_priv;
+	f->ndone++;
+	if (f->in_execute)
+		f->done_in_execute = true;
+	f->loop.stop = true;
+}
+
+struct fixture *fixture_new(bool keep_ua)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f || loop_init(&f->loop, 64) < 0)
+		abort();
+	f->store.bs.ops = &fake_ops;
+	f->store.bs.size = (uint64_t)FIX_NBLOCKS * FIX_BLOCK;
+	f->store.bs.block_size = FIX_BLOCK;
+	f->store.bs.fd = -1;
+	f->store.mem = calloc(1, f->store.bs.size);
+	f->target.name = strdup(FIX_TARGET);
+	f->target.rel_port = 1;
+	f->target.tpg = 1;
+	fixture_add_lu(f, 0);
+	scsi_nexus_init(&f->nexus, &f->target, "iqn.2024-01.org.test:init,i,0x1");
+	if (!keep_ua)
+		memset(f->nexus.ua, 0, sizeof(f->nexus.ua));
+	return f;
+}
+
+void fixture_add_lu(struct fixture *f, uint16_t lun)
+{
+	struct scsi_lu_config cfg = { .lun = lun, .bs = &f->store.bs };
+	f->target.lus[lun] = scsi_lu_create(&cfg, f->target.name);
+	if (!f->target.lus[lun])
+		abort();
+}
+
+void fixture_free(struct fixture *f)
+{
+	scsi_task_release(&f->task);
+	for (unsigned i = 0; i < SCSI_MAX_LUNS; i++)
+		scsi_lu_destroy(f->target.lus[i]);
+	free(f->target.name);
+	free(f->store.mem);
+	loop_fini(&f->loop);
+	free(f);
+}
+
+bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void *data_out)
+{
+	struct scsi_task *t = &f->task;
+	scsi_task_release(t);
+	memset(t, 0, sizeof(*t));
+	t->nexus = &f->nexus;
+	t->lun_raw = scsi_lun_encode(lun);
+	memcpy(t->cdb, cdb, SCSI_CDB_MAX);
+	t->attr = SCSI_ATTR_SIMPLE;
+	t->loop = &f->loop;
+	t->done = fixture_done;
+	t->transport_priv = f;
+	f->ndone = 0;
+	if (!scsi_task_prepare(t))
+		return false;
+	if (t->dir == SCSI_DIR_WRITE && data_out)
+		memcpy(t->buf, data_out, t->xfer_len);
+	f->in_execute = true;
+	scsi_task_execute(t);
+	f->in_execute = false;
+	f->loop.stop = false;
+	loop_run(&f->loop);
+	f->loop.stop = false;
+	return true;
+}
+
+void fixture_sense(const struct fixture *f, uint8_t *key, uint8_t *asc, uint8_t *ascq)
+{
+	const uint8_t *s = f->task.sense;
+	if ((s[0] & 0x7F) == 0x72) {
+		*key = s[1] & 0xF;
+		*asc = s[2];
+		*ascq = s[3];
+	} else {
+		*key = s[2] & 0xF;
+		*asc = s[12];
+		*ascq = s[13];
+	}
+}
+
+bool fixture_check(const struct fixture *f, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	if (f->task.status != SCSI_STATUS_CHECK_CONDITION || f->task.sense_len == 0)
+		return false;
+	uint8_t k, a, q;
+	fixture_sense(f, &k, &a, &q);
+	return k == key && a == asc && q == ascq;
+}
+
+int fixture_field_pointer(const struct fixture *f, int *bit)
+{
+	const uint8_t *s = f->task.sense;
+	if (!(s[15] & 0x80)) {
+		*bit = -1;
+		return -1;
+	}
+	*bit = (s[15] & 0x08) ? (s[15] & 0x7) : -1;
+	return s[16] << 8 | s[17];
+}

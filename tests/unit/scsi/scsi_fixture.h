@@ -1,0 +1,53 @@
+/* A target with LUs over an in-memory fake backend and a real loop, for
+ * driving tasks through prepare / execute / done in unit tests. */
+#ifndef LUNAR_TESTS_SCSI_FIXTURE_H
+#define LUNAR_TESTS_SCSI_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scsi/scsi.h"
+
+#define FIX_TARGET "iqn.2024-01.org.lunar:disk1"
+#define FIX_BLOCK 512u
+#define FIX_NBLOCKS 2048u
+
+struct fake_store {
+	struct backend bs;
+	uint8_t *mem;
+	int fail_err;        /* non-zero: every I/O completes with this */
+	unsigned nsubmits, nflushes;
+	bool last_fua;
+};
+
+struct fixture {
+	struct loop loop;
+	struct scsi_target target;
+	struct scsi_nexus nexus;
+	struct fake_store store;
+	struct scsi_task task;
+	unsigned ndone;
+	bool in_execute;
+	bool done_in_execute;
+};
+
+/* Target with LU 0 over the fake store; the power-on UA is cleared unless
+ * keep_ua. */
+struct fixture *fixture_new(bool keep_ua);
+void fixture_free(struct fixture *f);
+/* Adds LU lun over a second view of the same store. */
+void fixture_add_lu(struct fixture *f, uint16_t lun);
+/* Runs one command on lun: prepare, then (when prepare accepts it) copy
+ * data_out into buf, execute and run the loop until done. Returns what
+ * prepare returned. */
+bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void *data_out);
+/* Sense key / ASC / ASCQ of the task's fixed- or descriptor-format sense. */
+void fixture_sense(const struct fixture *f, uint8_t *key, uint8_t *asc, uint8_t *ascq);
+/* True when the task ended in CHECK CONDITION with this key/ASC/ASCQ. */
+bool fixture_check(const struct fixture *f, uint8_t key, uint8_t asc, uint8_t ascq);
+/* The field pointer of fixed-format sense: byte, or -1 if SKSV is clear;
+ * *bit gets the bit pointer or -1. */
+int fixture_field_pointer(const struct fixture *f, int *bit);
+
+#endif
