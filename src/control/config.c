@@ -1,0 +1,615 @@
+/* Loading lunard's config file: a libconfig tree walked against one table
+ * of keys per group, so every key is typed, range-checked and unknown keys
+ * are caught as typos. */
+#include "control/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct config_ctx {
+	const char *file;            /* names the text in messages */
+	const char *text;            /* the main text, see config_int_truncated */
+	char *err;
+	size_t errlen;
+	struct lunar_config *cfg;
+	unsigned kinds;              /* backends the current group may be */
+	enum backend_kind kind;      /* valid when kinds has one bit */
+};
+
+struct config_key;
+typedef int (*config_key_fn)(struct config_ctx *c, const config_setting_t *s,
+			     const struct config_key *k, void *obj);
+
+struct config_key {
+	const char *name;
+	config_key_fn parse;
+	size_t off, width;           /* where in obj the value goes */
+	long long min, max;          /* integer keys */
+	unsigned applies;            /* backends the key is for; 0: any */
+	unsigned required;           /* backends for which it must be present */
+};
+
+#define KIND(k) (1u << (k))
+#define ALL_KINDS (KIND(BACKEND_FILE) | KIND(BACKEND_BLOCKDEV) | KIND(BACKEND_MEMORY))
+#define FD_KINDS (KIND(BACKEND_FILE) | KIND(BACKEND_BLOCKDEV))
+#define KEY(n, fn, type, field) \
+	.name = (n), .parse = (fn), .off = offsetof(type, field), .width = sizeof(((type *)0)->field)
+
+/* RFC 7143 §13.12: MaxRecvDataSegmentLength and the burst lengths. */
+#define ISCSI_DSL_MIN 512
+#define ISCSI_DSL_MAX 16777215
+
+static void config_setting_path(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *chain[32];
+	size_t n = 0;
+	for (; s && !config_setting_is_root(s) && n < 32; s = config_setting_parent(s))
+		chain[n++] = s;
+	size_t at = 0;
+	buf[0] = 0;
+	while (n-- > 0 && at < len) {
+		const char *name = config_setting_name(chain[n]);
+		int w = name ? snprintf(buf + at, len - at, "%s%s", at ? "." : "", name)
+			     : snprintf(buf + at, len - at, "%s[%d]", at ? "." : "", config_setting_index(chain[n]));
+		at += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* "FILE:LINE: key 'PATH[.child]': why" about s (or its missing child). */
+static int config_fail(struct config_ctx *c, const config_setting_t *s, const char *child, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int config_fail(struct config_ctx *c, const config_setting_t *s, const char *child, const char *fmt, ...)
+{
+	char path[256], why[256];
+	config_setting_path(s, path, sizeof(path));
+	if (child)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s%s", path[0] ? "." : "", child);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	const char *file = config_setting_source_file(s) ? config_setting_source_file(s) : c->file;
+	snprintf(c->err, c->errlen, "%s:%u: key '%s': %s", file, config_setting_source_line(s), path, why);
+	return -1;
+}
+
+/* libconfig 1.5 keeps an integer literal without an 'L' suffix in 32 bits
+ * and silently wraps it (4294967301 reads as 5). Find the literal on the
+ * setting's line and refuse any that did not fit. */
+static bool config_int_truncated(const struct config_ctx *c, const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	if (config_setting_type(s) != CONFIG_TYPE_INT || !name || !c->text || config_setting_source_file(s))
+		return false;
+	const char *line = c->text;
+	for (unsigned n = 1; n < config_setting_source_line(s) && line; n++) {
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	if (!line)
+		return false;
+	const char *eol = strchrnul(line, '\n');
+	size_t nlen = strlen(name);
+	for (const char *p = line; p < eol && (p = strstr(p, name)) && p < eol; p += nlen) {
+		const char *v = p + nlen;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '=' && *v != ':')
+			continue;
+		for (v++; *v == ' ' || *v == '\t' || *v == '-' || *v == '+'; v++)
+			;
+		bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+		errno = 0;
+		char *end;
+		unsigned long long lit = strtoull(v, &end, hex ? 16 : 10);
+		if (end == v || *end == 'L')
+			continue;
+		if (errno == ERANGE || lit > (hex ? UINT32_MAX : (unsigned long long)INT32_MAX))
+			return true;
+	}
+	return false;
+}
+
+static int config_get_int(struct config_ctx *c, const config_setting_t *s, long long *v)
+{
+	int type = config_setting_type(s);
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		return config_fail(c, s, NULL, "must be an integer");
+	if (config_int_truncated(c, s))
+		return config_fail(c, s, NULL, "integer too large for 32 bits; add an 'L' suffix (libconfig)");
+	*v = config_setting_get_int64(s);
+	return 0;
+}
+
+static int config_get_string(struct config_ctx *c, const config_setting_t *s, const char **v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return config_fail(c, s, NULL, "must be a string");
+	*v = config_setting_get_string(s);
+	if (!**v)
+		return config_fail(c, s, NULL, "must not be empty");
+	return 0;
+}
+
+static int config_store_string(struct config_ctx *c, const config_setting_t *s, char **dst, const char *v)
+{
+	char *copy = strdup(v);
+	if (!copy)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int config_key_uint(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	long long v;
+	if (config_get_int(c, s, &v) < 0)
+		return -1;
+	if (v < k->min || v > k->max)
+		return config_fail(c, s, NULL, "must be in %lld..%lld", k->min, k->max);
+	char *dst = (char *)obj + k->off;
+	switch (k->width) {
+	case sizeof(uint16_t): *(uint16_t *)dst = (uint16_t)v; break;
+	case sizeof(uint32_t): *(uint32_t *)dst = (uint32_t)v; break;
+	default: *(uint64_t *)dst = (uint64_t)v; break;
+	}
+	return 0;
+}
+
+static int config_key_bool(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return config_fail(c, s, NULL, "must be true or false");
+	*(bool *)((char *)obj + k->off) = config_setting_get_bool(s);
+	return 0;
+}
+
+static int config_key_size(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	uint64_t *dst = (uint64_t *)((char *)obj + k->off);
+	int type = config_setting_type(s);
+	if (type == CONFIG_TYPE_STRING) {
+		if (config_parse_size(config_setting_get_string(s), dst) == 0)
+			return 0;
+	} else if ((type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) && !config_int_truncated(c, s)) {
+		long long v = config_setting_get_int64(s);
+		if (v > 0) {
+			*dst = (uint64_t)v;
+			return 0;
+		}
+	}
+	return config_fail(c, s, NULL, "must be a size like \"10G\"");
+}
+
+static int config_key_block_size(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+				 void *obj)
+{
+	long long v;
+	if (config_get_int(c, s, &v) < 0)
+		return -1;
+	/* SBC-4 6.6.2: the LOGICAL BLOCK LENGTH lunar supports. */
+	if (v != 512 && v != 4096)
+		return config_fail(c, s, NULL, "must be 512 or 4096");
+	*(uint32_t *)((char *)obj + k->off) = (uint32_t)v;
+	return 0;
+}
+
+static int config_key_string(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	const char *v;
+	if (config_get_string(c, s, &v) < 0)
+		return -1;
+	if (k->max && strlen(v) > (size_t)k->max)
+		return config_fail(c, s, NULL, "must be at most %lld bytes", k->max);
+	return config_store_string(c, s, (char **)((char *)obj + k->off), v);
+}
+
+/* SPC-4 4.3.1: ASCII data fields hold printable characters only. */
+static int config_key_serial(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	const char *v;
+	if (config_get_string(c, s, &v) < 0)
+		return -1;
+	for (const char *p = v; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return config_fail(c, s, NULL, "must be printable ASCII");
+	return config_key_string(c, s, k, obj);
+}
+
+static int config_key_iscsi_name(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+				 void *obj)
+{
+	const char *v;
+	if (config_get_string(c, s, &v) < 0)
+		return -1;
+	const char *why = config_check_iscsi_name(v);
+	if (why)
+		return config_fail(c, s, NULL, "not an iSCSI name: %s", why);
+	return config_store_string(c, s, (char **)((char *)obj + k->off), v);
+}
+
+static int config_key_state_dir(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+				void *obj)
+{
+	const char *v;
+	if (config_get_string(c, s, &v) < 0)
+		return -1;
+	if (v[0] != '/')
+		return config_fail(c, s, NULL, "must be an absolute path");
+	return config_store_string(c, s, (char **)((char *)obj + k->off), v);
+}
+
+static int config_key_backend(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	const char *v;
+	enum backend_kind kind;
+	if (config_get_string(c, s, &v) < 0)
+		return -1;
+	if (backend_kind_parse(v, &kind) < 0)
+		return config_fail(c, s, NULL, "must be \"file\", \"blockdev\" or \"memory\"");
+	*(enum backend_kind *)((char *)obj + k->off) = kind;
+	c->kind = kind;
+	c->kinds = KIND(kind);
+	return 0;
+}
+
+/* Relative paths are relative to state_dir, resolved now so the daemon's
+ * working directory does not matter. */
+static int config_key_path(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	const char *v;
+	if (config_get_string(c, s, &v) < 0)
+		return -1;
+	char *abs;
+	if (v[0] == '/')
+		abs = strdup(v);
+	else if (asprintf(&abs, "%s/%s", c->cfg->state_dir, v) < 0)
+		abs = NULL;
+	if (!abs)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	char **dst = (char **)((char *)obj + k->off);
+	free(*dst);
+	*dst = abs;
+	return 0;
+}
+
+static int config_walk_group(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
+			     size_t nkeys, void *obj)
+{
+	if (!config_setting_is_group(s))
+		return config_fail(c, s, NULL, "must be a group { ... }");
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		size_t j = 0;
+		while (j < nkeys && strcmp(keys[j].name, config_setting_name(m)) != 0)
+			j++;
+		if (j == nkeys) {
+			char known[512] = "";
+			for (j = 0; j < nkeys; j++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", j ? ", " : "",
+					 keys[j].name);
+			return config_fail(c, m, NULL, "unknown key (known here: %s)", known);
+		}
+	}
+	for (size_t j = 0; j < nkeys; j++) {
+		const struct config_key *k = &keys[j];
+		const config_setting_t *m = config_setting_get_member(s, k->name);
+		if (!m) {
+			if (k->required == ALL_KINDS)
+				return config_fail(c, s, k->name, "is required");
+			if (k->required & c->kinds)
+				return config_fail(c, s, k->name, "is required for backend \"%s\"",
+						   backend_kind_name(c->kind));
+			continue;
+		}
+		if (k->applies && !(k->applies & c->kinds))
+			return config_fail(c, m, NULL, "does not apply to backend \"%s\"", backend_kind_name(c->kind));
+		if (k->parse(c, m, k, obj) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const struct config_key config_lun_keys[] = {
+	/* First: the keys after it depend on the backend. */
+	{ KEY("backend", config_key_backend, struct config_lun, bs.kind), .required = ALL_KINDS },
+	/* SAM-5 4.7.3: single-level LUNs 0..255 (peripheral addressing). */
+	{ KEY("lun", config_key_uint, struct config_lun, lun), .min = 0, .max = 255, .required = ALL_KINDS },
+	{ KEY("path", config_key_path, struct config_lun, bs.path), .applies = FD_KINDS, .required = FD_KINDS },
+	{ KEY("size", config_key_size, struct config_lun, bs.size), .applies = KIND(BACKEND_FILE) | KIND(BACKEND_MEMORY),
+	  .required = KIND(BACKEND_MEMORY) },
+	{ KEY("block_size", config_key_block_size, struct config_lun, bs.block_size) },
+	{ KEY("direct", config_key_bool, struct config_lun, bs.direct), .applies = FD_KINDS },
+	{ KEY("readonly", config_key_bool, struct config_lun, bs.readonly) },
+	{ KEY("serial", config_key_serial, struct config_lun, serial), .max = 64 },
+};
+
+static int config_key_luns(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	struct config_target *t = obj;
+	if (!config_setting_is_list(s))
+		return config_fail(c, s, NULL, "must be a list ( { ... }, ... )");
+	size_t n = (size_t)config_setting_length(s);
+	if (n == 0)
+		return config_fail(c, s, NULL, "must list at least one LUN");
+	t->luns = calloc(n, sizeof(*t->luns));
+	if (!t->luns)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	t->nluns = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		c->kinds = ALL_KINDS;
+		int ret = config_walk_group(c, e, config_lun_keys, NKEYS(config_lun_keys), &t->luns[i]);
+		c->kinds = ALL_KINDS;
+		if (ret < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (t->luns[j].lun == t->luns[i].lun)
+				return config_fail(c, config_setting_get_member(e, "lun"), NULL,
+						   "LUN %u is already defined at line %u", t->luns[i].lun,
+						   config_setting_source_line(config_setting_get_elem(s, (unsigned)j)));
+	}
+	return 0;
+}
+
+static const struct config_key config_target_keys[] = {
+	{ KEY("name", config_key_iscsi_name, struct config_target, name), .required = ALL_KINDS },
+	/* RFC 7143 §13.6: TargetAlias is at most 255 bytes. */
+	{ KEY("alias", config_key_string, struct config_target, alias), .max = 255 },
+	{ .name = "luns", .parse = config_key_luns, .required = ALL_KINDS },
+};
+
+static int config_key_targets(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	struct lunar_config *cfg = obj;
+	if (!config_setting_is_list(s))
+		return config_fail(c, s, NULL, "must be a list ( { ... }, ... )");
+	size_t n = (size_t)config_setting_length(s);
+	cfg->targets = calloc(n ? n : 1, sizeof(*cfg->targets));
+	if (!cfg->targets)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	cfg->ntargets = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_walk_group(c, e, config_target_keys, NKEYS(config_target_keys), &cfg->targets[i]) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->targets[j].name, cfg->targets[i].name) == 0)
+				return config_fail(c, config_setting_get_member(e, "name"), NULL,
+						   "target \"%s\" is already defined at line %u", cfg->targets[i].name,
+						   config_setting_source_line(config_setting_get_elem(s, (unsigned)j)));
+	}
+	return 0;
+}
+
+static int config_key_portals(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	struct lunar_config *cfg = obj;
+	if (!config_setting_is_array(s))
+		return config_fail(c, s, NULL, "must be an array of strings [ \"addr:port\", ... ]");
+	size_t n = (size_t)config_setting_length(s);
+	if (n == 0)
+		return config_fail(c, s, NULL, "must list at least one portal");
+	struct config_portal *portals = calloc(n, sizeof(*portals));
+	if (!portals)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *text;
+		const char *why;
+		if (config_get_string(c, e, &text) < 0)
+			ret = -1;
+		else if ((why = config_parse_portal_why(text, &portals[i])))
+			ret = config_fail(c, e, NULL, "\"%s\" %s", text, why);
+		for (size_t j = 0; j < i && ret == 0; j++)
+			if (portals[j].addrlen == portals[i].addrlen &&
+			    memcmp(&portals[j].addr, &portals[i].addr, portals[i].addrlen) == 0)
+				ret = config_fail(c, e, NULL, "\"%s\" repeats portals.[%zu]", text, j);
+	}
+	if (ret < 0) {
+		free(portals);
+		return -1;
+	}
+	free(cfg->portals);
+	cfg->portals = portals;
+	cfg->nportals = n;
+	return 0;
+}
+
+static const struct config_key config_iscsi_keys[] = {
+	{ KEY("max_recv_data_segment_length", config_key_uint, struct iscsi_target_limits, max_recv_dsl),
+	  .min = ISCSI_DSL_MIN, .max = ISCSI_DSL_MAX },
+	{ KEY("max_burst_length", config_key_uint, struct iscsi_target_limits, max_burst),
+	  .min = ISCSI_DSL_MIN, .max = ISCSI_DSL_MAX },
+	{ KEY("first_burst_length", config_key_uint, struct iscsi_target_limits, first_burst),
+	  .min = ISCSI_DSL_MIN, .max = ISCSI_DSL_MAX },
+	/* RFC 7143 §13.17 */
+	{ KEY("max_outstanding_r2t", config_key_uint, struct iscsi_target_limits, max_outstanding_r2t),
+	  .min = 1, .max = 65535 },
+	{ KEY("immediate_data", config_key_bool, struct iscsi_target_limits, immediate_data) },
+	{ KEY("initial_r2t", config_key_bool, struct iscsi_target_limits, initial_r2t) },
+};
+
+static int config_key_iscsi(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	struct iscsi_target_limits *l = (struct iscsi_target_limits *)((char *)obj + k->off);
+	if (config_walk_group(c, s, config_iscsi_keys, NKEYS(config_iscsi_keys), l) < 0)
+		return -1;
+	/* RFC 7143 §13.14: FirstBurstLength must not exceed MaxBurstLength. */
+	if (l->first_burst > l->max_burst) {
+		const config_setting_t *fb = config_setting_get_member(s, "first_burst_length");
+		if (fb)
+			return config_fail(c, fb, NULL, "%u exceeds max_burst_length %u", l->first_burst, l->max_burst);
+		return config_fail(c, config_setting_get_member(s, "max_burst_length"), NULL,
+				   "%u is below first_burst_length %u", l->max_burst, l->first_burst);
+	}
+	return 0;
+}
+
+static const struct config_key config_root_keys[] = {
+	/* First: LUN paths are resolved against it. */
+	{ KEY("state_dir", config_key_state_dir, struct lunar_config, state_dir) },
+	{ KEY("threads", config_key_uint, struct lunar_config, threads), .max = 256 },
+	{ .name = "portals", .parse = config_key_portals },
+	{ KEY("iscsi", config_key_iscsi, struct lunar_config, limits) },
+	{ .name = "targets", .parse = config_key_targets },
+};
+
+static const char *const config_default_portals[] = { "0.0.0.0:3260", "[::]:3260" };
+
+static int config_init_defaults(struct lunar_config *cfg, const char *state_dir)
+{
+	size_t n = NKEYS(config_default_portals);
+	memset(cfg, 0, sizeof(*cfg));
+	iscsi_target_limits_default(&cfg->limits);
+	cfg->state_dir = strdup(state_dir);
+	cfg->portals = calloc(n, sizeof(*cfg->portals));
+	if (!cfg->state_dir || !cfg->portals)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		config_parse_portal(config_default_portals[i], &cfg->portals[i]);
+	cfg->nportals = n;
+	return 0;
+}
+
+static int config_load_text(const char *text, const char *name, const char *include_dir,
+			    struct lunar_config *out, char *err, size_t errlen)
+{
+	char spare[8];
+	if (!err || errlen == 0) {
+		err = spare;
+		errlen = sizeof(spare);
+	}
+	struct lunar_config cfg;
+	if (config_init_defaults(&cfg, LUNAR_DEFAULT_STATE_DIR) < 0) {
+		config_free(&cfg);
+		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
+		return -1;
+	}
+	config_t lc;
+	config_init(&lc);
+	if (include_dir)
+		config_set_include_dir(&lc, include_dir);
+	int ret = -1;
+	if (!config_read_string(&lc, text)) {
+		snprintf(err, errlen, "%s:%d: %s", config_error_file(&lc) ? config_error_file(&lc) : name,
+			 config_error_line(&lc), config_error_text(&lc));
+	} else {
+		struct config_ctx c = { .file = name, .text = text, .err = err, .errlen = errlen,
+					.cfg = &cfg, .kinds = ALL_KINDS };
+		ret = config_walk_group(&c, config_root_setting(&lc), config_root_keys, NKEYS(config_root_keys),
+					&cfg);
+	}
+	config_destroy(&lc);
+	if (ret < 0) {
+		config_free(&cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int config_load_string(const char *text, const char *name, struct lunar_config *cfg, char *err, size_t errlen)
+{
+	return config_load_text(text, name, NULL, cfg, err, errlen);
+}
+
+int config_load_file(const char *path, struct lunar_config *cfg, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+	FILE *mem = f ? open_memstream(&text, &len) : NULL;
+	char buf[4096];
+	size_t n;
+	while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	int read_err = f && ferror(f) ? errno : 0;
+	if (mem)
+		fclose(mem);
+	if (!f || !mem || read_err) {
+		snprintf(err, errlen, "%s: %s", path, strerror(!f ? errno : read_err ? read_err : ENOMEM));
+		if (f)
+			fclose(f);
+		free(text);
+		return -1;
+	}
+	fclose(f);
+	char *dir_copy = strdup(path);
+	int ret = dir_copy ? config_load_text(text, path, dirname(dir_copy), cfg, err, errlen) : -1;
+	if (!dir_copy)
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+	free(dir_copy);
+	free(text);
+	return ret;
+}
+
+int config_load_default(struct lunar_config *cfg, const char *state_dir)
+{
+	if (!state_dir)
+		state_dir = LUNAR_DEFAULT_STATE_DIR;
+	struct config_target *t = NULL;
+	char *path = NULL;
+	if (config_init_defaults(cfg, state_dir) < 0 || !(t = calloc(1, sizeof(*t))) ||
+	    !(t->name = strdup(LUNAR_DEFAULT_TARGET)) || !(t->alias = strdup("default")) ||
+	    !(t->luns = calloc(1, sizeof(*t->luns))) || asprintf(&path, "%s/default-lun0.img", state_dir) < 0) {
+		cfg->targets = t;
+		cfg->ntargets = t ? 1 : 0;
+		if (t && t->luns)
+			t->nluns = 1;
+		config_free(cfg);
+		return -ENOMEM;
+	}
+	t->nluns = 1;
+	t->luns[0] = (struct config_lun){
+		.lun = 0,
+		.bs = { .kind = BACKEND_FILE, .path = path, .size = 1ull << 30, .block_size = 512 },
+	};
+	cfg->targets = t;
+	cfg->ntargets = 1;
+	return 0;
+}
+
+int config_set_portals(struct lunar_config *cfg, const struct config_portal *portals, size_t n)
+{
+	if (n == 0)
+		return -1;
+	struct config_portal *copy = calloc(n, sizeof(*copy));
+	if (!copy)
+		return -1;
+	memcpy(copy, portals, n * sizeof(*copy));
+	free(cfg->portals);
+	cfg->portals = copy;
+	cfg->nportals = n;
+	return 0;
+}
+
+void config_free(struct lunar_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		struct config_target *t = &cfg->targets[i];
+		for (size_t j = 0; j < t->nluns; j++) {
+			free((char *)t->luns[j].bs.path);
+			free(t->luns[j].serial);
+		}
+		free(t->luns);
+		free(t->name);
+		free(t->alias);
+	}
+	free(cfg->targets);
+	free(cfg->portals);
+	free(cfg->state_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}

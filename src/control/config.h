@@ -45,11 +45,23 @@ struct lunar_config {
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */
 int config_load_file(const char *path, struct lunar_config *cfg, char *err, size_t errlen);
+/* Same as config_load_file, from TEXT in memory; NAME stands for the file in
+ * messages. */
+int config_load_string(const char *text, const char *name, struct lunar_config *cfg,
+		       char *err, size_t errlen);
 /* The embedded default: target LUNAR_DEFAULT_TARGET with LUN 0 a 1 GiB
  * sparse file in state_dir, portals 0.0.0.0:3260 and [::]:3260. */
 int config_load_default(struct lunar_config *cfg, const char *state_dir);
 /* "0.0.0.0:3260", "[::1]:3260", "127.0.0.1" (port 3260). Returns 0 or -1. */
 int config_parse_portal(const char *text, struct config_portal *portal);
+/* Same as config_parse_portal; returns NULL or why TEXT is not a portal. */
+const char *config_parse_portal_why(const char *text, struct config_portal *portal);
+/* "4096", "512M", "10G": bytes; K, M, G, T are powers of 1024. Returns 0 or
+ * -1 (not a size, zero, or too large). */
+int config_parse_size(const char *text, uint64_t *bytes);
+/* RFC 7143 §4.2.7: NULL if NAME is an iqn., eui. or naa. name in its
+ * normalized (lowercase) form, else why not. */
+const char *config_check_iscsi_name(const char *name);
 /* Replaces the portal list (for --listen). */
 int config_set_portals(struct lunar_config *cfg, const struct config_portal *portals, size_t n);
 void config_free(struct lunar_config *cfg);
