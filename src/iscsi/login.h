@@ -65,6 +65,10 @@ struct iscsi_login {
 int iscsi_login_init(struct iscsi_login *lg, const struct iscsi_login_env *env);
 void iscsi_login_fini(struct iscsi_login *lg);
 
+/* Sets the StatSN of the first login response (otherwise random, RFC 7143
+ * §11.13.4); for tests and reproducible traces. */
+void iscsi_login_set_initial_statsn(struct iscsi_login *lg, uint32_t statsn);
+
 /* Handles one Login Request (req + its data segment) and builds the Login
  * Response in rsp_bhs/rsp_data (at most rsp_cap bytes; *rsp_len gets the
  * data segment length). Malformed input gets the login status RFC 7143

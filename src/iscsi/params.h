@@ -5,6 +5,7 @@
 #define LUNAR_ISCSI_PARAMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What this target offers or accepts; from the config, with defaults. */
@@ -38,5 +39,40 @@ struct iscsi_params {
 
 void iscsi_target_limits_default(struct iscsi_target_limits *l);
 void iscsi_params_default(struct iscsi_params *p);
+
+/* One negotiation: the keys of a login (or, later, of a text exchange in
+ * full feature phase) answered one batch at a time against the key table
+ * in params.c. */
+#define ISCSI_NEG_TEXT_MAX 256   /* RFC 7143 §6.1: values up to 255 bytes */
+
+struct iscsi_neg {
+	const struct iscsi_target_limits *limits;
+	bool leading;            /* leading connection (TSIH 0): LO keys allowed */
+	bool discovery;          /* SessionType=Discovery */
+	bool first_batch_done;   /* keys that belong in the first request are over */
+	struct iscsi_params params;
+	/* declarations of the initiator, empty when not sent */
+	char initiator_name[ISCSI_NEG_TEXT_MAX];
+	char target_name[ISCSI_NEG_TEXT_MAX];
+	char initiator_alias[ISCSI_NEG_TEXT_MAX];
+	uint64_t received;       /* table rows the initiator sent (RFC 7143 §6.2: once) */
+	uint64_t declared;       /* table rows the target declared */
+};
+
+struct iscsi_text_pair;
+struct iscsi_text_buf;
+
+void iscsi_neg_init(struct iscsi_neg *n, const struct iscsi_target_limits *l, bool leading);
+/* Answers one complete batch of initiator keys received in `stage`
+ * (enum iscsi_login_stage), appending the answers to out. Returns 0
+ * (ISCSI_LOGIN_SUCCESS) or the login status that ends the login. */
+uint16_t iscsi_neg_answer(struct iscsi_neg *n, int stage, const struct iscsi_text_pair *pairs,
+			  size_t npairs, struct iscsi_text_buf *out);
+/* Appends the target's own declarations not made yet (our
+ * MaxRecvDataSegmentLength); returns 0 or -ENOSPC. */
+int iscsi_neg_declare(struct iscsi_neg *n, struct iscsi_text_buf *out);
+/* Applies the cross-key rules once negotiation is over (RFC 7143 §13.14:
+ * FirstBurstLength never exceeds MaxBurstLength). */
+void iscsi_neg_finish(struct iscsi_neg *n);
 
 #endif
