@@ -107,7 +107,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 
 const size_t scsi_nopdefs = sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]);
 
-/* The SERVICE ACTION field of 0x9E and 0xA3-style commands (SPC-4 4.2.5.2). */
+/* SPC-4 4.2.5.2: the SERVICE ACTION field of commands that carry one. */
 #define SA_BYTE 1
 #define SA_MASK 0x1F
 

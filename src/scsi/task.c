@@ -42,7 +42,8 @@ void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
 void scsi_task_reply(struct scsi_task *task, const void *data, size_t len)
 {
 	task->data_len = len < task->xfer_len ? (uint32_t)len : task->xfer_len;
-	memcpy(task->buf, data, task->data_len);
+	if (task->data_len)
+		memcpy(task->buf, data, task->data_len);
 }
 
 /* The blocks a command addresses must lie within the medium; written so
