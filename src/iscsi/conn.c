@@ -456,6 +456,26 @@ static void rx_plan_tail(struct iscsi_conn *conn)
 	conn->rx_tail_len = ahs + data;
 }
 
+/* A Login Request with impossible stage fields (e.g. CSG=3) is an
+ * initiator error: answer 0x0200 and close (RFC 7143 §11.13.5). */
+static void login_reject_malformed(struct iscsi_conn *conn)
+{
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Login Response");
+		return;
+	}
+	struct iscsi_login_rsp r = {
+		.itt = conn->rx_hdr.itt, .status = ISCSI_LOGIN_INITIATOR_ERROR,
+	};
+	memcpy(r.isid, conn->rx_bhs + 8, sizeof(r.isid));
+	iscsi_build_login_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+	log_info("connection %s: malformed Login Request", conn->peer_text);
+	conn->rx_stopped = true;
+	conn->close_after_tx = true;
+}
+
 static void rx_header_done(struct iscsi_conn *conn)
 {
 	struct iscsi_hdr *h = &conn->rx_hdr;
@@ -475,9 +495,13 @@ static void rx_header_done(struct iscsi_conn *conn)
 		return;
 	}
 	if (conn->phase == CONN_LOGIN) {
-		if (err != ISCSI_PARSE_OK || h->opcode != ISCSI_OP_LOGIN_REQ) {
-			/* RFC 7143 §6.1: only Login Requests until login completes. */
-			iscsi_conn_close(conn, "not a valid Login Request during login");
+		if (h->opcode != ISCSI_OP_LOGIN_REQ) {
+			/* RFC 7143 §6.3.1: the login phase is Login Requests only. */
+			iscsi_conn_close(conn, "not a Login Request during login");
+			return;
+		}
+		if (err != ISCSI_PARSE_OK) {
+			login_reject_malformed(conn);
 			return;
 		}
 		conn->rx_route = RX_TO_BUF;

@@ -73,11 +73,25 @@ enum sense_reason sbc_read(struct scsi_task *task)
 	return SENSE_NONE;
 }
 
+/* Bytes of data-out to act on: when the transport delivered less than the
+ * CDB asks for (iSCSI EDTL below the transfer length, RFC 7143 §11.4.5),
+ * only the whole blocks that arrived, so no block gets unsent bytes. */
+static uint32_t data_out_whole_blocks(const struct scsi_task *task)
+{
+	uint32_t len = task->data_out_len < task->xfer_len ? task->data_out_len : task->xfer_len;
+	return len - len % task->lu->block_size;
+}
+
 enum sense_reason sbc_write(struct scsi_task *task)
 {
 	/* WRITE(6) has no FUA bit: byte 1 holds LBA bits there. */
 	bool fua = task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT);
-	io_submit(task, BACKEND_WRITE, task->buf, task->xfer_len, fua, io_done);
+	uint32_t len = data_out_whole_blocks(task);
+	if (len == 0) {
+		scsi_task_finish_later(task, SENSE_NONE);
+		return SENSE_NONE;
+	}
+	io_submit(task, BACKEND_WRITE, task->buf, len, fua, io_done);
 	return SENSE_NONE;
 }
 

@@ -112,6 +112,8 @@ static enum sense_reason task_decode(struct scsi_task *task)
 
 static enum sense_reason task_alloc_buf(struct scsi_task *task)
 {
+	/* Until the transport says otherwise, all write data will be there. */
+	task->data_out_len = task->dir == SCSI_DIR_WRITE ? task->xfer_len : 0;
 	if (task->xfer_len == 0)
 		return SENSE_NONE;
 	void *buf;

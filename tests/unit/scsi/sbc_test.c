@@ -110,6 +110,35 @@ static void test_write_then_read_round_trip(void **state)
 	assert_memory_equal(f->task.buf, data, sizeof(data));
 }
 
+static void test_write_short_data_out_writes_only_whole_blocks_sent(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t old[2 * FIX_BLOCK], data[2 * FIX_BLOCK];
+	fill_pattern(old, sizeof(old), 1);
+	fill_pattern(data, sizeof(data), 200);
+	memcpy(f->store.mem + 20 * FIX_BLOCK, old, sizeof(old));
+	uint8_t wr[16] = { 0x2A, 0, 0, 0, 0, 20, 0, 0, 2 };
+	assert_true(fixture_run_partial(f, 0, wr, data, FIX_BLOCK + 100));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 20 * FIX_BLOCK, data, FIX_BLOCK);
+	assert_memory_equal(f->store.mem + 21 * FIX_BLOCK, old + FIX_BLOCK, FIX_BLOCK);
+}
+
+static void test_write_less_than_a_block_of_data_out_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t old[FIX_BLOCK], data[FIX_BLOCK];
+	fill_pattern(old, sizeof(old), 5);
+	fill_pattern(data, sizeof(data), 77);
+	memcpy(f->store.mem + 30 * FIX_BLOCK, old, sizeof(old));
+	unsigned before = f->store.nsubmits;
+	uint8_t wr[16] = { 0x2A, 0, 0, 0, 0, 30, 0, 0, 1 };
+	assert_true(fixture_run_partial(f, 0, wr, data, 200));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, before);
+	assert_memory_equal(f->store.mem + 30 * FIX_BLOCK, old, sizeof(old));
+}
+
 static void test_read6_reads_from_lba(void **state)
 {
 	struct fixture *f = *state;
@@ -245,7 +274,9 @@ int main(void)
 		T(test_read_capacity16),
 		T(test_read_capacity16_honours_allocation_length),
 		T(test_write_then_read_round_trip),
-		T(test_read6_reads_from_lba),
+		T(test_write_short_data_out_writes_only_whole_blocks_sent),
+	T(test_write_less_than_a_block_of_data_out_writes_nothing),
+	T(test_read6_reads_from_lba),
 		T(test_write_fua_reaches_backend),
 		T(test_write6_never_sets_fua),
 		T(test_zero_length_transfer_does_no_io),

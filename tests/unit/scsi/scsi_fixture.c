@@ -87,6 +87,12 @@ void fixture_free(struct fixture *f)
 
 bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void *data_out)
 {
+	return fixture_run_partial(f, lun, cdb, data_out, UINT32_MAX);
+}
+
+bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
+			 const void *data_out, uint32_t data_out_len)
+{
 	struct scsi_task *t = &f->task;
 	scsi_task_release(t);
 	memset(t, 0, sizeof(*t));
@@ -102,6 +108,8 @@ bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void
 		return false;
 	if (t->dir == SCSI_DIR_WRITE && data_out)
 		memcpy(t->buf, data_out, t->xfer_len);
+	if (data_out_len < t->data_out_len)
+		t->data_out_len = data_out_len;
 	f->in_execute = true;
 	scsi_task_execute(t);
 	f->in_execute = false;

@@ -42,6 +42,9 @@ void fixture_add_lu(struct fixture *f, uint16_t lun);
  * data_out into buf, execute and run the loop until done. Returns what
  * prepare returned. */
 bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void *data_out);
+/* Same, with the transport delivering only data_out_len bytes of data-out. */
+bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
+			 const void *data_out, uint32_t data_out_len);
 /* Sense key / ASC / ASCQ of the task's fixed- or descriptor-format sense. */
 void fixture_sense(const struct fixture *f, uint8_t *key, uint8_t *asc, uint8_t *ascq);
 /* True when the task ended in CHECK CONDITION with this key/ASC/ASCQ. */
