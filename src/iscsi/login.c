@@ -10,8 +10,8 @@
 
 #include "iscsi/textkv.h"
 
-/* RFC 7143 §6.3: during login a data segment is at most 8192 bytes,
- * whatever MaxRecvDataSegmentLength says. */
+/* RFC 7143 §13 MaxRecvDataSegmentLength: its default, 8192, holds for
+ * every Login PDU, whatever is declared. */
 #define LOGIN_PDU_DATA_MAX 8192u
 /* Text accumulated over Login Requests with C=1, and our answer to it. */
 #define LOGIN_TEXT_MAX 65536u
@@ -77,7 +77,7 @@ static void login_fill_rsp(struct iscsi_login *lg, const struct iscsi_hdr *req,
 	/* RFC 7143 §11.13.4: every login response takes the next StatSN. */
 	r->statsn = lg->priv->next_statsn++;
 	lg->statsn = r->statsn;
-	/* Login requests are immediate: CmdSN is not advanced (§11.12.6). */
+	/* Login requests are immediate: CmdSN is not advanced (RFC 7143 §11.12). */
 	r->exp_cmdsn = req->login.cmdsn;
 	r->max_cmdsn = req->login.cmdsn + lg->env->cmd_window - 1;
 	r->status = status;
@@ -111,7 +111,7 @@ static uint16_t login_check_header(struct iscsi_login *lg, const struct iscsi_hd
 	if (req->opcode != ISCSI_OP_LOGIN_REQ)
 		return ISCSI_LOGIN_INVALID_DURING_LOGIN;
 	if (!pv->started) {
-		/* RFC 7143 §11.12.4: lunar speaks version 0x00 only. */
+		/* RFC 7143 §11.12: lunar speaks version 0x00 only. */
 		if (req->login.version_min > 0)
 			return ISCSI_LOGIN_UNSUPPORTED_VERSION;
 		if (req->login.csg != ISCSI_STAGE_SECURITY && req->login.csg != ISCSI_STAGE_OPERATIONAL)
