@@ -165,28 +165,41 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 enum { TMF_ABORT_TASK = 1 };
 enum { TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NOT_SUPPORTED = 5 };
 
-static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
 {
-	uint8_t function = h->tmf.function & 0x7f;
-	uint8_t response = TMF_NOT_SUPPORTED;
-	/* Aborting a task that is not (or no longer) here is complete by
-	 * definition; aborting a live one waits for the task management issue. */
-	if (function == TMF_ABORT_TASK && !iscsi_task_find(conn, h->tmf.ref_itt))
-		response = TMF_NO_TASK;
-	log_info("connection %s: task management function %u: response %u", conn->peer_text,
-		 function, response);
 	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
 	if (!tx) {
 		iscsi_conn_close(conn, "out of memory for TMF Response");
 		return;
 	}
 	struct iscsi_tmf_rsp r = {
-		.itt = h->itt, .statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.itt = itt, .statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
 		.response = response,
 	};
 	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
 	iscsi_build_tmf_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
+}
+
+static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	uint8_t function = h->tmf.function & 0x7f;
+	if (function != TMF_ABORT_TASK) {
+		/* The other functions (task set, LUN and target resets) come
+		 * with the task management work. */
+		log_info("connection %s: task management function %u not supported",
+			 conn->peer_text, function);
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);
+		return;
+	}
+	struct iscsi_task *t = iscsi_task_find(conn, h->tmf.ref_itt);
+	if (!t) {
+		/* Not here (never arrived, or already answered). */
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_TASK);
+		return;
+	}
+	if (iscsi_task_abort(t, h->itt))
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_COMPLETE);
 }
 
 void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,

@@ -168,10 +168,16 @@ static void task_scsi_done(struct scsi_task *st)
 {
 	struct iscsi_task *t = st->transport_priv;
 	t->executing = false;
-	if (t->conn->phase == CONN_CLOSING)
+	if (t->conn->phase == CONN_CLOSING) {
 		iscsi_task_put(t); /* already unhashed by iscsi_task_abort_all */
-	else
+	} else if (t->aborted) {
+		/* Already unhashed; RFC 7143 §11.5.1: no SCSI Response for it. */
+		t->conn->session->active--;
+		iscsi_send_tmf_rsp(t->conn, t->abort_itt, 0);
+		iscsi_task_put(t);
+	} else {
 		task_respond(t);
+	}
 }
 
 static void task_execute(struct iscsi_task *t)
@@ -368,6 +374,19 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		return;
 	}
 	task_advance(t);
+}
+
+bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
+{
+	task_unhash(t);
+	if (t->executing) {
+		t->aborted = true;
+		t->abort_itt = tmf_itt;
+		return false;
+	}
+	t->conn->session->active--;
+	iscsi_task_put(t);
+	return true;
 }
 
 void iscsi_task_abort_all(struct iscsi_conn *conn)

@@ -39,6 +39,8 @@ struct iscsi_task {
 	struct iscsi_r2t_slot r2t[ISCSI_TASK_MAX_R2T];
 	uint32_t datasn;            /* next DataSN of Data-In */
 	unsigned refs;              /* queued PDUs pointing into buf, plus one while live */
+	bool aborted;               /* ABORT TASK arrived while executing */
+	uint32_t abort_itt;         /* that TMF's ITT, answered when execution ends */
 };
 
 /* Receive side, called by the connection's framing code. begin decides
@@ -55,6 +57,12 @@ void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
 /* Drops the connection's reference; frees the task once nothing points at it. */
 void iscsi_task_put(struct iscsi_task *task);
+/* ABORT TASK (RFC 7143 §11.5.1): a task still collecting data is dropped
+ * now (returns true); an executing one is answered with a TMF Response
+ * for tmf_itt when the SCSI core is done with it, instead of its status. */
+bool iscsi_task_abort(struct iscsi_task *task, uint32_t tmf_itt);
+/* Sends a Task Management Function Response. */
+void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response);
 /* Connection teardown: forget every task not waiting on the SCSI core. */
 void iscsi_task_abort_all(struct iscsi_conn *conn);
 

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian packages), builds lunar three ways
+# (normal with -Werror, ASan+UBSan, libFuzzer) and runs every test:
+#   unit      cmocka unit tests, normal and sanitizer builds
+#   wire      malformed PDUs on a raw socket            (sanitizer lunard)
+#   conformance  libiscsi iscsi-test-cu with the ratchet (sanitizer lunard)
+#   fault     SIGKILL mid-write, dropped connections    (sanitizer lunard)
+#   interop   qemu-img and iscsi-ls                     (normal lunard)
+#   fuzz      every libFuzzer target for a short while
+# Each stage ends in "N passed, N failed"; the last line sums them.
+# Logs: test-logs/. Options: --quick (skip fuzzing), --fuzz-seconds N.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. scripts/deps.sh
+
+fuzz_seconds=20
+run_fuzz=1
+while (($#)); do
+	case $1 in
+		--quick) run_fuzz=0; shift ;;
+		--fuzz-seconds) fuzz_seconds=$2; shift 2 ;;
+		*) echo "usage: $0 [--quick] [--fuzz-seconds N]" >&2; exit 2 ;;
+	esac
+done
+
+# shellcheck disable=SC2086
+lunar_install $LUNAR_BUILD_PKGS $LUNAR_TEST_PKGS || { echo "0 passed, 1 failed"; exit 1; }
+
+logs=$top/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+total_passed=0
+total_failed=0
+summary=()
+
+record() {
+	local stage=$1 p=$2 f=$3
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+	summary+=("$(printf '%-14s %5d passed, %d failed' "$stage" "$p" "$f")")
+	echo "== $stage: $p passed, $f failed"
+}
+
+# Runs a command whose output ends with "N passed, N failed"; a non-zero exit
+# with no failures counted is one failure (the stage itself broke).
+stage() {
+	local name=$1
+	shift
+	local log=$logs/$name.log
+	local start=$SECONDS
+	echo "== $name: $*"
+	"$@" >"$log" 2>&1
+	local rc=$?
+	local line p=0 f=0
+	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]}
+		f=${BASH_REMATCH[2]}
+	fi
+	((rc != 0 && f == 0)) && f=1
+	if ((f > 0)); then
+		echo "-- $name failed (exit $rc); last lines of $log:"
+		tail -n 40 "$log"
+	fi
+	echo "   ($((SECONDS - start)) s)"
+	record "$name" "$p" "$f"
+}
+
+build() {
+	local dir=$1
+	shift
+	local log=$logs/build-$dir.log
+	if ! { [[ -f $dir/build.ninja ]] || meson setup "$dir" "$@"; } >"$log" 2>&1 ||
+		! ninja -C "$dir" >>"$log" 2>&1; then
+		echo "-- build $dir failed:"
+		tail -n 40 "$log"
+		record "build-$dir" 0 1
+		return 1
+	fi
+	record "build-$dir" 1 0
+}
+
+# Meson's own test summary, as "N passed, N failed".
+unit() {
+	local dir=$1
+	meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
+	local rc=$?
+	local ok fail
+	ok=$(grep -E '^Ok:' "$dir/meson-logs/testlog.txt" | awk '{print $2}')
+	fail=$(grep -E '^(Fail|Timeout|Unexpected Pass):' "$dir/meson-logs/testlog.txt" |
+		awk '{s += $NF} END {print s + 0}')
+	echo "${ok:-0} passed, ${fail:-0} failed"
+	return $rc
+}
+
+sanitizer_clean() {
+	local log=$1
+	if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log" 2>/dev/null; then
+		grep -m5 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+	echo "1 passed, 0 failed"
+}
+
+have_ci=0
+have_asan=0
+build build-ci -Dwerror=true --buildtype=debugoptimized && have_ci=1
+build build-asan -Dwerror=true --buildtype=debug -Db_sanitize=address,undefined \
+	-Db_lundef=false && have_asan=1
+
+if ((have_ci)); then
+	stage unit unit build-ci
+fi
+if ((have_asan)); then
+	asan=build-asan
+	stage unit-asan unit build-asan
+	stage wire tests/wire/run.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/wire/lunar-wire-test
+	SERVER_KEEP_LOG=$logs/conformance-lunard.log \
+		stage conformance tests/conformance/run.sh --lunard $asan/src/daemon/lunard \
+		--log-dir "$logs/conformance"
+	stage conformance-sanitizers sanitizer_clean "$logs/conformance-lunard.log"
+	stage fault tests/fault/run.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/fault/lunar-fault-tool
+fi
+if ((have_ci)); then
+	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard
+	stage interop-iscsi-ls tests/interop/iscsi_ls.sh --lunard build-ci/src/daemon/lunard
+fi
+if ((run_fuzz)); then
+	if CC=clang build build-fuzz -Dfuzz=true -Dtests=disabled -Dbench=disabled \
+		-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized; then
+		fuzz_all() {
+			local p=0 f=0 t
+			for t in build-fuzz/tests/fuzz/fuzz_*; do
+				[[ -x $t && ! -d $t ]] || continue
+				local corpus
+				corpus=$(mktemp -d)
+				if "$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=4096 "$corpus" \
+					>"$logs/$(basename "$t").log" 2>&1; then
+					echo "ok $(basename "$t")"
+					p=$((p + 1))
+				else
+					echo "FAIL $(basename "$t"): see $logs/$(basename "$t").log"
+					tail -n 30 "$logs/$(basename "$t").log"
+					f=$((f + 1))
+				fi
+				rm -rf "$corpus"
+			done
+			echo "$p passed, $f failed"
+			((f == 0))
+		}
+		stage fuzz fuzz_all
+	fi
+fi
+
+echo
+echo "summary:"
+printf '  %s\n' "${summary[@]}"
+echo "$total_passed passed, $total_failed failed"
+((total_failed == 0))

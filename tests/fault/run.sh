@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Fault tests against a lunard this script starts (and kills):
+#   - killed mid-write: FUA writes acknowledged before a SIGKILL are all
+#     there after a restart on the same state directory;
+#   - connections dropped mid-transfer, many times: the daemon keeps serving;
+#   - orderly shutdown: SIGTERM exits 0, with no sanitizer report.
+# Usage: tests/fault/run.sh --lunard PATH --tool PATH
+# Ends with "N passed, N failed".
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/server.sh
+source "$here/../lib/server.sh"
+
+tool=
+args=()
+while (($#)); do
+    case $1 in
+        --tool) tool=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+set -- "${args[@]}"
+while (($#)); do
+    if target_take_arg "$@"; then
+        shift "$TARGET_ARG_SHIFT"
+    else
+        echo "error: unknown option: $1" >&2
+        exit 2
+    fi
+done
+[[ -x $tool ]] || { echo "error: --tool PATH (lunar-fault-tool) needed" >&2; exit 2; }
+[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: this test kills the target" >&2; exit 2; }
+target_setup
+trap 'server_on_exit $?' EXIT
+
+passed=0
+failed=0
+check() {
+    local name=$1 ok=$2 why=${3:-}
+    if [[ $ok == 1 ]]; then
+        echo "ok $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name${why:+: $why}"
+        failed=$((failed + 1))
+    fi
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-fault.XXXXXX")
+trap 'rm -rf "$work"; server_on_exit $?' EXIT
+
+# 1. Killed mid-write.
+"$tool" write --url "$TARGET_URL" --log "$work/acked" --seconds 10 >"$work/write.out" 2>&1 &
+writer=$!
+sleep 2
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+wait "$writer" || true
+acked=$(wc -l <"$work/acked")
+echo "# $(cat "$work/write.out"); $acked blocks acknowledged before SIGKILL"
+server_start
+if "$tool" verify --url "$TARGET_URL" --log "$work/acked" >"$work/verify.out" 2>&1 && ((acked > 0)); then
+    check killed_mid_write_acked_fua_writes_survive 1
+else
+    check killed_mid_write_acked_fua_writes_survive 0 "$(tail -3 "$work/verify.out")"
+fi
+echo "# $(tail -1 "$work/verify.out")"
+
+# 2. Connections dropped mid-transfer.
+if "$tool" drop --url "$TARGET_URL" --rounds 30 >"$work/drop.out" 2>&1 && server_alive; then
+    check dropped_connections_then_new_session_reads 1
+else
+    check dropped_connections_then_new_session_reads 0 "$(tail -3 "$work/drop.out")"
+fi
+
+# 3. Orderly shutdown after all that.
+kill -TERM "$SERVER_PID"
+status=0
+for ((i = 0; i < 100; i++)); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+    check sigterm_exits_cleanly 0 "still running 10 s after SIGTERM"
+else
+    wait "$SERVER_PID" || status=$?
+    SERVER_PID=
+    if ((status == 0)) && ! grep -qE "Sanitizer|runtime error" "$SERVER_LOG"; then
+        check sigterm_exits_cleanly 1
+    else
+        check sigterm_exits_cleanly 0 "exit status $status; $(grep -m3 -E "Sanitizer|runtime error" "$SERVER_LOG" || true)"
+    fi
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))

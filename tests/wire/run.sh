@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs lunar-wire-test (malformed and out-of-window PDUs on a raw socket)
+# against a target: one given with --portal/--target, or a lunard started
+# here with --lunard PATH. Ends with the tool's "N passed, N failed".
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/server.sh
+source "$here/../lib/server.sh"
+
+tool=
+args=()
+while (($#)); do
+    case $1 in
+        --tool) tool=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+set -- "${args[@]}"
+while (($#)); do
+    if target_take_arg "$@"; then
+        shift "$TARGET_ARG_SHIFT"
+    else
+        echo "error: unknown option: $1" >&2
+        exit 2
+    fi
+done
+[[ -x $tool ]] || { echo "error: --tool PATH (lunar-wire-test) needed" >&2; exit 2; }
+target_setup
+trap 'server_on_exit $?' EXIT
+
+host=${TARGET_PORTAL%:*}
+port=${TARGET_PORTAL##*:}
+"$tool" --lun "$TARGET_LUN" "$host" "$port" "$TARGET_IQN"
