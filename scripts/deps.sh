@@ -1,7 +1,7 @@
 # Debian 12 packages lunar needs, installed on demand. Sourced by the
 # other scripts; run as root (or with sudo available).
 
-LUNAR_BUILD_PKGS="gcc meson ninja-build pkg-config liburing-dev libisal-dev libssl-dev
+LUNAR_BUILD_PKGS="gcc meson ninja-build pkg-config liburing-dev libssl-dev
   libconfig-dev libsystemd-dev"
 LUNAR_TEST_PKGS="libcmocka-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra
   clang libclang-rt-14-dev python3 iproute2 tgt"
