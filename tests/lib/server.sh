@@ -1,0 +1,241 @@
+# Shared helpers for the conformance and interop scripts: pick the target to
+# test (given on the command line, or started here: lunard or Debian's tgtd),
+# wait until it accepts connections, and always stop what we started.
+#
+# Sourced, not run. The caller sets `set -euo pipefail` and then:
+#   target_take_arg "$@"   consumes one common option; 0 = taken, shift by
+#                          $TARGET_ARG_SHIFT; 1 = not a common option
+#   target_setup           validates the choice, starts a server if asked;
+#                          sets TARGET_PORTAL TARGET_IQN TARGET_LUN TARGET_URL
+#   server_alive / server_restart / server_log_tail / server_stop
+# A started server is stopped on exit; a non-zero exit prints its stderr tail.
+# Set SERVER_KEEP_LOG=FILE to keep a copy of its stderr.
+#
+# Environment defaults (options win): LUNAR_PORTAL, LUNAR_TARGET, LUNAR_LUN,
+# LUNARD (path to lunard: start it), LUNAR_WAIT_S (start-up wait, default 20).
+
+TARGET_DEFAULT_IQN=iqn.2026-11.org.lunar:default
+TARGET_TGT_IQN=iqn.2026-11.org.lunar:tgt
+TARGET_DISK_BYTES=1073741824
+
+TARGET_PORTAL=${LUNAR_PORTAL:-}
+TARGET_IQN=${LUNAR_TARGET:-}
+TARGET_LUN=${LUNAR_LUN:-}
+TARGET_URL=
+SERVER_KIND=
+SERVER_BIN=${LUNARD:-}
+SERVER_PID=
+SERVER_DIR=
+SERVER_LOG=
+SERVER_PORT=
+SERVER_CTL=
+SERVER_WAIT_S=${LUNAR_WAIT_S:-20}
+SERVER_STARTS=0
+SERVER_KEEP_LOG=${SERVER_KEEP_LOG:-}
+if [[ -n $SERVER_BIN ]]; then
+    SERVER_KIND=lunard
+fi
+
+target_common_usage() {
+    cat <<'EOF'
+Target selection (one of):
+  --portal HOST:PORT      test a running target (env LUNAR_PORTAL)
+  --lunard PATH           start lunard on a free loopback port with a fresh
+                          state dir, stop it afterwards (env LUNARD)
+  --tgtd                  start Debian's tgtd the same way (reference target;
+                          its disk is LUN 1, LUN 0 is its controller)
+  --target IQN            target name (env LUNAR_TARGET;
+                          default iqn.2026-11.org.lunar:default, tgtd: ...:tgt)
+  --lun N                 LUN under test (env LUNAR_LUN; default 0, tgtd: 1)
+EOF
+}
+
+target_take_arg() {
+    TARGET_ARG_SHIFT=2
+    case ${1:-} in
+        --portal|--target|--lun|--lunard)
+            if (($# < 2)); then
+                echo "error: $1 needs a value" >&2
+                exit 2
+            fi ;;
+    esac
+    case ${1:-} in
+        --portal) TARGET_PORTAL=$2 ;;
+        --target) TARGET_IQN=$2 ;;
+        --lun) TARGET_LUN=$2 ;;
+        --lunard) SERVER_KIND=lunard; SERVER_BIN=$2 ;;
+        --tgtd) SERVER_KIND=tgtd; TARGET_ARG_SHIFT=1 ;;
+        *) return 1 ;;
+    esac
+    return 0
+}
+
+target_setup() {
+    if [[ -n $SERVER_KIND && -n $TARGET_PORTAL ]]; then
+        echo "error: give either --portal or --lunard/--tgtd, not both" >&2
+        exit 2
+    fi
+    if [[ -z $SERVER_KIND && -z $TARGET_PORTAL ]]; then
+        echo "error: no target: give --portal, --lunard PATH or --tgtd" >&2
+        exit 2
+    fi
+    case $SERVER_KIND in
+        lunard)
+            : "${TARGET_IQN:=$TARGET_DEFAULT_IQN}"
+            : "${TARGET_LUN:=0}" ;;
+        tgtd)
+            : "${TARGET_IQN:=$TARGET_TGT_IQN}"
+            : "${TARGET_LUN:=1}" ;;
+        *)
+            : "${TARGET_IQN:=$TARGET_DEFAULT_IQN}"
+            : "${TARGET_LUN:=0}" ;;
+    esac
+    if ! [[ $TARGET_LUN =~ ^[0-9]+$ ]]; then
+        echo "error: --lun must be a number, got '$TARGET_LUN'" >&2
+        exit 2
+    fi
+    if [[ -n $SERVER_KIND ]]; then
+        SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lunar-test.XXXXXX")
+        SERVER_LOG=$SERVER_DIR/server.log
+        trap 'server_on_exit $?' EXIT
+        trap 'exit 130' INT TERM
+        SERVER_PORT=$(server_free_port)
+        server_start
+        TARGET_PORTAL=127.0.0.1:$SERVER_PORT
+    fi
+    TARGET_URL=iscsi://$TARGET_PORTAL/$TARGET_IQN/$TARGET_LUN
+}
+
+# A random loopback port nobody listens on. Racy by nature; the bounded wait
+# in server_start catches a port taken between this check and the bind.
+server_free_port() {
+    local port i
+    for ((i = 0; i < 100; i++)); do
+        port=$((20000 + RANDOM % 40000))
+        if [[ -z $(ss -Hltn "sport = :$port") ]]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "error: no free loopback port found" >&2
+    return 1
+}
+
+server_port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+server_alive() {
+    [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null
+}
+
+server_log_tail() {
+    local lines=${1:-30}
+    [[ -n $SERVER_LOG && -s $SERVER_LOG ]] || return 0
+    echo "---- $SERVER_KIND stderr (last $lines lines of $SERVER_LOG) ----"
+    tail -n "$lines" "$SERVER_LOG"
+    echo "---- end of $SERVER_KIND stderr ----"
+}
+
+server_start() {
+    SERVER_STARTS=$((SERVER_STARTS + 1))
+    case $SERVER_KIND in
+        lunard) server_start_lunard ;;
+        tgtd) server_start_tgtd ;;
+    esac
+}
+
+server_start_lunard() {
+    if [[ ! -x $SERVER_BIN ]]; then
+        echo "error: lunard not executable: $SERVER_BIN" >&2
+        exit 2
+    fi
+    mkdir -p "$SERVER_DIR/state"
+    "$SERVER_BIN" --foreground --listen "127.0.0.1:$SERVER_PORT" \
+        --state-dir "$SERVER_DIR/state" --log-level warn \
+        >>"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    server_wait_listening
+}
+
+# tgtd's control socket is /var/run/tgtd/socket.N with N <= 32767; deriving
+# N from the (free) iSCSI port keeps parallel instances apart.
+server_start_tgtd() {
+    SERVER_CTL=$((SERVER_PORT % 32000 + 700))
+    [[ -f $SERVER_DIR/disk.img ]] || truncate -s "$TARGET_DISK_BYTES" "$SERVER_DIR/disk.img"
+    tgtd -C "$SERVER_CTL" --iscsi "portal=127.0.0.1:$SERVER_PORT" -f \
+        >>"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    server_wait_listening
+    local tgtadm=(tgtadm -C "$SERVER_CTL" --lld iscsi)
+    "${tgtadm[@]}" --op new --mode target --tid 1 -T "$TARGET_IQN" >>"$SERVER_LOG" 2>&1
+    "${tgtadm[@]}" --op new --mode logicalunit --tid 1 --lun "$TARGET_LUN" \
+        -b "$SERVER_DIR/disk.img" >>"$SERVER_LOG" 2>&1
+    "${tgtadm[@]}" --op bind --mode target --tid 1 -I ALL >>"$SERVER_LOG" 2>&1
+}
+
+server_wait_listening() {
+    local deadline=$((SECONDS + SERVER_WAIT_S))
+    while ! server_port_open "$SERVER_PORT"; do
+        if ! server_alive; then
+            echo "error: $SERVER_KIND exited before listening on port $SERVER_PORT" >&2
+            exit 1
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "error: $SERVER_KIND not listening on 127.0.0.1:$SERVER_PORT after ${SERVER_WAIT_S}s" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Stop what we started: SIGTERM, a bounded grace period, then SIGKILL.
+# tgtd ignores SIGTERM, and its state is a throwaway file: kill it at once.
+server_kill() {
+    [[ -n $SERVER_PID ]] || return 0
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        if [[ $SERVER_KIND == tgtd ]]; then
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+        else
+            kill -TERM "$SERVER_PID" 2>/dev/null || true
+        fi
+        local i
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    if [[ $SERVER_KIND == tgtd && -n $SERVER_CTL ]]; then
+        rm -f "/var/run/tgtd/socket.$SERVER_CTL" "/var/run/tgtd/socket.$SERVER_CTL.lock"
+    fi
+}
+
+# After a crash: start again on the same port and state, so the rest of a
+# run still measures something. Bounded by the caller.
+server_restart() {
+    server_kill
+    echo "==== restart #$SERVER_STARTS ====" >>"$SERVER_LOG"
+    server_start
+}
+
+# On a failing exit, show why the server may have misbehaved.
+server_on_exit() {
+    if (($1 != 0)); then
+        server_log_tail >&2
+    fi
+    server_stop
+}
+
+server_stop() {
+    server_kill
+    if [[ -n $SERVER_KEEP_LOG && -f $SERVER_LOG ]]; then
+        cp "$SERVER_LOG" "$SERVER_KEEP_LOG"
+    fi
+    if [[ -n $SERVER_DIR && -d $SERVER_DIR ]]; then
+        rm -rf "$SERVER_DIR"
+        SERVER_DIR=
+    fi
+}
