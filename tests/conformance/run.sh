@@ -5,6 +5,7 @@
 # The run fails when a test outside known-failures.txt fails, when a listed
 # test passes, or when a listed test no longer exists. The last line is the
 # plain "N passed, N failed" of those ratchet checks.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -233,7 +234,7 @@ first_complaint() {
     ' "$1")
     if [[ -z $text ]]; then
         text=$(grep -m1 -E '\[FAILED\]|CU_ASSERT|[Ff]ailed|[Ee]rror' "$1" || true)
-        text=$(sed -e 's/^[[:space:]]*//' <<<"$text")
+        text=${text#"${text%%[![:space:]]*}"}
     fi
     echo "${text:0:160}"
 }
@@ -424,6 +425,9 @@ for name in "${server_crashes[@]}"; do
 done
 mismatches=$((${#unexpected_fail[@]} + ${#unexpected_pass[@]} + ${#ratchet_errors[@]} + known_crashes))
 matched=$((${#selected[@]} - ${#unexpected_fail[@]} - ${#unexpected_pass[@]} - known_crashes))
+if ((mismatches > 0)); then
+    server_show_tail_once
+fi
 echo "conformance: wall time ${wall_s}s, $n_skip of the passes were skips, logs in $log_dir"
 echo "iscsi-test-cu: $n_pass passed, $n_fail failed ($n_known known)"
 echo "$matched passed, $mismatches failed"

@@ -3,6 +3,7 @@
 # (iscsi-ls -s), standard INQUIRY (iscsi-inq), READ CAPACITY(16)
 # (iscsi-readcapacity16), each answer parsed and checked. Ends with
 # "N passed, N failed".
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,7 +54,12 @@ fi
 
 target_setup
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-iscsi-ls.XXXXXX")
-trap 'rc=$?; rm -rf "$work"; server_on_exit $rc' EXIT
+on_exit() {
+    local rc=$?
+    rm -rf "$work"
+    server_on_exit "$rc"
+}
+trap on_exit EXIT
 echo "iscsi-ls: $TARGET_URL, expecting vendor '$expect_vendor', $expect_size bytes"
 
 # Value of "Key:value" in a tool's output, trailing blanks dropped.
@@ -121,5 +127,8 @@ fi
 
 if [[ -n $SERVER_KIND ]] && ! server_alive; then
     check_fail "$SERVER_KIND still running after the test"
+fi
+if ((CHECK_FAILED > 0)); then
+    server_show_tail_once
 fi
 check_summary

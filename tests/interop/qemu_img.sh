@@ -2,6 +2,7 @@
 # qemu-img (QEMU's libiscsi block driver) against one LUN: the LUN's size as
 # qemu sees it, random data written in with `convert`, read back with `dd`,
 # byte-identical. Ends with "N passed, N failed".
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,7 +53,12 @@ fi
 target_setup
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-qemu-img.XXXXXX")
 # Runs before the server helper's own EXIT handler is replaced: keep both.
-trap 'rc=$?; rm -rf "$work"; server_on_exit $rc' EXIT
+on_exit() {
+    local rc=$?
+    rm -rf "$work"
+    server_on_exit "$rc"
+}
+trap on_exit EXIT
 echo "qemu-img: $TARGET_URL, ${image_mib} MiB image"
 
 if check_run "qemu-img info opens the LUN" "$work/info.log" \
@@ -88,5 +94,8 @@ fi
 
 if [[ -n $SERVER_KIND ]] && ! server_alive; then
     check_fail "$SERVER_KIND still running after the test"
+fi
+if ((CHECK_FAILED > 0)); then
+    server_show_tail_once
 fi
 check_summary

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Tiny assertion helpers for the interop scripts: each check prints one
 # "ok - ..." or "FAIL - ..." line; check_summary prints the closing
 # "N passed, N failed" and returns non-zero if anything failed. Sourced.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # its variables are the interface
 # Shared helpers for the conformance and interop scripts: pick the target to
 # test (given on the command line, or started here: lunard or Debian's tgtd),
 # wait until it accepts connections, and always stop what we started.
@@ -7,7 +8,8 @@
 #                          $TARGET_ARG_SHIFT; 1 = not a common option
 #   target_setup           validates the choice, starts a server if asked;
 #                          sets TARGET_PORTAL TARGET_IQN TARGET_LUN TARGET_URL
-#   server_alive / server_restart / server_log_tail / server_stop
+#   server_alive / server_restart / server_log_tail / server_show_tail_once
+#   server_stop
 # A started server is stopped on exit; a non-zero exit prints its stderr tail.
 # Set SERVER_KEEP_LOG=FILE to keep a copy of its stderr.
 #
@@ -31,6 +33,7 @@ SERVER_PORT=
 SERVER_CTL=
 SERVER_WAIT_S=${LUNAR_WAIT_S:-20}
 SERVER_STARTS=0
+TARGET_ARG_SHIFT=1
 SERVER_KEEP_LOG=${SERVER_KEEP_LOG:-}
 if [[ -n $SERVER_BIN ]]; then
     SERVER_KIND=lunard
@@ -168,10 +171,12 @@ server_start_tgtd() {
     SERVER_PID=$!
     server_wait_listening
     local tgtadm=(tgtadm -C "$SERVER_CTL" --lld iscsi)
-    "${tgtadm[@]}" --op new --mode target --tid 1 -T "$TARGET_IQN" >>"$SERVER_LOG" 2>&1
-    "${tgtadm[@]}" --op new --mode logicalunit --tid 1 --lun "$TARGET_LUN" \
-        -b "$SERVER_DIR/disk.img" >>"$SERVER_LOG" 2>&1
-    "${tgtadm[@]}" --op bind --mode target --tid 1 -I ALL >>"$SERVER_LOG" 2>&1
+    {
+        "${tgtadm[@]}" --op new --mode target --tid 1 -T "$TARGET_IQN"
+        "${tgtadm[@]}" --op new --mode logicalunit --tid 1 --lun "$TARGET_LUN" \
+            -b "$SERVER_DIR/disk.img"
+        "${tgtadm[@]}" --op bind --mode target --tid 1 -I ALL
+    } >>"$SERVER_LOG" 2>&1
 }
 
 server_wait_listening() {
@@ -222,10 +227,24 @@ server_restart() {
     server_start
 }
 
-# On a failing exit, show why the server may have misbehaved.
+# On a failing exit, show why the server may have misbehaved; once, so a
+# script can show it before its closing "N passed, N failed" line instead.
+SERVER_TAIL_SHOWN=0
+server_show_tail_once() {
+    if ((!SERVER_TAIL_SHOWN)); then
+        SERVER_TAIL_SHOWN=1
+        server_log_tail 30
+    fi
+}
+
 server_on_exit() {
+    # A reader that went away (| head) must not stop the clean-up below:
+    # no SIGPIPE, and a failed echo must not trip errexit.
+    trap '' PIPE
+    set +e
+    server_kill
     if (($1 != 0)); then
-        server_log_tail >&2
+        server_show_tail_once >&2
     fi
     server_stop
 }
