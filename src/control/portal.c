@@ -66,6 +66,11 @@ int portals_open(const struct lunar_config *cfg, struct loop *loop, const struct
 	for (size_t i = 0; i < cfg->nportals; i++) {
 		const struct config_portal *cp = &cfg->portals[i];
 		int fd = portal_listen(cp);
+		if (fd == -EAFNOSUPPORT) {
+			/* IPv6 switched off on this host: the other portals still serve. */
+			log_warn("portal %s: address family not supported here, skipped", cp->text);
+			continue;
+		}
 		if (fd < 0) {
 			log_error("portal %s: cannot listen: %s", cp->text, strerror(-fd));
 			return fd;
@@ -75,6 +80,10 @@ int portals_open(const struct lunar_config *cfg, struct loop *loop, const struct
 		p->op.cb = on_accept;
 		portal_arm(p);
 		log_info("portal %s: listening", cp->text);
+	}
+	if (nportals == 0) {
+		log_error("no portal to listen on");
+		return -EADDRNOTAVAIL;
 	}
 	return 0;
 }
