@@ -95,6 +95,10 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), 8 + 8 * SCSI_MAX_LUNS,
 	  EXEMPT, OP_SERIAL_NONE, spc_report_luns },
+	{ 0xA3, 0x0C, "REPORT SUPPORTED OPERATION CODES", 12,
+	  { 0xFF, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), RSOC_RESP_MAX,
+	  0, OP_SERIAL_NONE, spc_report_supported_opcodes },
 	{ 0xA8, NO_SA, "READ(12)", 12,
 	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(6, 4), 0,
@@ -107,28 +111,35 @@ const struct scsi_opdef scsi_opdefs[] = {
 
 const size_t scsi_nopdefs = sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]);
 
-/* SPC-4 4.2.5.2: the SERVICE ACTION field of commands that carry one. */
-#define SA_BYTE 1
-#define SA_MASK 0x1F
+const struct scsi_opdef *scsi_opdef_find(uint8_t opcode, int service_action)
+{
+	for (size_t i = 0; i < scsi_nopdefs; i++) {
+		const struct scsi_opdef *d = &scsi_opdefs[i];
+		if (d->opcode == opcode && d->service_action == service_action)
+			return d;
+	}
+	return NULL;
+}
+
+bool scsi_opcode_has_service_actions(uint8_t opcode)
+{
+	for (size_t i = 0; i < scsi_nopdefs; i++)
+		if (scsi_opdefs[i].opcode == opcode && scsi_opdefs[i].service_action != NO_SA)
+			return true;
+	return false;
+}
 
 enum sense_reason scsi_opdef_lookup(const uint8_t *cdb, const struct scsi_opdef **op,
 				    struct scsi_sense_detail *detail)
 {
-	bool opcode_known = false;
-	*op = NULL;
-	for (size_t i = 0; i < scsi_nopdefs; i++) {
-		const struct scsi_opdef *d = &scsi_opdefs[i];
-		if (d->opcode != cdb[0])
-			continue;
-		opcode_known = true;
-		if (d->service_action == NO_SA || d->service_action == (cdb[SA_BYTE] & SA_MASK)) {
-			*op = d;
-			return SENSE_NONE;
-		}
+	if (scsi_opcode_has_service_actions(cdb[0])) {
+		*op = scsi_opdef_find(cdb[0], cdb[OP_SA_BYTE] & OP_SA_MASK);
+		if (!*op)
+			return scsi_invalid_cdb_field(detail, OP_SA_BYTE, 4);
+		return SENSE_NONE;
 	}
-	if (opcode_known)
-		return scsi_invalid_cdb_field(detail, SA_BYTE, 4);
-	return SENSE_INVALID_OPCODE;
+	*op = scsi_opdef_find(cdb[0], NO_SA);
+	return *op ? SENSE_NONE : SENSE_INVALID_OPCODE;
 }
 
 enum sense_reason scsi_invalid_cdb_field(struct scsi_sense_detail *detail, unsigned byte,

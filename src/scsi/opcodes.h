@@ -1,9 +1,10 @@
 /* The opcode table: everything the core knows about each command it serves.
- * Dispatch, CDB validation and (later) REPORT SUPPORTED OPERATION CODES and
+ * Dispatch, CDB validation, REPORT SUPPORTED OPERATION CODES and (later)
  * command ordering all read this one table. */
 #ifndef LUNAR_SCSI_OPCODES_H
 #define LUNAR_SCSI_OPCODES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,23 @@ struct scsi_opdef {
 
 extern const struct scsi_opdef scsi_opdefs[];
 extern const size_t scsi_nopdefs;
+
+/* SPC-4 4.2.5.2: the SERVICE ACTION field of commands that carry one. */
+#define OP_SA_BYTE 1
+#define OP_SA_MASK 0x1F
+
+/* REPORT SUPPORTED OPERATION CODES (SPC-4 6.35.2): a 4-byte header and a
+ * 20-byte descriptor (with command timeouts) for up to 64 table entries. */
+#define RSOC_DESC_LEN 8
+#define RSOC_TIMEOUTS_LEN 12
+#define RSOC_MAX_ENTRIES 64
+#define RSOC_RESP_MAX (4 + RSOC_MAX_ENTRIES * (RSOC_DESC_LEN + RSOC_TIMEOUTS_LEN))
+
+/* The entry for opcode and service_action (-1 for an opcode without
+ * service actions), or NULL. */
+const struct scsi_opdef *scsi_opdef_find(uint8_t opcode, int service_action);
+/* True when the table serves opcode with service actions. */
+bool scsi_opcode_has_service_actions(uint8_t opcode);
 
 /* Finds the entry for cdb. On failure *op is NULL and the reason says why
  * (INVALID_OPCODE, or INVALID_FIELD_IN_CDB for an unknown service action). */
