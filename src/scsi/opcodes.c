@@ -107,6 +107,10 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(6, 4), 0,
 	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0xAF, NO_SA, "VERIFY(12)", 12,
+	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_VERIFY, FIELD(2, 4), FIELD(6, 4), 0,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
 };
 
 const size_t scsi_nopdefs = sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]);

@@ -263,6 +263,72 @@ static void test_verify_bytchk_mismatch_reports_offset(void **state)
 	assert_int_equal(be32(f->task.sense + 3), FIX_BLOCK + 3);
 }
 
+static void assert_invalid_cdb_field(const struct fixture *f, int byte, int bit)
+{
+	assert_true(fixture_check(f, 0x5, 0x24, 0x00));
+	int got_bit;
+	assert_int_equal(fixture_field_pointer(f, &got_bit), byte);
+	assert_int_equal(got_bit, bit);
+}
+
+static void test_verify12_without_bytchk_checks_range_only(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0xAF, 0x10, 0, 0, 0, 0, 0, 0, 0, 8 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->task.dir, SCSI_DIR_NONE);
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void test_verify12_bytchk_mismatch_reports_offset(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[3 * FIX_BLOCK];
+	fill_pattern(f->store.mem + 7 * FIX_BLOCK, sizeof(data), 9);
+	memcpy(data, f->store.mem + 7 * FIX_BLOCK, sizeof(data));
+	data[2 * FIX_BLOCK + 1] ^= 0x01;
+	uint8_t cdb[16] = { 0xAF, 0x02, 0, 0, 0, 7, 0, 0, 0, 3 };
+	assert_true(fixture_run(f, 0, cdb, data));
+	assert_int_equal(f->task.xfer_len, sizeof(data));
+	assert_true(fixture_check(f, 0xE, 0x1D, 0x00));
+	assert_int_equal(be32(f->task.sense + 3), 2 * FIX_BLOCK + 1);
+}
+
+static void test_verify12_bytchk_match_is_good(void **state)
+{
+	struct fixture *f = *state;
+	fill_pattern(f->store.mem, FIX_BLOCK, 2);
+	uint8_t cdb[16] = { 0xAF, 0x02, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, cdb, f->store.mem));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+}
+
+static void test_verify12_beyond_end_is_lba_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0xAF, 0, 0, 0, (FIX_NBLOCKS - 1) >> 8, (FIX_NBLOCKS - 1) & 0xFF,
+			    0, 0, 0, 2 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
+}
+
+static void test_verify12_bytchk_10b_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0xAF, 0x04, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_invalid_cdb_field(f, 1, 2);
+}
+
+static void test_verify12_vrprotect_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0xAF, 0x20, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_invalid_cdb_field(f, 1, 5);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -275,8 +341,8 @@ int main(void)
 		T(test_read_capacity16_honours_allocation_length),
 		T(test_write_then_read_round_trip),
 		T(test_write_short_data_out_writes_only_whole_blocks_sent),
-	T(test_write_less_than_a_block_of_data_out_writes_nothing),
-	T(test_read6_reads_from_lba),
+		T(test_write_less_than_a_block_of_data_out_writes_nothing),
+		T(test_read6_reads_from_lba),
 		T(test_write_fua_reaches_backend),
 		T(test_write6_never_sets_fua),
 		T(test_zero_length_transfer_does_no_io),
@@ -288,6 +354,12 @@ int main(void)
 		T(test_verify_without_bytchk_checks_range_only),
 		T(test_verify_bytchk_match_is_good),
 		T(test_verify_bytchk_mismatch_reports_offset),
+		T(test_verify12_without_bytchk_checks_range_only),
+		T(test_verify12_bytchk_mismatch_reports_offset),
+		T(test_verify12_bytchk_match_is_good),
+		T(test_verify12_beyond_end_is_lba_out_of_range),
+		T(test_verify12_bytchk_10b_is_invalid),
+		T(test_verify12_vrprotect_is_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
