@@ -25,5 +25,6 @@ enum sense_reason sbc_read(struct scsi_task *task);
 enum sense_reason sbc_write(struct scsi_task *task);
 enum sense_reason sbc_sync_cache(struct scsi_task *task);
 enum sense_reason sbc_verify(struct scsi_task *task);
+enum sense_reason sbc_write_verify(struct scsi_task *task);
 
 #endif

@@ -6,6 +6,7 @@
 #define FIELD(o, s) { .off = (o), .size = (s) }
 #define NO_FIELD { 0, 0 }
 #define EXEMPT (OP_UA_EXEMPT | OP_ANY_LUN)
+#define WRITE_VERIFY_FLAGS (OP_BYTCHK | OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC)
 
 /* Usage masks follow the CDB layouts of SPC-4 §6 and SBC-3 §5. Hints that
  * need no action are accepted: DPO, RARC, FUA_NV, group number, IMMED,
@@ -54,10 +55,14 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(7, 2), 0,
 	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0x2E, NO_SA, "WRITE AND VERIFY(10)", 10,
+	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(7, 2), 0,
+	  WRITE_VERIFY_FLAGS, OP_SERIAL_WRITE, sbc_write_verify },
 	{ 0x2F, NO_SA, "VERIFY(10)", 10,
 	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_VERIFY, FIELD(2, 4), FIELD(7, 2), 0,
-	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
+	  OP_BYTCHK | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
 	{ 0x35, NO_SA, "SYNCHRONIZE CACHE(10)", 10,
 	  { 0xFF, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_NONE, OP_XFER_RANGE, FIELD(2, 4), FIELD(7, 2), 0,
@@ -76,11 +81,16 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(10, 4), 0,
 	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0x8E, NO_SA, "WRITE AND VERIFY(16)", 16,
+	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(10, 4), 0,
+	  WRITE_VERIFY_FLAGS, OP_SERIAL_WRITE, sbc_write_verify },
 	{ 0x8F, NO_SA, "VERIFY(16)", 16,
 	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_VERIFY, FIELD(2, 8), FIELD(10, 4), 0,
-	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
+	  OP_BYTCHK | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
 	{ 0x91, NO_SA, "SYNCHRONIZE CACHE(16)", 16,
 	  { 0xFF, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
@@ -107,10 +117,14 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(6, 4), 0,
 	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_WRITE, sbc_write },
+	{ 0xAE, NO_SA, "WRITE AND VERIFY(12)", 12,
+	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 4), FIELD(6, 4), 0,
+	  WRITE_VERIFY_FLAGS, OP_SERIAL_WRITE, sbc_write_verify },
 	{ 0xAF, NO_SA, "VERIFY(12)", 12,
 	  { 0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_VERIFY, FIELD(2, 4), FIELD(6, 4), 0,
-	  OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
+	  OP_BYTCHK | OP_EMPTY_IS_GOOD | OP_ASYNC, OP_SERIAL_READ, sbc_verify },
 };
 
 const size_t scsi_nopdefs = sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]);

@@ -104,6 +104,8 @@ enum sense_reason sbc_sync_cache(struct scsi_task *task)
 	return SENSE_NONE;
 }
 
+/* The medium's blocks were read into verify_buf: compare them with the
+ * io->len bytes of data-out they should equal. */
 static void verify_done(struct backend_io *io, int err)
 {
 	struct scsi_task *task = io_task(io);
@@ -112,7 +114,7 @@ static void verify_done(struct backend_io *io, int err)
 		scsi_task_finish(task, io_reason(task, err));
 		return;
 	}
-	for (uint32_t i = 0; i < task->xfer_len; i++) {
+	for (uint32_t i = 0; i < io->len; i++) {
 		if (task->buf[i] != task->verify_buf[i]) {
 			/* SBC-3 5.31: INFORMATION holds the offset of the first
 			 * byte that differs, from the start of data-out. */
@@ -125,17 +127,54 @@ static void verify_done(struct backend_io *io, int err)
 	scsi_task_finish(task, SENSE_NONE);
 }
 
+static enum sense_reason verify_alloc(struct scsi_task *task, uint32_t len)
+{
+	void *buf;
+	if (posix_memalign(&buf, 4096, len) != 0) {
+		log_error("scsi: LUN %u %s: cannot allocate %u bytes", task->lu->lun,
+			  task->op->name, len);
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	}
+	task->verify_buf = buf;
+	return SENSE_NONE;
+}
+
 /* Only BYTCHK 01b gets here with data (BYTCHK 00b moves none and completes
  * after the range check): compare data-out with the medium. */
 enum sense_reason sbc_verify(struct scsi_task *task)
 {
-	void *buf;
-	if (posix_memalign(&buf, 4096, task->xfer_len) != 0) {
-		log_error("scsi: LUN %u VERIFY: cannot allocate %u bytes", task->lu->lun,
-			  task->xfer_len);
-		return SENSE_INTERNAL_TARGET_FAILURE;
+	enum sense_reason r = verify_alloc(task, task->xfer_len);
+	if (r != SENSE_NONE)
+		return r;
+	io_submit(task, BACKEND_READ, task->verify_buf, task->xfer_len, false, verify_done);
+	return SENSE_NONE;
+}
+
+static void write_verify_written(struct backend_io *io, int err)
+{
+	struct scsi_task *task = io_task(io);
+	if (err) {
+		io_log_error(task, err);
+		scsi_task_finish(task, io_reason(task, err));
+		return;
 	}
-	task->verify_buf = buf;
-	io_submit(task, BACKEND_READ, buf, task->xfer_len, false, verify_done);
+	io_submit(task, BACKEND_READ, task->verify_buf, io->len, false, verify_done);
+}
+
+/* SBC-3 5.40-5.42 WRITE AND VERIFY: the write goes out with FUA so the
+ * read-back sees the medium, not a cache in front of it; both BYTCHK 00b
+ * (verify the medium) and 01b (compare with data-out) are then met by
+ * comparing what was read back with what was sent. */
+enum sense_reason sbc_write_verify(struct scsi_task *task)
+{
+	uint32_t len = data_out_whole_blocks(task);
+	if (len == 0) {
+		scsi_task_finish_later(task, SENSE_NONE);
+		return SENSE_NONE;
+	}
+	enum sense_reason r = verify_alloc(task, len);
+	if (r != SENSE_NONE)
+		return r;
+	io_submit(task, BACKEND_WRITE, task->buf, len, true, write_verify_written);
 	return SENSE_NONE;
 }

@@ -58,16 +58,13 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 	const struct scsi_opdef *op = task->op;
 	const struct scsi_lu *lu = task->lu;
 	uint64_t count = get_be(task->cdb + op->count.off, op->count.size);
-	bool moves_data = op->xfer == OP_XFER_BLOCKS;
-
-	if (op->xfer == OP_XFER_VERIFY) {
-		/* SBC-3 5.31: BYTCHK 00b checks the medium only, 01b compares it
-		 * with data-out; the other values are not supported. */
-		unsigned bytchk = (task->cdb[1] >> 1) & 0x3;
-		if (bytchk > 1)
-			return scsi_invalid_cdb_field(&task->detail, 1, 2);
-		moves_data = bytchk == 1;
-	}
+	/* SBC-3 5.31, 5.40: BYTCHK 00b checks the medium only, 01b compares
+	 * it with data-out; the other values are not supported. */
+	unsigned bytchk = (op->flags & OP_BYTCHK) ? (task->cdb[1] >> 1) & 0x3 : 0;
+	if (bytchk > 1)
+		return scsi_invalid_cdb_field(&task->detail, 1, 2);
+	bool moves_data = op->xfer == OP_XFER_BLOCKS ||
+			  (op->xfer == OP_XFER_VERIFY && bytchk == 1);
 	if (count == 0 && (op->flags & OP_LEN0_IS_256))
 		count = 256;
 	if (moves_data) {

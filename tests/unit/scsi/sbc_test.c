@@ -329,6 +329,143 @@ static void test_verify12_vrprotect_is_invalid(void **state)
 	assert_invalid_cdb_field(f, 1, 5);
 }
 
+static void test_write_verify10_writes_with_fua_and_reads_back(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[2 * FIX_BLOCK];
+	fill_pattern(data, sizeof(data), 11);
+	uint8_t cdb[16] = { 0x2E, 0x10, 0, 0, 0, 30, 0, 0, 2 };
+	assert_true(fixture_run(f, 0, cdb, data));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 30 * FIX_BLOCK, data, sizeof(data));
+	assert_true(f->store.last_fua);
+	assert_int_equal(f->store.nsubmits, 2);
+}
+
+static void test_write_verify_bytchk_compares_too(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[FIX_BLOCK];
+	fill_pattern(data, sizeof(data), 12);
+	uint8_t cdb[16] = { 0x2E, 0x02, 0, 0, 0, 31, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, cdb, data));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 31 * FIX_BLOCK, data, sizeof(data));
+}
+
+static void test_write_verify_read_back_difference_is_miscompare(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[2 * FIX_BLOCK];
+	fill_pattern(data, sizeof(data), 13);
+	f->store.flip_write = true;
+	f->store.flip_at = FIX_BLOCK + 7;
+	uint8_t cdb[16] = { 0x2E, 0x00, 0, 0, 0, 40, 0, 0, 2 };
+	assert_true(fixture_run(f, 0, cdb, data));
+	assert_true(fixture_check(f, 0xE, 0x1D, 0x00));
+	assert_true(f->task.sense[0] & 0x80);
+	assert_int_equal(be32(f->task.sense + 3), FIX_BLOCK + 7);
+}
+
+static void test_write_verify_short_data_out_verifies_whole_blocks_sent(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t old[2 * FIX_BLOCK], data[2 * FIX_BLOCK];
+	fill_pattern(old, sizeof(old), 1);
+	fill_pattern(data, sizeof(data), 99);
+	memcpy(f->store.mem + 50 * FIX_BLOCK, old, sizeof(old));
+	f->store.flip_write = true;
+	f->store.flip_at = FIX_BLOCK + 1;
+	uint8_t cdb[16] = { 0x2E, 0, 0, 0, 0, 50, 0, 0, 2 };
+	assert_true(fixture_run_partial(f, 0, cdb, data, FIX_BLOCK + 100));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 50 * FIX_BLOCK, data, FIX_BLOCK);
+	assert_memory_equal(f->store.mem + 51 * FIX_BLOCK, old + FIX_BLOCK, FIX_BLOCK);
+}
+
+static void test_write_verify_less_than_a_block_sent_does_no_io(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[FIX_BLOCK] = { 1 };
+	uint8_t cdb[16] = { 0x2E, 0, 0, 0, 0, 50, 0, 0, 1 };
+	assert_true(fixture_run_partial(f, 0, cdb, data, FIX_BLOCK - 1));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void test_write_verify_zero_blocks_is_good_without_io(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x2E, 0, 0, 0, 0, 0, 0, 0, 0 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void test_write_verify_write_error_skips_read_back(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[FIX_BLOCK] = { 0 };
+	f->store.fail_err = -EIO;
+	uint8_t cdb[16] = { 0x2E, 0, 0, 0, 0, 1, 0, 0, 1 };
+	assert_true(fixture_run(f, 0, cdb, data));
+	assert_true(fixture_check(f, 0x3, 0x0C, 0x00));
+	assert_int_equal(f->store.nsubmits, 1);
+}
+
+static void test_write_verify_wrprotect_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	for (uint8_t wrprotect = 1; wrprotect < 8; wrprotect++) {
+		uint8_t cdb[16] = { 0x2E, (uint8_t)(wrprotect << 5), 0, 0, 0, 0, 0, 0, 1 };
+		assert_false(fixture_run(f, 0, cdb, NULL));
+		int top = wrprotect & 4 ? 7 : wrprotect & 2 ? 6 : 5;
+		assert_invalid_cdb_field(f, 1, top);
+	}
+}
+
+static void test_write_verify_bytchk_10b_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x2E, 0x04, 0, 0, 0, 0, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_invalid_cdb_field(f, 1, 2);
+}
+
+static void test_write_verify_on_readonly_lu_is_write_protected(void **state)
+{
+	struct fixture *f = *state;
+	f->target.lus[0]->readonly = true;
+	uint8_t cdb[16] = { 0x2E, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x7, 0x27, 0x00));
+}
+
+static void test_write_verify_beyond_end_is_lba_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x2E, 0, 0, 0, FIX_NBLOCKS >> 8, FIX_NBLOCKS & 0xFF, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
+}
+
+static void test_write_verify12_and_16_decode_lba_and_length(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[3 * FIX_BLOCK];
+	fill_pattern(data, sizeof(data), 21);
+	uint8_t cdb12[16] = { 0xAE, 0, 0, 0, 0x01, 0x00, 0, 0, 0, 3 };
+	assert_true(fixture_run(f, 0, cdb12, data));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 256 * FIX_BLOCK, data, sizeof(data));
+
+	fill_pattern(data, sizeof(data), 22);
+	uint8_t cdb16[16] = { 0x8E, 0x02, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0, 0, 0, 3 };
+	assert_true(fixture_run(f, 0, cdb16, data));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(f->store.mem + 512 * FIX_BLOCK, data, sizeof(data));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -360,6 +497,18 @@ int main(void)
 		T(test_verify12_beyond_end_is_lba_out_of_range),
 		T(test_verify12_bytchk_10b_is_invalid),
 		T(test_verify12_vrprotect_is_invalid),
+		T(test_write_verify10_writes_with_fua_and_reads_back),
+		T(test_write_verify_bytchk_compares_too),
+		T(test_write_verify_read_back_difference_is_miscompare),
+		T(test_write_verify_short_data_out_verifies_whole_blocks_sent),
+		T(test_write_verify_less_than_a_block_sent_does_no_io),
+		T(test_write_verify_zero_blocks_is_good_without_io),
+		T(test_write_verify_write_error_skips_read_back),
+		T(test_write_verify_wrprotect_is_invalid),
+		T(test_write_verify_bytchk_10b_is_invalid),
+		T(test_write_verify_on_readonly_lu_is_write_protected),
+		T(test_write_verify_beyond_end_is_lba_out_of_range),
+		T(test_write_verify12_and_16_decode_lba_and_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

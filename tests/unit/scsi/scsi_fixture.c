@@ -14,6 +14,8 @@ static void fake_complete(struct loop_op *op, int res)
 			memcpy(io->buf, fs->mem + io->offset, io->len);
 		else if (io->op == BACKEND_WRITE)
 			memcpy(fs->mem + io->offset, io->buf, io->len);
+		if (io->op == BACKEND_WRITE && fs->flip_write && fs->flip_at < io->len)
+			fs->mem[io->offset + fs->flip_at] ^= 0xFF;
 	}
 	io->done(io, err);
 }

@@ -17,6 +17,8 @@ struct fake_store {
 	struct backend bs;
 	uint8_t *mem;
 	int fail_err;        /* non-zero: every I/O completes with this */
+	bool flip_write;     /* store byte flip_at of each write inverted */
+	uint32_t flip_at;
 	unsigned nsubmits, nflushes;
 	bool last_fua;
 };
