@@ -20,6 +20,9 @@ enum sense_reason spc_mode_sense(struct scsi_task *task);
 enum sense_reason sbc_read_capacity10(struct scsi_task *task);
 enum sense_reason sbc_read_capacity16(struct scsi_task *task);
 enum sense_reason sbc_start_stop_unit(struct scsi_task *task);
+enum sense_reason sbc_prevent_allow(struct scsi_task *task);
+enum sense_reason sbc_prefetch(struct scsi_task *task);
+enum sense_reason sbc_read_defect_data(struct scsi_task *task);
 /* sbc_io.c: OP_ASYNC handlers */
 enum sense_reason sbc_read(struct scsi_task *task);
 enum sense_reason sbc_write(struct scsi_task *task);

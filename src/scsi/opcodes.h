@@ -30,7 +30,7 @@ enum op_flags {
 	OP_LEN0_IS_256 = 1u << 3,   /* SBC-3 5.15, 5.35: 6-byte READ/WRITE */
 	OP_EMPTY_IS_GOOD = 1u << 4, /* no blocks to move: GOOD without I/O */
 	OP_ASYNC = 1u << 5,         /* the handler completes the task itself */
-	OP_BYTCHK = 1u << 6,        /* SBC-3 5.31, 5.40: BYTCHK in byte 1 bits 2:1 */
+	OP_BYTCHK = 1u << 6,        /* BYTCHK in byte 1 bits 2:1 (SBC-3 VERIFY) */
 };
 
 struct op_field {

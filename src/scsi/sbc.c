@@ -44,3 +44,48 @@ enum sense_reason sbc_start_stop_unit(struct scsi_task *task)
 {
 	return SENSE_NONE;
 }
+
+/* SBC-3 PREVENT ALLOW MEDIUM REMOVAL: the LU reports RMB 0, so there is no
+ * medium to lock; 00b (allow) and 01b (prevent) are accepted and change
+ * nothing, 10b and 11b are obsolete. */
+enum sense_reason sbc_prevent_allow(struct scsi_task *task)
+{
+	if ((task->cdb[4] & 0x03) > 1)
+		return scsi_invalid_cdb_field(&task->detail, 4, 1);
+	return SENSE_NONE;
+}
+
+/* SBC-3 PRE-FETCH (10) and (16): CONDITION MET promises that the whole
+ * range now sits in a cache of the LU; GOOD is the answer for a cache
+ * that cannot hold it. lunar keeps no cache of its own (the page cache is
+ * the kernel's, and O_DIRECT stores have none), so it promises nothing:
+ * the range was checked in prepare, IMMED changes nothing, GOOD. */
+enum sense_reason sbc_prefetch(struct scsi_task *task)
+{
+	return SENSE_NONE;
+}
+
+/* SBC-3 READ DEFECT DATA (10) and (12): the store hides its defects, so the
+ * list is empty, and an empty list can be given in any defined format:
+ * 000b short block, 001b extended bytes from index, 010b extended
+ * physical sector, 011b long block, 100b bytes from index, 101b physical
+ * sector. 110b (vendor specific) and 111b (reserved) are refused. */
+#define DEFECT_FORMAT_LAST_DEFINED 0x5
+#define DEFECT_REQ_LISTS 0x18 /* REQ_PLIST, REQ_GLIST; PLISTV, GLISTV alike */
+#define DEFECT_FORMAT 0x07
+
+enum sense_reason sbc_read_defect_data(struct scsi_task *task)
+{
+	bool twelve = task->op->cdb_len == 12;
+	unsigned byte = twelve ? 1 : 2;
+	uint8_t format = task->cdb[byte] & DEFECT_FORMAT;
+	if (format > DEFECT_FORMAT_LAST_DEFINED)
+		return scsi_invalid_cdb_field(&task->detail, byte, 2);
+	/* The header: the lists asked for are the (empty) lists returned, in
+	 * the format asked for; DEFECT LIST LENGTH 0 and, for (12), GENERATION
+	 * CODE 0 (not supported). */
+	uint8_t resp[8] = { 0 };
+	resp[1] = (uint8_t)((task->cdb[byte] & DEFECT_REQ_LISTS) | format);
+	scsi_task_reply(task, resp, twelve ? 8 : 4);
+	return SENSE_NONE;
+}

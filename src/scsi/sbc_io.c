@@ -161,7 +161,7 @@ static void write_verify_written(struct backend_io *io, int err)
 	io_submit(task, BACKEND_READ, task->verify_buf, io->len, false, verify_done);
 }
 
-/* SBC-3 5.40-5.42 WRITE AND VERIFY: the write goes out with FUA so the
+/* SBC-3 WRITE AND VERIFY (10), (12), (16): the write goes out with FUA so the
  * read-back sees the medium, not a cache in front of it; both BYTCHK 00b
  * (verify the medium) and 01b (compare with data-out) are then met by
  * comparing what was read back with what was sent. */

@@ -58,8 +58,8 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 	const struct scsi_opdef *op = task->op;
 	const struct scsi_lu *lu = task->lu;
 	uint64_t count = get_be(task->cdb + op->count.off, op->count.size);
-	/* SBC-3 5.31, 5.40: BYTCHK 00b checks the medium only, 01b compares
-	 * it with data-out; the other values are not supported. */
+	/* SBC-3 VERIFY, WRITE AND VERIFY: BYTCHK 00b checks the medium only,
+	 * 01b compares it with data-out; the other values are not supported. */
 	unsigned bytchk = (op->flags & OP_BYTCHK) ? (task->cdb[1] >> 1) & 0x3 : 0;
 	if (bytchk > 1)
 		return scsi_invalid_cdb_field(&task->detail, 1, 2);

@@ -466,6 +466,149 @@ static void test_write_verify12_and_16_decode_lba_and_length(void **state)
 	assert_memory_equal(f->store.mem + 512 * FIX_BLOCK, data, sizeof(data));
 }
 
+static void test_prefetch10_in_range_is_good_without_io(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x34, 0, 0, 0, (FIX_NBLOCKS - 8) >> 8, (FIX_NBLOCKS - 8) & 0xFF,
+			    0, 0, 8 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void test_prefetch10_immed_and_group_are_accepted(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x34, 0x02, 0, 0, 0, 0, 0x03, 0, 1 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+}
+
+static void test_prefetch10_beyond_end_is_lba_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x34, 0, 0, 0, (FIX_NBLOCKS - 1) >> 8, (FIX_NBLOCKS - 1) & 0xFF,
+			    0, 0, 2 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
+}
+
+static void test_prefetch_zero_length_past_end_is_lba_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x34, 0, 0, 0, (FIX_NBLOCKS + 1) >> 8, (FIX_NBLOCKS + 1) & 0xFF };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
+}
+
+static void test_prefetch16_beyond_end_is_lba_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x90, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
+	uint8_t ok[16] = { 0x90, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16 };
+	assert_true(fixture_run(f, 0, ok, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+}
+
+static void test_prefetch10_reserved_bit_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x34, 0x04, 0, 0, 0, 0, 0, 0, 1 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_invalid_cdb_field(f, 1, 2);
+}
+
+static void test_prevent_allow_accepts_allow_and_prevent(void **state)
+{
+	struct fixture *f = *state;
+	for (uint8_t prevent = 0; prevent <= 1; prevent++) {
+		uint8_t cdb[16] = { 0x1E, 0, 0, 0, prevent };
+		assert_true(fixture_run(f, 0, cdb, NULL));
+		assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	}
+}
+
+static void test_prevent_allow_obsolete_values_are_invalid(void **state)
+{
+	struct fixture *f = *state;
+	for (uint8_t prevent = 2; prevent <= 3; prevent++) {
+		uint8_t cdb[16] = { 0x1E, 0, 0, 0, prevent };
+		assert_true(fixture_run(f, 0, cdb, NULL));
+		assert_invalid_cdb_field(f, 4, 1);
+	}
+}
+
+static void test_prevent_allow_reserved_byte_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x1E, 0, 0, 0, 0x04 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_invalid_cdb_field(f, 4, 2);
+}
+
+static void test_read_defect_data10_is_empty_in_requested_format(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x37, 0, 0x18 | 0x03, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->task.data_len, 4);
+	assert_int_equal(f->task.buf[1], 0x18 | 0x03);
+	assert_int_equal(f->task.buf[2] << 8 | f->task.buf[3], 0);
+}
+
+static void test_read_defect_data10_echoes_only_lists_asked_for(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x37, 0, 0x08 | 0x05, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.buf[1], 0x08 | 0x05);
+}
+
+static void test_read_defect_data10_honours_allocation_length(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x37, 0, 0x10, 0, 0, 0, 0, 0, 2 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->task.data_len, 2);
+	assert_int_equal(f->task.buf[1], 0x10);
+}
+
+static void test_read_defect_data_vendor_and_reserved_formats_are_invalid(void **state)
+{
+	struct fixture *f = *state;
+	for (uint8_t format = 6; format <= 7; format++) {
+		uint8_t cdb10[16] = { 0x37, 0, format, 0, 0, 0, 0, 0, 32 };
+		assert_true(fixture_run(f, 0, cdb10, NULL));
+		assert_invalid_cdb_field(f, 2, 2);
+		uint8_t cdb12[16] = { 0xB7, format, 0, 0, 0, 0, 0, 0, 0, 32 };
+		assert_true(fixture_run(f, 0, cdb12, NULL));
+		assert_invalid_cdb_field(f, 1, 2);
+	}
+}
+
+static void test_read_defect_data12_has_eight_byte_header(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0xB7, 0x10 | 0x04, 0, 0, 0, 0, 0, 0, 0, 64 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->task.data_len, 8);
+	assert_int_equal(f->task.buf[1], 0x10 | 0x04);
+	assert_int_equal(be32(f->task.buf + 4), 0);
+}
+
+static void test_read_defect_data10_reserved_byte_is_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x37, 0x01, 0, 0, 0, 0, 0, 0, 32 };
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_invalid_cdb_field(f, 1, 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -509,6 +652,21 @@ int main(void)
 		T(test_write_verify_on_readonly_lu_is_write_protected),
 		T(test_write_verify_beyond_end_is_lba_out_of_range),
 		T(test_write_verify12_and_16_decode_lba_and_length),
+		T(test_prefetch10_in_range_is_good_without_io),
+		T(test_prefetch10_immed_and_group_are_accepted),
+		T(test_prefetch10_beyond_end_is_lba_out_of_range),
+		T(test_prefetch_zero_length_past_end_is_lba_out_of_range),
+		T(test_prefetch16_beyond_end_is_lba_out_of_range),
+		T(test_prefetch10_reserved_bit_is_invalid),
+		T(test_prevent_allow_accepts_allow_and_prevent),
+		T(test_prevent_allow_obsolete_values_are_invalid),
+		T(test_prevent_allow_reserved_byte_is_invalid),
+		T(test_read_defect_data10_is_empty_in_requested_format),
+		T(test_read_defect_data10_echoes_only_lists_asked_for),
+		T(test_read_defect_data10_honours_allocation_length),
+		T(test_read_defect_data_vendor_and_reserved_formats_are_invalid),
+		T(test_read_defect_data12_has_eight_byte_header),
+		T(test_read_defect_data10_reserved_byte_is_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
