@@ -60,14 +60,7 @@ while (($#)); do
         --budget) budget_s=$2; shift 2 ;;
         --initiator-name) initiator1=$2; shift 2 ;;
         --initiator-name-2) initiator2=$2; shift 2 ;;
-        *)
-            if target_take_arg "$@"; then
-                shift "$TARGET_ARG_SHIFT"
-            else
-                echo "error: unknown option: $1" >&2
-                usage >&2
-                exit 2
-            fi ;;
+        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
 

@@ -35,14 +35,7 @@ while (($#)); do
         --expect-vendor) expect_vendor=$2; shift 2 ;;
         --expect-size) expect_size=$2; shift 2 ;;
         --timeout) step_timeout=$2; shift 2 ;;
-        *)
-            if target_take_arg "$@"; then
-                shift "$TARGET_ARG_SHIFT"
-            else
-                echo "error: unknown option: $1" >&2
-                usage >&2
-                exit 2
-            fi ;;
+        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
 for tool in iscsi-ls iscsi-inq iscsi-readcapacity16; do

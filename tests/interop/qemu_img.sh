@@ -34,14 +34,7 @@ while (($#)); do
         --image-mib) image_mib=$2; shift 2 ;;
         --expect-size) expect_size=$2; shift 2 ;;
         --timeout) step_timeout=$2; shift 2 ;;
-        *)
-            if target_take_arg "$@"; then
-                shift "$TARGET_ARG_SHIFT"
-            else
-                echo "error: unknown option: $1" >&2
-                usage >&2
-                exit 2
-            fi ;;
+        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
 command -v qemu-img >/dev/null || { echo "error: qemu-img not found (qemu-utils, qemu-block-extra)" >&2; exit 2; }

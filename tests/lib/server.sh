@@ -53,6 +53,18 @@ Target selection (one of):
 EOF
 }
 
+# For a script's option loop: `*) target_take_arg_or_die USAGE_FN "$@";
+# shift "$TARGET_ARG_SHIFT" ;;` takes a common option or exits with usage.
+target_take_arg_or_die() {
+    local usage_fn=$1
+    shift
+    if ! target_take_arg "$@"; then
+        echo "error: unknown option: $1" >&2
+        "$usage_fn" >&2
+        exit 2
+    fi
+}
+
 target_take_arg() {
     TARGET_ARG_SHIFT=2
     case ${1:-} in

@@ -8,22 +8,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/server.sh
 source "$here/../lib/server.sh"
 
+usage() {
+    echo "usage: $0 --tool PATH (lunar-wire-test) [target selection]"
+    target_common_usage
+}
+
 tool=
-args=()
 while (($#)); do
     case $1 in
+        -h|--help) usage; exit 0 ;;
         --tool) tool=$2; shift 2 ;;
-        *) args+=("$1"); shift ;;
+        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
-done
-set -- "${args[@]}"
-while (($#)); do
-    if target_take_arg "$@"; then
-        shift "$TARGET_ARG_SHIFT"
-    else
-        echo "error: unknown option: $1" >&2
-        exit 2
-    fi
 done
 [[ -x $tool ]] || { echo "error: --tool PATH (lunar-wire-test) needed" >&2; exit 2; }
 target_setup
