@@ -26,6 +26,7 @@
 #define SHUTDOWN_GRACE_MS 5000
 #define SHUTDOWN_POLL_MS 20
 #define MAX_LISTEN 16
+#define DEFAULT_LOGIN_TIMEOUT_S 15
 
 struct options {
 	const char *config_path;
@@ -33,6 +34,7 @@ struct options {
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
+	unsigned login_timeout_s;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
 };
@@ -48,9 +50,11 @@ static void usage(FILE *out)
 		"                          e.g. 0.0.0.0:3260, [::]:3260, 127.0.0.1:3261\n"
 		"  -s, --state-dir DIR     where the default LUN lives (default %s)\n"
 		"  -t, --threads N         data-plane threads (default: online CPUs)\n"
+		"  -T, --login-timeout S   close a connection that sends no PDU for S seconds\n"
+		"                          while logging in (default %d)\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -h, --help              this text\n",
-		LUNAR_DEFAULT_STATE_DIR);
+		LUNAR_DEFAULT_STATE_DIR, DEFAULT_LOGIN_TIMEOUT_S);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -61,12 +65,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:fl:s:t:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
@@ -99,6 +104,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->threads = (unsigned)n;
 			o->threads_set = true;
+			break;
+		}
+		case 'T': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 3600) {
+				fprintf(stderr, "lunard: --login-timeout %s: want seconds from 1 to 3600\n", optarg);
+				return -1;
+			}
+			o->login_timeout_s = (unsigned)n;
 			break;
 		}
 		case 'L': {
@@ -257,7 +272,7 @@ static struct iscsi_host host = {
 
 int main(int argc, char **argv)
 {
-	struct options opts = { 0 };
+	struct options opts = { .login_timeout_s = DEFAULT_LOGIN_TIMEOUT_S };
 	struct lunar_config cfg = { 0 };
 	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
 		return 2;
@@ -285,6 +300,7 @@ int main(int argc, char **argv)
 	if (targets_build(&cfg) < 0)
 		goto out_targets;
 	host.limits = cfg.limits;
+	host.login_timeout_s = opts.login_timeout_s;
 	if (dataplane_start(cfg.threads) < 0)
 		goto out_dataplane;
 	if (portals_open(&cfg, &ctl.loop, &host) < 0)

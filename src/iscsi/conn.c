@@ -307,6 +307,7 @@ int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 
 static void rx_submit(struct iscsi_conn *conn)
 {
+	loop_reserve(conn->loop, 2);
 	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
 	if (!conn->rx_in_tail) {
 		io_uring_prep_recv(sqe, conn->fd, conn->rx_bhs + conn->rx_got,
@@ -330,6 +331,18 @@ static void rx_submit(struct iscsi_conn *conn)
 	}
 	loop_sqe_set_op(sqe, &conn->rx_op);
 	iscsi_conn_get(conn);
+	if (conn->phase == CONN_LOGIN) {
+		/* A client that stops talking mid-login must not hold a
+		 * connection forever: the receive fails with -ECANCELED. The
+		 * kernel reads the timespec when the SQE is submitted, so it
+		 * lives in the connection; the timeout's own completion
+		 * carries no op. */
+		sqe->flags |= IOSQE_IO_LINK;
+		conn->login_timeout = (struct __kernel_timespec){ .tv_sec = conn->host->login_timeout_s };
+		struct io_uring_sqe *tsqe = loop_get_sqe(conn->loop);
+		io_uring_prep_link_timeout(tsqe, &conn->login_timeout, 0);
+		loop_sqe_set_op(tsqe, NULL);
+	}
 }
 
 static void rx_arm(struct iscsi_conn *conn)
@@ -532,7 +545,9 @@ static void on_rx(struct loop_op *op, int res)
 		return;
 	}
 	if (res <= 0) {
-		iscsi_conn_close(conn, res == 0 ? "peer closed the connection" : strerror(-res));
+		iscsi_conn_close(conn, res == 0 ? "peer closed the connection"
+				 : res == -ECANCELED && conn->phase == CONN_LOGIN ? "login timed out"
+				 : strerror(-res));
 		iscsi_conn_put(conn);
 		return;
 	}

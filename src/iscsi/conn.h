@@ -39,6 +39,7 @@ struct iscsi_host {
 	struct iscsi_target_limits limits;
 	uint16_t tpgt;
 	uint32_t cmd_window;
+	unsigned login_timeout_s;   /* longest wait for each PDU during login */
 };
 
 /* A PDU waiting to be sent. Data points into a task buffer or follows the
@@ -99,6 +100,7 @@ struct iscsi_conn {
 	struct iovec rx_iov[3];
 	struct msghdr rx_msg;
 	uint32_t rx_tail_len;
+	struct __kernel_timespec login_timeout; /* linked to each login-phase receive */
 	uint8_t rx_ahs[ISCSI_AHS_MAX + ISCSI_DIGEST_LEN];
 	uint8_t *rx_buf;            /* non-task data segments, and the sink for bytes we drop */
 	uint32_t rx_buf_cap;

@@ -108,6 +108,12 @@ static void loop_run_deferred(struct loop *loop)
 	}
 }
 
+void loop_reserve(struct loop *loop, unsigned n)
+{
+	if (io_uring_sq_space_left(&loop->ring) < n)
+		io_uring_submit(&loop->ring);
+}
+
 void loop_run(struct loop *loop)
 {
 	while (!loop->stop) {

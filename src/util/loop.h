@@ -47,6 +47,8 @@ int loop_init(struct loop *loop, unsigned entries);
 void loop_fini(struct loop *loop);
 /* Returns a zeroed SQE; submits pending SQEs first if the ring is full. */
 struct io_uring_sqe *loop_get_sqe(struct loop *loop);
+/* Makes room for n SQEs, so a linked chain is not split by a submit. */
+void loop_reserve(struct loop *loop, unsigned n);
 static inline void loop_sqe_set_op(struct io_uring_sqe *sqe, struct loop_op *op)
 {
 	io_uring_sqe_set_data(sqe, op);

@@ -8,6 +8,8 @@
  *   drop   --url URL --rounds N               N times: log in, put 32 writes
  *          and 32 reads of 256 KiB in flight, close the socket without
  *          logging out; then check a fresh session still reads.
+ *   idle   --url URL --seconds S              log in, send nothing for S
+ *          seconds, then check the session still reads.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -216,6 +218,16 @@ static int do_verify(const struct opts *o)
 
 /* ---- drop ---- */
 
+static bool read_block0(struct iscsi_context *iscsi, int lun)
+{
+	struct scsi_task *t = iscsi_read16_sync(iscsi, lun, 0, BLOCK, BLOCK, 0, 0, 0, 0, 0);
+	bool ok = t && t->status == SCSI_STATUS_GOOD;
+	if (t)
+		scsi_free_scsi_task(t);
+	return ok;
+}
+
+
 static void drop_done(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	if (data)
@@ -250,15 +262,32 @@ static int do_drop(const struct opts *o)
 	if (!iscsi)
 		return 1;
 	bool ok = false;
-	for (int i = 0; i < 3 && !ok; i++) {
-		struct scsi_task *t = iscsi_read16_sync(iscsi, lun, 0, BLOCK, BLOCK, 0, 0, 0, 0, 0);
-		ok = t && t->status == SCSI_STATUS_GOOD;
-		if (t)
-			scsi_free_scsi_task(t);
-	}
+	for (int i = 0; i < 3 && !ok; i++)
+		ok = read_block0(iscsi, lun);
 	iscsi_destroy_context(iscsi);
 	printf("dropped %u sessions mid-transfer; a new session %s\n", o->rounds,
 	       ok ? "reads" : "FAILED to read");
+	return ok ? 0 : 1;
+}
+
+/* ---- idle ---- */
+
+static int do_idle(const struct opts *o)
+{
+	int lun;
+	struct iscsi_context *iscsi = login(o->url, &lun);
+	if (!iscsi)
+		return 2;
+	/* The first command may meet the power-on unit attention. */
+	if (!read_block0(iscsi, lun))
+		read_block0(iscsi, lun);
+	uint64_t end = now_ms() + o->seconds * 1000u;
+	while (now_ms() < end)
+		if (!service(iscsi, 100))
+			break;
+	bool ok = read_block0(iscsi, lun);
+	iscsi_destroy_context(iscsi);
+	printf("idle %u s: session %s\n", o->seconds, ok ? "still reads" : "was lost");
 	return ok ? 0 : 1;
 }
 
@@ -283,7 +312,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !o.url || o.seconds > 60 || o.rounds > 200) {
-		fprintf(stderr, "usage: lunar-fault-tool write|verify|drop --url URL [--log FILE] "
+		fprintf(stderr, "usage: lunar-fault-tool write|verify|drop|idle --url URL [--log FILE] "
 				"[--seconds S<=60] [--rounds N<=200]\n");
 		return 2;
 	}
@@ -294,6 +323,8 @@ int main(int argc, char **argv)
 		return do_verify(&o);
 	if (strcmp(o.mode, "drop") == 0)
 		return do_drop(&o);
+	if (strcmp(o.mode, "idle") == 0)
+		return do_idle(&o);
 	fprintf(stderr, "fault-tool: unknown mode or missing --log\n");
 	return 2;
 }

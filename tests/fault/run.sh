@@ -3,6 +3,7 @@
 #   - killed mid-write: FUA writes acknowledged before a SIGKILL are all
 #     there after a restart on the same state directory;
 #   - connections dropped mid-transfer, many times: the daemon keeps serving;
+#   - a client silent during login is disconnected after --login-timeout;
 #   - orderly shutdown: SIGTERM exits 0, with no sanitizer report.
 # Usage: tests/fault/run.sh --lunard PATH --tool PATH
 # Ends with "N passed, N failed".
@@ -27,6 +28,8 @@ while (($#)); do
 done
 [[ -x $tool ]] || { echo "error: --tool PATH (lunar-fault-tool) needed" >&2; exit 2; }
 [[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: this test kills the target" >&2; exit 2; }
+login_timeout=2
+export LUNARD_ARGS="--login-timeout $login_timeout ${LUNARD_ARGS:-}"
 target_setup
 trap 'server_on_exit $?' EXIT
 
@@ -71,7 +74,24 @@ else
     check dropped_connections_then_new_session_reads 0 "$(tail -3 "$work/drop.out")"
 fi
 
-# 3. Orderly shutdown after all that.
+# 3. A connection that never sends a Login Request is closed by the target
+# after the login timeout; a logged-in, idle session is not.
+host=${TARGET_PORTAL%:*}
+port=${TARGET_PORTAL##*:}
+start=$SECONDS
+if timeout $((login_timeout + 5)) bash -c "exec 3<>/dev/tcp/$host/$port; cat <&3 >/dev/null" &&
+    ((SECONDS - start >= login_timeout - 1)); then
+    check silent_login_closed_after_timeout 1
+else
+    check silent_login_closed_after_timeout 0 "not closed within $((login_timeout + 5)) s"
+fi
+if "$tool" idle --url "$TARGET_URL" --seconds $((login_timeout * 2)) >"$work/idle.out" 2>&1; then
+    check idle_full_feature_session_kept 1
+else
+    check idle_full_feature_session_kept 0 "$(tail -2 "$work/idle.out")"
+fi
+
+# 4. Orderly shutdown after all that.
 kill -TERM "$SERVER_PID"
 status=0
 for ((i = 0; i < 100; i++)); do

@@ -14,7 +14,8 @@
 # Set SERVER_KEEP_LOG=FILE to keep a copy of its stderr.
 #
 # Environment defaults (options win): LUNAR_PORTAL, LUNAR_TARGET, LUNAR_LUN,
-# LUNARD (path to lunard: start it), LUNAR_WAIT_S (start-up wait, default 20).
+# LUNARD (path to lunard: start it), LUNAR_WAIT_S (start-up wait, default 20),
+# LUNARD_ARGS (extra lunard options).
 
 TARGET_DEFAULT_IQN=iqn.2026-11.org.lunar:default
 TARGET_TGT_IQN=iqn.2026-11.org.lunar:tgt
@@ -166,8 +167,9 @@ server_start_lunard() {
         exit 2
     fi
     mkdir -p "$SERVER_DIR/state"
+    # shellcheck disable=SC2086  # LUNARD_ARGS: extra options, split on spaces
     "$SERVER_BIN" --foreground --listen "127.0.0.1:$SERVER_PORT" \
-        --state-dir "$SERVER_DIR/state" --log-level warn \
+        --state-dir "$SERVER_DIR/state" --log-level warn ${LUNARD_ARGS:-} \
         >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     server_wait_listening
