@@ -16,6 +16,8 @@ enum sense_reason spc_inquiry(struct scsi_task *task);
 enum sense_reason spc_report_supported_opcodes(struct scsi_task *task);
 /* mode.c */
 enum sense_reason spc_mode_sense(struct scsi_task *task);
+/* mode_select.c */
+enum sense_reason spc_mode_select(struct scsi_task *task);
 /* sbc.c */
 enum sense_reason sbc_read_capacity10(struct scsi_task *task);
 enum sense_reason sbc_read_capacity16(struct scsi_task *task);

@@ -2,20 +2,18 @@
 
 #include "scsi/cdb.h"
 #include "scsi/handlers.h"
+#include "scsi/mode.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
-
-/* SPC-4 6.11 / 6.12 page control */
-enum mode_pc { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2, PC_SAVED = 3 };
 
 #define MODE_ALL_PAGES 0x3F
 #define MODE_ALL_SUBPAGES 0xFF
 #define MODE_RESP_MAX 512
 
-/* A page builder writes the whole page (header included) for page control
- * pc and returns its length. No parameter is changeable: lunar has no
- * MODE SELECT, so the changeable mask is all zeroes. */
-typedef size_t (*mode_builder)(const struct scsi_lu *lu, enum mode_pc pc, uint8_t *p);
+/* A page builder writes the page header and the parameters no one can
+ * change for page control pc and returns the page length; the changeable
+ * ones come from mode_params. */
+typedef size_t (*mode_builder)(enum mode_pc pc, uint8_t *p);
 
 static size_t mode_page_header(uint8_t *p, uint8_t code, uint8_t len)
 {
@@ -26,7 +24,7 @@ static size_t mode_page_header(uint8_t *p, uint8_t code, uint8_t len)
 }
 
 /* SBC-3 6.4.5 */
-static size_t mode_rw_error_recovery(const struct scsi_lu *lu, enum mode_pc pc, uint8_t *p)
+static size_t mode_rw_error_recovery(enum mode_pc pc, uint8_t *p)
 {
 	size_t len = mode_page_header(p, 0x01, 0x0A);
 	if (pc != PC_CHANGEABLE)
@@ -35,20 +33,15 @@ static size_t mode_rw_error_recovery(const struct scsi_lu *lu, enum mode_pc pc, 
 }
 
 /* SBC-3 6.4.4 */
-static size_t mode_caching(const struct scsi_lu *lu, enum mode_pc pc, uint8_t *p)
+static size_t mode_caching(enum mode_pc pc, uint8_t *p)
 {
-	size_t len = mode_page_header(p, 0x08, 0x12);
-	if (pc == PC_DEFAULT || (pc == PC_CURRENT && lu->write_cache))
-		p[2] = 0x04; /* WCE */
-	return len;
+	return mode_page_header(p, 0x08, 0x12);
 }
 
 /* SPC-4 7.5.8 */
-static size_t mode_control(const struct scsi_lu *lu, enum mode_pc pc, uint8_t *p)
+static size_t mode_control(enum mode_pc pc, uint8_t *p)
 {
 	size_t len = mode_page_header(p, 0x0A, 0x0A);
-	if (pc == PC_CURRENT && lu->descriptor_sense)
-		p[2] = 0x04; /* D_SENSE */
 	if (pc != PC_CHANGEABLE)
 		put_be16(p + 8, 0xFFFF); /* BUSY TIMEOUT PERIOD: unlimited */
 	return len;
@@ -64,6 +57,58 @@ static const struct {
 };
 
 #define MODE_NPAGES (sizeof(mode_pages) / sizeof(mode_pages[0]))
+
+/* The parameters MODE SELECT may change, each one bit of a page kept in a
+ * bool of the LU. MODE SENSE reports exactly these bits as changeable. */
+static const struct {
+	uint8_t page, byte, mask;
+	bool dflt;
+	size_t lu_flag; /* offset of the bool in struct scsi_lu */
+} mode_params[] = {
+	{ 0x08, 2, 0x04, true, offsetof(struct scsi_lu, write_cache) },       /* WCE */
+	{ 0x0A, 2, 0x04, false, offsetof(struct scsi_lu, descriptor_sense) }, /* D_SENSE */
+	{ 0x0A, 4, 0x08, false, offsetof(struct scsi_lu, swp) },              /* SWP */
+};
+
+#define MODE_NPARAMS (sizeof(mode_params) / sizeof(mode_params[0]))
+
+static bool mode_param_value(const struct scsi_lu *lu, size_t i, enum mode_pc pc)
+{
+	switch (pc) {
+	case PC_CHANGEABLE:
+		return true;
+	case PC_DEFAULT:
+		return mode_params[i].dflt;
+	case PC_CURRENT:
+	case PC_SAVED:
+		break;
+	}
+	return *(const bool *)((const char *)lu + mode_params[i].lu_flag);
+}
+
+size_t mode_page_build(const struct scsi_lu *lu, uint8_t code, enum mode_pc pc, uint8_t *p)
+{
+	for (size_t i = 0; i < MODE_NPAGES; i++) {
+		if (mode_pages[i].code != code)
+			continue;
+		size_t len = mode_pages[i].build(pc, p);
+		for (size_t j = 0; j < MODE_NPARAMS; j++)
+			if (mode_params[j].page == code && mode_param_value(lu, j, pc))
+				p[mode_params[j].byte] |= mode_params[j].mask;
+		return len;
+	}
+	return 0;
+}
+
+void mode_page_apply(struct scsi_lu *lu, uint8_t code, const uint8_t *page)
+{
+	for (size_t j = 0; j < MODE_NPARAMS; j++) {
+		if (mode_params[j].page != code)
+			continue;
+		bool *flag = (bool *)((char *)lu + mode_params[j].lu_flag);
+		*flag = page[mode_params[j].byte] & mode_params[j].mask;
+	}
+}
 
 static size_t mode_block_descriptor(const struct scsi_lu *lu, bool long_lba, uint8_t *p)
 {
@@ -109,14 +154,16 @@ enum sense_reason spc_mode_sense(struct scsi_task *task)
 	for (size_t i = 0; i < MODE_NPAGES; i++) {
 		if (page != MODE_ALL_PAGES && page != mode_pages[i].code)
 			continue;
-		len += mode_pages[i].build(lu, pc, resp + len);
+		len += mode_page_build(lu, mode_pages[i].code, pc, resp + len);
 		found = true;
 	}
 	if (!found)
 		return scsi_invalid_cdb_field(&task->detail, 2, 5);
 
-	/* SBC-3 6.4.1: WP, and DPOFUA because DPO and FUA are honoured. */
-	uint8_t device_specific = (uint8_t)((lu->readonly ? 0x80 : 0) | 0x10);
+	/* SBC-3 6.4.1: WP, set by the store or by SWP in the Control page, and
+	 * DPOFUA because DPO and FUA are honoured. */
+	bool wp = lu->readonly || lu->swp;
+	uint8_t device_specific = (uint8_t)((wp ? 0x80 : 0) | 0x10);
 	if (ten) {
 		put_be16(resp, (uint16_t)(len - 2));
 		resp[3] = device_specific;

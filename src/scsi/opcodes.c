@@ -33,6 +33,11 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x01, 0xFF, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(3, 2), 1024,
 	  EXEMPT, OP_SERIAL_NONE, spc_inquiry },
+	/* SP is not accepted: lunar saves no parameters (SPC-4 6.9). */
+	{ 0x15, NO_SA, "MODE SELECT(6)", 6,
+	  { 0xFF, 0x10, 0x00, 0x00, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(4, 1), 0,
+	  OP_EMPTY_IS_GOOD, OP_SERIAL_WRITE, spc_mode_select },
 	{ 0x1A, NO_SA, "MODE SENSE(6)", 6,
 	  { 0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(4, 1), 255,
@@ -79,6 +84,10 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0x1F, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), 4,
 	  0, OP_SERIAL_NONE, sbc_read_defect_data },
+	{ 0x55, NO_SA, "MODE SELECT(10)", 10,
+	  { 0xFF, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
+	  OP_EMPTY_IS_GOOD, OP_SERIAL_WRITE, spc_mode_select },
 	{ 0x5A, NO_SA, "MODE SENSE(10)", 10,
 	  { 0xFF, 0x18, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), 512,
@@ -189,6 +198,14 @@ enum sense_reason scsi_invalid_cdb_field(struct scsi_sense_detail *detail, unsig
 	detail->field = (uint16_t)byte;
 	detail->bit = (int8_t)bit;
 	return SENSE_INVALID_FIELD_IN_CDB;
+}
+
+enum sense_reason scsi_invalid_param_field(struct scsi_sense_detail *detail, unsigned byte,
+					   int bit)
+{
+	scsi_invalid_cdb_field(detail, byte, bit);
+	detail->in_cdb = false;
+	return SENSE_INVALID_FIELD_IN_PARAM_LIST;
 }
 
 enum sense_reason scsi_cdb_check_usage(const struct scsi_opdef *op, const uint8_t *cdb,

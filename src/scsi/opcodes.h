@@ -18,6 +18,7 @@ enum op_xfer {
 	OP_XFER_BLOCKS, /* count: logical blocks moved in dir */
 	OP_XFER_RANGE,  /* count: logical blocks touched, no data (0: to the last LBA) */
 	OP_XFER_VERIFY, /* count: logical blocks; data-out only when BYTCHK = 01b */
+	OP_XFER_PARAM,  /* count: parameter list length of data-out */
 };
 
 /* How a command orders against others on the same LU. */
@@ -87,5 +88,8 @@ enum sense_reason scsi_cdb_check_usage(const struct scsi_opdef *op, const uint8_
 /* Sets detail to point at a CDB byte (and bit, or -1 for the whole field). */
 enum sense_reason scsi_invalid_cdb_field(struct scsi_sense_detail *detail, unsigned byte,
 					 int bit);
+/* The same for a byte of the parameter list (data-out). */
+enum sense_reason scsi_invalid_param_field(struct scsi_sense_detail *detail, unsigned byte,
+					   int bit);
 
 #endif

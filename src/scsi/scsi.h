@@ -64,6 +64,7 @@ struct scsi_lu {
 	bool write_cache;    /* WCE in the Caching mode page */
 	bool readonly;
 	bool descriptor_sense; /* D_SENSE in the Control mode page */
+	bool swp;            /* SWP in the Control mode page: software write protect */
 };
 
 struct scsi_target {

@@ -23,6 +23,8 @@ static const struct {
 				      { SENSE_KEY_ILLEGAL_REQUEST, 0x25, 0x00 } },
 	[SENSE_WRITE_PROTECTED] = { "write protected",
 				    { SENSE_KEY_DATA_PROTECT, 0x27, 0x00 } },
+	[SENSE_SOFTWARE_WRITE_PROTECTED] = { "logical unit software write protected",
+					     { SENSE_KEY_DATA_PROTECT, 0x27, 0x02 } },
 	[SENSE_SPACE_ALLOC_FAILED] = { "space allocation failed write protect",
 				       { SENSE_KEY_DATA_PROTECT, 0x27, 0x07 } },
 	[SENSE_READ_ERROR] = { "unrecovered read error",

@@ -79,6 +79,10 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 	task->nblocks = (uint32_t)count;
 	if ((op->flags & OP_WRITES_MEDIUM) && lu->readonly)
 		return SENSE_WRITE_PROTECTED;
+	/* SPC-4 7.5.8: with SWP set, writes to the medium are refused; the
+	 * additional sense code says the protection is software's. */
+	if ((op->flags & OP_WRITES_MEDIUM) && lu->swp)
+		return SENSE_SOFTWARE_WRITE_PROTECTED;
 	return SENSE_NONE;
 }
 
@@ -99,6 +103,10 @@ static enum sense_reason task_decode(struct scsi_task *task)
 		task->dir = task->xfer_len ? SCSI_DIR_READ : SCSI_DIR_NONE;
 		return SENSE_NONE;
 	}
+	case OP_XFER_PARAM:
+		task->xfer_len = (uint32_t)get_be(task->cdb + op->count.off, op->count.size);
+		task->dir = task->xfer_len ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
+		return SENSE_NONE;
 	case OP_XFER_BLOCKS:
 	case OP_XFER_RANGE:
 	case OP_XFER_VERIFY:

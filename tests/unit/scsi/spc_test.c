@@ -363,13 +363,23 @@ static void test_mode_sense_control_reflects_d_sense(void **state)
 	assert_true(p[6] & 0x04);
 }
 
-static void test_mode_sense_changeable_is_all_zero(void **state)
+/* Exactly WCE, D_SENSE and SWP are changeable, so exactly those bits are
+ * set in the changeable values of all pages. */
+static void test_mode_sense_changeable_is_wce_d_sense_swp(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t cdb[16] = { 0x1A, 0x08, 0x40 | 0x08, 0, 255 };
+	uint8_t cdb[16] = { 0x1A, 0x08, 0x40 | 0x3F, 0, 255 };
 	const uint8_t *p = run_ok(f, 0, cdb);
-	for (size_t i = 6; i < f->task.data_len; i++)
-		assert_int_equal(p[i], 0);
+	uint8_t want[256] = { 0 };
+	size_t off = 4;
+	want[off] = 0x01, want[off + 1] = 0x0A;
+	off += 12;
+	want[off] = 0x08, want[off + 1] = 0x12, want[off + 2] = 0x04;
+	off += 20;
+	want[off] = 0x0A, want[off + 1] = 0x0A, want[off + 2] = 0x04, want[off + 4] = 0x08;
+	off += 12;
+	assert_int_equal(f->task.data_len, off);
+	assert_memory_equal(p + 4, want + 4, off - 4);
 }
 
 static void test_mode_sense_saved_is_unsupported(void **state)
@@ -475,7 +485,7 @@ int main(void)
 		T(test_mode_sense6_all_pages),
 		T(test_mode_sense_caching_reflects_write_cache),
 		T(test_mode_sense_control_reflects_d_sense),
-		T(test_mode_sense_changeable_is_all_zero),
+		T(test_mode_sense_changeable_is_wce_d_sense_swp),
 		T(test_mode_sense_saved_is_unsupported),
 		T(test_mode_sense_unknown_page_is_invalid),
 		T(test_mode_sense_readonly_sets_wp),
