@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "iscsi/be.h"
+#include "util/be.h"
 
 #define BHS_I_BIT 0x40u
 #define BHS_OPCODE_MASK 0x3fu

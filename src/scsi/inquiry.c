@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
@@ -37,7 +37,7 @@ static size_t inq_standard(const struct scsi_task *task, uint8_t *r)
 	inq_put_ascii(r + 16, 16, lu ? lu->product : "");
 	inq_put_ascii(r + 32, 4, lu ? lu->revision : "");
 	for (size_t i = 0; i < sizeof(inq_versions) / sizeof(inq_versions[0]); i++)
-		put_be16(r + 58 + 2 * i, inq_versions[i]);
+		be16_put(r + 58 + 2 * i, inq_versions[i]);
 	return len;
 }
 
@@ -96,9 +96,9 @@ static size_t vpd_device_id(const struct scsi_task *task, uint8_t *p)
 			      8 + serial_len, 8 + serial_len);
 
 	uint8_t port[4] = { 0 };
-	put_be16(port + 2, tgt->rel_port);
+	be16_put(port + 2, tgt->rel_port);
 	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_PORT, DESIG_REL_PORT, port, 4, 4);
-	put_be16(port + 2, tgt->tpg);
+	be16_put(port + 2, tgt->tpg);
 	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_PORT, DESIG_TPG, port, 4, 4);
 
 	/* SPC-4 7.8.6.11: null-terminated, padded to a multiple of 4, at most
@@ -120,9 +120,9 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 	/* Transfers in whole 4 KiB pages avoid read-modify-write below. */
 	uint16_t granularity = bs < 4096 ? (uint16_t)(4096 / bs) : 1;
 	memset(p, 0, 0x3C);
-	put_be16(p + 2, granularity);
-	put_be32(p + 4, max_blocks);
-	put_be32(p + 8, max_blocks);
+	be16_put(p + 2, granularity);
+	be32_put(p + 4, max_blocks);
+	be32_put(p + 8, max_blocks);
 	return 0x3C;
 }
 
@@ -132,7 +132,7 @@ static size_t vpd_block_characteristics(const struct scsi_task *task, uint8_t *p
 	memset(p, 0, 0x3C);
 	/* 0001h: non-rotating medium, the usual store being SSD or memory;
 	 * nominal form factor 0: not reported. */
-	put_be16(p, 0x0001);
+	be16_put(p, 0x0001);
 	return 0x3C;
 }
 
@@ -186,7 +186,7 @@ enum sense_reason spc_inquiry(struct scsi_task *task)
 		size_t len = vpd_pages[i].build(task, resp + 4);
 		resp[0] = PERIPHERAL_DISK;
 		resp[1] = page;
-		put_be16(resp + 2, (uint16_t)len);
+		be16_put(resp + 2, (uint16_t)len);
 		scsi_task_reply(task, resp, 4 + len);
 		return SENSE_NONE;
 	}

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/mode.h"
 #include "scsi/opcodes.h"
@@ -43,7 +43,7 @@ static size_t mode_control(enum mode_pc pc, uint8_t *p)
 {
 	size_t len = mode_page_header(p, 0x0A, 0x0A);
 	if (pc != PC_CHANGEABLE)
-		put_be16(p + 8, 0xFFFF); /* BUSY TIMEOUT PERIOD: unlimited */
+		be16_put(p + 8, 0xFFFF); /* BUSY TIMEOUT PERIOD: unlimited */
 	return len;
 }
 
@@ -115,14 +115,14 @@ static size_t mode_block_descriptor(const struct scsi_lu *lu, bool long_lba, uin
 	if (long_lba) {
 		/* SBC-3 6.4.2.3 */
 		memset(p, 0, 16);
-		put_be64(p, lu->nblocks);
-		put_be32(p + 12, lu->block_size);
+		be64_put(p, lu->nblocks);
+		be32_put(p + 12, lu->block_size);
 		return 16;
 	}
 	/* SBC-3 6.4.2.2: a block count that does not fit reads FFFFFFFFh. */
 	memset(p, 0, 8);
-	put_be32(p, lu->nblocks > UINT32_MAX ? UINT32_MAX : (uint32_t)lu->nblocks);
-	put_be32(p + 4, lu->block_size & 0xFFFFFF);
+	be32_put(p, lu->nblocks > UINT32_MAX ? UINT32_MAX : (uint32_t)lu->nblocks);
+	be32_put(p + 4, lu->block_size & 0xFFFFFF);
 	return 8;
 }
 
@@ -165,10 +165,10 @@ enum sense_reason spc_mode_sense(struct scsi_task *task)
 	bool wp = lu->readonly || lu->swp;
 	uint8_t device_specific = (uint8_t)((wp ? 0x80 : 0) | 0x10);
 	if (ten) {
-		put_be16(resp, (uint16_t)(len - 2));
+		be16_put(resp, (uint16_t)(len - 2));
 		resp[3] = device_specific;
 		resp[4] = bd_len == 16 ? 0x01 : 0; /* LONGLBA */
-		put_be16(resp + 6, (uint16_t)bd_len);
+		be16_put(resp + 6, (uint16_t)bd_len);
 	} else {
 		resp[0] = (uint8_t)(len - 1);
 		resp[2] = device_specific;

@@ -4,7 +4,7 @@
  * the whole list is checked before anything is changed. */
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/mode.h"
 #include "scsi/opcodes.h"
@@ -54,7 +54,7 @@ static enum sense_reason ms_check_header(struct scsi_task *task, const struct ms
 							ms_left_most_bit(l->p[5]));
 		*longlba = l->p[4] & MS_LONGLBA;
 	}
-	*bd_len = l->ten ? get_be16(l->p + 6) : l->p[3];
+	*bd_len = l->ten ? be16_get(l->p + 6) : l->p[3];
 	if (*bd_len != 0 && *bd_len != (*longlba ? 16u : 8u))
 		return scsi_invalid_param_field(&task->detail, l->ten ? 6 : 3, -1);
 	if (hdr + *bd_len > l->len)
@@ -69,7 +69,7 @@ static enum sense_reason ms_check_block_descriptor(struct scsi_task *task, const
 						   size_t off, bool longlba)
 {
 	const struct scsi_lu *lu = task->lu;
-	uint64_t blocks = longlba ? get_be64(bd) : get_be32(bd);
+	uint64_t blocks = longlba ? be64_get(bd) : be32_get(bd);
 	uint64_t current = longlba || lu->nblocks <= UINT32_MAX ? lu->nblocks : UINT32_MAX;
 	if (blocks != 0 && blocks != current)
 		return scsi_invalid_param_field(&task->detail, off, -1);
@@ -79,7 +79,7 @@ static enum sense_reason ms_check_block_descriptor(struct scsi_task *task, const
 			return scsi_invalid_param_field(&task->detail, off + i,
 							ms_left_most_bit(bd[i]));
 	size_t bl_off = longlba ? 12 : 5;
-	uint32_t block_len = longlba ? get_be32(bd + bl_off) : get_be24(bd + bl_off);
+	uint32_t block_len = longlba ? be32_get(bd + bl_off) : be24_get(bd + bl_off);
 	if (block_len != lu->block_size)
 		return scsi_invalid_param_field(&task->detail, off + bl_off, -1);
 	return SENSE_NONE;

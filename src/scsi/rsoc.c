@@ -2,7 +2,7 @@
  * table so the report can never disagree with what the core accepts. */
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
@@ -29,7 +29,7 @@ enum rsoc_support { RSOC_NOT_SUPPORTED = 1, RSOC_SUPPORTED = 3 };
 static size_t rsoc_put_timeouts(uint8_t *p)
 {
 	memset(p, 0, RSOC_TIMEOUTS_LEN);
-	put_be16(p, RSOC_TIMEOUTS_LEN - 2);
+	be16_put(p, RSOC_TIMEOUTS_LEN - 2);
 	return RSOC_TIMEOUTS_LEN;
 }
 
@@ -43,10 +43,10 @@ static size_t rsoc_put_descriptor(const struct scsi_opdef *op, bool rctd, uint8_
 {
 	memset(p, 0, RSOC_DESC_LEN);
 	p[0] = op->opcode;
-	put_be16(p + 2, rsoc_service_action(op));
+	be16_put(p + 2, rsoc_service_action(op));
 	p[5] = (uint8_t)((rctd ? RSOC_DESC_CTDP : 0) |
 			 (op->service_action >= 0 ? RSOC_DESC_SERVACTV : 0));
-	put_be16(p + 6, op->cdb_len);
+	be16_put(p + 6, op->cdb_len);
 	if (!rctd)
 		return RSOC_DESC_LEN;
 	return RSOC_DESC_LEN + rsoc_put_timeouts(p + RSOC_DESC_LEN);
@@ -62,7 +62,7 @@ static enum sense_reason rsoc_all(struct scsi_task *task, bool rctd)
 			return SENSE_INTERNAL_TARGET_FAILURE;
 		len += rsoc_put_descriptor(&scsi_opdefs[i], rctd, resp + len);
 	}
-	put_be32(resp, (uint32_t)(len - 4));
+	be32_put(resp, (uint32_t)(len - 4));
 	scsi_task_reply(task, resp, len);
 	return SENSE_NONE;
 }
@@ -82,7 +82,7 @@ static enum sense_reason rsoc_one(struct scsi_task *task, enum rsoc_options opti
 				  bool rctd)
 {
 	uint8_t opcode = task->cdb[3];
-	int sa = get_be16(task->cdb + 4);
+	int sa = be16_get(task->cdb + 4);
 	bool has_sa = scsi_opcode_has_service_actions(opcode);
 
 	/* SPC-4 6.35.1: 001b is for opcodes without service actions and
@@ -97,7 +97,7 @@ static enum sense_reason rsoc_one(struct scsi_task *task, enum rsoc_options opti
 	resp[1] = (uint8_t)((rctd ? RSOC_ONE_CTDP : 0) |
 			    (op ? RSOC_SUPPORTED : RSOC_NOT_SUPPORTED));
 	if (op) {
-		put_be16(resp + 2, op->cdb_len);
+		be16_put(resp + 2, op->cdb_len);
 		len += rsoc_put_usage(op, resp + len);
 	}
 	if (rctd)

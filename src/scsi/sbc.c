@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
@@ -15,8 +15,8 @@ enum sense_reason sbc_read_capacity10(struct scsi_task *task)
 	uint64_t last = lu->nblocks - 1;
 	uint8_t resp[8];
 	/* FFFFFFFFh sends the initiator to READ CAPACITY(16). */
-	put_be32(resp, last >= UINT32_MAX ? UINT32_MAX : (uint32_t)last);
-	put_be32(resp + 4, lu->block_size);
+	be32_put(resp, last >= UINT32_MAX ? UINT32_MAX : (uint32_t)last);
+	be32_put(resp + 4, lu->block_size);
 	scsi_task_reply(task, resp, sizeof(resp));
 	return SENSE_NONE;
 }
@@ -30,8 +30,8 @@ enum sense_reason sbc_read_capacity16(struct scsi_task *task)
 		return scsi_invalid_cdb_field(&task->detail, 2, -1);
 	uint8_t resp[32];
 	memset(resp, 0, sizeof(resp));
-	put_be64(resp, lu->nblocks - 1);
-	put_be32(resp + 8, lu->block_size);
+	be64_put(resp, lu->nblocks - 1);
+	be32_put(resp + 8, lu->block_size);
 	/* No protection information, LBPME 0 (fully provisioned), one logical
 	 * block per physical block, lowest aligned LBA 0. */
 	scsi_task_reply(task, resp, sizeof(resp));

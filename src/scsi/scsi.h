@@ -11,6 +11,7 @@
 #ifndef LUNAR_SCSI_SCSI_H
 #define LUNAR_SCSI_SCSI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,10 +62,12 @@ struct scsi_lu {
 	char serial[33];     /* Unit Serial Number VPD, space-free ASCII */
 	uint8_t naa[16];     /* NAA 6 designator, stable for target name + LUN */
 	char vendor[9], product[17], revision[5];
-	bool write_cache;    /* WCE in the Caching mode page */
-	bool readonly;
-	bool descriptor_sense; /* D_SENSE in the Control mode page */
-	bool swp;            /* SWP in the Control mode page: software write protect */
+	/* MODE SELECT on one data-plane thread changes these while tasks on
+	 * others read them: atomic, so every reader sees a whole value. */
+	_Atomic bool write_cache;    /* WCE in the Caching mode page */
+	bool readonly;               /* fixed by the configuration */
+	_Atomic bool descriptor_sense; /* D_SENSE in the Control mode page */
+	_Atomic bool swp;            /* SWP in the Control mode page: software write protect */
 };
 
 struct scsi_target {

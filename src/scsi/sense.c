@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 
 static const struct {
 	const char *name;
@@ -64,7 +64,7 @@ static void sense_put_field_pointer(uint8_t *sks, const struct scsi_sense_detail
 		sks[0] |= 0x40;
 	if (d->bit >= 0)
 		sks[0] |= 0x08 | (uint8_t)(d->bit & 0x7);
-	put_be16(sks + 1, d->field);
+	be16_put(sks + 1, d->field);
 }
 
 static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
@@ -77,7 +77,7 @@ static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
 	 * is left out rather than truncated. */
 	if (d && d->info_valid && d->info <= UINT32_MAX) {
 		out[0] |= 0x80;
-		put_be32(out + 3, (uint32_t)d->info);
+		be32_put(out + 3, (uint32_t)d->info);
 	}
 	out[7] = SENSE_FIXED_LEN - 8;
 	out[12] = code.asc;
@@ -101,7 +101,7 @@ static size_t sense_build_descriptor(uint8_t *out, struct sense_code code,
 		out[len] = 0x00;
 		out[len + 1] = 0x0A;
 		out[len + 2] = 0x80;
-		put_be64(out + len + 4, d->info);
+		be64_put(out + len + 4, d->info);
 		len += 12;
 	}
 	if (d && d->field_valid) {

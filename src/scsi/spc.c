@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
@@ -32,7 +32,7 @@ enum sense_reason spc_report_luns(struct scsi_task *task)
 	uint8_t select = task->cdb[2];
 	if (select != SELECT_ALL_LOGICAL && select != SELECT_WELL_KNOWN && select != SELECT_ALL)
 		return scsi_invalid_cdb_field(&task->detail, 2, -1);
-	if (get_be32(task->cdb + 6) < 16)
+	if (be32_get(task->cdb + 6) < 16)
 		return scsi_invalid_cdb_field(&task->detail, 6, -1);
 
 	uint8_t resp[8 + 8 * SCSI_MAX_LUNS];
@@ -43,11 +43,11 @@ enum sense_reason spc_report_luns(struct scsi_task *task)
 		for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++) {
 			if (!task->nexus->target->lus[lun])
 				continue;
-			put_be64(resp + len, scsi_lun_encode((uint16_t)lun));
+			be64_put(resp + len, scsi_lun_encode((uint16_t)lun));
 			len += 8;
 		}
 	}
-	put_be32(resp, (uint32_t)(len - 8));
+	be32_put(resp, (uint32_t)(len - 8));
 	scsi_task_reply(task, resp, len);
 	return SENSE_NONE;
 }

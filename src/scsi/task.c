@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scsi/cdb.h"
+#include "util/be.h"
 #include "scsi/opcodes.h"
 #include "util/log.h"
 
@@ -57,7 +57,7 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 {
 	const struct scsi_opdef *op = task->op;
 	const struct scsi_lu *lu = task->lu;
-	uint64_t count = get_be(task->cdb + op->count.off, op->count.size);
+	uint64_t count = be_get(task->cdb + op->count.off, op->count.size);
 	/* SBC-3 VERIFY, WRITE AND VERIFY: BYTCHK 00b checks the medium only,
 	 * 01b compares it with data-out; the other values are not supported. */
 	unsigned bytchk = (op->flags & OP_BYTCHK) ? (task->cdb[1] >> 1) & 0x3 : 0;
@@ -92,19 +92,19 @@ static enum sense_reason task_decode(struct scsi_task *task)
 	enum sense_reason r = scsi_cdb_check_usage(op, task->cdb, &task->detail);
 	if (r != SENSE_NONE)
 		return r;
-	task->lba = get_be(task->cdb + op->lba.off, op->lba.size);
+	task->lba = be_get(task->cdb + op->lba.off, op->lba.size);
 	switch (op->xfer) {
 	case OP_XFER_NONE:
 		return SENSE_NONE;
 	case OP_XFER_ALLOC: {
-		uint64_t alloc = op->count.size ? get_be(task->cdb + op->count.off, op->count.size)
+		uint64_t alloc = op->count.size ? be_get(task->cdb + op->count.off, op->count.size)
 						: op->resp_max;
 		task->xfer_len = alloc < op->resp_max ? (uint32_t)alloc : op->resp_max;
 		task->dir = task->xfer_len ? SCSI_DIR_READ : SCSI_DIR_NONE;
 		return SENSE_NONE;
 	}
 	case OP_XFER_PARAM:
-		task->xfer_len = (uint32_t)get_be(task->cdb + op->count.off, op->count.size);
+		task->xfer_len = (uint32_t)be_get(task->cdb + op->count.off, op->count.size);
 		task->dir = task->xfer_len ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
 		return SENSE_NONE;
 	case OP_XFER_BLOCKS:

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "iscsi/be.h"
+#include "util/be.h"
 
 #define LOGIN_MAX_EXCHANGES 8
 #define LOGIN_TEXT_CAP 4096

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "iscsi/be.h"
+#include "util/be.h"
 
 #define UA_CLEAR_TRIES 3
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "iscsi/be.h"
+#include "util/be.h"
 #include "wire_conn.h"
 #include "wire_scsi.h"
 

@@ -1,8 +1,8 @@
-/* Big-endian loads and stores for wire formats: iSCSI numbers every field
- * in network byte order (RFC 7143 §11, "all multi-byte integers ... are in
- * big-endian"). Kept byte-wise so unaligned buffers are fine. */
-#ifndef LUNAR_ISCSI_BE_H
-#define LUNAR_ISCSI_BE_H
+/* Big-endian loads and stores for wire formats: iSCSI PDUs (RFC 7143 §11)
+ * and SCSI CDBs and data (SPC-4 3.5.1) both put multi-byte numbers in
+ * big-endian order. Byte-wise, so unaligned buffers are fine. */
+#ifndef LUNAR_UTIL_BE_H
+#define LUNAR_UTIL_BE_H
 
 #include <stdint.h>
 
@@ -24,6 +24,15 @@ static inline uint32_t be32_get(const uint8_t *p)
 static inline uint64_t be64_get(const uint8_t *p)
 {
 	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
+/* A field of 1 to 8 bytes. */
+static inline uint64_t be_get(const uint8_t *p, unsigned size)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 static inline void be16_put(uint8_t *p, uint16_t v)
