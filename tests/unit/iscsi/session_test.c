@@ -1,0 +1,178 @@
+/* The CmdSN window of a session (RFC 7143 §4.2.2.1): which commands run
+ * now, which wait for a gap to close, which are dropped, and MaxCmdSN. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "iscsi/session.h"
+
+static struct iscsi_session *session_at(uint32_t exp_cmdsn, unsigned window)
+{
+	struct iscsi_session *s = calloc(1, sizeof(*s));
+	s->exp_cmdsn = exp_cmdsn;
+	s->window = window;
+	s->max_cmdsn = exp_cmdsn + window - 1;
+	return s;
+}
+
+static struct iscsi_hdr cmd(uint32_t cmdsn, bool immediate)
+{
+	struct iscsi_hdr h = { .opcode = ISCSI_OP_SCSI_CMD, .immediate = immediate };
+	h.cmd.cmdsn = cmdsn;
+	return h;
+}
+
+static struct iscsi_held_pdu *held(uint32_t cmdsn)
+{
+	struct iscsi_held_pdu *p = calloc(1, sizeof(*p));
+	p->hdr = cmd(cmdsn, false);
+	return p;
+}
+
+static void free_held(struct iscsi_session *s)
+{
+	while (s->held) {
+		struct iscsi_held_pdu *p = s->held;
+		s->held = p->next;
+		free(p);
+	}
+	free(s);
+}
+
+static void test_in_order_command_runs_and_advances_expcmdsn(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	struct iscsi_hdr h = cmd(10, false);
+	bool hold;
+	assert_true(iscsi_session_admit(s, &h, &hold));
+	assert_false(hold);
+	assert_int_equal(s->exp_cmdsn, 11);
+	free(s);
+}
+
+static void test_immediate_command_runs_without_advancing(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	struct iscsi_hdr h = cmd(10, true);
+	bool hold;
+	assert_true(iscsi_session_admit(s, &h, &hold));
+	assert_int_equal(s->exp_cmdsn, 10);
+	free(s);
+}
+
+static void test_command_ahead_in_window_is_held(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	struct iscsi_hdr h = cmd(13, false);
+	bool hold;
+	assert_false(iscsi_session_admit(s, &h, &hold));
+	assert_true(hold);
+	assert_int_equal(s->exp_cmdsn, 10);
+	free(s);
+}
+
+static void test_command_beyond_maxcmdsn_is_dropped(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	struct iscsi_hdr h = cmd(18, false); /* MaxCmdSN is 17 */
+	bool hold;
+	assert_false(iscsi_session_admit(s, &h, &hold));
+	assert_false(hold);
+	free(s);
+}
+
+static void test_command_below_expcmdsn_is_dropped(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	struct iscsi_hdr h = cmd(9, false);
+	bool hold;
+	assert_false(iscsi_session_admit(s, &h, &hold));
+	assert_false(hold);
+	assert_int_equal(s->exp_cmdsn, 10);
+	free(s);
+}
+
+static void test_window_wraps_at_2_32(void **state)
+{
+	struct iscsi_session *s = session_at(0xfffffffeu, 8); /* MaxCmdSN = 5 */
+	bool hold;
+	struct iscsi_hdr ahead = cmd(3, false);
+	assert_false(iscsi_session_admit(s, &ahead, &hold));
+	assert_true(hold);
+	struct iscsi_hdr beyond = cmd(6, false);
+	assert_false(iscsi_session_admit(s, &beyond, &hold));
+	assert_false(hold);
+	struct iscsi_hdr now = cmd(0xfffffffeu, false);
+	assert_true(iscsi_session_admit(s, &now, &hold));
+	assert_int_equal(s->exp_cmdsn, 0xffffffffu);
+	free(s);
+}
+
+static void test_held_commands_come_back_in_cmdsn_order_when_due(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	iscsi_session_hold(s, held(12));
+	iscsi_session_hold(s, held(11));
+	assert_null(iscsi_session_next_held(s)); /* 10 has not arrived */
+
+	struct iscsi_hdr h = cmd(10, false);
+	bool hold;
+	assert_true(iscsi_session_admit(s, &h, &hold));
+	struct iscsi_held_pdu *p = iscsi_session_next_held(s);
+	assert_non_null(p);
+	assert_int_equal(p->hdr.cmd.cmdsn, 11);
+	free(p);
+	p = iscsi_session_next_held(s);
+	assert_non_null(p);
+	assert_int_equal(p->hdr.cmd.cmdsn, 12);
+	free(p);
+	assert_null(iscsi_session_next_held(s));
+	assert_int_equal(s->exp_cmdsn, 13);
+	free_held(s);
+}
+
+static void test_duplicate_held_cmdsn_keeps_the_first(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	struct iscsi_held_pdu *first = held(12);
+	first->len = 1;
+	iscsi_session_hold(s, first);
+	iscsi_session_hold(s, held(12));
+	assert_int_equal(s->nheld, 1);
+	assert_ptr_equal(s->held, first);
+	free_held(s);
+}
+
+static void test_maxcmdsn_shrinks_by_commands_in_the_target_but_never_moves_back(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	s->exp_cmdsn = 14; /* four commands accepted ... */
+	s->active = 4;     /* ... and still running */
+	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
+	s->active = 0;     /* they finished */
+	assert_int_equal(iscsi_session_max_cmdsn(s), 21);
+	s->active = 8;
+	assert_int_equal(iscsi_session_max_cmdsn(s), 21);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_order_command_runs_and_advances_expcmdsn),
+		cmocka_unit_test(test_immediate_command_runs_without_advancing),
+		cmocka_unit_test(test_command_ahead_in_window_is_held),
+		cmocka_unit_test(test_command_beyond_maxcmdsn_is_dropped),
+		cmocka_unit_test(test_command_below_expcmdsn_is_dropped),
+		cmocka_unit_test(test_window_wraps_at_2_32),
+		cmocka_unit_test(test_held_commands_come_back_in_cmdsn_order_when_due),
+		cmocka_unit_test(test_duplicate_held_cmdsn_keeps_the_first),
+		cmocka_unit_test(test_maxcmdsn_shrinks_by_commands_in_the_target_but_never_moves_back),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
