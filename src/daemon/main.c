@@ -53,6 +53,7 @@ static void usage(FILE *out)
 		"  -T, --login-timeout S   close a connection that sends no PDU for S seconds\n"
 		"                          while logging in (default %d)\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
+		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
 		LUNAR_DEFAULT_STATE_DIR, DEFAULT_LOGIN_TIMEOUT_S);
 }
@@ -67,11 +68,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:L:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
@@ -125,6 +127,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			log_set_level(level);
 			break;
 		}
+		case 'V':
+			printf("lunard %s\n", LUNAR_VERSION);
+			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);
