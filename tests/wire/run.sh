@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs lunar-wire-test (malformed and out-of-window PDUs on a raw socket)
-# against a target: one given with --portal/--target, or a lunard started
-# here with --lunard PATH. Ends with the tool's "N passed, N failed".
+# Runs lunar-wire-test (malformed and out-of-window PDUs, and the transport's
+# data paths, on a raw socket) against a target: one given with
+# --portal/--target, or a lunard started here with --lunard PATH. A lunard
+# started here also listens on EXTRA_PORTALS more loopback addresses, so its
+# SendTargets answer is longer than the 512 bytes the Text-continuation
+# check declares. Ends with the tool's "N passed, N failed".
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,9 +25,24 @@ while (($#)); do
     esac
 done
 [[ -x $tool ]] || { echo "error: --tool PATH (lunar-wire-test) needed" >&2; exit 2; }
+
+# 127.0.0.0/8 is loopback as a whole. lunard takes at most 16 --listen
+# portals: 16 addresses of ~33 bytes each need two 512-byte Text parts.
+EXTRA_PORTALS=15
+listed=()
+if [[ $SERVER_KIND == lunard ]]; then
+    extra_port=$(server_free_port)
+    for ((i = 2; i < 2 + EXTRA_PORTALS; i++)); do
+        LUNARD_ARGS="${LUNARD_ARGS:-} --listen 127.0.0.$i:$extra_port"
+        listed+=(--listed-portal "127.0.0.$i:$extra_port")
+    done
+fi
 target_setup
 trap 'server_on_exit $?' EXIT
+if [[ $SERVER_KIND == lunard ]]; then
+    listed+=(--listed-portal "$TARGET_PORTAL")
+fi
 
 host=${TARGET_PORTAL%:*}
 port=${TARGET_PORTAL##*:}
-"$tool" --lun "$TARGET_LUN" "$host" "$port" "$TARGET_IQN"
+"$tool" --lun "$TARGET_LUN" "${listed[@]}" "$host" "$port" "$TARGET_IQN"

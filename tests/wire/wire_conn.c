@@ -184,7 +184,13 @@ static void track_sequence_numbers(struct wire_conn *c, const uint8_t *bhs)
 
 	if (carries_statsn(bhs) && iscsi_sn_le(c->exp_statsn, be32_get(bhs + 24)))
 		c->exp_statsn = be32_get(bhs + 24) + 1;
-	if ((bhs[0] & 0x3f) != ISCSI_OP_LOGIN_RSP && iscsi_sn_lt(c->max_cmdsn, max_cmdsn))
+	if ((bhs[0] & 0x3f) == ISCSI_OP_LOGIN_RSP)
+		return;
+	if (iscsi_sn_lt(max_cmdsn, c->max_cmdsn) && c->max_cmdsn_regressions++ == 0) {
+		c->regressed_from = c->max_cmdsn;
+		c->regressed_to = max_cmdsn;
+	}
+	if (iscsi_sn_lt(c->max_cmdsn, max_cmdsn))
 		c->max_cmdsn = max_cmdsn;
 }
 
@@ -341,6 +347,45 @@ void wire_build_nop_out(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, u
 	be32_put(bhs + 28, c->exp_statsn);
 }
 
+void wire_build_text(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
+		     uint32_t ttt, bool immediate, uint32_t data_len)
+{
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[0] = (immediate ? 0x40 : 0) | ISCSI_OP_TEXT_REQ;
+	bhs[1] = 0x80;
+	be24_put(bhs + 5, data_len);
+	be32_put(bhs + 16, itt);
+	be32_put(bhs + 20, ttt);
+	be32_put(bhs + 24, c->cmdsn);
+	be32_put(bhs + 28, c->exp_statsn);
+}
+
+/* The reason code sits in the low 7 bits of byte 1, under F. */
+void wire_build_logout(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
+		       uint8_t reason)
+{
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[0] = 0x40 | ISCSI_OP_LOGOUT_REQ;
+	bhs[1] = 0x80 | (reason & 0x7f);
+	be32_put(bhs + 16, itt);
+	be32_put(bhs + 24, c->cmdsn);
+	be32_put(bhs + 28, c->exp_statsn);
+}
+
+void wire_build_tmf(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
+		    uint8_t function, uint32_t ref_itt, uint32_t ref_cmdsn)
+{
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[0] = 0x40 | ISCSI_OP_TMF_REQ;
+	bhs[1] = 0x80 | (function & 0x7f);
+	be64_put(bhs + 8, c->target->lun);
+	be32_put(bhs + 16, itt);
+	be32_put(bhs + 20, ref_itt);
+	be32_put(bhs + 24, c->cmdsn);
+	be32_put(bhs + 28, c->exp_statsn);
+	be32_put(bhs + 32, ref_cmdsn);
+}
+
 bool wire_text_add(char *buf, size_t cap, uint32_t *len, const char *key, const char *value)
 {
 	int n = snprintf(buf + *len, cap - *len, "%s=%s", key, value);
@@ -374,18 +419,24 @@ bool wire_text_get(const uint8_t *data, uint32_t len, const char *key, char *out
 	return false;
 }
 
-/* Operational keys this tool proposes (RFC 7143 §13). ImmediateData=Yes and
- * InitialR2T=No let a small WRITE carry its data in the command PDU. */
-static const char *const operational_keys[][2] = {
+void wire_login_params_default(struct wire_login_params *p)
+{
+	*p = (struct wire_login_params){
+		.our_mrdsl = WIRE_OUR_MRDSL,
+		.max_burst = 262144,
+		.first_burst = 65536,
+		.max_outstanding_r2t = 1,
+		.initial_r2t = false,
+		.immediate_data = true,
+	};
+}
+
+/* Keys this tool proposes whatever the scenario (RFC 7143 §13): no digests,
+ * one connection, in-order data, ERL 0. */
+static const char *const fixed_keys[][2] = {
 	{ "HeaderDigest", "None" },
 	{ "DataDigest", "None" },
-	{ "MaxRecvDataSegmentLength", "65536" },
-	{ "ImmediateData", "Yes" },
-	{ "InitialR2T", "No" },
-	{ "FirstBurstLength", "65536" },
-	{ "MaxBurstLength", "262144" },
 	{ "MaxConnections", "1" },
-	{ "MaxOutstandingR2T", "1" },
 	{ "DataPDUInOrder", "Yes" },
 	{ "DataSequenceInOrder", "Yes" },
 	{ "ErrorRecoveryLevel", "0" },
@@ -409,25 +460,56 @@ static void read_declarations(struct wire_conn *c, const struct wire_pdu *p)
 		c->immediate_data = !strcmp(v, "Yes");
 	if (wire_text_get(p->data, p->data_len, "InitialR2T", v, sizeof(v)))
 		c->initial_r2t = !strcmp(v, "Yes");
+	if (wire_text_get(p->data, p->data_len, "MaxOutstandingR2T", v, sizeof(v)))
+		c->max_outstanding_r2t = (uint32_t)strtoul(v, NULL, 10);
 }
 
-static uint32_t build_stage_text(const struct wire_conn *c, unsigned stage, char *text)
+static void add_number(char *text, uint32_t *len, const char *key, uint32_t value)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", value);
+	wire_text_add(text, LOGIN_TEXT_CAP, len, key, v);
+}
+
+static uint32_t build_stage_text(const struct wire_conn *c, const struct wire_login_params *lp,
+				 unsigned stage, char *text)
 {
 	uint32_t len = 0;
 
 	if (stage == ISCSI_STAGE_SECURITY) {
 		wire_text_add(text, LOGIN_TEXT_CAP, &len, "InitiatorName", WIRE_INITIATOR_NAME);
-		wire_text_add(text, LOGIN_TEXT_CAP, &len, "SessionType", "Normal");
-		wire_text_add(text, LOGIN_TEXT_CAP, &len, "TargetName", c->target->name);
+		wire_text_add(text, LOGIN_TEXT_CAP, &len, "SessionType",
+			      lp->discovery ? "Discovery" : "Normal");
+		if (!lp->discovery)
+			wire_text_add(text, LOGIN_TEXT_CAP, &len, "TargetName", c->target->name);
 		wire_text_add(text, LOGIN_TEXT_CAP, &len, "AuthMethod", "None");
 		return len;
 	}
-	for (size_t i = 0; i < sizeof(operational_keys) / sizeof(operational_keys[0]); i++)
-		wire_text_add(text, LOGIN_TEXT_CAP, &len, operational_keys[i][0], operational_keys[i][1]);
+	for (size_t i = 0; i < sizeof(fixed_keys) / sizeof(fixed_keys[0]); i++)
+		wire_text_add(text, LOGIN_TEXT_CAP, &len, fixed_keys[i][0], fixed_keys[i][1]);
+	add_number(text, &len, "MaxRecvDataSegmentLength", lp->our_mrdsl);
+	/* RFC 7143 §13: the data-movement keys are irrelevant in discovery. */
+	if (lp->discovery)
+		return len;
+	wire_text_add(text, LOGIN_TEXT_CAP, &len, "ImmediateData", lp->immediate_data ? "Yes" : "No");
+	wire_text_add(text, LOGIN_TEXT_CAP, &len, "InitialR2T", lp->initial_r2t ? "Yes" : "No");
+	add_number(text, &len, "FirstBurstLength", lp->first_burst);
+	add_number(text, &len, "MaxBurstLength", lp->max_burst);
+	add_number(text, &len, "MaxOutstandingR2T", lp->max_outstanding_r2t);
 	return len;
 }
 
 bool wire_login(struct wire_conn *c, const struct wire_target *t, char *why, size_t why_len)
+{
+	struct wire_login_params lp;
+
+	wire_login_params_default(&lp);
+	return wire_login_with(c, t, &lp, why, why_len);
+}
+
+bool wire_login_with(struct wire_conn *c, const struct wire_target *t,
+		     const struct wire_login_params *lp, char *why, size_t why_len)
 {
 	char text[LOGIN_TEXT_CAP];
 	unsigned stage = ISCSI_STAGE_SECURITY;
@@ -443,9 +525,11 @@ bool wire_login(struct wire_conn *c, const struct wire_target *t, char *why, siz
 	c->max_burst = 262144;
 	c->immediate_data = true;
 	c->initial_r2t = true;
+	c->max_outstanding_r2t = 1;
+	c->our_mrdsl = lp->our_mrdsl;
 	for (int i = 0; i < LOGIN_MAX_EXCHANGES; i++) {
 		unsigned nsg = stage == ISCSI_STAGE_SECURITY ? ISCSI_STAGE_OPERATIONAL : ISCSI_STAGE_FULL_FEATURE;
-		uint32_t len = keys_sent ? 0 : build_stage_text(c, stage, text);
+		uint32_t len = keys_sent ? 0 : build_stage_text(c, lp, stage, text);
 		uint8_t bhs[ISCSI_BHS_LEN];
 		struct wire_pdu p;
 		enum wire_io r;

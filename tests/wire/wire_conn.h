@@ -12,13 +12,26 @@
 
 #define WIRE_IO_TIMEOUT_S 5
 #define WIRE_INITIATOR_NAME "iqn.2026-11.org.lunar:wire-test"
-/* What this tool declares as its own MaxRecvDataSegmentLength. */
+/* What this tool declares as its own MaxRecvDataSegmentLength by default. */
 #define WIRE_OUR_MRDSL 65536u
 
 struct wire_target {
 	const char *host, *port, *name;
 	uint64_t lun;            /* SAM LUN, encoded as in bytes 8-15 */
 };
+
+/* What a scenario logs in with: the session type and the operational
+ * keys it proposes (RFC 7143 §13). */
+struct wire_login_params {
+	bool discovery;
+	uint32_t our_mrdsl;      /* the MaxRecvDataSegmentLength we declare */
+	uint32_t max_burst, first_burst, max_outstanding_r2t;
+	bool initial_r2t, immediate_data;
+};
+
+/* ImmediateData=Yes, InitialR2T=No, FirstBurstLength 64 KiB,
+ * MaxBurstLength 256 KiB, MaxOutstandingR2T 1, MaxRecvDataSegmentLength 64 KiB. */
+void wire_login_params_default(struct wire_login_params *p);
 
 /* Session state the tool keeps as an initiator (RFC 7143 §4.2.2). */
 struct wire_conn {
@@ -28,8 +41,13 @@ struct wire_conn {
 	uint32_t next_itt;
 	uint32_t cmdsn, exp_statsn, max_cmdsn;
 	/* What the target declared during login, RFC 7143 §13. */
-	uint32_t target_mrdsl, first_burst, max_burst;
+	uint32_t target_mrdsl, first_burst, max_burst, max_outstanding_r2t;
 	bool immediate_data, initial_r2t;
+	uint32_t our_mrdsl;
+	/* RFC 7143 §4.2.2.1: MaxCmdSN never goes back. Counted over every
+	 * PDU received after login, with the first such step. */
+	unsigned max_cmdsn_regressions;
+	uint32_t regressed_from, regressed_to;
 };
 
 /* A received PDU; data is malloc'd (NULL when data_len is 0). */
@@ -76,6 +94,15 @@ void wire_build_data_out(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, 
 			 uint32_t ttt, uint32_t datasn, uint32_t offset, uint32_t len, bool final);
 void wire_build_nop_out(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
 			uint32_t ttt, bool immediate, uint32_t data_len);
+/* RFC 7143 §11.10: F set; CmdSN is the connection's current one. */
+void wire_build_text(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
+		     uint32_t ttt, bool immediate, uint32_t data_len);
+/* RFC 7143 §11.14, immediate, CID 0 (the only connection). */
+void wire_build_logout(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
+		       uint8_t reason);
+/* RFC 7143 §11.5, immediate. */
+void wire_build_tmf(uint8_t bhs[ISCSI_BHS_LEN], const struct wire_conn *c, uint32_t itt,
+		    uint8_t function, uint32_t ref_itt, uint32_t ref_cmdsn);
 
 /* Login flag byte: T, CSG, NSG (RFC 7143 §11.12.1). */
 static inline uint8_t wire_login_flags(bool transit, unsigned csg, unsigned nsg)
@@ -91,5 +118,8 @@ bool wire_text_get(const uint8_t *data, uint32_t len, const char *key, char *out
 /* Connects and logs in a normal session, security then operational
  * stage, and reads back the target's declarations. */
 bool wire_login(struct wire_conn *c, const struct wire_target *t, char *why, size_t why_len);
+/* The same with the scenario's session type and keys. */
+bool wire_login_with(struct wire_conn *c, const struct wire_target *t,
+		     const struct wire_login_params *lp, char *why, size_t why_len);
 
 #endif

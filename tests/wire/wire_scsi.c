@@ -175,11 +175,12 @@ void wire_cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t block
 	be16_put(cdb + 7, blocks);
 }
 
-bool wire_session_open(struct wire_conn *c, const struct wire_target *t, char *why, size_t why_len)
+bool wire_session_open(struct wire_conn *c, const struct wire_target *t,
+		       const struct wire_login_params *lp, char *why, size_t why_len)
 {
 	const uint8_t tur[6] = { 0x00 };
 
-	if (!wire_login(c, t, why, why_len))
+	if (!(lp ? wire_login_with(c, t, lp, why, why_len) : wire_login(c, t, why, why_len)))
 		return false;
 	for (int i = 0; i < UA_CLEAR_TRIES; i++) {
 		if (wire_scsi_good(c, tur, sizeof(tur), WIRE_DIR_NONE, NULL, 0, why, why_len)) {

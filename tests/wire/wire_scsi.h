@@ -38,8 +38,10 @@ bool wire_read_capacity(struct wire_conn *c, uint64_t *blocks, uint32_t *block_s
 			size_t why_len);
 void wire_cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t blocks);
 
-/* Logs in and clears pending unit attentions (SAM-5 5.14: a new I_T nexus
- * may see one on its first media command) with up to 3 TEST UNIT READY. */
-bool wire_session_open(struct wire_conn *c, const struct wire_target *t, char *why, size_t why_len);
+/* Logs in (with lp, or the default keys when NULL) and clears pending unit
+ * attentions (SAM-5 5.14: a new I_T nexus may see one on its first media
+ * command) with up to 3 TEST UNIT READY. */
+bool wire_session_open(struct wire_conn *c, const struct wire_target *t,
+		       const struct wire_login_params *lp, char *why, size_t why_len);
 
 #endif

@@ -2,57 +2,39 @@
  * over a raw TCP socket and checks that it answers as RFC 7143 and SPC/SBC
  * say, and that it keeps serving sessions afterwards.
  *
- * usage: lunar-wire-test [--lun N] HOST PORT TARGETNAME
+ * usage: lunar-wire-test [--lun N] [--listed-portal ADDR:PORT]... HOST PORT TARGETNAME
  * Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed". */
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "util/be.h"
+#include "wire_check.h"
 #include "wire_conn.h"
+#include "wire_scenarios.h"
 #include "wire_scsi.h"
+#include "wire_xfer.h"
 
 /* The whole run is bounded: each check needs a few 5 s timeouts at most. */
-#define WIRE_RUN_TIMEOUT_S 180
+#define WIRE_RUN_TIMEOUT_S 300
+#define WIRE_LISTED_MAX 64
 /* RFC 7143 §4.2.2.1 gives no time for "silently ignored"; 2 s of silence
  * is long against loopback round trips. */
 #define WIRE_SILENCE_MS 2000
 #define WIRE_PATTERN_LBA 100
 #define WHY_LEN 256
 
-static unsigned passed, failed;
-
-__attribute__((format(printf, 3, 4)))
-static void check(const char *name, bool ok, const char *fmt, ...)
-{
-	if (ok) {
-		printf("ok %s\n", name);
-		passed++;
-	} else {
-		va_list ap;
-
-		printf("FAIL %s: ", name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-		failed++;
-	}
-	fflush(stdout);
-}
-
 /* A fresh session logs in and INQUIRY returns GOOD. */
 static void check_fresh_session(const struct wire_target *t, const char *name)
 {
 	struct wire_conn c;
 	char why[WHY_LEN] = "";
-	bool ok = wire_session_open(&c, t, why, sizeof(why)) && wire_inquiry(&c, why, sizeof(why));
+	bool ok = wire_session_open(&c, t, NULL, why, sizeof(why)) && wire_inquiry(&c, why, sizeof(why));
 
-	check(name, ok, "%s", why);
+	wire_check(name, ok, "%s", why);
 	wire_close(&c);
 }
 
@@ -66,9 +48,9 @@ static void check_bad_opcode(const struct wire_target *t, uint8_t opcode, const 
 	uint8_t bhs[ISCSI_BHS_LEN];
 	struct wire_pdu p;
 
-	if (!wire_session_open(&c, t, why, sizeof(why))) {
-		check(name, false, "%s", why);
-		check(name_after, false, "%s", why);
+	if (!wire_session_open(&c, t, NULL, why, sizeof(why))) {
+		wire_check(name, false, "%s", why);
+		wire_check(name_after, false, "%s", why);
 		return;
 	}
 	/* Immediate, so that no CmdSN is consumed whatever the target does. */
@@ -78,25 +60,25 @@ static void check_bad_opcode(const struct wire_target *t, uint8_t opcode, const 
 	if (r == WIRE_IO_OK)
 		r = wire_recv_reply(&c, &p, WIRE_IO_TIMEOUT_S * 1000);
 	if (r != WIRE_IO_OK) {
-		check(name, false, "no Reject: %s", wire_io_name(r));
-		check(name_after, false, "session lost: %s", wire_io_name(r));
+		wire_check(name, false, "no Reject: %s", wire_io_name(r));
+		wire_check(name_after, false, "session lost: %s", wire_io_name(r));
 		wire_close(&c);
 		return;
 	}
 	uint8_t op = p.bhs[0] & 0x3f;
 	if (op != ISCSI_OP_REJECT)
-		check(name, false, "got opcode 0x%02x, expected Reject (0x3f)", op);
+		wire_check(name, false, "got opcode 0x%02x, expected Reject (0x3f)", op);
 	else if (p.bhs[2] != ISCSI_REJECT_CMD_NOT_SUPPORTED)
-		check(name, false, "Reject reason 0x%02x, expected 0x05", p.bhs[2]);
+		wire_check(name, false, "Reject reason 0x%02x, expected 0x05", p.bhs[2]);
 	else if (p.data_len < ISCSI_BHS_LEN || memcmp(p.data, bhs, ISCSI_BHS_LEN))
-		check(name, false, "Reject data (%u bytes) is not the rejected header", p.data_len);
+		wire_check(name, false, "Reject data (%u bytes) is not the rejected header", p.data_len);
 	else
-		check(name, true, "%s", "");
+		wire_check(name, true, "%s", "");
 	if (op == ISCSI_OP_REJECT && iscsi_sn_lt(c.cmdsn, be32_get(p.bhs + 28)))
 		c.cmdsn = be32_get(p.bhs + 28);
 	wire_pdu_free(&p);
 	bool ok = wire_inquiry(&c, why, sizeof(why));
-	check(name_after, ok, "%s", why);
+	wire_check(name_after, ok, "%s", why);
 	wire_close(&c);
 }
 
@@ -108,15 +90,15 @@ static void check_truncated_header(const struct wire_target *t)
 	uint8_t bhs[ISCSI_BHS_LEN];
 
 	if (!wire_connect(&c, t, why, sizeof(why))) {
-		check("truncated_header_sent", false, "%s", why);
-		check("truncated_header_then_new_session", false, "%s", why);
+		wire_check("truncated_header_sent", false, "%s", why);
+		wire_check("truncated_header_then_new_session", false, "%s", why);
 		return;
 	}
 	wire_build_login(bhs, &c, wire_login_flags(true, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL),
 			 0, 0);
 	enum wire_io r = wire_send(&c, bhs, 20);
 	wire_close(&c);
-	check("truncated_header_sent", r == WIRE_IO_OK, "%s", wire_io_name(r));
+	wire_check("truncated_header_sent", r == WIRE_IO_OK, "%s", wire_io_name(r));
 	check_fresh_session(t, "truncated_header_then_new_session");
 }
 
@@ -131,15 +113,15 @@ static void check_oversized_segment(const struct wire_target *t)
 	uint8_t bhs[ISCSI_BHS_LEN];
 	struct wire_pdu p;
 
-	if (!wire_session_open(&c, t, why, sizeof(why))) {
-		check(name, false, "%s", why);
+	if (!wire_session_open(&c, t, NULL, why, sizeof(why))) {
+		wire_check(name, false, "%s", why);
 		check_fresh_session(t, "oversized_data_segment_then_new_session");
 		return;
 	}
 	uint32_t len = 2 * c.target_mrdsl;
 	uint8_t *data = calloc(1, len);
 	if (!data) {
-		check(name, false, "out of memory");
+		wire_check(name, false, "out of memory");
 		wire_close(&c);
 		check_fresh_session(t, "oversized_data_segment_then_new_session");
 		return;
@@ -165,7 +147,7 @@ static void check_oversized_segment(const struct wire_target *t)
 	if (!*why && r != WIRE_IO_CLOSED)
 		snprintf(why, sizeof(why), "%sconnection not closed: %s", rejected ? "Reject 0x04 but " : "",
 			 wire_io_name(r));
-	check(name, !*why, "%s", why);
+	wire_check(name, !*why, "%s", why);
 	wire_close(&c);
 	check_fresh_session(t, "oversized_data_segment_then_new_session");
 }
@@ -184,7 +166,7 @@ static void check_login_rejected(const struct wire_target *t, const char *name, 
 	struct wire_pdu p;
 
 	if (!wire_connect(&c, t, why, sizeof(why))) {
-		check(name, false, "%s", why);
+		wire_check(name, false, "%s", why);
 		return;
 	}
 	if (with_initiator_name)
@@ -197,7 +179,7 @@ static void check_login_rejected(const struct wire_target *t, const char *name, 
 	if (r == WIRE_IO_OK)
 		r = wire_recv_pdu(&c, &p, WIRE_IO_TIMEOUT_S * 1000);
 	if (r != WIRE_IO_OK) {
-		check(name, false, "no Login Response: %s", wire_io_name(r));
+		wire_check(name, false, "no Login Response: %s", wire_io_name(r));
 		wire_close(&c);
 		return;
 	}
@@ -211,7 +193,7 @@ static void check_login_rejected(const struct wire_target *t, const char *name, 
 	else if ((r = wire_wait_close(&c, WIRE_IO_TIMEOUT_S * 1000)) != WIRE_IO_CLOSED)
 		snprintf(why, sizeof(why), "status 0x%04x but connection not closed: %s", status,
 			 wire_io_name(r));
-	check(name, !*why, "%s", why);
+	wire_check(name, !*why, "%s", why);
 	wire_close(&c);
 }
 
@@ -229,7 +211,7 @@ static void check_command_before_login(const struct wire_target *t)
 	struct wire_pdu p;
 
 	if (!wire_connect(&c, t, why, sizeof(why))) {
-		check(name, false, "%s", why);
+		wire_check(name, false, "%s", why);
 		return;
 	}
 	wire_build_scsi_cmd(bhs, &c, c.next_itt++, true, false, 96, inquiry, sizeof(inquiry), 0);
@@ -245,14 +227,8 @@ static void check_command_before_login(const struct wire_target *t)
 	}
 	if (!*why && r != WIRE_IO_CLOSED)
 		snprintf(why, sizeof(why), "connection not closed: %s", wire_io_name(r));
-	check(name, !*why, "%s", why);
+	wire_check(name, !*why, "%s", why);
 	wire_close(&c);
-}
-
-static void fill_pattern(uint8_t *buf, uint32_t len, uint8_t seed)
-{
-	for (uint32_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(seed ^ i ^ (i >> 8));
 }
 
 /* Scenario e: RFC 7143 §4.2.2.1, a non-immediate command outside
@@ -267,10 +243,10 @@ static void check_cmdsn_window(const struct wire_target *t)
 	uint8_t bhs[ISCSI_BHS_LEN];
 	struct wire_pdu p;
 
-	if (!wire_session_open(&c, t, why, sizeof(why)) ||
+	if (!wire_session_open(&c, t, NULL, why, sizeof(why)) ||
 	    !wire_read_capacity(&c, &blocks, &bs, why, sizeof(why))) {
-		check("cmdsn_out_of_window_ignored", false, "%s", why);
-		check("cmdsn_out_of_window_not_executed", false, "%s", why);
+		wire_check("cmdsn_out_of_window_ignored", false, "%s", why);
+		wire_check("cmdsn_out_of_window_not_executed", false, "%s", why);
 		wire_close(&c);
 		return;
 	}
@@ -279,8 +255,8 @@ static void check_cmdsn_window(const struct wire_target *t)
 		snprintf(why, sizeof(why), "no buffer or LUN smaller than %d blocks", WIRE_PATTERN_LBA + 1);
 		goto fail;
 	}
-	fill_pattern(good, bs, 0x5a);
-	fill_pattern(bad, bs, 0xa5);
+	wire_fill_pattern(good, bs, 0x5a);
+	wire_fill_pattern(bad, bs, 0xa5);
 	wire_cdb_rw10(cdb, 0x2a, WIRE_PATTERN_LBA, 1);
 	if (!wire_scsi_good(&c, cdb, sizeof(cdb), WIRE_DIR_WRITE, good, bs, why, sizeof(why)))
 		goto fail;
@@ -302,7 +278,7 @@ static void check_cmdsn_window(const struct wire_target *t)
 		snprintf(why, sizeof(why), "%s", wire_io_name(r));
 		goto fail;
 	}
-	check("cmdsn_out_of_window_ignored", true, "%s", "");
+	wire_check("cmdsn_out_of_window_ignored", true, "%s", "");
 
 	wire_cdb_rw10(cdb, 0x28, WIRE_PATTERN_LBA, 1);
 	bool ok = wire_scsi_good(&c, cdb, sizeof(cdb), WIRE_DIR_READ, got, bs, why, sizeof(why));
@@ -310,11 +286,11 @@ static void check_cmdsn_window(const struct wire_target *t)
 		snprintf(why, sizeof(why), "LBA %d holds the out-of-window data", WIRE_PATTERN_LBA);
 	else if (ok && memcmp(got, good, bs))
 		snprintf(why, sizeof(why), "LBA %d holds neither pattern", WIRE_PATTERN_LBA);
-	check("cmdsn_out_of_window_not_executed", ok && !*why, "%s", why);
+	wire_check("cmdsn_out_of_window_not_executed", ok && !*why, "%s", why);
 	goto out;
 fail:
-	check("cmdsn_out_of_window_ignored", false, "%s", why);
-	check("cmdsn_out_of_window_not_executed", false, "not reached");
+	wire_check("cmdsn_out_of_window_ignored", false, "%s", why);
+	wire_check("cmdsn_out_of_window_not_executed", false, "not reached");
 out:
 	free(good);
 	free(bad);
@@ -332,17 +308,17 @@ static void check_illegal_request(struct wire_conn *c, const char *name, const u
 	uint8_t *buf = len ? malloc(len) : NULL;
 
 	if (len && !buf) {
-		check(name, false, "out of memory");
+		wire_check(name, false, "out of memory");
 		return;
 	}
 	bool ok = wire_scsi_exec(c, cdb, cdb_len, dir, buf, len, &res, why, sizeof(why));
 	free(buf);
 	if (!ok)
-		check(name, false, "%s", why);
+		wire_check(name, false, "%s", why);
 	else if (res.status != WIRE_SCSI_CHECK_CONDITION || !res.has_sense)
-		check(name, false, "status 0x%02x, %s sense", res.status, res.has_sense ? "with" : "no");
+		wire_check(name, false, "status 0x%02x, %s sense", res.status, res.has_sense ? "with" : "no");
 	else
-		check(name, res.sense_key == WIRE_SENSE_ILLEGAL_REQUEST && res.asc == asc && !res.ascq,
+		wire_check(name, res.sense_key == WIRE_SENSE_ILLEGAL_REQUEST && res.asc == asc && !res.ascq,
 		      "sense %x/%02x/%02x, expected 5/%02x/00", res.sense_key, res.asc, res.ascq, asc);
 }
 
@@ -357,10 +333,10 @@ static void check_scsi_errors(const struct wire_target *t)
 	uint64_t blocks;
 	uint32_t bs;
 
-	if (!wire_session_open(&c, t, why, sizeof(why)) ||
+	if (!wire_session_open(&c, t, NULL, why, sizeof(why)) ||
 	    !wire_read_capacity(&c, &blocks, &bs, why, sizeof(why))) {
-		check("unsupported_opcode_illegal_request", false, "%s", why);
-		check("read_beyond_end_lba_out_of_range", false, "%s", why);
+		wire_check("unsupported_opcode_illegal_request", false, "%s", why);
+		wire_check("read_beyond_end_lba_out_of_range", false, "%s", why);
 		wire_close(&c);
 		return;
 	}
@@ -393,7 +369,7 @@ static void check_final_session(const struct wire_target *t)
 	uint32_t bs;
 	uint8_t cdb[10];
 
-	bool ok = wire_session_open(&c, t, why, sizeof(why)) && wire_inquiry(&c, why, sizeof(why)) &&
+	bool ok = wire_session_open(&c, t, NULL, why, sizeof(why)) && wire_inquiry(&c, why, sizeof(why)) &&
 		  wire_read_capacity(&c, &blocks, &bs, why, sizeof(why));
 	uint8_t *got = ok ? malloc(bs) : NULL;
 	uint8_t *want = ok ? malloc(bs) : NULL;
@@ -407,13 +383,13 @@ static void check_final_session(const struct wire_target *t)
 		ok = wire_scsi_good(&c, cdb, sizeof(cdb), WIRE_DIR_READ, got, bs, why, sizeof(why));
 	}
 	if (ok) {
-		fill_pattern(want, bs, 0x5a);
+		wire_fill_pattern(want, bs, 0x5a);
 		ok = !memcmp(got, want, bs);
 		if (!ok)
 			snprintf(why, sizeof(why), "LBA %d lost the pattern written earlier",
 				 WIRE_PATTERN_LBA);
 	}
-	check("final_session_logs_in_and_reads", ok, "%s", why);
+	wire_check("final_session_logs_in_and_reads", ok, "%s", why);
 	free(got);
 	free(want);
 	wire_close(&c);
@@ -443,22 +419,31 @@ static bool encode_lun(const char *arg, uint64_t *lun)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [--lun N] HOST PORT TARGETNAME\n", prog);
+	fprintf(stderr,
+		"usage: %s [--lun N] [--listed-portal ADDR:PORT]... HOST PORT TARGETNAME\n"
+		"  --listed-portal: a portal SendTargets=All must name (repeatable)\n", prog);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "lun", required_argument, NULL, 'l' },
+		{ "listed-portal", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct wire_target t = { 0 };
+	const char *listed[WIRE_LISTED_MAX];
+	size_t nlisted = 0;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:p:h", opts, NULL)) != -1) {
 		if (o == 'l' && encode_lun(optarg, &t.lun))
 			continue;
+		if (o == 'p' && nlisted < WIRE_LISTED_MAX) {
+			listed[nlisted++] = optarg;
+			continue;
+		}
 		usage(argv[0]);
 		return o == 'h' ? 0 : 64;
 	}
@@ -484,8 +469,11 @@ int main(int argc, char **argv)
 	check_command_before_login(&t);
 	check_cmdsn_window(&t);
 	check_scsi_errors(&t);
+	wire_dataout_checks(&t);
+	wire_datain_checks(&t);
+	wire_cmdsn_checks(&t);
+	wire_ffp_checks(&t, listed, nlisted);
 	check_final_session(&t);
 
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return wire_check_summary() ? 1 : 0;
 }
