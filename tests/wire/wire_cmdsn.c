@@ -16,9 +16,6 @@
 #define WINDOW_CMDS 8u
 /* A held command answered within this time was not held. */
 #define HELD_WAIT_MS 300
-/* RFC 7143 §4.2.2.1 gives no time for "silently ignored"; 2 s of silence
- * is long against loopback round trips. */
-#define SILENCE_MS 2000
 
 /* Scenario 5: READ with CmdSN N+1 first, then WRITE with CmdSN N to the
  * same block. The target delivers commands in CmdSN order (§3.2.2.1), so
@@ -165,7 +162,7 @@ static void check_old_cmdsn(const struct wire_target *t)
 	if (r != WIRE_IO_OK)
 		snprintf(why, sizeof(why), "%s", wire_io_name(r));
 	else
-		wire_silent(&c, SILENCE_MS, why, sizeof(why));
+		wire_silent(&c, WIRE_SILENCE_MS, why, sizeof(why));
 	wire_check_why(names[0], why);
 	*why = '\0';
 	bool ok = wire_read_lba(&c, OLD_LBA, got, bs, bs, why, sizeof(why));

@@ -11,7 +11,6 @@
 #include "wire_xfer.h"
 
 #define NOP_DATA_LEN 1000u
-#define SILENCE_MS 2000
 /* The smallest MaxRecvDataSegmentLength an initiator may declare (§13.12). */
 #define TEXT_MRDSL 512u
 #define TEXT_PARTS_MAX 64u
@@ -64,7 +63,7 @@ static void check_nop(const struct wire_target *t)
 	if (r != WIRE_IO_OK)
 		snprintf(why, sizeof(why), "%s", wire_io_name(r));
 	else
-		wire_silent(&c, SILENCE_MS, why, sizeof(why));
+		wire_silent(&c, WIRE_SILENCE_MS, why, sizeof(why));
 	wire_check_why(names[2], why);
 	wire_close(&c);
 }

@@ -21,9 +21,6 @@
 /* The whole run is bounded: each check needs a few 5 s timeouts at most. */
 #define WIRE_RUN_TIMEOUT_S 300
 #define WIRE_LISTED_MAX 64
-/* RFC 7143 §4.2.2.1 gives no time for "silently ignored"; 2 s of silence
- * is long against loopback round trips. */
-#define WIRE_SILENCE_MS 2000
 #define WIRE_PATTERN_LBA 100
 #define WHY_LEN 256
 

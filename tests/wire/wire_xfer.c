@@ -96,44 +96,6 @@ bool wire_silent(struct wire_conn *c, int ms, char *why, size_t why_len)
 	return false;
 }
 
-bool wire_read_answer(struct wire_conn *c, uint32_t itt, uint8_t *buf, uint32_t len,
-		      struct wire_scsi_result *res, char *why, size_t why_len)
-{
-	memset(res, 0, sizeof(*res));
-	for (;;) {
-		struct wire_pdu p;
-		enum wire_io r = wire_recv_reply(c, &p, WIRE_IO_TIMEOUT_S * 1000);
-
-		if (r != WIRE_IO_OK) {
-			snprintf(why, why_len, "ITT 0x%x: %s", itt, wire_io_name(r));
-			return false;
-		}
-		uint8_t op = p.bhs[0] & 0x3f;
-		uint32_t off = be32_get(p.bhs + 40);
-		bool ours = be32_get(p.bhs + 16) == itt;
-		if (ours && op == ISCSI_OP_DATA_IN && off <= len && p.data_len <= len - off) {
-			memcpy(buf + off, p.data, p.data_len);
-			res->data_in += p.data_len;
-			bool done = p.bhs[1] & 0x01;
-			res->status = p.bhs[3];
-			wire_pdu_free(&p);
-			if (done)
-				return true;
-			continue;
-		}
-		if (ours && op == ISCSI_OP_SCSI_RSP) {
-			res->response = p.bhs[2];
-			res->status = p.bhs[3];
-			wire_pdu_free(&p);
-			return true;
-		}
-		snprintf(why, why_len, "ITT 0x%x: unexpected opcode 0x%02x ITT 0x%x", itt, op,
-			 be32_get(p.bhs + 16));
-		wire_pdu_free(&p);
-		return false;
-	}
-}
-
 bool wire_session_open_capacity(struct wire_conn *c, const struct wire_target *t,
 				const struct wire_login_params *lp, uint64_t *blocks, uint32_t *bs,
 				char *why, size_t why_len)

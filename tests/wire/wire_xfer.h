@@ -11,6 +11,10 @@
 #include "wire_conn.h"
 #include "wire_scsi.h"
 
+/* RFC 7143 §4.2.2.1 gives no time for "silently ignored"; 2 s of silence
+ * is long against loopback round trips. */
+#define WIRE_SILENCE_MS 2000
+
 /* SAM task attributes as iSCSI carries them (RFC 7143 §11.3.1). */
 #define WIRE_ATTR_SIMPLE 1
 #define WIRE_ATTR_ORDERED 2
@@ -42,11 +46,6 @@ bool wire_expect(struct wire_conn *c, struct wire_pdu *p, uint8_t opcode, uint32
 bool wire_nothing_pending(struct wire_conn *c, char *why, size_t why_len);
 /* True when no PDU arrives for ms; else why names what came. */
 bool wire_silent(struct wire_conn *c, int ms, char *why, size_t why_len);
-/* Reads the answer to a READ-type command: Data-In copied into buf until
- * one carries status, or a SCSI Response. */
-bool wire_read_answer(struct wire_conn *c, uint32_t itt, uint8_t *buf, uint32_t len,
-		      struct wire_scsi_result *res, char *why, size_t why_len);
-
 /* wire_session_open, then READ CAPACITY. */
 bool wire_session_open_capacity(struct wire_conn *c, const struct wire_target *t,
 			    const struct wire_login_params *lp, uint64_t *blocks, uint32_t *bs,
