@@ -292,7 +292,7 @@ void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		return;
 	t->got = conn->rx_task_len;
 	t->unsol_next = h->data_len;
-	t->r2t_offset = t->got;
+	t->r2t_offset = min_u32(t->unsol_next, t->want);
 	task_advance(t);
 }
 
@@ -327,7 +327,9 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		/* Unsolicited data continues where the previous PDU ended
 		 * (DataPDUInOrder=Yes) and its DataSN counts from 0. */
 		if (!t->unsol_pending || off != t->unsol_next ||
-		    h->data_out.datasn != t->unsol_datasn) {
+		    h->data_out.datasn != t->unsol_datasn ||
+		    len > conn->session->params.first_burst - min_u32(off, conn->session->params.first_burst)) {
+			/* RFC 7143 §13.14: unsolicited data stops at FirstBurstLength. */
 			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
@@ -372,6 +374,9 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 			return; /* the burst ended short: wait, the initiator owes data */
 	} else if (t->unsol_pending) {
 		return;
+	} else {
+		/* The unsolicited burst is over: R2Ts ask for what follows it. */
+		t->r2t_offset = min_u32(t->unsol_next, t->want);
 	}
 	task_advance(t);
 }
