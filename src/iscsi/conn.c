@@ -359,6 +359,8 @@ void iscsi_conn_rx_start(struct iscsi_conn *conn)
 
 static void dispatch_held(struct iscsi_conn *conn, struct iscsi_held_pdu *p)
 {
+	if (p->aborted)
+		return;
 	conn->cur_bhs = p->bhs;
 	if (p->hdr.opcode == ISCSI_OP_SCSI_CMD)
 		iscsi_cmd_run_buffered(conn, &p->hdr, p->data, p->hdr.data_len);

@@ -194,8 +194,11 @@ static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	}
 	struct iscsi_task *t = iscsi_task_find(conn, h->tmf.ref_itt);
 	if (!t) {
-		/* Not here (never arrived, or already answered). */
-		iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_TASK);
+		/* RFC 7143 §11.6.1: a command still to come (RefCmdSN in the
+		 * window, before the TMF) is aborted by counting it received;
+		 * one already answered, or never sent, does not exist. */
+		bool pending = iscsi_session_abort_cmdsn(conn->session, h->tmf.ref_cmdsn, h->tmf.cmdsn);
+		iscsi_send_tmf_rsp(conn, h->itt, pending ? TMF_COMPLETE : TMF_NO_TASK);
 		return;
 	}
 	if (iscsi_task_abort(t, h->itt))

@@ -228,6 +228,29 @@ void iscsi_session_hold(struct iscsi_session *s, struct iscsi_held_pdu *p)
 	s->nheld++;
 }
 
+bool iscsi_session_abort_cmdsn(struct iscsi_session *s, uint32_t ref_cmdsn, uint32_t tmf_cmdsn)
+{
+	if (iscsi_sn_lt(ref_cmdsn, s->exp_cmdsn) || iscsi_sn_lt(s->max_cmdsn, ref_cmdsn) ||
+	    !iscsi_sn_lt(ref_cmdsn, tmf_cmdsn))
+		return false;
+	for (struct iscsi_held_pdu *p = s->held; p; p = p->next) {
+		if (hdr_cmdsn(&p->hdr) == ref_cmdsn) {
+			p->aborted = true;
+			return true;
+		}
+	}
+	/* Not arrived yet: a placeholder takes its turn; the real command,
+	 * if it comes, is then a duplicate or below ExpCmdSN and dropped. */
+	struct iscsi_held_pdu *p = calloc(1, sizeof(*p));
+	if (!p)
+		return false;
+	p->aborted = true;
+	p->hdr.opcode = ISCSI_OP_SCSI_CMD;
+	p->hdr.cmd.cmdsn = ref_cmdsn;
+	iscsi_session_hold(s, p);
+	return true;
+}
+
 struct iscsi_held_pdu *iscsi_session_next_held(struct iscsi_session *s)
 {
 	struct iscsi_held_pdu *p = s->held;

@@ -18,6 +18,7 @@ struct iscsi_conn;
 /* A PDU that arrived ahead of ExpCmdSN, kept until the gap closes. */
 struct iscsi_held_pdu {
 	struct iscsi_held_pdu *next;
+	bool aborted;               /* ABORT TASK named it: its turn passes, it never runs */
 	struct iscsi_hdr hdr;
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint32_t len;
@@ -60,6 +61,10 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 void iscsi_session_hold(struct iscsi_session *s, struct iscsi_held_pdu *p);
 /* The held PDU whose turn it is now, or NULL; advances ExpCmdSN. */
 struct iscsi_held_pdu *iscsi_session_next_held(struct iscsi_session *s);
+/* ABORT TASK for a command that is not a task (RFC 7143 §11.5.1): if
+ * ref_cmdsn is in the window and older than the TMF, the command counts as
+ * received and will never run (held or yet to come); returns true. */
+bool iscsi_session_abort_cmdsn(struct iscsi_session *s, uint32_t ref_cmdsn, uint32_t tmf_cmdsn);
 unsigned iscsi_session_count(void);
 
 #endif

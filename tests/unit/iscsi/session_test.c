@@ -161,6 +161,44 @@ static void test_maxcmdsn_shrinks_by_commands_in_the_target_but_never_moves_back
 	free(s);
 }
 
+static void test_abort_of_command_yet_to_come_takes_its_turn(void **state)
+{
+	struct iscsi_session *s = session_at(5, 8);
+	assert_true(iscsi_session_abort_cmdsn(s, 5, 6));
+	struct iscsi_held_pdu *p = iscsi_session_next_held(s);
+	assert_non_null(p);
+	assert_true(p->aborted);
+	free(p);
+	assert_int_equal(s->exp_cmdsn, 6);
+	/* The command itself arriving late is now below ExpCmdSN. */
+	struct iscsi_hdr late = cmd(5, false);
+	bool hold;
+	assert_false(iscsi_session_admit(s, &late, &hold));
+	assert_false(hold);
+	free(s);
+}
+
+static void test_abort_marks_a_held_command(void **state)
+{
+	struct iscsi_session *s = session_at(5, 8);
+	struct iscsi_held_pdu *h7 = held(7);
+	iscsi_session_hold(s, h7);
+	assert_true(iscsi_session_abort_cmdsn(s, 7, 9));
+	assert_true(h7->aborted);
+	assert_int_equal(s->nheld, 1);
+	free_held(s);
+}
+
+static void test_abort_outside_window_or_not_older_than_tmf_is_refused(void **state)
+{
+	struct iscsi_session *s = session_at(5, 8);
+	assert_false(iscsi_session_abort_cmdsn(s, 4, 6));  /* already answered */
+	assert_false(iscsi_session_abort_cmdsn(s, 13, 14)); /* beyond MaxCmdSN 12 */
+	assert_false(iscsi_session_abort_cmdsn(s, 6, 6));  /* not before the TMF */
+	assert_null(s->held);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +211,9 @@ int main(void)
 		cmocka_unit_test(test_held_commands_come_back_in_cmdsn_order_when_due),
 		cmocka_unit_test(test_duplicate_held_cmdsn_keeps_the_first),
 		cmocka_unit_test(test_maxcmdsn_shrinks_by_commands_in_the_target_but_never_moves_back),
+		cmocka_unit_test(test_abort_of_command_yet_to_come_takes_its_turn),
+		cmocka_unit_test(test_abort_marks_a_held_command),
+		cmocka_unit_test(test_abort_outside_window_or_not_older_than_tmf_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
