@@ -42,8 +42,13 @@ static size_t mode_caching(enum mode_pc pc, uint8_t *p)
 static size_t mode_control(enum mode_pc pc, uint8_t *p)
 {
 	size_t len = mode_page_header(p, 0x0A, 0x0A);
-	if (pc != PC_CHANGEABLE)
+	if (pc != PC_CHANGEABLE) {
+		/* TST 001b: a task set per I_T nexus; QUEUE ALGORITHM MODIFIER
+		 * 1: SIMPLE tasks may run in any order (they run concurrently). */
+		p[2] |= 0x20;
+		p[3] |= 0x10;
 		be16_put(p + 8, 0xFFFF); /* BUSY TIMEOUT PERIOD: unlimited */
+	}
 	return len;
 }
 

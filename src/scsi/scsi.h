@@ -35,8 +35,11 @@ enum scsi_status {
 };
 
 /* SAM-5 task attributes, as iSCSI carries them in ATTR (RFC 7143 §11.3.1).
- * The core does not reorder yet: every attribute runs as SIMPLE, and ACA is
- * accepted as SIMPLE because NACA is never set (the control byte rejects it). */
+ * Each I_T nexus has its own task set (TST=001b): an ORDERED task starts
+ * once every older task has completed and holds back every newer one, HEAD
+ * OF QUEUE starts at once, SIMPLE and UNTAGGED run concurrently with each
+ * other (QAM=1). ACA runs as SIMPLE: NACA is never set (the control byte
+ * rejects it), so no ACA condition can exist. */
 enum scsi_task_attr {
 	SCSI_ATTR_UNTAGGED = 0,
 	SCSI_ATTR_SIMPLE = 1,
@@ -79,10 +82,16 @@ struct scsi_target {
 
 /* An I_T nexus: one initiator port talking to one target port (in iSCSI,
  * one session). Holds the per-nexus unit attention state. */
+struct scsi_task;
+
 struct scsi_nexus {
 	struct scsi_target *target;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
 	uint32_t ua[SCSI_MAX_LUNS]; /* pending unit attentions per LUN, bit per enum scsi_ua */
+	/* the task set (SAM-5 8.6); used only on the nexus's own loop */
+	unsigned running;           /* tasks executing */
+	bool ordered_running;       /* one of them is ORDERED */
+	struct scsi_task *waiting_head, *waiting_tail; /* held back, in arrival order */
 };
 
 enum scsi_ua {
@@ -140,6 +149,8 @@ struct scsi_task {
 	struct backend_io io;
 	struct scsi_sense_detail detail;
 	struct loop_op complete_op; /* defers done() to the loop */
+	struct scsi_task *set_next; /* in nexus->waiting_* */
+	bool in_task_set;           /* counted in nexus->running */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 };
 

@@ -173,9 +173,12 @@ bool scsi_task_prepare(struct scsi_task *task)
 	return false;
 }
 
+static void task_set_leave(struct scsi_task *task);
+
 void scsi_task_finish(struct scsi_task *task, enum sense_reason reason)
 {
 	scsi_task_set_result(task, reason);
+	task_set_leave(task);
 	task->done(task);
 }
 
@@ -183,6 +186,7 @@ static void task_on_complete(struct loop_op *lop, int res)
 {
 	struct scsi_task *task =
 		(struct scsi_task *)((char *)lop - offsetof(struct scsi_task, complete_op));
+	task_set_leave(task);
 	task->done(task);
 }
 
@@ -195,7 +199,7 @@ void scsi_task_finish_later(struct scsi_task *task, enum sense_reason reason)
 	loop_sqe_set_op(sqe, &task->complete_op);
 }
 
-void scsi_task_execute(struct scsi_task *task)
+static void task_run(struct scsi_task *task)
 {
 	const struct scsi_opdef *op = task->op;
 	if ((op->flags & OP_EMPTY_IS_GOOD) && task->xfer_len == 0) {
@@ -205,6 +209,66 @@ void scsi_task_execute(struct scsi_task *task)
 	enum sense_reason r = op->handler(task);
 	if (r != SENSE_NONE || !(op->flags & OP_ASYNC))
 		scsi_task_finish_later(task, r);
+}
+
+/* SAM-5 8.6 with one task set per I_T nexus. head_of_waiting: the task is
+ * the oldest of those held back, so only running tasks can stop it. */
+static bool task_set_may_start(const struct scsi_nexus *n, const struct scsi_task *task,
+			       bool head_of_waiting)
+{
+	bool older_waiting = !head_of_waiting && n->waiting_head;
+	switch (task->attr) {
+	case SCSI_ATTR_HEAD_OF_QUEUE:
+		return true;
+	case SCSI_ATTR_ORDERED:
+		return n->running == 0 && !older_waiting;
+	default:
+		return !n->ordered_running && !older_waiting;
+	}
+}
+
+static void task_set_start(struct scsi_task *task)
+{
+	struct scsi_nexus *n = task->nexus;
+	n->running++;
+	if (task->attr == SCSI_ATTR_ORDERED)
+		n->ordered_running = true;
+	task->in_task_set = true;
+	task_run(task);
+}
+
+/* A task is done: start whatever it was holding back. */
+static void task_set_leave(struct scsi_task *task)
+{
+	if (!task->in_task_set)
+		return;
+	struct scsi_nexus *n = task->nexus;
+	task->in_task_set = false;
+	n->running--;
+	if (task->attr == SCSI_ATTR_ORDERED)
+		n->ordered_running = false;
+	while (n->waiting_head && task_set_may_start(n, n->waiting_head, true)) {
+		struct scsi_task *next = n->waiting_head;
+		n->waiting_head = next->set_next;
+		if (!n->waiting_head)
+			n->waiting_tail = NULL;
+		task_set_start(next);
+	}
+}
+
+void scsi_task_execute(struct scsi_task *task)
+{
+	struct scsi_nexus *n = task->nexus;
+	if (task_set_may_start(n, task, false)) {
+		task_set_start(task);
+		return;
+	}
+	task->set_next = NULL;
+	if (n->waiting_tail)
+		n->waiting_tail->set_next = task;
+	else
+		n->waiting_head = task;
+	n->waiting_tail = task;
 }
 
 void scsi_task_release(struct scsi_task *task)
