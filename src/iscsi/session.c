@@ -145,6 +145,8 @@ void iscsi_session_destroy(struct iscsi_session *s)
 		}
 	}
 	pthread_mutex_unlock(&table_lock);
+	if (!s->discovery)
+		scsi_nexus_fini(&s->nexus);
 	while (s->held) {
 		struct iscsi_held_pdu *p = s->held;
 		s->held = p->next;

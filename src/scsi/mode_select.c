@@ -145,5 +145,9 @@ enum sense_reason spc_mode_select(struct scsi_task *task)
 	}
 	for (size_t off = pages; off < l.len; off += l.p[off + 1] + 2u)
 		mode_page_apply(task->lu, l.p[off] & MS_PAGE_CODE, l.p + off);
+	/* SPC-4: the pages are the LU's, shared by every I_T nexus, so the
+	 * others learn of the change through MODE PARAMETERS CHANGED. */
+	if (l.len > pages)
+		scsi_ua_establish_others(task->nexus, task->lu->lun, SCSI_UA_MODE_CHANGED);
 	return SENSE_NONE;
 }

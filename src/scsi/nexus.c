@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,12 @@ static const struct {
 } ua_by_priority[] = {
 	{ SCSI_UA_POWER_ON, SENSE_POWER_ON_UA },
 	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
+	{ SCSI_UA_MODE_CHANGED, SENSE_MODE_PARAMS_CHANGED_UA },
 };
+
+/* Guards every target's nexus list: nexuses come and go with sessions on
+ * any thread, and a MODE SELECT on one thread reaches all of them. */
+static pthread_mutex_t nexus_lists_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port)
@@ -24,6 +30,31 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 	for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++)
 		if (target->lus[lun])
 			nexus->ua[lun] = SCSI_UA_POWER_ON;
+	pthread_mutex_lock(&nexus_lists_lock);
+	nexus->next = target->nexuses;
+	target->nexuses = nexus;
+	pthread_mutex_unlock(&nexus_lists_lock);
+}
+
+void scsi_nexus_fini(struct scsi_nexus *nexus)
+{
+	pthread_mutex_lock(&nexus_lists_lock);
+	for (struct scsi_nexus **pp = &nexus->target->nexuses; *pp; pp = &(*pp)->next) {
+		if (*pp == nexus) {
+			*pp = nexus->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&nexus_lists_lock);
+}
+
+void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua)
+{
+	pthread_mutex_lock(&nexus_lists_lock);
+	for (struct scsi_nexus *n = self->target->nexuses; n; n = n->next)
+		if (n != self)
+			atomic_fetch_or(&n->ua[lun], (uint32_t)ua);
+	pthread_mutex_unlock(&nexus_lists_lock);
 }
 
 enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)
@@ -31,10 +62,10 @@ enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)
 	if (lun >= SCSI_MAX_LUNS)
 		return SENSE_NONE;
 	for (size_t i = 0; i < sizeof(ua_by_priority) / sizeof(ua_by_priority[0]); i++) {
-		if (nexus->ua[lun] & ua_by_priority[i].ua) {
-			nexus->ua[lun] &= ~(uint32_t)ua_by_priority[i].ua;
+		/* Only this nexus's thread clears bits; others only set them. */
+		if (atomic_fetch_and(&nexus->ua[lun], ~(uint32_t)ua_by_priority[i].ua) &
+		    ua_by_priority[i].ua)
 			return ua_by_priority[i].reason;
-		}
 	}
 	return SENSE_NONE;
 }

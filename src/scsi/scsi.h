@@ -78,6 +78,7 @@ struct scsi_target {
 	uint16_t rel_port;   /* relative target port identifier */
 	uint16_t tpg;        /* target port group */
 	struct scsi_lu *lus[SCSI_MAX_LUNS]; /* indexed by LUN; NULL where absent */
+	struct scsi_nexus *nexuses; /* every I_T nexus to this target (scsi_nexus_init/fini) */
 };
 
 /* An I_T nexus: one initiator port talking to one target port (in iSCSI,
@@ -87,7 +88,10 @@ struct scsi_task;
 struct scsi_nexus {
 	struct scsi_target *target;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
-	uint32_t ua[SCSI_MAX_LUNS]; /* pending unit attentions per LUN, bit per enum scsi_ua */
+	/* pending unit attentions per LUN, bit per enum scsi_ua; other
+	 * threads set bits (a MODE SELECT on another nexus), so atomic */
+	_Atomic uint32_t ua[SCSI_MAX_LUNS];
+	struct scsi_nexus *next;    /* in target->nexuses */
 	/* the task set (SAM-5 8.6); used only on the nexus's own loop */
 	unsigned running;           /* tasks executing */
 	bool ordered_running;       /* one of them is ORDERED */
@@ -97,6 +101,7 @@ struct scsi_nexus {
 enum scsi_ua {
 	SCSI_UA_POWER_ON = 1u << 0,      /* 29h/00h POWER ON, RESET, OR BUS DEVICE RESET OCCURRED */
 	SCSI_UA_CAPACITY_CHANGED = 1u << 1, /* 2Ah/09h */
+	SCSI_UA_MODE_CHANGED = 1u << 2,  /* 2Ah/01h MODE PARAMETERS CHANGED */
 };
 
 struct scsi_opdef;
@@ -158,8 +163,11 @@ struct scsi_task {
 struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *target_name);
 void scsi_lu_destroy(struct scsi_lu *lu);
 
+/* Sets up a nexus and adds it to its target's list; scsi_nexus_fini takes
+ * it off. Thread-safe. */
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port);
+void scsi_nexus_fini(struct scsi_nexus *nexus);
 
 /* SAM-5 LUN encoding of the 8-byte LUN field (peripheral or flat space). */
 uint64_t scsi_lun_encode(uint16_t lun);

@@ -20,5 +20,7 @@ void scsi_task_finish_later(struct scsi_task *task, enum sense_reason reason);
 /* nexus.c: takes the highest-priority pending unit attention for lun
  * (SAM-5 5.14), or returns SENSE_NONE. */
 enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun);
+/* Establishes ua for lun on every other I_T nexus of self's target. */
+void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua);
 
 #endif

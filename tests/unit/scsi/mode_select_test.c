@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "scsi/task.h"
 #include "scsi_fixture.h"
 
 static int setup(void **state)
@@ -75,6 +76,36 @@ static void test_clearing_wce_turns_write_cache_off(void **state)
 	assert_false(f->target.lus[0]->write_cache);
 	current_page(f, 0x08, page);
 	assert_int_equal(page[2] & 0x04, 0);
+}
+
+static void test_change_raises_mode_parameters_changed_on_other_nexuses_only(void **state)
+{
+	struct fixture *f = *state;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2");
+	assert_int_equal(scsi_ua_take(&other, 0), SENSE_POWER_ON_UA);
+	uint8_t page[32];
+	size_t len = current_page(f, 0x08, page);
+	page[2] &= (uint8_t)~0x04;
+	assert_true(select6(f, 0x10, page, len));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(scsi_ua_take(&other, 0), SENSE_MODE_PARAMS_CHANGED_UA);
+	assert_int_equal(scsi_ua_take(&other, 0), SENSE_NONE);
+	assert_int_equal(scsi_ua_take(&f->nexus, 0), SENSE_NONE);
+	scsi_nexus_fini(&other);
+}
+
+static void test_header_only_select_raises_no_unit_attention(void **state)
+{
+	struct fixture *f = *state;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2");
+	scsi_ua_take(&other, 0);
+	uint8_t header[4] = { 0 };
+	assert_true(select6_list(f, header, sizeof(header)));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(scsi_ua_take(&other, 0), SENSE_NONE);
+	scsi_nexus_fini(&other);
 }
 
 static void test_write_cache_off_makes_every_write_fua(void **state)
@@ -344,6 +375,8 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_clearing_wce_turns_write_cache_off),
+		T(test_change_raises_mode_parameters_changed_on_other_nexuses_only),
+		T(test_header_only_select_raises_no_unit_attention),
 		T(test_write_cache_off_makes_every_write_fua),
 		T(test_setting_d_sense_gives_descriptor_sense),
 		T(test_setting_swp_refuses_writes_as_software_protected),

@@ -79,6 +79,7 @@ void fixture_add_lu(struct fixture *f, uint16_t lun)
 void fixture_free(struct fixture *f)
 {
 	scsi_task_release(&f->task);
+	scsi_nexus_fini(&f->nexus);
 	for (unsigned i = 0; i < SCSI_MAX_LUNS; i++)
 		scsi_lu_destroy(f->target.lus[i]);
 	free(f->target.name);
