@@ -13,25 +13,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/server.sh
 source "$here/../lib/server.sh"
 
-usage() {
-    echo "usage: $0 --tool PATH (lunar-fault-tool) [target selection]"
-    target_common_usage
-}
-
-tool=
-while (($#)); do
-    case $1 in
-        -h|--help) usage; exit 0 ;;
-        --tool) tool=$2; shift 2 ;;
-        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
-    esac
-done
-[[ -x $tool ]] || { echo "error: --tool PATH (lunar-fault-tool) needed" >&2; exit 2; }
+TOOL_NAME=lunar-fault-tool
+target_parse_with_tool "$@"
 [[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: this test kills the target" >&2; exit 2; }
 login_timeout=2
 export LUNARD_ARGS="--login-timeout $login_timeout ${LUNARD_ARGS:-}"
 target_setup
-trap 'server_on_exit $?' EXIT
 
 passed=0
 failed=0
@@ -50,7 +37,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-fault.XXXXXX")
 trap 'rm -rf "$work"; server_on_exit $?' EXIT
 
 # 1. Killed mid-write.
-"$tool" write --url "$TARGET_URL" --log "$work/acked" --seconds 10 >"$work/write.out" 2>&1 &
+"$TOOL" write --url "$TARGET_URL" --log "$work/acked" --seconds 10 >"$work/write.out" 2>&1 &
 writer=$!
 sleep 2
 kill -KILL "$SERVER_PID"
@@ -60,7 +47,7 @@ wait "$writer" || true
 acked=$(wc -l <"$work/acked")
 echo "# $(cat "$work/write.out"); $acked blocks acknowledged before SIGKILL"
 server_start
-if "$tool" verify --url "$TARGET_URL" --log "$work/acked" >"$work/verify.out" 2>&1 && ((acked > 0)); then
+if "$TOOL" verify --url "$TARGET_URL" --log "$work/acked" >"$work/verify.out" 2>&1 && ((acked > 0)); then
     check killed_mid_write_acked_fua_writes_survive 1
 else
     check killed_mid_write_acked_fua_writes_survive 0 "$(tail -3 "$work/verify.out")"
@@ -68,7 +55,7 @@ fi
 echo "# $(tail -1 "$work/verify.out")"
 
 # 2. Connections dropped mid-transfer.
-if "$tool" drop --url "$TARGET_URL" --rounds 30 >"$work/drop.out" 2>&1 && server_alive; then
+if "$TOOL" drop --url "$TARGET_URL" --rounds 30 >"$work/drop.out" 2>&1 && server_alive; then
     check dropped_connections_then_new_session_reads 1
 else
     check dropped_connections_then_new_session_reads 0 "$(tail -3 "$work/drop.out")"
@@ -85,7 +72,7 @@ if timeout $((login_timeout + 5)) bash -c "exec 3<>/dev/tcp/$host/$port; cat <&3
 else
     check silent_login_closed_after_timeout 0 "not closed within $((login_timeout + 5)) s"
 fi
-if "$tool" idle --url "$TARGET_URL" --seconds $((login_timeout * 2)) >"$work/idle.out" 2>&1; then
+if "$TOOL" idle --url "$TARGET_URL" --seconds $((login_timeout * 2)) >"$work/idle.out" 2>&1; then
     check idle_full_feature_session_kept 1
 else
     check idle_full_feature_session_kept 0 "$(tail -2 "$work/idle.out")"

@@ -54,6 +54,26 @@ Target selection (one of):
 EOF
 }
 
+# For scripts that run one tool against the target: parses --tool PATH
+# (sets TOOL) and the common options; the caller then calls target_setup.
+# TOOL_NAME names the tool in messages.
+target_parse_with_tool() {
+    TOOL=
+    while (($#)); do
+        case $1 in
+            -h|--help) tool_usage; exit 0 ;;
+            --tool) TOOL=$2; shift 2 ;;
+            *) target_take_arg_or_die tool_usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
+        esac
+    done
+    [[ -x $TOOL ]] || { echo "error: --tool PATH ($TOOL_NAME) needed" >&2; exit 2; }
+}
+
+tool_usage() {
+    echo "usage: $0 --tool PATH ($TOOL_NAME) [target selection]"
+    target_common_usage
+}
+
 # For a script's option loop: `*) target_take_arg_or_die USAGE_FN "$@";
 # shift "$TARGET_ARG_SHIFT" ;;` takes a common option or exits with usage.
 target_take_arg_or_die() {

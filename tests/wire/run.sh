@@ -11,20 +11,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/server.sh
 source "$here/../lib/server.sh"
 
-usage() {
-    echo "usage: $0 --tool PATH (lunar-wire-test) [target selection]"
-    target_common_usage
-}
-
-tool=
-while (($#)); do
-    case $1 in
-        -h|--help) usage; exit 0 ;;
-        --tool) tool=$2; shift 2 ;;
-        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
-    esac
-done
-[[ -x $tool ]] || { echo "error: --tool PATH (lunar-wire-test) needed" >&2; exit 2; }
+TOOL_NAME=lunar-wire-test
+target_parse_with_tool "$@"
 
 # 127.0.0.0/8 is loopback as a whole. lunard takes at most 16 --listen
 # portals: 16 addresses of ~33 bytes each need two 512-byte Text parts.
@@ -45,4 +33,4 @@ fi
 
 host=${TARGET_PORTAL%:*}
 port=${TARGET_PORTAL##*:}
-"$tool" --lun "$TARGET_LUN" "${listed[@]}" "$host" "$port" "$TARGET_IQN"
+"$TOOL" --lun "$TARGET_LUN" "${listed[@]}" "$host" "$port" "$TARGET_IQN"
