@@ -93,8 +93,7 @@ bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void
 	return fixture_run_partial(f, lun, cdb, data_out, UINT32_MAX);
 }
 
-bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
-			 const void *data_out, uint32_t data_out_len)
+bool fixture_prepare(struct fixture *f, uint16_t lun, const uint8_t *cdb)
 {
 	struct scsi_task *t = &f->task;
 	scsi_task_release(t);
@@ -107,7 +106,14 @@ bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
 	t->done = fixture_done;
 	t->transport_priv = f;
 	f->ndone = 0;
-	if (!scsi_task_prepare(t))
+	return scsi_task_prepare(t);
+}
+
+bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
+			 const void *data_out, uint32_t data_out_len)
+{
+	struct scsi_task *t = &f->task;
+	if (!fixture_prepare(f, lun, cdb))
 		return false;
 	if (t->dir == SCSI_DIR_WRITE && data_out)
 		memcpy(t->buf, data_out, t->xfer_len);

@@ -40,6 +40,8 @@ struct fixture *fixture_new(bool keep_ua);
 void fixture_free(struct fixture *f);
 /* Adds LU lun over a second view of the same store. */
 void fixture_add_lu(struct fixture *f, uint16_t lun);
+/* Sets up f->task for cdb on lun and runs scsi_task_prepare on it. */
+bool fixture_prepare(struct fixture *f, uint16_t lun, const uint8_t *cdb);
 /* Runs one command on lun: prepare, then (when prepare accepts it) copy
  * data_out into buf, execute and run the loop until done. Returns what
  * prepare returned. */

@@ -26,17 +26,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static bool prepare(struct fixture *f, uint16_t lun, const uint8_t *cdb)
-{
-	struct scsi_task *t = &f->task;
-	scsi_task_release(t);
-	memset(t, 0, sizeof(*t));
-	t->nexus = &f->nexus;
-	t->lun_raw = scsi_lun_encode(lun);
-	memcpy(t->cdb, cdb, SCSI_CDB_MAX);
-	t->loop = &f->loop;
-	return scsi_task_prepare(t);
-}
 
 /* One row per opcode: what prepare decodes from the CDB. */
 static const struct {
@@ -77,7 +66,7 @@ static void test_decode_every_opcode(void **state)
 {
 	struct fixture *f = *state;
 	for (size_t i = 0; i < sizeof(decode_rows) / sizeof(decode_rows[0]); i++) {
-		assert_true(prepare(f, 0, decode_rows[i].cdb));
+		assert_true(fixture_prepare(f, 0, decode_rows[i].cdb));
 		assert_int_equal(f->task.dir, decode_rows[i].dir);
 		assert_int_equal(f->task.xfer_len, decode_rows[i].xfer_len);
 		assert_int_equal(f->task.lba, decode_rows[i].lba);
@@ -91,7 +80,7 @@ static void test_read6_length_zero_means_256_blocks(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x08, 0, 0, 0, 0 };
-	assert_true(prepare(f, 0, cdb));
+	assert_true(fixture_prepare(f, 0, cdb));
 	assert_int_equal(f->task.nblocks, 256);
 	assert_int_equal(f->task.xfer_len, 256 * FIX_BLOCK);
 }
@@ -100,7 +89,7 @@ static void test_read10_length_zero_moves_nothing(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x28 };
-	assert_true(prepare(f, 0, cdb));
+	assert_true(fixture_prepare(f, 0, cdb));
 	assert_int_equal(f->task.xfer_len, 0);
 	assert_null(f->task.buf);
 }
@@ -109,7 +98,7 @@ static void test_allocation_length_is_capped_at_largest_response(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0xA0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF };
-	assert_true(prepare(f, 0, cdb));
+	assert_true(fixture_prepare(f, 0, cdb));
 	assert_int_equal(f->task.xfer_len, 8 + 8 * SCSI_MAX_LUNS);
 }
 
@@ -120,7 +109,7 @@ static void test_transfer_above_max_points_at_length_field(void **state)
 	uint8_t cdb[16] = { 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 			    (uint8_t)(blocks >> 24), (uint8_t)(blocks >> 16),
 			    (uint8_t)(blocks >> 8), (uint8_t)blocks };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x5, 0x24, 0x00));
 	int bit;
 	assert_int_equal(fixture_field_pointer(f, &bit), 10);
@@ -133,7 +122,7 @@ static void test_lba_past_end_is_out_of_range(void **state)
 	struct fixture *f = *state;
 	uint32_t last = FIX_NBLOCKS - 1;
 	uint8_t cdb[16] = { 0x28, 0, 0, 0, (uint8_t)(last >> 8), (uint8_t)last, 0, 0, 2 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
 }
 
@@ -142,7 +131,7 @@ static void test_last_block_is_in_range(void **state)
 	struct fixture *f = *state;
 	uint32_t last = FIX_NBLOCKS - 1;
 	uint8_t cdb[16] = { 0x28, 0, 0, 0, (uint8_t)(last >> 8), (uint8_t)last, 0, 0, 1 };
-	assert_true(prepare(f, 0, cdb));
+	assert_true(fixture_prepare(f, 0, cdb));
 }
 
 static void test_lba_wrap_around_is_out_of_range(void **state)
@@ -150,7 +139,7 @@ static void test_lba_wrap_around_is_out_of_range(void **state)
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x88, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 			    0, 0, 0, 2 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
 }
 
@@ -158,7 +147,7 @@ static void test_sync_cache_lba_beyond_capacity_is_out_of_range(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x35, 0, 0, 0, 0x10, 0x01 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
 }
 
@@ -167,7 +156,7 @@ static void test_write_to_readonly_lu_is_write_protected(void **state)
 	struct fixture *f = *state;
 	f->target.lus[0]->readonly = true;
 	uint8_t cdb[16] = { 0x2A, 0, 0, 0, 0, 0, 0, 0, 1 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x7, 0x27, 0x00));
 }
 
@@ -175,7 +164,7 @@ static void test_verify_bytchk_11b_is_invalid_field(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x2F, 0x06, 0, 0, 0, 0, 0, 0, 1 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x5, 0x24, 0x00));
 	int bit;
 	assert_int_equal(fixture_field_pointer(f, &bit), 1);
@@ -186,7 +175,7 @@ static void test_unknown_opcode_is_invalid_opcode(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0xC0 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x5, 0x20, 0x00));
 	assert_null(f->task.op);
 }
@@ -195,7 +184,7 @@ static void test_absent_lun_is_not_supported(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x00 };
-	assert_false(prepare(f, 3, cdb));
+	assert_false(fixture_prepare(f, 3, cdb));
 	assert_true(fixture_check(f, 0x5, 0x25, 0x00));
 }
 
@@ -203,7 +192,7 @@ static void test_absent_lun_wins_over_unknown_opcode(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0xC0 };
-	assert_false(prepare(f, 3, cdb));
+	assert_false(fixture_prepare(f, 3, cdb));
 	assert_true(fixture_check(f, 0x5, 0x25, 0x00));
 }
 
@@ -224,16 +213,16 @@ static void test_inquiry_allowed_on_absent_lun(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x12, 0, 0, 0, 36 };
-	assert_true(prepare(f, 9, cdb));
+	assert_true(fixture_prepare(f, 9, cdb));
 }
 
 static void test_pending_ua_reported_then_cleared(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t tur[16] = { 0x00 };
-	assert_false(prepare(f, 0, tur));
+	assert_false(fixture_prepare(f, 0, tur));
 	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
-	assert_true(prepare(f, 0, tur));
+	assert_true(fixture_prepare(f, 0, tur));
 }
 
 static void test_ua_not_reported_to_inquiry(void **state)
@@ -241,8 +230,8 @@ static void test_ua_not_reported_to_inquiry(void **state)
 	struct fixture *f = *state;
 	uint8_t inq[16] = { 0x12, 0, 0, 0, 36 };
 	uint8_t tur[16] = { 0x00 };
-	assert_true(prepare(f, 0, inq));
-	assert_false(prepare(f, 0, tur));
+	assert_true(fixture_prepare(f, 0, inq));
+	assert_false(fixture_prepare(f, 0, tur));
 	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
 }
 
@@ -250,7 +239,7 @@ static void test_ua_reported_before_cdb_errors(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t bad[16] = { 0xC0 };
-	assert_false(prepare(f, 0, bad));
+	assert_false(fixture_prepare(f, 0, bad));
 	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
 }
 
@@ -259,11 +248,11 @@ static void test_ua_power_on_outranks_capacity_changed(void **state)
 	struct fixture *f = *state;
 	f->nexus.ua[0] |= SCSI_UA_CAPACITY_CHANGED;
 	uint8_t tur[16] = { 0x00 };
-	assert_false(prepare(f, 0, tur));
+	assert_false(fixture_prepare(f, 0, tur));
 	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
-	assert_false(prepare(f, 0, tur));
+	assert_false(fixture_prepare(f, 0, tur));
 	assert_true(fixture_check(f, 0x6, 0x2A, 0x09));
-	assert_true(prepare(f, 0, tur));
+	assert_true(fixture_prepare(f, 0, tur));
 }
 
 static void test_ua_established_per_lun(void **state)
@@ -272,10 +261,10 @@ static void test_ua_established_per_lun(void **state)
 	fixture_add_lu(f, 1);
 	scsi_nexus_init(&f->nexus, &f->target, "init");
 	uint8_t tur[16] = { 0x00 };
-	assert_false(prepare(f, 0, tur));
-	assert_false(prepare(f, 1, tur));
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_false(fixture_prepare(f, 1, tur));
 	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
-	assert_true(prepare(f, 1, tur));
+	assert_true(fixture_prepare(f, 1, tur));
 	assert_int_equal(f->nexus.ua[2], 0);
 }
 
@@ -284,7 +273,7 @@ static void test_descriptor_sense_follows_d_sense(void **state)
 	struct fixture *f = *state;
 	f->target.lus[0]->descriptor_sense = true;
 	uint8_t cdb[16] = { 0xC0 };
-	assert_false(prepare(f, 0, cdb));
+	assert_false(fixture_prepare(f, 0, cdb));
 	assert_int_equal(f->task.sense[0], 0x72);
 	assert_true(fixture_check(f, 0x5, 0x20, 0x00));
 }
