@@ -1,0 +1,294 @@
+/* libFuzzer target for a whole iSCSI connection: the input is the byte
+ * stream an initiator sends on one TCP connection. The connection runs on
+ * a real io_uring loop (one socketpair end) against one target with LUN 0
+ * in memory, from login through the hand-off to the data-plane loop (the
+ * same loop here) to teardown, so framing, routing, the send queue,
+ * sessions and SCSI data movement all see the input.
+ *
+ * The input goes in chunks of a fixed size cycle, each once the previous
+ * one is on the socket, so PDUs are split at varying places. Then the
+ * initiator half-closes and the harness reads whatever the target sends
+ * until the connection is freed. A connection still alive after
+ * FUZZ_IDLE_TICKS quiet ticks, or after FUZZ_MAX_TICKS rounds of the
+ * loop, is a hang: abort() so libFuzzer reports the input.
+ *
+ * Started with an empty corpus directory, it first writes its seeds there
+ * (conn_seeds.c), so even a short run starts from full feature phase. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "conn_seeds.h"
+#include "iscsi/conn.h"
+#include "iscsi/sendtargets.h"
+#include "iscsi/session.h"
+#include "scsi/scsi.h"
+#include "util/log.h"
+
+#define FUZZ_STORE_SIZE (1u << 20)
+#define FUZZ_RING_ENTRIES 256
+#define FUZZ_TPGT 1
+/* A tick ends at the next completion or after FUZZ_TICK_NS of silence.
+ * Quiet ticks are bounded beyond the 1 s login timeout, so a hang is
+ * never a wait lunar would end by itself. */
+#define FUZZ_TICK_NS 10000000LL
+#define FUZZ_IDLE_TICKS 300u
+#define FUZZ_MAX_TICKS 200000u
+#define FUZZ_RX_CAP 65536
+
+static struct backend *store;
+static struct scsi_target target;
+static struct loop *cur_loop;
+
+static const struct iscsi_st_portal portals[] = {
+	{ .addr = "127.0.0.1:3260", .tpgt = FUZZ_TPGT },
+	{ .addr = "[::1]:3260", .tpgt = FUZZ_TPGT },
+};
+
+static void *host_find_target(const char *name)
+{
+	return strcmp(name, CONN_SEEDS_TARGET) == 0 ? &target : NULL;
+}
+
+static struct scsi_target *host_scsi_target(void *t)
+{
+	return t;
+}
+
+static const char *host_target_alias(void *t)
+{
+	(void)t;
+	return "fuzz";
+}
+
+static int host_sendtargets(const char *value, const char *session_target, char *out, size_t cap)
+{
+	const struct iscsi_st_target st = {
+		.name = CONN_SEEDS_TARGET, .portals = portals,
+		.nportals = sizeof(portals) / sizeof(portals[0]),
+	};
+	size_t len = 0;
+	int ret = iscsi_sendtargets_build(value, session_target == NULL, session_target, &st, 1,
+					  (uint8_t *)out, cap, &len);
+	/* As the daemon does: the whole pairs that fit are still an answer. */
+	return ret == 0 || ret == -ENOSPC ? (int)len : ret;
+}
+
+static struct loop *host_pick_dataplane(void)
+{
+	return cur_loop;
+}
+
+static struct iscsi_host host = {
+	.find_target = host_find_target,
+	.scsi_target = host_scsi_target,
+	.target_alias = host_target_alias,
+	.sendtargets = host_sendtargets,
+	.pick_dataplane = host_pick_dataplane,
+	.tpgt = FUZZ_TPGT,
+	.cmd_window = 16,
+	.login_timeout_s = 1,
+};
+
+/* The initiator's side of one run. */
+struct fuzz_run {
+	struct loop loop;
+	int fd;
+	const uint8_t *data;
+	size_t size, sent;
+	unsigned chunk;
+	bool send_done, recv_done;
+	struct loop_op send_op, recv_op, tick_op;
+	struct __kernel_timespec tick_ts;
+	unsigned ticks, idle_ticks;
+	uint8_t rx[FUZZ_RX_CAP];
+};
+
+#define RUN_OF(op, member) ((struct fuzz_run *)((char *)(op) - offsetof(struct fuzz_run, member)))
+
+static const size_t chunk_sizes[] = { 17, 64, 512, 4096 };
+
+static void run_send_next(struct fuzz_run *r)
+{
+	if (r->sent == r->size) {
+		shutdown(r->fd, SHUT_WR);
+		r->send_done = true;
+		return;
+	}
+	size_t n = chunk_sizes[r->chunk++ % (sizeof(chunk_sizes) / sizeof(chunk_sizes[0]))];
+	if (n > r->size - r->sent)
+		n = r->size - r->sent;
+	struct io_uring_sqe *sqe = loop_get_sqe(&r->loop);
+	io_uring_prep_send(sqe, r->fd, r->data + r->sent, n, MSG_NOSIGNAL);
+	loop_sqe_set_op(sqe, &r->send_op);
+}
+
+static void run_on_send(struct loop_op *op, int res)
+{
+	struct fuzz_run *r = RUN_OF(op, send_op);
+	if (res < 0) {
+		/* The target closed: the rest of the input goes nowhere. */
+		r->send_done = true;
+		return;
+	}
+	r->sent += (size_t)res;
+	run_send_next(r);
+}
+
+static void run_recv(struct fuzz_run *r)
+{
+	struct io_uring_sqe *sqe = loop_get_sqe(&r->loop);
+	io_uring_prep_recv(sqe, r->fd, r->rx, sizeof(r->rx), 0);
+	loop_sqe_set_op(sqe, &r->recv_op);
+}
+
+static void run_on_recv(struct loop_op *op, int res)
+{
+	struct fuzz_run *r = RUN_OF(op, recv_op);
+	if (res <= 0)
+		r->recv_done = true;
+	else
+		run_recv(r);
+}
+
+static void run_tick(struct fuzz_run *r)
+{
+	struct io_uring_sqe *sqe = loop_get_sqe(&r->loop);
+	r->tick_ts = (struct __kernel_timespec){ .tv_nsec = FUZZ_TICK_NS };
+	io_uring_prep_timeout(sqe, &r->tick_ts, 1, 0);
+	loop_sqe_set_op(sqe, &r->tick_op);
+}
+
+static void run_hang(const struct fuzz_run *r, const char *why)
+{
+	fprintf(stderr, "fuzz_conn: hang (%s): %zu of %zu bytes sent, send %s, recv %s, "
+		"%u live connection(s), %u session(s)\n", why, r->sent, r->size,
+		r->send_done ? "done" : "pending", r->recv_done ? "at EOF" : "open",
+		iscsi_conn_live_count(), iscsi_session_count());
+	abort();
+}
+
+static void run_on_tick(struct loop_op *op, int res)
+{
+	struct fuzz_run *r = RUN_OF(op, tick_op);
+	if (r->send_done && r->recv_done && iscsi_conn_live_count() == 0) {
+		r->loop.stop = true;
+		return;
+	}
+	r->idle_ticks = res == -ETIME ? r->idle_ticks + 1 : 0;
+	if (r->idle_ticks >= FUZZ_IDLE_TICKS)
+		run_hang(r, "nothing happens");
+	if (++r->ticks >= FUZZ_MAX_TICKS)
+		run_hang(r, "too many loop rounds");
+	run_tick(r);
+}
+
+static void fuzz_init_once(void)
+{
+	log_set_level(LL_ERROR);
+	iscsi_target_limits_default(&host.limits);
+	const struct backend_config cfg = {
+		.kind = BACKEND_MEMORY, .size = FUZZ_STORE_SIZE, .block_size = 512,
+	};
+	if (backend_open(&cfg, &store) < 0)
+		abort();
+	target.name = CONN_SEEDS_TARGET;
+	target.rel_port = 1;
+	target.tpg = FUZZ_TPGT;
+}
+
+/* Fresh LU state and zeroed blocks for each input: what one input does
+ * (MODE SELECT, writes) must not change how the next one runs. */
+static void fuzz_lu_start(void)
+{
+	madvise(store->mem, store->size, MADV_DONTNEED);
+	const struct scsi_lu_config lc = { .lun = 0, .bs = store };
+	target.lus[0] = scsi_lu_create(&lc, target.name);
+	if (!target.lus[0])
+		abort();
+}
+
+static void fuzz_lu_end(void)
+{
+	if (target.nexuses || iscsi_session_count() != 0) {
+		fprintf(stderr, "fuzz_conn: a session or I_T nexus outlived its connection\n");
+		abort();
+	}
+	scsi_lu_destroy(target.lus[0]);
+	target.lus[0] = NULL;
+}
+
+static bool dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool empty = true;
+	struct dirent *e;
+	while (empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_init_once();
+	/* The first corpus directory, if empty, gets the seeds. */
+	for (int i = 1; i < *argc; i++) {
+		const char *arg = (*argv)[i];
+		struct stat st;
+		if (arg[0] == '-' || stat(arg, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (dir_is_empty(arg)) {
+			int n = conn_seeds_write(arg);
+			if (n < 0)
+				fprintf(stderr, "fuzz_conn: writing seeds to %s: %s\n", arg, strerror(-n));
+		}
+		break;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int sv[2];
+	struct fuzz_run *r = calloc(1, sizeof(*r));
+	if (!r || loop_init(&r->loop, FUZZ_RING_ENTRIES) < 0)
+		abort();
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	fuzz_lu_start();
+	cur_loop = &r->loop;
+	r->fd = sv[0];
+	r->data = data;
+	r->size = size;
+	r->send_op.cb = run_on_send;
+	r->recv_op.cb = run_on_recv;
+	r->tick_op.cb = run_on_tick;
+
+	if (iscsi_conn_start(sv[1], &r->loop, &host) < 0)
+		abort();
+	run_send_next(r);
+	run_recv(r);
+	run_tick(r);
+	loop_run(&r->loop);
+
+	fuzz_lu_end();
+	close(r->fd);
+	loop_fini(&r->loop);
+	free(r);
+	cur_loop = NULL;
+	return 0;
+}
