@@ -1,9 +1,10 @@
 /* libFuzzer target for a whole iSCSI connection: the input is the byte
  * stream an initiator sends on one TCP connection. The connection runs on
  * a real io_uring loop (one socketpair end) against one target with LUN 0
- * in memory, from login through the hand-off to the data-plane loop (the
- * same loop here) to teardown, so framing, routing, the send queue,
- * sessions and SCSI data movement all see the input.
+ * in memory (completions delayed, see delayed_submit), from login through
+ * the hand-off to the data-plane loop (the same loop here) to teardown, so
+ * framing, routing, the send queue, sessions and SCSI data movement all
+ * see the input.
  *
  * The input goes in chunks of a fixed size cycle, each once the previous
  * one is on the socket, so PDUs are split at varying places. Then the
@@ -43,8 +44,13 @@
 #define FUZZ_IDLE_TICKS 300u
 #define FUZZ_MAX_TICKS 200000u
 #define FUZZ_RX_CAP 65536
+/* Backing I/O waits for up to this many other completions (see below). */
+#define FUZZ_DELAY_SPREAD 8u
+#define FUZZ_DELAY_NS 1000000LL
 
 static struct backend *store;
+static const struct backend_ops *memory_ops;
+static struct backend_ops delayed_ops;
 static struct scsi_target target;
 static struct loop *cur_loop;
 
@@ -191,6 +197,46 @@ static void run_on_tick(struct loop_op *op, int res)
 	run_tick(r);
 }
 
+/* Memory I/O that finished at once would end every command before the
+ * next PDU is read; a disk does not. So each I/O first waits for a number
+ * of other completions that its LBA picks (the input chooses), or for
+ * FUZZ_DELAY_NS if nothing else happens: ABORT TASK, Logout and a dropped
+ * connection then meet commands still executing, and ORDERED tasks wait. */
+struct fuzz_delay {
+	struct loop_op op;
+	struct backend *bs;
+	struct loop *loop;
+	struct backend_io *io;
+	struct __kernel_timespec ts;
+};
+
+static void delay_on_done(struct loop_op *op, int res)
+{
+	struct fuzz_delay *d = (struct fuzz_delay *)((char *)op - offsetof(struct fuzz_delay, op));
+	(void)res;
+	memory_ops->submit(d->bs, d->loop, d->io);
+	free(d);
+}
+
+static void delayed_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
+{
+	unsigned events = (unsigned)(io->offset / bs->block_size % FUZZ_DELAY_SPREAD);
+	if (events == 0) {
+		memory_ops->submit(bs, loop, io);
+		return;
+	}
+	struct fuzz_delay *d = calloc(1, sizeof(*d));
+	if (!d)
+		abort();
+	*d = (struct fuzz_delay){
+		.op.cb = delay_on_done, .bs = bs, .loop = loop, .io = io,
+		.ts = { .tv_nsec = FUZZ_DELAY_NS },
+	};
+	struct io_uring_sqe *sqe = loop_get_sqe(loop);
+	io_uring_prep_timeout(sqe, &d->ts, events, 0);
+	loop_sqe_set_op(sqe, &d->op);
+}
+
 static void fuzz_init_once(void)
 {
 	log_set_level(LL_ERROR);
@@ -200,6 +246,10 @@ static void fuzz_init_once(void)
 	};
 	if (backend_open(&cfg, &store) < 0)
 		abort();
+	memory_ops = store->ops;
+	delayed_ops = *memory_ops;
+	delayed_ops.submit = delayed_submit;
+	store->ops = &delayed_ops;
 	target.name = CONN_SEEDS_TARGET;
 	target.rel_port = 1;
 	target.tpg = FUZZ_TPGT;
