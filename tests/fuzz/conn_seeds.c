@@ -20,7 +20,9 @@
 #define BHS_F_BIT 0x80u
 #define CMD_R_BIT 0x40u
 #define CMD_W_BIT 0x20u
+#define CMD_ATTR_MASK 0x07u
 #define CMD_ATTR_SIMPLE 0x01u
+#define CMD_ATTR_ORDERED 0x02u
 #define LOGIN_T_BIT 0x80u
 
 #define INITIATOR_NAME "InitiatorName=iqn.2026-11.org.lunar:initiator"
@@ -75,11 +77,13 @@ static void seed_login(struct seed *s, unsigned csg, unsigned nsg, uint32_t itt,
 	seed_pdu(s, bhs, text, seed_text(text, sizeof(text), keys));
 }
 
-/* RFC 7143 §11.3 */
+/* RFC 7143 §11.3; SIMPLE unless flags name another task attribute. */
 static void seed_cmd(struct seed *s, uint8_t flags, uint32_t itt, uint32_t edtl,
 		     const uint8_t cdb[16], const void *data, size_t len)
 {
-	uint8_t bhs[ISCSI_BHS_LEN] = { ISCSI_OP_SCSI_CMD, flags | CMD_ATTR_SIMPLE };
+	uint8_t bhs[ISCSI_BHS_LEN] = { ISCSI_OP_SCSI_CMD, flags };
+	if (!(flags & CMD_ATTR_MASK))
+		bhs[1] |= CMD_ATTR_SIMPLE;
 	be32_put(bhs + 16, itt);
 	be32_put(bhs + 20, edtl);
 	be32_put(bhs + 24, s->cmdsn++);
@@ -248,6 +252,27 @@ static void seed_build_dropped(struct seed *s)
 	seed_data_out(s, 0x40, 1, 0, SEED_BLOCK, pattern, SEED_BLOCK);
 }
 
+/* fuzz_conn delays backing I/O by the LBA modulo 8: these commands are
+ * still executing when the ABORT TASK and the ORDERED write behind them
+ * arrive; the NOPs give them time to finish before the Logout. */
+static void seed_build_executing(struct seed *s)
+{
+	uint8_t cdb[16];
+	seed_login_normal(s);
+	seed_cmd(s, BHS_F_BIT, 0x50, 0, cdb_tur, NULL, 0);
+	seed_cdb_rw10(cdb, 0x28, 7, 1);
+	seed_cmd(s, BHS_F_BIT | CMD_R_BIT, 0x51, SEED_BLOCK, cdb, NULL, 0);
+	seed_abort_task(s, 0x52, 0x51, s->cmdsn - 1);
+	seed_cdb_rw10(cdb, 0x28, 6, 1);
+	seed_cmd(s, BHS_F_BIT | CMD_R_BIT, 0x53, SEED_BLOCK, cdb, NULL, 0);
+	seed_cdb_rw10(cdb, 0x2a, 5, 1);
+	seed_cmd(s, BHS_F_BIT | CMD_W_BIT | CMD_ATTR_ORDERED, 0x54, SEED_BLOCK, cdb, pattern,
+		 SEED_BLOCK);
+	for (uint32_t itt = 0x55; itt < 0x5a; itt++)
+		seed_nop_out(s, false, itt, "wait");
+	seed_logout(s, 0x5a, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*build)(struct seed *s);
@@ -256,6 +281,7 @@ static const struct {
 	{ "seed-discovery", seed_build_discovery },
 	{ "seed-window", seed_build_window },
 	{ "seed-dropped", seed_build_dropped },
+	{ "seed-executing", seed_build_executing },
 };
 
 static int seed_save(const char *dir, const char *name, const struct seed *s)
