@@ -125,6 +125,16 @@ static void seed_text_req(struct seed *s, uint32_t itt, const char *pair)
 	seed_pdu(s, bhs, pair, strlen(pair) + 1);
 }
 
+/* The continuation of a Text Response the target split (RFC 7143 §11.10.2). */
+static void seed_text_more(struct seed *s, uint32_t itt, uint32_t ttt)
+{
+	uint8_t bhs[ISCSI_BHS_LEN] = { ISCSI_OP_TEXT_REQ, BHS_F_BIT };
+	be32_put(bhs + 16, itt);
+	be32_put(bhs + 20, ttt);
+	be32_put(bhs + 24, s->cmdsn++);
+	seed_pdu(s, bhs, NULL, 0);
+}
+
 /* RFC 7143 §11.5 */
 static void seed_abort_task(struct seed *s, uint32_t itt, uint32_t ref_itt, uint32_t ref_cmdsn)
 {
@@ -273,6 +283,36 @@ static void seed_build_executing(struct seed *s)
 	seed_logout(s, 0x5a, 0);
 }
 
+/* A Text Response longer than the initiator's 512-byte PDUs comes in
+ * parts (TTT 1 is the connection's first); then logouts the target
+ * refuses (recovery needs ERL > 0, an unknown CID) before the real one. */
+static void seed_build_text(struct seed *s)
+{
+	static const char *const all[] = {
+		INITIATOR_NAME, TARGET_NAME, "MaxRecvDataSegmentLength=512", NULL,
+	};
+	char keys[1024];
+	size_t len = 0;
+	s->cmdsn = 7;
+	seed_login(s, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, 0, all);
+	for (unsigned i = 0; i < 24; i++)
+		len += (size_t)snprintf(keys + len, sizeof(keys) - len, "X-org.lunar.fuzz-%02u=1", i) + 1;
+	uint8_t bhs[ISCSI_BHS_LEN] = { ISCSI_OP_TEXT_REQ, BHS_F_BIT };
+	be32_put(bhs + 16, 0x60);
+	be32_put(bhs + 20, ISCSI_RSVD_TAG);
+	be32_put(bhs + 24, s->cmdsn++);
+	seed_pdu(s, bhs, keys, len);
+	seed_text_more(s, 0x61, 1);
+	seed_text_more(s, 0x62, 1);
+	seed_logout(s, 0x63, 2);
+	uint8_t logout_cid[ISCSI_BHS_LEN] = { BHS_I_BIT | ISCSI_OP_LOGOUT_REQ, BHS_F_BIT | 1u };
+	be32_put(logout_cid + 16, 0x64);
+	be16_put(logout_cid + 20, 9);
+	be32_put(logout_cid + 24, s->cmdsn);
+	seed_pdu(s, logout_cid, NULL, 0);
+	seed_logout(s, 0x65, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*build)(struct seed *s);
@@ -282,6 +322,7 @@ static const struct {
 	{ "seed-window", seed_build_window },
 	{ "seed-dropped", seed_build_dropped },
 	{ "seed-executing", seed_build_executing },
+	{ "seed-text", seed_build_text },
 };
 
 static int seed_save(const char *dir, const char *name, const struct seed *s)
