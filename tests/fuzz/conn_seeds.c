@@ -227,7 +227,7 @@ static void seed_build_discovery(struct seed *s)
 }
 
 /* Small PDUs (Data-In split), CmdSN out of order (held), ABORT TASK of a
- * write waiting for data, and a connection-only logout. */
+ * write waiting for data, a long read, and a connection-only logout. */
 static void seed_build_window(struct seed *s)
 {
 	static const char *const all[] = {
@@ -246,6 +246,10 @@ static void seed_build_window(struct seed *s)
 	seed_cdb_rw10(cdb, 0x2a, 4, 4);
 	seed_cmd(s, BHS_F_BIT | CMD_W_BIT, 0x32, 4 * SEED_BLOCK, cdb, pattern, SEED_BLOCK);
 	seed_abort_task(s, 0x33, 0x32, 102);
+	/* 1024 Data-In PDUs: more than one gathered send, and more than the
+	 * socket holds, so sends come back short. */
+	seed_cdb_rw10(cdb, 0x28, 0, 1024);
+	seed_cmd(s, BHS_F_BIT | CMD_R_BIT, 0x36, 1024 * SEED_BLOCK, cdb, NULL, 0);
 	seed_text_req(s, 0x34, "SendTargets=");
 	seed_logout(s, 0x35, 1);
 }

@@ -9,7 +9,8 @@
  * The input goes in chunks of a fixed size cycle, each once the previous
  * one is on the socket, so PDUs are split at varying places. Then the
  * initiator half-closes and the harness reads whatever the target sends
- * until the connection is freed. A connection still alive after
+ * until the connection is freed, checking that its PDU framing holds
+ * (out_feed). A connection still alive after
  * FUZZ_IDLE_TICKS quiet ticks, or after FUZZ_MAX_TICKS rounds of the
  * loop, is a hang: abort() so libFuzzer reports the input.
  *
@@ -32,6 +33,7 @@
 #include "iscsi/sendtargets.h"
 #include "iscsi/session.h"
 #include "scsi/scsi.h"
+#include "util/be.h"
 #include "util/log.h"
 
 #define FUZZ_STORE_SIZE (1u << 20)
@@ -116,6 +118,11 @@ struct fuzz_run {
 	struct __kernel_timespec tick_ts;
 	unsigned ticks, idle_ticks;
 	uint8_t rx[FUZZ_RX_CAP];
+	/* framing of what the target sends */
+	uint8_t out_bhs[ISCSI_BHS_LEN];
+	uint32_t out_got;
+	uint32_t out_data_left;
+	unsigned out_pdus;
 };
 
 #define RUN_OF(op, member) ((struct fuzz_run *)((char *)(op) - offsetof(struct fuzz_run, member)))
@@ -156,13 +163,63 @@ static void run_recv(struct fuzz_run *r)
 	loop_sqe_set_op(sqe, &r->recv_op);
 }
 
+/* Target opcodes, RFC 7143 §11.1.1. */
+static bool out_opcode_valid(uint8_t op)
+{
+	switch (op) {
+	case ISCSI_OP_NOP_IN: case ISCSI_OP_SCSI_RSP: case ISCSI_OP_TMF_RSP:
+	case ISCSI_OP_LOGIN_RSP: case ISCSI_OP_TEXT_RSP: case ISCSI_OP_DATA_IN:
+	case ISCSI_OP_LOGOUT_RSP: case ISCSI_OP_R2T: case ISCSI_OP_ASYNC_MSG:
+	case ISCSI_OP_REJECT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Follows the PDU boundaries of the target's stream: a lost or repeated
+ * byte in the send queue shows up as a header that is no target PDU. lunar
+ * negotiates no digests and sends no AHS, so a PDU is BHS + padded data. */
+static void out_feed(struct fuzz_run *r, const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (r->out_data_left) {
+			size_t take = n < r->out_data_left ? n : r->out_data_left;
+			r->out_data_left -= (uint32_t)take;
+			p += take;
+			n -= take;
+			continue;
+		}
+		size_t take = ISCSI_BHS_LEN - r->out_got;
+		if (take > n)
+			take = n;
+		memcpy(r->out_bhs + r->out_got, p, take);
+		r->out_got += (uint32_t)take;
+		p += take;
+		n -= take;
+		if (r->out_got < ISCSI_BHS_LEN)
+			continue;
+		const uint8_t *b = r->out_bhs;
+		if ((b[0] & 0xc0) || !out_opcode_valid(b[0] & 0x3f) || b[4] != 0) {
+			fprintf(stderr, "fuzz_conn: target PDU %u has a bad header: byte 0 0x%02x, "
+				"TotalAHSLength %u\n", r->out_pdus, b[0], b[4]);
+			abort();
+		}
+		r->out_data_left = iscsi_pad4(be24_get(b + 5));
+		r->out_got = 0;
+		r->out_pdus++;
+	}
+}
+
 static void run_on_recv(struct loop_op *op, int res)
 {
 	struct fuzz_run *r = RUN_OF(op, recv_op);
-	if (res <= 0)
+	if (res <= 0) {
 		r->recv_done = true;
-	else
-		run_recv(r);
+		return;
+	}
+	out_feed(r, r->rx, (size_t)res);
+	run_recv(r);
 }
 
 static void run_tick(struct fuzz_run *r)
