@@ -577,11 +577,13 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		port = ntohs(sin->sin_port);
 		snprintf(out, cap, "%s:%u", host, port);
-	} else {
+	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		port = ntohs(sin6->sin6_port);
 		snprintf(out, cap, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, cap, "local socket");
 	}
 }
 

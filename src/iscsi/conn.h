@@ -126,7 +126,7 @@ struct iscsi_conn {
 
 	/* text continuation (RFC 7143 §11.10.2): a response longer than one PDU */
 	uint8_t *text_pending;
-	uint32_t text_pending_len, text_pending_off, text_ttt;
+	uint32_t text_pending_len, text_pending_off, text_ttt, text_itt;
 
 	unsigned refs;              /* SQEs, tasks and deferred work outstanding, plus one while open */
 	bool handoff_pending;       /* normal login done: move to a data-plane loop after the reply is out */

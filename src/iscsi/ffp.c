@@ -77,7 +77,8 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			const uint8_t *data, uint32_t len)
 {
 	if (h->text.ttt != ISCSI_RSVD_TAG) {
-		if (!conn->text_pending || h->text.ttt != conn->text_ttt) {
+		/* A continuation keeps the exchange's ITT and our TTT (RFC 7143 §11.10). */
+		if (!conn->text_pending || h->text.ttt != conn->text_ttt || h->itt != conn->text_itt) {
 			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
@@ -125,6 +126,7 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	conn->text_pending = out;
 	conn->text_pending_len = (uint32_t)buf.len;
 	conn->text_pending_off = 0;
+	conn->text_itt = h->itt;
 	text_send_part(conn, h->itt);
 }
 

@@ -37,8 +37,8 @@ static void loop_on_wake(struct loop_op *op, int res)
 	if (res < 0 && res != -EINTR && res != -EAGAIN)
 		log_error("loop: eventfd read failed: %s", strerror(-res));
 	loop_drain_inbox(loop);
-	if (!loop->stop)
-		loop_arm_wake(loop);
+	/* Re-armed even when stopping: a later loop_run must still see posts. */
+	loop_arm_wake(loop);
 }
 
 static void loop_arm_wake(struct loop *loop)

@@ -133,6 +133,37 @@ static bool text_has(const char *text, uint32_t len, const char *key, const char
 	return false;
 }
 
+/* The continuation of a Text exchange keeps its ITT (RFC 7143 §11.10):
+ * asking for the next part under another ITT gets a Reject. */
+static void check_text_other_itt(struct wire_conn *c, const char *name)
+{
+	static const char request[] = "SendTargets=All";
+	char why[WIRE_WHY_LEN] = "";
+	uint8_t bhs[ISCSI_BHS_LEN];
+	struct wire_pdu p;
+	uint32_t itt = c->next_itt++;
+
+	wire_build_text(bhs, c, itt, ISCSI_RSVD_TAG, false, sizeof(request));
+	c->cmdsn++;
+	if (wire_send_pdu(c, bhs, request, sizeof(request)) != WIRE_IO_OK ||
+	    !wire_expect(c, &p, ISCSI_OP_TEXT_RSP, itt, why, sizeof(why))) {
+		wire_check(name, false, "first part: %s", *why ? why : "send failed");
+		return;
+	}
+	uint32_t ttt = be32_get(p.bhs + 20);
+	wire_pdu_free(&p);
+	wire_build_text(bhs, c, c->next_itt++, ttt, false, 0);
+	c->cmdsn++;
+	if (wire_send_pdu(c, bhs, NULL, 0) != WIRE_IO_OK ||
+	    !wire_expect(c, &p, ISCSI_OP_REJECT, ISCSI_RSVD_TAG, why, sizeof(why))) {
+		wire_check(name, false, "%s", *why ? why : "send failed");
+		return;
+	}
+	wire_check(name, p.bhs[2] == ISCSI_REJECT_INVALID_PDU_FIELD, "Reject reason 0x%02x",
+		   p.bhs[2]);
+	wire_pdu_free(&p);
+}
+
 /* Scenario 10: in a discovery session that declared MaxRecvDataSegmentLength
  * 512, a SendTargets=All answer longer than that comes in parts: C=1, F=0
  * and a TTT on each but the last (§11.11.2), which has F=1, C=0 and TTT
@@ -143,7 +174,7 @@ static void check_text_continuation(const struct wire_target *t, const char *con
 	static const char *const names[] = {
 		"text_answer_in_several_parts", "text_parts_within_mrdsl",
 		"text_nonfinal_parts_continue", "text_final_part_f1_ttt_reserved",
-		"text_lists_every_portal",
+		"text_lists_every_portal", "text_continuation_other_itt_rejected",
 	};
 	struct wire_login_params lp;
 	struct wire_conn c;
@@ -157,12 +188,12 @@ static void check_text_continuation(const struct wire_target *t, const char *con
 	lp.our_mrdsl = TEXT_MRDSL;
 	char *text = malloc(TEXT_CAP);
 	if (!text || !wire_login_with(&c, t, &lp, why, sizeof(why))) {
-		wire_check_unreached(names, 5, text ? why : "out of memory");
+		wire_check_unreached(names, 6, text ? why : "out of memory");
 		free(text);
 		return;
 	}
 	if (!text_exchange(&c, "SendTargets=All", parts, &n, text, &len, why)) {
-		wire_check_unreached(names, 5, why);
+		wire_check_unreached(names, 6, why);
 		goto out;
 	}
 	wire_check(names[0], n >= 2, "the answer (%u bytes) came in one part: give the target more "
@@ -192,6 +223,7 @@ static void check_text_continuation(const struct wire_target *t, const char *con
 			snprintf(v, sizeof(v), "no TargetAddress=%s<tag> among %zu portals", addr, nlisted);
 	}
 	wire_check_why(names[4], v);
+	check_text_other_itt(&c, names[5]);
 out:
 	free(text);
 	wire_close(&c);
