@@ -143,6 +143,30 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	iscsi_conn_put(conn);
 }
 
+void iscsi_conn_close_after_tx(struct iscsi_conn *conn, const char *why)
+{
+	conn->rx_stopped = true;
+	if (conn->tx_head || conn->tx_busy)
+		conn->close_why = why;
+	else
+		iscsi_conn_close(conn, why);
+}
+
+/* Moves msg past the first skip bytes of its iovecs: what a short
+ * transfer already moved. */
+static void msg_advance(struct msghdr *msg, size_t skip)
+{
+	while (skip && skip >= msg->msg_iov->iov_len) {
+		skip -= msg->msg_iov->iov_len;
+		msg->msg_iov++;
+		msg->msg_iovlen--;
+	}
+	if (skip) {
+		msg->msg_iov->iov_base = (char *)msg->msg_iov->iov_base + skip;
+		msg->msg_iov->iov_len -= skip;
+	}
+}
+
 static void tx_free(struct iscsi_tx *tx)
 {
 	free(tx);
@@ -179,7 +203,6 @@ static void on_tx(struct loop_op *op, int res)
 	}
 	if (res < 0) {
 		iscsi_conn_close(conn, strerror(-res));
-		tx_drain(conn);
 		iscsi_conn_put(conn);
 		return;
 	}
@@ -200,8 +223,8 @@ static void on_tx(struct loop_op *op, int res)
 	}
 	if (conn->tx_head) {
 		tx_flush(conn);
-	} else if (conn->close_after_tx) {
-		iscsi_conn_close(conn, "finished");
+	} else if (conn->close_why) {
+		iscsi_conn_close(conn, conn->close_why);
 	} else if (conn->handoff_pending) {
 		/* The last login response is out: from here on the connection
 		 * belongs to its data-plane loop, and this thread lets go. */
@@ -227,18 +250,10 @@ static void tx_flush(struct iscsi_conn *conn)
 				conn->tx_iov[n++] = (struct iovec){ (void *)zero_pad, pad };
 		}
 	}
-	/* Skip what a short send already delivered. */
-	unsigned first = 0;
-	uint32_t skip = conn->tx_skip;
-	while (skip >= conn->tx_iov[first].iov_len) {
-		skip -= conn->tx_iov[first].iov_len;
-		first++;
-	}
-	conn->tx_iov[first].iov_base = (char *)conn->tx_iov[first].iov_base + skip;
-	conn->tx_iov[first].iov_len -= skip;
 	memset(&conn->tx_msg, 0, sizeof(conn->tx_msg));
-	conn->tx_msg.msg_iov = conn->tx_iov + first;
-	conn->tx_msg.msg_iovlen = n - first;
+	conn->tx_msg.msg_iov = conn->tx_iov;
+	conn->tx_msg.msg_iovlen = n;
+	msg_advance(&conn->tx_msg, conn->tx_skip);
 	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
 	io_uring_prep_sendmsg(sqe, conn->fd, &conn->tx_msg, MSG_NOSIGNAL);
 	loop_sqe_set_op(sqe, &conn->tx_op);
@@ -299,7 +314,6 @@ int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 	if (!buf)
 		return -ENOMEM;
 	conn->rx_buf = buf;
-	conn->rx_buf_cap = max_dsl + RX_BUF_SLACK;
 	return 0;
 }
 
@@ -313,20 +327,6 @@ static void rx_submit(struct iscsi_conn *conn)
 		io_uring_prep_recv(sqe, conn->fd, conn->rx_bhs + conn->rx_got,
 				   ISCSI_BHS_LEN - conn->rx_got, 0);
 	} else {
-		unsigned n = 0;
-		uint32_t skip = conn->rx_got;
-		for (unsigned i = 0; i < 3; i++) {
-			struct iscsi_rx_seg *seg = &conn->rx_seg[i];
-			if (skip >= seg->len) {
-				skip -= seg->len;
-				continue;
-			}
-			conn->rx_iov[n++] = (struct iovec){ seg->base + skip, seg->len - skip };
-			skip = 0;
-		}
-		memset(&conn->rx_msg, 0, sizeof(conn->rx_msg));
-		conn->rx_msg.msg_iov = conn->rx_iov;
-		conn->rx_msg.msg_iovlen = n;
 		io_uring_prep_recvmsg(sqe, conn->fd, &conn->rx_msg, 0);
 	}
 	loop_sqe_set_op(sqe, &conn->rx_op);
@@ -449,25 +449,33 @@ static enum iscsi_rx_route ffp_route(struct iscsi_conn *conn, const struct iscsi
 	return RX_TO_BUF;
 }
 
+/* Where the tail goes: AHS (and header digest) to rx_ahs, then the data
+ * segment to its route's destination, then what nobody keeps to the sink. */
 static void rx_plan_tail(struct iscsi_conn *conn)
 {
 	const struct iscsi_hdr *h = &conn->rx_hdr;
 	bool hd = conn->params.header_digest, dd = conn->params.data_digest;
 	uint32_t ahs = h->ahs_len * 4u + (hd ? ISCSI_DIGEST_LEN : 0);
 	uint32_t data = iscsi_pad4(h->data_len) + (dd && h->data_len ? ISCSI_DIGEST_LEN : 0);
-	conn->rx_seg[0] = (struct iscsi_rx_seg){ conn->rx_ahs, ahs };
+	uint8_t *dest = conn->rx_buf;
+	uint32_t dest_len = data;
 	if (conn->rx_route == RX_TO_HOLD) {
-		conn->rx_seg[1] = (struct iscsi_rx_seg){ conn->rx_held->data, data };
-		conn->rx_seg[2] = (struct iscsi_rx_seg){ NULL, 0 };
+		dest = conn->rx_held->data;
 	} else if ((conn->rx_route == RX_TO_TASK || conn->rx_route == RX_TO_DATA_OUT) &&
 		   conn->rx_task && conn->rx_task_len) {
-		conn->rx_seg[1] = (struct iscsi_rx_seg){
-			conn->rx_task->scsi.buf + conn->rx_task_off, conn->rx_task_len };
-		conn->rx_seg[2] = (struct iscsi_rx_seg){ conn->rx_buf, data - conn->rx_task_len };
-	} else {
-		conn->rx_seg[1] = (struct iscsi_rx_seg){ conn->rx_buf, data };
-		conn->rx_seg[2] = (struct iscsi_rx_seg){ NULL, 0 };
+		dest = conn->rx_task->scsi.buf + conn->rx_task_off;
+		dest_len = conn->rx_task_len;
 	}
+	const struct iovec plan[] = {
+		{ conn->rx_ahs, ahs }, { dest, dest_len }, { conn->rx_buf, data - dest_len },
+	};
+	unsigned n = 0;
+	for (unsigned i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
+		if (plan[i].iov_len)
+			conn->rx_iov[n++] = plan[i];
+	memset(&conn->rx_msg, 0, sizeof(conn->rx_msg));
+	conn->rx_msg.msg_iov = conn->rx_iov;
+	conn->rx_msg.msg_iovlen = n;
 	conn->rx_tail_len = ahs + data;
 }
 
@@ -486,9 +494,7 @@ static void login_reject_malformed(struct iscsi_conn *conn)
 	memcpy(r.isid, conn->rx_bhs + 8, sizeof(r.isid));
 	iscsi_build_login_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
-	log_info("connection %s: malformed Login Request", conn->peer_text);
-	conn->rx_stopped = true;
-	conn->close_after_tx = true;
+	iscsi_conn_close_after_tx(conn, "malformed Login Request");
 }
 
 static void rx_header_done(struct iscsi_conn *conn)
@@ -503,10 +509,7 @@ static void rx_header_done(struct iscsi_conn *conn)
 			 h->data_len, limit);
 		if (conn->phase != CONN_LOGIN)
 			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
-		conn->close_after_tx = true;
-		conn->rx_stopped = true;
-		if (!conn->tx_head && !conn->tx_busy)
-			iscsi_conn_close(conn, "oversized data segment");
+		iscsi_conn_close_after_tx(conn, "oversized data segment");
 		return;
 	}
 	if (conn->phase == CONN_LOGIN) {
@@ -559,11 +562,11 @@ static void on_rx(struct loop_op *op, int res)
 			rx_submit(conn);
 		else
 			rx_header_done(conn);
+	} else if (conn->rx_got < conn->rx_tail_len) {
+		msg_advance(&conn->rx_msg, (size_t)res);
+		rx_submit(conn);
 	} else {
-		if (conn->rx_got < conn->rx_tail_len)
-			rx_submit(conn);
-		else
-			rx_pdu_done(conn);
+		rx_pdu_done(conn);
 	}
 	iscsi_conn_put(conn);
 }

@@ -66,11 +66,6 @@ enum iscsi_rx_route {
 	RX_TO_SINK,     /* dropped (out of window, rejected) */
 };
 
-struct iscsi_rx_seg {
-	uint8_t *base;
-	uint32_t len;
-};
-
 #define ISCSI_AHS_MAX (255u * 4u)
 
 struct iscsi_conn {
@@ -90,20 +85,18 @@ struct iscsi_conn {
 	/* receive: BHS, then tail (AHS, padded data, digests) */
 	struct loop_op rx_op;
 	bool rx_in_tail;
-	bool rx_stopped;            /* no further PDUs are read (logout, failed login, handoff) */
+	bool rx_stopped;            /* no further PDUs are read (see iscsi_conn_close_after_tx) */
 	uint8_t rx_bhs[ISCSI_BHS_LEN];
 	uint32_t rx_got;            /* bytes of the current part received */
 	struct iscsi_hdr rx_hdr;
 	const uint8_t *cur_bhs;     /* raw header of the PDU being handled (for Reject) */
 	enum iscsi_rx_route rx_route;
-	struct iscsi_rx_seg rx_seg[3];
-	struct iovec rx_iov[3];
-	struct msghdr rx_msg;
+	struct iovec rx_iov[3];     /* the tail's plan: AHS, data destination, sink */
+	struct msghdr rx_msg;       /* what of the plan is still to come */
 	uint32_t rx_tail_len;
 	struct __kernel_timespec login_timeout; /* linked to each login-phase receive */
 	uint8_t rx_ahs[ISCSI_AHS_MAX + ISCSI_DIGEST_LEN];
 	uint8_t *rx_buf;            /* non-task data segments, and the sink for bytes we drop */
-	uint32_t rx_buf_cap;
 	struct iscsi_held_pdu *rx_held;
 	struct iscsi_task *rx_task; /* task whose buffer the data segment lands in */
 	uint32_t rx_task_off, rx_task_len;
@@ -114,7 +107,7 @@ struct iscsi_conn {
 	struct loop_defer tx_defer;
 	struct iscsi_tx *tx_head, *tx_tail;
 	bool tx_busy;
-	bool close_after_tx;        /* close once the queue is empty (logout, failed login) */
+	const char *close_why;      /* set: close once the queue is empty */
 	struct iovec tx_iov[ISCSI_TX_BATCH * 3];
 	struct msghdr tx_msg;
 	uint32_t tx_skip;           /* bytes of tx_head already sent */
@@ -146,6 +139,9 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason);
 /* Starts tearing the connection down; it is freed when nothing is in flight. */
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
+/* Stops reading and closes once everything queued is sent: for a reply
+ * that ends the connection (failed login, logout, protocol error). */
+void iscsi_conn_close_after_tx(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_get(struct iscsi_conn *conn);
 void iscsi_conn_put(struct iscsi_conn *conn);
 /* Sequence numbers for a PDU being built now. */

@@ -94,9 +94,7 @@ void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	case ISCSI_LOGIN_CONTINUE:
 		break;
 	case ISCSI_LOGIN_REJECTED:
-		log_info("connection %s: login rejected", conn->peer_text);
-		conn->rx_stopped = true;
-		conn->close_after_tx = true;
+		iscsi_conn_close_after_tx(conn, "login rejected");
 		break;
 	case ISCSI_LOGIN_DONE:
 		login_finish(conn);

@@ -157,10 +157,8 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
 	iscsi_build_logout_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
-	if (response == LOGOUT_OK) {
-		conn->rx_stopped = true;
-		conn->close_after_tx = true;
-	}
+	if (response == LOGOUT_OK)
+		iscsi_conn_close_after_tx(conn, "logout");
 }
 
 /* TMF functions and responses, RFC 7143 §11.5.1 and §11.6.1. */
