@@ -107,14 +107,12 @@ void iscsi_conn_put(struct iscsi_conn *conn)
 		conn_destroy(conn);
 }
 
-uint32_t iscsi_conn_exp_cmdsn(const struct iscsi_conn *conn)
+uint32_t iscsi_conn_new_ttt(struct iscsi_conn *conn)
 {
-	return conn->session->exp_cmdsn;
-}
-
-uint32_t iscsi_conn_max_cmdsn(struct iscsi_conn *conn)
-{
-	return iscsi_session_max_cmdsn(conn->session);
+	/* 0xffffffff means "no tag" on the wire (RFC 7143 §11.8.1). */
+	if (++conn->next_ttt == ISCSI_RSVD_TAG)
+		conn->next_ttt = 1;
+	return conn->next_ttt;
 }
 
 static void tx_drain(struct iscsi_conn *conn)
@@ -301,8 +299,8 @@ void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason)
 		.reason = reason, .statsn = conn->statsn++, .data_len = ISCSI_BHS_LEN,
 	};
 	if (conn->session) {
-		r.exp_cmdsn = iscsi_conn_exp_cmdsn(conn);
-		r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+		r.exp_cmdsn = conn->session->exp_cmdsn;
+		r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	}
 	iscsi_build_reject(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);

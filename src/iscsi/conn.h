@@ -144,9 +144,8 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_get(struct iscsi_conn *conn);
 void iscsi_conn_put(struct iscsi_conn *conn);
-/* Sequence numbers for a PDU being built now. */
-uint32_t iscsi_conn_exp_cmdsn(const struct iscsi_conn *conn);
-uint32_t iscsi_conn_max_cmdsn(struct iscsi_conn *conn);
+/* A Target Transfer Tag for an R2T or a Text continuation. */
+uint32_t iscsi_conn_new_ttt(struct iscsi_conn *conn);
 
 /* Login phase (conn_login.c). */
 void iscsi_conn_login_init(struct iscsi_conn *conn);

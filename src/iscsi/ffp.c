@@ -34,10 +34,10 @@ static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	memcpy(tx->inline_data, data, echo);
 	struct iscsi_nop_in n = {
 		.itt = h->itt, .ttt = ISCSI_RSVD_TAG, .lun = h->lun,
-		.statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
 		.data_len = echo,
 	};
-	n.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	n.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_nop_in(tx->bhs, &n);
 	iscsi_conn_queue(conn, tx);
 }
@@ -56,15 +56,13 @@ static void text_send_part(struct iscsi_conn *conn, uint32_t itt)
 	}
 	memcpy(tx->inline_data, conn->text_pending + conn->text_pending_off, n);
 	conn->text_pending_off += n;
-	if (more && ++conn->next_ttt == ISCSI_RSVD_TAG)
-		conn->next_ttt = 1;
-	conn->text_ttt = more ? conn->next_ttt : ISCSI_RSVD_TAG;
+	conn->text_ttt = more ? iscsi_conn_new_ttt(conn) : ISCSI_RSVD_TAG;
 	struct iscsi_text_rsp r = {
 		.final = !more, .cont = more, .itt = itt, .ttt = conn->text_ttt,
-		.statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
 		.data_len = n,
 	};
-	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_text_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
 	if (!more) {
@@ -150,11 +148,11 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	const struct iscsi_params *p = &conn->session->params;
 	struct iscsi_logout_rsp r = {
 		.response = response, .itt = h->itt, .statsn = conn->statsn++,
-		.exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.exp_cmdsn = conn->session->exp_cmdsn,
 		.time2wait = (uint16_t)p->default_time2wait,
 		.time2retain = (uint16_t)p->default_time2retain,
 	};
-	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_logout_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
 	if (response == LOGOUT_OK)
@@ -173,10 +171,10 @@ void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
 		return;
 	}
 	struct iscsi_tmf_rsp r = {
-		.itt = itt, .statsn = conn->statsn++, .exp_cmdsn = iscsi_conn_exp_cmdsn(conn),
+		.itt = itt, .statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
 		.response = response,
 	};
-	r.max_cmdsn = iscsi_conn_max_cmdsn(conn);
+	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_tmf_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
 }

@@ -204,10 +204,8 @@ static void task_send_r2ts(struct iscsi_task *t)
 			iscsi_conn_close(conn, "out of memory for R2T");
 			return;
 		}
-		if (++conn->next_ttt == ISCSI_RSVD_TAG)
-			conn->next_ttt = 1;
 		*slot = (struct iscsi_r2t_slot){
-			.used = true, .ttt = conn->next_ttt, .offset = t->r2t_offset,
+			.used = true, .ttt = iscsi_conn_new_ttt(conn), .offset = t->r2t_offset,
 			.len = min_u32(t->want - t->r2t_offset, s->params.max_burst),
 		};
 		struct iscsi_r2t r = {
@@ -259,11 +257,8 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->conn = conn;
 	t->refs = 1;
 	t->itt = h->itt;
-	t->cmdsn = h->cmd.cmdsn;
 	t->edtl = h->cmd.edtl;
 	t->lun = h->lun;
-	t->read = h->cmd.read;
-	t->write = h->cmd.write;
 	t->scsi.nexus = &s->nexus;
 	t->scsi.lun_raw = h->lun;
 	memcpy(t->scsi.cdb, h->cmd.cdb, sizeof(t->scsi.cdb));
@@ -275,7 +270,6 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE)
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);
 	t->unsol_pending = !h->final;
-	t->unsol_datasn = 0;
 	task_hash(t);
 	s->active++;
 

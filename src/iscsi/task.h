@@ -24,9 +24,8 @@ struct iscsi_task {
 	struct scsi_task scsi;
 	struct iscsi_conn *conn;
 	struct iscsi_task *hnext;   /* ITT hash chain in the connection */
-	uint32_t itt, cmdsn, edtl;
+	uint32_t itt, edtl;
 	uint64_t lun;
-	bool read, write;           /* R and W bits */
 	bool prepared;              /* scsi_task_prepare succeeded */
 	bool executing;             /* handed to the SCSI core */
 	uint32_t want;              /* write bytes we take into buf: min(EDTL, CDB length) */
