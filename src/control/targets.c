@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "iscsi/sendtargets.h"
+#include "util/addr.h"
 #include "util/log.h"
 
 static struct lunar_target *targets;
@@ -108,7 +109,7 @@ const char *targets_alias(void *target)
 
 struct portal_list {
 	struct iscsi_st_portal portals[MAX_ST_PORTALS];
-	char text[MAX_ST_PORTALS][INET6_ADDRSTRLEN + 10];
+	char text[MAX_ST_PORTALS][ADDR_TEXT_MAX];
 	size_t n;
 };
 
@@ -116,20 +117,12 @@ static void portal_list_add(struct portal_list *pl, const struct sockaddr *sa, u
 {
 	if (pl->n == MAX_ST_PORTALS)
 		return;
-	char host[INET6_ADDRSTRLEN];
+	/* Link-local addresses need a zone the initiator cannot know. */
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+		return;
 	char *out = pl->text[pl->n];
-	size_t cap = sizeof(pl->text[0]);
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "%s:%u", host, port);
-	} else {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		/* Link-local addresses need a zone the initiator cannot know. */
-		if (IN6_IS_ADDR_LINKLOCAL(a))
-			return;
-		inet_ntop(AF_INET6, a, host, sizeof(host));
-		snprintf(out, cap, "[%s]:%u", host, port);
-	}
+	addr_format(sa, port, out, sizeof(pl->text[0]));
 	pl->portals[pl->n] = (struct iscsi_st_portal){ .addr = out, .tpgt = LUNAR_TPGT };
 	pl->n++;
 }
@@ -141,18 +134,12 @@ static bool addr_is_wildcard(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-static uint16_t addr_port(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
-					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 static void portal_list_build(struct portal_list *pl)
 {
 	struct ifaddrs *ifs = NULL;
 	for (size_t i = 0; i < config->nportals; i++) {
 		const struct sockaddr_storage *ss = &config->portals[i].addr;
-		uint16_t port = addr_port(ss);
+		uint16_t port = addr_port((const struct sockaddr *)ss);
 		if (!addr_is_wildcard(ss)) {
 			portal_list_add(pl, (const struct sockaddr *)ss, port);
 			continue;

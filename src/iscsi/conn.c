@@ -3,7 +3,6 @@
  * time for everything queued, and teardown once nothing is in flight. */
 #include "iscsi/conn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +14,7 @@
 
 #include "iscsi/session.h"
 #include "iscsi/task.h"
+#include "util/addr.h"
 #include "util/log.h"
 
 /* RFC 7143 §13.12: before a value is declared, data segments are <= 8192. */
@@ -569,25 +569,6 @@ static void on_rx(struct loop_op *op, int res)
 	iscsi_conn_put(conn);
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		port = ntohs(sin->sin_port);
-		snprintf(out, cap, "%s:%u", host, port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		port = ntohs(sin6->sin6_port);
-		snprintf(out, cap, "[%s]:%u", host, port);
-	} else {
-		snprintf(out, cap, "local socket");
-	}
-}
-
 int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 {
 	struct iscsi_conn *conn = calloc(1, sizeof(*conn));
@@ -606,7 +587,8 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	getsockname(fd, (struct sockaddr *)&conn->local, &len);
 	len = sizeof(conn->peer);
 	getpeername(fd, (struct sockaddr *)&conn->peer, &len);
-	format_addr(&conn->peer, conn->peer_text, sizeof(conn->peer_text));
+	const struct sockaddr *peer = (const struct sockaddr *)&conn->peer;
+	addr_format(peer, addr_port(peer), conn->peer_text, sizeof(conn->peer_text));
 	/* PDUs are written whole by one sendmsg; don't let Nagle hold the tail. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

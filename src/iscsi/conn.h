@@ -16,6 +16,7 @@
 #include "iscsi/login.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
+#include "util/addr.h"
 #include "util/loop.h"
 
 #define ISCSI_TX_BATCH 64
@@ -73,7 +74,7 @@ struct iscsi_conn {
 	struct loop *loop;
 	const struct iscsi_host *host;
 	struct sockaddr_storage local, peer;
-	char peer_text[64];
+	char peer_text[ADDR_TEXT_MAX];
 	enum iscsi_conn_phase phase;
 	struct iscsi_session *session;
 	struct iscsi_login login;   /* valid in CONN_LOGIN */
