@@ -1,6 +1,7 @@
 #include "daemon/dataplane.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ struct dp_thread {
 	struct loop loop;
 	unsigned index;
 	bool started;
+	struct loop_msg stop_msg; /* embedded: stopping must not depend on an allocation */
 };
 
 static struct dp_thread *threads;
@@ -83,31 +85,30 @@ static void close_connections_here(struct loop_msg *msg)
 
 static void stop_here(struct loop_msg *msg)
 {
-	struct loop_job *job = (struct loop_job *)msg;
-	job->loop->stop = true;
-	free(job);
+	struct dp_thread *t = (struct dp_thread *)((char *)msg - offsetof(struct dp_thread, stop_msg));
+	t->loop.stop = true;
 }
 
-static void post_to_all(void (*fn)(struct loop_msg *))
+/* Shutdown asks again every few milliseconds, so a lost request (no
+ * memory for it) only delays the close. */
+void dataplane_close_connections(void)
 {
 	for (unsigned i = 0; i < nthreads; i++) {
 		struct loop_job *job = calloc(1, sizeof(*job));
 		if (!job)
 			continue;
-		job->msg.fn = fn;
+		job->msg.fn = close_connections_here;
 		job->loop = &threads[i].loop;
 		loop_post(&threads[i].loop, &job->msg);
 	}
 }
 
-void dataplane_close_connections(void)
-{
-	post_to_all(close_connections_here);
-}
-
 void dataplane_stop(void)
 {
-	post_to_all(stop_here);
+	for (unsigned i = 0; i < nthreads; i++) {
+		threads[i].stop_msg.fn = stop_here;
+		loop_post(&threads[i].loop, &threads[i].stop_msg);
+	}
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (threads[i].started)
 			pthread_join(threads[i].tid, NULL);
