@@ -58,6 +58,21 @@ static void usage(FILE *out)
 		LUNAR_DEFAULT_STATE_DIR, DEFAULT_LOGIN_TIMEOUT_S);
 }
 
+/* A decimal option value within [min, max]; says what it wants otherwise. */
+static int parse_bounded(const char *option, const char *text, unsigned min, unsigned max,
+			 unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || errno || n < min || n > max) {
+		fprintf(stderr, "lunard: %s %s: want a number from %u to %u\n", option, text, min, max);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -97,27 +112,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's':
 			o->state_dir = optarg;
 			break;
-		case 't': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 256) {
-				fprintf(stderr, "lunard: --threads %s: want a number from 1 to 256\n", optarg);
+		case 't':
+			if (parse_bounded("--threads", optarg, 1, 256, &o->threads) < 0)
 				return -1;
-			}
-			o->threads = (unsigned)n;
 			o->threads_set = true;
 			break;
-		}
-		case 'T': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 3600) {
-				fprintf(stderr, "lunard: --login-timeout %s: want seconds from 1 to 3600\n", optarg);
+		case 'T':
+			if (parse_bounded("--login-timeout", optarg, 1, 3600, &o->login_timeout_s) < 0)
 				return -1;
-			}
-			o->login_timeout_s = (unsigned)n;
 			break;
-		}
 		case 'L': {
 			enum log_level level;
 			if (log_parse_level(optarg, &level) < 0) {
