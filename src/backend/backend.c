@@ -9,6 +9,7 @@
 
 #include "backend/store.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 static const struct {
 	const char *name;
@@ -96,7 +97,7 @@ static int backend_io_check(const struct backend *bs, const struct backend_io *i
 
 static void backend_on_rejected(struct loop_op *op, int res)
 {
-	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
+	struct backend_io *io = container_of(op, struct backend_io, lop);
 	io->done(io, backend_io_check(io->bs, io));
 }
 
@@ -126,7 +127,7 @@ void backend_close(struct backend *bs)
 
 static void backend_on_nop(struct loop_op *op, int res)
 {
-	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
+	struct backend_io *io = container_of(op, struct backend_io, lop);
 	io->done(io, res < 0 ? res : 0);
 }
 

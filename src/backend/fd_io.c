@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend/store.h"
+#include "util/macros.h"
 
 /* Buffers handed to backend_submit are at least this aligned (backend.h). */
 #define BACKEND_BUF_ALIGN 4096u
@@ -28,7 +29,7 @@ static void backend_fd_queue(struct backend_io *io);
 
 static void backend_fd_on_complete(struct loop_op *op, int res)
 {
-	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
+	struct backend_io *io = container_of(op, struct backend_io, lop);
 	if (io->op == BACKEND_FLUSH) {
 		io->done(io, res < 0 ? res : 0);
 		return;

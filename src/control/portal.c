@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/macros.h"
 
 struct portal {
 	int fd;
@@ -30,7 +31,7 @@ static void portal_arm(struct portal *p)
 
 static void on_accept(struct loop_op *op, int res)
 {
-	struct portal *p = (struct portal *)((char *)op - offsetof(struct portal, op));
+	struct portal *p = container_of(op, struct portal, op);
 	if (p->closing)
 		return;
 	if (res >= 0)

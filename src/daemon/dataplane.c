@@ -9,6 +9,7 @@
 
 #include "iscsi/conn.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 /* Room for the sockets' receives and sends plus queued-depth backing I/O. */
 #define DATAPLANE_RING_ENTRIES 4096
@@ -85,7 +86,7 @@ static void close_connections_here(struct loop_msg *msg)
 
 static void stop_here(struct loop_msg *msg)
 {
-	struct dp_thread *t = (struct dp_thread *)((char *)msg - offsetof(struct dp_thread, stop_msg));
+	struct dp_thread *t = container_of(msg, struct dp_thread, stop_msg);
 	t->loop.stop = true;
 }
 

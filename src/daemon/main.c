@@ -19,6 +19,7 @@
 #include "iscsi/conn.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "util/macros.h"
 
 /* Commands the target accepts beyond ExpCmdSN (MaxCmdSN - ExpCmdSN + 1). */
 #define CMD_WINDOW 128
@@ -236,7 +237,7 @@ static void control_arm_tick(struct control *c)
  * way to a data-plane loop when the first request went out. */
 static void on_tick(struct loop_op *op, int res)
 {
-	struct control *c = (struct control *)((char *)op - offsetof(struct control, tick_op));
+	struct control *c = container_of(op, struct control, tick_op);
 	c->waited_ms += SHUTDOWN_POLL_MS;
 	unsigned live = iscsi_conn_live_count();
 	if (live == 0 || c->waited_ms >= SHUTDOWN_GRACE_MS) {
@@ -252,7 +253,7 @@ static void on_tick(struct loop_op *op, int res)
 
 static void on_signal(struct loop_op *op, int res)
 {
-	struct control *c = (struct control *)((char *)op - offsetof(struct control, sig_op));
+	struct control *c = container_of(op, struct control, sig_op);
 	if (res < 0) {
 		log_error("signalfd read: %s", strerror(-res));
 		return;

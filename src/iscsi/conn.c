@@ -16,6 +16,7 @@
 #include "iscsi/task.h"
 #include "util/addr.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 /* RFC 7143 §13.12: before a value is declared, data segments are <= 8192. */
 #define LOGIN_MAX_DSL 8192u
@@ -192,7 +193,7 @@ static void tx_flush(struct iscsi_conn *conn);
 
 static void on_tx(struct loop_op *op, int res)
 {
-	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)op - offsetof(struct iscsi_conn, tx_op));
+	struct iscsi_conn *conn = container_of(op, struct iscsi_conn, tx_op);
 	conn->tx_busy = false;
 	if (conn->phase == CONN_CLOSING) {
 		tx_drain(conn);
@@ -261,7 +262,7 @@ static void tx_flush(struct iscsi_conn *conn)
 
 static void on_tx_defer(struct loop_defer *d)
 {
-	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, tx_defer));
+	struct iscsi_conn *conn = container_of(d, struct iscsi_conn, tx_defer);
 	tx_flush(conn);
 	iscsi_conn_put(conn);
 }
@@ -542,7 +543,7 @@ static void rx_header_done(struct iscsi_conn *conn)
 
 static void on_rx(struct loop_op *op, int res)
 {
-	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)op - offsetof(struct iscsi_conn, rx_op));
+	struct iscsi_conn *conn = container_of(op, struct iscsi_conn, rx_op);
 	if (conn->phase == CONN_CLOSING) {
 		iscsi_conn_put(conn);
 		return;

@@ -6,6 +6,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/session.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 /* RFC 7143 §13.12: login data segments stay within 8192 bytes. */
 #define LOGIN_RSP_MAX 8192u
@@ -46,7 +47,7 @@ void iscsi_conn_login_init(struct iscsi_conn *conn)
 /* Runs on the data-plane loop the session was placed on. */
 static void on_handoff(struct loop_msg *msg)
 {
-	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)msg - offsetof(struct iscsi_conn, handoff_msg));
+	struct iscsi_conn *conn = container_of(msg, struct iscsi_conn, handoff_msg);
 	conn->loop = conn->session->loop;
 	conn->handoff_pending = false;
 	if (conn->session->killed) {

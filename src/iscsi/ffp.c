@@ -9,15 +9,11 @@
 #include "iscsi/task.h"
 #include "iscsi/textkv.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 /* The largest Text response lunar builds (all targets x all portals). */
 #define TEXT_RSP_MAX (64u * 1024u)
 #define TEXT_MAX_PAIRS 64
-
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
 
 static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			   const uint8_t *data, uint32_t len)

@@ -8,6 +8,7 @@
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 static unsigned itt_bucket(uint32_t itt)
 {
@@ -55,11 +56,6 @@ static void tx_put_task(struct iscsi_tx *tx)
 {
 	iscsi_task_put(tx->owner);
 	free(tx);
-}
-
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
 }
 
 /* RFC 7143 §11.4.5: residuals compare what the command would move with

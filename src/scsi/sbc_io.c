@@ -6,12 +6,13 @@
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 #define FUA_BIT 0x08 /* byte 1 of READ/WRITE(10, 12, 16); SBC-3 5.x */
 
 static struct scsi_task *io_task(struct backend_io *io)
 {
-	return (struct scsi_task *)((char *)io - offsetof(struct scsi_task, io));
+	return container_of(io, struct scsi_task, io);
 }
 
 /* The backend reports -errno; the initiator sees a sense reason. */

@@ -6,6 +6,7 @@
 #include "util/be.h"
 #include "scsi/opcodes.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 #define TASK_BUF_ALIGN 4096
 
@@ -185,7 +186,7 @@ void scsi_task_finish(struct scsi_task *task, enum sense_reason reason)
 static void task_on_complete(struct loop_op *lop, int res)
 {
 	struct scsi_task *task =
-		(struct scsi_task *)((char *)lop - offsetof(struct scsi_task, complete_op));
+		container_of(lop, struct scsi_task, complete_op);
 	task_set_leave(task);
 	task->done(task);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/macros.h"
 
 static void loop_arm_wake(struct loop *loop);
 
@@ -33,7 +34,7 @@ static void loop_drain_inbox(struct loop *loop)
 
 static void loop_on_wake(struct loop_op *op, int res)
 {
-	struct loop *loop = (struct loop *)((char *)op - offsetof(struct loop, wake_op));
+	struct loop *loop = container_of(op, struct loop, wake_op);
 	if (res < 0 && res != -EINTR && res != -EAGAIN)
 		log_error("loop: eventfd read failed: %s", strerror(-res));
 	loop_drain_inbox(loop);
