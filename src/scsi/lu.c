@@ -94,7 +94,7 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 	lu->readonly = bs->readonly;
 	/* Completed writes may sit in the page cache or a disk cache until a
 	 * flush: tell the initiator so it sends SYNCHRONIZE CACHE. */
-	lu->write_cache = true;
+	atomic_init(&lu->mode, SCSI_MODE_WCE);
 	if (cfg->serial) {
 		lu_copy_ascii(lu->serial, sizeof(lu->serial), cfg->serial);
 	} else {
@@ -107,6 +107,13 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 		      cfg->product ? cfg->product : LU_DEFAULT_PRODUCT);
 	lu_copy_ascii(lu->revision, sizeof(lu->revision), LU_REVISION);
 	return lu;
+}
+
+void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits)
+{
+	uint32_t old = atomic_load(&lu->mode);
+	while (!atomic_compare_exchange_weak(&lu->mode, &old, (old & ~mask) | (bits & mask)))
+		;
 }
 
 void scsi_lu_destroy(struct scsi_lu *lu)

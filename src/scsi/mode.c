@@ -63,16 +63,17 @@ static const struct {
 
 #define MODE_NPAGES (sizeof(mode_pages) / sizeof(mode_pages[0]))
 
-/* The parameters MODE SELECT may change, each one bit of a page kept in a
- * bool of the LU. MODE SENSE reports exactly these bits as changeable. */
+/* The parameters MODE SELECT may change, each one bit of a page kept as
+ * one bit of the LU's mode word. MODE SENSE reports exactly these bits as
+ * changeable. */
 static const struct {
 	uint8_t page, byte, mask;
 	bool dflt;
-	size_t lu_flag; /* offset of the bool in struct scsi_lu */
+	enum scsi_lu_mode lu_bit;
 } mode_params[] = {
-	{ 0x08, 2, 0x04, true, offsetof(struct scsi_lu, write_cache) },       /* WCE */
-	{ 0x0A, 2, 0x04, false, offsetof(struct scsi_lu, descriptor_sense) }, /* D_SENSE */
-	{ 0x0A, 4, 0x08, false, offsetof(struct scsi_lu, swp) },              /* SWP */
+	{ 0x08, 2, 0x04, true, SCSI_MODE_WCE },
+	{ 0x0A, 2, 0x04, false, SCSI_MODE_D_SENSE },
+	{ 0x0A, 4, 0x08, false, SCSI_MODE_SWP },
 };
 
 #define MODE_NPARAMS (sizeof(mode_params) / sizeof(mode_params[0]))
@@ -88,7 +89,7 @@ static bool mode_param_value(const struct scsi_lu *lu, size_t i, enum mode_pc pc
 	case PC_SAVED:
 		break;
 	}
-	return *(const bool *)((const char *)lu + mode_params[i].lu_flag);
+	return scsi_lu_mode_has(lu, mode_params[i].lu_bit);
 }
 
 size_t mode_page_build(const struct scsi_lu *lu, uint8_t code, enum mode_pc pc, uint8_t *p)
@@ -105,13 +106,16 @@ size_t mode_page_build(const struct scsi_lu *lu, uint8_t code, enum mode_pc pc, 
 	return 0;
 }
 
-void mode_page_apply(struct scsi_lu *lu, uint8_t code, const uint8_t *page)
+void mode_page_collect(uint8_t code, const uint8_t *page, uint32_t *mask, uint32_t *bits)
 {
 	for (size_t j = 0; j < MODE_NPARAMS; j++) {
 		if (mode_params[j].page != code)
 			continue;
-		bool *flag = (bool *)((char *)lu + mode_params[j].lu_flag);
-		*flag = page[mode_params[j].byte] & mode_params[j].mask;
+		*mask |= mode_params[j].lu_bit;
+		if (page[mode_params[j].byte] & mode_params[j].mask)
+			*bits |= mode_params[j].lu_bit;
+		else
+			*bits &= ~(uint32_t)mode_params[j].lu_bit;
 	}
 }
 
@@ -167,7 +171,7 @@ enum sense_reason spc_mode_sense(struct scsi_task *task)
 
 	/* SBC-3 6.4.1: WP, set by the store or by SWP in the Control page, and
 	 * DPOFUA because DPO and FUA are honoured. */
-	bool wp = lu->readonly || lu->swp;
+	bool wp = lu->readonly || scsi_lu_mode_has(lu, SCSI_MODE_SWP);
 	uint8_t device_specific = (uint8_t)((wp ? 0x80 : 0) | 0x10);
 	if (ten) {
 		be16_put(resp, (uint16_t)(len - 2));

@@ -18,8 +18,9 @@ enum mode_pc { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2, PC_SAVED = 3 }
  * and returns the page length, header included; 0 for a page lunar does
  * not have. */
 size_t mode_page_build(const struct scsi_lu *lu, uint8_t code, enum mode_pc pc, uint8_t *p);
-/* Takes the changeable parameters of page code from page, whose other
- * bytes the caller has checked against the current values. */
-void mode_page_apply(struct scsi_lu *lu, uint8_t code, const uint8_t *page);
+/* Adds the changeable parameters of page code in page to a change of the
+ * LU's mode word: their bits to *mask, their values to *bits. The caller
+ * has checked the page's other bytes against the current values. */
+void mode_page_collect(uint8_t code, const uint8_t *page, uint32_t *mask, uint32_t *bits);
 
 #endif

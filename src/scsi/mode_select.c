@@ -143,8 +143,12 @@ enum sense_reason spc_mode_select(struct scsi_task *task)
 		if (r != SENSE_NONE)
 			return r;
 	}
+	/* Every page of the list takes effect at once: one update of the
+	 * LU's mode word. */
+	uint32_t mask = 0, bits = 0;
 	for (size_t off = pages; off < l.len; off += l.p[off + 1] + 2u)
-		mode_page_apply(task->lu, l.p[off] & MS_PAGE_CODE, l.p + off);
+		mode_page_collect(l.p[off] & MS_PAGE_CODE, l.p + off, &mask, &bits);
+	scsi_lu_mode_change(task->lu, mask, bits);
 	/* SPC-4: the pages are the LU's, shared by every I_T nexus, so the
 	 * others learn of the change through MODE PARAMETERS CHANGED. */
 	if (l.len > pages)

@@ -88,7 +88,7 @@ enum sense_reason sbc_write(struct scsi_task *task)
 	/* WRITE(6) has no FUA bit: byte 1 holds LBA bits there. With WCE
 	 * cleared (SBC-3 6.4.4) every write must reach the medium before GOOD. */
 	bool fua = (task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT)) ||
-		   !task->lu->write_cache;
+		   !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
 	uint32_t len = data_out_whole_blocks(task);
 	if (len == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);

@@ -57,6 +57,26 @@ struct scsi_lu_config {
 	const char *product; /* NULL: "lunar disk" */
 };
 
+/* The parameters MODE SELECT can change, as bits of scsi_lu.mode. */
+enum scsi_lu_mode {
+	SCSI_MODE_WCE = 1u << 0,     /* Caching page: write cache enabled */
+	SCSI_MODE_D_SENSE = 1u << 1, /* Control page: descriptor-format sense */
+	SCSI_MODE_SWP = 1u << 2,     /* Control page: software write protect */
+};
+
+/* A logical unit. Locking rule:
+ * - identity and geometry (lun ... revision, readonly) are fixed at
+ *   creation and read without locks;
+ * - mode is the LU-wide state MODE SELECT changes: one atomic word of
+ *   enum scsi_lu_mode bits. Tasks on any data-plane thread read it
+ *   lock-free (scsi_lu_mode_has); a change is one compare-and-swap of the
+ *   bits a MODE SELECT carries (scsi_lu_mode_change), so two MODE SELECTs
+ *   on different threads never undo each other's bits and a task never
+ *   sees half of one;
+ * - unit attentions the LU establishes on every I_T nexus go through its
+ *   target's nexus list under scsi_target.lock; state that must change
+ *   several fields at once (persistent reservations, when they come) takes
+ *   that lock too. */
 struct scsi_lu {
 	uint16_t lun;
 	struct backend *bs;
@@ -65,13 +85,17 @@ struct scsi_lu {
 	char serial[33];     /* Unit Serial Number VPD, space-free ASCII */
 	uint8_t naa[16];     /* NAA 6 designator, stable for target name + LUN */
 	char vendor[9], product[17], revision[5];
-	/* MODE SELECT on one data-plane thread changes these while tasks on
-	 * others read them: atomic, so every reader sees a whole value. */
-	_Atomic bool write_cache;    /* WCE in the Caching mode page */
-	bool readonly;               /* fixed by the configuration */
-	_Atomic bool descriptor_sense; /* D_SENSE in the Control mode page */
-	_Atomic bool swp;            /* SWP in the Control mode page: software write protect */
+	bool readonly;       /* fixed by the configuration */
+	_Atomic uint32_t mode;
 };
+
+static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
+{
+	return atomic_load_explicit(&lu->mode, memory_order_relaxed) & bit;
+}
+
+/* Sets the bits of mask to their values in bits, leaving the others. */
+void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits);
 
 struct scsi_target {
 	char *name;          /* SCSI target device name: the iSCSI target name */

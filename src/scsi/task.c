@@ -33,7 +33,7 @@ void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
 		task->sense_len = 0;
 		return;
 	}
-	bool descriptor = task->lu && task->lu->descriptor_sense;
+	bool descriptor = task->lu && scsi_lu_mode_has(task->lu, SCSI_MODE_D_SENSE);
 	task->status = SCSI_STATUS_CHECK_CONDITION;
 	task->sense_len = (uint8_t)sense_build(task->sense, reason, &task->detail, descriptor);
 	log_debug("scsi: %s on LUN %d: %s", task->op ? task->op->name : "opcode",
@@ -82,7 +82,7 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 		return SENSE_WRITE_PROTECTED;
 	/* SPC-4 7.5.8: with SWP set, writes to the medium are refused; the
 	 * additional sense code says the protection is software's. */
-	if ((op->flags & OP_WRITES_MEDIUM) && lu->swp)
+	if ((op->flags & OP_WRITES_MEDIUM) && scsi_lu_mode_has(lu, SCSI_MODE_SWP))
 		return SENSE_SOFTWARE_WRITE_PROTECTED;
 	return SENSE_NONE;
 }

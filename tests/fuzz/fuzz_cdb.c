@@ -86,8 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned lun = sel & 0x3; /* 2 and 3 are absent */
 	for (unsigned i = 0; i < 2; i++) {
 		target.lus[i]->readonly = sel & 0x04;
-		target.lus[i]->descriptor_sense = sel & 0x08;
-		target.lus[i]->write_cache = sel & 0x10;
+		scsi_lu_mode_change(target.lus[i], SCSI_MODE_D_SENSE | SCSI_MODE_WCE,
+				    (sel & 0x08 ? SCSI_MODE_D_SENSE : 0) |
+				    (sel & 0x10 ? SCSI_MODE_WCE : 0));
 		stores[i].fail_err = errs[(sel >> 6) & 3];
 	}
 	struct scsi_nexus nexus;

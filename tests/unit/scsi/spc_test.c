@@ -344,7 +344,7 @@ static void test_mode_sense6_all_pages(void **state)
 static void test_mode_sense_caching_reflects_write_cache(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->write_cache = false;
+	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_WCE, 0);
 	uint8_t cdb[16] = { 0x1A, 0x08, 0x08, 0, 255 };
 	const uint8_t *p = run_ok(f, 0, cdb);
 	assert_int_equal(p[3], 0);
@@ -356,7 +356,7 @@ static void test_mode_sense_caching_reflects_write_cache(void **state)
 static void test_mode_sense_control_reflects_d_sense(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->descriptor_sense = true;
+	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_D_SENSE, SCSI_MODE_D_SENSE);
 	uint8_t cdb[16] = { 0x1A, 0x08, 0x0A, 0, 255 };
 	const uint8_t *p = run_ok(f, 0, cdb);
 	assert_int_equal(p[4], 0x0A);

@@ -271,7 +271,7 @@ static void test_ua_established_per_lun(void **state)
 static void test_descriptor_sense_follows_d_sense(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->descriptor_sense = true;
+	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_D_SENSE, SCSI_MODE_D_SENSE);
 	uint8_t cdb[16] = { 0xC0 };
 	assert_false(fixture_prepare(f, 0, cdb));
 	assert_int_equal(f->task.sense[0], 0x72);
