@@ -11,35 +11,96 @@
 #include "iscsi/sendtargets.h"
 #include "util/addr.h"
 #include "util/log.h"
+#include "util/quiesce.h"
 
-static struct lunar_target *targets;
+/* The list is read and changed on the control thread only. */
+static struct lunar_target **targets;
 static size_t ntargets;
 static const struct lunar_config *config;
+static struct loop *const *readers;
+static unsigned nreaders;
 
-static int target_build(struct lunar_target *t, const struct config_target *ct)
+/* Opens the store cl describes and creates its LU over it. */
+static int target_lu_open(const char *target_name, const struct config_lun *cl,
+			  struct scsi_lu **out)
 {
+	struct backend *bs;
+	int ret = backend_open(&cl->bs, &bs);
+	if (ret < 0) {
+		log_error("target %s LUN %u: cannot open its backing store", target_name, cl->lun);
+		return ret;
+	}
+	struct scsi_lu_config lc = {
+		.lun = cl->lun, .bs = bs, .close_bs = backend_close, .serial = cl->serial,
+	};
+	*out = scsi_lu_create(&lc, target_name);
+	if (!*out) {
+		backend_close(bs);
+		return -EINVAL;
+	}
+	log_info("target %s LUN %u: %s %s, %llu bytes in %u-byte blocks%s", target_name, cl->lun,
+		 backend_kind_name(cl->bs.kind), cl->bs.path ? cl->bs.path : "",
+		 (unsigned long long)bs->size, bs->block_size, bs->direct ? ", O_DIRECT" : "");
+	return 0;
+}
+
+static void target_retire_map(void *map)
+{
+	scsi_lun_map_free(map);
+}
+
+/* After a publication: frees the replaced map once no data-plane
+ * callback can still be reading it. */
+static int target_retire(struct scsi_lun_map *retired)
+{
+	return quiesce_then(readers, nreaders, target_retire_map, retired);
+}
+
+/* Serves lu (taking over the caller's reference) on t. */
+static int target_publish_lu(struct lunar_target *t, struct scsi_lu *lu)
+{
+	struct scsi_lun_map *retired;
+	int ret = scsi_target_add_lu(&t->scsi, lu, &retired);
+	if (ret < 0) {
+		scsi_lu_put(lu);
+		return ret;
+	}
+	if (target_retire(retired) < 0) {
+		/* The new map is out: the old one may be in use, so it is kept. */
+		log_error("target %s: out of memory: a replaced LUN table is leaked",
+			  t->scsi.name);
+	}
+	return 0;
+}
+
+static struct lunar_target *target_build(const struct config_target *ct)
+{
+	struct lunar_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	atomic_init(&t->refs, 1);
 	t->scsi.name = strdup(ct->name);
 	t->alias = ct->alias ? strdup(ct->alias) : NULL;
 	t->scsi.rel_port = 1;
 	t->scsi.tpg = LUNAR_TPGT;
-	if (!t->scsi.name || (ct->alias && !t->alias))
-		return -ENOMEM;
+	if (!t->scsi.name || (ct->alias && !t->alias) || scsi_target_init(&t->scsi) < 0) {
+		free(t->scsi.name);
+		free(t->alias);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static int target_add_luns(struct lunar_target *t, const struct config_target *ct)
+{
 	for (size_t i = 0; i < ct->nluns; i++) {
-		const struct config_lun *cl = &ct->luns[i];
-		struct backend *bs;
-		int ret = backend_open(&cl->bs, &bs);
-		if (ret < 0) {
-			log_error("target %s LUN %u: cannot open its backing store", ct->name, cl->lun);
+		struct scsi_lu *lu;
+		int ret = target_lu_open(ct->name, &ct->luns[i], &lu);
+		if (ret == 0)
+			ret = target_publish_lu(t, lu);
+		if (ret < 0)
 			return ret;
-		}
-		t->stores[cl->lun] = bs;
-		struct scsi_lu_config lc = { .lun = cl->lun, .bs = bs, .serial = cl->serial };
-		t->scsi.lus[cl->lun] = scsi_lu_create(&lc, ct->name);
-		if (!t->scsi.lus[cl->lun])
-			return -EINVAL;
-		log_info("target %s LUN %u: %s %s, %llu bytes in %u-byte blocks%s", ct->name, cl->lun,
-			 backend_kind_name(cl->bs.kind), cl->bs.path ? cl->bs.path : "",
-			 (unsigned long long)bs->size, bs->block_size, bs->direct ? ", O_DIRECT" : "");
 	}
 	return 0;
 }
@@ -50,9 +111,12 @@ int targets_build(const struct lunar_config *cfg)
 	targets = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*targets));
 	if (!targets)
 		return -ENOMEM;
-	ntargets = cfg->ntargets;
 	for (size_t i = 0; i < cfg->ntargets; i++) {
-		int ret = target_build(&targets[i], &cfg->targets[i]);
+		struct lunar_target *t = target_build(&cfg->targets[i]);
+		if (!t)
+			return -ENOMEM;
+		targets[ntargets++] = t;
+		int ret = target_add_luns(t, &cfg->targets[i]);
 		if (ret < 0)
 			return ret;
 	}
@@ -61,38 +125,79 @@ int targets_build(const struct lunar_config *cfg)
 
 void targets_free(void)
 {
-	for (size_t i = 0; i < ntargets; i++) {
-		struct lunar_target *t = &targets[i];
-		for (unsigned l = 0; l < SCSI_MAX_LUNS; l++) {
-			if (t->scsi.lus[l])
-				scsi_lu_destroy(t->scsi.lus[l]);
-			if (t->stores[l])
-				backend_close(t->stores[l]);
-		}
-		free(t->scsi.name);
-		free(t->alias);
-	}
+	for (size_t i = 0; i < ntargets; i++)
+		targets_put(targets[i]);
 	free(targets);
 	targets = NULL;
 	ntargets = 0;
+	readers = NULL;
+	nreaders = 0;
 }
 
-size_t targets_count(void)
+void targets_set_readers(struct loop *const *loops, unsigned n)
 {
-	return ntargets;
+	readers = loops;
+	nreaders = n;
 }
 
-struct lunar_target *targets_at(size_t i)
+static struct lunar_target *targets_lookup(const char *name)
 {
-	return &targets[i];
+	for (size_t i = 0; i < ntargets; i++)
+		if (strcmp(targets[i]->scsi.name, name) == 0)
+			return targets[i];
+	return NULL;
+}
+
+struct lunar_target *targets_get(const char *name)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (t)
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t;
+}
+
+void targets_put(struct lunar_target *t)
+{
+	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	scsi_target_fini(&t->scsi);
+	free(t->scsi.name);
+	free(t->alias);
+	free(t);
+}
+
+int targets_add_lun(const char *name, const struct config_lun *cl)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (!t)
+		return -ENOENT;
+	struct scsi_lu *lu;
+	int ret = target_lu_open(name, cl, &lu);
+	if (ret == 0)
+		ret = target_publish_lu(t, lu);
+	if (ret == -EEXIST)
+		log_error("target %s: LUN %u is already served", name, cl->lun);
+	return ret;
+}
+
+int targets_remove_lun(const char *name, uint16_t lun)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (!t)
+		return -ENOENT;
+	struct scsi_lun_map *retired;
+	int ret = scsi_target_remove_lu(&t->scsi, lun, &retired);
+	if (ret < 0)
+		return ret;
+	log_info("target %s LUN %u: removed", name, lun);
+	if (target_retire(retired) < 0)
+		log_error("target %s: out of memory: LUN %u's store stays open", name, lun);
+	return 0;
 }
 
 void *targets_find(const char *name)
 {
-	for (size_t i = 0; i < ntargets; i++)
-		if (strcmp(targets[i].scsi.name, name) == 0)
-			return &targets[i];
-	return NULL;
+	return targets_lookup(name);
 }
 
 struct scsi_target *targets_scsi(void *target)
@@ -166,7 +271,7 @@ int targets_sendtargets(const char *value, const char *session_target,
 		portal_list_build(pl);
 		for (size_t i = 0; i < ntargets; i++)
 			st[i] = (struct iscsi_st_target){
-				.name = targets[i].scsi.name, .portals = pl->portals, .nportals = pl->n,
+				.name = targets[i]->scsi.name, .portals = pl->portals, .nportals = pl->n,
 			};
 		size_t len = 0;
 		ret = iscsi_sendtargets_build(value, session_target == NULL, session_target, st,

@@ -1,31 +1,63 @@
-/* The targets lunard serves, built from the configuration at start-up:
- * each target's LUs over their opened backing stores, and the answers the
- * transport asks the control plane for (find a target, SendTargets). */
+/* The targets lunard serves: built from the configuration at start-up,
+ * each a reference-counted object whose LUs come and go at run time; and
+ * the answers the transport asks the control plane for (find a target,
+ * SendTargets).
+ *
+ * Threads: the registry is changed on the control thread. A target lives
+ * while someone holds a reference: the registry holds one, and a session
+ * should hold one from login to its end (targets_get / targets_put). Its
+ * LUN table is read-copy-update (see struct scsi_target): the data plane
+ * reads it without locks, targets_add_lun / targets_remove_lun publish a
+ * new table and free the old one after every data-plane loop has passed a
+ * quiescent point. A removed LU lives on while tasks hold it; its backing
+ * store is closed when the last of them is released. */
 #ifndef LUNAR_CONTROL_TARGETS_H
 #define LUNAR_CONTROL_TARGETS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
 #include "control/config.h"
 #include "scsi/scsi.h"
+#include "util/loop.h"
 
 /* The one portal group every portal belongs to, for now. */
 #define LUNAR_TPGT 1
 
 struct lunar_target {
-	struct scsi_target scsi;
+	struct scsi_target scsi; /* owns the LUs, which own their stores */
 	char *alias;
-	struct backend *stores[SCSI_MAX_LUNS];
+	_Atomic unsigned refs;
 };
 
 /* Opens every backing store and creates the LUs. Returns 0 or -errno
  * (logged, naming the target and LUN). */
 int targets_build(const struct lunar_config *cfg);
+/* Drops the registry's references; after the data plane has stopped. */
 void targets_free(void);
-size_t targets_count(void);
-struct lunar_target *targets_at(size_t i);
+/* The loops whose callbacks read LUN tables: the data-plane loops, set
+ * once they run. Until then a change frees the old table at once. */
+void targets_set_readers(struct loop *const *loops, unsigned n);
 
+/* The target called name with a reference for the caller, or NULL. */
+struct lunar_target *targets_get(const char *name);
+/* Drops a reference; the last one frees the target. Any thread. */
+void targets_put(struct lunar_target *t);
+
+/* Control thread: opens the store cl describes and serves it as LUN
+ * cl->lun of the target called name; every I_T nexus of the target gets
+ * REPORTED LUNS DATA HAS CHANGED. Returns 0, -ENOENT (no such target),
+ * -EEXIST (LUN taken) or another -errno (logged). */
+int targets_add_lun(const char *name, const struct config_lun *cl);
+/* Control thread: stops serving LUN lun of the target called name. Tasks
+ * already holding the LU finish normally; new ones get LOGICAL UNIT NOT
+ * SUPPORTED and REPORT LUNS no longer lists it. Returns 0, -ENOENT or
+ * -ENOMEM (nothing changed). */
+int targets_remove_lun(const char *name, uint16_t lun);
+
+/* For the transport's login, which keeps the pointer without a reference
+ * for now: valid because targets are not removed while lunard runs. */
 void *targets_find(const char *name);
 struct scsi_target *targets_scsi(void *target);
 const char *targets_alias(void *target);

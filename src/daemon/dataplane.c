@@ -23,6 +23,7 @@ struct dp_thread {
 };
 
 static struct dp_thread *threads;
+static struct loop **loops; /* each thread's loop, for dataplane_loops */
 static unsigned nthreads;
 static unsigned next_pick;
 
@@ -39,7 +40,8 @@ static void *dp_main(void *arg)
 int dataplane_start(unsigned n)
 {
 	threads = calloc(n, sizeof(*threads));
-	if (!threads)
+	loops = calloc(n, sizeof(*loops));
+	if (!threads || !loops)
 		return -ENOMEM;
 	nthreads = n;
 	for (unsigned i = 0; i < n; i++) {
@@ -56,6 +58,7 @@ int dataplane_start(unsigned n)
 			return -ret;
 		}
 		t->started = true;
+		loops[i] = &t->loop;
 	}
 	return 0;
 }
@@ -63,6 +66,11 @@ int dataplane_start(unsigned n)
 unsigned dataplane_count(void)
 {
 	return nthreads;
+}
+
+struct loop *const *dataplane_loops(void)
+{
+	return loops;
 }
 
 struct loop *dataplane_pick(void)
@@ -117,5 +125,7 @@ void dataplane_stop(void)
 	}
 	free(threads);
 	threads = NULL;
+	free(loops);
+	loops = NULL;
 	nthreads = 0;
 }

@@ -7,6 +7,9 @@
 
 int dataplane_start(unsigned nthreads);
 unsigned dataplane_count(void);
+/* The dataplane_count() loops, for grace periods over the data plane
+ * (util/quiesce.h). */
+struct loop *const *dataplane_loops(void);
 /* Where the next session goes: round robin. Control thread only. */
 struct loop *dataplane_pick(void);
 /* Asks every data-plane loop to close its connections. */

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 	host.login_timeout_s = opts.login_timeout_s;
 	if (dataplane_start(cfg.threads) < 0)
 		goto out_dataplane;
+	targets_set_readers(dataplane_loops(), dataplane_count());
 	if (portals_open(&cfg, &ctl.loop, &host) < 0)
 		goto out_portals;
 	control_arm_signal(&ctl);

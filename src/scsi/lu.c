@@ -89,6 +89,8 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 	}
 	lu->lun = cfg->lun;
 	lu->bs = bs;
+	lu->close_bs = cfg->close_bs;
+	atomic_init(&lu->refs, 1);
 	lu->block_size = bs->block_size;
 	lu->nblocks = bs->size / bs->block_size;
 	lu->readonly = bs->readonly;
@@ -116,7 +118,16 @@ void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits)
 		;
 }
 
-void scsi_lu_destroy(struct scsi_lu *lu)
+struct scsi_lu *scsi_lu_get(struct scsi_lu *lu)
 {
+	atomic_fetch_add_explicit(&lu->refs, 1, memory_order_relaxed);
+	return lu;
+}
+
+void scsi_lu_put(struct scsi_lu *lu)
+{
+	if (!lu || atomic_fetch_sub_explicit(&lu->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	lu->close_bs(lu->bs);
 	free(lu);
 }

@@ -13,11 +13,8 @@ static const struct {
 	{ SCSI_UA_POWER_ON, SENSE_POWER_ON_UA },
 	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
 	{ SCSI_UA_MODE_CHANGED, SENSE_MODE_PARAMS_CHANGED_UA },
+	{ SCSI_UA_LUNS_CHANGED, SENSE_REPORTED_LUNS_CHANGED_UA },
 };
-
-/* Guards every target's nexus list: nexuses come and go with sessions on
- * any thread, and a MODE SELECT on one thread reaches all of them. */
-static pthread_mutex_t nexus_lists_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port)
@@ -26,35 +23,38 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 	nexus->target = target;
 	snprintf(nexus->initiator_port, sizeof(nexus->initiator_port), "%s",
 		 initiator_port ? initiator_port : "");
-	/* A new I_T nexus sees every LU as just powered on (SAM-5 6.3.1). */
+	/* A new I_T nexus sees every LU as just powered on (SAM-5 6.3.1).
+	 * Under the lock the map cannot be replaced, so either this nexus
+	 * sees a new LU here or the change reaches it through the list. */
+	pthread_mutex_lock(&target->lock);
+	const struct scsi_lun_map *map = atomic_load(&target->luns);
 	for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++)
-		if (target->lus[lun])
+		if (map->lus[lun])
 			nexus->ua[lun] = SCSI_UA_POWER_ON;
-	pthread_mutex_lock(&nexus_lists_lock);
 	nexus->next = target->nexuses;
 	target->nexuses = nexus;
-	pthread_mutex_unlock(&nexus_lists_lock);
+	pthread_mutex_unlock(&target->lock);
 }
 
 void scsi_nexus_fini(struct scsi_nexus *nexus)
 {
-	pthread_mutex_lock(&nexus_lists_lock);
+	pthread_mutex_lock(&nexus->target->lock);
 	for (struct scsi_nexus **pp = &nexus->target->nexuses; *pp; pp = &(*pp)->next) {
 		if (*pp == nexus) {
 			*pp = nexus->next;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&nexus_lists_lock);
+	pthread_mutex_unlock(&nexus->target->lock);
 }
 
 void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua)
 {
-	pthread_mutex_lock(&nexus_lists_lock);
+	pthread_mutex_lock(&self->target->lock);
 	for (struct scsi_nexus *n = self->target->nexuses; n; n = n->next)
 		if (n != self)
 			atomic_fetch_or(&n->ua[lun], (uint32_t)ua);
-	pthread_mutex_unlock(&nexus_lists_lock);
+	pthread_mutex_unlock(&self->target->lock);
 }
 
 enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)
@@ -63,9 +63,15 @@ enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)
 		return SENSE_NONE;
 	for (size_t i = 0; i < sizeof(ua_by_priority) / sizeof(ua_by_priority[0]); i++) {
 		/* Only this nexus's thread clears bits; others only set them. */
-		if (atomic_fetch_and(&nexus->ua[lun], ~(uint32_t)ua_by_priority[i].ua) &
-		    ua_by_priority[i].ua)
-			return ua_by_priority[i].reason;
+		enum scsi_ua ua = ua_by_priority[i].ua;
+		if (!(atomic_fetch_and(&nexus->ua[lun], ~(uint32_t)ua) & ua))
+			continue;
+		/* SPC-4 LUICLR: reported through one LU, REPORTED LUNS DATA
+		 * HAS CHANGED is cleared for every LU of this I_T nexus. */
+		if (ua == SCSI_UA_LUNS_CHANGED)
+			for (unsigned other = 0; other < SCSI_MAX_LUNS; other++)
+				atomic_fetch_and(&nexus->ua[other], ~(uint32_t)ua);
+		return ua_by_priority[i].reason;
 	}
 	return SENSE_NONE;
 }

@@ -11,6 +11,7 @@
 #ifndef LUNAR_SCSI_SCSI_H
 #define LUNAR_SCSI_SCSI_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,7 +53,11 @@ enum scsi_dir { SCSI_DIR_NONE, SCSI_DIR_READ, SCSI_DIR_WRITE };
 
 struct scsi_lu_config {
 	uint16_t lun;
-	struct backend *bs; /* opened by the caller; the LU does not own it */
+	/* opened by the caller and handed to the LU when scsi_lu_create
+	 * succeeds: the LU closes it with close_bs when its last reference
+	 * goes (backend_close, or a test's own) */
+	struct backend *bs;
+	void (*close_bs)(struct backend *bs);
 	const char *serial; /* NULL: derived from target name and LUN */
 	const char *product; /* NULL: "lunar disk" */
 };
@@ -76,10 +81,15 @@ enum scsi_lu_mode {
  * - unit attentions the LU establishes on every I_T nexus go through its
  *   target's nexus list under scsi_target.lock; state that must change
  *   several fields at once (persistent reservations, when they come) takes
- *   that lock too. */
+ *   that lock too;
+ * - refs counts the holders: each LUN map that lists the LU, and each task
+ *   from scsi_task_prepare to scsi_task_release. The backing store is
+ *   closed when the last one goes, so a removed LU's commands in flight
+ *   finish on an open store. */
 struct scsi_lu {
 	uint16_t lun;
-	struct backend *bs;
+	struct backend *bs;  /* owned; see scsi_lu_config */
+	void (*close_bs)(struct backend *bs);
 	uint32_t block_size;
 	uint64_t nblocks;
 	char serial[33];     /* Unit Serial Number VPD, space-free ASCII */
@@ -87,6 +97,7 @@ struct scsi_lu {
 	char vendor[9], product[17], revision[5];
 	bool readonly;       /* fixed by the configuration */
 	_Atomic uint32_t mode;
+	_Atomic unsigned refs;
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
@@ -97,11 +108,32 @@ static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode 
 /* Sets the bits of mask to their values in bits, leaving the others. */
 void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits);
 
+/* A target's LUN table as the data plane sees it: an immutable snapshot.
+ * It holds a reference to each LU it lists. */
+struct scsi_lun_map {
+	struct scsi_lu *lus[SCSI_MAX_LUNS]; /* indexed by LUN; NULL where absent */
+};
+
+/* A SCSI target device. The LUN table is read-copy-update:
+ * - a change (scsi_target_add_lu, scsi_target_remove_lu) builds a new map
+ *   and publishes it with one atomic pointer store, under lock, which
+ *   serializes changes; the map it replaces is handed back "retired";
+ * - data-plane threads read luns without locks (scsi_target_lu_get,
+ *   scsi_target_lun_map), only inside one loop callback and never keep
+ *   the map past it; what they keep is an LU reference;
+ * - so a retired map is freed (scsi_lun_map_free) only after a grace
+ *   period: every data-plane loop has since finished a callback (the
+ *   control plane posts a message to each and counts the answers). The
+ *   LU it drops stays alive while tasks hold references to it;
+ * - any other thread reads luns under lock (scsi_nexus_init does).
+ * lock also guards the nexus list, through which unit attentions reach
+ * every I_T nexus. */
 struct scsi_target {
 	char *name;          /* SCSI target device name: the iSCSI target name */
 	uint16_t rel_port;   /* relative target port identifier */
 	uint16_t tpg;        /* target port group */
-	struct scsi_lu *lus[SCSI_MAX_LUNS]; /* indexed by LUN; NULL where absent */
+	struct scsi_lun_map *_Atomic luns;
+	pthread_mutex_t lock;
 	struct scsi_nexus *nexuses; /* every I_T nexus to this target (scsi_nexus_init/fini) */
 };
 
@@ -126,6 +158,7 @@ enum scsi_ua {
 	SCSI_UA_POWER_ON = 1u << 0,      /* 29h/00h POWER ON, RESET, OR BUS DEVICE RESET OCCURRED */
 	SCSI_UA_CAPACITY_CHANGED = 1u << 1, /* 2Ah/09h */
 	SCSI_UA_MODE_CHANGED = 1u << 2,  /* 2Ah/01h MODE PARAMETERS CHANGED */
+	SCSI_UA_LUNS_CHANGED = 1u << 3,  /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
 };
 
 struct scsi_opdef;
@@ -183,9 +216,36 @@ struct scsi_task {
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 };
 
-/* Creates an LU over an opened backing store. Returns NULL and logs on error. */
+/* Creates an LU over an opened backing store, holding one reference (the
+ * caller's). Returns NULL and logs on error; the store is then still the
+ * caller's. */
 struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *target_name);
-void scsi_lu_destroy(struct scsi_lu *lu);
+struct scsi_lu *scsi_lu_get(struct scsi_lu *lu);
+/* Drops a reference; the last one closes the store and frees the LU.
+ * Any thread; NULL is ignored. */
+void scsi_lu_put(struct scsi_lu *lu);
+
+/* Sets up lock and an empty LUN map. Returns 0 or -ENOMEM. */
+int scsi_target_init(struct scsi_target *t);
+/* Drops every LU of the map; no nexus and no reader may be left. */
+void scsi_target_fini(struct scsi_target *t);
+/* Data plane, inside one loop callback: the LU at lun with a reference
+ * for the caller, or NULL. */
+struct scsi_lu *scsi_target_lu_get(struct scsi_target *t, int lun);
+/* Data plane, inside one loop callback: the current map, valid until the
+ * callback returns. */
+const struct scsi_lun_map *scsi_target_lun_map(const struct scsi_target *t);
+/* Control side: publishes a map with lu at lu->lun, taking over the
+ * caller's reference, and establishes REPORTED LUNS DATA HAS CHANGED on
+ * every I_T nexus (SPC-4: the logical unit inventory changed). *retired gets the replaced map, for
+ * scsi_lun_map_free after a grace period. Returns 0, -EEXIST when the LUN
+ * is taken or -ENOMEM; then nothing changed. */
+int scsi_target_add_lu(struct scsi_target *t, struct scsi_lu *lu, struct scsi_lun_map **retired);
+/* Control side: publishes a map without lun, the same way. Returns 0,
+ * -ENOENT or -ENOMEM. */
+int scsi_target_remove_lu(struct scsi_target *t, uint16_t lun, struct scsi_lun_map **retired);
+/* Drops the map's LU references and frees it. */
+void scsi_lun_map_free(struct scsi_lun_map *map);
 
 /* Sets up a nexus and adds it to its target's list; scsi_nexus_fini takes
  * it off. Thread-safe. */

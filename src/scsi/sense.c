@@ -38,6 +38,8 @@ static const struct {
 					{ SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x09 } },
 	[SENSE_MODE_PARAMS_CHANGED_UA] = { "mode parameters changed",
 					   { SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x01 } },
+	[SENSE_REPORTED_LUNS_CHANGED_UA] = { "reported luns data has changed",
+					     { SENSE_KEY_UNIT_ATTENTION, 0x3F, 0x0E } },
 	[SENSE_SAVING_PARAMS_UNSUPPORTED] = { "saving parameters not supported",
 					      { SENSE_KEY_ILLEGAL_REQUEST, 0x39, 0x00 } },
 	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure",

@@ -40,8 +40,9 @@ enum sense_reason spc_report_luns(struct scsi_task *task)
 	memset(resp, 0, len);
 	/* lunar has no well-known logical units. */
 	if (select != SELECT_WELL_KNOWN) {
+		const struct scsi_lun_map *map = scsi_target_lun_map(task->nexus->target);
 		for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++) {
-			if (!task->nexus->target->lus[lun])
+			if (!map->lus[lun])
 				continue;
 			be64_put(resp + len, scsi_lun_encode((uint16_t)lun));
 			len += 8;

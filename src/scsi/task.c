@@ -142,7 +142,7 @@ static enum sense_reason task_check(struct scsi_task *task)
 	int lun = scsi_lun_decode(task->lun_raw);
 
 	task->op = op;
-	task->lu = lun >= 0 ? task->nexus->target->lus[lun] : NULL;
+	task->lu = scsi_target_lu_get(task->nexus->target, lun);
 	if (!task->lu && !(flags & OP_ANY_LUN))
 		return SENSE_LUN_NOT_SUPPORTED;
 	if (task->lu && !(flags & OP_UA_EXEMPT)) {
@@ -274,6 +274,8 @@ void scsi_task_execute(struct scsi_task *task)
 
 void scsi_task_release(struct scsi_task *task)
 {
+	scsi_lu_put(task->lu);
+	task->lu = NULL;
 	free(task->buf);
 	task->buf = NULL;
 	free(task->verify_buf);

@@ -38,11 +38,17 @@ static void fuzz_submit(struct backend *bs, struct loop *loop, struct backend_io
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
+/* The stores live as long as the process. */
+static void fuzz_close(struct backend *bs)
+{
+}
+
 static const struct backend_ops fuzz_ops = { .name = "fuzz", .submit = fuzz_submit };
 
 static struct loop fuzz_loop;
 static struct fuzz_store stores[2];
 static struct scsi_target target;
+static struct scsi_lu *lus[2];
 static unsigned ndone;
 
 static void fuzz_done(struct scsi_task *task)
@@ -60,16 +66,22 @@ static void fuzz_init(void)
 	target.name = "iqn.2024-01.org.lunar:fuzz";
 	target.rel_port = 1;
 	target.tpg = 1;
+	if (scsi_target_init(&target) < 0)
+		abort();
 	for (unsigned i = 0; i < 2; i++) {
 		stores[i].bs.ops = &fuzz_ops;
 		stores[i].bs.block_size = block_sizes[i];
 		stores[i].bs.size = (uint64_t)FUZZ_NBLOCKS * block_sizes[i];
 		stores[i].bs.fd = -1;
 		stores[i].mem = calloc(1, stores[i].bs.size);
-		struct scsi_lu_config cfg = { .lun = (uint16_t)i, .bs = &stores[i].bs };
-		target.lus[i] = scsi_lu_create(&cfg, target.name);
-		if (!stores[i].mem || !target.lus[i])
+		struct scsi_lu_config cfg = {
+			.lun = (uint16_t)i, .bs = &stores[i].bs, .close_bs = fuzz_close,
+		};
+		lus[i] = scsi_lu_create(&cfg, target.name);
+		struct scsi_lun_map *retired;
+		if (!stores[i].mem || !lus[i] || scsi_target_add_lu(&target, lus[i], &retired) < 0)
 			abort();
+		scsi_lun_map_free(retired);
 	}
 }
 
@@ -77,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!target.lus[0])
+	if (!lus[0])
 		fuzz_init();
 	if (size < 1 + SCSI_CDB_MAX)
 		return 0;
@@ -85,8 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int errs[4] = { 0, 0, -5 /* EIO */, -28 /* ENOSPC */ };
 	unsigned lun = sel & 0x3; /* 2 and 3 are absent */
 	for (unsigned i = 0; i < 2; i++) {
-		target.lus[i]->readonly = sel & 0x04;
-		scsi_lu_mode_change(target.lus[i], SCSI_MODE_D_SENSE | SCSI_MODE_WCE,
+		lus[i]->readonly = sel & 0x04;
+		scsi_lu_mode_change(lus[i], SCSI_MODE_D_SENSE | SCSI_MODE_WCE,
 				    (sel & 0x08 ? SCSI_MODE_D_SENSE : 0) |
 				    (sel & 0x10 ? SCSI_MODE_WCE : 0));
 		stores[i].fail_err = errs[(sel >> 6) & 3];

@@ -310,6 +310,13 @@ static void fuzz_init_once(void)
 	target.name = CONN_SEEDS_TARGET;
 	target.rel_port = 1;
 	target.tpg = FUZZ_TPGT;
+	if (scsi_target_init(&target) < 0)
+		abort();
+}
+
+/* The store is reused by every input; it lives as long as the process. */
+static void fuzz_keep_store(struct backend *bs)
+{
 }
 
 /* Fresh LU state and zeroed blocks for each input: what one input does
@@ -317,10 +324,12 @@ static void fuzz_init_once(void)
 static void fuzz_lu_start(void)
 {
 	madvise(store->mem, store->size, MADV_DONTNEED);
-	const struct scsi_lu_config lc = { .lun = 0, .bs = store };
-	target.lus[0] = scsi_lu_create(&lc, target.name);
-	if (!target.lus[0])
+	const struct scsi_lu_config lc = { .lun = 0, .bs = store, .close_bs = fuzz_keep_store };
+	struct scsi_lu *lu = scsi_lu_create(&lc, target.name);
+	struct scsi_lun_map *retired;
+	if (!lu || scsi_target_add_lu(&target, lu, &retired) < 0)
 		abort();
+	scsi_lun_map_free(retired);
 }
 
 static void fuzz_lu_end(void)
@@ -329,8 +338,10 @@ static void fuzz_lu_end(void)
 		fprintf(stderr, "fuzz_conn: a session or I_T nexus outlived its connection\n");
 		abort();
 	}
-	scsi_lu_destroy(target.lus[0]);
-	target.lus[0] = NULL;
+	struct scsi_lun_map *retired;
+	if (scsi_target_remove_lu(&target, 0, &retired) < 0)
+		abort();
+	scsi_lun_map_free(retired);
 }
 
 static bool dir_is_empty(const char *path)

@@ -73,7 +73,7 @@ static void test_clearing_wce_turns_write_cache_off(void **state)
 	page[2] &= (uint8_t)~0x04;
 	assert_true(select6(f, 0x10, page, len));
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
-	assert_false(scsi_lu_mode_has(f->target.lus[0], SCSI_MODE_WCE));
+	assert_false(scsi_lu_mode_has(f->lus[0], SCSI_MODE_WCE));
 	current_page(f, 0x08, page);
 	assert_int_equal(page[2] & 0x04, 0);
 }
@@ -158,7 +158,7 @@ static void test_setting_swp_refuses_writes_as_software_protected(void **state)
 static void test_clearing_swp_allows_writes_again(void **state)
 {
 	struct fixture *f = *state;
-	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_SWP, SCSI_MODE_SWP);
+	scsi_lu_mode_change(f->lus[0], SCSI_MODE_SWP, SCSI_MODE_SWP);
 	uint8_t page[32];
 	size_t len = current_page(f, 0x0A, page);
 	page[4] &= (uint8_t)~0x08;
@@ -178,7 +178,7 @@ static void test_changing_a_fixed_bit_points_at_it(void **state)
 	page[4] |= 0x08 | 0x40; /* SWP may change, RAC may not */
 	assert_true(select6(f, 0x10, page, len));
 	assert_invalid_param_field(f, 4 + 4, 6);
-	assert_false(scsi_lu_mode_has(f->target.lus[0], SCSI_MODE_SWP));
+	assert_false(scsi_lu_mode_has(f->lus[0], SCSI_MODE_SWP));
 }
 
 static void test_error_in_a_later_page_changes_nothing(void **state)
@@ -191,7 +191,7 @@ static void test_error_in_a_later_page_changes_nothing(void **state)
 	body[len + 3] = 0x05; /* READ RETRY COUNT is not changeable */
 	assert_true(select6(f, 0x10, body, len + len2));
 	assert_invalid_param_field(f, (int)(4 + len + 3), 2);
-	assert_true(scsi_lu_mode_has(f->target.lus[0], SCSI_MODE_WCE));
+	assert_true(scsi_lu_mode_has(f->lus[0], SCSI_MODE_WCE));
 }
 
 static void test_unknown_page_is_invalid(void **state)
@@ -340,7 +340,7 @@ static void test_mode_select10_long_lba_descriptor_and_page(void **state)
 	uint8_t cdb[16] = { 0x55, 0x10, 0, 0, 0, 0, 0, 0, (uint8_t)(24 + len) };
 	assert_true(fixture_run(f, 0, cdb, list));
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
-	assert_false(scsi_lu_mode_has(f->target.lus[0], SCSI_MODE_WCE));
+	assert_false(scsi_lu_mode_has(f->lus[0], SCSI_MODE_WCE));
 }
 
 static void test_mode_select10_reserved_header_bit_is_invalid(void **state)

@@ -51,7 +51,7 @@ static void test_read_capacity10(void **state)
 static void test_read_capacity10_saturates_beyond_32_bits(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->nblocks = 0x100000001ull;
+	f->lus[0]->nblocks = 0x100000001ull;
 	uint8_t cdb[16] = { 0x25 };
 	assert_true(fixture_run(f, 0, cdb, NULL));
 	assert_int_equal(be32(f->task.buf), 0xFFFFFFFF);
@@ -76,7 +76,7 @@ static void test_read_capacity10_lba_with_pmi_is_accepted(void **state)
 static void test_read_capacity16(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->nblocks = 0x100000001ull;
+	f->lus[0]->nblocks = 0x100000001ull;
 	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
 	assert_true(fixture_run(f, 0, cdb, NULL));
 	assert_int_equal(f->task.data_len, 32);
@@ -435,7 +435,7 @@ static void test_write_verify_bytchk_10b_is_invalid(void **state)
 static void test_write_verify_on_readonly_lu_is_write_protected(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->readonly = true;
+	f->lus[0]->readonly = true;
 	uint8_t cdb[16] = { 0x2E, 0, 0, 0, 0, 0, 0, 0, 1 };
 	assert_false(fixture_run(f, 0, cdb, NULL));
 	assert_true(fixture_check(f, 0x7, 0x27, 0x00));

@@ -34,6 +34,11 @@ static void fake_submit(struct backend *bs, struct loop *loop, struct backend_io
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
+void fake_store_close(struct backend *bs)
+{
+	((struct fake_store *)bs)->ncloses++;
+}
+
 static const struct backend_ops fake_ops = {
 	.name = "fake",
 	.submit = fake_submit,
@@ -61,6 +66,8 @@ struct fixture *fixture_new(bool keep_ua)
 	f->target.name = strdup(FIX_TARGET);
 	f->target.rel_port = 1;
 	f->target.tpg = 1;
+	if (scsi_target_init(&f->target) < 0)
+		abort();
 	fixture_add_lu(f, 0);
 	scsi_nexus_init(&f->nexus, &f->target, "iqn.2024-01.org.test:init,i,0x1");
 	if (!keep_ua)
@@ -70,18 +77,35 @@ struct fixture *fixture_new(bool keep_ua)
 
 void fixture_add_lu(struct fixture *f, uint16_t lun)
 {
-	struct scsi_lu_config cfg = { .lun = lun, .bs = &f->store.bs };
-	f->target.lus[lun] = scsi_lu_create(&cfg, f->target.name);
-	if (!f->target.lus[lun])
+	struct scsi_lu_config cfg = { .lun = lun, .bs = &f->store.bs, .close_bs = fake_store_close };
+	struct scsi_lu *lu = scsi_lu_create(&cfg, f->target.name);
+	struct scsi_lun_map *retired;
+	if (!lu || scsi_target_add_lu(&f->target, scsi_lu_get(lu), &retired) < 0)
 		abort();
+	/* One thread, and no reader inside a loop callback: no grace period. */
+	scsi_lun_map_free(retired);
+	f->lus[lun] = lu;
+	/* As if configured from the start: no REPORTED LUNS DATA HAS CHANGED. */
+	if (f->nexus.target)
+		for (unsigned i = 0; i < SCSI_MAX_LUNS; i++)
+			f->nexus.ua[i] &= ~(uint32_t)SCSI_UA_LUNS_CHANGED;
+}
+
+void fixture_remove_lu(struct fixture *f, uint16_t lun)
+{
+	struct scsi_lun_map *retired;
+	if (scsi_target_remove_lu(&f->target, lun, &retired) < 0)
+		abort();
+	scsi_lun_map_free(retired);
 }
 
 void fixture_free(struct fixture *f)
 {
 	scsi_task_release(&f->task);
 	scsi_nexus_fini(&f->nexus);
+	scsi_target_fini(&f->target);
 	for (unsigned i = 0; i < SCSI_MAX_LUNS; i++)
-		scsi_lu_destroy(f->target.lus[i]);
+		scsi_lu_put(f->lus[i]);
 	free(f->target.name);
 	free(f->store.mem);
 	loop_fini(&f->loop);

@@ -20,12 +20,17 @@ struct fake_store {
 	bool flip_write;     /* store byte flip_at of each write inverted */
 	uint32_t flip_at;
 	unsigned nsubmits, nflushes;
+	unsigned ncloses;    /* LUs over this store that dropped their last reference */
 	bool last_fua;
 };
+
+/* An LU's close_bs for a fake store: counts, the fixture frees it. */
+void fake_store_close(struct backend *bs);
 
 struct fixture {
 	struct loop loop;
 	struct scsi_target target;
+	struct scsi_lu *lus[SCSI_MAX_LUNS]; /* the test's own references */
 	struct scsi_nexus nexus;
 	struct fake_store store;
 	struct scsi_task task;
@@ -38,8 +43,12 @@ struct fixture {
  * keep_ua. */
 struct fixture *fixture_new(bool keep_ua);
 void fixture_free(struct fixture *f);
-/* Adds LU lun over a second view of the same store. */
+/* Adds LU lun over a second view of the same store, as if it had been
+ * configured from the start (no REPORTED LUNS DATA HAS CHANGED). */
 void fixture_add_lu(struct fixture *f, uint16_t lun);
+/* Takes LU lun out of the target; f->lus[lun] keeps the test's reference
+ * until fixture_free. */
+void fixture_remove_lu(struct fixture *f, uint16_t lun);
 /* Sets up f->task for cdb on lun and runs scsi_task_prepare on it. */
 bool fixture_prepare(struct fixture *f, uint16_t lun, const uint8_t *cdb);
 /* Runs one command on lun: prepare, then (when prepare accepts it) copy

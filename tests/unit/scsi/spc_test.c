@@ -117,22 +117,22 @@ static void test_vpd_unit_serial_is_16_hex_digits(void **state)
 	assert_int_equal(be16(p + 2), 16);
 	for (int i = 0; i < 16; i++)
 		assert_non_null(strchr("0123456789abcdef", p[4 + i]));
-	assert_memory_equal(p + 4, f->target.lus[0]->serial, 16);
+	assert_memory_equal(p + 4, f->lus[0]->serial, 16);
 }
 
 static void test_serial_is_stable_and_differs_per_lun(void **state)
 {
 	struct fixture *f = *state;
-	struct scsi_lu_config c0 = { .lun = 0, .bs = &f->store.bs };
-	struct scsi_lu_config c1 = { .lun = 1, .bs = &f->store.bs };
+	struct scsi_lu_config c0 = { .lun = 0, .bs = &f->store.bs, .close_bs = fake_store_close };
+	struct scsi_lu_config c1 = { .lun = 1, .bs = &f->store.bs, .close_bs = fake_store_close };
 	struct scsi_lu *a = scsi_lu_create(&c0, FIX_TARGET);
 	struct scsi_lu *b = scsi_lu_create(&c1, FIX_TARGET);
-	assert_string_equal(a->serial, f->target.lus[0]->serial);
-	assert_memory_equal(a->naa, f->target.lus[0]->naa, 16);
+	assert_string_equal(a->serial, f->lus[0]->serial);
+	assert_memory_equal(a->naa, f->lus[0]->naa, 16);
 	assert_string_not_equal(a->serial, b->serial);
 	assert_memory_not_equal(a->naa, b->naa, 16);
-	scsi_lu_destroy(a);
-	scsi_lu_destroy(b);
+	scsi_lu_put(a);
+	scsi_lu_put(b);
 }
 
 static void test_configured_serial_with_space_is_refused(void **state)
@@ -162,7 +162,7 @@ static void test_vpd_device_id_naa6(void **state)
 	assert_int_equal(d[0] & 0xF, 1);
 	assert_int_equal(d[3], 16);
 	assert_int_equal(d[4] >> 4, 6);
-	assert_memory_equal(d + 4, f->target.lus[0]->naa, 16);
+	assert_memory_equal(d + 4, f->lus[0]->naa, 16);
 }
 
 static void test_vpd_device_id_t10_vendor(void **state)
@@ -171,7 +171,7 @@ static void test_vpd_device_id_t10_vendor(void **state)
 	const uint8_t *d = find_designator(vpd(f, 0x83), 0, 1);
 	assert_non_null(d);
 	assert_int_equal(d[0] & 0xF, 2);
-	assert_int_equal(d[3], 8 + strlen(f->target.lus[0]->serial));
+	assert_int_equal(d[3], 8 + strlen(f->lus[0]->serial));
 	assert_memory_equal(d + 4, "LUNAR   ", 8);
 }
 
@@ -344,7 +344,7 @@ static void test_mode_sense6_all_pages(void **state)
 static void test_mode_sense_caching_reflects_write_cache(void **state)
 {
 	struct fixture *f = *state;
-	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_WCE, 0);
+	scsi_lu_mode_change(f->lus[0], SCSI_MODE_WCE, 0);
 	uint8_t cdb[16] = { 0x1A, 0x08, 0x08, 0, 255 };
 	const uint8_t *p = run_ok(f, 0, cdb);
 	assert_int_equal(p[3], 0);
@@ -356,7 +356,7 @@ static void test_mode_sense_caching_reflects_write_cache(void **state)
 static void test_mode_sense_control_reflects_d_sense(void **state)
 {
 	struct fixture *f = *state;
-	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_D_SENSE, SCSI_MODE_D_SENSE);
+	scsi_lu_mode_change(f->lus[0], SCSI_MODE_D_SENSE, SCSI_MODE_D_SENSE);
 	uint8_t cdb[16] = { 0x1A, 0x08, 0x0A, 0, 255 };
 	const uint8_t *p = run_ok(f, 0, cdb);
 	assert_int_equal(p[4], 0x0A);
@@ -403,7 +403,7 @@ static void test_mode_sense_unknown_page_is_invalid(void **state)
 static void test_mode_sense_readonly_sets_wp(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->readonly = true;
+	f->lus[0]->readonly = true;
 	uint8_t cdb[16] = { 0x1A, 0x08, 0x3F, 0, 255 };
 	const uint8_t *p = run_ok(f, 0, cdb);
 	assert_true(p[2] & 0x80);

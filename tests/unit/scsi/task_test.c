@@ -154,7 +154,7 @@ static void test_sync_cache_lba_beyond_capacity_is_out_of_range(void **state)
 static void test_write_to_readonly_lu_is_write_protected(void **state)
 {
 	struct fixture *f = *state;
-	f->target.lus[0]->readonly = true;
+	f->lus[0]->readonly = true;
 	uint8_t cdb[16] = { 0x2A, 0, 0, 0, 0, 0, 0, 0, 1 };
 	assert_false(fixture_prepare(f, 0, cdb));
 	assert_true(fixture_check(f, 0x7, 0x27, 0x00));
@@ -271,7 +271,7 @@ static void test_ua_established_per_lun(void **state)
 static void test_descriptor_sense_follows_d_sense(void **state)
 {
 	struct fixture *f = *state;
-	scsi_lu_mode_change(f->target.lus[0], SCSI_MODE_D_SENSE, SCSI_MODE_D_SENSE);
+	scsi_lu_mode_change(f->lus[0], SCSI_MODE_D_SENSE, SCSI_MODE_D_SENSE);
 	uint8_t cdb[16] = { 0xC0 };
 	assert_false(fixture_prepare(f, 0, cdb));
 	assert_int_equal(f->task.sense[0], 0x72);
