@@ -7,7 +7,8 @@
  *   2. for dir == SCSI_DIR_WRITE, place xfer_len bytes of data into buf;
  *   3. call scsi_task_execute(); task->done runs later on task->loop with
  *      status, sense and (for reads) data_len bytes of buf filled in.
- * scsi_task_release() frees what prepare allocated. */
+ * scsi_task_release() frees what prepare allocated and drops the task's
+ * reference to its LU; call it once after each prepare. */
 #ifndef LUNAR_SCSI_SCSI_H
 #define LUNAR_SCSI_SCSI_H
 
@@ -191,7 +192,7 @@ struct scsi_task {
 				  * length writes no more than was sent */
 
 	/* set by scsi_task_prepare */
-	struct scsi_lu *lu;      /* NULL when the LUN does not exist */
+	struct scsi_lu *lu;      /* a reference; NULL when the LUN does not exist */
 	const struct scsi_opdef *op; /* NULL when the opcode is unsupported */
 	enum scsi_dir dir;
 	uint32_t xfer_len;       /* bytes the CDB asks to move; for commands with an
