@@ -141,5 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((task.status == SCSI_STATUS_GOOD) != (task.sense_len == 0))
 		abort();
 	scsi_task_release(&task);
+	/* Off the target's list: the next input's nexus reuses this stack. */
+	scsi_nexus_fini(&nexus);
 	return 0;
 }
