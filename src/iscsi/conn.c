@@ -93,7 +93,7 @@ static void conn_destroy(struct iscsi_conn *conn)
 	if (conn->login_active)
 		iscsi_login_fini(&conn->login);
 	if (conn->session)
-		iscsi_session_destroy(conn->session);
+		iscsi_session_put(conn->session);
 	free(conn->rx_held);
 	free(conn->rx_buf);
 	free(conn->text_pending);
@@ -106,14 +106,6 @@ void iscsi_conn_put(struct iscsi_conn *conn)
 {
 	if (--conn->refs == 0)
 		conn_destroy(conn);
-}
-
-uint32_t iscsi_conn_new_ttt(struct iscsi_conn *conn)
-{
-	/* 0xffffffff means "no tag" on the wire (RFC 7143 §11.8.1). */
-	if (++conn->next_ttt == ISCSI_RSVD_TAG)
-		conn->next_ttt = 1;
-	return conn->next_ttt;
 }
 
 static void tx_drain(struct iscsi_conn *conn)
@@ -135,8 +127,11 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	conn->phase = CONN_CLOSING;
 	/* Completes the receive (and any send) in flight, so refs drain. */
 	shutdown(conn->fd, SHUT_RDWR);
-	if (conn->session && !conn->session->discovery)
-		iscsi_task_abort_all(conn);
+	if (conn->session) {
+		if (!conn->session->discovery)
+			iscsi_task_abort_conn(conn);
+		iscsi_session_remove_conn(conn->session, conn);
+	}
 	if (!conn->tx_busy)
 		tx_drain(conn);
 	iscsi_conn_put(conn);

@@ -76,7 +76,9 @@ struct iscsi_conn {
 	struct sockaddr_storage local, peer;
 	char peer_text[ADDR_TEXT_MAX];
 	enum iscsi_conn_phase phase;
-	struct iscsi_session *session;
+	struct iscsi_session *session; /* set by login's bind step; holds a reference */
+	uint16_t cid;
+	struct iscsi_conn *session_next; /* in session->conns */
 	struct iscsi_login login;   /* valid in CONN_LOGIN */
 	struct iscsi_login_env login_env;
 	bool login_active;          /* login holds state to free */
@@ -113,11 +115,6 @@ struct iscsi_conn {
 	struct msghdr tx_msg;
 	uint32_t tx_skip;           /* bytes of tx_head already sent */
 
-	/* tasks of this connection, by ITT */
-	struct iscsi_task *tasks[256];
-	unsigned ntasks;
-	uint32_t next_ttt;
-
 	/* text continuation (RFC 7143 §11.10.2): a response longer than one PDU */
 	uint8_t *text_pending;
 	uint32_t text_pending_len, text_pending_off, text_ttt, text_itt;
@@ -145,8 +142,6 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_get(struct iscsi_conn *conn);
 void iscsi_conn_put(struct iscsi_conn *conn);
-/* A Target Transfer Tag for an R2T or a Text continuation. */
-uint32_t iscsi_conn_new_ttt(struct iscsi_conn *conn);
 
 /* Login phase (conn_login.c). */
 void iscsi_conn_login_init(struct iscsi_conn *conn);

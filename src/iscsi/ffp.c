@@ -52,7 +52,7 @@ static void text_send_part(struct iscsi_conn *conn, uint32_t itt)
 	}
 	memcpy(tx->inline_data, conn->text_pending + conn->text_pending_off, n);
 	conn->text_pending_off += n;
-	conn->text_ttt = more ? iscsi_conn_new_ttt(conn) : ISCSI_RSVD_TAG;
+	conn->text_ttt = more ? iscsi_session_new_ttt(conn->session) : ISCSI_RSVD_TAG;
 	struct iscsi_text_rsp r = {
 		.final = !more, .cont = more, .itt = itt, .ttt = conn->text_ttt,
 		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
@@ -134,7 +134,7 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	uint8_t response = LOGOUT_OK;
 	if (h->logout.reason == LOGOUT_REMOVE_FOR_RECOVERY)
 		response = LOGOUT_RECOVERY_UNSUPPORTED;
-	else if (h->logout.reason == LOGOUT_CLOSE_CONNECTION && h->logout.cid != conn->session->cid)
+	else if (h->logout.reason == LOGOUT_CLOSE_CONNECTION && h->logout.cid != conn->cid)
 		response = LOGOUT_CID_NOT_FOUND;
 	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
 	if (!tx) {
@@ -186,7 +186,7 @@ static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);
 		return;
 	}
-	struct iscsi_task *t = iscsi_task_find(conn, h->tmf.ref_itt);
+	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->tmf.ref_itt);
 	if (!t) {
 		/* RFC 7143 §11.6.1: a command still to come (RefCmdSN in the
 		 * window, before the TMF) is aborted by counting it received;

@@ -10,46 +10,16 @@
 #include "util/log.h"
 #include "util/macros.h"
 
-static unsigned itt_bucket(uint32_t itt)
-{
-	return (itt ^ (itt >> 8) ^ (itt >> 16) ^ (itt >> 24)) & 255u;
-}
-
-struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
-{
-	for (struct iscsi_task *t = conn->tasks[itt_bucket(itt)]; t; t = t->hnext)
-		if (t->itt == itt)
-			return t;
-	return NULL;
-}
-
-static void task_hash(struct iscsi_task *t)
-{
-	struct iscsi_task **head = &t->conn->tasks[itt_bucket(t->itt)];
-	t->hnext = *head;
-	*head = t;
-	t->conn->ntasks++;
-}
-
-static void task_unhash(struct iscsi_task *t)
-{
-	for (struct iscsi_task **pp = &t->conn->tasks[itt_bucket(t->itt)]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == t) {
-			*pp = t->hnext;
-			t->conn->ntasks--;
-			return;
-		}
-	}
-}
-
 void iscsi_task_put(struct iscsi_task *task)
 {
 	if (--task->refs > 0)
 		return;
 	struct iscsi_conn *conn = task->conn;
+	struct iscsi_session *s = task->session;
 	scsi_task_release(&task->scsi);
 	free(task);
 	iscsi_conn_put(conn);
+	iscsi_session_put(s);
 }
 
 static void tx_put_task(struct iscsi_tx *tx)
@@ -73,7 +43,7 @@ static void task_residual(const struct iscsi_task *t, bool *over, bool *under, u
 static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_status)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
+	struct iscsi_session *s = t->session;
 	uint32_t burst_left = s->params.max_burst;
 	for (uint32_t off = 0; off < len;) {
 		uint32_t n = min_u32(min_u32(len - off, conn->params.max_send_dsl), burst_left);
@@ -114,7 +84,7 @@ static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_stat
 static void task_send_response(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
+	struct iscsi_session *s = t->session;
 	const struct scsi_task *st = &t->scsi;
 	uint32_t seg = st->sense_len ? 2u + st->sense_len : 0;
 	struct iscsi_tx *tx = iscsi_conn_alloc_tx(seg);
@@ -143,9 +113,8 @@ static void task_send_response(struct iscsi_task *t)
 static void task_respond(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
-	task_unhash(t);
-	s->active--;
+	iscsi_session_remove_task(t->session, t);
+	iscsi_session_cmd_done(t->session);
 	if (conn->phase != CONN_CLOSING) {
 		const struct scsi_task *st = &t->scsi;
 		uint32_t send = st->dir == SCSI_DIR_READ ? min_u32(st->data_len, t->edtl) : 0;
@@ -165,10 +134,10 @@ static void task_scsi_done(struct scsi_task *st)
 	struct iscsi_task *t = st->transport_priv;
 	t->executing = false;
 	if (t->conn->phase == CONN_CLOSING) {
-		iscsi_task_put(t); /* already unhashed by iscsi_task_abort_all */
+		iscsi_task_put(t); /* already out of the table: iscsi_task_abort_conn */
 	} else if (t->aborted) {
-		/* Already unhashed; RFC 7143 §11.5.1: no SCSI Response for it. */
-		t->conn->session->active--;
+		/* Already out of the table; RFC 7143 §11.5.1: no SCSI Response for it. */
+		iscsi_session_cmd_done(t->session);
 		iscsi_send_tmf_rsp(t->conn, t->abort_itt, 0);
 		iscsi_task_put(t);
 	} else {
@@ -186,7 +155,7 @@ static void task_execute(struct iscsi_task *t)
 static void task_send_r2ts(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
+	struct iscsi_session *s = t->session;
 	unsigned limit = min_u32(s->params.max_outstanding_r2t, ISCSI_TASK_MAX_R2T);
 	unsigned used = 0;
 	for (unsigned i = 0; i < ISCSI_TASK_MAX_R2T; i++)
@@ -201,7 +170,7 @@ static void task_send_r2ts(struct iscsi_task *t)
 			return;
 		}
 		*slot = (struct iscsi_r2t_slot){
-			.used = true, .ttt = iscsi_conn_new_ttt(conn), .offset = t->r2t_offset,
+			.used = true, .ttt = iscsi_session_new_ttt(s), .offset = t->r2t_offset,
 			.len = min_u32(t->want - t->r2t_offset, s->params.max_burst),
 		};
 		struct iscsi_r2t r = {
@@ -240,17 +209,21 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
 	conn->rx_task = NULL;
-	if (iscsi_task_find(conn, h->itt)) {
+	if (iscsi_session_find_task(s, h->itt)) {
+		iscsi_session_cmd_done(s);
 		iscsi_conn_reject(conn, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
 	struct iscsi_task *t = calloc(1, sizeof(*t));
 	if (!t) {
+		iscsi_session_cmd_done(s);
 		iscsi_conn_close(conn, "out of memory for a task");
 		return;
 	}
 	iscsi_conn_get(conn);
+	iscsi_session_get(s);
 	t->conn = conn;
+	t->session = s;
 	t->refs = 1;
 	t->itt = h->itt;
 	t->edtl = h->cmd.edtl;
@@ -266,8 +239,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE)
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);
 	t->unsol_pending = !h->final;
-	task_hash(t);
-	s->active++;
+	iscsi_session_add_task(s, t);
 
 	conn->rx_task = t;
 	conn->rx_task_off = 0;
@@ -307,7 +279,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	conn->rx_task = NULL;
 	conn->rx_r2t = NULL;
-	struct iscsi_task *t = iscsi_task_find(conn, h->itt);
+	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->itt);
 	uint32_t off = h->data_out.offset, len = h->data_len;
 	if (!t || t->executing) {
 		iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
@@ -373,25 +345,32 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 
 bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 {
-	task_unhash(t);
+	iscsi_session_remove_task(t->session, t);
 	if (t->executing) {
+		/* A task the SCSI core runs ends through task_scsi_done. */
 		t->aborted = true;
 		t->abort_itt = tmf_itt;
 		return false;
 	}
-	t->conn->session->active--;
+	iscsi_session_cmd_done(t->session);
 	iscsi_task_put(t);
 	return true;
 }
 
-void iscsi_task_abort_all(struct iscsi_conn *conn)
+void iscsi_task_abort_conn(struct iscsi_conn *conn)
 {
-	for (unsigned b = 0; b < 256; b++) {
-		while (conn->tasks[b]) {
-			struct iscsi_task *t = conn->tasks[b];
-			conn->tasks[b] = t->hnext;
-			conn->ntasks--;
-			conn->session->active--;
+	struct iscsi_session *s = conn->session;
+	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
+		struct iscsi_task **pp = &s->tasks[b];
+		while (*pp) {
+			struct iscsi_task *t = *pp;
+			if (t->conn != conn) {
+				pp = &t->hnext;
+				continue;
+			}
+			*pp = t->hnext;
+			s->ntasks--;
+			iscsi_session_cmd_done(s);
 			/* An executing task is released by its completion. */
 			if (!t->executing)
 				iscsi_task_put(t);
