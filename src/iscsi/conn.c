@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "util/addr.h"
@@ -134,6 +135,7 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	}
 	if (!conn->tx_busy)
 		tx_drain(conn);
+	iscsi_reply_seq_release_all(&conn->reply_seq);
 	iscsi_conn_put(conn);
 }
 
@@ -213,7 +215,7 @@ static void on_tx(struct loop_op *op, int res)
 		conn->tx_head = tx->next;
 		if (!conn->tx_head)
 			conn->tx_tail = NULL;
-		tx->sent(tx);
+		iscsi_reply_seq_sent(&conn->reply_seq, tx);
 	}
 	if (conn->tx_head) {
 		tx_flush(conn);
@@ -279,27 +281,6 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 		iscsi_conn_get(conn);
 		loop_defer(conn->loop, &conn->tx_defer);
 	}
-}
-
-void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason)
-{
-	log_info("connection %s: Reject reason 0x%02x for opcode 0x%02x itt 0x%08x",
-		 conn->peer_text, reason, conn->cur_bhs[0] & 0x3f, conn->rx_hdr.itt);
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(ISCSI_BHS_LEN);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Reject");
-		return;
-	}
-	memcpy(tx->inline_data, conn->cur_bhs, ISCSI_BHS_LEN);
-	struct iscsi_reject r = {
-		.reason = reason, .statsn = conn->statsn++, .data_len = ISCSI_BHS_LEN,
-	};
-	if (conn->session) {
-		r.exp_cmdsn = conn->session->exp_cmdsn;
-		r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
-	}
-	iscsi_build_reject(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
 }
 
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
@@ -402,10 +383,11 @@ static void rx_pdu_done(struct iscsi_conn *conn)
 static enum iscsi_rx_route ffp_route(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
+	iscsi_reply_acked(conn, h);
 	if (s->discovery && h->opcode != ISCSI_OP_TEXT_REQ && h->opcode != ISCSI_OP_LOGOUT_REQ &&
 	    h->opcode != ISCSI_OP_NOP_OUT) {
 		/* RFC 7143 §4.3: a discovery session carries Text, Logout and NOP only. */
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return RX_TO_SINK;
 	}
 	switch (h->opcode) {
@@ -414,11 +396,11 @@ static enum iscsi_rx_route ffp_route(struct iscsi_conn *conn, const struct iscsi
 		return RX_TO_DATA_OUT;
 	case ISCSI_OP_SNACK_REQ:
 		/* SNACK needs ErrorRecoveryLevel > 0, which lunar does not offer. */
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return RX_TO_SINK;
 	case ISCSI_OP_LOGIN_REQ:
 		/* RFC 7143 §6: a Login Request in full feature phase is a protocol error. */
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return RX_TO_SINK;
 	default:
 		break;
@@ -502,7 +484,7 @@ static void rx_header_done(struct iscsi_conn *conn)
 		log_warn("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
 			 h->data_len, limit);
 		if (conn->phase != CONN_LOGIN)
-			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		iscsi_conn_close_after_tx(conn, "oversized data segment");
 		return;
 	}
@@ -518,7 +500,7 @@ static void rx_header_done(struct iscsi_conn *conn)
 		}
 		conn->rx_route = RX_TO_BUF;
 	} else if (err != ISCSI_PARSE_OK) {
-		iscsi_conn_reject(conn, err == ISCSI_PARSE_BAD_OPCODE ? ISCSI_REJECT_CMD_NOT_SUPPORTED
+		iscsi_reply_reject(conn, conn->cur_bhs, err == ISCSI_PARSE_BAD_OPCODE ? ISCSI_REJECT_CMD_NOT_SUPPORTED
 								   : ISCSI_REJECT_INVALID_PDU_FIELD);
 		conn->rx_route = RX_TO_SINK;
 	} else {

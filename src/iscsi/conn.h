@@ -16,6 +16,8 @@
 #include "iscsi/login.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
+#include "iscsi/reply_seq.h"
+#include "iscsi/tx.h"
 #include "util/addr.h"
 #include "util/loop.h"
 
@@ -41,19 +43,6 @@ struct iscsi_host {
 	uint16_t tpgt;
 	uint32_t cmd_window;
 	unsigned login_timeout_s;   /* longest wait for each PDU during login */
-};
-
-/* A PDU waiting to be sent. Data points into a task buffer or follows the
- * struct (inline). sent() runs once the last byte is on the socket, or
- * with the connection torn down. */
-struct iscsi_tx {
-	struct iscsi_tx *next;
-	uint8_t bhs[ISCSI_BHS_LEN];
-	const uint8_t *data;
-	uint32_t data_len;
-	void (*sent)(struct iscsi_tx *tx);
-	void *owner;
-	uint8_t inline_data[];
 };
 
 enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
@@ -83,7 +72,7 @@ struct iscsi_conn {
 	struct iscsi_login_env login_env;
 	bool login_active;          /* login holds state to free */
 	struct iscsi_params params;
-	uint32_t statsn;            /* next StatSN to assign */
+	struct iscsi_reply_seq reply_seq; /* StatSN, and PDUs kept for the initiator's ack */
 
 	/* receive: BHS, then tail (AHS, padded data, digests) */
 	struct loop_op rx_op;
@@ -131,10 +120,9 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host);
 /* A PDU to queue, with room for inline_len bytes of data (tx->data points
  * there when inline_len > 0). Its sent() defaults to freeing it. */
 struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len);
-/* Queues a PDU whose BHS the caller built (sequence numbers included). */
+/* Queues a PDU as it is (login phase); full feature phase PDUs go
+ * through iscsi_reply_queue, which stamps their sequence numbers. */
 void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
-/* Rejects the PDU being handled (conn->cur_bhs), RFC 7143 §11.17. */
-void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason);
 /* Starts tearing the connection down; it is freed when nothing is in flight. */
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 /* Stops reading and closes once everything queued is sent: for a reply

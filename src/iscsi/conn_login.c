@@ -89,7 +89,7 @@ void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	enum iscsi_login_result res = iscsi_login_step(&conn->login, h, data, len, tx->bhs,
 						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
 	tx->data_len = (uint32_t)rsp_len;
-	conn->statsn = conn->login.statsn + 1;
+	conn->reply_seq.next_statsn = conn->login.statsn + 1;
 	iscsi_conn_queue(conn, tx);
 	switch (res) {
 	case ISCSI_LOGIN_CONTINUE:

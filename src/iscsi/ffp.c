@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "iscsi/textkv.h"
@@ -22,20 +23,15 @@ static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	if (h->itt == ISCSI_RSVD_TAG)
 		return;
 	uint32_t echo = min_u32(len, conn->params.max_send_dsl);
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(echo);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for NOP-In");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, echo, "NOP-In");
+	if (!tx)
 		return;
-	}
 	memcpy(tx->inline_data, data, echo);
-	struct iscsi_nop_in n = {
-		.itt = h->itt, .ttt = ISCSI_RSVD_TAG, .lun = h->lun,
-		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
-		.data_len = echo,
+	const struct iscsi_nop_in n = {
+		.itt = h->itt, .ttt = ISCSI_RSVD_TAG, .lun = h->lun, .data_len = echo,
 	};
-	n.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_nop_in(tx->bhs, &n);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 }
 
 /* Sends the next part of conn->text_pending; C=1 and a TTT while more
@@ -45,22 +41,17 @@ static void text_send_part(struct iscsi_conn *conn, uint32_t itt)
 	uint32_t left = conn->text_pending_len - conn->text_pending_off;
 	uint32_t n = min_u32(left, conn->params.max_send_dsl);
 	bool more = n < left;
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(n);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Text Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, n, "Text Response");
+	if (!tx)
 		return;
-	}
 	memcpy(tx->inline_data, conn->text_pending + conn->text_pending_off, n);
 	conn->text_pending_off += n;
 	conn->text_ttt = more ? iscsi_session_new_ttt(conn->session) : ISCSI_RSVD_TAG;
-	struct iscsi_text_rsp r = {
-		.final = !more, .cont = more, .itt = itt, .ttt = conn->text_ttt,
-		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
-		.data_len = n,
+	const struct iscsi_text_rsp r = {
+		.final = !more, .cont = more, .itt = itt, .ttt = conn->text_ttt, .data_len = n,
 	};
-	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_text_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 	if (!more) {
 		free(conn->text_pending);
 		conn->text_pending = NULL;
@@ -73,7 +64,7 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	if (h->text.ttt != ISCSI_RSVD_TAG) {
 		/* A continuation keeps the exchange's ITT and our TTT (RFC 7143 §11.10). */
 		if (!conn->text_pending || h->text.ttt != conn->text_ttt || h->itt != conn->text_itt) {
-			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
 		text_send_part(conn, h->itt);
@@ -90,7 +81,7 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	if (err != ISCSI_TEXT_OK) {
 		log_info("connection %s: bad Text Request: %s", conn->peer_text,
 			 iscsi_text_error_str(err));
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
 	uint8_t *out = malloc(TEXT_RSP_MAX);
@@ -136,21 +127,17 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		response = LOGOUT_RECOVERY_UNSUPPORTED;
 	else if (h->logout.reason == LOGOUT_CLOSE_CONNECTION && h->logout.cid != conn->cid)
 		response = LOGOUT_CID_NOT_FOUND;
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Logout Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "Logout Response");
+	if (!tx)
 		return;
-	}
 	const struct iscsi_params *p = &conn->session->params;
-	struct iscsi_logout_rsp r = {
-		.response = response, .itt = h->itt, .statsn = conn->statsn++,
-		.exp_cmdsn = conn->session->exp_cmdsn,
+	const struct iscsi_logout_rsp r = {
+		.response = response, .itt = h->itt,
 		.time2wait = (uint16_t)p->default_time2wait,
 		.time2retain = (uint16_t)p->default_time2retain,
 	};
-	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_logout_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 	if (response == LOGOUT_OK)
 		iscsi_conn_close_after_tx(conn, "logout");
 }
@@ -161,18 +148,12 @@ enum { TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NOT_SUPPORTED = 5 };
 
 void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
 {
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for TMF Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "TMF Response");
+	if (!tx)
 		return;
-	}
-	struct iscsi_tmf_rsp r = {
-		.itt = itt, .statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
-		.response = response,
-	};
-	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
+	const struct iscsi_tmf_rsp r = { .itt = itt, .response = response };
 	iscsi_build_tmf_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 }
 
 static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
@@ -216,7 +197,7 @@ void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		handle_tmf(conn, h);
 		break;
 	default:
-		iscsi_conn_reject(conn, ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_CMD_NOT_SUPPORTED);
 		break;
 	}
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "util/log.h"
@@ -49,32 +50,27 @@ static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_stat
 		uint32_t n = min_u32(min_u32(len - off, conn->params.max_send_dsl), burst_left);
 		bool last = off + n == len;
 		burst_left -= n;
-		struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-		if (!tx) {
-			iscsi_conn_close(conn, "out of memory for Data-In");
+		struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "Data-In");
+		if (!tx)
 			return;
-		}
 		struct iscsi_data_in d = {
 			.itt = t->itt, .ttt = ISCSI_RSVD_TAG, .lun = t->lun,
 			.datasn = t->datasn++, .offset = off, .data_len = n,
 			/* A sequence ends at MaxBurstLength (RFC 7143 §11.7.1). */
 			.final = last || burst_left == 0,
-			.exp_cmdsn = s->exp_cmdsn,
 		};
 		if (last && with_status) {
 			d.has_status = true;
 			d.status = t->scsi.status;
-			d.statsn = conn->statsn++;
 			task_residual(t, &d.overflow, &d.underflow, &d.residual);
 		}
-		d.max_cmdsn = iscsi_session_max_cmdsn(s);
 		iscsi_build_data_in(tx->bhs, &d);
 		tx->data = t->scsi.buf + off;
 		tx->data_len = n;
 		tx->owner = t;
 		tx->sent = tx_put_task;
 		t->refs++;
-		iscsi_conn_queue(conn, tx);
+		iscsi_reply_queue(conn, tx);
 		if (burst_left == 0)
 			burst_left = s->params.max_burst;
 		off += n;
@@ -84,14 +80,11 @@ static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_stat
 static void task_send_response(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = t->session;
 	const struct scsi_task *st = &t->scsi;
 	uint32_t seg = st->sense_len ? 2u + st->sense_len : 0;
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(seg);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for SCSI Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, seg, "SCSI Response");
+	if (!tx)
 		return;
-	}
 	if (seg) {
 		/* Sense data is preceded by its 2-byte length (RFC 7143 §11.4.7.2). */
 		tx->inline_data[0] = 0;
@@ -99,14 +92,13 @@ static void task_send_response(struct iscsi_task *t)
 		memcpy(tx->inline_data + 2, st->sense, st->sense_len);
 	}
 	struct iscsi_scsi_rsp r = {
-		.itt = t->itt, .statsn = conn->statsn++, .exp_cmdsn = s->exp_cmdsn,
+		.itt = t->itt,
 		.exp_datasn = st->dir == SCSI_DIR_WRITE ? t->r2tsn : t->datasn,
 		.response = 0, .status = st->status, .data_len = seg,
 	};
 	task_residual(t, &r.overflow, &r.underflow, &r.residual);
-	r.max_cmdsn = iscsi_session_max_cmdsn(s);
 	iscsi_build_scsi_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 }
 
 /* The task is finished at the SCSI level: send its data and status. */
@@ -164,24 +156,19 @@ static void task_send_r2ts(struct iscsi_task *t)
 		struct iscsi_r2t_slot *slot = &t->r2t[i];
 		if (slot->used)
 			continue;
-		struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-		if (!tx) {
-			iscsi_conn_close(conn, "out of memory for R2T");
+		struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "R2T");
+		if (!tx)
 			return;
-		}
 		*slot = (struct iscsi_r2t_slot){
 			.used = true, .ttt = iscsi_session_new_ttt(s), .offset = t->r2t_offset,
 			.len = min_u32(t->want - t->r2t_offset, s->params.max_burst),
 		};
 		struct iscsi_r2t r = {
 			.itt = t->itt, .ttt = slot->ttt, .lun = t->lun,
-			/* R2T carries the next StatSN without consuming it. */
-			.statsn = conn->statsn, .exp_cmdsn = s->exp_cmdsn,
 			.r2tsn = t->r2tsn++, .offset = slot->offset, .length = slot->len,
 		};
-		r.max_cmdsn = iscsi_session_max_cmdsn(s);
 		iscsi_build_r2t(tx->bhs, &r);
-		iscsi_conn_queue(conn, tx);
+		iscsi_reply_queue(conn, tx);
 		t->r2t_offset += slot->len;
 		used++;
 	}
@@ -211,7 +198,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	conn->rx_task = NULL;
 	if (iscsi_session_find_task(s, h->itt)) {
 		iscsi_session_cmd_done(s);
-		iscsi_conn_reject(conn, ISCSI_REJECT_TASK_IN_PROGRESS);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
 	struct iscsi_task *t = calloc(1, sizeof(*t));
@@ -282,7 +269,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->itt);
 	uint32_t off = h->data_out.offset, len = h->data_len;
 	if (!t || t->executing) {
-		iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
 	if (h->data_out.ttt == ISCSI_RSVD_TAG) {
@@ -292,7 +279,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		    h->data_out.datasn != t->unsol_datasn ||
 		    len > conn->session->params.first_burst - min_u32(off, conn->session->params.first_burst)) {
 			/* RFC 7143 §13.14: unsolicited data stops at FirstBurstLength. */
-			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		t->unsol_next += len;
@@ -302,12 +289,12 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	} else {
 		struct iscsi_r2t_slot *slot = task_find_r2t(t, h->data_out.ttt);
 		if (!slot) {
-			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
 		if (off != slot->offset + slot->got || len > slot->len - slot->got ||
 		    h->data_out.datasn != slot->next_datasn) {
-			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		slot->next_datasn++;
