@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/ffp.h"
 #include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
@@ -195,10 +196,10 @@ static void task_advance(struct iscsi_task *t)
 void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
-	conn->rx_task = NULL;
+	conn->ffp->rx_task = NULL;
 	if (iscsi_session_find_task(s, h->itt)) {
 		iscsi_session_cmd_done(s);
-		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
 	struct iscsi_task *t = calloc(1, sizeof(*t));
@@ -228,18 +229,18 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->unsol_pending = !h->final;
 	iscsi_session_add_task(s, t);
 
-	conn->rx_task = t;
-	conn->rx_task_off = 0;
-	conn->rx_task_len = min_u32(h->data_len, t->want);
+	conn->ffp->rx_task = t;
+	conn->ffp->rx_task_off = 0;
+	conn->ffp->rx_task_len = min_u32(h->data_len, t->want);
 }
 
 void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	struct iscsi_task *t = conn->rx_task;
-	conn->rx_task = NULL;
+	struct iscsi_task *t = conn->ffp->rx_task;
+	conn->ffp->rx_task = NULL;
 	if (!t)
 		return;
-	t->got = conn->rx_task_len;
+	t->got = conn->ffp->rx_task_len;
 	t->unsol_next = h->data_len;
 	t->r2t_offset = min_u32(t->unsol_next, t->want);
 	task_advance(t);
@@ -249,8 +250,8 @@ void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			    const uint8_t *data, uint32_t len)
 {
 	iscsi_cmd_rx_begin(conn, h);
-	if (conn->rx_task && conn->rx_task_len)
-		memcpy(conn->rx_task->scsi.buf, data, min_u32(len, conn->rx_task_len));
+	if (conn->ffp->rx_task && conn->ffp->rx_task_len)
+		memcpy(conn->ffp->rx_task->scsi.buf, data, min_u32(len, conn->ffp->rx_task_len));
 	iscsi_cmd_rx_done(conn, h);
 }
 
@@ -264,12 +265,12 @@ static struct iscsi_r2t_slot *task_find_r2t(struct iscsi_task *t, uint32_t ttt)
 
 void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	conn->rx_task = NULL;
-	conn->rx_r2t = NULL;
+	conn->ffp->rx_task = NULL;
+	conn->ffp->rx_r2t = NULL;
 	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->itt);
 	uint32_t off = h->data_out.offset, len = h->data_len;
 	if (!t || t->executing) {
-		iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
 	if (h->data_out.ttt == ISCSI_RSVD_TAG) {
@@ -279,7 +280,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		    h->data_out.datasn != t->unsol_datasn ||
 		    len > conn->session->params.first_burst - min_u32(off, conn->session->params.first_burst)) {
 			/* RFC 7143 §13.14: unsolicited data stops at FirstBurstLength. */
-			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		t->unsol_next += len;
@@ -289,32 +290,32 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	} else {
 		struct iscsi_r2t_slot *slot = task_find_r2t(t, h->data_out.ttt);
 		if (!slot) {
-			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
 		if (off != slot->offset + slot->got || len > slot->len - slot->got ||
 		    h->data_out.datasn != slot->next_datasn) {
-			iscsi_reply_reject(conn, conn->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		slot->next_datasn++;
-		conn->rx_r2t = slot;
+		conn->ffp->rx_r2t = slot;
 	}
-	conn->rx_task = t;
+	conn->ffp->rx_task = t;
 	/* Bytes past what the command moves (EDTL > CDB length) are dropped. */
-	conn->rx_task_off = off;
-	conn->rx_task_len = off < t->want ? min_u32(len, t->want - off) : 0;
+	conn->ffp->rx_task_off = off;
+	conn->ffp->rx_task_len = off < t->want ? min_u32(len, t->want - off) : 0;
 }
 
 void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	struct iscsi_task *t = conn->rx_task;
-	struct iscsi_r2t_slot *slot = conn->rx_r2t;
-	conn->rx_task = NULL;
-	conn->rx_r2t = NULL;
+	struct iscsi_task *t = conn->ffp->rx_task;
+	struct iscsi_r2t_slot *slot = conn->ffp->rx_r2t;
+	conn->ffp->rx_task = NULL;
+	conn->ffp->rx_r2t = NULL;
 	if (!t)
 		return;
-	t->got += conn->rx_task_len;
+	t->got += conn->ffp->rx_task_len;
 	if (slot) {
 		slot->got += h->data_len;
 		if (slot->got == slot->len)
@@ -328,6 +329,16 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		t->r2t_offset = min_u32(t->unsol_next, t->want);
 	}
 	task_advance(t);
+}
+
+void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
+{
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "TMF Response");
+	if (!tx)
+		return;
+	const struct iscsi_tmf_rsp r = { .itt = itt, .response = response };
+	iscsi_build_tmf_rsp(tx->bhs, &r);
+	iscsi_reply_queue(conn, tx);
 }
 
 bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)

@@ -47,9 +47,10 @@ struct iscsi_task {
 	uint32_t abort_itt;         /* that TMF's ITT, answered when execution ends */
 };
 
-/* Receive side, called by the connection's framing code. begin decides
- * where the data segment of a SCSI Command or Data-Out goes; done runs once
- * it is there. A NULL destination means: into the connection's sink. */
+/* Receive side, called by the full feature phase upper (ffp_rx.c). begin
+ * decides where the data segment of a SCSI Command or Data-Out goes
+ * (conn->ffp->rx_task and offsets; no task: the connection's sink); done
+ * runs once it is there. */
 void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h);
 void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h);
 void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h);
