@@ -160,5 +160,9 @@ int iscsi_ffp_start(struct iscsi_conn *conn)
 	if (!conn->ffp)
 		return -1;
 	conn->upper = &ffp_upper;
+	/* Status is resent (status SNACK, connection recovery) only at
+	 * ErrorRecoveryLevel 1 and above; at ERL 0 a PDU is freed once it is
+	 * on the wire. */
+	conn->reply_seq.retain = conn->params.erl > 0;
 	return 0;
 }
