@@ -345,7 +345,9 @@ bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 {
 	iscsi_session_remove_task(t->session, t);
 	if (t->executing) {
-		/* A task the SCSI core runs ends through task_scsi_done. */
+		/* A task handed to the SCSI core (running, or still waiting
+		 * in its task set) ends through task_scsi_done; asking the
+		 * core to drop a waiting one belongs here. */
 		t->aborted = true;
 		t->abort_itt = tmf_itt;
 		return false;

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "iscsi/conn.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 
@@ -269,6 +270,47 @@ static void test_target_transfer_tags_skip_the_reserved_value(void **state)
 	free(s);
 }
 
+/* A discovery session: no I_T nexus to set up or tear down. */
+static struct iscsi_session *session_with_conns(struct iscsi_conn *conns, unsigned n)
+{
+	struct iscsi_session *s = session_at(1, 8);
+	s->discovery = true;
+	s->refs = 1 + n; /* alive, and one per connection */
+	for (unsigned i = n; i-- > 0;) {
+		conns[i].session_next = s->conns;
+		s->conns = &conns[i];
+	}
+	s->nconns = n;
+	return s;
+}
+
+static void test_session_outlives_one_of_two_connections(void **state)
+{
+	struct iscsi_conn conns[2] = { 0 };
+	struct iscsi_session *s = session_with_conns(conns, 2);
+	iscsi_session_remove_conn(s, &conns[0]);
+	assert_int_equal(s->nconns, 1);
+	assert_ptr_equal(s->conns, &conns[1]);
+	assert_int_equal(s->refs, 3); /* not ended */
+	iscsi_session_remove_conn(s, &conns[1]);
+	iscsi_session_put(s);
+	iscsi_session_put(s); /* the last put frees it (the leak checker knows) */
+}
+
+static void test_last_connection_gone_ends_the_session_but_a_task_keeps_it(void **state)
+{
+	struct iscsi_conn conn = { 0 };
+	struct iscsi_session *s = session_with_conns(&conn, 1);
+	iscsi_session_get(s); /* a task still executing */
+	iscsi_session_remove_conn(s, &conn);
+	assert_int_equal(s->nconns, 0);
+	assert_null(s->conns);
+	assert_int_equal(s->refs, 2); /* ERL 0: ended, held by the connection and the task */
+	iscsi_session_put(s);         /* the connection is freed */
+	assert_int_equal(s->refs, 1);
+	iscsi_session_put(s);         /* the task is done: freed */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +331,8 @@ int main(void)
 		cmocka_unit_test(test_abort_outside_window_or_not_older_than_tmf_is_refused),
 		cmocka_unit_test(test_tasks_are_found_by_itt_until_removed),
 		cmocka_unit_test(test_target_transfer_tags_skip_the_reserved_value),
+		cmocka_unit_test(test_session_outlives_one_of_two_connections),
+		cmocka_unit_test(test_last_connection_gone_ends_the_session_but_a_task_keeps_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
