@@ -56,7 +56,6 @@ void iscsi_reply_seq_sent(struct iscsi_reply_seq *q, struct iscsi_tx *tx)
 	else
 		q->kept_head = tx;
 	q->kept_tail = tx;
-	q->nkept++;
 }
 
 static void release_head(struct iscsi_reply_seq *q)
@@ -65,7 +64,6 @@ static void release_head(struct iscsi_reply_seq *q)
 	q->kept_head = tx->next;
 	if (!q->kept_head)
 		q->kept_tail = NULL;
-	q->nkept--;
 	tx->sent(tx);
 }
 

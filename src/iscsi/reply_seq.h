@@ -20,7 +20,6 @@ struct iscsi_reply_seq {
 	 * ERL 0: a PDU is released as soon as it is on the wire. */
 	bool retain;
 	struct iscsi_tx *kept_head, *kept_tail; /* in StatSN order */
-	unsigned nkept;
 };
 
 /* Writes StatSN, ExpCmdSN and MaxCmdSN into tx->bhs. A PDU with status
