@@ -1,6 +1,7 @@
 /* Connection framing and lifetime: header first, then the data segment
- * straight to where it belongs (RFC 7143 §11.1), one gathered sendmsg at a
- * time for everything queued, and teardown once nothing is in flight. */
+ * straight to where the layer above wants it (RFC 7143 §11.1), one
+ * gathered sendmsg at a time for everything queued, and teardown once
+ * nothing is in flight. */
 #include "iscsi/conn.h"
 
 #include <errno.h>
@@ -12,16 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "iscsi/session.h"
-#include "iscsi/task.h"
 #include "util/addr.h"
 #include "util/log.h"
 #include "util/macros.h"
 
-/* RFC 7143 §13.12: before a value is declared, data segments are <= 8192. */
-#define LOGIN_MAX_DSL 8192u
-/* Room after a data segment in rx_buf: padding and a data digest. */
-#define RX_BUF_SLACK 8u
 
 static const uint8_t zero_pad[4];
 
@@ -90,13 +85,8 @@ void iscsi_conn_get(struct iscsi_conn *conn)
 static void conn_destroy(struct iscsi_conn *conn)
 {
 	all_remove(conn);
-	if (conn->login_active)
-		iscsi_login_fini(&conn->login);
-	if (conn->session)
-		iscsi_session_destroy(conn->session);
-	free(conn->rx_held);
+	conn->upper->free(conn);
 	free(conn->rx_buf);
-	free(conn->text_pending);
 	close(conn->fd);
 	log_debug("connection %s: freed", conn->peer_text);
 	free(conn);
@@ -106,14 +96,6 @@ void iscsi_conn_put(struct iscsi_conn *conn)
 {
 	if (--conn->refs == 0)
 		conn_destroy(conn);
-}
-
-uint32_t iscsi_conn_new_ttt(struct iscsi_conn *conn)
-{
-	/* 0xffffffff means "no tag" on the wire (RFC 7143 §11.8.1). */
-	if (++conn->next_ttt == ISCSI_RSVD_TAG)
-		conn->next_ttt = 1;
-	return conn->next_ttt;
 }
 
 static void tx_drain(struct iscsi_conn *conn)
@@ -135,10 +117,10 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	conn->phase = CONN_CLOSING;
 	/* Completes the receive (and any send) in flight, so refs drain. */
 	shutdown(conn->fd, SHUT_RDWR);
-	if (conn->session && !conn->session->discovery)
-		iscsi_task_abort_all(conn);
+	conn->upper->close(conn);
 	if (!conn->tx_busy)
 		tx_drain(conn);
+	iscsi_reply_seq_release_all(&conn->reply_seq);
 	iscsi_conn_put(conn);
 }
 
@@ -218,7 +200,7 @@ static void on_tx(struct loop_op *op, int res)
 		conn->tx_head = tx->next;
 		if (!conn->tx_head)
 			conn->tx_tail = NULL;
-		tx->sent(tx);
+		iscsi_reply_seq_sent(&conn->reply_seq, tx);
 	}
 	if (conn->tx_head) {
 		tx_flush(conn);
@@ -227,7 +209,7 @@ static void on_tx(struct loop_op *op, int res)
 	} else if (conn->handoff_pending) {
 		/* The last login response is out: from here on the connection
 		 * belongs to its data-plane loop, and this thread lets go. */
-		struct loop *target = conn->session->loop;
+		struct loop *target = conn->handoff_to;
 		iscsi_conn_put(conn);
 		loop_post(target, &conn->handoff_msg);
 		return;
@@ -286,30 +268,9 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 	}
 }
 
-void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason)
-{
-	log_info("connection %s: Reject reason 0x%02x for opcode 0x%02x itt 0x%08x",
-		 conn->peer_text, reason, conn->cur_bhs[0] & 0x3f, conn->rx_hdr.itt);
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(ISCSI_BHS_LEN);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Reject");
-		return;
-	}
-	memcpy(tx->inline_data, conn->cur_bhs, ISCSI_BHS_LEN);
-	struct iscsi_reject r = {
-		.reason = reason, .statsn = conn->statsn++, .data_len = ISCSI_BHS_LEN,
-	};
-	if (conn->session) {
-		r.exp_cmdsn = conn->session->exp_cmdsn;
-		r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
-	}
-	iscsi_build_reject(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
-}
-
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 {
-	uint8_t *buf = realloc(conn->rx_buf, max_dsl + RX_BUF_SLACK);
+	uint8_t *buf = realloc(conn->rx_buf, max_dsl + ISCSI_RX_SLACK);
 	if (!buf)
 		return -ENOMEM;
 	conn->rx_buf = buf;
@@ -356,120 +317,25 @@ void iscsi_conn_rx_start(struct iscsi_conn *conn)
 	rx_arm(conn);
 }
 
-static void dispatch_held(struct iscsi_conn *conn, struct iscsi_held_pdu *p)
-{
-	if (p->aborted)
-		return;
-	conn->cur_bhs = p->bhs;
-	if (p->hdr.opcode == ISCSI_OP_SCSI_CMD)
-		iscsi_cmd_run_buffered(conn, &p->hdr, p->data, p->hdr.data_len);
-	else
-		iscsi_ffp_handle(conn, &p->hdr, p->data, p->hdr.data_len);
-}
-
 static void rx_pdu_done(struct iscsi_conn *conn)
 {
-	const struct iscsi_hdr *h = &conn->rx_hdr;
-	switch (conn->rx_route) {
-	case RX_TO_BUF:
-		if (conn->phase == CONN_LOGIN)
-			iscsi_conn_login_pdu(conn, h, conn->rx_buf, h->data_len);
-		else
-			iscsi_ffp_handle(conn, h, conn->rx_buf, h->data_len);
-		break;
-	case RX_TO_TASK:
-		iscsi_cmd_rx_done(conn, h);
-		break;
-	case RX_TO_DATA_OUT:
-		iscsi_data_out_rx_done(conn, h);
-		break;
-	case RX_TO_HOLD:
-		iscsi_session_hold(conn->session, conn->rx_held);
-		conn->rx_held = NULL;
-		break;
-	case RX_TO_SINK:
-		break;
-	}
-	if (conn->phase == CONN_FULL_FEATURE) {
-		struct iscsi_held_pdu *p;
-		while (conn->phase == CONN_FULL_FEATURE &&
-		       (p = iscsi_session_next_held(conn->session))) {
-			dispatch_held(conn, p);
-			free(p);
-		}
-	}
+	conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest.iov_base);
 	if (conn->phase != CONN_CLOSING && !conn->rx_stopped && !conn->handoff_pending)
 		rx_arm(conn);
 }
 
-/* Decides the route of a full-feature-phase PDU from its header; may start
- * a task (SCSI Command) or find one (Data-Out). */
-static enum iscsi_rx_route ffp_route(struct iscsi_conn *conn, const struct iscsi_hdr *h)
-{
-	struct iscsi_session *s = conn->session;
-	if (s->discovery && h->opcode != ISCSI_OP_TEXT_REQ && h->opcode != ISCSI_OP_LOGOUT_REQ &&
-	    h->opcode != ISCSI_OP_NOP_OUT) {
-		/* RFC 7143 §4.3: a discovery session carries Text, Logout and NOP only. */
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
-		return RX_TO_SINK;
-	}
-	switch (h->opcode) {
-	case ISCSI_OP_DATA_OUT:
-		iscsi_data_out_rx_begin(conn, h);
-		return RX_TO_DATA_OUT;
-	case ISCSI_OP_SNACK_REQ:
-		/* SNACK needs ErrorRecoveryLevel > 0, which lunar does not offer. */
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
-		return RX_TO_SINK;
-	case ISCSI_OP_LOGIN_REQ:
-		/* RFC 7143 §6: a Login Request in full feature phase is a protocol error. */
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
-		return RX_TO_SINK;
-	default:
-		break;
-	}
-	bool hold;
-	if (!iscsi_session_admit(s, h, &hold)) {
-		if (!hold)
-			return RX_TO_SINK;
-		conn->rx_held = calloc(1, sizeof(*conn->rx_held) + iscsi_pad4(h->data_len) + RX_BUF_SLACK);
-		if (!conn->rx_held) {
-			iscsi_conn_close(conn, "out of memory holding a command");
-			return RX_TO_SINK;
-		}
-		conn->rx_held->hdr = *h;
-		memcpy(conn->rx_held->bhs, conn->rx_bhs, ISCSI_BHS_LEN);
-		return RX_TO_HOLD;
-	}
-	if (h->opcode == ISCSI_OP_SCSI_CMD) {
-		iscsi_cmd_rx_begin(conn, h);
-		return RX_TO_TASK;
-	}
-	return RX_TO_BUF;
-}
-
 /* Where the tail goes: AHS (and header digest) to rx_ahs, then the data
- * segment to its route's destination, then what nobody keeps to the sink. */
-static void rx_plan_tail(struct iscsi_conn *conn)
+ * segment to the upper's destination, then what nobody keeps to the sink. */
+static void rx_plan_tail(struct iscsi_conn *conn, uint32_t data)
 {
 	const struct iscsi_hdr *h = &conn->rx_hdr;
-	bool hd = conn->params.header_digest, dd = conn->params.data_digest;
-	uint32_t ahs = h->ahs_len * 4u + (hd ? ISCSI_DIGEST_LEN : 0);
-	uint32_t data = iscsi_pad4(h->data_len) + (dd && h->data_len ? ISCSI_DIGEST_LEN : 0);
-	uint8_t *dest = conn->rx_buf;
-	uint32_t dest_len = data;
-	if (conn->rx_route == RX_TO_HOLD) {
-		dest = conn->rx_held->data;
-	} else if ((conn->rx_route == RX_TO_TASK || conn->rx_route == RX_TO_DATA_OUT) &&
-		   conn->rx_task && conn->rx_task_len) {
-		dest = conn->rx_task->scsi.buf + conn->rx_task_off;
-		dest_len = conn->rx_task_len;
-	}
+	uint32_t ahs = h->ahs_len * 4u + (conn->params.header_digest ? ISCSI_DIGEST_LEN : 0);
 	const struct iovec plan[] = {
-		{ conn->rx_ahs, ahs }, { dest, dest_len }, { conn->rx_buf, data - dest_len },
+		{ conn->rx_ahs, ahs }, conn->rx_dest,
+		{ conn->rx_buf, data - conn->rx_dest.iov_len },
 	};
 	unsigned n = 0;
-	for (unsigned i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(plan); i++)
 		if (plan[i].iov_len)
 			conn->rx_iov[n++] = plan[i];
 	memset(&conn->rx_msg, 0, sizeof(conn->rx_msg));
@@ -478,60 +344,17 @@ static void rx_plan_tail(struct iscsi_conn *conn)
 	conn->rx_tail_len = ahs + data;
 }
 
-/* A Login Request with impossible stage fields (e.g. CSG=3) is an
- * initiator error: answer 0x0200 and close (RFC 7143 §11.13.5). */
-static void login_reject_malformed(struct iscsi_conn *conn)
-{
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Login Response");
-		return;
-	}
-	struct iscsi_login_rsp r = {
-		.itt = conn->rx_hdr.itt, .status = ISCSI_LOGIN_INITIATOR_ERROR,
-	};
-	memcpy(r.isid, conn->rx_bhs + 8, sizeof(r.isid));
-	iscsi_build_login_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
-	iscsi_conn_close_after_tx(conn, "malformed Login Request");
-}
-
 static void rx_header_done(struct iscsi_conn *conn)
 {
 	struct iscsi_hdr *h = &conn->rx_hdr;
 	enum iscsi_parse_error err = iscsi_parse_bhs(conn->rx_bhs, h);
-	conn->cur_bhs = conn->rx_bhs;
-	uint32_t limit = conn->phase == CONN_LOGIN ? LOGIN_MAX_DSL : conn->params.max_recv_dsl;
-	if (h->data_len > limit) {
-		/* RFC 7143 §7.2.2: more than MaxRecvDataSegmentLength is a protocol error. */
-		log_warn("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
-			 h->data_len, limit);
-		if (conn->phase != CONN_LOGIN)
-			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
-		iscsi_conn_close_after_tx(conn, "oversized data segment");
+	uint32_t data = iscsi_pad4(h->data_len) +
+			(conn->params.data_digest && h->data_len ? ISCSI_DIGEST_LEN : 0);
+	conn->rx_dest = (struct iovec){ conn->rx_buf, data };
+	conn->upper->header(conn, h, err, &conn->rx_dest);
+	if (conn->phase == CONN_CLOSING || conn->rx_stopped)
 		return;
-	}
-	if (conn->phase == CONN_LOGIN) {
-		if (h->opcode != ISCSI_OP_LOGIN_REQ) {
-			/* RFC 7143 §6.3.1: the login phase is Login Requests only. */
-			iscsi_conn_close(conn, "not a Login Request during login");
-			return;
-		}
-		if (err != ISCSI_PARSE_OK) {
-			login_reject_malformed(conn);
-			return;
-		}
-		conn->rx_route = RX_TO_BUF;
-	} else if (err != ISCSI_PARSE_OK) {
-		iscsi_conn_reject(conn, err == ISCSI_PARSE_BAD_OPCODE ? ISCSI_REJECT_CMD_NOT_SUPPORTED
-								   : ISCSI_REJECT_INVALID_PDU_FIELD);
-		conn->rx_route = RX_TO_SINK;
-	} else {
-		conn->rx_route = ffp_route(conn, h);
-	}
-	if (conn->phase == CONN_CLOSING)
-		return;
-	rx_plan_tail(conn);
+	rx_plan_tail(conn, data);
 	if (conn->rx_tail_len == 0) {
 		rx_pdu_done(conn);
 		return;
@@ -594,14 +417,17 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	iscsi_params_default(&conn->params);
-	if (iscsi_conn_size_rx_buf(conn, LOGIN_MAX_DSL) < 0) {
+	conn->phase = CONN_LOGIN;
+	/* Nothing is in flight yet: a failure here frees the connection at
+	 * once, before anything else can see it. */
+	if (iscsi_conn_size_rx_buf(conn, ISCSI_LOGIN_MAX_DSL) < 0 || iscsi_conn_login_init(conn) < 0) {
+		log_warn("connection %s: out of memory for a new connection", conn->peer_text);
+		free(conn->rx_buf);
 		close(fd);
 		free(conn);
 		return -ENOMEM;
 	}
-	conn->phase = CONN_LOGIN;
 	all_add(conn);
-	iscsi_conn_login_init(conn);
 	log_info("connection %s: accepted", conn->peer_text);
 	rx_arm(conn);
 	return 0;

@@ -1,10 +1,14 @@
-/* One iSCSI connection: framing on the socket (header first, then the data
- * segment straight into its destination), the ordered send queue, and
- * dispatch of each received PDU by phase and opcode.
+/* One iSCSI connection, the bottom of the transport: framing on the
+ * socket (header first, then the data segment straight into the
+ * destination the layer above chooses), the ordered send queue with its
+ * StatSN, and close. What a PDU means is the business of the layer above
+ * (struct iscsi_conn_upper): the login phase (conn_login.c), then the full
+ * feature phase (ffp_rx.c). conn.c knows neither sessions nor tasks.
  *
  * A connection lives on exactly one loop at a time: the control-plane loop
  * while it logs in (and for its whole life if it is a discovery session),
- * then one data-plane loop for a normal session's full feature phase. */
+ * then its session's data-plane loop for a normal session's full feature
+ * phase. */
 #ifndef LUNAR_ISCSI_CONN_H
 #define LUNAR_ISCSI_CONN_H
 
@@ -16,15 +20,21 @@
 #include "iscsi/login.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
+#include "iscsi/reply_seq.h"
+#include "iscsi/tx.h"
 #include "util/addr.h"
 #include "util/loop.h"
 
 #define ISCSI_TX_BATCH 64
+/* RFC 7143 §13.12: before a value is declared, data segments are <= 8192. */
+#define ISCSI_LOGIN_MAX_DSL 8192u
+/* Room a data segment's destination needs past the data: padding and a
+ * data digest. */
+#define ISCSI_RX_SLACK 8u
 
-struct iscsi_held_pdu;
+struct iscsi_conn;
+struct iscsi_ffp_conn;
 struct iscsi_session;
-struct iscsi_r2t_slot;
-struct iscsi_task;
 struct scsi_target;
 
 /* What the transport needs from the control plane. */
@@ -43,28 +53,26 @@ struct iscsi_host {
 	unsigned login_timeout_s;   /* longest wait for each PDU during login */
 };
 
-/* A PDU waiting to be sent. Data points into a task buffer or follows the
- * struct (inline). sent() runs once the last byte is on the socket, or
- * with the connection torn down. */
-struct iscsi_tx {
-	struct iscsi_tx *next;
-	uint8_t bhs[ISCSI_BHS_LEN];
-	const uint8_t *data;
-	uint32_t data_len;
-	void (*sent)(struct iscsi_tx *tx);
-	void *owner;
-	uint8_t inline_data[];
-};
-
 enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
 
-/* Where the data segment of the PDU being received goes. */
-enum iscsi_rx_route {
-	RX_TO_BUF,      /* rx_buf, handled when complete */
-	RX_TO_TASK,     /* a SCSI Command's immediate data: the task's buffer */
-	RX_TO_DATA_OUT, /* Data-Out: the task's buffer at its offset */
-	RX_TO_HOLD,     /* a PDU ahead of ExpCmdSN: kept until its turn */
-	RX_TO_SINK,     /* dropped (out of window, rejected) */
+/* The layer above the framing. conn.c calls it on its loop, one PDU at a
+ * time. */
+struct iscsi_conn_upper {
+	/* A BHS is in: h as decoded (err says whether it could be), the raw
+	 * bytes in conn->rx_bhs. *dest starts as the connection's own buffer
+	 * (room for max_recv_dsl set by iscsi_conn_size_rx_buf, padded); the
+	 * upper refuses a longer data segment, and may point dest elsewhere
+	 * (no longer than the padded segment): what does not fit goes to the
+	 * connection's buffer as a sink. Closing the connection or stopping
+	 * reception (iscsi_conn_close_after_tx) here skips the rest of the PDU. */
+	void (*header)(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+		       enum iscsi_parse_error err, struct iovec *dest);
+	/* The whole PDU is in; data is where header pointed dest. */
+	void (*pdu)(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data);
+	/* The connection is closing: let go of what needs it (tasks). */
+	void (*close)(struct iscsi_conn *conn);
+	/* Nothing refers to the connection any more: free the upper's state. */
+	void (*free)(struct iscsi_conn *conn);
 };
 
 #define ISCSI_AHS_MAX (255u * 4u)
@@ -76,12 +84,18 @@ struct iscsi_conn {
 	struct sockaddr_storage local, peer;
 	char peer_text[ADDR_TEXT_MAX];
 	enum iscsi_conn_phase phase;
-	struct iscsi_session *session;
-	struct iscsi_login login;   /* valid in CONN_LOGIN */
+	const struct iscsi_conn_upper *upper;
+	struct iscsi_params params; /* negotiated: digests and data segment lengths */
+	struct iscsi_reply_seq reply_seq; /* StatSN, and PDUs kept for the initiator's ack */
+
+	/* the layers above; conn.c does not touch these */
+	struct iscsi_session *session; /* set by login's bind step; holds a reference */
+	uint16_t cid;
+	struct iscsi_conn *session_next; /* in session->conns */
+	struct iscsi_login login;   /* valid while login_active */
 	struct iscsi_login_env login_env;
-	bool login_active;          /* login holds state to free */
-	struct iscsi_params params;
-	uint32_t statsn;            /* next StatSN to assign */
+	bool login_active;
+	struct iscsi_ffp_conn *ffp; /* full feature phase state (ffp.h) */
 
 	/* receive: BHS, then tail (AHS, padded data, digests) */
 	struct loop_op rx_op;
@@ -90,18 +104,13 @@ struct iscsi_conn {
 	uint8_t rx_bhs[ISCSI_BHS_LEN];
 	uint32_t rx_got;            /* bytes of the current part received */
 	struct iscsi_hdr rx_hdr;
-	const uint8_t *cur_bhs;     /* raw header of the PDU being handled (for Reject) */
-	enum iscsi_rx_route rx_route;
+	struct iovec rx_dest;       /* where the upper wants the data segment */
 	struct iovec rx_iov[3];     /* the tail's plan: AHS, data destination, sink */
 	struct msghdr rx_msg;       /* what of the plan is still to come */
 	uint32_t rx_tail_len;
 	struct __kernel_timespec login_timeout; /* linked to each login-phase receive */
 	uint8_t rx_ahs[ISCSI_AHS_MAX + ISCSI_DIGEST_LEN];
-	uint8_t *rx_buf;            /* non-task data segments, and the sink for bytes we drop */
-	struct iscsi_held_pdu *rx_held;
-	struct iscsi_task *rx_task; /* task whose buffer the data segment lands in */
-	uint32_t rx_task_off, rx_task_len;
-	struct iscsi_r2t_slot *rx_r2t; /* the R2T a Data-Out answers, if solicited */
+	uint8_t *rx_buf;            /* data segments the upper leaves here, and the sink */
 
 	/* send: one sendmsg in flight, gathering many queued PDUs */
 	struct loop_op tx_op;
@@ -113,17 +122,11 @@ struct iscsi_conn {
 	struct msghdr tx_msg;
 	uint32_t tx_skip;           /* bytes of tx_head already sent */
 
-	/* tasks of this connection, by ITT */
-	struct iscsi_task *tasks[256];
-	unsigned ntasks;
-	uint32_t next_ttt;
-
-	/* text continuation (RFC 7143 §11.10.2): a response longer than one PDU */
-	uint8_t *text_pending;
-	uint32_t text_pending_len, text_pending_off, text_ttt, text_itt;
-
 	unsigned refs;              /* SQEs, tasks and deferred work outstanding, plus one while open */
-	bool handoff_pending;       /* normal login done: move to a data-plane loop after the reply is out */
+	/* set: once the queue is empty, the connection moves to handoff_to
+	 * (handoff_msg runs there) and this loop lets go of it */
+	bool handoff_pending;
+	struct loop *handoff_to;
 	struct loop_msg handoff_msg;
 	struct iscsi_conn *all_prev, *all_next; /* every live connection, for shutdown */
 };
@@ -134,10 +137,9 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host);
 /* A PDU to queue, with room for inline_len bytes of data (tx->data points
  * there when inline_len > 0). Its sent() defaults to freeing it. */
 struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len);
-/* Queues a PDU whose BHS the caller built (sequence numbers included). */
+/* Queues a PDU as it is (login phase); full feature phase PDUs go
+ * through iscsi_reply_queue, which stamps their sequence numbers. */
 void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
-/* Rejects the PDU being handled (conn->cur_bhs), RFC 7143 §11.17. */
-void iscsi_conn_reject(struct iscsi_conn *conn, uint8_t reason);
 /* Starts tearing the connection down; it is freed when nothing is in flight. */
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 /* Stops reading and closes once everything queued is sent: for a reply
@@ -145,16 +147,10 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_get(struct iscsi_conn *conn);
 void iscsi_conn_put(struct iscsi_conn *conn);
-/* A Target Transfer Tag for an R2T or a Text continuation. */
-uint32_t iscsi_conn_new_ttt(struct iscsi_conn *conn);
 
-/* Login phase (conn_login.c). */
-void iscsi_conn_login_init(struct iscsi_conn *conn);
-void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
-			  const uint8_t *data, uint32_t len);
-/* Full feature phase PDUs other than SCSI Command and Data-Out (ffp.c). */
-void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
-		      const uint8_t *data, uint32_t len);
+/* The login phase upper (conn_login.c): sets conn->upper; fails only
+ * for lack of memory. */
+int iscsi_conn_login_init(struct iscsi_conn *conn);
 /* Resizes rx_buf for the negotiated MaxRecvDataSegmentLength. */
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl);
 /* Starts reading PDUs on conn->loop (used after a handoff). */

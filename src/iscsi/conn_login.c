@@ -1,9 +1,12 @@
-/* A connection's login phase: feeds Login Requests to the login state
- * machine, sends its responses, and at the end either keeps the
- * connection here (discovery) or hands it to a data-plane loop. */
+/* A connection's login phase, the first upper layer over conn.c: feeds
+ * Login Requests to the login state machine, sends its responses, and at
+ * the end hands the connection to the full feature phase, either here
+ * (discovery) or on its session's data-plane loop. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/ffp.h"
 #include "iscsi/session.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -28,22 +31,6 @@ static uint16_t env_bind_session(void *ctx, struct iscsi_login *lg, uint16_t *ts
 	return iscsi_session_bind(ctx, lg, tsih);
 }
 
-void iscsi_conn_login_init(struct iscsi_conn *conn)
-{
-	struct iscsi_login_env *env = &conn->login_env;
-	env->ctx = conn;
-	env->find_target = env_find_target;
-	env->target_alias = env_target_alias;
-	env->bind_session = env_bind_session;
-	env->limits = conn->host->limits;
-	env->tpgt = conn->host->tpgt;
-	env->cmd_window = conn->host->cmd_window;
-	if (iscsi_login_init(&conn->login, env) < 0)
-		iscsi_conn_close(conn, "out of memory for login");
-	else
-		conn->login_active = true;
-}
-
 /* Runs on the data-plane loop the session was placed on. */
 static void on_handoff(struct loop_msg *msg)
 {
@@ -64,6 +51,10 @@ static void login_finish(struct iscsi_conn *conn)
 	iscsi_login_fini(&conn->login);
 	conn->login_active = false;
 	conn->phase = CONN_FULL_FEATURE;
+	if (iscsi_ffp_start(conn) < 0) {
+		iscsi_conn_close(conn, "out of memory for the full feature phase");
+		return;
+	}
 	if (iscsi_conn_size_rx_buf(conn, conn->params.max_recv_dsl) < 0) {
 		iscsi_conn_close(conn, "out of memory for the receive buffer");
 		return;
@@ -73,12 +64,12 @@ static void login_finish(struct iscsi_conn *conn)
 		 s->discovery ? "" : " to ", s->discovery ? "" : s->target_name);
 	if (s->discovery)
 		return;
+	conn->handoff_to = s->loop;
 	conn->handoff_msg.fn = on_handoff;
 	conn->handoff_pending = true;
 }
 
-void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
-			  const uint8_t *data, uint32_t len)
+static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
 {
 	struct iscsi_tx *tx = iscsi_conn_alloc_tx(LOGIN_RSP_MAX);
 	if (!tx) {
@@ -86,10 +77,10 @@ void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		return;
 	}
 	size_t rsp_len = 0;
-	enum iscsi_login_result res = iscsi_login_step(&conn->login, h, data, len, tx->bhs,
+	enum iscsi_login_result res = iscsi_login_step(&conn->login, h, data, h->data_len, tx->bhs,
 						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
 	tx->data_len = (uint32_t)rsp_len;
-	conn->statsn = conn->login.statsn + 1;
+	conn->reply_seq.next_statsn = conn->login.statsn + 1;
 	iscsi_conn_queue(conn, tx);
 	switch (res) {
 	case ISCSI_LOGIN_CONTINUE:
@@ -101,4 +92,79 @@ void iscsi_conn_login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		login_finish(conn);
 		break;
 	}
+}
+
+/* A Login Request with impossible stage fields (e.g. CSG=3) is an
+ * initiator error: answer 0x0200 and close (RFC 7143 §11.13.5). */
+static void login_reject_malformed(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Login Response");
+		return;
+	}
+	struct iscsi_login_rsp r = { .itt = h->itt, .status = ISCSI_LOGIN_INITIATOR_ERROR };
+	memcpy(r.isid, conn->rx_bhs + 8, sizeof(r.isid));
+	iscsi_build_login_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+	iscsi_conn_close_after_tx(conn, "malformed Login Request");
+}
+
+static void login_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			 enum iscsi_parse_error err, struct iovec *dest)
+{
+	(void)dest; /* login data goes to the connection's buffer */
+	if (h->data_len > ISCSI_LOGIN_MAX_DSL) {
+		log_warn("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
+			 h->data_len, ISCSI_LOGIN_MAX_DSL);
+		iscsi_conn_close_after_tx(conn, "oversized data segment");
+		return;
+	}
+	if (h->opcode != ISCSI_OP_LOGIN_REQ) {
+		/* RFC 7143 §6.3.1: the login phase is Login Requests only. */
+		iscsi_conn_close(conn, "not a Login Request during login");
+		return;
+	}
+	if (err != ISCSI_PARSE_OK)
+		login_reject_malformed(conn, h);
+}
+
+/* A connection can close between the bind step and the full feature
+ * phase; the session it joined then lets go of it. */
+static void login_close(struct iscsi_conn *conn)
+{
+	if (conn->session)
+		iscsi_session_remove_conn(conn->session, conn);
+}
+
+static void login_free(struct iscsi_conn *conn)
+{
+	if (conn->login_active)
+		iscsi_login_fini(&conn->login);
+	if (conn->session)
+		iscsi_session_put(conn->session);
+}
+
+static const struct iscsi_conn_upper login_upper = {
+	.header = login_header,
+	.pdu = login_pdu,
+	.close = login_close,
+	.free = login_free,
+};
+
+int iscsi_conn_login_init(struct iscsi_conn *conn)
+{
+	struct iscsi_login_env *env = &conn->login_env;
+	env->ctx = conn;
+	env->find_target = env_find_target;
+	env->target_alias = env_target_alias;
+	env->bind_session = env_bind_session;
+	env->limits = conn->host->limits;
+	env->tpgt = conn->host->tpgt;
+	env->cmd_window = conn->host->cmd_window;
+	if (iscsi_login_init(&conn->login, env) < 0)
+		return -1;
+	conn->login_active = true;
+	conn->upper = &login_upper;
+	return 0;
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/ffp.h"
+#include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "iscsi/textkv.h"
@@ -22,48 +24,38 @@ static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	if (h->itt == ISCSI_RSVD_TAG)
 		return;
 	uint32_t echo = min_u32(len, conn->params.max_send_dsl);
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(echo);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for NOP-In");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, echo, "NOP-In");
+	if (!tx)
 		return;
-	}
 	memcpy(tx->inline_data, data, echo);
-	struct iscsi_nop_in n = {
-		.itt = h->itt, .ttt = ISCSI_RSVD_TAG, .lun = h->lun,
-		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
-		.data_len = echo,
+	const struct iscsi_nop_in n = {
+		.itt = h->itt, .ttt = ISCSI_RSVD_TAG, .lun = h->lun, .data_len = echo,
 	};
-	n.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_nop_in(tx->bhs, &n);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 }
 
-/* Sends the next part of conn->text_pending; C=1 and a TTT while more
+/* Sends the next part of conn->ffp->text_pending; C=1 and a TTT while more
  * follows (RFC 7143 §11.10.2). */
 static void text_send_part(struct iscsi_conn *conn, uint32_t itt)
 {
-	uint32_t left = conn->text_pending_len - conn->text_pending_off;
+	uint32_t left = conn->ffp->text_pending_len - conn->ffp->text_pending_off;
 	uint32_t n = min_u32(left, conn->params.max_send_dsl);
 	bool more = n < left;
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(n);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Text Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, n, "Text Response");
+	if (!tx)
 		return;
-	}
-	memcpy(tx->inline_data, conn->text_pending + conn->text_pending_off, n);
-	conn->text_pending_off += n;
-	conn->text_ttt = more ? iscsi_conn_new_ttt(conn) : ISCSI_RSVD_TAG;
-	struct iscsi_text_rsp r = {
-		.final = !more, .cont = more, .itt = itt, .ttt = conn->text_ttt,
-		.statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
-		.data_len = n,
+	memcpy(tx->inline_data, conn->ffp->text_pending + conn->ffp->text_pending_off, n);
+	conn->ffp->text_pending_off += n;
+	conn->ffp->text_ttt = more ? iscsi_session_new_ttt(conn->session) : ISCSI_RSVD_TAG;
+	const struct iscsi_text_rsp r = {
+		.final = !more, .cont = more, .itt = itt, .ttt = conn->ffp->text_ttt, .data_len = n,
 	};
-	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_text_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 	if (!more) {
-		free(conn->text_pending);
-		conn->text_pending = NULL;
+		free(conn->ffp->text_pending);
+		conn->ffp->text_pending = NULL;
 	}
 }
 
@@ -72,16 +64,16 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 {
 	if (h->text.ttt != ISCSI_RSVD_TAG) {
 		/* A continuation keeps the exchange's ITT and our TTT (RFC 7143 §11.10). */
-		if (!conn->text_pending || h->text.ttt != conn->text_ttt || h->itt != conn->text_itt) {
-			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+		if (!conn->ffp->text_pending || h->text.ttt != conn->ffp->text_ttt || h->itt != conn->ffp->text_itt) {
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
 		text_send_part(conn, h->itt);
 		return;
 	}
 	/* A new request ends any exchange in progress (RFC 7143 §11.10.4). */
-	free(conn->text_pending);
-	conn->text_pending = NULL;
+	free(conn->ffp->text_pending);
+	conn->ffp->text_pending = NULL;
 
 	struct iscsi_text_pair pairs[TEXT_MAX_PAIRS];
 	size_t npairs;
@@ -90,7 +82,7 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	if (err != ISCSI_TEXT_OK) {
 		log_info("connection %s: bad Text Request: %s", conn->peer_text,
 			 iscsi_text_error_str(err));
-		iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
 	uint8_t *out = malloc(TEXT_RSP_MAX);
@@ -117,10 +109,10 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			iscsi_text_append(&buf, key, "NotUnderstood");
 		}
 	}
-	conn->text_pending = out;
-	conn->text_pending_len = (uint32_t)buf.len;
-	conn->text_pending_off = 0;
-	conn->text_itt = h->itt;
+	conn->ffp->text_pending = out;
+	conn->ffp->text_pending_len = (uint32_t)buf.len;
+	conn->ffp->text_pending_off = 0;
+	conn->ffp->text_itt = h->itt;
 	text_send_part(conn, h->itt);
 }
 
@@ -134,23 +126,19 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	uint8_t response = LOGOUT_OK;
 	if (h->logout.reason == LOGOUT_REMOVE_FOR_RECOVERY)
 		response = LOGOUT_RECOVERY_UNSUPPORTED;
-	else if (h->logout.reason == LOGOUT_CLOSE_CONNECTION && h->logout.cid != conn->session->cid)
+	else if (h->logout.reason == LOGOUT_CLOSE_CONNECTION && h->logout.cid != conn->cid)
 		response = LOGOUT_CID_NOT_FOUND;
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Logout Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "Logout Response");
+	if (!tx)
 		return;
-	}
 	const struct iscsi_params *p = &conn->session->params;
-	struct iscsi_logout_rsp r = {
-		.response = response, .itt = h->itt, .statsn = conn->statsn++,
-		.exp_cmdsn = conn->session->exp_cmdsn,
+	const struct iscsi_logout_rsp r = {
+		.response = response, .itt = h->itt,
 		.time2wait = (uint16_t)p->default_time2wait,
 		.time2retain = (uint16_t)p->default_time2retain,
 	};
-	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
 	iscsi_build_logout_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 	if (response == LOGOUT_OK)
 		iscsi_conn_close_after_tx(conn, "logout");
 }
@@ -158,22 +146,6 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 /* TMF functions and responses, RFC 7143 §11.5.1 and §11.6.1. */
 enum { TMF_ABORT_TASK = 1 };
 enum { TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NOT_SUPPORTED = 5 };
-
-void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
-{
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for TMF Response");
-		return;
-	}
-	struct iscsi_tmf_rsp r = {
-		.itt = itt, .statsn = conn->statsn++, .exp_cmdsn = conn->session->exp_cmdsn,
-		.response = response,
-	};
-	r.max_cmdsn = iscsi_session_max_cmdsn(conn->session);
-	iscsi_build_tmf_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
-}
 
 static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
@@ -186,7 +158,7 @@ static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);
 		return;
 	}
-	struct iscsi_task *t = iscsi_task_find(conn, h->tmf.ref_itt);
+	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->tmf.ref_itt);
 	if (!t) {
 		/* RFC 7143 §11.6.1: a command still to come (RefCmdSN in the
 		 * window, before the TMF) is aborted by counting it received;
@@ -216,7 +188,7 @@ void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		handle_tmf(conn, h);
 		break;
 	default:
-		iscsi_conn_reject(conn, ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_CMD_NOT_SUPPORTED);
 		break;
 	}
 }

@@ -5,51 +5,23 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/ffp.h"
+#include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "util/log.h"
 #include "util/macros.h"
-
-static unsigned itt_bucket(uint32_t itt)
-{
-	return (itt ^ (itt >> 8) ^ (itt >> 16) ^ (itt >> 24)) & 255u;
-}
-
-struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
-{
-	for (struct iscsi_task *t = conn->tasks[itt_bucket(itt)]; t; t = t->hnext)
-		if (t->itt == itt)
-			return t;
-	return NULL;
-}
-
-static void task_hash(struct iscsi_task *t)
-{
-	struct iscsi_task **head = &t->conn->tasks[itt_bucket(t->itt)];
-	t->hnext = *head;
-	*head = t;
-	t->conn->ntasks++;
-}
-
-static void task_unhash(struct iscsi_task *t)
-{
-	for (struct iscsi_task **pp = &t->conn->tasks[itt_bucket(t->itt)]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == t) {
-			*pp = t->hnext;
-			t->conn->ntasks--;
-			return;
-		}
-	}
-}
 
 void iscsi_task_put(struct iscsi_task *task)
 {
 	if (--task->refs > 0)
 		return;
 	struct iscsi_conn *conn = task->conn;
+	struct iscsi_session *s = task->session;
 	scsi_task_release(&task->scsi);
 	free(task);
 	iscsi_conn_put(conn);
+	iscsi_session_put(s);
 }
 
 static void tx_put_task(struct iscsi_tx *tx)
@@ -73,38 +45,33 @@ static void task_residual(const struct iscsi_task *t, bool *over, bool *under, u
 static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_status)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
+	struct iscsi_session *s = t->session;
 	uint32_t burst_left = s->params.max_burst;
 	for (uint32_t off = 0; off < len;) {
 		uint32_t n = min_u32(min_u32(len - off, conn->params.max_send_dsl), burst_left);
 		bool last = off + n == len;
 		burst_left -= n;
-		struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-		if (!tx) {
-			iscsi_conn_close(conn, "out of memory for Data-In");
+		struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "Data-In");
+		if (!tx)
 			return;
-		}
 		struct iscsi_data_in d = {
 			.itt = t->itt, .ttt = ISCSI_RSVD_TAG, .lun = t->lun,
 			.datasn = t->datasn++, .offset = off, .data_len = n,
 			/* A sequence ends at MaxBurstLength (RFC 7143 §11.7.1). */
 			.final = last || burst_left == 0,
-			.exp_cmdsn = s->exp_cmdsn,
 		};
 		if (last && with_status) {
 			d.has_status = true;
 			d.status = t->scsi.status;
-			d.statsn = conn->statsn++;
 			task_residual(t, &d.overflow, &d.underflow, &d.residual);
 		}
-		d.max_cmdsn = iscsi_session_max_cmdsn(s);
 		iscsi_build_data_in(tx->bhs, &d);
 		tx->data = t->scsi.buf + off;
 		tx->data_len = n;
 		tx->owner = t;
 		tx->sent = tx_put_task;
 		t->refs++;
-		iscsi_conn_queue(conn, tx);
+		iscsi_reply_queue(conn, tx);
 		if (burst_left == 0)
 			burst_left = s->params.max_burst;
 		off += n;
@@ -114,14 +81,11 @@ static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_stat
 static void task_send_response(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
 	const struct scsi_task *st = &t->scsi;
 	uint32_t seg = st->sense_len ? 2u + st->sense_len : 0;
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(seg);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for SCSI Response");
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, seg, "SCSI Response");
+	if (!tx)
 		return;
-	}
 	if (seg) {
 		/* Sense data is preceded by its 2-byte length (RFC 7143 §11.4.7.2). */
 		tx->inline_data[0] = 0;
@@ -129,23 +93,21 @@ static void task_send_response(struct iscsi_task *t)
 		memcpy(tx->inline_data + 2, st->sense, st->sense_len);
 	}
 	struct iscsi_scsi_rsp r = {
-		.itt = t->itt, .statsn = conn->statsn++, .exp_cmdsn = s->exp_cmdsn,
+		.itt = t->itt,
 		.exp_datasn = st->dir == SCSI_DIR_WRITE ? t->r2tsn : t->datasn,
 		.response = 0, .status = st->status, .data_len = seg,
 	};
 	task_residual(t, &r.overflow, &r.underflow, &r.residual);
-	r.max_cmdsn = iscsi_session_max_cmdsn(s);
 	iscsi_build_scsi_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
+	iscsi_reply_queue(conn, tx);
 }
 
 /* The task is finished at the SCSI level: send its data and status. */
 static void task_respond(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
-	task_unhash(t);
-	s->active--;
+	iscsi_session_remove_task(t->session, t);
+	iscsi_session_cmd_done(t->session);
 	if (conn->phase != CONN_CLOSING) {
 		const struct scsi_task *st = &t->scsi;
 		uint32_t send = st->dir == SCSI_DIR_READ ? min_u32(st->data_len, t->edtl) : 0;
@@ -165,10 +127,10 @@ static void task_scsi_done(struct scsi_task *st)
 	struct iscsi_task *t = st->transport_priv;
 	t->executing = false;
 	if (t->conn->phase == CONN_CLOSING) {
-		iscsi_task_put(t); /* already unhashed by iscsi_task_abort_all */
+		iscsi_task_put(t); /* already out of the table: iscsi_task_abort_conn */
 	} else if (t->aborted) {
-		/* Already unhashed; RFC 7143 §11.5.1: no SCSI Response for it. */
-		t->conn->session->active--;
+		/* Already out of the table; RFC 7143 §11.5.1: no SCSI Response for it. */
+		iscsi_session_cmd_done(t->session);
 		iscsi_send_tmf_rsp(t->conn, t->abort_itt, 0);
 		iscsi_task_put(t);
 	} else {
@@ -186,7 +148,7 @@ static void task_execute(struct iscsi_task *t)
 static void task_send_r2ts(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
-	struct iscsi_session *s = conn->session;
+	struct iscsi_session *s = t->session;
 	unsigned limit = min_u32(s->params.max_outstanding_r2t, ISCSI_TASK_MAX_R2T);
 	unsigned used = 0;
 	for (unsigned i = 0; i < ISCSI_TASK_MAX_R2T; i++)
@@ -195,24 +157,19 @@ static void task_send_r2ts(struct iscsi_task *t)
 		struct iscsi_r2t_slot *slot = &t->r2t[i];
 		if (slot->used)
 			continue;
-		struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-		if (!tx) {
-			iscsi_conn_close(conn, "out of memory for R2T");
+		struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "R2T");
+		if (!tx)
 			return;
-		}
 		*slot = (struct iscsi_r2t_slot){
-			.used = true, .ttt = iscsi_conn_new_ttt(conn), .offset = t->r2t_offset,
+			.used = true, .ttt = iscsi_session_new_ttt(s), .offset = t->r2t_offset,
 			.len = min_u32(t->want - t->r2t_offset, s->params.max_burst),
 		};
 		struct iscsi_r2t r = {
 			.itt = t->itt, .ttt = slot->ttt, .lun = t->lun,
-			/* R2T carries the next StatSN without consuming it. */
-			.statsn = conn->statsn, .exp_cmdsn = s->exp_cmdsn,
 			.r2tsn = t->r2tsn++, .offset = slot->offset, .length = slot->len,
 		};
-		r.max_cmdsn = iscsi_session_max_cmdsn(s);
 		iscsi_build_r2t(tx->bhs, &r);
-		iscsi_conn_queue(conn, tx);
+		iscsi_reply_queue(conn, tx);
 		t->r2t_offset += slot->len;
 		used++;
 	}
@@ -239,18 +196,22 @@ static void task_advance(struct iscsi_task *t)
 void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
-	conn->rx_task = NULL;
-	if (iscsi_task_find(conn, h->itt)) {
-		iscsi_conn_reject(conn, ISCSI_REJECT_TASK_IN_PROGRESS);
+	conn->ffp->rx_task = NULL;
+	if (iscsi_session_find_task(s, h->itt)) {
+		iscsi_session_cmd_done(s);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
 	struct iscsi_task *t = calloc(1, sizeof(*t));
 	if (!t) {
+		iscsi_session_cmd_done(s);
 		iscsi_conn_close(conn, "out of memory for a task");
 		return;
 	}
 	iscsi_conn_get(conn);
+	iscsi_session_get(s);
 	t->conn = conn;
+	t->session = s;
 	t->refs = 1;
 	t->itt = h->itt;
 	t->edtl = h->cmd.edtl;
@@ -266,21 +227,20 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE)
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);
 	t->unsol_pending = !h->final;
-	task_hash(t);
-	s->active++;
+	iscsi_session_add_task(s, t);
 
-	conn->rx_task = t;
-	conn->rx_task_off = 0;
-	conn->rx_task_len = min_u32(h->data_len, t->want);
+	conn->ffp->rx_task = t;
+	conn->ffp->rx_task_off = 0;
+	conn->ffp->rx_task_len = min_u32(h->data_len, t->want);
 }
 
 void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	struct iscsi_task *t = conn->rx_task;
-	conn->rx_task = NULL;
+	struct iscsi_task *t = conn->ffp->rx_task;
+	conn->ffp->rx_task = NULL;
 	if (!t)
 		return;
-	t->got = conn->rx_task_len;
+	t->got = conn->ffp->rx_task_len;
 	t->unsol_next = h->data_len;
 	t->r2t_offset = min_u32(t->unsol_next, t->want);
 	task_advance(t);
@@ -290,8 +250,8 @@ void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			    const uint8_t *data, uint32_t len)
 {
 	iscsi_cmd_rx_begin(conn, h);
-	if (conn->rx_task && conn->rx_task_len)
-		memcpy(conn->rx_task->scsi.buf, data, min_u32(len, conn->rx_task_len));
+	if (conn->ffp->rx_task && conn->ffp->rx_task_len)
+		memcpy(conn->ffp->rx_task->scsi.buf, data, min_u32(len, conn->ffp->rx_task_len));
 	iscsi_cmd_rx_done(conn, h);
 }
 
@@ -305,12 +265,12 @@ static struct iscsi_r2t_slot *task_find_r2t(struct iscsi_task *t, uint32_t ttt)
 
 void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	conn->rx_task = NULL;
-	conn->rx_r2t = NULL;
-	struct iscsi_task *t = iscsi_task_find(conn, h->itt);
+	conn->ffp->rx_task = NULL;
+	conn->ffp->rx_r2t = NULL;
+	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->itt);
 	uint32_t off = h->data_out.offset, len = h->data_len;
 	if (!t || t->executing) {
-		iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
 	if (h->data_out.ttt == ISCSI_RSVD_TAG) {
@@ -320,7 +280,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		    h->data_out.datasn != t->unsol_datasn ||
 		    len > conn->session->params.first_burst - min_u32(off, conn->session->params.first_burst)) {
 			/* RFC 7143 §13.14: unsolicited data stops at FirstBurstLength. */
-			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		t->unsol_next += len;
@@ -330,32 +290,32 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	} else {
 		struct iscsi_r2t_slot *slot = task_find_r2t(t, h->data_out.ttt);
 		if (!slot) {
-			iscsi_conn_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
 		if (off != slot->offset + slot->got || len > slot->len - slot->got ||
 		    h->data_out.datasn != slot->next_datasn) {
-			iscsi_conn_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		slot->next_datasn++;
-		conn->rx_r2t = slot;
+		conn->ffp->rx_r2t = slot;
 	}
-	conn->rx_task = t;
+	conn->ffp->rx_task = t;
 	/* Bytes past what the command moves (EDTL > CDB length) are dropped. */
-	conn->rx_task_off = off;
-	conn->rx_task_len = off < t->want ? min_u32(len, t->want - off) : 0;
+	conn->ffp->rx_task_off = off;
+	conn->ffp->rx_task_len = off < t->want ? min_u32(len, t->want - off) : 0;
 }
 
 void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	struct iscsi_task *t = conn->rx_task;
-	struct iscsi_r2t_slot *slot = conn->rx_r2t;
-	conn->rx_task = NULL;
-	conn->rx_r2t = NULL;
+	struct iscsi_task *t = conn->ffp->rx_task;
+	struct iscsi_r2t_slot *slot = conn->ffp->rx_r2t;
+	conn->ffp->rx_task = NULL;
+	conn->ffp->rx_r2t = NULL;
 	if (!t)
 		return;
-	t->got += conn->rx_task_len;
+	t->got += conn->ffp->rx_task_len;
 	if (slot) {
 		slot->got += h->data_len;
 		if (slot->got == slot->len)
@@ -371,27 +331,46 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	task_advance(t);
 }
 
+void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
+{
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "TMF Response");
+	if (!tx)
+		return;
+	const struct iscsi_tmf_rsp r = { .itt = itt, .response = response };
+	iscsi_build_tmf_rsp(tx->bhs, &r);
+	iscsi_reply_queue(conn, tx);
+}
+
 bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 {
-	task_unhash(t);
+	iscsi_session_remove_task(t->session, t);
 	if (t->executing) {
+		/* A task handed to the SCSI core (running, or still waiting
+		 * in its task set) ends through task_scsi_done; asking the
+		 * core to drop a waiting one belongs here. */
 		t->aborted = true;
 		t->abort_itt = tmf_itt;
 		return false;
 	}
-	t->conn->session->active--;
+	iscsi_session_cmd_done(t->session);
 	iscsi_task_put(t);
 	return true;
 }
 
-void iscsi_task_abort_all(struct iscsi_conn *conn)
+void iscsi_task_abort_conn(struct iscsi_conn *conn)
 {
-	for (unsigned b = 0; b < 256; b++) {
-		while (conn->tasks[b]) {
-			struct iscsi_task *t = conn->tasks[b];
-			conn->tasks[b] = t->hnext;
-			conn->ntasks--;
-			conn->session->active--;
+	struct iscsi_session *s = conn->session;
+	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
+		struct iscsi_task **pp = &s->tasks[b];
+		while (*pp) {
+			struct iscsi_task *t = *pp;
+			if (t->conn != conn) {
+				pp = &t->hnext;
+				continue;
+			}
+			*pp = t->hnext;
+			s->ntasks--;
+			iscsi_session_cmd_done(s);
 			/* An executing task is released by its completion. */
 			if (!t->executing)
 				iscsi_task_put(t);

@@ -1,3 +1,5 @@
+/* Sessions: the table shared with the control plane, and each session's
+ * connections, window and tasks, which only its own loop touches. */
 #include "iscsi/session.h"
 
 #include <errno.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/task.h"
 #include "util/log.h"
 
 /* The table of live sessions. Control plane inserts (login) and asks for
@@ -48,19 +51,26 @@ static uint16_t table_alloc_tsih(void)
 }
 
 /* Runs on the old session's loop: only that loop frees it, so finding it
- * in the table under the lock means it is still there to close. */
+ * in the table under the lock means it is still there to close. Each
+ * round closes one connection living here, which may end the session. */
 static void kill_on_owner(struct loop_msg *msg)
 {
 	struct kill_request *req = (struct kill_request *)msg;
-	pthread_mutex_lock(&table_lock);
-	struct iscsi_session *s = table_find_id(req->id);
-	struct iscsi_conn *conn = s ? s->conn : NULL;
-	pthread_mutex_unlock(&table_lock);
-	/* A connection still on its way here is closed when it arrives. */
-	if (conn && conn->loop == s->loop)
+	for (;;) {
+		struct iscsi_conn *conn = NULL;
+		pthread_mutex_lock(&table_lock);
+		struct iscsi_session *s = table_find_id(req->id);
+		for (struct iscsi_conn *c = s ? s->conns : NULL; c; c = c->session_next) {
+			if (c->loop == s->loop)
+				conn = c;
+			else
+				s->killed = true; /* closed when it arrives here */
+		}
+		pthread_mutex_unlock(&table_lock);
+		if (!conn)
+			break;
 		iscsi_conn_close(conn, "session reinstated");
-	else if (s)
-		s->killed = true;
+	}
 	free(req);
 }
 
@@ -104,8 +114,12 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	s->exp_cmdsn = lg->cmdsn;
 	s->window = host->cmd_window;
 	s->max_cmdsn = lg->cmdsn + s->window - 1;
-	s->conn = conn;
-	s->cid = lg->cid;
+	/* One reference while the session lives (see session_end), one for
+	 * its first connection. */
+	s->refs = 2;
+	conn->cid = lg->cid;
+	s->conns = conn;
+	s->nconns = 1;
 	s->loop = s->discovery ? conn->loop : host->pick_dataplane();
 	if (!s->discovery) {
 		char port[sizeof(s->nexus.initiator_port)];
@@ -135,7 +149,12 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	return ISCSI_LOGIN_SUCCESS;
 }
 
-void iscsi_session_destroy(struct iscsi_session *s)
+void iscsi_session_get(struct iscsi_session *s)
+{
+	s->refs++;
+}
+
+static void table_remove(struct iscsi_session *s)
 {
 	pthread_mutex_lock(&table_lock);
 	for (struct iscsi_session **pp = &table; *pp; pp = &(*pp)->next) {
@@ -145,6 +164,12 @@ void iscsi_session_destroy(struct iscsi_session *s)
 		}
 	}
 	pthread_mutex_unlock(&table_lock);
+}
+
+void iscsi_session_put(struct iscsi_session *s)
+{
+	if (--s->refs > 0)
+		return;
 	if (!s->discovery)
 		scsi_nexus_fini(&s->nexus);
 	while (s->held) {
@@ -152,9 +177,36 @@ void iscsi_session_destroy(struct iscsi_session *s)
 		s->held = p->next;
 		free(p);
 	}
+	log_debug("session %s tsih %u: freed", s->initiator_name, s->tsih);
+	free(s);
+}
+
+/* The session is over for the initiator: no login can find or reinstate
+ * it. Tasks still executing keep it (and its nexus) until they finish. */
+static void session_end(struct iscsi_session *s)
+{
+	table_remove(s);
 	log_info("session %s tsih %u%s: closed", s->initiator_name, s->tsih,
 		 s->discovery ? " (discovery)" : "");
-	free(s);
+	iscsi_session_put(s);
+}
+
+void iscsi_session_remove_conn(struct iscsi_session *s, struct iscsi_conn *conn)
+{
+	pthread_mutex_lock(&table_lock);
+	for (struct iscsi_conn **pp = &s->conns; *pp; pp = &(*pp)->session_next) {
+		if (*pp == conn) {
+			*pp = conn->session_next;
+			s->nconns--;
+			break;
+		}
+	}
+	unsigned left = s->nconns;
+	pthread_mutex_unlock(&table_lock);
+	/* ERL 0: the last connection gone ends the session. At ERL 2 this is
+	 * where time2retain_timer would be armed instead. */
+	if (left == 0)
+		session_end(s);
 }
 
 unsigned iscsi_session_count(void)
@@ -167,15 +219,21 @@ unsigned iscsi_session_count(void)
 	return n;
 }
 
-uint32_t iscsi_session_max_cmdsn(struct iscsi_session *s)
+/* Commands accepted but unanswered use window slots, so the initiator
+ * can never have more than 'window' commands in the target. Called after
+ * every change of ExpCmdSN or of the active count; never moves back. */
+static void window_update(struct iscsi_session *s)
 {
-	/* Commands accepted but unanswered use window slots, so the initiator
-	 * can never have more than 'window' commands in the target. */
 	unsigned free_slots = s->active < s->window ? s->window - s->active : 0;
 	uint32_t candidate = s->exp_cmdsn + free_slots - 1;
 	if (iscsi_sn_lt(s->max_cmdsn, candidate))
 		s->max_cmdsn = candidate;
-	return s->max_cmdsn;
+}
+
+void iscsi_session_cmd_done(struct iscsi_session *s)
+{
+	s->active--;
+	window_update(s);
 }
 
 /* Only the PDUs iscsi_session_admit is called for carry a CmdSN. */
@@ -194,10 +252,13 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 {
 	uint32_t cmdsn = hdr_cmdsn(h);
 	*hold = false;
-	if (h->immediate)
-		return true;
-	if (cmdsn == s->exp_cmdsn) {
-		s->exp_cmdsn++;
+	if (h->immediate || cmdsn == s->exp_cmdsn) {
+		if (!h->immediate)
+			s->exp_cmdsn++;
+		/* A command is in the target from the moment it is accepted. */
+		if (h->opcode == ISCSI_OP_SCSI_CMD)
+			s->active++;
+		window_update(s);
 		return true;
 	}
 	/* RFC 7143 §4.2.2.1: outside [ExpCmdSN, MaxCmdSN] is silently ignored. */
@@ -261,5 +322,48 @@ struct iscsi_held_pdu *iscsi_session_next_held(struct iscsi_session *s)
 	s->held = p->next;
 	s->nheld--;
 	s->exp_cmdsn++;
+	if (p->hdr.opcode == ISCSI_OP_SCSI_CMD && !p->aborted)
+		s->active++;
+	window_update(s);
 	return p;
+}
+
+static unsigned itt_bucket(uint32_t itt)
+{
+	return (itt ^ (itt >> 8) ^ (itt >> 16) ^ (itt >> 24)) % ISCSI_ITT_BUCKETS;
+}
+
+struct iscsi_task *iscsi_session_find_task(const struct iscsi_session *s, uint32_t itt)
+{
+	for (struct iscsi_task *t = s->tasks[itt_bucket(itt)]; t; t = t->hnext)
+		if (t->itt == itt)
+			return t;
+	return NULL;
+}
+
+void iscsi_session_add_task(struct iscsi_session *s, struct iscsi_task *t)
+{
+	struct iscsi_task **head = &s->tasks[itt_bucket(t->itt)];
+	t->hnext = *head;
+	*head = t;
+	s->ntasks++;
+}
+
+void iscsi_session_remove_task(struct iscsi_session *s, struct iscsi_task *t)
+{
+	for (struct iscsi_task **pp = &s->tasks[itt_bucket(t->itt)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == t) {
+			*pp = t->hnext;
+			s->ntasks--;
+			return;
+		}
+	}
+}
+
+uint32_t iscsi_session_new_ttt(struct iscsi_session *s)
+{
+	/* 0xffffffff means "no tag" on the wire (RFC 7143 §11.8.1). */
+	if (++s->next_ttt == ISCSI_RSVD_TAG)
+		s->next_ttt = 1;
+	return s->next_ttt;
 }

@@ -1,7 +1,13 @@
-/* iSCSI sessions: identity (initiator name + ISID, TSIH), the command
- * window (RFC 7143 §4.2.2.1) and the I_T nexus the SCSI core sees. The
- * session table is shared by the control plane (login, reinstatement) and
- * the data-plane threads (teardown). */
+/* iSCSI sessions: identity (initiator name + ISID, TSIH), the connections
+ * of the session, its tasks by Initiator Task Tag, the command window (RFC
+ * 7143 §4.2.2.1) and the I_T nexus the SCSI core sees. The session table
+ * is shared by the control plane (login, reinstatement) and the data-plane
+ * threads (teardown); everything else in a session belongs to its loop.
+ *
+ * All connections of a session live on the session's loop: its tasks,
+ * window and nexus are then touched by one thread only, with no lock. A
+ * login that adds a connection to a session (MC/S) hands the new
+ * connection to that loop, as the leading login does today. */
 #ifndef LUNAR_ISCSI_SESSION_H
 #define LUNAR_ISCSI_SESSION_H
 
@@ -14,6 +20,10 @@
 #include "util/loop.h"
 
 struct iscsi_conn;
+struct iscsi_task;
+
+/* Buckets of the session's task table (by ITT). */
+#define ISCSI_ITT_BUCKETS 256
 
 /* A PDU that arrived ahead of ExpCmdSN, kept until the gap closes. */
 struct iscsi_held_pdu {
@@ -35,36 +45,74 @@ struct iscsi_session {
 	bool discovery;
 	struct iscsi_params params;
 	struct scsi_nexus nexus;
-	struct loop *loop;          /* the loop the session's connection runs on */
-	struct iscsi_conn *conn;    /* MaxConnections=1 */
-	uint16_t cid;
+	struct loop *loop;          /* the loop the session and all its connections run on */
+	unsigned refs;              /* its connections and its tasks */
 	bool killed;                /* reinstated before its connection reached this loop */
+
+	/* connections in full feature phase or on their way to it (by CID);
+	 * MaxConnections=1 is negotiated, so at most one for now */
+	struct iscsi_conn *conns;
+	unsigned nconns;
+	/* RFC 7143 §6.2.2: at ErrorRecoveryLevel 2 a session whose last
+	 * connection failed waits DefaultTime2Retain seconds for a new one
+	 * before it ends. lunar negotiates ERL 0, so this timer is never
+	 * armed; connection recovery will arm it. */
+	struct loop_op time2retain_timer;
+
+	/* command window */
 	uint32_t exp_cmdsn, max_cmdsn;
 	unsigned window;            /* commands in flight the target accepts */
 	unsigned active;            /* commands accepted and not yet answered */
 	struct iscsi_held_pdu *held; /* sorted by CmdSN */
 	unsigned nheld;
+
+	/* tasks, by ITT */
+	struct iscsi_task *tasks[ISCSI_ITT_BUCKETS];
+	unsigned ntasks;
+	uint32_t next_ttt;
+
 	struct iscsi_session *next;
 };
 
 /* Login's bind_session step (see login.h): creates the session, reinstating
- * an older one of the same initiator name and ISID. Control-plane only. */
+ * an older one of the same initiator name and ISID, with conn as its first
+ * connection. Control-plane only. */
 uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uint16_t *tsih);
-/* Connection gone: session ends (ERL 0). Runs on the session's loop. */
-void iscsi_session_destroy(struct iscsi_session *s);
-/* Moves MaxCmdSN forward as far as the window allows; never back. */
-uint32_t iscsi_session_max_cmdsn(struct iscsi_session *s);
+void iscsi_session_get(struct iscsi_session *s);
+/* Frees the session once neither a connection nor a task holds it. */
+void iscsi_session_put(struct iscsi_session *s);
+/* A connection of the session is closing: it leaves the session's list.
+ * When it was the last one the session ends (ERL 0), see time2retain_timer. */
+void iscsi_session_remove_conn(struct iscsi_session *s, struct iscsi_conn *conn);
+unsigned iscsi_session_count(void);
+
+/* The command window. MaxCmdSN is recomputed whenever ExpCmdSN or the
+ * count of active commands changes, and never moves back. */
+static inline uint32_t iscsi_session_max_cmdsn(const struct iscsi_session *s)
+{
+	return s->max_cmdsn;
+}
 /* Checks a CmdSN-carrying PDU against the window: returns true if it must
- * be processed now (advancing ExpCmdSN for non-immediate ones), false if
- * it is to be dropped or held (*hold set when it is ahead in the window). */
+ * be processed now (advancing ExpCmdSN for non-immediate ones; a SCSI
+ * Command then counts as active), false if it is to be dropped or held
+ * (*hold set when it is ahead in the window). */
 bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, bool *hold);
 void iscsi_session_hold(struct iscsi_session *s, struct iscsi_held_pdu *p);
-/* The held PDU whose turn it is now, or NULL; advances ExpCmdSN. */
+/* The held PDU whose turn it is now, or NULL; advances ExpCmdSN (and
+ * counts a SCSI Command that is to run as active). */
 struct iscsi_held_pdu *iscsi_session_next_held(struct iscsi_session *s);
+/* An admitted command is answered, aborted, or never became a task. */
+void iscsi_session_cmd_done(struct iscsi_session *s);
 /* ABORT TASK for a command that is not a task (RFC 7143 §11.5.1): if
  * ref_cmdsn is in the window and older than the TMF, the command counts as
  * received and will never run (held or yet to come); returns true. */
 bool iscsi_session_abort_cmdsn(struct iscsi_session *s, uint32_t ref_cmdsn, uint32_t tmf_cmdsn);
-unsigned iscsi_session_count(void);
+
+/* The task table. */
+struct iscsi_task *iscsi_session_find_task(const struct iscsi_session *s, uint32_t itt);
+void iscsi_session_add_task(struct iscsi_session *s, struct iscsi_task *t);
+void iscsi_session_remove_task(struct iscsi_session *s, struct iscsi_task *t);
+/* A Target Transfer Tag for an R2T or a Text continuation. */
+uint32_t iscsi_session_new_ttt(struct iscsi_session *s);
 
 #endif

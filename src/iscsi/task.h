@@ -11,6 +11,7 @@
 #include "scsi/scsi.h"
 
 struct iscsi_conn;
+struct iscsi_session;
 
 /* R2Ts a task keeps outstanding at most, whatever MaxOutstandingR2T allows. */
 #define ISCSI_TASK_MAX_R2T 8
@@ -22,8 +23,12 @@ struct iscsi_r2t_slot {
 
 struct iscsi_task {
 	struct scsi_task scsi;
+	struct iscsi_session *session; /* holds a reference */
+	/* The connection the command arrived on, which carries everything
+	 * about the task back (RFC 7143, connection allegiance); holds a
+	 * reference. */
 	struct iscsi_conn *conn;
-	struct iscsi_task *hnext;   /* ITT hash chain in the connection */
+	struct iscsi_task *hnext;   /* ITT hash chain in the session */
 	uint32_t itt, edtl;
 	uint64_t lun;
 	bool prepared;              /* scsi_task_prepare succeeded */
@@ -42,9 +47,10 @@ struct iscsi_task {
 	uint32_t abort_itt;         /* that TMF's ITT, answered when execution ends */
 };
 
-/* Receive side, called by the connection's framing code. begin decides
- * where the data segment of a SCSI Command or Data-Out goes; done runs once
- * it is there. A NULL destination means: into the connection's sink. */
+/* Receive side, called by the full feature phase upper (ffp_rx.c). begin
+ * decides where the data segment of a SCSI Command or Data-Out goes
+ * (conn->ffp->rx_task and offsets; no task: the connection's sink); done
+ * runs once it is there. */
 void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h);
 void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h);
 void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h);
@@ -53,16 +59,17 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h);
 void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			    const uint8_t *data, uint32_t len);
 
-struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
-/* Drops the connection's reference; frees the task once nothing points at it. */
+/* Drops a reference; frees the task once nothing points at it. */
 void iscsi_task_put(struct iscsi_task *task);
 /* ABORT TASK (RFC 7143 §11.5.1): a task still collecting data is dropped
  * now (returns true); an executing one is answered with a TMF Response
- * for tmf_itt when the SCSI core is done with it, instead of its status. */
+ * for tmf_itt when the SCSI core is done with it, instead of its status.
+ * The one place where aborting reaches into the SCSI core. */
 bool iscsi_task_abort(struct iscsi_task *task, uint32_t tmf_itt);
 /* Sends a Task Management Function Response. */
 void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response);
-/* Connection teardown: forget every task not waiting on the SCSI core. */
-void iscsi_task_abort_all(struct iscsi_conn *conn);
+/* A connection is closing: its tasks (connection allegiance) leave the
+ * session's table; the ones not waiting on the SCSI core are freed. */
+void iscsi_task_abort_conn(struct iscsi_conn *conn);
 
 #endif

@@ -1,5 +1,6 @@
 /* The CmdSN window of a session (RFC 7143 §4.2.2.1): which commands run
- * now, which wait for a gap to close, which are dropped, and MaxCmdSN. */
+ * now, which wait for a gap to close, which are dropped, and MaxCmdSN;
+ * and the session's task table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,9 @@
 
 #include <cmocka.h>
 
+#include "iscsi/conn.h"
 #include "iscsi/session.h"
+#include "iscsi/task.h"
 
 static struct iscsi_session *session_at(uint32_t exp_cmdsn, unsigned window)
 {
@@ -148,16 +151,56 @@ static void test_duplicate_held_cmdsn_keeps_the_first(void **state)
 	free_held(s);
 }
 
-static void test_maxcmdsn_shrinks_by_commands_in_the_target_but_never_moves_back(void **state)
+static void admit_commands(struct iscsi_session *s, uint32_t first, unsigned n, bool immediate)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct iscsi_hdr h = cmd(first + i, immediate);
+		bool hold;
+		assert_true(iscsi_session_admit(s, &h, &hold));
+	}
+}
+
+static void test_maxcmdsn_counts_commands_in_the_target(void **state)
 {
 	struct iscsi_session *s = session_at(10, 8);
-	s->exp_cmdsn = 14; /* four commands accepted ... */
-	s->active = 4;     /* ... and still running */
+	admit_commands(s, 10, 4, false); /* accepted and still running */
+	assert_int_equal(s->exp_cmdsn, 14);
 	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
-	s->active = 0;     /* they finished */
+	for (unsigned i = 0; i < 4; i++)
+		iscsi_session_cmd_done(s);
 	assert_int_equal(iscsi_session_max_cmdsn(s), 21);
-	s->active = 8;
-	assert_int_equal(iscsi_session_max_cmdsn(s), 21);
+	free(s);
+}
+
+static void test_maxcmdsn_never_moves_back(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	/* Immediate commands take slots without moving ExpCmdSN. */
+	admit_commands(s, 10, 2, true);
+	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
+	free(s);
+}
+
+static void test_reading_maxcmdsn_changes_nothing(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	admit_commands(s, 10, 3, false);
+	s->active = 0; /* changed behind the window's back: not seen until the next update */
+	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
+	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
+	free(s);
+}
+
+static void test_held_command_counts_as_active_when_its_turn_comes(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	iscsi_session_hold(s, held(11));
+	admit_commands(s, 10, 1, false);
+	struct iscsi_held_pdu *p = iscsi_session_next_held(s);
+	assert_non_null(p);
+	free(p);
+	assert_int_equal(s->active, 2);
+	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
 	free(s);
 }
 
@@ -199,6 +242,75 @@ static void test_abort_outside_window_or_not_older_than_tmf_is_refused(void **st
 	free(s);
 }
 
+static void test_tasks_are_found_by_itt_until_removed(void **state)
+{
+	struct iscsi_session *s = session_at(1, 8);
+	struct iscsi_task a = { .itt = 7 }, b = { .itt = 7 + 256 }, c = { .itt = 0xffffff00u };
+	iscsi_session_add_task(s, &a);
+	iscsi_session_add_task(s, &b);
+	iscsi_session_add_task(s, &c);
+	assert_int_equal(s->ntasks, 3);
+	assert_ptr_equal(iscsi_session_find_task(s, 7), &a);
+	assert_ptr_equal(iscsi_session_find_task(s, 7 + 256), &b);
+	assert_ptr_equal(iscsi_session_find_task(s, 0xffffff00u), &c);
+	assert_null(iscsi_session_find_task(s, 8));
+	iscsi_session_remove_task(s, &a);
+	assert_null(iscsi_session_find_task(s, 7));
+	assert_ptr_equal(iscsi_session_find_task(s, 7 + 256), &b);
+	assert_int_equal(s->ntasks, 2);
+	free(s);
+}
+
+static void test_target_transfer_tags_skip_the_reserved_value(void **state)
+{
+	struct iscsi_session *s = session_at(1, 8);
+	s->next_ttt = ISCSI_RSVD_TAG - 1;
+	assert_int_equal(iscsi_session_new_ttt(s), 1);
+	assert_int_equal(iscsi_session_new_ttt(s), 2);
+	free(s);
+}
+
+/* A discovery session: no I_T nexus to set up or tear down. */
+static struct iscsi_session *session_with_conns(struct iscsi_conn *conns, unsigned n)
+{
+	struct iscsi_session *s = session_at(1, 8);
+	s->discovery = true;
+	s->refs = 1 + n; /* alive, and one per connection */
+	for (unsigned i = n; i-- > 0;) {
+		conns[i].session_next = s->conns;
+		s->conns = &conns[i];
+	}
+	s->nconns = n;
+	return s;
+}
+
+static void test_session_outlives_one_of_two_connections(void **state)
+{
+	struct iscsi_conn conns[2] = { 0 };
+	struct iscsi_session *s = session_with_conns(conns, 2);
+	iscsi_session_remove_conn(s, &conns[0]);
+	assert_int_equal(s->nconns, 1);
+	assert_ptr_equal(s->conns, &conns[1]);
+	assert_int_equal(s->refs, 3); /* not ended */
+	iscsi_session_remove_conn(s, &conns[1]);
+	iscsi_session_put(s);
+	iscsi_session_put(s); /* the last put frees it (the leak checker knows) */
+}
+
+static void test_last_connection_gone_ends_the_session_but_a_task_keeps_it(void **state)
+{
+	struct iscsi_conn conn = { 0 };
+	struct iscsi_session *s = session_with_conns(&conn, 1);
+	iscsi_session_get(s); /* a task still executing */
+	iscsi_session_remove_conn(s, &conn);
+	assert_int_equal(s->nconns, 0);
+	assert_null(s->conns);
+	assert_int_equal(s->refs, 2); /* ERL 0: ended, held by the connection and the task */
+	iscsi_session_put(s);         /* the connection is freed */
+	assert_int_equal(s->refs, 1);
+	iscsi_session_put(s);         /* the task is done: freed */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,10 +322,17 @@ int main(void)
 		cmocka_unit_test(test_window_wraps_at_2_32),
 		cmocka_unit_test(test_held_commands_come_back_in_cmdsn_order_when_due),
 		cmocka_unit_test(test_duplicate_held_cmdsn_keeps_the_first),
-		cmocka_unit_test(test_maxcmdsn_shrinks_by_commands_in_the_target_but_never_moves_back),
+		cmocka_unit_test(test_maxcmdsn_counts_commands_in_the_target),
+		cmocka_unit_test(test_maxcmdsn_never_moves_back),
+		cmocka_unit_test(test_reading_maxcmdsn_changes_nothing),
+		cmocka_unit_test(test_held_command_counts_as_active_when_its_turn_comes),
 		cmocka_unit_test(test_abort_of_command_yet_to_come_takes_its_turn),
 		cmocka_unit_test(test_abort_marks_a_held_command),
 		cmocka_unit_test(test_abort_outside_window_or_not_older_than_tmf_is_refused),
+		cmocka_unit_test(test_tasks_are_found_by_itt_until_removed),
+		cmocka_unit_test(test_target_transfer_tags_skip_the_reserved_value),
+		cmocka_unit_test(test_session_outlives_one_of_two_connections),
+		cmocka_unit_test(test_last_connection_gone_ends_the_session_but_a_task_keeps_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,168 @@
+/* The full feature phase as the upper layer over conn.c: for each header
+ * it decides where the data segment goes (RFC 7143 §4.2.2.1: the CmdSN
+ * window admits, holds or drops; a SCSI Command's immediate data and a
+ * Data-Out go straight into the task buffer), and it hands each complete
+ * PDU to the code that answers it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/conn.h"
+#include "iscsi/ffp.h"
+#include "iscsi/reply.h"
+#include "iscsi/session.h"
+#include "iscsi/task.h"
+#include "util/log.h"
+
+static void reject(struct iscsi_conn *conn, uint8_t reason)
+{
+	iscsi_reply_reject(conn, conn->ffp->cur_bhs, reason);
+}
+
+/* Decides the route of a PDU from its header; may start a task (SCSI
+ * Command) or find one (Data-Out). */
+static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_session *s = conn->session;
+	struct iscsi_ffp_conn *f = conn->ffp;
+	iscsi_reply_acked(conn, h);
+	if (s->discovery && h->opcode != ISCSI_OP_TEXT_REQ && h->opcode != ISCSI_OP_LOGOUT_REQ &&
+	    h->opcode != ISCSI_OP_NOP_OUT) {
+		/* RFC 7143 §4.3: a discovery session carries Text, Logout and NOP only. */
+		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		return RX_TO_SINK;
+	}
+	switch (h->opcode) {
+	case ISCSI_OP_DATA_OUT:
+		iscsi_data_out_rx_begin(conn, h);
+		return RX_TO_DATA_OUT;
+	case ISCSI_OP_SNACK_REQ:
+		/* SNACK needs ErrorRecoveryLevel > 0, which lunar does not offer. */
+		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		return RX_TO_SINK;
+	case ISCSI_OP_LOGIN_REQ:
+		/* RFC 7143 §6: a Login Request in full feature phase is a protocol error. */
+		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		return RX_TO_SINK;
+	default:
+		break;
+	}
+	bool hold;
+	if (!iscsi_session_admit(s, h, &hold)) {
+		if (!hold)
+			return RX_TO_SINK;
+		f->held = calloc(1, sizeof(*f->held) + iscsi_pad4(h->data_len) + ISCSI_RX_SLACK);
+		if (!f->held) {
+			iscsi_conn_close(conn, "out of memory holding a command");
+			return RX_TO_SINK;
+		}
+		f->held->hdr = *h;
+		memcpy(f->held->bhs, conn->rx_bhs, ISCSI_BHS_LEN);
+		return RX_TO_HOLD;
+	}
+	if (h->opcode == ISCSI_OP_SCSI_CMD) {
+		iscsi_cmd_rx_begin(conn, h);
+		return RX_TO_TASK;
+	}
+	return RX_TO_BUF;
+}
+
+static void ffp_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+		       enum iscsi_parse_error err, struct iovec *dest)
+{
+	struct iscsi_ffp_conn *f = conn->ffp;
+	f->cur_bhs = conn->rx_bhs;
+	f->route = RX_TO_SINK;
+	if (h->data_len > conn->params.max_recv_dsl) {
+		/* RFC 7143 §7.2.2: more than MaxRecvDataSegmentLength is a protocol error. */
+		log_warn("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
+			 h->data_len, conn->params.max_recv_dsl);
+		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_conn_close_after_tx(conn, "oversized data segment");
+		return;
+	}
+	if (err != ISCSI_PARSE_OK) {
+		reject(conn, err == ISCSI_PARSE_BAD_OPCODE ? ISCSI_REJECT_CMD_NOT_SUPPORTED
+							   : ISCSI_REJECT_INVALID_PDU_FIELD);
+		return;
+	}
+	f->route = route(conn, h);
+	if (f->route == RX_TO_HOLD)
+		dest->iov_base = f->held->data;
+	else if ((f->route == RX_TO_TASK || f->route == RX_TO_DATA_OUT) && f->rx_task &&
+		 f->rx_task_len)
+		*dest = (struct iovec){ f->rx_task->scsi.buf + f->rx_task_off, f->rx_task_len };
+}
+
+static void dispatch_held(struct iscsi_conn *conn, struct iscsi_held_pdu *p)
+{
+	if (p->aborted)
+		return;
+	conn->ffp->cur_bhs = p->bhs;
+	if (p->hdr.opcode == ISCSI_OP_SCSI_CMD)
+		iscsi_cmd_run_buffered(conn, &p->hdr, p->data, p->hdr.data_len);
+	else
+		iscsi_ffp_handle(conn, &p->hdr, p->data, p->hdr.data_len);
+}
+
+static void ffp_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
+{
+	struct iscsi_ffp_conn *f = conn->ffp;
+	switch (f->route) {
+	case RX_TO_BUF:
+		iscsi_ffp_handle(conn, h, data, h->data_len);
+		break;
+	case RX_TO_TASK:
+		iscsi_cmd_rx_done(conn, h);
+		break;
+	case RX_TO_DATA_OUT:
+		iscsi_data_out_rx_done(conn, h);
+		break;
+	case RX_TO_HOLD:
+		iscsi_session_hold(conn->session, f->held);
+		f->held = NULL;
+		break;
+	case RX_TO_SINK:
+		break;
+	}
+	/* Held PDUs whose turn has come run now, in CmdSN order. */
+	struct iscsi_held_pdu *p;
+	while (conn->phase == CONN_FULL_FEATURE && (p = iscsi_session_next_held(conn->session))) {
+		dispatch_held(conn, p);
+		free(p);
+	}
+}
+
+static void ffp_close(struct iscsi_conn *conn)
+{
+	if (!conn->session->discovery)
+		iscsi_task_abort_conn(conn);
+	iscsi_session_remove_conn(conn->session, conn);
+}
+
+static void ffp_free(struct iscsi_conn *conn)
+{
+	free(conn->ffp->held);
+	free(conn->ffp->text_pending);
+	free(conn->ffp);
+	iscsi_session_put(conn->session);
+}
+
+static const struct iscsi_conn_upper ffp_upper = {
+	.header = ffp_header,
+	.pdu = ffp_pdu,
+	.close = ffp_close,
+	.free = ffp_free,
+};
+
+int iscsi_ffp_start(struct iscsi_conn *conn)
+{
+	conn->ffp = calloc(1, sizeof(*conn->ffp));
+	if (!conn->ffp)
+		return -1;
+	conn->upper = &ffp_upper;
+	/* Status is resent (status SNACK, connection recovery) only at
+	 * ErrorRecoveryLevel 1 and above; at ERL 0 a PDU is freed once it is
+	 * on the wire. */
+	conn->reply_seq.retain = conn->params.erl > 0;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* A PDU on its way to the initiator: its header, where its data segment
+ * is, and what to do once the connection is done with it. */
+#ifndef LUNAR_ISCSI_TX_H
+#define LUNAR_ISCSI_TX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iscsi/pdu.h"
+
+/* Data points into a task buffer or follows the struct (inline). sent()
+ * runs once the PDU is no longer needed: on the wire (or, if kept for
+ * retransmission, acknowledged), or with the connection torn down. */
+struct iscsi_tx {
+	struct iscsi_tx *next;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	const uint8_t *data;
+	uint32_t data_len;
+	bool keep;                  /* kept after sending until ExpStatSN passes it */
+	void (*sent)(struct iscsi_tx *tx);
+	void *owner;
+	uint8_t inline_data[];
+};
+
+#endif
