@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,7 +45,7 @@ static void backend_fd_on_complete(struct loop_op *op, int res)
 static void backend_fd_queue(struct backend_io *io)
 {
 	struct io_uring_sqe *sqe = loop_get_sqe(io->loop);
-	int fd = io->bs->fd;
+	int fd = backend_fd(io->bs)->fd;
 	char *buf = (char *)io->buf + io->completed;
 	unsigned len = io->len - io->completed;
 	uint64_t off = io->offset + io->completed;
@@ -75,26 +76,44 @@ void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io 
 	backend_fd_queue(io);
 }
 
+int backend_fd_init(struct backend *bs, const struct backend_config *cfg)
+{
+	struct backend_fd *fs = backend_fd(bs);
+	const char *path = cfg->values[BACKEND_FD_KEY_PATH].str;
+	fs->fd = -1;
+	fs->direct = cfg->values[BACKEND_FD_KEY_DIRECT].flag;
+	if (!path)
+		return backend_fail(cfg->type->name, EINVAL, "no path");
+	fs->path = strdup(path);
+	if (!fs->path)
+		return backend_fail(path, ENOMEM, "allocating the store");
+	return 0;
+}
+
 void backend_fd_close(struct backend *bs)
 {
-	if (bs->fd >= 0)
-		close(bs->fd);
-	bs->fd = -1;
+	struct backend_fd *fs = backend_fd(bs);
+	if (fs->fd >= 0)
+		close(fs->fd);
+	fs->fd = -1;
+	free(fs->path);
+	fs->path = NULL;
 }
 
 int backend_fd_check_direct(const struct backend *bs)
 {
+	const struct backend_fd *fs = backend_fd(bs);
 	struct statx stx;
-	if (statx(bs->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0)
-		return backend_fail(bs->path, errno, "statx");
+	if (statx(fs->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0)
+		return backend_fail(fs->path, errno, "statx");
 	/* Kernels before 6.1 do not report the alignment; our block sizes
 	 * (512, 4096) meet the classic 512-byte rule. */
 	if (!(stx.stx_mask & STATX_DIOALIGN))
 		return 0;
 	if (stx.stx_dio_offset_align == 0)
-		return backend_fail(bs->path, EINVAL, "direct I/O is not supported on this file");
+		return backend_fail(fs->path, EINVAL, "direct I/O is not supported on this file");
 	if (bs->block_size % stx.stx_dio_offset_align || BACKEND_BUF_ALIGN % stx.stx_dio_mem_align)
-		return backend_fail(bs->path, EINVAL,
+		return backend_fail(fs->path, EINVAL,
 				    "O_DIRECT needs %u-byte offsets and %u-byte buffers, block size is %u",
 				    stx.stx_dio_offset_align, stx.stx_dio_mem_align, bs->block_size);
 	return 0;

@@ -37,9 +37,10 @@ static int target_build(struct lunar_target *t, const struct config_target *ct)
 		t->scsi.lus[cl->lun] = scsi_lu_create(&lc, ct->name);
 		if (!t->scsi.lus[cl->lun])
 			return -EINVAL;
-		log_info("target %s LUN %u: %s %s, %llu bytes in %u-byte blocks%s", ct->name, cl->lun,
-			 backend_kind_name(cl->bs.kind), cl->bs.path ? cl->bs.path : "",
-			 (unsigned long long)bs->size, bs->block_size, bs->direct ? ", O_DIRECT" : "");
+		char what[256];
+		backend_config_describe(&cl->bs, what, sizeof(what));
+		log_info("target %s LUN %u: %s, %llu bytes in %u-byte blocks", ct->name, cl->lun, what,
+			 (unsigned long long)bs->size, bs->block_size);
 	}
 	return 0;
 }

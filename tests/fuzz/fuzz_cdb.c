@@ -38,7 +38,7 @@ static void fuzz_submit(struct backend *bs, struct loop *loop, struct backend_io
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
-static const struct backend_ops fuzz_ops = { .name = "fuzz", .submit = fuzz_submit };
+static const struct backend_type fuzz_type = { .name = "fuzz", .submit = fuzz_submit };
 
 static struct loop fuzz_loop;
 static struct fuzz_store stores[2];
@@ -61,10 +61,9 @@ static void fuzz_init(void)
 	target.rel_port = 1;
 	target.tpg = 1;
 	for (unsigned i = 0; i < 2; i++) {
-		stores[i].bs.ops = &fuzz_ops;
+		stores[i].bs.type = &fuzz_type;
 		stores[i].bs.block_size = block_sizes[i];
 		stores[i].bs.size = (uint64_t)FUZZ_NBLOCKS * block_sizes[i];
-		stores[i].bs.fd = -1;
 		stores[i].mem = calloc(1, stores[i].bs.size);
 		struct scsi_lu_config cfg = { .lun = (uint16_t)i, .bs = &stores[i].bs };
 		target.lus[i] = scsi_lu_create(&cfg, target.name);

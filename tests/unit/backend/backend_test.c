@@ -10,29 +10,56 @@
 #include "backend/backend.h"
 #include "io_runner.h"
 
-static void kind_names_round_trip(void **state)
+static void builtin_types_are_found_by_name(void **state)
 {
-	const enum backend_kind kinds[] = { BACKEND_FILE, BACKEND_BLOCKDEV, BACKEND_MEMORY };
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		enum backend_kind k = (enum backend_kind)-1;
-		assert_int_equal(backend_kind_parse(backend_kind_name(kinds[i]), &k), 0);
-		assert_int_equal(k, kinds[i]);
+	const char *names[] = { "file", "blockdev", "memory" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct backend_type *t = backend_type_find(names[i]);
+		assert_non_null(t);
+		assert_string_equal(t->name, names[i]);
 	}
-	assert_string_equal(backend_kind_name(BACKEND_BLOCKDEV), "blockdev");
 }
 
-static void unknown_kind_name_is_rejected(void **state)
+static void unknown_type_name_is_not_found(void **state)
 {
-	enum backend_kind k;
-	assert_int_equal(backend_kind_parse("File", &k), -1);
-	assert_int_equal(backend_kind_parse("", &k), -1);
+	assert_null(backend_type_find("File"));
+	assert_null(backend_type_find(""));
+}
+
+static void type_name_can_be_registered_once(void **state)
+{
+	static const struct backend_type again = { .name = "memory" };
+	static const struct backend_type extra = { .name = "extra" };
+	assert_int_equal(backend_type_register(&again), -EEXIST);
+	assert_int_equal(backend_type_register(&extra), 0);
+	assert_ptr_equal(backend_type_find("extra"), &extra);
+	assert_int_equal(backend_type_register(&extra), -EEXIST);
+}
+
+static void config_setters_follow_the_key_table(void **state)
+{
+	struct backend_config cfg;
+	backend_config_init(&cfg, backend_type_find("file"));
+	assert_int_equal(backend_config_set_str(&cfg, "path", "/srv/a.img"), 0);
+	assert_int_equal(backend_config_set_str(&cfg, "path", "/srv/b.img"), 0);
+	assert_int_equal(backend_config_set_bool(&cfg, "direct", true), 0);
+	assert_int_equal(backend_config_set_str(&cfg, "direct", "yes"), -EINVAL);
+	assert_int_equal(backend_config_set_size(&cfg, "path", 1), -EINVAL);
+	assert_int_equal(backend_config_set_bool(&cfg, "pool", true), -ENOENT);
+	assert_null(backend_config_value(&cfg, "pool"));
+	char what[64];
+	backend_config_describe(&cfg, what, sizeof(what));
+	assert_string_equal(what, "file /srv/b.img direct");
+	backend_config_clear(&cfg);
+	assert_false(backend_config_value(&cfg, "path")->given);
 }
 
 static void rejected_io(enum backend_op op, uint64_t offset, uint32_t len, bool readonly, int expect)
 {
 	struct io_runner r = { 0 };
 	assert_int_equal(loop_init(&r.loop, 8), 0);
-	struct backend_config cfg = { .kind = BACKEND_MEMORY, .size = 1 << 20, .readonly = readonly };
+	struct backend_config cfg = runner_cfg("memory", NULL, 1 << 20, 0);
+	cfg.readonly = readonly;
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
 	void *buf = runner_buf(8192, 0);
@@ -68,9 +95,10 @@ static void io_ending_exactly_at_the_end_succeeds(void **state)
 	rejected_io(BACKEND_WRITE, (1 << 20) - 8192, 8192, false, 0);
 }
 
-static void unknown_kind_is_rejected_at_open(void **state)
+static void config_without_a_type_is_rejected_at_open(void **state)
 {
-	struct backend_config cfg = { .kind = (enum backend_kind)7, .size = 1 << 20 };
+	struct backend_config cfg;
+	backend_config_init(&cfg, NULL);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
 }
@@ -81,7 +109,7 @@ static void regular_file_is_not_a_blockdev(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 1 << 20), 0);
-	struct backend_config cfg = { .kind = BACKEND_BLOCKDEV, .path = path };
+	struct backend_config cfg = runner_cfg("blockdev", path, 0, 0);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -ENOTBLK);
 	close(fd);
@@ -91,14 +119,16 @@ static void regular_file_is_not_a_blockdev(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(kind_names_round_trip),
-		cmocka_unit_test(unknown_kind_name_is_rejected),
+		cmocka_unit_test(builtin_types_are_found_by_name),
+		cmocka_unit_test(unknown_type_name_is_not_found),
+		cmocka_unit_test(type_name_can_be_registered_once),
+		cmocka_unit_test(config_setters_follow_the_key_table),
 		cmocka_unit_test(io_beyond_the_end_fails_with_einval),
 		cmocka_unit_test(io_with_offset_past_the_end_fails_with_einval),
 		cmocka_unit_test(zero_length_io_fails_with_einval),
 		cmocka_unit_test(write_to_readonly_store_fails_with_erofs),
 		cmocka_unit_test(io_ending_exactly_at_the_end_succeeds),
-		cmocka_unit_test(unknown_kind_is_rejected_at_open),
+		cmocka_unit_test(config_without_a_type_is_rejected_at_open),
 		cmocka_unit_test(regular_file_is_not_a_blockdev),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,7 +63,7 @@ static off_t file_size(const char *path)
 
 static struct backend_config file_cfg(const struct fixture *f, uint64_t size)
 {
-	return (struct backend_config){ .kind = BACKEND_FILE, .path = f->path, .size = size, .block_size = 512 };
+	return runner_cfg("file", (char *)f->path, size, 512);
 }
 
 static void missing_file_is_created_sparse_at_size(void **state)
@@ -162,7 +162,7 @@ static void missing_directory_is_rejected(void **state)
 	struct fixture *f = *state;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/no/such/dir/lun.img", f->dir);
-	struct backend_config cfg = { .kind = BACKEND_FILE, .path = path, .size = 1 << 20 };
+	struct backend_config cfg = runner_cfg("file", path, 1 << 20, 0);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -ENOENT);
 }
@@ -238,7 +238,7 @@ static void fifo_is_not_a_regular_file(void **state)
 static void round_trip(struct fixture *f, bool direct, uint32_t block_size)
 {
 	struct backend_config cfg = file_cfg(f, 16 << 20);
-	cfg.direct = direct;
+	assert_int_equal(backend_config_set_bool(&cfg, "direct", direct), 0);
 	cfg.block_size = block_size;
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);

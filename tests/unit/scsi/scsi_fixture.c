@@ -34,7 +34,7 @@ static void fake_submit(struct backend *bs, struct loop *loop, struct backend_io
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
-static const struct backend_ops fake_ops = {
+static const struct backend_type fake_type = {
 	.name = "fake",
 	.submit = fake_submit,
 };
@@ -53,10 +53,9 @@ struct fixture *fixture_new(bool keep_ua)
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f || loop_init(&f->loop, 64) < 0)
 		abort();
-	f->store.bs.ops = &fake_ops;
+	f->store.bs.type = &fake_type;
 	f->store.bs.size = (uint64_t)FIX_NBLOCKS * FIX_BLOCK;
 	f->store.bs.block_size = FIX_BLOCK;
-	f->store.bs.fd = -1;
 	f->store.mem = calloc(1, f->store.bs.size);
 	f->target.name = strdup(FIX_TARGET);
 	f->target.rel_port = 1;
