@@ -198,6 +198,46 @@ int backend_open(const struct backend_config *cfg, struct backend **out)
 	return 0;
 }
 
+void backend_io_set_buf(struct backend_io *io, void *buf, uint32_t len)
+{
+	io->one = (struct iovec){ .iov_base = buf, .iov_len = len };
+	io->iov = &io->one;
+	io->iovcnt = 1;
+}
+
+void backend_io_gather(const struct backend_io *io, void *dst)
+{
+	char *at = dst;
+	for (unsigned i = 0; i < io->iovcnt; i++) {
+		memcpy(at, io->iov[i].iov_base, io->iov[i].iov_len);
+		at += io->iov[i].iov_len;
+	}
+}
+
+void backend_io_scatter(const struct backend_io *io, const void *src)
+{
+	const char *at = src;
+	for (unsigned i = 0; i < io->iovcnt; i++) {
+		memcpy(io->iov[i].iov_base, at, io->iov[i].iov_len);
+		at += io->iov[i].iov_len;
+	}
+}
+
+/* Sums the iovecs into io->len; -EINVAL if there are too many or the sum
+ * does not fit. */
+static int backend_io_sum(struct backend_io *io)
+{
+	uint64_t len = 0;
+	if (io->iovcnt > BACKEND_MAX_IOV)
+		return -EINVAL;
+	for (unsigned i = 0; i < io->iovcnt; i++)
+		len += io->iov[i].iov_len;
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	io->len = (uint32_t)len;
+	return 0;
+}
+
 /* The SCSI core checks LBA ranges and write protection before it submits;
  * this is the store's own guard, so a bug there cannot touch bytes outside
  * the LU or write to a read-only store. */
@@ -221,7 +261,8 @@ static int backend_io_check(const struct backend *bs, const struct backend_io *i
 static void backend_on_rejected(struct loop_op *op, int res)
 {
 	struct backend_io *io = container_of(op, struct backend_io, lop);
-	io->done(io, backend_io_check(io->bs, io));
+	int err = backend_io_sum(io);
+	io->done(io, err < 0 ? err : backend_io_check(io->bs, io));
 }
 
 void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
@@ -229,7 +270,9 @@ void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io
 	io->bs = bs;
 	io->loop = loop;
 	io->completed = 0;
-	if (backend_io_check(bs, io) < 0) {
+	io->cur_iov = 0;
+	io->cur_off = 0;
+	if (backend_io_sum(io) < 0 || backend_io_check(bs, io) < 0) {
 		struct io_uring_sqe *sqe = loop_get_sqe(loop);
 		io_uring_prep_nop(sqe);
 		io->lop.cb = backend_on_rejected;

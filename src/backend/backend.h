@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "util/loop.h"
 
@@ -65,15 +66,27 @@ struct backend_io {
 	enum backend_op op;
 	bool fua;        /* write: reach stable storage before done (RWF_DSYNC) */
 	uint64_t offset; /* bytes */
-	void *buf;       /* 4096-aligned, so O_DIRECT works */
-	uint32_t len;    /* bytes; 0 for FLUSH */
+	/* The data, scattered or not: each base 4096-aligned (so O_DIRECT
+	 * works), at most BACKEND_MAX_IOV entries. The array and the buffers
+	 * stay valid until done; the store never writes to the array. None
+	 * for FLUSH. */
+	const struct iovec *iov;
+	unsigned iovcnt;
+	struct iovec one; /* backend_io_set_buf's single entry */
 	void (*done)(struct backend_io *io, int err); /* err: 0 or -errno */
+	/* set by backend_submit; done may read it */
+	uint32_t len;    /* bytes: the sum of the iovec lengths */
 	/* private to the backend */
 	struct backend *bs;
 	struct loop *loop;
 	struct loop_op lop;
 	uint32_t completed; /* bytes done so far; short transfers are resubmitted */
+	unsigned cur_iov;   /* byte 'completed' is in iov[cur_iov] ... */
+	uint32_t cur_off;   /* ... at this offset */
 };
+
+/* preadv's limit (IOV_MAX). */
+#define BACKEND_MAX_IOV 1024
 
 struct backend_type {
 	const char *name; /* as in the config file: backend = "name" */
@@ -125,6 +138,12 @@ void backend_config_describe(const struct backend_config *cfg, char *buf, size_t
 /* Opens the store cfg describes. On failure returns -errno and logs why,
  * naming the store. */
 int backend_open(const struct backend_config *cfg, struct backend **out);
+/* One flat buffer as the I/O's data: io->iov is io's own entry. */
+void backend_io_set_buf(struct backend_io *io, void *buf, uint32_t len);
+/* Copy between the I/O's iovecs and io->len flat bytes: for stores whose
+ * blocks are in memory. gather reads the iovecs, scatter fills them. */
+void backend_io_gather(const struct backend_io *io, void *dst);
+void backend_io_scatter(const struct backend_io *io, const void *src);
 /* Thread-safe for concurrent submits from different loops. */
 void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
 void backend_close(struct backend *bs);

@@ -1,7 +1,6 @@
 /* Anonymous memory as a backing store: for tests and benchmarks that should
  * measure the target rather than a disk. */
 #include <errno.h>
-#include <string.h>
 #include <sys/mman.h>
 
 #include "backend/store.h"
@@ -44,9 +43,9 @@ static void backend_memory_submit(struct backend *bs, struct loop *loop, struct 
 	struct backend_memory *ms = bs->priv;
 	char *at = ms->mem + io->offset;
 	if (io->op == BACKEND_READ)
-		memcpy(io->buf, at, io->len);
+		backend_io_scatter(io, at);
 	else if (io->op == BACKEND_WRITE)
-		memcpy(at, io->buf, io->len);
+		backend_io_gather(io, at);
 	io->completed = io->len;
 	backend_complete_via_nop(loop, io);
 }

@@ -24,9 +24,9 @@ static void fuzz_complete(struct loop_op *op, int res)
 	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
 	struct fuzz_store *fs = (struct fuzz_store *)io->bs;
 	if (!fs->fail_err && io->op == BACKEND_READ)
-		memcpy(io->buf, fs->mem + io->offset, io->len);
+		backend_io_scatter(io, fs->mem + io->offset);
 	else if (!fs->fail_err && io->op == BACKEND_WRITE)
-		memcpy(fs->mem + io->offset, io->buf, io->len);
+		backend_io_gather(io, fs->mem + io->offset);
 	io->done(io, fs->fail_err);
 }
 

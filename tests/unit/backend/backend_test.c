@@ -95,6 +95,29 @@ static void io_ending_exactly_at_the_end_succeeds(void **state)
 	rejected_io(BACKEND_WRITE, (1 << 20) - 8192, 8192, false, 0);
 }
 
+static void too_many_iovecs_fail_with_einval(void **state)
+{
+	struct io_runner r = { 0 };
+	assert_int_equal(loop_init(&r.loop, 8), 0);
+	struct backend_config cfg = runner_cfg("memory", NULL, 1 << 20, 0);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	char *buf = runner_buf(4096, 0);
+	struct iovec *iov = calloc(BACKEND_MAX_IOV + 1, sizeof(*iov));
+	for (unsigned i = 0; i <= BACKEND_MAX_IOV; i++)
+		iov[i] = (struct iovec){ .iov_base = buf, .iov_len = i == 0 ? 512 : 0 };
+	struct runner_io rio;
+	runner_prep(&r, &rio, BACKEND_READ, 0, NULL, 0, false);
+	rio.io.iov = iov;
+	rio.io.iovcnt = BACKEND_MAX_IOV + 1;
+	runner_run(&r, bs, &rio, 1);
+	assert_int_equal(rio.err, -EINVAL);
+	free(iov);
+	free(buf);
+	backend_close(bs);
+	loop_fini(&r.loop);
+}
+
 static void config_without_a_type_is_rejected_at_open(void **state)
 {
 	struct backend_config cfg;
@@ -128,6 +151,7 @@ int main(void)
 		cmocka_unit_test(zero_length_io_fails_with_einval),
 		cmocka_unit_test(write_to_readonly_store_fails_with_erofs),
 		cmocka_unit_test(io_ending_exactly_at_the_end_succeeds),
+		cmocka_unit_test(too_many_iovecs_fail_with_einval),
 		cmocka_unit_test(config_without_a_type_is_rejected_at_open),
 		cmocka_unit_test(regular_file_is_not_a_blockdev),
 	};

@@ -263,6 +263,47 @@ static void direct_write_then_read_returns_the_data(void **state)
 	round_trip(*state, true, 4096);
 }
 
+/* Written from three iovecs, read back into two split elsewhere. */
+static void scattered_round_trip(struct fixture *f, bool direct)
+{
+	struct backend_config cfg = file_cfg(f, 16 << 20);
+	assert_int_equal(backend_config_set_bool(&cfg, "direct", direct), 0);
+	cfg.block_size = 4096;
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	uint32_t len = 64 * 1024;
+	char *out = runner_buf(len, 7);
+	char *in = runner_buf(len, 0);
+	const struct iovec wv[3] = { { out, 4096 }, { out + 4096, 45056 }, { out + 49152, 16384 } };
+	const struct iovec rv[2] = { { in, 32768 }, { in + 32768, 32768 } };
+	struct runner_io rio;
+	runner_prep(&f->runner, &rio, BACKEND_WRITE, 1 << 20, NULL, 0, false);
+	rio.io.iov = wv;
+	rio.io.iovcnt = 3;
+	runner_run(&f->runner, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	assert_int_equal(rio.io.len, len);
+	runner_prep(&f->runner, &rio, BACKEND_READ, 1 << 20, NULL, 0, false);
+	rio.io.iov = rv;
+	rio.io.iovcnt = 2;
+	runner_run(&f->runner, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	assert_memory_equal(in, out, len);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
+static void scattered_write_then_read_returns_the_data(void **state)
+{
+	scattered_round_trip(*state, false);
+}
+
+static void scattered_direct_write_then_read_returns_the_data(void **state)
+{
+	scattered_round_trip(*state, true);
+}
+
 static void concurrent_writes_land_at_their_offsets(void **state)
 {
 	struct fixture *f = *state;
@@ -365,6 +406,8 @@ int main(void)
 		T(fifo_is_not_a_regular_file),
 		T(write_then_read_returns_the_data),
 		T(direct_write_then_read_returns_the_data),
+		T(scattered_write_then_read_returns_the_data),
+		T(scattered_direct_write_then_read_returns_the_data),
 		T(concurrent_writes_land_at_their_offsets),
 		T(fua_write_succeeds_and_is_readable),
 		T(flush_succeeds),

@@ -43,8 +43,7 @@ static inline void runner_prep(struct io_runner *r, struct runner_io *rio, enum 
 	rio->io.op = op;
 	rio->io.fua = fua;
 	rio->io.offset = offset;
-	rio->io.buf = buf;
-	rio->io.len = len;
+	backend_io_set_buf(&rio->io, buf, len);
 	rio->io.done = runner_on_done;
 	rio->runner = r;
 	rio->err = 1;

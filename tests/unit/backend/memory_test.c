@@ -50,6 +50,31 @@ static void write_then_read_returns_the_data(void **state)
 	backend_close(bs);
 }
 
+static void scattered_write_then_read_returns_the_data(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	char *out = runner_buf(16384, 5);
+	char *in = runner_buf(16384, 0);
+	const struct iovec wv[3] = { { out, 512 }, { out + 512, 0 }, { out + 512, 15872 } };
+	const struct iovec rv[2] = { { in, 8192 }, { in + 8192, 8192 } };
+	struct runner_io rio;
+	runner_prep(r, &rio, BACKEND_WRITE, 4096, NULL, 0, false);
+	rio.io.iov = wv;
+	rio.io.iovcnt = 3;
+	runner_run(r, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	runner_prep(r, &rio, BACKEND_READ, 4096, NULL, 0, false);
+	rio.io.iov = rv;
+	rio.io.iovcnt = 2;
+	runner_run(r, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	assert_memory_equal(in, out, 16384);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
 static void fresh_store_reads_zeroes(void **state)
 {
 	struct io_runner *r = *state;
@@ -89,6 +114,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(write_then_read_returns_the_data, runner_setup, runner_teardown),
+		cmocka_unit_test_setup_teardown(scattered_write_then_read_returns_the_data, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(fresh_store_reads_zeroes, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(flush_completes_from_the_loop, runner_setup, runner_teardown),
 		cmocka_unit_test(size_is_rounded_down_to_block_size),

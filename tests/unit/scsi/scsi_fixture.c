@@ -11,9 +11,9 @@ static void fake_complete(struct loop_op *op, int res)
 	int err = fs->fail_err;
 	if (!err) {
 		if (io->op == BACKEND_READ)
-			memcpy(io->buf, fs->mem + io->offset, io->len);
+			backend_io_scatter(io, fs->mem + io->offset);
 		else if (io->op == BACKEND_WRITE)
-			memcpy(fs->mem + io->offset, io->buf, io->len);
+			backend_io_gather(io, fs->mem + io->offset);
 		if (io->op == BACKEND_WRITE && fs->flip_write && fs->flip_at < io->len)
 			fs->mem[io->offset + fs->flip_at] ^= 0xFF;
 	}
