@@ -127,5 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((task.status == SCSI_STATUS_GOOD) != (task.sense_len == 0))
 		abort();
 	scsi_task_release(&task);
+	/* The nexus is on the stack: unlink it, or the next input's would
+	 * find this one in the target's list (MODE SELECT walks it). */
+	scsi_nexus_fini(&nexus);
 	return 0;
 }
