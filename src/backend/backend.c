@@ -28,6 +28,9 @@ int backend_type_register(const struct backend_type *type)
 		return -EEXIST;
 	if (type->nkeys > BACKEND_MAX_KEYS)
 		return -E2BIG;
+	for (size_t i = 0; i < type->nkeys; i++)
+		if ((unsigned)type->keys[i].type > BACKEND_KEY_INT)
+			return -EINVAL;
 	if (backend_ntypes == BACKEND_MAX_TYPES)
 		return -ENOSPC;
 	backend_types[backend_ntypes++] = type;

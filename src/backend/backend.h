@@ -31,8 +31,8 @@ struct backend_key {
 	const char *name;
 	enum backend_key_type type;
 	bool required;
-	long long min, max; /* BACKEND_KEY_INT */
-	const char *help;   /* one line */
+	long long min, max; /* INT: the range; STRING: max is the longest (0: any) */
+	const char *help;   /* one line, shown when the key is missing */
 };
 
 /* A store key's value; which member is valid follows the key's type. */
@@ -109,9 +109,9 @@ struct backend {
 	void *priv;    /* type->priv_size bytes, the store's own state */
 };
 
-/* Makes TYPE known to the config file and backend_open. Call before any
- * thread starts. Returns 0, -EEXIST (name taken), -E2BIG (too many keys)
- * or -ENOSPC. The built-in stores (file, blockdev, memory) are known
+/* Makes TYPE known to the config file. Call before any thread starts.
+ * Returns 0, -EEXIST (name taken), -E2BIG (too many keys), -EINVAL (a key
+ * of no known type) or -ENOSPC. The built-in stores (file, blockdev, memory) are known
  * without registering. */
 int backend_type_register(const struct backend_type *type);
 const struct backend_type *backend_type_find(const char *name);

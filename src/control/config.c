@@ -341,7 +341,8 @@ static int config_walk_store(struct config_ctx *c, const config_setting_t *s, co
 		const config_setting_t *m = config_setting_get_member(s, bk->name);
 		if (!m) {
 			if (bk->required)
-				return config_fail(c, s, bk->name, "is required for backend \"%s\"", type->name);
+				return config_fail(c, s, bk->name, "is required for backend \"%s\" (%s)", type->name,
+						   bk->help ? bk->help : bk->name);
 			continue;
 		}
 		const struct config_key k = {

@@ -34,6 +34,10 @@ static void type_name_can_be_registered_once(void **state)
 	assert_int_equal(backend_type_register(&extra), 0);
 	assert_ptr_equal(backend_type_find("extra"), &extra);
 	assert_int_equal(backend_type_register(&extra), -EEXIST);
+	static const struct backend_key odd_keys[] = { { .name = "x", .type = (enum backend_key_type)99 } };
+	static const struct backend_type odd = { .name = "odd", .keys = odd_keys, .nkeys = 1 };
+	assert_int_equal(backend_type_register(&odd), -EINVAL);
+	assert_null(backend_type_find("odd"));
 }
 
 static void config_setters_follow_the_key_table(void **state)

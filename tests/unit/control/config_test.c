@@ -270,7 +270,7 @@ static void registered_backend_keys_are_parsed_from_its_table(void **state)
 static void registered_backend_key_errors_name_the_key(void **state)
 {
 	load_fails(TARGET("{ lun = 0; backend = \"teststore\"; }"), 3, "targets.[0].luns.[0].pool",
-		   "is required for backend \"teststore\"");
+		   "is required for backend \"teststore\" (pool name)");
 	load_fails(TARGET("{ lun = 0; backend = \"teststore\"; pool = \"p\"; depth = 65; }"), 3,
 		   "targets.[0].luns.[0].depth", "must be in 1..64");
 	load_fails(TARGET("{ lun = 0; backend = \"teststore\"; pool = \"p\"; path = \"x\"; }"), 3,
