@@ -11,33 +11,150 @@
 #include "util/log.h"
 #include "util/macros.h"
 
-static const struct {
-	const char *name;
-	const struct backend_ops *ops;
-} backend_kinds[] = {
-	[BACKEND_FILE] = { "file", &backend_file_ops },
-	[BACKEND_BLOCKDEV] = { "blockdev", &backend_blockdev_ops },
-	[BACKEND_MEMORY] = { "memory", &backend_memory_ops },
+#define BACKEND_MAX_TYPES 16
+
+/* Registered before any thread starts and never removed, so lookups from
+ * any thread need no lock. */
+static const struct backend_type *backend_types[BACKEND_MAX_TYPES] = {
+	&backend_file_type,
+	&backend_blockdev_type,
+	&backend_memory_type,
 };
+static size_t backend_ntypes = 3;
 
-#define BACKEND_NKINDS (sizeof(backend_kinds) / sizeof(backend_kinds[0]))
-
-const char *backend_kind_name(enum backend_kind kind)
+int backend_type_register(const struct backend_type *type)
 {
-	if ((size_t)kind >= BACKEND_NKINDS)
-		return "unknown";
-	return backend_kinds[kind].name;
+	if (backend_type_find(type->name))
+		return -EEXIST;
+	if (type->nkeys > BACKEND_MAX_KEYS)
+		return -E2BIG;
+	for (size_t i = 0; i < type->nkeys; i++)
+		if ((unsigned)type->keys[i].type > BACKEND_KEY_INT)
+			return -EINVAL;
+	if (backend_ntypes == BACKEND_MAX_TYPES)
+		return -ENOSPC;
+	backend_types[backend_ntypes++] = type;
+	return 0;
 }
 
-int backend_kind_parse(const char *name, enum backend_kind *kind)
+const struct backend_type *backend_type_find(const char *name)
 {
-	for (size_t i = 0; i < BACKEND_NKINDS; i++) {
-		if (strcmp(name, backend_kinds[i].name) == 0) {
-			*kind = (enum backend_kind)i;
-			return 0;
+	for (size_t i = 0; i < backend_ntypes; i++)
+		if (strcmp(backend_types[i]->name, name) == 0)
+			return backend_types[i];
+	return NULL;
+}
+
+const struct backend_type *backend_type_at(size_t i)
+{
+	return i < backend_ntypes ? backend_types[i] : NULL;
+}
+
+const struct backend_key *backend_type_key(const struct backend_type *type, const char *name, size_t *index)
+{
+	for (size_t i = 0; i < type->nkeys; i++) {
+		if (strcmp(type->keys[i].name, name) == 0) {
+			if (index)
+				*index = i;
+			return &type->keys[i];
 		}
 	}
-	return -1;
+	return NULL;
+}
+
+void backend_config_init(struct backend_config *cfg, const struct backend_type *type)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = type;
+}
+
+#define BACKEND_KEY_BIT(t) (1u << (t))
+
+/* KEY's value in cfg, if its type is in the mask WANT. */
+static int backend_config_slot(struct backend_config *cfg, const char *key, unsigned want, struct backend_value **v)
+{
+	size_t i;
+	const struct backend_key *k = cfg->type ? backend_type_key(cfg->type, key, &i) : NULL;
+	if (!k)
+		return -ENOENT;
+	if (!(want & BACKEND_KEY_BIT(k->type)))
+		return -EINVAL;
+	*v = &cfg->values[i];
+	return 0;
+}
+
+int backend_config_set_str(struct backend_config *cfg, const char *key, const char *value)
+{
+	struct backend_value *v;
+	int ret = backend_config_slot(cfg, key, BACKEND_KEY_BIT(BACKEND_KEY_STRING) | BACKEND_KEY_BIT(BACKEND_KEY_PATH),
+				      &v);
+	if (ret < 0)
+		return ret;
+	char *copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	free(v->str);
+	v->str = copy;
+	v->given = true;
+	return 0;
+}
+
+int backend_config_set_bool(struct backend_config *cfg, const char *key, bool value)
+{
+	struct backend_value *v;
+	int ret = backend_config_slot(cfg, key, BACKEND_KEY_BIT(BACKEND_KEY_BOOL), &v);
+	if (ret < 0)
+		return ret;
+	v->flag = value;
+	v->given = true;
+	return 0;
+}
+
+int backend_config_set_size(struct backend_config *cfg, const char *key, uint64_t value)
+{
+	struct backend_value *v;
+	int ret = backend_config_slot(cfg, key, BACKEND_KEY_BIT(BACKEND_KEY_SIZE), &v);
+	if (ret < 0)
+		return ret;
+	v->size = value;
+	v->given = true;
+	return 0;
+}
+
+const struct backend_value *backend_config_value(const struct backend_config *cfg, const char *key)
+{
+	size_t i;
+	if (!cfg->type || !backend_type_key(cfg->type, key, &i))
+		return NULL;
+	return &cfg->values[i];
+}
+
+void backend_config_clear(struct backend_config *cfg)
+{
+	for (size_t i = 0; cfg->type && i < cfg->type->nkeys; i++) {
+		enum backend_key_type t = cfg->type->keys[i].type;
+		if (t == BACKEND_KEY_STRING || t == BACKEND_KEY_PATH)
+			free(cfg->values[i].str);
+	}
+	memset(cfg->values, 0, sizeof(cfg->values));
+}
+
+void backend_config_describe(const struct backend_config *cfg, char *buf, size_t len)
+{
+	size_t at = (size_t)snprintf(buf, len, "%s", cfg->type ? cfg->type->name : "(none)");
+	for (size_t i = 0; cfg->type && i < cfg->type->nkeys && at < len; i++) {
+		const struct backend_key *k = &cfg->type->keys[i];
+		const struct backend_value *v = &cfg->values[i];
+		const char *word = NULL;
+		if (!v->given)
+			continue;
+		if (k->type == BACKEND_KEY_STRING || k->type == BACKEND_KEY_PATH)
+			word = v->str;
+		else if (k->type == BACKEND_KEY_BOOL && v->flag)
+			word = k->name;
+		if (word)
+			at += (size_t)snprintf(buf + at, len - at, " %s", word);
+	}
 }
 
 int backend_fail(const char *what, int err, const char *fmt, ...)
@@ -51,27 +168,76 @@ int backend_fail(const char *what, int err, const char *fmt, ...)
 	return -err;
 }
 
+int backend_choose_block_size(struct backend *bs, const struct backend_config *cfg, uint32_t store_default,
+			      const char *what)
+{
+	bs->block_size = cfg->block_size ? cfg->block_size : store_default;
+	/* SBC-4 6.6.2: the LOGICAL BLOCK LENGTHs lunar serves. */
+	if (bs->block_size != 512 && bs->block_size != 4096)
+		return backend_fail(what, EINVAL, "block size %u is not 512 or 4096", bs->block_size);
+	return 0;
+}
+
+/* The store's state follows struct backend in the same allocation. */
+#define BACKEND_PRIV_OFFSET ((sizeof(struct backend) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
+
 int backend_open(const struct backend_config *cfg, struct backend **out)
 {
-	const char *what = cfg->path ? cfg->path : backend_kind_name(cfg->kind);
-	if ((size_t)cfg->kind >= BACKEND_NKINDS)
-		return backend_fail(what, EINVAL, "unknown kind %d", (int)cfg->kind);
-	struct backend *bs = calloc(1, sizeof(*bs));
-	if (!bs || (cfg->path && !(bs->path = strdup(cfg->path)))) {
-		free(bs);
+	if (!cfg->type)
+		return backend_fail("(none)", EINVAL, "no backend type");
+	const char *what = cfg->type->name;
+	struct backend *bs = calloc(1, BACKEND_PRIV_OFFSET + cfg->type->priv_size);
+	if (!bs)
 		return backend_fail(what, ENOMEM, "allocating the store");
-	}
-	bs->ops = backend_kinds[cfg->kind].ops;
-	bs->fd = -1;
+	bs->type = cfg->type;
 	bs->readonly = cfg->readonly;
-	bs->direct = cfg->direct;
-	int ret = bs->ops->open(bs, cfg);
+	bs->priv = (char *)bs + BACKEND_PRIV_OFFSET;
+	int ret = bs->type->open(bs, cfg);
 	if (ret < 0) {
-		free(bs->path);
 		free(bs);
 		return ret;
 	}
 	*out = bs;
+	return 0;
+}
+
+void backend_io_set_buf(struct backend_io *io, void *buf, uint32_t len)
+{
+	io->one = (struct iovec){ .iov_base = buf, .iov_len = len };
+	io->iov = &io->one;
+	io->iovcnt = 1;
+}
+
+void backend_io_gather(const struct backend_io *io, void *dst)
+{
+	char *at = dst;
+	for (unsigned i = 0; i < io->iovcnt; i++) {
+		memcpy(at, io->iov[i].iov_base, io->iov[i].iov_len);
+		at += io->iov[i].iov_len;
+	}
+}
+
+void backend_io_scatter(const struct backend_io *io, const void *src)
+{
+	const char *at = src;
+	for (unsigned i = 0; i < io->iovcnt; i++) {
+		memcpy(io->iov[i].iov_base, at, io->iov[i].iov_len);
+		at += io->iov[i].iov_len;
+	}
+}
+
+/* Sums the iovecs into io->len; -EINVAL if there are too many or the sum
+ * does not fit. */
+static int backend_io_sum(struct backend_io *io)
+{
+	uint64_t len = 0;
+	if (io->iovcnt > BACKEND_MAX_IOV)
+		return -EINVAL;
+	for (unsigned i = 0; i < io->iovcnt; i++)
+		len += io->iov[i].iov_len;
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	io->len = (uint32_t)len;
 	return 0;
 }
 
@@ -98,7 +264,8 @@ static int backend_io_check(const struct backend *bs, const struct backend_io *i
 static void backend_on_rejected(struct loop_op *op, int res)
 {
 	struct backend_io *io = container_of(op, struct backend_io, lop);
-	io->done(io, backend_io_check(io->bs, io));
+	int err = backend_io_sum(io);
+	io->done(io, err < 0 ? err : backend_io_check(io->bs, io));
 }
 
 void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
@@ -106,22 +273,23 @@ void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io
 	io->bs = bs;
 	io->loop = loop;
 	io->completed = 0;
-	if (backend_io_check(bs, io) < 0) {
+	io->cur_iov = 0;
+	io->cur_off = 0;
+	if (backend_io_sum(io) < 0 || backend_io_check(bs, io) < 0) {
 		struct io_uring_sqe *sqe = loop_get_sqe(loop);
 		io_uring_prep_nop(sqe);
 		io->lop.cb = backend_on_rejected;
 		loop_sqe_set_op(sqe, &io->lop);
 		return;
 	}
-	bs->ops->submit(bs, loop, io);
+	bs->type->submit(bs, loop, io);
 }
 
 void backend_close(struct backend *bs)
 {
 	if (!bs)
 		return;
-	bs->ops->close(bs);
-	free(bs->path);
+	bs->type->close(bs);
 	free(bs);
 }
 

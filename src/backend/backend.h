@@ -1,30 +1,60 @@
 /* Backing stores: where a logical unit's blocks live.
  *
- * The SCSI core talks to every store through struct backend_ops and never
- * knows whether the blocks are in a file, a block device or memory. I/O is
- * asynchronous on the calling thread's loop: submit queues the work and
- * io->done runs later from that loop (never from inside submit). */
+ * The SCSI core talks to every store through struct backend and never
+ * knows whether the blocks are in a file, a block device or memory. Each
+ * kind of store is a struct backend_type that registers itself: its name,
+ * the config keys only it takes, its ops and the size of its private state.
+ * I/O is asynchronous on the calling thread's loop: submit queues the work
+ * and io->done runs later on that loop's thread (never inside submit). */
 #ifndef LUNAR_BACKEND_BACKEND_H
 #define LUNAR_BACKEND_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "util/loop.h"
 
-enum backend_kind {
-	BACKEND_FILE,     /* regular file; created sparse at 'size' if missing */
-	BACKEND_BLOCKDEV, /* block device; size from the device */
-	BACKEND_MEMORY,   /* anonymous memory; contents lost at exit */
+/* How the config file spells a store key's value. */
+enum backend_key_type {
+	BACKEND_KEY_STRING, /* non-empty string */
+	BACKEND_KEY_PATH,   /* string; a relative path is under state_dir */
+	BACKEND_KEY_BOOL,
+	BACKEND_KEY_SIZE,   /* bytes: 4096, "512M", "10G" */
+	BACKEND_KEY_INT,    /* integer in min..max */
 };
 
+/* A config key only some stores take (path, direct, ...). The keys every
+ * store takes (block_size, readonly) are in struct backend_config itself. */
+struct backend_key {
+	const char *name;
+	enum backend_key_type type;
+	bool required;
+	long long min, max; /* INT: the range; STRING: max is the longest (0: any) */
+	const char *help;   /* one line, shown when the key is missing */
+};
+
+/* A store key's value; which member is valid follows the key's type. */
+struct backend_value {
+	bool given;
+	union {
+		char *str; /* STRING, PATH; owned by the backend_config */
+		bool flag; /* BOOL */
+		uint64_t size; /* SIZE */
+		int64_t num;   /* INT */
+	};
+};
+
+#define BACKEND_MAX_KEYS 16
+
+struct backend_type;
+
 struct backend_config {
-	enum backend_kind kind;
-	const char *path;    /* file and blockdev */
-	uint64_t size;       /* bytes; file (when creating or growing) and memory */
-	uint32_t block_size; /* logical block size: 512 or 4096 */
-	bool direct;         /* O_DIRECT instead of the page cache */
+	const struct backend_type *type;
+	uint32_t block_size; /* logical block size, 512 or 4096; 0: the store's choice */
 	bool readonly;
+	struct backend_value values[BACKEND_MAX_KEYS]; /* values[i] is type->keys[i] */
 };
 
 enum backend_op { BACKEND_READ, BACKEND_WRITE, BACKEND_FLUSH };
@@ -36,41 +66,86 @@ struct backend_io {
 	enum backend_op op;
 	bool fua;        /* write: reach stable storage before done (RWF_DSYNC) */
 	uint64_t offset; /* bytes */
-	void *buf;       /* 4096-aligned, so O_DIRECT works */
-	uint32_t len;    /* bytes; 0 for FLUSH */
+	/* The data, scattered or not: each base 4096-aligned (so O_DIRECT
+	 * works), at most BACKEND_MAX_IOV entries. The array and the buffers
+	 * stay valid until done; the store never writes to the array. None
+	 * for FLUSH. */
+	const struct iovec *iov;
+	unsigned iovcnt;
+	struct iovec one; /* backend_io_set_buf's single entry */
 	void (*done)(struct backend_io *io, int err); /* err: 0 or -errno */
+	/* set by backend_submit; done may read it */
+	uint32_t len;    /* bytes: the sum of the iovec lengths */
 	/* private to the backend */
 	struct backend *bs;
 	struct loop *loop;
 	struct loop_op lop;
 	uint32_t completed; /* bytes done so far; short transfers are resubmitted */
+	unsigned cur_iov;   /* byte 'completed' is in iov[cur_iov] ... */
+	uint32_t cur_off;   /* ... at this offset */
 };
 
-struct backend_ops {
-	const char *name;
+/* preadv's limit (IOV_MAX). */
+#define BACKEND_MAX_IOV 1024
+
+struct backend_type {
+	const char *name; /* as in the config file: backend = "name" */
+	const struct backend_key *keys;
+	size_t nkeys;     /* at most BACKEND_MAX_KEYS */
+	size_t priv_size; /* zeroed bytes at bs->priv for the store's state */
+	/* Sets size (and block_size through backend_choose_block_size);
+	 * returns 0 or -errno, logged naming the store. On failure close is
+	 * not called: open releases what it took. */
 	int (*open)(struct backend *bs, const struct backend_config *cfg);
 	void (*submit)(struct backend *bs, struct loop *loop, struct backend_io *io);
 	void (*close)(struct backend *bs);
 };
 
 struct backend {
-	const struct backend_ops *ops;
+	const struct backend_type *type;
 	uint64_t size; /* bytes, a multiple of block_size */
 	uint32_t block_size;
 	bool readonly;
-	bool direct;
-	int fd;        /* file and blockdev; -1 otherwise */
-	void *mem;     /* memory */
-	char *path;
+	void *priv;    /* type->priv_size bytes, the store's own state */
 };
 
+/* Makes TYPE known to the config file. Call before any thread starts.
+ * Returns 0, -EEXIST (name taken), -E2BIG (too many keys), -EINVAL (a key
+ * of no known type) or -ENOSPC. The built-in stores (file, blockdev, memory) are known
+ * without registering. */
+int backend_type_register(const struct backend_type *type);
+const struct backend_type *backend_type_find(const char *name);
+/* The I-th known type, NULL past the last: for listing them. */
+const struct backend_type *backend_type_at(size_t i);
+/* TYPE's key called NAME, or NULL; *index (if not NULL) gets its index. */
+const struct backend_key *backend_type_key(const struct backend_type *type, const char *name, size_t *index);
+
+/* Building a config by hand (tests, the embedded default). set_* copy
+ * their value and return 0, or -ENOENT (no such key for this type),
+ * -EINVAL (the key has another type) or -ENOMEM. */
+void backend_config_init(struct backend_config *cfg, const struct backend_type *type);
+int backend_config_set_str(struct backend_config *cfg, const char *key, const char *value);
+int backend_config_set_bool(struct backend_config *cfg, const char *key, bool value);
+int backend_config_set_size(struct backend_config *cfg, const char *key, uint64_t value);
+/* The value of KEY, or NULL if the type has no such key. */
+const struct backend_value *backend_config_value(const struct backend_config *cfg, const char *key);
+/* Frees the strings cfg owns; cfg keeps its type and no values. */
+void backend_config_clear(struct backend_config *cfg);
+/* "file /srv/disk.img direct": the type and the given string values and
+ * true flags, for logs. */
+void backend_config_describe(const struct backend_config *cfg, char *buf, size_t len);
+
 /* Opens the store cfg describes. On failure returns -errno and logs why,
- * naming the path. */
+ * naming the store. */
 int backend_open(const struct backend_config *cfg, struct backend **out);
+/* One flat buffer as the I/O's data: io->iov is io's own entry. */
+void backend_io_set_buf(struct backend_io *io, void *buf, uint32_t len);
+/* Copy between the I/O's iovecs and io->len flat bytes: for stores whose
+ * blocks are in memory. gather reads the iovecs, scatter fills them. */
+void backend_io_gather(const struct backend_io *io, void *dst);
+void backend_io_scatter(const struct backend_io *io, const void *src);
 /* Thread-safe for concurrent submits from different loops. */
 void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
 void backend_close(struct backend *bs);
-const char *backend_kind_name(enum backend_kind kind);
-int backend_kind_parse(const char *name, enum backend_kind *kind);
 
 #endif

@@ -9,61 +9,69 @@
 
 #include "backend/store.h"
 
+static const struct backend_key backend_blockdev_keys[] = {
+	BACKEND_FD_KEYS,
+};
+
 static int backend_blockdev_size(struct backend *bs, const struct backend_config *cfg)
 {
+	const struct backend_fd *fs = backend_fd(bs);
 	struct stat st;
-	if (fstat(bs->fd, &st) < 0)
-		return backend_fail(bs->path, errno, "fstat");
+	if (fstat(fs->fd, &st) < 0)
+		return backend_fail(fs->path, errno, "fstat");
 	if (!S_ISBLK(st.st_mode))
-		return backend_fail(bs->path, ENOTBLK, "not a block device (use backend \"file\")");
+		return backend_fail(fs->path, ENOTBLK, "not a block device (use backend \"file\")");
 
 	uint64_t dev_size;
 	int logical;
-	if (ioctl(bs->fd, BLKGETSIZE64, &dev_size) < 0)
-		return backend_fail(bs->path, errno, "ioctl BLKGETSIZE64");
-	if (ioctl(bs->fd, BLKSSZGET, &logical) < 0)
-		return backend_fail(bs->path, errno, "ioctl BLKSSZGET");
+	if (ioctl(fs->fd, BLKGETSIZE64, &dev_size) < 0)
+		return backend_fail(fs->path, errno, "ioctl BLKGETSIZE64");
+	if (ioctl(fs->fd, BLKSSZGET, &logical) < 0)
+		return backend_fail(fs->path, errno, "ioctl BLKSSZGET");
 
-	bs->block_size = cfg->block_size ? cfg->block_size : (uint32_t)logical;
-	if (bs->block_size != 512 && bs->block_size != 4096)
-		return backend_fail(bs->path, EINVAL, "block size %u is not 512 or 4096", bs->block_size);
+	int ret = backend_choose_block_size(bs, cfg, (uint32_t)logical, fs->path);
+	if (ret < 0)
+		return ret;
 	/* A block smaller than a sector would need read-modify-write. */
 	if (logical <= 0 || bs->block_size % (uint32_t)logical)
-		return backend_fail(bs->path, EINVAL, "block size %u is not a multiple of the device's %d-byte sectors",
+		return backend_fail(fs->path, EINVAL, "block size %u is not a multiple of the device's %d-byte sectors",
 				    bs->block_size, logical);
 
-	uint64_t size = dev_size;
-	if (cfg->size) {
-		if (cfg->size > dev_size)
-			return backend_fail(bs->path, EINVAL, "device has %llu bytes, less than the size %llu",
-					    (unsigned long long)dev_size, (unsigned long long)cfg->size);
-		size = cfg->size;
-	}
-	size -= size % bs->block_size;
+	uint64_t size = dev_size - dev_size % bs->block_size;
 	if (size == 0)
-		return backend_fail(bs->path, EINVAL, "smaller than one %u-byte block", bs->block_size);
+		return backend_fail(fs->path, EINVAL, "smaller than one %u-byte block", bs->block_size);
 	bs->size = size;
 	return 0;
 }
 
 static int backend_blockdev_open(struct backend *bs, const struct backend_config *cfg)
 {
+	int ret = backend_fd_init(bs, cfg);
+	if (ret < 0) {
+		backend_fd_close(bs);
+		return ret;
+	}
+	struct backend_fd *fs = backend_fd(bs);
 	/* O_EXCL on a block device: fail with EBUSY if it is mounted or
 	 * another process holds it exclusively, and keep others out. */
-	int flags = O_CLOEXEC | O_EXCL | (cfg->readonly ? O_RDONLY : O_RDWR) | (cfg->direct ? O_DIRECT : 0);
-	bs->fd = open(bs->path, flags);
-	if (bs->fd < 0)
-		return backend_fail(bs->path, errno, errno == EBUSY ? "in use (mounted or opened exclusively)" : "open");
-	int ret = backend_blockdev_size(bs, cfg);
-	if (ret == 0 && cfg->direct)
+	int flags = O_CLOEXEC | O_EXCL | (cfg->readonly ? O_RDONLY : O_RDWR) | (fs->direct ? O_DIRECT : 0);
+	fs->fd = open(fs->path, flags);
+	if (fs->fd < 0)
+		ret = backend_fail(fs->path, errno, errno == EBUSY ? "in use (mounted or opened exclusively)" : "open");
+	if (ret == 0)
+		ret = backend_blockdev_size(bs, cfg);
+	if (ret == 0 && fs->direct)
 		ret = backend_fd_check_direct(bs);
 	if (ret < 0)
 		backend_fd_close(bs);
 	return ret;
 }
 
-const struct backend_ops backend_blockdev_ops = {
+const struct backend_type backend_blockdev_type = {
 	.name = "blockdev",
+	.keys = backend_blockdev_keys,
+	.nkeys = ARRAY_SIZE(backend_blockdev_keys),
+	.priv_size = sizeof(struct backend_fd),
 	.open = backend_blockdev_open,
 	.submit = backend_fd_submit,
 	.close = backend_fd_close,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,18 @@ int backend_io_advance(struct backend_io *io, int res)
 	if (res == 0 || (uint32_t)res > remaining)
 		return -EIO;
 	io->completed += (uint32_t)res;
+	/* Move the cursor through the iovecs, past empty ones too. */
+	uint32_t left = (uint32_t)res;
+	while (io->cur_iov < io->iovcnt) {
+		uint32_t in_this = (uint32_t)io->iov[io->cur_iov].iov_len - io->cur_off;
+		if (left < in_this) {
+			io->cur_off += left;
+			break;
+		}
+		left -= in_this;
+		io->cur_iov++;
+		io->cur_off = 0;
+	}
 	return io->completed < io->len;
 }
 
@@ -41,20 +54,41 @@ static void backend_fd_on_complete(struct loop_op *op, int res)
 		io->done(io, ret);
 }
 
+/* From the cursor on: the rest of one iovec goes as IORING_OP_READ/WRITE
+ * (no iovec array for the kernel to copy in; also the only way to start
+ * inside an entry without writing to the caller's array), whole entries
+ * as READV/WRITEV. */
+static void backend_fd_prep_rw(struct io_uring_sqe *sqe, struct backend_io *io, int fd, uint64_t off)
+{
+	const struct iovec *v = &io->iov[io->cur_iov];
+	unsigned nvec = io->iovcnt - io->cur_iov;
+	bool write = io->op == BACKEND_WRITE;
+	if (nvec == 1 || io->cur_off) {
+		char *buf = (char *)v->iov_base + io->cur_off;
+		unsigned len = (unsigned)(v->iov_len - io->cur_off);
+		if (write)
+			io_uring_prep_write(sqe, fd, buf, len, off);
+		else
+			io_uring_prep_read(sqe, fd, buf, len, off);
+	} else if (write) {
+		io_uring_prep_writev(sqe, fd, v, nvec, off);
+	} else {
+		io_uring_prep_readv(sqe, fd, v, nvec, off);
+	}
+}
+
 static void backend_fd_queue(struct backend_io *io)
 {
 	struct io_uring_sqe *sqe = loop_get_sqe(io->loop);
-	int fd = io->bs->fd;
-	char *buf = (char *)io->buf + io->completed;
-	unsigned len = io->len - io->completed;
+	int fd = backend_fd(io->bs)->fd;
 	uint64_t off = io->offset + io->completed;
 
 	switch (io->op) {
 	case BACKEND_READ:
-		io_uring_prep_read(sqe, fd, buf, len, off);
+		backend_fd_prep_rw(sqe, io, fd, off);
 		break;
 	case BACKEND_WRITE:
-		io_uring_prep_write(sqe, fd, buf, len, off);
+		backend_fd_prep_rw(sqe, io, fd, off);
 		/* SBC-4 5.42 FUA: the data must be on the medium before
 		 * GOOD; RWF_DSYNC syncs this write's data and the metadata
 		 * needed to read it back. */
@@ -72,29 +106,50 @@ static void backend_fd_queue(struct backend_io *io)
 
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
 {
+	/* Leading empty entries: the cursor starts at the first byte. */
+	while (io->cur_iov < io->iovcnt && io->iov[io->cur_iov].iov_len == 0)
+		io->cur_iov++;
 	backend_fd_queue(io);
+}
+
+int backend_fd_init(struct backend *bs, const struct backend_config *cfg)
+{
+	struct backend_fd *fs = backend_fd(bs);
+	const char *path = cfg->values[BACKEND_FD_KEY_PATH].str;
+	fs->fd = -1;
+	fs->direct = cfg->values[BACKEND_FD_KEY_DIRECT].flag;
+	if (!path)
+		return backend_fail(cfg->type->name, EINVAL, "no path");
+	fs->path = strdup(path);
+	if (!fs->path)
+		return backend_fail(path, ENOMEM, "allocating the store");
+	return 0;
 }
 
 void backend_fd_close(struct backend *bs)
 {
-	if (bs->fd >= 0)
-		close(bs->fd);
-	bs->fd = -1;
+	struct backend_fd *fs = backend_fd(bs);
+	if (fs->fd >= 0)
+		close(fs->fd);
+	fs->fd = -1;
+	free(fs->path);
+	fs->path = NULL;
 }
 
 int backend_fd_check_direct(const struct backend *bs)
 {
+	const struct backend_fd *fs = backend_fd(bs);
 	struct statx stx;
-	if (statx(bs->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0)
-		return backend_fail(bs->path, errno, "statx");
+	if (statx(fs->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0)
+		return backend_fail(fs->path, errno, "statx");
 	/* Kernels before 6.1 do not report the alignment; our block sizes
 	 * (512, 4096) meet the classic 512-byte rule. */
 	if (!(stx.stx_mask & STATX_DIOALIGN))
 		return 0;
 	if (stx.stx_dio_offset_align == 0)
-		return backend_fail(bs->path, EINVAL, "direct I/O is not supported on this file");
+		return backend_fail(fs->path, EINVAL, "direct I/O is not supported on this file");
 	if (bs->block_size % stx.stx_dio_offset_align || BACKEND_BUF_ALIGN % stx.stx_dio_mem_align)
-		return backend_fail(bs->path, EINVAL,
+		return backend_fail(fs->path, EINVAL,
 				    "O_DIRECT needs %u-byte offsets and %u-byte buffers, block size is %u",
 				    stx.stx_dio_offset_align, stx.stx_dio_mem_align, bs->block_size);
 	return 0;

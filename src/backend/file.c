@@ -8,67 +8,86 @@
 
 #include "backend/store.h"
 
+enum { FILE_KEY_SIZE = BACKEND_FD_NKEYS, FILE_NKEYS };
+
+static const struct backend_key backend_file_keys[] = {
+	BACKEND_FD_KEYS,
+	[FILE_KEY_SIZE] = { .name = "size", .type = BACKEND_KEY_SIZE,
+			    .help = "bytes; the file is created or grown (sparse) to it" },
+};
+
 static int backend_file_size(struct backend *bs, const struct backend_config *cfg)
 {
+	const struct backend_fd *fs = backend_fd(bs);
 	struct stat st;
-	if (fstat(bs->fd, &st) < 0)
-		return backend_fail(bs->path, errno, "fstat");
+	if (fstat(fs->fd, &st) < 0)
+		return backend_fail(fs->path, errno, "fstat");
 	if (!S_ISREG(st.st_mode))
-		return backend_fail(bs->path, EINVAL, "not a regular file (use backend \"blockdev\" for devices)");
-	uint64_t size = cfg->size ? cfg->size : (uint64_t)st.st_size;
+		return backend_fail(fs->path, EINVAL, "not a regular file (use backend \"blockdev\" for devices)");
+	uint64_t want = cfg->values[FILE_KEY_SIZE].size;
+	uint64_t size = want ? want : (uint64_t)st.st_size;
 	if ((uint64_t)st.st_size < size) {
 		if (cfg->readonly)
-			return backend_fail(bs->path, EINVAL, "read-only and only %llu bytes, less than the size %llu",
+			return backend_fail(fs->path, EINVAL, "read-only and only %llu bytes, less than the size %llu",
 					    (unsigned long long)st.st_size, (unsigned long long)size);
 		/* Growing with ftruncate keeps the file sparse. */
-		if (ftruncate(bs->fd, (off_t)size) < 0)
-			return backend_fail(bs->path, errno, "growing to %llu bytes", (unsigned long long)size);
+		if (ftruncate(fs->fd, (off_t)size) < 0)
+			return backend_fail(fs->path, errno, "growing to %llu bytes", (unsigned long long)size);
 	}
 	size -= size % bs->block_size;
 	if (size == 0)
-		return backend_fail(bs->path, EINVAL, "smaller than one %u-byte block", bs->block_size);
+		return backend_fail(fs->path, EINVAL, "smaller than one %u-byte block", bs->block_size);
 	bs->size = size;
+	return 0;
+}
+
+static int backend_file_open_fd(struct backend *bs, const struct backend_config *cfg, bool *created)
+{
+	struct backend_fd *fs = backend_fd(bs);
+	int flags = O_CLOEXEC | (cfg->readonly ? O_RDONLY : O_RDWR) | (fs->direct ? O_DIRECT : 0);
+	fs->fd = open(fs->path, flags);
+	if (fs->fd < 0 && errno == ENOENT && !cfg->readonly) {
+		if (cfg->values[FILE_KEY_SIZE].size == 0)
+			return backend_fail(fs->path, ENOENT, "missing, and no size given to create it");
+		fs->fd = open(fs->path, flags | O_CREAT | O_EXCL, 0600);
+		*created = fs->fd >= 0;
+	}
+	if (fs->fd < 0)
+		return backend_fail(fs->path, errno, "open");
 	return 0;
 }
 
 static int backend_file_open(struct backend *bs, const struct backend_config *cfg)
 {
-	bs->block_size = cfg->block_size ? cfg->block_size : 512;
-	if (bs->block_size != 512 && bs->block_size != 4096)
-		return backend_fail(bs->path, EINVAL, "block size %u is not 512 or 4096", bs->block_size);
-
-	int flags = O_CLOEXEC | (cfg->readonly ? O_RDONLY : O_RDWR) | (cfg->direct ? O_DIRECT : 0);
+	int ret = backend_fd_init(bs, cfg);
+	struct backend_fd *fs = backend_fd(bs);
 	bool created = false;
-	bs->fd = open(bs->path, flags);
-	if (bs->fd < 0 && errno == ENOENT && !cfg->readonly) {
-		if (cfg->size == 0)
-			return backend_fail(bs->path, ENOENT, "missing, and no size given to create it");
-		bs->fd = open(bs->path, flags | O_CREAT | O_EXCL, 0600);
-		created = bs->fd >= 0;
-	}
-	if (bs->fd < 0)
-		return backend_fail(bs->path, errno, "open");
-
+	if (ret == 0)
+		ret = backend_choose_block_size(bs, cfg, 512, fs->path);
+	if (ret == 0)
+		ret = backend_file_open_fd(bs, cfg, &created);
 	/* Two daemons serving one file would corrupt it; readers may share. */
-	int ret;
-	if (flock(bs->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+	if (ret == 0 && flock(fs->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
 		ret = errno == EWOULDBLOCK
-			? backend_fail(bs->path, EBUSY, "locked by another process (another lunard serving it?)")
-			: backend_fail(bs->path, errno, "flock");
-	else
+			? backend_fail(fs->path, EBUSY, "locked by another process (another lunard serving it?)")
+			: backend_fail(fs->path, errno, "flock");
+	if (ret == 0)
 		ret = backend_file_size(bs, cfg);
-	if (ret == 0 && cfg->direct)
+	if (ret == 0 && fs->direct)
 		ret = backend_fd_check_direct(bs);
 	if (ret < 0) {
 		if (created)
-			unlink(bs->path);
+			unlink(fs->path);
 		backend_fd_close(bs);
 	}
 	return ret;
 }
 
-const struct backend_ops backend_file_ops = {
+const struct backend_type backend_file_type = {
 	.name = "file",
+	.keys = backend_file_keys,
+	.nkeys = ARRAY_SIZE(backend_file_keys),
+	.priv_size = sizeof(struct backend_fd),
 	.open = backend_file_open,
 	.submit = backend_fd_submit,
 	.close = backend_fd_close,

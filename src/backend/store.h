@@ -4,17 +4,48 @@
 #define LUNAR_BACKEND_STORE_H
 
 #include "backend/backend.h"
+#include "util/macros.h"
 
-extern const struct backend_ops backend_file_ops;
-extern const struct backend_ops backend_blockdev_ops;
-extern const struct backend_ops backend_memory_ops;
+extern const struct backend_type backend_file_type;
+extern const struct backend_type backend_blockdev_type;
+extern const struct backend_type backend_memory_type;
 
 /* Logs "backend WHAT: <fmt...>: strerror(err)" as one line; returns -err. */
 int backend_fail(const char *what, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Sets bs->block_size to the configured size, else to store_default, and
+ * checks it is one lunar serves. Returns 0 or -EINVAL, logged as WHAT's. */
+int backend_choose_block_size(struct backend *bs, const struct backend_config *cfg, uint32_t store_default,
+			      const char *what);
+
+/* The state of the fd-backed stores (file and blockdev), at bs->priv. */
+struct backend_fd {
+	int fd;
+	bool direct; /* O_DIRECT instead of the page cache */
+	char *path;
+};
+
+/* The keys file and blockdev share come first in both tables, in this
+ * order, so one index names them in either. */
+enum { BACKEND_FD_KEY_PATH, BACKEND_FD_KEY_DIRECT, BACKEND_FD_NKEYS };
+#define BACKEND_FD_KEYS                                                                   \
+	[BACKEND_FD_KEY_PATH] = { .name = "path", .type = BACKEND_KEY_PATH, .required = true, \
+				  .help = "the file or device holding the blocks" },            \
+	[BACKEND_FD_KEY_DIRECT] = { .name = "direct", .type = BACKEND_KEY_BOOL,               \
+				    .help = "O_DIRECT: bypass the page cache" }
+
+static inline struct backend_fd *backend_fd(const struct backend *bs)
+{
+	return bs->priv;
+}
+
+/* Copies path and direct from cfg into bs's state; the fd is -1.
+ * Returns 0 or -ENOMEM, logged. */
+int backend_fd_init(struct backend *bs, const struct backend_config *cfg);
 /* The io_uring path of the fd-backed stores (file and blockdev). */
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
+/* Closes the fd and frees the path; for a failed open too. */
 void backend_fd_close(struct backend *bs);
 /* With O_DIRECT, checks that block_size and 4096-aligned buffers satisfy
  * what the kernel asks of this fd. Returns 0 or -errno, logged. */

@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/macros.h"
+
 struct config_ctx {
 	const char *file;            /* names the text in messages */
 	const char *text;            /* the main text, see config_int_truncated */
 	char *err;
 	size_t errlen;
 	struct lunar_config *cfg;
-	unsigned kinds;              /* backends the current group may be */
-	enum backend_kind kind;      /* valid when kinds has one bit */
 };
 
 struct config_key;
@@ -33,13 +33,9 @@ struct config_key {
 	config_key_fn parse;
 	size_t off, width;           /* where in obj the value goes */
 	long long min, max;          /* integer keys */
-	unsigned applies;            /* backends the key is for; 0: any */
-	unsigned required;           /* backends for which it must be present */
+	bool required;
 };
 
-#define KIND(k) (1u << (k))
-#define ALL_KINDS (KIND(BACKEND_FILE) | KIND(BACKEND_BLOCKDEV) | KIND(BACKEND_MEMORY))
-#define FD_KINDS (KIND(BACKEND_FILE) | KIND(BACKEND_BLOCKDEV))
 #define KEY(n, fn, type, field) \
 	.name = (n), .parse = (fn), .off = offsetof(type, field), .width = sizeof(((type *)0)->field)
 
@@ -251,14 +247,17 @@ static int config_key_state_dir(struct config_ctx *c, const config_setting_t *s,
 static int config_key_backend(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	const char *v;
-	enum backend_kind kind;
 	if (config_get_string(c, s, &v) < 0)
 		return -1;
-	if (backend_kind_parse(v, &kind) < 0)
-		return config_fail(c, s, NULL, "must be \"file\", \"blockdev\" or \"memory\"");
-	*(enum backend_kind *)((char *)obj + k->off) = kind;
-	c->kind = kind;
-	c->kinds = KIND(kind);
+	const struct backend_type *type = backend_type_find(v);
+	if (!type) {
+		char known[256] = "";
+		for (size_t i = 0; backend_type_at(i); i++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s\"%s\"",
+				 i == 0 ? "" : backend_type_at(i + 1) ? ", " : " or ", backend_type_at(i)->name);
+		return config_fail(c, s, NULL, "must be %s", known);
+	}
+	*(const struct backend_type **)((char *)obj + k->off) = type;
 	return 0;
 }
 
@@ -282,55 +281,121 @@ static int config_key_path(struct config_ctx *c, const config_setting_t *s, cons
 	return 0;
 }
 
+static bool config_any_store_has_key(const char *name)
+{
+	for (size_t i = 0; backend_type_at(i); i++)
+		if (backend_type_key(backend_type_at(i), name, NULL))
+			return true;
+	return false;
+}
+
+/* "a, b, c": the keys of the table, and with STORES those of every
+ * backend, each name once. */
+static void config_known_keys(const struct config_key *keys, size_t nkeys, bool stores, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (size_t j = 0; j < nkeys; j++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", j ? ", " : "", keys[j].name);
+	for (size_t t = 0; stores && backend_type_at(t); t++) {
+		const struct backend_type *type = backend_type_at(t);
+		for (size_t j = 0; j < type->nkeys; j++) {
+			size_t u = 0;
+			while (u < t && !backend_type_key(backend_type_at(u), type->keys[j].name, NULL))
+				u++;
+			if (u == t)
+				snprintf(buf + strlen(buf), len - strlen(buf), ", %s", type->keys[j].name);
+		}
+	}
+}
+
+static const struct config_key *config_find_key(const struct config_key *keys, size_t nkeys, const char *name)
+{
+	for (size_t j = 0; j < nkeys; j++)
+		if (strcmp(keys[j].name, name) == 0)
+			return &keys[j];
+	return NULL;
+}
+
+/* Parses the keys of the LUN's backend (backend.h) into store->values: a
+ * key of another backend does not apply, a missing required one is an
+ * error. The parsers are the ones for common keys, so values read alike. */
+static int config_walk_store(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
+			     size_t nkeys, struct backend_config *store)
+{
+	static const config_key_fn parsers[] = {
+		[BACKEND_KEY_STRING] = config_key_string,
+		[BACKEND_KEY_PATH] = config_key_path,
+		[BACKEND_KEY_BOOL] = config_key_bool,
+		[BACKEND_KEY_SIZE] = config_key_size,
+		[BACKEND_KEY_INT] = config_key_uint,
+	};
+	const struct backend_type *type = store->type;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(m);
+		if (!config_find_key(keys, nkeys, name) && !backend_type_key(type, name, NULL))
+			return config_fail(c, m, NULL, "does not apply to backend \"%s\"", type->name);
+	}
+	for (size_t j = 0; j < type->nkeys; j++) {
+		const struct backend_key *bk = &type->keys[j];
+		const config_setting_t *m = config_setting_get_member(s, bk->name);
+		if (!m) {
+			if (bk->required)
+				return config_fail(c, s, bk->name, "is required for backend \"%s\" (%s)", type->name,
+						   bk->help ? bk->help : bk->name);
+			continue;
+		}
+		const struct config_key k = {
+			.name = bk->name, .off = 0, .width = sizeof(store->values[j].num), .min = bk->min, .max = bk->max,
+		};
+		/* The union's members all start where the value does. */
+		if (parsers[bk->type](c, m, &k, &store->values[j].str) < 0)
+			return -1;
+		store->values[j].given = true;
+	}
+	return 0;
+}
+
+/* Walks group s against keys: unknown keys are refused, required ones must
+ * be present. With STORE (a LUN), the keys of the chosen backend are
+ * accepted too and parsed into STORE once the table's keys (among them
+ * "backend") are. */
 static int config_walk_group(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
-			     size_t nkeys, void *obj)
+			     size_t nkeys, void *obj, struct backend_config *store)
 {
 	if (!config_setting_is_group(s))
 		return config_fail(c, s, NULL, "must be a group { ... }");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
-		size_t j = 0;
-		while (j < nkeys && strcmp(keys[j].name, config_setting_name(m)) != 0)
-			j++;
-		if (j == nkeys) {
-			char known[512] = "";
-			for (j = 0; j < nkeys; j++)
-				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", j ? ", " : "",
-					 keys[j].name);
-			return config_fail(c, m, NULL, "unknown key (known here: %s)", known);
-		}
+		const char *name = config_setting_name(m);
+		if (config_find_key(keys, nkeys, name) || (store && config_any_store_has_key(name)))
+			continue;
+		char known[512];
+		config_known_keys(keys, nkeys, store != NULL, known, sizeof(known));
+		return config_fail(c, m, NULL, "unknown key (known here: %s)", known);
 	}
 	for (size_t j = 0; j < nkeys; j++) {
 		const struct config_key *k = &keys[j];
 		const config_setting_t *m = config_setting_get_member(s, k->name);
 		if (!m) {
-			if (k->required == ALL_KINDS)
+			if (k->required)
 				return config_fail(c, s, k->name, "is required");
-			if (k->required & c->kinds)
-				return config_fail(c, s, k->name, "is required for backend \"%s\"",
-						   backend_kind_name(c->kind));
 			continue;
 		}
-		if (k->applies && !(k->applies & c->kinds))
-			return config_fail(c, m, NULL, "does not apply to backend \"%s\"", backend_kind_name(c->kind));
 		if (k->parse(c, m, k, obj) < 0)
 			return -1;
 	}
-	return 0;
+	return store ? config_walk_store(c, s, keys, nkeys, store) : 0;
 }
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 static const struct config_key config_lun_keys[] = {
-	/* First: the keys after it depend on the backend. */
-	{ KEY("backend", config_key_backend, struct config_lun, bs.kind), .required = ALL_KINDS },
+	/* The keys every store takes; each backend adds its own (backend.h). */
+	{ KEY("backend", config_key_backend, struct config_lun, bs.type), .required = true },
 	/* SAM-5 4.7.3: single-level LUNs 0..255 (peripheral addressing). */
-	{ KEY("lun", config_key_uint, struct config_lun, lun), .min = 0, .max = 255, .required = ALL_KINDS },
-	{ KEY("path", config_key_path, struct config_lun, bs.path), .applies = FD_KINDS, .required = FD_KINDS },
-	{ KEY("size", config_key_size, struct config_lun, bs.size), .applies = KIND(BACKEND_FILE) | KIND(BACKEND_MEMORY),
-	  .required = KIND(BACKEND_MEMORY) },
+	{ KEY("lun", config_key_uint, struct config_lun, lun), .min = 0, .max = 255, .required = true },
 	{ KEY("block_size", config_key_block_size, struct config_lun, bs.block_size) },
-	{ KEY("direct", config_key_bool, struct config_lun, bs.direct), .applies = FD_KINDS },
 	{ KEY("readonly", config_key_bool, struct config_lun, bs.readonly) },
 	{ KEY("serial", config_key_serial, struct config_lun, serial), .max = 64 },
 };
@@ -349,10 +414,7 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 	t->nluns = n;
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		c->kinds = ALL_KINDS;
-		int ret = config_walk_group(c, e, config_lun_keys, NKEYS(config_lun_keys), &t->luns[i]);
-		c->kinds = ALL_KINDS;
-		if (ret < 0)
+		if (config_walk_group(c, e, config_lun_keys, NKEYS(config_lun_keys), &t->luns[i], &t->luns[i].bs) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (t->luns[j].lun == t->luns[i].lun)
@@ -364,10 +426,10 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 }
 
 static const struct config_key config_target_keys[] = {
-	{ KEY("name", config_key_iscsi_name, struct config_target, name), .required = ALL_KINDS },
+	{ KEY("name", config_key_iscsi_name, struct config_target, name), .required = true },
 	/* RFC 7143 §13.6: TargetAlias is at most 255 bytes. */
 	{ KEY("alias", config_key_string, struct config_target, alias), .max = 255 },
-	{ .name = "luns", .parse = config_key_luns, .required = ALL_KINDS },
+	{ .name = "luns", .parse = config_key_luns, .required = true },
 };
 
 static int config_key_targets(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
@@ -382,7 +444,7 @@ static int config_key_targets(struct config_ctx *c, const config_setting_t *s, c
 	cfg->ntargets = n;
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		if (config_walk_group(c, e, config_target_keys, NKEYS(config_target_keys), &cfg->targets[i]) < 0)
+		if (config_walk_group(c, e, config_target_keys, NKEYS(config_target_keys), &cfg->targets[i], NULL) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->targets[j].name, cfg->targets[i].name) == 0)
@@ -445,7 +507,7 @@ static const struct config_key config_iscsi_keys[] = {
 static int config_key_iscsi(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	struct iscsi_target_limits *l = (struct iscsi_target_limits *)((char *)obj + k->off);
-	if (config_walk_group(c, s, config_iscsi_keys, NKEYS(config_iscsi_keys), l) < 0)
+	if (config_walk_group(c, s, config_iscsi_keys, NKEYS(config_iscsi_keys), l, NULL) < 0)
 		return -1;
 	/* RFC 7143 §13.14: FirstBurstLength must not exceed MaxBurstLength. */
 	if (l->first_burst > l->max_burst) {
@@ -507,10 +569,9 @@ static int config_load_text(const char *text, const char *name, const char *incl
 		snprintf(err, errlen, "%s:%d: %s", config_error_file(&lc) ? config_error_file(&lc) : name,
 			 config_error_line(&lc), config_error_text(&lc));
 	} else {
-		struct config_ctx c = { .file = name, .text = text, .err = err, .errlen = errlen,
-					.cfg = &cfg, .kinds = ALL_KINDS };
+		struct config_ctx c = { .file = name, .text = text, .err = err, .errlen = errlen, .cfg = &cfg };
 		ret = config_walk_group(&c, config_root_setting(&lc), config_root_keys, NKEYS(config_root_keys),
-					&cfg);
+					&cfg, NULL);
 	}
 	config_destroy(&lc);
 	if (ret < 0) {
@@ -562,23 +623,24 @@ int config_load_default(struct lunar_config *cfg, const char *state_dir)
 		state_dir = LUNAR_DEFAULT_STATE_DIR;
 	struct config_target *t = NULL;
 	char *path = NULL;
-	if (config_init_defaults(cfg, state_dir) < 0 || !(t = calloc(1, sizeof(*t))) ||
-	    !(t->name = strdup(LUNAR_DEFAULT_TARGET)) || !(t->alias = strdup("default")) ||
-	    !(t->luns = calloc(1, sizeof(*t->luns))) || asprintf(&path, "%s/default-lun0.img", state_dir) < 0) {
-		cfg->targets = t;
-		cfg->ntargets = t ? 1 : 0;
-		if (t && t->luns)
-			t->nluns = 1;
+	bool ok = config_init_defaults(cfg, state_dir) == 0 && (t = calloc(1, sizeof(*t))) &&
+		  (t->name = strdup(LUNAR_DEFAULT_TARGET)) && (t->alias = strdup("default")) &&
+		  (t->luns = calloc(1, sizeof(*t->luns))) && asprintf(&path, "%s/default-lun0.img", state_dir) >= 0;
+	cfg->targets = t;
+	cfg->ntargets = t ? 1 : 0;
+	if (t && t->luns) {
+		t->nluns = 1;
+		struct backend_config *bs = &t->luns[0].bs;
+		backend_config_init(bs, backend_type_find("file"));
+		bs->block_size = 512;
+		ok = ok && backend_config_set_str(bs, "path", path) == 0 &&
+		     backend_config_set_size(bs, "size", 1ull << 30) == 0;
+	}
+	free(path);
+	if (!ok) {
 		config_free(cfg);
 		return -ENOMEM;
 	}
-	t->nluns = 1;
-	t->luns[0] = (struct config_lun){
-		.lun = 0,
-		.bs = { .kind = BACKEND_FILE, .path = path, .size = 1ull << 30, .block_size = 512 },
-	};
-	cfg->targets = t;
-	cfg->ntargets = 1;
 	return 0;
 }
 
@@ -601,7 +663,7 @@ void config_free(struct lunar_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		struct config_target *t = &cfg->targets[i];
 		for (size_t j = 0; j < t->nluns; j++) {
-			free((char *)t->luns[j].bs.path);
+			backend_config_clear(&t->luns[j].bs);
 			free(t->luns[j].serial);
 		}
 		free(t->luns);

@@ -22,7 +22,7 @@ struct config_portal {
 
 struct config_lun {
 	uint16_t lun;
-	struct backend_config bs;    /* bs.path owned by the config */
+	struct backend_config bs;    /* its strings owned by the config */
 	char *serial;                /* NULL: derived */
 };
 

@@ -38,9 +38,10 @@ static int target_lu_open(const char *target_name, const struct config_lun *cl,
 		backend_close(bs);
 		return -EINVAL;
 	}
-	log_info("target %s LUN %u: %s %s, %llu bytes in %u-byte blocks%s", target_name, cl->lun,
-		 backend_kind_name(cl->bs.kind), cl->bs.path ? cl->bs.path : "",
-		 (unsigned long long)bs->size, bs->block_size, bs->direct ? ", O_DIRECT" : "");
+	char what[256];
+	backend_config_describe(&cl->bs, what, sizeof(what));
+	log_info("target %s LUN %u: %s, %llu bytes in %u-byte blocks", target_name, cl->lun, what,
+		 (unsigned long long)bs->size, bs->block_size);
 	return 0;
 }
 

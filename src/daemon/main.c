@@ -189,9 +189,9 @@ static void print_banner(const struct lunar_config *cfg)
 		const struct config_target *t = &cfg->targets[i];
 		printf("  target %s\n", t->name);
 		for (size_t l = 0; l < t->nluns; l++) {
-			const struct config_lun *lun = &t->luns[l];
-			printf("    LUN %u: %s %s\n", lun->lun, backend_kind_name(lun->bs.kind),
-			       lun->bs.path ? lun->bs.path : "");
+			char what[256];
+			backend_config_describe(&t->luns[l].bs, what, sizeof(what));
+			printf("    LUN %u: %s\n", t->luns[l].lun, what);
 		}
 	}
 	printf("  portals:");

@@ -50,8 +50,7 @@ static void io_submit(struct scsi_task *task, enum backend_op op, void *buf, uin
 	io->op = op;
 	io->fua = fua;
 	io->offset = task->lba * task->lu->block_size;
-	io->buf = buf;
-	io->len = len;
+	backend_io_set_buf(io, buf, len);
 	io->done = done;
 	backend_submit(task->lu->bs, task->loop, io);
 }

@@ -9,35 +9,63 @@
 #include "util/log.h"
 #include "util/macros.h"
 
-static void loop_arm_wake(struct loop *loop);
-
-static void loop_drain_inbox(struct loop *loop)
+/* The remote queue is a lock-free LIFO of loop_ops (a Treiber stack)
+ * that the loop empties whole; it is reversed to run in posting order.
+ *
+ * Memory ordering: a producer writes op->remote_res and op->remote_next,
+ * then publishes op with a release compare-and-swap on loop->remote. The
+ * loop takes the whole list with an acquire exchange. Every successful
+ * push is a read-modify-write on loop->remote, so all pushes since the
+ * last exchange form one release sequence: the acquire reads its last
+ * value and so synchronizes with each of them, making every op's fields,
+ * and anything its producer wrote before pushing (I/O data), visible to
+ * the callback. Producers never dereference other nodes and the loop only
+ * takes the whole list, so there is no ABA problem.
+ *
+ * Wake-ups coalesce: only the push that finds the queue empty writes the
+ * eventfd. Every later push lands in a list whose first op's producer has
+ * written (or is about to write) the eventfd, and the loop exchanges only
+ * after reading it, so no op is stranded; a batch of any size costs one
+ * write and one read. */
+static void loop_push_remote(struct loop *loop, struct loop_op *op)
 {
-	pthread_mutex_lock(&loop->inbox_lock);
-	struct loop_msg *lifo = loop->inbox;
-	loop->inbox = NULL;
-	pthread_mutex_unlock(&loop->inbox_lock);
+	struct loop_op *head = atomic_load_explicit(&loop->remote, memory_order_relaxed);
+	do {
+		op->remote_next = head;
+	} while (!atomic_compare_exchange_weak_explicit(&loop->remote, &head, op, memory_order_release,
+							memory_order_relaxed));
+	if (head)
+		return;
+	unsigned long long one = 1;
+	if (write(loop->wake_fd, &one, sizeof(one)) < 0)
+		log_error("loop: eventfd write failed: %s", strerror(errno));
+}
 
-	struct loop_msg *fifo = NULL;
+static void loop_drain_remote(struct loop *loop)
+{
+	struct loop_op *lifo = atomic_exchange_explicit(&loop->remote, NULL, memory_order_acquire);
+	struct loop_op *fifo = NULL;
 	while (lifo) {
-		struct loop_msg *next = lifo->next;
-		lifo->next = fifo;
+		struct loop_op *next = lifo->remote_next;
+		lifo->remote_next = fifo;
 		fifo = lifo;
 		lifo = next;
 	}
 	while (fifo) {
-		struct loop_msg *next = fifo->next;
-		fifo->fn(fifo);
+		struct loop_op *next = fifo->remote_next;
+		fifo->cb(fifo, fifo->remote_res);
 		fifo = next;
 	}
 }
+
+static void loop_arm_wake(struct loop *loop);
 
 static void loop_on_wake(struct loop_op *op, int res)
 {
 	struct loop *loop = container_of(op, struct loop, wake_op);
 	if (res < 0 && res != -EINTR && res != -EAGAIN)
 		log_error("loop: eventfd read failed: %s", strerror(-res));
-	loop_drain_inbox(loop);
+	loop_drain_remote(loop);
 	/* Re-armed even when stopping: a later loop_run must still see posts. */
 	loop_arm_wake(loop);
 }
@@ -67,7 +95,7 @@ int loop_init(struct loop *loop, unsigned entries)
 		io_uring_queue_exit(&loop->ring);
 		return ret;
 	}
-	pthread_mutex_init(&loop->inbox_lock, NULL);
+	atomic_init(&loop->remote, NULL);
 	loop->wake_op.cb = loop_on_wake;
 	loop_arm_wake(loop);
 	return 0;
@@ -77,7 +105,6 @@ void loop_fini(struct loop *loop)
 {
 	io_uring_queue_exit(&loop->ring);
 	close(loop->wake_fd);
-	pthread_mutex_destroy(&loop->inbox_lock);
 }
 
 struct io_uring_sqe *loop_get_sqe(struct loop *loop)
@@ -136,13 +163,20 @@ void loop_run(struct loop *loop)
 	}
 }
 
+static void loop_on_msg(struct loop_op *op, int res)
+{
+	struct loop_msg *msg = container_of(op, struct loop_msg, op);
+	msg->fn(msg);
+}
+
 void loop_post(struct loop *loop, struct loop_msg *msg)
 {
-	pthread_mutex_lock(&loop->inbox_lock);
-	msg->next = loop->inbox;
-	loop->inbox = msg;
-	pthread_mutex_unlock(&loop->inbox_lock);
-	unsigned long long one = 1;
-	if (write(loop->wake_fd, &one, sizeof(one)) < 0)
-		log_error("loop: eventfd write failed: %s", strerror(errno));
+	msg->op.cb = loop_on_msg;
+	loop_push_remote(loop, &msg->op);
+}
+
+void loop_complete_remote(struct loop *loop, struct loop_op *op, int res)
+{
+	op->remote_res = res;
+	loop_push_remote(loop, op);
 }

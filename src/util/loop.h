@@ -3,25 +3,32 @@
  * Anything that waits for the kernel (a socket receive, a send, a backing
  * store read, a timer) embeds a struct loop_op and puts its address in the
  * SQE's user_data; the loop calls op->cb with the CQE's result. Callbacks
- * run on the loop's own thread, never from inside a submit call. */
+ * run on the loop's own thread, never from inside a submit call.
+ *
+ * Other threads reach a loop through one lock-free queue (loop_post for
+ * work, loop_complete_remote for completions, e.g. from a library's own
+ * threads) and the loop's eventfd, written once per batch. */
 #ifndef LUNAR_UTIL_LOOP_H
 #define LUNAR_UTIL_LOOP_H
 
 #include <liburing.h>
+#include <stdatomic.h>
 #include <stdbool.h>
-#include <pthread.h>
 
 struct loop_op;
 typedef void (*loop_cb)(struct loop_op *op, int res);
 
 struct loop_op {
 	loop_cb cb;
+	/* private to the loop: while queued by loop_complete_remote */
+	struct loop_op *remote_next;
+	int remote_res;
 };
 
 /* Work posted to a loop from another thread. */
 struct loop_msg {
-	struct loop_msg *next;
 	void (*fn)(struct loop_msg *msg);
+	struct loop_op op; /* private to the loop */
 };
 
 /* Work to run once before the loop next waits for completions, e.g. to
@@ -34,11 +41,10 @@ struct loop_defer {
 
 struct loop {
 	struct io_uring ring;
-	int wake_fd; /* eventfd other threads write to after posting a message */
+	int wake_fd; /* eventfd written when the remote queue stops being empty */
 	struct loop_op wake_op;
 	unsigned long long wake_buf;
-	pthread_mutex_t inbox_lock;
-	struct loop_msg *inbox; /* LIFO; drained in posting order */
+	_Atomic(struct loop_op *) remote; /* LIFO from other threads; run in posting order */
 	struct loop_defer *deferred;
 	bool stop;
 };
@@ -60,5 +66,10 @@ void loop_run(struct loop *loop);
 void loop_defer(struct loop *loop, struct loop_defer *d);
 /* Thread-safe: queues msg->fn to run on the loop's thread. */
 void loop_post(struct loop *loop, struct loop_msg *msg);
+/* Thread-safe and lock-free: op->cb(op, res) runs on the loop's thread, as
+ * if an SQE of op's had completed with res. Everything the caller wrote
+ * before the call is visible to the callback. op must not be queued twice
+ * at once, and the loop must outlive the call. */
+void loop_complete_remote(struct loop *loop, struct loop_op *op, int res);
 
 #endif

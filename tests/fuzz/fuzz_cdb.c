@@ -24,9 +24,9 @@ static void fuzz_complete(struct loop_op *op, int res)
 	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
 	struct fuzz_store *fs = (struct fuzz_store *)io->bs;
 	if (!fs->fail_err && io->op == BACKEND_READ)
-		memcpy(io->buf, fs->mem + io->offset, io->len);
+		backend_io_scatter(io, fs->mem + io->offset);
 	else if (!fs->fail_err && io->op == BACKEND_WRITE)
-		memcpy(fs->mem + io->offset, io->buf, io->len);
+		backend_io_gather(io, fs->mem + io->offset);
 	io->done(io, fs->fail_err);
 }
 
@@ -43,7 +43,7 @@ static void fuzz_close(struct backend *bs)
 {
 }
 
-static const struct backend_ops fuzz_ops = { .name = "fuzz", .submit = fuzz_submit };
+static const struct backend_type fuzz_type = { .name = "fuzz", .submit = fuzz_submit };
 
 static struct loop fuzz_loop;
 static struct fuzz_store stores[2];
@@ -69,10 +69,9 @@ static void fuzz_init(void)
 	if (scsi_target_init(&target) < 0)
 		abort();
 	for (unsigned i = 0; i < 2; i++) {
-		stores[i].bs.ops = &fuzz_ops;
+		stores[i].bs.type = &fuzz_type;
 		stores[i].bs.block_size = block_sizes[i];
 		stores[i].bs.size = (uint64_t)FUZZ_NBLOCKS * block_sizes[i];
-		stores[i].bs.fd = -1;
 		stores[i].mem = calloc(1, stores[i].bs.size);
 		struct scsi_lu_config cfg = {
 			.lun = (uint16_t)i, .bs = &stores[i].bs, .close_bs = fuzz_close,
@@ -141,7 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((task.status == SCSI_STATUS_GOOD) != (task.sense_len == 0))
 		abort();
 	scsi_task_release(&task);
-	/* Off the target's list: the next input's nexus reuses this stack. */
+	/* The nexus is on the stack: unlink it, or the next input's would
+	 * find this one in the target's list (MODE SELECT walks it). */
 	scsi_nexus_fini(&nexus);
 	return 0;
 }

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,9 +49,8 @@
 #define FUZZ_DELAY_SPREAD 8u
 #define FUZZ_DELAY_NS 1000000LL
 
-static struct backend *store;
-static const struct backend_ops *memory_ops;
-static struct backend_ops delayed_ops;
+static const struct backend_type *memory_type;
+static struct backend_type delayed_type;
 static struct scsi_target target;
 static struct loop *cur_loop;
 
@@ -271,7 +269,7 @@ static void delay_on_done(struct loop_op *op, int res)
 {
 	struct fuzz_delay *d = (struct fuzz_delay *)((char *)op - offsetof(struct fuzz_delay, op));
 	(void)res;
-	memory_ops->submit(d->bs, d->loop, d->io);
+	memory_type->submit(d->bs, d->loop, d->io);
 	free(d);
 }
 
@@ -279,7 +277,7 @@ static void delayed_submit(struct backend *bs, struct loop *loop, struct backend
 {
 	unsigned events = (unsigned)(io->offset / bs->block_size % FUZZ_DELAY_SPREAD);
 	if (events == 0) {
-		memory_ops->submit(bs, loop, io);
+		memory_type->submit(bs, loop, io);
 		return;
 	}
 	struct fuzz_delay *d = calloc(1, sizeof(*d));
@@ -298,15 +296,9 @@ static void fuzz_init_once(void)
 {
 	log_set_level(LL_ERROR);
 	iscsi_target_limits_default(&host.limits);
-	const struct backend_config cfg = {
-		.kind = BACKEND_MEMORY, .size = FUZZ_STORE_SIZE, .block_size = 512,
-	};
-	if (backend_open(&cfg, &store) < 0)
-		abort();
-	memory_ops = store->ops;
-	delayed_ops = *memory_ops;
-	delayed_ops.submit = delayed_submit;
-	store->ops = &delayed_ops;
+	memory_type = backend_type_find("memory");
+	delayed_type = *memory_type;
+	delayed_type.submit = delayed_submit;
 	target.name = CONN_SEEDS_TARGET;
 	target.rel_port = 1;
 	target.tpg = FUZZ_TPGT;
@@ -314,17 +306,18 @@ static void fuzz_init_once(void)
 		abort();
 }
 
-/* The store is reused by every input; it lives as long as the process. */
-static void fuzz_keep_store(struct backend *bs)
-{
-}
-
 /* Fresh LU state and zeroed blocks for each input: what one input does
  * (MODE SELECT, writes) must not change how the next one runs. */
 static void fuzz_lu_start(void)
 {
-	madvise(store->mem, store->size, MADV_DONTNEED);
-	const struct scsi_lu_config lc = { .lun = 0, .bs = store, .close_bs = fuzz_keep_store };
+	struct backend_config cfg;
+	struct backend *store;
+	backend_config_init(&cfg, &delayed_type);
+	cfg.block_size = 512;
+	if (backend_config_set_size(&cfg, "size", FUZZ_STORE_SIZE) < 0 || backend_open(&cfg, &store) < 0)
+		abort();
+	/* The LU owns the store: it is closed when the LU's last reference goes. */
+	const struct scsi_lu_config lc = { .lun = 0, .bs = store, .close_bs = backend_close };
 	struct scsi_lu *lu = scsi_lu_create(&lc, target.name);
 	struct scsi_lun_map *retired;
 	if (!lu || scsi_target_add_lu(&target, lu, &retired) < 0)

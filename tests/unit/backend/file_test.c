@@ -63,7 +63,7 @@ static off_t file_size(const char *path)
 
 static struct backend_config file_cfg(const struct fixture *f, uint64_t size)
 {
-	return (struct backend_config){ .kind = BACKEND_FILE, .path = f->path, .size = size, .block_size = 512 };
+	return runner_cfg("file", (char *)f->path, size, 512);
 }
 
 static void missing_file_is_created_sparse_at_size(void **state)
@@ -162,7 +162,7 @@ static void missing_directory_is_rejected(void **state)
 	struct fixture *f = *state;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/no/such/dir/lun.img", f->dir);
-	struct backend_config cfg = { .kind = BACKEND_FILE, .path = path, .size = 1 << 20 };
+	struct backend_config cfg = runner_cfg("file", path, 1 << 20, 0);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -ENOENT);
 }
@@ -238,7 +238,7 @@ static void fifo_is_not_a_regular_file(void **state)
 static void round_trip(struct fixture *f, bool direct, uint32_t block_size)
 {
 	struct backend_config cfg = file_cfg(f, 16 << 20);
-	cfg.direct = direct;
+	assert_int_equal(backend_config_set_bool(&cfg, "direct", direct), 0);
 	cfg.block_size = block_size;
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -261,6 +261,47 @@ static void write_then_read_returns_the_data(void **state)
 static void direct_write_then_read_returns_the_data(void **state)
 {
 	round_trip(*state, true, 4096);
+}
+
+/* Written from three iovecs, read back into two split elsewhere. */
+static void scattered_round_trip(struct fixture *f, bool direct)
+{
+	struct backend_config cfg = file_cfg(f, 16 << 20);
+	assert_int_equal(backend_config_set_bool(&cfg, "direct", direct), 0);
+	cfg.block_size = 4096;
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	uint32_t len = 64 * 1024;
+	char *out = runner_buf(len, 7);
+	char *in = runner_buf(len, 0);
+	const struct iovec wv[3] = { { out, 4096 }, { out + 4096, 45056 }, { out + 49152, 16384 } };
+	const struct iovec rv[2] = { { in, 32768 }, { in + 32768, 32768 } };
+	struct runner_io rio;
+	runner_prep(&f->runner, &rio, BACKEND_WRITE, 1 << 20, NULL, 0, false);
+	rio.io.iov = wv;
+	rio.io.iovcnt = 3;
+	runner_run(&f->runner, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	assert_int_equal(rio.io.len, len);
+	runner_prep(&f->runner, &rio, BACKEND_READ, 1 << 20, NULL, 0, false);
+	rio.io.iov = rv;
+	rio.io.iovcnt = 2;
+	runner_run(&f->runner, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	assert_memory_equal(in, out, len);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
+static void scattered_write_then_read_returns_the_data(void **state)
+{
+	scattered_round_trip(*state, false);
+}
+
+static void scattered_direct_write_then_read_returns_the_data(void **state)
+{
+	scattered_round_trip(*state, true);
 }
 
 static void concurrent_writes_land_at_their_offsets(void **state)
@@ -365,6 +406,8 @@ int main(void)
 		T(fifo_is_not_a_regular_file),
 		T(write_then_read_returns_the_data),
 		T(direct_write_then_read_returns_the_data),
+		T(scattered_write_then_read_returns_the_data),
+		T(scattered_direct_write_then_read_returns_the_data),
 		T(concurrent_writes_land_at_their_offsets),
 		T(fua_write_succeeds_and_is_readable),
 		T(flush_succeeds),

@@ -43,8 +43,7 @@ static inline void runner_prep(struct io_runner *r, struct runner_io *rio, enum 
 	rio->io.op = op;
 	rio->io.fua = fua;
 	rio->io.offset = offset;
-	rio->io.buf = buf;
-	rio->io.len = len;
+	backend_io_set_buf(&rio->io, buf, len);
 	rio->io.done = runner_on_done;
 	rio->runner = r;
 	rio->err = 1;
@@ -70,6 +69,21 @@ static inline int runner_one(struct io_runner *r, struct backend *bs, enum backe
 	runner_prep(r, &rio, op, offset, buf, len, fua);
 	runner_run(r, bs, &rio, 1);
 	return rio.err;
+}
+
+/* A config of the store TYPE; PATH (not copied: the test owns it) and
+ * SIZE only when not NULL or 0, BLOCK_SIZE 0 for the store's default. */
+static inline struct backend_config runner_cfg(const char *type, char *path, uint64_t size, uint32_t block_size)
+{
+	struct backend_config cfg;
+	backend_config_init(&cfg, backend_type_find(type));
+	cfg.block_size = block_size;
+	size_t i;
+	if (path && backend_type_key(cfg.type, "path", &i))
+		cfg.values[i] = (struct backend_value){ .given = true, .str = path };
+	if (size && backend_config_set_size(&cfg, "size", size) < 0)
+		abort();
+	return cfg;
 }
 
 static inline void *runner_buf(size_t len, int seed)

@@ -30,7 +30,7 @@ static int runner_teardown(void **state)
 
 static struct backend *open_memory(uint64_t size, uint32_t block_size)
 {
-	struct backend_config cfg = { .kind = BACKEND_MEMORY, .size = size, .block_size = block_size };
+	struct backend_config cfg = runner_cfg("memory", NULL, size, block_size);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
 	return bs;
@@ -45,6 +45,31 @@ static void write_then_read_returns_the_data(void **state)
 	assert_int_equal(runner_one(r, bs, BACKEND_WRITE, 4096, out, 65536, false), 0);
 	assert_int_equal(runner_one(r, bs, BACKEND_READ, 4096, in, 65536, false), 0);
 	assert_memory_equal(in, out, 65536);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
+static void scattered_write_then_read_returns_the_data(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	char *out = runner_buf(16384, 5);
+	char *in = runner_buf(16384, 0);
+	const struct iovec wv[3] = { { out, 512 }, { out + 512, 0 }, { out + 512, 15872 } };
+	const struct iovec rv[2] = { { in, 8192 }, { in + 8192, 8192 } };
+	struct runner_io rio;
+	runner_prep(r, &rio, BACKEND_WRITE, 4096, NULL, 0, false);
+	rio.io.iov = wv;
+	rio.io.iovcnt = 3;
+	runner_run(r, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	runner_prep(r, &rio, BACKEND_READ, 4096, NULL, 0, false);
+	rio.io.iov = rv;
+	rio.io.iovcnt = 2;
+	runner_run(r, bs, &rio, 1);
+	assert_int_equal(rio.err, 0);
+	assert_memory_equal(in, out, 16384);
 	free(out);
 	free(in);
 	backend_close(bs);
@@ -75,13 +100,12 @@ static void size_is_rounded_down_to_block_size(void **state)
 	struct backend *bs = open_memory(3 * 4096 + 100, 4096);
 	assert_int_equal(bs->size, 3 * 4096);
 	assert_int_equal(bs->block_size, 4096);
-	assert_int_equal(bs->fd, -1);
 	backend_close(bs);
 }
 
 static void size_below_one_block_is_rejected(void **state)
 {
-	struct backend_config cfg = { .kind = BACKEND_MEMORY, .size = 100, .block_size = 512 };
+	struct backend_config cfg = runner_cfg("memory", NULL, 100, 512);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
 }
@@ -90,6 +114,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(write_then_read_returns_the_data, runner_setup, runner_teardown),
+		cmocka_unit_test_setup_teardown(scattered_write_then_read_returns_the_data, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(fresh_store_reads_zeroes, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(flush_completes_from_the_loop, runner_setup, runner_teardown),
 		cmocka_unit_test(size_is_rounded_down_to_block_size),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "control/config.h"
+#include "util/macros.h"
 
 /* The example from the design brief, line for line. */
 static const char brief_example[] =
@@ -90,21 +91,23 @@ static void brief_example_parses_to_the_right_structs(void **state)
 	assert_int_equal(t->nluns, 3);
 
 	assert_int_equal(t->luns[0].lun, 0);
-	assert_int_equal(t->luns[0].bs.kind, BACKEND_FILE);
-	assert_string_equal(t->luns[0].bs.path, "/var/lib/lunar/disk1.img");
-	assert_int_equal(t->luns[0].bs.size, 10ull << 30);
-	assert_false(t->luns[0].bs.direct);
+	assert_ptr_equal(t->luns[0].bs.type, backend_type_find("file"));
+	assert_string_equal(backend_config_value(&t->luns[0].bs, "path")->str, "/var/lib/lunar/disk1.img");
+	assert_int_equal(backend_config_value(&t->luns[0].bs, "size")->size, 10ull << 30);
+	assert_true(backend_config_value(&t->luns[0].bs, "direct")->given);
+	assert_false(backend_config_value(&t->luns[0].bs, "direct")->flag);
 	assert_null(t->luns[0].serial);
 
 	assert_int_equal(t->luns[1].lun, 1);
-	assert_int_equal(t->luns[1].bs.kind, BACKEND_BLOCKDEV);
-	assert_string_equal(t->luns[1].bs.path, "/dev/sdb");
-	assert_int_equal(t->luns[1].bs.size, 0);
+	assert_ptr_equal(t->luns[1].bs.type, backend_type_find("blockdev"));
+	assert_string_equal(backend_config_value(&t->luns[1].bs, "path")->str, "/dev/sdb");
+	assert_null(backend_config_value(&t->luns[1].bs, "size"));
+	assert_false(backend_config_value(&t->luns[1].bs, "direct")->given);
 
 	assert_int_equal(t->luns[2].lun, 2);
-	assert_int_equal(t->luns[2].bs.kind, BACKEND_MEMORY);
-	assert_null(t->luns[2].bs.path);
-	assert_int_equal(t->luns[2].bs.size, 512ull << 20);
+	assert_ptr_equal(t->luns[2].bs.type, backend_type_find("memory"));
+	assert_null(backend_config_value(&t->luns[2].bs, "path"));
+	assert_int_equal(backend_config_value(&t->luns[2].bs, "size")->size, 512ull << 20);
 	assert_int_equal(t->luns[2].bs.block_size, 4096);
 	assert_false(t->luns[2].bs.readonly);
 	assert_string_equal(t->luns[2].serial, "abc123");
@@ -148,7 +151,7 @@ static void relative_path_is_resolved_against_state_dir(void **state)
 {
 	struct lunar_config cfg = load_ok("state_dir = \"/srv/luns\";\n"
 					  TARGET("{ lun = 3; backend = \"file\"; path = \"a/b.img\"; }"));
-	assert_string_equal(cfg.targets[0].luns[0].bs.path, "/srv/luns/a/b.img");
+	assert_string_equal(backend_config_value(&cfg.targets[0].luns[0].bs, "path")->str, "/srv/luns/a/b.img");
 	assert_int_equal(cfg.targets[0].luns[0].lun, 3);
 	config_free(&cfg);
 }
@@ -157,8 +160,8 @@ static void integer_size_and_int64_literal_are_bytes(void **state)
 {
 	struct lunar_config cfg = load_ok(TARGET("{ lun = 0; backend = \"memory\"; size = 1048576; },\n"
 						 "{ lun = 1; backend = \"memory\"; size = 10737418240L; }"));
-	assert_int_equal(cfg.targets[0].luns[0].bs.size, 1048576);
-	assert_int_equal(cfg.targets[0].luns[1].bs.size, 10ull << 30);
+	assert_int_equal(backend_config_value(&cfg.targets[0].luns[0].bs, "size")->size, 1048576);
+	assert_int_equal(backend_config_value(&cfg.targets[0].luns[1].bs, "size")->size, 10ull << 30);
 	config_free(&cfg);
 }
 
@@ -173,7 +176,7 @@ static void several_luns_on_one_line_do_not_confuse_the_wrap_check(void **state)
 {
 	struct lunar_config cfg = load_ok(TARGET("{ lun = 0; backend = \"memory\"; size = 4096; }, "
 						 "{ lun = 1; backend = \"memory\"; size = 8192; }"));
-	assert_int_equal(cfg.targets[0].luns[1].bs.size, 8192);
+	assert_int_equal(backend_config_value(&cfg.targets[0].luns[1].bs, "size")->size, 8192);
 	config_free(&cfg);
 }
 
@@ -234,6 +237,56 @@ static void bad_size_names_the_lun_key(void **state)
 		   4, "targets.[0].luns.[1].size", "must be a size like \"10G\"");
 	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = 0; }"), 3, "targets.[0].luns.[0].size",
 		   "must be a size");
+}
+
+/* A store registered from outside src/control: its keys are parsed and
+ * checked from its table alone. */
+static const struct backend_key test_store_keys[] = {
+	{ .name = "pool", .type = BACKEND_KEY_STRING, .required = true, .help = "pool name" },
+	{ .name = "depth", .type = BACKEND_KEY_INT, .min = 1, .max = 64, .help = "queue depth" },
+	{ .name = "conf", .type = BACKEND_KEY_PATH, .help = "cluster config file" },
+};
+
+static const struct backend_type test_store = {
+	.name = "teststore", .keys = test_store_keys, .nkeys = ARRAY_SIZE(test_store_keys),
+};
+
+static void registered_backend_keys_are_parsed_from_its_table(void **state)
+{
+	struct lunar_config cfg = load_ok(TARGET("{ lun = 0; backend = \"teststore\"; pool = \"rbd\"; depth = 8; "
+						 "conf = \"ceph.conf\"; block_size = 4096; }"));
+	const struct backend_config *bs = &cfg.targets[0].luns[0].bs;
+	assert_ptr_equal(bs->type, &test_store);
+	assert_string_equal(backend_config_value(bs, "pool")->str, "rbd");
+	assert_int_equal(backend_config_value(bs, "depth")->num, 8);
+	assert_string_equal(backend_config_value(bs, "conf")->str, "/var/lib/lunar/ceph.conf");
+	assert_int_equal(bs->block_size, 4096);
+	char what[128];
+	backend_config_describe(bs, what, sizeof(what));
+	assert_string_equal(what, "teststore rbd /var/lib/lunar/ceph.conf");
+	config_free(&cfg);
+}
+
+static void registered_backend_key_errors_name_the_key(void **state)
+{
+	load_fails(TARGET("{ lun = 0; backend = \"teststore\"; }"), 3, "targets.[0].luns.[0].pool",
+		   "is required for backend \"teststore\" (pool name)");
+	load_fails(TARGET("{ lun = 0; backend = \"teststore\"; pool = \"p\"; depth = 65; }"), 3,
+		   "targets.[0].luns.[0].depth", "must be in 1..64");
+	load_fails(TARGET("{ lun = 0; backend = \"teststore\"; pool = \"p\"; path = \"x\"; }"), 3,
+		   "targets.[0].luns.[0].path", "does not apply to backend \"teststore\"");
+	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; pool = \"p\"; }"), 3,
+		   "targets.[0].luns.[0].pool", "does not apply to backend \"memory\"");
+	load_fails(TARGET("{ lun = 0; backend = \"tape\"; }"), 3, "targets.[0].luns.[0].backend",
+		   "must be \"file\", \"blockdev\", \"memory\" or \"teststore\"");
+}
+
+static void unknown_lun_key_lists_the_keys_of_every_backend(void **state)
+{
+	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; sise = 1; }"), 3,
+		   "targets.[0].luns.[0].sise",
+		   "unknown key (known here: backend, lun, block_size, readonly, serial, path, direct, size, pool, "
+		   "depth, conf)");
 }
 
 static void unknown_backend_is_an_error(void **state)
@@ -361,9 +414,9 @@ static void default_config_has_one_target_with_a_1g_file_lun(void **state)
 	assert_int_equal(cfg.targets[0].nluns, 1);
 	const struct config_lun *l = &cfg.targets[0].luns[0];
 	assert_int_equal(l->lun, 0);
-	assert_int_equal(l->bs.kind, BACKEND_FILE);
-	assert_string_equal(l->bs.path, "/tmp/lunar-state/default-lun0.img");
-	assert_int_equal(l->bs.size, 1ull << 30);
+	assert_ptr_equal(l->bs.type, backend_type_find("file"));
+	assert_string_equal(backend_config_value(&l->bs, "path")->str, "/tmp/lunar-state/default-lun0.img");
+	assert_int_equal(backend_config_value(&l->bs, "size")->size, 1ull << 30);
 	assert_int_equal(l->bs.block_size, 512);
 	assert_null(config_check_iscsi_name(cfg.targets[0].name));
 	config_free(&cfg);
@@ -384,6 +437,8 @@ static void set_portals_replaces_the_list(void **state)
 
 int main(void)
 {
+	if (backend_type_register(&test_store) != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(brief_example_parses_to_the_right_structs),
 		cmocka_unit_test(docs_example_file_loads),
@@ -394,6 +449,9 @@ int main(void)
 		cmocka_unit_test(several_luns_on_one_line_do_not_confuse_the_wrap_check),
 		cmocka_unit_test(syntax_error_names_file_and_line),
 		cmocka_unit_test(unknown_key_is_an_error),
+		cmocka_unit_test(registered_backend_keys_are_parsed_from_its_table),
+		cmocka_unit_test(registered_backend_key_errors_name_the_key),
+		cmocka_unit_test(unknown_lun_key_lists_the_keys_of_every_backend),
 		cmocka_unit_test(wrong_type_is_an_error),
 		cmocka_unit_test(missing_required_keys_are_errors),
 		cmocka_unit_test(key_that_does_not_apply_to_the_backend_is_an_error),

@@ -23,8 +23,8 @@
 
 /* ---- a memory store whose I/O waits until the test opens a gate ---- */
 
-static const struct backend_ops *memory_ops;
-static struct backend_ops gated_ops;
+static const struct backend_type *memory_type;
+static struct backend_type gated_type;
 static struct backend_io *held[NIO + 4]; /* loop thread only */
 static _Atomic unsigned nheld;
 static _Atomic unsigned ncloses;
@@ -59,7 +59,7 @@ static void gated_close(struct backend *bs)
 {
 	atomic_store(&done_at_close, (int)atomic_load(&ndone));
 	atomic_fetch_add(&ncloses, 1);
-	memory_ops->close(bs);
+	memory_type->close(bs);
 }
 
 static void io_done(struct scsi_task *st)
@@ -131,7 +131,7 @@ static void open_gate(void)
 {
 	unsigned n = atomic_exchange(&nheld, 0);
 	for (unsigned i = 0; i < n; i++)
-		memory_ops->submit(held[i]->bs, &dp, held[i]);
+		memory_type->submit(held[i]->bs, &dp, held[i]);
 }
 
 static const uint8_t *probe_cdb;
@@ -197,10 +197,11 @@ static void probe_on_lun0(const uint8_t *cdb)
 
 static struct config_lun memory_lun(uint16_t lun)
 {
-	return (struct config_lun){
-		.lun = lun,
-		.bs = { .kind = BACKEND_MEMORY, .size = STORE_SIZE, .block_size = 512 },
-	};
+	struct config_lun cl = { .lun = lun };
+	backend_config_init(&cl.bs, backend_type_find("memory"));
+	cl.bs.block_size = 512;
+	assert_int_equal(backend_config_set_size(&cl.bs, "size", STORE_SIZE), 0);
+	return cl;
 }
 
 static int setup(void **state)
@@ -219,11 +220,11 @@ static int setup(void **state)
 	assert_non_null(target);
 	/* The control thread is the only writer, so it may read the map. */
 	lu0 = scsi_target_lun_map(&target->scsi)->lus[0];
-	memory_ops = lu0->bs->ops;
-	gated_ops = *memory_ops;
-	gated_ops.submit = gated_submit;
-	gated_ops.close = gated_close;
-	lu0->bs->ops = &gated_ops;
+	memory_type = lu0->bs->type;
+	gated_type = *memory_type;
+	gated_type.submit = gated_submit;
+	gated_type.close = gated_close;
+	lu0->bs->type = &gated_type;
 
 	scsi_nexus_init(&nexus, &target->scsi, "iqn.2024-01.org.test:init,i,0x1");
 	memset(nexus.ua, 0, sizeof(nexus.ua));

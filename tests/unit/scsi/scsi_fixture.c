@@ -11,9 +11,9 @@ static void fake_complete(struct loop_op *op, int res)
 	int err = fs->fail_err;
 	if (!err) {
 		if (io->op == BACKEND_READ)
-			memcpy(io->buf, fs->mem + io->offset, io->len);
+			backend_io_scatter(io, fs->mem + io->offset);
 		else if (io->op == BACKEND_WRITE)
-			memcpy(fs->mem + io->offset, io->buf, io->len);
+			backend_io_gather(io, fs->mem + io->offset);
 		if (io->op == BACKEND_WRITE && fs->flip_write && fs->flip_at < io->len)
 			fs->mem[io->offset + fs->flip_at] ^= 0xFF;
 	}
@@ -39,7 +39,7 @@ void fake_store_close(struct backend *bs)
 	((struct fake_store *)bs)->ncloses++;
 }
 
-static const struct backend_ops fake_ops = {
+static const struct backend_type fake_type = {
 	.name = "fake",
 	.submit = fake_submit,
 };
@@ -58,10 +58,9 @@ struct fixture *fixture_new(bool keep_ua)
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f || loop_init(&f->loop, 64) < 0)
 		abort();
-	f->store.bs.ops = &fake_ops;
+	f->store.bs.type = &fake_type;
 	f->store.bs.size = (uint64_t)FIX_NBLOCKS * FIX_BLOCK;
 	f->store.bs.block_size = FIX_BLOCK;
-	f->store.bs.fd = -1;
 	f->store.mem = calloc(1, f->store.bs.size);
 	f->target.name = strdup(FIX_TARGET);
 	f->target.rel_port = 1;

@@ -1,0 +1,175 @@
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/bufpool.h"
+
+#define CHUNK (64 * 1024)
+
+static void bad_sizes_are_refused(void **state)
+{
+	struct bufpool pool;
+	assert_int_equal(bufpool_init(&pool, 1000, 1 << 20), -EINVAL);
+	assert_int_equal(bufpool_init(&pool, 0, 1 << 20), -EINVAL);
+	assert_int_equal(bufpool_init(&pool, CHUNK, CHUNK - 1), -EINVAL);
+}
+
+static void chunks_are_aligned_and_whole(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK), 0);
+	bufpool_cache_init(&c, &pool, 4);
+	char *chunk = bufpool_get(&c);
+	assert_non_null(chunk);
+	assert_int_equal((uintptr_t)chunk % 4096, 0);
+	memset(chunk, 0xab, CHUNK);
+	bufpool_put(&c, chunk);
+	bufpool_cache_fini(&c);
+	assert_int_equal(bufpool_chunks(&pool), 0);
+}
+
+static void a_returned_chunk_is_reused(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK), 0);
+	bufpool_cache_init(&c, &pool, 4);
+	void *a = bufpool_get(&c);
+	bufpool_put(&c, a);
+	assert_ptr_equal(bufpool_get(&c), a);
+	assert_int_equal(bufpool_chunks(&pool), 1);
+	bufpool_put(&c, a);
+	bufpool_cache_fini(&c);
+}
+
+static void the_budget_caps_live_chunks(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 3 * CHUNK + 100), 0);
+	bufpool_cache_init(&c, &pool, 8);
+	void *got[3];
+	for (int i = 0; i < 3; i++)
+		assert_non_null(got[i] = bufpool_get(&c));
+	assert_null(bufpool_get(&c));
+	bufpool_put(&c, got[1]);
+	assert_non_null(got[1] = bufpool_get(&c));
+	for (int i = 0; i < 3; i++)
+		bufpool_put(&c, got[i]);
+	bufpool_cache_fini(&c);
+	assert_int_equal(bufpool_chunks(&pool), 0);
+}
+
+static void chunks_beyond_keep_go_back_with_their_budget(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 8 * CHUNK), 0);
+	bufpool_cache_init(&c, &pool, 1);
+	void *a = bufpool_get(&c);
+	void *b = bufpool_get(&c);
+	assert_int_equal(bufpool_chunks(&pool), 2);
+	bufpool_put(&c, a);
+	bufpool_put(&c, b);
+	assert_int_equal(c.nfree, 1);
+	assert_int_equal(bufpool_chunks(&pool), 1);
+	bufpool_cache_fini(&c);
+	assert_int_equal(bufpool_chunks(&pool), 0);
+}
+
+static void iov_covers_the_length_in_chunks(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK), 0);
+	bufpool_cache_init(&c, &pool, 4);
+	struct iovec iov[4];
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK + 512, iov, 4), 3);
+	assert_int_equal(iov[0].iov_len, CHUNK);
+	assert_int_equal(iov[1].iov_len, CHUNK);
+	assert_int_equal(iov[2].iov_len, 512);
+	/* One chunk left in the budget: all or nothing. */
+	struct iovec more[2];
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK, more, 2), -ENOBUFS);
+	assert_int_equal(bufpool_chunks(&pool), 4);
+	assert_int_equal(bufpool_get_iov(&c, 5 * CHUNK, more, 2), -E2BIG);
+	bufpool_put_iov(&c, iov, 3);
+	bufpool_cache_fini(&c);
+	assert_int_equal(bufpool_chunks(&pool), 0);
+}
+
+#define NTHREADS 4
+#define ROUNDS 20000
+
+struct worker {
+	struct bufpool *pool;
+	unsigned refused;
+	size_t most;
+};
+
+/* Each thread its own cache, chunks handed between threads' caches
+ * through the shared budget; it must never be passed. */
+static void *churn(void *arg)
+{
+	struct worker *w = arg;
+	struct bufpool_cache c;
+	bufpool_cache_init(&c, w->pool, 2);
+	void *held[3] = { 0 };
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		unsigned slot = r % 3;
+		if (held[slot]) {
+			bufpool_put(&c, held[slot]);
+			held[slot] = NULL;
+		} else if (!(held[slot] = bufpool_get(&c))) {
+			w->refused++;
+		} else {
+			*(unsigned *)held[slot] = r;
+		}
+		size_t now = bufpool_chunks(w->pool);
+		if (now > w->most)
+			w->most = now;
+	}
+	for (unsigned i = 0; i < 3; i++)
+		if (held[i])
+			bufpool_put(&c, held[i]);
+	bufpool_cache_fini(&c);
+	return NULL;
+}
+
+static void threads_share_the_budget_without_passing_it(void **state)
+{
+	struct bufpool pool;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 6 * CHUNK), 0);
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .pool = &pool };
+		assert_int_equal(pthread_create(&th[i], NULL, churn, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(w[i].most <= 6);
+	}
+	assert_int_equal(bufpool_chunks(&pool), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bad_sizes_are_refused),
+		cmocka_unit_test(chunks_are_aligned_and_whole),
+		cmocka_unit_test(a_returned_chunk_is_reused),
+		cmocka_unit_test(the_budget_caps_live_chunks),
+		cmocka_unit_test(chunks_beyond_keep_go_back_with_their_budget),
+		cmocka_unit_test(iov_covers_the_length_in_chunks),
+		cmocka_unit_test(threads_share_the_budget_without_passing_it),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

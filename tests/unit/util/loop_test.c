@@ -1,0 +1,137 @@
+/* The loop's cross-thread queue: posting order, and remote completions that
+ * run exactly once, on the loop's thread. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "util/loop.h"
+#include "util/macros.h"
+
+#define NTHREADS 4
+#define PER_THREAD 25000
+#define NOPS (NTHREADS * PER_THREAD)
+
+struct counted_op {
+	struct loop_op op;
+	unsigned thread, seq;
+};
+
+struct remote_run {
+	struct loop loop;
+	pthread_t loop_thread;
+	struct counted_op *ops;
+	unsigned char *runs; /* per op: times its callback ran */
+	unsigned next_seq[NTHREADS];
+	unsigned done;
+	bool wrong_thread, out_of_order, wrong_res;
+};
+
+static struct remote_run *run;
+
+static void on_remote(struct loop_op *op, int res)
+{
+	struct counted_op *c = container_of(op, struct counted_op, op);
+	size_t i = (size_t)(c - run->ops);
+	run->runs[i]++;
+	if (!pthread_equal(pthread_self(), run->loop_thread))
+		run->wrong_thread = true;
+	if (res != (int)i)
+		run->wrong_res = true;
+	/* One producer's completions keep their order. */
+	if (c->seq != run->next_seq[c->thread])
+		run->out_of_order = true;
+	run->next_seq[c->thread] = c->seq + 1;
+	if (++run->done == NOPS)
+		run->loop.stop = true;
+}
+
+static void *producer(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg;
+	for (unsigned s = 0; s < PER_THREAD; s++) {
+		size_t i = (size_t)t * PER_THREAD + s;
+		loop_complete_remote(&run->loop, &run->ops[i].op, (int)i);
+	}
+	return NULL;
+}
+
+static void remote_completions_run_once_each_on_the_loop_thread(void **state)
+{
+	run = calloc(1, sizeof(*run));
+	run->ops = calloc(NOPS, sizeof(*run->ops));
+	run->runs = calloc(NOPS, 1);
+	assert_int_equal(loop_init(&run->loop, 64), 0);
+	run->loop_thread = pthread_self();
+	for (unsigned t = 0; t < NTHREADS; t++)
+		for (unsigned s = 0; s < PER_THREAD; s++)
+			run->ops[t * PER_THREAD + s] = (struct counted_op){ .op.cb = on_remote, .thread = t, .seq = s };
+	pthread_t th[NTHREADS];
+	for (unsigned t = 0; t < NTHREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, producer, (void *)(uintptr_t)t), 0);
+	loop_run(&run->loop);
+	for (unsigned t = 0; t < NTHREADS; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(run->done, NOPS);
+	for (size_t i = 0; i < NOPS; i++)
+		assert_int_equal(run->runs[i], 1);
+	assert_false(run->wrong_thread);
+	assert_false(run->wrong_res);
+	assert_false(run->out_of_order);
+	loop_fini(&run->loop);
+	free(run->runs);
+	free(run->ops);
+	free(run);
+}
+
+struct seq_msg {
+	struct loop_msg msg;
+	unsigned seq;
+	unsigned *next;
+	bool *in_order;
+	struct loop *loop;
+	bool last;
+};
+
+static void on_seq_msg(struct loop_msg *msg)
+{
+	struct seq_msg *m = container_of(msg, struct seq_msg, msg);
+	if (m->seq != *m->next)
+		*m->in_order = false;
+	*m->next = m->seq + 1;
+	if (m->last)
+		m->loop->stop = true;
+}
+
+static void posts_run_in_posting_order(void **state)
+{
+	struct loop loop;
+	assert_int_equal(loop_init(&loop, 8), 0);
+	enum { N = 1000 };
+	struct seq_msg *msgs = calloc(N, sizeof(*msgs));
+	unsigned next = 0;
+	bool in_order = true;
+	for (unsigned i = 0; i < N; i++) {
+		msgs[i] = (struct seq_msg){ .msg.fn = on_seq_msg, .seq = i, .next = &next, .in_order = &in_order,
+					    .loop = &loop, .last = i == N - 1 };
+		loop_post(&loop, &msgs[i].msg);
+	}
+	loop_run(&loop);
+	assert_int_equal(next, N);
+	assert_true(in_order);
+	free(msgs);
+	loop_fini(&loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(posts_run_in_posting_order),
+		cmocka_unit_test(remote_completions_run_once_each_on_the_loop_thread),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
