@@ -28,14 +28,15 @@ static void task_reset(struct scsi_task *task)
 
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
 {
-	if (reason == SENSE_NONE) {
-		task->status = SCSI_STATUS_GOOD;
-		task->sense_len = 0;
+	task->status = sense_status_of(reason);
+	task->sense_len = 0;
+	if (task->status == SCSI_STATUS_GOOD)
 		return;
+	if (task->status == SCSI_STATUS_CHECK_CONDITION) {
+		bool descriptor = task->lu && task->lu->descriptor_sense;
+		task->sense_len = (uint8_t)sense_build(task->sense, reason, &task->detail,
+						       descriptor);
 	}
-	bool descriptor = task->lu && task->lu->descriptor_sense;
-	task->status = SCSI_STATUS_CHECK_CONDITION;
-	task->sense_len = (uint8_t)sense_build(task->sense, reason, &task->detail, descriptor);
 	log_debug("scsi: %s on LUN %d: %s", task->op ? task->op->name : "opcode",
 		  scsi_lun_decode(task->lun_raw), sense_reason_name(reason));
 }

@@ -10,7 +10,9 @@
 /* Data-in: copies as much of a len-byte response as the allocation length
  * allows into buf (SPC-4 4.2.5.6). */
 void scsi_task_reply(struct scsi_task *task, const void *data, size_t len);
-/* Sets status and sense for reason, using task->detail. */
+/* Sets the status the reason table gives for reason, and for a CHECK
+ * CONDITION the sense data (using task->detail); no other status carries
+ * sense. Handlers never set status or build sense themselves. */
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason);
 /* Completes the task now; only from a callback running on task->loop. */
 void scsi_task_finish(struct scsi_task *task, enum sense_reason reason);
