@@ -5,12 +5,13 @@
 #include "scsi/task.h"
 
 /* Pending unit attentions in the order they are reported (SAM-5 5.14: a
- * power-on condition outranks the others). */
+ * power-on condition outranks the others, then the other resets). */
 static const struct {
 	enum scsi_ua ua;
 	enum sense_reason reason;
 } ua_by_priority[] = {
 	{ SCSI_UA_POWER_ON, SENSE_POWER_ON_UA },
+	{ SCSI_UA_LU_RESET, SENSE_LU_RESET_UA },
 	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
 	{ SCSI_UA_MODE_CHANGED, SENSE_MODE_PARAMS_CHANGED_UA },
 };

@@ -43,6 +43,8 @@ static const struct {
 					{ SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x09 } },
 	[SENSE_MODE_PARAMS_CHANGED_UA] = { "mode parameters changed", CC,
 					   { SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x01 } },
+	[SENSE_LU_RESET_UA] = { "bus device reset function occurred", CC,
+				{ SENSE_KEY_UNIT_ATTENTION, 0x29, 0x03 } },
 	[SENSE_SAVING_PARAMS_UNSUPPORTED] = { "saving parameters not supported", CC,
 					      { SENSE_KEY_ILLEGAL_REQUEST, 0x39, 0x00 } },
 	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure", CC,

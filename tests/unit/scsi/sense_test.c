@@ -123,6 +123,7 @@ static void test_every_reason_maps_to_its_code(void **state)
 		{ SENSE_POWER_ON_UA, 0x6, 0x29, 0x00 },
 		{ SENSE_CAPACITY_CHANGED_UA, 0x6, 0x2A, 0x09 },
 		{ SENSE_MODE_PARAMS_CHANGED_UA, 0x6, 0x2A, 0x01 },
+		{ SENSE_LU_RESET_UA, 0x6, 0x29, 0x03 },
 		{ SENSE_SAVING_PARAMS_UNSUPPORTED, 0x5, 0x39, 0x00 },
 		{ SENSE_INTERNAL_TARGET_FAILURE, 0x4, 0x44, 0x00 },
 		{ SENSE_CONDITION_MET, 0x0, 0x00, 0x00 },
