@@ -133,6 +133,14 @@ struct scsi_sense_detail {
 	uint64_t info;
 };
 
+/* Backend I/Os one task may have in flight at once (task_io.c). */
+#define SCSI_TASK_MAX_IOS 4
+
+struct scsi_task_io {
+	struct backend_io io;
+	struct scsi_task *task;
+};
+
 struct scsi_task {
 	/* set by the transport */
 	struct scsi_nexus *nexus;
@@ -170,7 +178,12 @@ struct scsi_task {
 	/* private to the core */
 	uint64_t lba;
 	uint32_t nblocks;
-	struct backend_io io;
+	struct scsi_task_io ios[SCSI_TASK_MAX_IOS]; /* the current step's I/Os */
+	uint8_t ios_used;           /* slots handed out in the current step */
+	uint8_t ios_outstanding;    /* of those, not yet complete */
+	int ios_err;                /* the step's first error, or 0 */
+	enum backend_op ios_err_op; /* the operation that failed first */
+	void (*ios_then)(struct scsi_task *task, int err);
 	struct scsi_sense_detail detail;
 	struct loop_op complete_op; /* defers done() to the loop */
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
