@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scsi/task.h"
+#include "scsi/nexus.h"
 
 /* Pending unit attentions in the order they are reported (SAM-5 5.14: a
  * power-on condition outranks the others, then the other resets). */

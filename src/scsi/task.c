@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/be.h"
+#include "scsi/nexus.h"
 #include "scsi/opcodes.h"
+#include "util/be.h"
 #include "util/log.h"
 #include "util/macros.h"
 

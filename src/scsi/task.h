@@ -35,10 +35,4 @@ struct backend_io *scsi_task_io_slot(struct scsi_task *task);
 /* The sense reason for a step's error. */
 enum sense_reason scsi_task_io_reason(const struct scsi_task *task, int err);
 
-/* nexus.c: takes the highest-priority pending unit attention for lun
- * (SAM-5 5.14), or returns SENSE_NONE. */
-enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun);
-/* Establishes ua for lun on every other I_T nexus of self's target. */
-void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua);
-
 #endif
