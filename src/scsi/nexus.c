@@ -49,6 +49,12 @@ void scsi_nexus_fini(struct scsi_nexus *nexus)
 	pthread_mutex_unlock(&nexus_lists_lock);
 }
 
+void scsi_ua_establish(struct scsi_nexus *nexus, uint16_t lun, enum scsi_ua ua)
+{
+	if (lun < SCSI_MAX_LUNS)
+		atomic_fetch_or(&nexus->ua[lun], (uint32_t)ua);
+}
+
 void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua)
 {
 	pthread_mutex_lock(&nexus_lists_lock);

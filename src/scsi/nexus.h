@@ -10,6 +10,8 @@
 /* Takes the highest-priority pending unit attention for lun (SAM-5 5.14),
  * or returns SENSE_NONE. */
 enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun);
+/* Establishes ua for lun on nexus; any thread. */
+void scsi_ua_establish(struct scsi_nexus *nexus, uint16_t lun, enum scsi_ua ua);
 /* Establishes ua for lun on every other I_T nexus of self's target. */
 void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua);
 

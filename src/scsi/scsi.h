@@ -167,7 +167,6 @@ struct scsi_task {
 	uint8_t *buf;            /* xfer_len bytes, 4096-aligned */
 
 	/* results */
-	enum scsi_task_state state;
 	bool aborted;            /* by scsi_task_abort or scsi_task_set_abort: done
 				  * reports status TASK ABORTED and no data */
 	uint32_t data_len;       /* SCSI_DIR_READ: valid bytes in buf (<= xfer_len) */
@@ -186,6 +185,7 @@ struct scsi_task {
 	void (*ios_then)(struct scsi_task *task, int err);
 	struct scsi_sense_detail detail;
 	struct loop_op complete_op; /* defers done() to the loop */
+	enum scsi_task_state state;
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 };
@@ -234,20 +234,21 @@ enum scsi_abort_result scsi_task_abort(struct scsi_task *task);
 typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
 
 /* ABORT TASK SET and CLEAR TASK SET (with TST 001b the task set is per
- * I_T nexus, so both abort the same tasks), and I_T nexus loss: aborts every task in nexus's task set, or only
- * those for LUN lun when lun >= 0. Waiting tasks are passed to removed;
- * executing ones complete as after scsi_task_abort. Returns how many are
- * still executing: the transport answers the TMF after that many done
+ * I_T nexus, so both abort the same tasks), and I_T nexus loss: aborts
+ * every task in nexus's task set, or only those for LUN lun when lun >= 0.
+ * Waiting tasks are passed to removed; executing ones complete as after
+ * scsi_task_abort (one already aborted is counted again). Returns how many
+ * are still executing: the transport answers the TMF after that many done
  * calls. Tasks the transport has not yet executed (still receiving
  * data-out) are not in the task set; the transport drops those itself. */
 unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
 			     void *arg);
 
-/* LOGICAL UNIT RESET (SAM-5 clause 7; the reset itself: SAM-5 6.3), the part that belongs to one I_T
- * nexus: aborts every task for lun in nexus's task set as
- * scsi_task_set_abort does, and establishes the unit attention BUS DEVICE
- * RESET FUNCTION OCCURRED (29h/03h) for lun on this nexus. Returns how
- * many of lun's tasks are still executing here.
+/* LOGICAL UNIT RESET (SAM-5 clause 7; the reset itself: SAM-5 6.3), the
+ * part that belongs to one I_T nexus: aborts every task for lun in nexus's
+ * task set as scsi_task_set_abort does, and establishes the unit attention
+ * BUS DEVICE RESET FUNCTION OCCURRED (29h/03h) for lun on this nexus.
+ * Returns how many of lun's tasks are still executing here.
  * A reset reaches every I_T nexus of the target, each owned by its own
  * loop: the transport that received the TMF calls this for its own nexus
  * and posts a message (loop_post) to each other nexus's loop that calls it

@@ -368,8 +368,7 @@ unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
 				scsi_task_removed_fn removed, void *arg)
 {
 	unsigned executing = scsi_task_set_abort(nexus, lun, removed, arg);
-	if (lun < SCSI_MAX_LUNS)
-		atomic_fetch_or(&nexus->ua[lun], (uint32_t)SCSI_UA_LU_RESET);
+	scsi_ua_establish(nexus, lun, SCSI_UA_LU_RESET);
 	return executing;
 }
 

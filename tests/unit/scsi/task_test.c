@@ -256,6 +256,21 @@ static void test_ua_power_on_outranks_capacity_changed(void **state)
 	assert_true(fixture_prepare(f, 0, tur));
 }
 
+/* SAM-5 5.14: the reset conditions (29h) are reported before the others. */
+static void test_ua_lu_reset_comes_after_power_on_and_before_mode_changed(void **state)
+{
+	struct fixture *f = *state;
+	f->nexus.ua[0] |= SCSI_UA_MODE_CHANGED | SCSI_UA_LU_RESET;
+	uint8_t tur[16] = { 0x00 };
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_true(fixture_check(f, 0x6, 0x29, 0x03));
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_true(fixture_check(f, 0x6, 0x2A, 0x01));
+	assert_true(fixture_prepare(f, 0, tur));
+}
+
 static void test_ua_established_per_lun(void **state)
 {
 	struct fixture *f = *state;
@@ -347,6 +362,7 @@ int main(void)
 		TUA(test_ua_not_reported_to_inquiry),
 		TUA(test_ua_reported_before_cdb_errors),
 		TUA(test_ua_power_on_outranks_capacity_changed),
+		TUA(test_ua_lu_reset_comes_after_power_on_and_before_mode_changed),
 		T(test_ua_established_per_lun),
 		T(test_descriptor_sense_follows_d_sense),
 		T(test_done_runs_from_loop_not_from_execute),
