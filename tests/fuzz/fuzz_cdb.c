@@ -128,5 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((task.status == SCSI_STATUS_GOOD) != (task.sense_len == 0))
 		abort();
 	scsi_task_release(&task);
+	/* The nexus lives on this stack frame: off the target's list before
+	 * the next input puts a new one at the same address. */
+	scsi_nexus_fini(&nexus);
 	return 0;
 }
