@@ -1,5 +1,6 @@
 /* Command handlers named in the opcode table. Each returns a sense reason:
- * SENSE_NONE for success; the core turns anything else into CHECK CONDITION. */
+ * SENSE_NONE for success; anything else ends the task with the status and
+ * sense the reason table (sense.c) gives it. */
 #ifndef LUNAR_SCSI_HANDLERS_H
 #define LUNAR_SCSI_HANDLERS_H
 

@@ -7,6 +7,7 @@
 #include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/mode.h"
+#include "scsi/nexus.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
 

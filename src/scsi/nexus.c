@@ -2,15 +2,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scsi/task.h"
+#include "scsi/nexus.h"
 
 /* Pending unit attentions in the order they are reported (SAM-5 5.14: a
- * power-on condition outranks the others). */
+ * power-on condition outranks the others, then the other resets). */
 static const struct {
 	enum scsi_ua ua;
 	enum sense_reason reason;
 } ua_by_priority[] = {
 	{ SCSI_UA_POWER_ON, SENSE_POWER_ON_UA },
+	{ SCSI_UA_LU_RESET, SENSE_LU_RESET_UA },
 	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
 	{ SCSI_UA_MODE_CHANGED, SENSE_MODE_PARAMS_CHANGED_UA },
 	{ SCSI_UA_LUNS_CHANGED, SENSE_REPORTED_LUNS_CHANGED_UA },
@@ -46,6 +47,12 @@ void scsi_nexus_fini(struct scsi_nexus *nexus)
 		}
 	}
 	pthread_mutex_unlock(&nexus->target->lock);
+}
+
+void scsi_ua_establish(struct scsi_nexus *nexus, uint16_t lun, enum scsi_ua ua)
+{
+	if (lun < SCSI_MAX_LUNS)
+		atomic_fetch_or(&nexus->ua[lun], (uint32_t)ua);
 }
 
 void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua)

@@ -1,6 +1,7 @@
 /* The opcode table: everything the core knows about each command it serves.
- * Dispatch, CDB validation, REPORT SUPPORTED OPERATION CODES and (later)
- * command ordering all read this one table. */
+ * Dispatch, CDB validation and REPORT SUPPORTED OPERATION CODES all read
+ * this one table. Ordering between commands is the task set's (SAM-5 8.6):
+ * SBC-3 asks for no ordering by overlapping LBA ranges. */
 #ifndef LUNAR_SCSI_OPCODES_H
 #define LUNAR_SCSI_OPCODES_H
 
@@ -20,9 +21,6 @@ enum op_xfer {
 	OP_XFER_VERIFY, /* count: logical blocks; data-out only when BYTCHK = 01b */
 	OP_XFER_PARAM,  /* count: parameter list length of data-out */
 };
-
-/* How a command orders against others on the same LU. */
-enum op_serial { OP_SERIAL_NONE, OP_SERIAL_READ, OP_SERIAL_WRITE };
 
 enum op_flags {
 	OP_UA_EXEMPT = 1u << 0,     /* SAM-5 5.14: runs with a unit attention pending */
@@ -54,7 +52,6 @@ struct scsi_opdef {
 	struct op_field lba, count;
 	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built */
 	unsigned flags;
-	enum op_serial serial;
 	scsi_handler handler;
 };
 

@@ -1,4 +1,3 @@
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,70 +5,42 @@
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
 #include "util/log.h"
-#include "util/macros.h"
 
 #define FUA_BIT 0x08 /* byte 1 of READ/WRITE(10, 12, 16); SBC-3 5.x */
 
-static struct scsi_task *io_task(struct backend_io *io)
-{
-	return container_of(io, struct scsi_task, io);
-}
-
-/* The backend reports -errno; the initiator sees a sense reason. */
-static enum sense_reason io_reason(const struct scsi_task *task, int err)
-{
-	switch (err) {
-	case 0:
-		return SENSE_NONE;
-	case -EROFS:
-	case -EPERM:
-	case -EACCES:
-		return SENSE_WRITE_PROTECTED;
-	case -ENOSPC:
-	case -EDQUOT:
-		return SENSE_SPACE_ALLOC_FAILED;
-	case -EIO:
-	case -ENODATA:
-		return task->io.op == BACKEND_READ ? SENSE_READ_ERROR : SENSE_WRITE_ERROR;
-	default:
-		return SENSE_INTERNAL_TARGET_FAILURE;
-	}
-}
-
-static void io_log_error(const struct scsi_task *task, int err)
-{
-	log_error("scsi: LUN %u %s LBA %llu, %u blocks: %s", task->lu->lun, task->op->name,
-		  (unsigned long long)task->lba, task->nblocks, strerror(-err));
-}
-
+/* The one place that fills a backend_io: a slot of the task's current
+ * step, at the command's LBA. */
 static void io_submit(struct scsi_task *task, enum backend_op op, void *buf, uint32_t len,
-		      bool fua, void (*done)(struct backend_io *, int))
+		      bool fua)
 {
-	struct backend_io *io = &task->io;
-	memset(io, 0, sizeof(*io));
+	struct backend_io *io = scsi_task_io_slot(task);
+	if (!io)
+		return;
 	io->op = op;
 	io->fua = fua;
 	io->offset = task->lba * task->lu->block_size;
 	backend_io_set_buf(io, buf, len);
-	io->done = done;
 	backend_submit(task->lu->bs, task->loop, io);
 }
 
-static void io_done(struct backend_io *io, int err)
+static void io_finish(struct scsi_task *task, int err)
 {
-	struct scsi_task *task = io_task(io);
-	if (err)
-		io_log_error(task, err);
-	else if (io->op == BACKEND_READ)
+	scsi_task_finish(task, scsi_task_io_reason(task, err));
+}
+
+static void read_done(struct scsi_task *task, int err)
+{
+	if (!err)
 		task->data_len = task->xfer_len;
-	scsi_task_finish(task, io_reason(task, err));
+	io_finish(task, err);
 }
 
 /* Page-cache and O_DIRECT reads both see every completed write, so a read
  * with FUA needs no flush first (SBC-3 5.8). */
 enum sense_reason sbc_read(struct scsi_task *task)
 {
-	io_submit(task, BACKEND_READ, task->buf, task->xfer_len, false, io_done);
+	scsi_task_io_step(task, read_done);
+	io_submit(task, BACKEND_READ, task->buf, task->xfer_len, false);
 	return SENSE_NONE;
 }
 
@@ -93,7 +64,8 @@ enum sense_reason sbc_write(struct scsi_task *task)
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
 	}
-	io_submit(task, BACKEND_WRITE, task->buf, len, fua, io_done);
+	scsi_task_io_step(task, io_finish);
+	io_submit(task, BACKEND_WRITE, task->buf, len, fua);
 	return SENSE_NONE;
 }
 
@@ -102,21 +74,16 @@ enum sense_reason sbc_write(struct scsi_task *task)
  * answering after the flush. */
 enum sense_reason sbc_sync_cache(struct scsi_task *task)
 {
-	io_submit(task, BACKEND_FLUSH, NULL, 0, false, io_done);
+	scsi_task_io_step(task, io_finish);
+	io_submit(task, BACKEND_FLUSH, NULL, 0, false);
 	return SENSE_NONE;
 }
 
 /* The medium's blocks were read into verify_buf: compare them with the
- * io->len bytes of data-out they should equal. */
-static void verify_done(struct backend_io *io, int err)
+ * len bytes of data-out they should equal. */
+static void verify_compare(struct scsi_task *task, uint32_t len)
 {
-	struct scsi_task *task = io_task(io);
-	if (err) {
-		io_log_error(task, err);
-		scsi_task_finish(task, io_reason(task, err));
-		return;
-	}
-	for (uint32_t i = 0; i < io->len; i++) {
+	for (uint32_t i = 0; i < len; i++) {
 		if (task->buf[i] != task->verify_buf[i]) {
 			/* SBC-3 5.31: INFORMATION holds the offset of the first
 			 * byte that differs, from the start of data-out. */
@@ -141,6 +108,14 @@ static enum sense_reason verify_alloc(struct scsi_task *task, uint32_t len)
 	return SENSE_NONE;
 }
 
+static void verify_read(struct scsi_task *task, int err)
+{
+	if (err)
+		io_finish(task, err);
+	else
+		verify_compare(task, task->xfer_len);
+}
+
 /* Only BYTCHK 01b gets here with data (BYTCHK 00b moves none and completes
  * after the range check): compare data-out with the medium. */
 enum sense_reason sbc_verify(struct scsi_task *task)
@@ -148,19 +123,27 @@ enum sense_reason sbc_verify(struct scsi_task *task)
 	enum sense_reason r = verify_alloc(task, task->xfer_len);
 	if (r != SENSE_NONE)
 		return r;
-	io_submit(task, BACKEND_READ, task->verify_buf, task->xfer_len, false, verify_done);
+	scsi_task_io_step(task, verify_read);
+	io_submit(task, BACKEND_READ, task->verify_buf, task->xfer_len, false);
 	return SENSE_NONE;
 }
 
-static void write_verify_written(struct backend_io *io, int err)
+static void write_verify_read(struct scsi_task *task, int err)
 {
-	struct scsi_task *task = io_task(io);
+	if (err)
+		io_finish(task, err);
+	else
+		verify_compare(task, data_out_whole_blocks(task));
+}
+
+static void write_verify_written(struct scsi_task *task, int err)
+{
 	if (err) {
-		io_log_error(task, err);
-		scsi_task_finish(task, io_reason(task, err));
+		io_finish(task, err);
 		return;
 	}
-	io_submit(task, BACKEND_READ, task->verify_buf, io->len, false, verify_done);
+	scsi_task_io_step(task, write_verify_read);
+	io_submit(task, BACKEND_READ, task->verify_buf, data_out_whole_blocks(task), false);
 }
 
 /* SBC-3 WRITE AND VERIFY (10), (12), (16): the write goes out with FUA so the
@@ -177,6 +160,7 @@ enum sense_reason sbc_write_verify(struct scsi_task *task)
 	enum sense_reason r = verify_alloc(task, len);
 	if (r != SENSE_NONE)
 		return r;
-	io_submit(task, BACKEND_WRITE, task->buf, len, true, write_verify_written);
+	scsi_task_io_step(task, write_verify_written);
+	io_submit(task, BACKEND_WRITE, task->buf, len, true);
 	return SENSE_NONE;
 }

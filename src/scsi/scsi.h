@@ -30,6 +30,7 @@
 enum scsi_status {
 	SCSI_STATUS_GOOD = 0x00,
 	SCSI_STATUS_CHECK_CONDITION = 0x02,
+	SCSI_STATUS_CONDITION_MET = 0x04,
 	SCSI_STATUS_BUSY = 0x08,
 	SCSI_STATUS_RESERVATION_CONFLICT = 0x18,
 	SCSI_STATUS_TASK_SET_FULL = 0x28,
@@ -139,8 +140,13 @@ struct scsi_target {
 };
 
 /* An I_T nexus: one initiator port talking to one target port (in iSCSI,
- * one session). Holds the per-nexus unit attention state. */
+ * one session). Holds the per-nexus unit attention state and task set. */
 struct scsi_task;
+
+/* Tasks linked through their set_prev / set_next. */
+struct scsi_task_list {
+	struct scsi_task *head, *tail;
+};
 
 struct scsi_nexus {
 	struct scsi_target *target;
@@ -149,10 +155,12 @@ struct scsi_nexus {
 	 * threads set bits (a MODE SELECT on another nexus), so atomic */
 	_Atomic uint32_t ua[SCSI_MAX_LUNS];
 	struct scsi_nexus *next;    /* in target->nexuses */
-	/* the task set (SAM-5 8.6); used only on the nexus's own loop */
-	unsigned running;           /* tasks executing */
-	bool ordered_running;       /* one of them is ORDERED */
-	struct scsi_task *waiting_head, *waiting_tail; /* held back, in arrival order */
+	/* the task set (SAM-5 8.6): every task from scsi_task_execute until
+	 * its done callback; used only on the nexus's own loop */
+	struct scsi_task_list running; /* executing */
+	struct scsi_task_list waiting; /* held back, in arrival order */
+	unsigned nrunning;
+	bool ordered_running;       /* one of the running is ORDERED */
 };
 
 enum scsi_ua {
@@ -160,6 +168,14 @@ enum scsi_ua {
 	SCSI_UA_CAPACITY_CHANGED = 1u << 1, /* 2Ah/09h */
 	SCSI_UA_MODE_CHANGED = 1u << 2,  /* 2Ah/01h MODE PARAMETERS CHANGED */
 	SCSI_UA_LUNS_CHANGED = 1u << 3,  /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
+	SCSI_UA_LU_RESET = 1u << 4,      /* 29h/03h BUS DEVICE RESET FUNCTION OCCURRED */
+};
+
+/* Where a task is in its nexus's task set. */
+enum scsi_task_state {
+	SCSI_TASK_IDLE,    /* not handed to scsi_task_execute, or completed */
+	SCSI_TASK_WAITING, /* held back by the task set; its handler has not run */
+	SCSI_TASK_RUNNING, /* executing: done runs once when it ends */
 };
 
 struct scsi_opdef;
@@ -173,6 +189,14 @@ struct scsi_sense_detail {
 	uint16_t field;     /* byte offset of the field in error */
 	bool info_valid;
 	uint64_t info;
+};
+
+/* Backend I/Os one task may have in flight at once (task_io.c). */
+#define SCSI_TASK_MAX_IOS 4
+
+struct scsi_task_io {
+	struct backend_io io;
+	struct scsi_task *task;
 };
 
 struct scsi_task {
@@ -201,6 +225,8 @@ struct scsi_task {
 	uint8_t *buf;            /* xfer_len bytes, 4096-aligned */
 
 	/* results */
+	bool aborted;            /* by scsi_task_abort or scsi_task_set_abort: done
+				  * reports status TASK ABORTED and no data */
 	uint32_t data_len;       /* SCSI_DIR_READ: valid bytes in buf (<= xfer_len) */
 	uint8_t status;
 	uint8_t sense_len;
@@ -209,11 +235,16 @@ struct scsi_task {
 	/* private to the core */
 	uint64_t lba;
 	uint32_t nblocks;
-	struct backend_io io;
+	struct scsi_task_io ios[SCSI_TASK_MAX_IOS]; /* the current step's I/Os */
+	uint8_t ios_used;           /* slots handed out in the current step */
+	uint8_t ios_outstanding;    /* of those, not yet complete */
+	int ios_err;                /* the step's first error, or 0 */
+	enum backend_op ios_err_op; /* the operation that failed first */
+	void (*ios_then)(struct scsi_task *task, int err);
 	struct scsi_sense_detail detail;
 	struct loop_op complete_op; /* defers done() to the loop */
-	struct scsi_task *set_next; /* in nexus->waiting_* */
-	bool in_task_set;           /* counted in nexus->running */
+	enum scsi_task_state state;
+	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 };
 
@@ -262,5 +293,53 @@ int scsi_lun_decode(uint64_t lun_raw);
 bool scsi_task_prepare(struct scsi_task *task);
 void scsi_task_execute(struct scsi_task *task);
 void scsi_task_release(struct scsi_task *task);
+
+/* Task management (SAM-5 clause 7), on the nexus's own loop. The transport
+ * sends no status for an aborted task: TASK ABORTED goes on the wire only
+ * for a command aborted from another I_T nexus while the Control mode page
+ * has TAS 1 (SAM-5 5.3.1), and lunar's TAS is 0. The status TASK ABORTED
+ * an executing one completes with is for the transport's bookkeeping. */
+enum scsi_abort_result {
+	/* The task's handler never runs and done is never called: it was
+	 * waiting in the task set and has left it, or it was never handed to
+	 * scsi_task_execute (then the transport must not execute it). The
+	 * caller releases it now. */
+	SCSI_ABORT_NOT_RUN,
+	/* The task is executing: its backend I/O finishes (a sequence of
+	 * I/Os stops after the current one), then done runs once with
+	 * task->aborted set, status TASK ABORTED, no sense and no data. */
+	SCSI_ABORT_RUNNING,
+};
+
+/* ABORT TASK. */
+enum scsi_abort_result scsi_task_abort(struct scsi_task *task);
+
+/* A waiting task that scsi_task_set_abort took out of the task set; it
+ * never runs and done is never called for it, so this may free it. */
+typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
+
+/* ABORT TASK SET and CLEAR TASK SET (with TST 001b the task set is per
+ * I_T nexus, so both abort the same tasks), and I_T nexus loss: aborts
+ * every task in nexus's task set, or only those for LUN lun when lun >= 0.
+ * Waiting tasks are passed to removed; executing ones complete as after
+ * scsi_task_abort (one already aborted is counted again). Returns how many
+ * are still executing: the transport answers the TMF after that many done
+ * calls. Tasks the transport has not yet executed (still receiving
+ * data-out) are not in the task set; the transport drops those itself. */
+unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
+			     void *arg);
+
+/* LOGICAL UNIT RESET (SAM-5 clause 7; the reset itself: SAM-5 6.3), the
+ * part that belongs to one I_T nexus: aborts every task for lun in nexus's
+ * task set as scsi_task_set_abort does, and establishes the unit attention
+ * BUS DEVICE RESET FUNCTION OCCURRED (29h/03h) for lun on this nexus.
+ * Returns how many of lun's tasks are still executing here.
+ * A reset reaches every I_T nexus of the target, each owned by its own
+ * loop: the transport that received the TMF calls this for its own nexus
+ * and posts a message (loop_post) to each other nexus's loop that calls it
+ * there; each nexus reports back once its count of executing tasks has
+ * reached zero, and the TMF is answered when all have. */
+unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
+				scsi_task_removed_fn removed, void *arg);
 
 #endif

@@ -4,46 +4,59 @@
 
 #include "util/be.h"
 
+/* Every reason but the status-only ones at the end is a CHECK CONDITION;
+ * those carry no sense data (SAM-5 5.3.1). */
+#define CC SCSI_STATUS_CHECK_CONDITION
+
 static const struct {
 	const char *name;
+	uint8_t status; /* enum scsi_status */
 	struct sense_code code;
 } sense_table[SENSE_REASON_COUNT] = {
-	[SENSE_NONE] = { "no sense", { SENSE_KEY_NO_SENSE, 0x00, 0x00 } },
-	[SENSE_INVALID_OPCODE] = { "invalid command operation code",
+	[SENSE_NONE] = { "no sense", SCSI_STATUS_GOOD, { SENSE_KEY_NO_SENSE, 0x00, 0x00 } },
+	[SENSE_INVALID_OPCODE] = { "invalid command operation code", CC,
 				   { SENSE_KEY_ILLEGAL_REQUEST, 0x20, 0x00 } },
-	[SENSE_INVALID_FIELD_IN_CDB] = { "invalid field in CDB",
+	[SENSE_INVALID_FIELD_IN_CDB] = { "invalid field in CDB", CC,
 					 { SENSE_KEY_ILLEGAL_REQUEST, 0x24, 0x00 } },
-	[SENSE_INVALID_FIELD_IN_PARAM_LIST] = { "invalid field in parameter list",
+	[SENSE_INVALID_FIELD_IN_PARAM_LIST] = { "invalid field in parameter list", CC,
 						{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x00 } },
-	[SENSE_PARAM_LIST_LENGTH_ERROR] = { "parameter list length error",
+	[SENSE_PARAM_LIST_LENGTH_ERROR] = { "parameter list length error", CC,
 					    { SENSE_KEY_ILLEGAL_REQUEST, 0x1A, 0x00 } },
-	[SENSE_LBA_OUT_OF_RANGE] = { "logical block address out of range",
+	[SENSE_LBA_OUT_OF_RANGE] = { "logical block address out of range", CC,
 				     { SENSE_KEY_ILLEGAL_REQUEST, 0x21, 0x00 } },
-	[SENSE_LUN_NOT_SUPPORTED] = { "logical unit not supported",
+	[SENSE_LUN_NOT_SUPPORTED] = { "logical unit not supported", CC,
 				      { SENSE_KEY_ILLEGAL_REQUEST, 0x25, 0x00 } },
-	[SENSE_WRITE_PROTECTED] = { "write protected",
+	[SENSE_WRITE_PROTECTED] = { "write protected", CC,
 				    { SENSE_KEY_DATA_PROTECT, 0x27, 0x00 } },
-	[SENSE_SOFTWARE_WRITE_PROTECTED] = { "logical unit software write protected",
+	[SENSE_SOFTWARE_WRITE_PROTECTED] = { "logical unit software write protected", CC,
 					     { SENSE_KEY_DATA_PROTECT, 0x27, 0x02 } },
-	[SENSE_SPACE_ALLOC_FAILED] = { "space allocation failed write protect",
+	[SENSE_SPACE_ALLOC_FAILED] = { "space allocation failed write protect", CC,
 				       { SENSE_KEY_DATA_PROTECT, 0x27, 0x07 } },
-	[SENSE_READ_ERROR] = { "unrecovered read error",
+	[SENSE_READ_ERROR] = { "unrecovered read error", CC,
 			       { SENSE_KEY_MEDIUM_ERROR, 0x11, 0x00 } },
-	[SENSE_WRITE_ERROR] = { "write error", { SENSE_KEY_MEDIUM_ERROR, 0x0C, 0x00 } },
-	[SENSE_MISCOMPARE] = { "miscompare during verify operation",
+	[SENSE_WRITE_ERROR] = { "write error", CC, { SENSE_KEY_MEDIUM_ERROR, 0x0C, 0x00 } },
+	[SENSE_MISCOMPARE] = { "miscompare during verify operation", CC,
 			       { SENSE_KEY_MISCOMPARE, 0x1D, 0x00 } },
-	[SENSE_POWER_ON_UA] = { "power on, reset, or bus device reset occurred",
+	[SENSE_POWER_ON_UA] = { "power on, reset, or bus device reset occurred", CC,
 				{ SENSE_KEY_UNIT_ATTENTION, 0x29, 0x00 } },
-	[SENSE_CAPACITY_CHANGED_UA] = { "capacity data has changed",
+	[SENSE_CAPACITY_CHANGED_UA] = { "capacity data has changed", CC,
 					{ SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x09 } },
-	[SENSE_MODE_PARAMS_CHANGED_UA] = { "mode parameters changed",
+	[SENSE_MODE_PARAMS_CHANGED_UA] = { "mode parameters changed", CC,
 					   { SENSE_KEY_UNIT_ATTENTION, 0x2A, 0x01 } },
-	[SENSE_REPORTED_LUNS_CHANGED_UA] = { "reported luns data has changed",
+	[SENSE_REPORTED_LUNS_CHANGED_UA] = { "reported luns data has changed", CC,
 					     { SENSE_KEY_UNIT_ATTENTION, 0x3F, 0x0E } },
-	[SENSE_SAVING_PARAMS_UNSUPPORTED] = { "saving parameters not supported",
+	[SENSE_LU_RESET_UA] = { "bus device reset function occurred", CC,
+				{ SENSE_KEY_UNIT_ATTENTION, 0x29, 0x03 } },
+	[SENSE_SAVING_PARAMS_UNSUPPORTED] = { "saving parameters not supported", CC,
 					      { SENSE_KEY_ILLEGAL_REQUEST, 0x39, 0x00 } },
-	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure",
+	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure", CC,
 					    { SENSE_KEY_HARDWARE_ERROR, 0x44, 0x00 } },
+	[SENSE_CONDITION_MET] = { "condition met", SCSI_STATUS_CONDITION_MET, { 0 } },
+	[SENSE_BUSY] = { "busy", SCSI_STATUS_BUSY, { 0 } },
+	[SENSE_RESERVATION_CONFLICT] = { "reservation conflict",
+					 SCSI_STATUS_RESERVATION_CONFLICT, { 0 } },
+	[SENSE_TASK_SET_FULL] = { "task set full", SCSI_STATUS_TASK_SET_FULL, { 0 } },
+	[SENSE_TASK_ABORTED] = { "task aborted", SCSI_STATUS_TASK_ABORTED, { 0 } },
 };
 
 struct sense_code sense_code_of(enum sense_reason reason)
@@ -51,6 +64,13 @@ struct sense_code sense_code_of(enum sense_reason reason)
 	if ((unsigned)reason >= SENSE_REASON_COUNT)
 		reason = SENSE_INTERNAL_TARGET_FAILURE;
 	return sense_table[reason].code;
+}
+
+uint8_t sense_status_of(enum sense_reason reason)
+{
+	if ((unsigned)reason >= SENSE_REASON_COUNT)
+		reason = SENSE_INTERNAL_TARGET_FAILURE;
+	return sense_table[reason].status;
 }
 
 const char *sense_reason_name(enum sense_reason reason)

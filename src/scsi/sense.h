@@ -1,5 +1,6 @@
-/* Why a command failed, and the one mapping from that reason to sense data
- * (SPC-4 4.5). Handlers return a reason; only sense.c builds sense bytes. */
+/* How a command ended, and the one mapping from that reason to a status
+ * (SAM-5 5.3) and sense data (SPC-4 4.5). Handlers return a reason; only
+ * sense.c knows statuses and builds sense bytes. */
 #ifndef LUNAR_SCSI_SENSE_H
 #define LUNAR_SCSI_SENSE_H
 
@@ -26,8 +27,15 @@ enum sense_reason {
 	SENSE_CAPACITY_CHANGED_UA,
 	SENSE_MODE_PARAMS_CHANGED_UA,
 	SENSE_REPORTED_LUNS_CHANGED_UA,
+	SENSE_LU_RESET_UA,
 	SENSE_SAVING_PARAMS_UNSUPPORTED,
 	SENSE_INTERNAL_TARGET_FAILURE,
+	/* statuses other than CHECK CONDITION: no sense data */
+	SENSE_CONDITION_MET,
+	SENSE_BUSY,
+	SENSE_RESERVATION_CONFLICT,
+	SENSE_TASK_SET_FULL,
+	SENSE_TASK_ABORTED,
 	SENSE_REASON_COUNT,
 };
 
@@ -51,6 +59,8 @@ struct sense_code {
 #define SENSE_FIXED_LEN 18
 #define SENSE_DESC_MAX_LEN (8 + 12 + 8)
 
+/* The SAM-5 status (enum scsi_status) a task ending for reason returns. */
+uint8_t sense_status_of(enum sense_reason reason);
 struct sense_code sense_code_of(enum sense_reason reason);
 const char *sense_reason_name(enum sense_reason reason);
 

@@ -2,6 +2,7 @@
 
 #include "util/be.h"
 #include "scsi/handlers.h"
+#include "scsi/nexus.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
 

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/be.h"
+#include "scsi/nexus.h"
 #include "scsi/opcodes.h"
+#include "util/be.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -24,18 +25,21 @@ static void task_reset(struct scsi_task *task)
 	task->nblocks = 0;
 	memset(&task->detail, 0, sizeof(task->detail));
 	task->verify_buf = NULL;
+	task->state = SCSI_TASK_IDLE;
+	task->aborted = false;
 }
 
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
 {
-	if (reason == SENSE_NONE) {
-		task->status = SCSI_STATUS_GOOD;
-		task->sense_len = 0;
+	task->status = sense_status_of(reason);
+	task->sense_len = 0;
+	if (task->status == SCSI_STATUS_GOOD)
 		return;
+	if (task->status == SCSI_STATUS_CHECK_CONDITION) {
+		bool descriptor = task->lu && scsi_lu_mode_has(task->lu, SCSI_MODE_D_SENSE);
+		task->sense_len = (uint8_t)sense_build(task->sense, reason, &task->detail,
+						       descriptor);
 	}
-	bool descriptor = task->lu && scsi_lu_mode_has(task->lu, SCSI_MODE_D_SENSE);
-	task->status = SCSI_STATUS_CHECK_CONDITION;
-	task->sense_len = (uint8_t)sense_build(task->sense, reason, &task->detail, descriptor);
 	log_debug("scsi: %s on LUN %d: %s", task->op ? task->op->name : "opcode",
 		  scsi_lun_decode(task->lun_raw), sense_reason_name(reason));
 }
@@ -176,19 +180,27 @@ bool scsi_task_prepare(struct scsi_task *task)
 
 static void task_set_leave(struct scsi_task *task);
 
-void scsi_task_finish(struct scsi_task *task, enum sense_reason reason)
+/* An aborted task reports TASK ABORTED whatever its handler concluded;
+ * the data it read is not sent. */
+static void task_complete(struct scsi_task *task)
 {
-	scsi_task_set_result(task, reason);
+	if (task->aborted) {
+		task->data_len = 0;
+		scsi_task_set_result(task, SENSE_TASK_ABORTED);
+	}
 	task_set_leave(task);
 	task->done(task);
 }
 
+void scsi_task_finish(struct scsi_task *task, enum sense_reason reason)
+{
+	scsi_task_set_result(task, reason);
+	task_complete(task);
+}
+
 static void task_on_complete(struct loop_op *lop, int res)
 {
-	struct scsi_task *task =
-		container_of(lop, struct scsi_task, complete_op);
-	task_set_leave(task);
-	task->done(task);
+	task_complete(container_of(lop, struct scsi_task, complete_op));
 }
 
 void scsi_task_finish_later(struct scsi_task *task, enum sense_reason reason)
@@ -212,17 +224,41 @@ static void task_run(struct scsi_task *task)
 		scsi_task_finish_later(task, r);
 }
 
+static void task_list_append(struct scsi_task_list *l, struct scsi_task *task)
+{
+	task->set_next = NULL;
+	task->set_prev = l->tail;
+	if (l->tail)
+		l->tail->set_next = task;
+	else
+		l->head = task;
+	l->tail = task;
+}
+
+static void task_list_remove(struct scsi_task_list *l, struct scsi_task *task)
+{
+	if (task->set_prev)
+		task->set_prev->set_next = task->set_next;
+	else
+		l->head = task->set_next;
+	if (task->set_next)
+		task->set_next->set_prev = task->set_prev;
+	else
+		l->tail = task->set_prev;
+	task->set_prev = task->set_next = NULL;
+}
+
 /* SAM-5 8.6 with one task set per I_T nexus. head_of_waiting: the task is
  * the oldest of those held back, so only running tasks can stop it. */
 static bool task_set_may_start(const struct scsi_nexus *n, const struct scsi_task *task,
 			       bool head_of_waiting)
 {
-	bool older_waiting = !head_of_waiting && n->waiting_head;
+	bool older_waiting = !head_of_waiting && n->waiting.head;
 	switch (task->attr) {
 	case SCSI_ATTR_HEAD_OF_QUEUE:
 		return true;
 	case SCSI_ATTR_ORDERED:
-		return n->running == 0 && !older_waiting;
+		return n->nrunning == 0 && !older_waiting;
 	default:
 		return !n->ordered_running && !older_waiting;
 	}
@@ -231,30 +267,36 @@ static bool task_set_may_start(const struct scsi_nexus *n, const struct scsi_tas
 static void task_set_start(struct scsi_task *task)
 {
 	struct scsi_nexus *n = task->nexus;
-	n->running++;
+	n->nrunning++;
 	if (task->attr == SCSI_ATTR_ORDERED)
 		n->ordered_running = true;
-	task->in_task_set = true;
+	task->state = SCSI_TASK_RUNNING;
+	task_list_append(&n->running, task);
 	task_run(task);
+}
+
+/* Starts the waiting tasks that nothing holds back any more, oldest first. */
+static void task_set_start_waiting(struct scsi_nexus *n)
+{
+	while (n->waiting.head && task_set_may_start(n, n->waiting.head, true)) {
+		struct scsi_task *next = n->waiting.head;
+		task_list_remove(&n->waiting, next);
+		task_set_start(next);
+	}
 }
 
 /* A task is done: start whatever it was holding back. */
 static void task_set_leave(struct scsi_task *task)
 {
-	if (!task->in_task_set)
+	if (task->state != SCSI_TASK_RUNNING)
 		return;
 	struct scsi_nexus *n = task->nexus;
-	task->in_task_set = false;
-	n->running--;
+	task_list_remove(&n->running, task);
+	task->state = SCSI_TASK_IDLE;
+	n->nrunning--;
 	if (task->attr == SCSI_ATTR_ORDERED)
 		n->ordered_running = false;
-	while (n->waiting_head && task_set_may_start(n, n->waiting_head, true)) {
-		struct scsi_task *next = n->waiting_head;
-		n->waiting_head = next->set_next;
-		if (!n->waiting_head)
-			n->waiting_tail = NULL;
-		task_set_start(next);
-	}
+	task_set_start_waiting(n);
 }
 
 void scsi_task_execute(struct scsi_task *task)
@@ -264,12 +306,70 @@ void scsi_task_execute(struct scsi_task *task)
 		task_set_start(task);
 		return;
 	}
-	task->set_next = NULL;
-	if (n->waiting_tail)
-		n->waiting_tail->set_next = task;
-	else
-		n->waiting_head = task;
-	n->waiting_tail = task;
+	task->state = SCSI_TASK_WAITING;
+	task_list_append(&n->waiting, task);
+}
+
+/* Takes a waiting task out of the task set; the caller starts whatever it
+ * held back once it has removed all it means to. */
+static void task_set_drop_waiting(struct scsi_task *task)
+{
+	task_list_remove(&task->nexus->waiting, task);
+	task->state = SCSI_TASK_IDLE;
+	task->aborted = true;
+}
+
+enum scsi_abort_result scsi_task_abort(struct scsi_task *task)
+{
+	switch (task->state) {
+	case SCSI_TASK_RUNNING:
+		task->aborted = true;
+		return SCSI_ABORT_RUNNING;
+	case SCSI_TASK_WAITING:
+		task_set_drop_waiting(task);
+		task_set_start_waiting(task->nexus);
+		return SCSI_ABORT_NOT_RUN;
+	case SCSI_TASK_IDLE:
+		break;
+	}
+	task->aborted = true;
+	return SCSI_ABORT_NOT_RUN;
+}
+
+static bool task_of_lun(const struct scsi_task *task, int lun)
+{
+	return lun < 0 || scsi_lun_decode(task->lun_raw) == lun;
+}
+
+unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
+			     void *arg)
+{
+	unsigned executing = 0;
+	for (struct scsi_task *t = nexus->running.head; t; t = t->set_next) {
+		if (task_of_lun(t, lun)) {
+			t->aborted = true;
+			executing++;
+		}
+	}
+	struct scsi_task *next;
+	for (struct scsi_task *t = nexus->waiting.head; t; t = next) {
+		next = t->set_next;
+		if (task_of_lun(t, lun)) {
+			task_set_drop_waiting(t);
+			removed(t, arg);
+		}
+	}
+	/* Tasks of other LUNs may have been waiting behind the removed ones. */
+	task_set_start_waiting(nexus);
+	return executing;
+}
+
+unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
+				scsi_task_removed_fn removed, void *arg)
+{
+	unsigned executing = scsi_task_set_abort(nexus, lun, removed, arg);
+	scsi_ua_establish(nexus, lun, SCSI_UA_LU_RESET);
+	return executing;
 }
 
 void scsi_task_release(struct scsi_task *task)

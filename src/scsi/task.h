@@ -10,17 +10,29 @@
 /* Data-in: copies as much of a len-byte response as the allocation length
  * allows into buf (SPC-4 4.2.5.6). */
 void scsi_task_reply(struct scsi_task *task, const void *data, size_t len);
-/* Sets status and sense for reason, using task->detail. */
+/* Sets the status the reason table gives for reason, and for a CHECK
+ * CONDITION the sense data (using task->detail); no other status carries
+ * sense. Handlers never set status or build sense themselves. */
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason);
 /* Completes the task now; only from a callback running on task->loop. */
 void scsi_task_finish(struct scsi_task *task, enum sense_reason reason);
 /* Completes the task from the loop on its next turn. */
 void scsi_task_finish_later(struct scsi_task *task, enum sense_reason reason);
 
-/* nexus.c: takes the highest-priority pending unit attention for lun
- * (SAM-5 5.14), or returns SENSE_NONE. */
-enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun);
-/* Establishes ua for lun on every other I_T nexus of self's target. */
-void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_ua ua);
+/* Backend I/O in steps (task_io.c). A step is one or more I/Os submitted
+ * together from one callback; completions never arrive inside
+ * backend_submit, so the step cannot end before its last I/O is out. When
+ * its last I/O completes, then(task, err) runs with the step's first error
+ * (0 or -errno, already logged) and either starts the next step or
+ * finishes the task. A task aborted while a step is in flight finishes as
+ * aborted when the step ends; then is not called. */
+void scsi_task_io_step(struct scsi_task *task, void (*then)(struct scsi_task *task, int err));
+/* A zeroed backend_io of the current step with its done set: the caller
+ * fills in the rest and submits it. NULL when the step already has
+ * SCSI_TASK_MAX_IOS: the caller submits nothing more and the step ends
+ * with an error. */
+struct backend_io *scsi_task_io_slot(struct scsi_task *task);
+/* The sense reason for a step's error. */
+enum sense_reason scsi_task_io_reason(const struct scsi_task *task, int err);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "scsi/nexus.h"
 #include "scsi/task.h"
 #include "scsi_fixture.h"
 

@@ -124,8 +124,14 @@ static void test_every_reason_maps_to_its_code(void **state)
 		{ SENSE_CAPACITY_CHANGED_UA, 0x6, 0x2A, 0x09 },
 		{ SENSE_MODE_PARAMS_CHANGED_UA, 0x6, 0x2A, 0x01 },
 		{ SENSE_REPORTED_LUNS_CHANGED_UA, 0x6, 0x3F, 0x0E },
+		{ SENSE_LU_RESET_UA, 0x6, 0x29, 0x03 },
 		{ SENSE_SAVING_PARAMS_UNSUPPORTED, 0x5, 0x39, 0x00 },
 		{ SENSE_INTERNAL_TARGET_FAILURE, 0x4, 0x44, 0x00 },
+		{ SENSE_CONDITION_MET, 0x0, 0x00, 0x00 },
+		{ SENSE_BUSY, 0x0, 0x00, 0x00 },
+		{ SENSE_RESERVATION_CONFLICT, 0x0, 0x00, 0x00 },
+		{ SENSE_TASK_SET_FULL, 0x0, 0x00, 0x00 },
+		{ SENSE_TASK_ABORTED, 0x0, 0x00, 0x00 },
 	};
 	assert_int_equal(sizeof(want) / sizeof(want[0]), SENSE_REASON_COUNT);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -134,6 +140,23 @@ static void test_every_reason_maps_to_its_code(void **state)
 		assert_int_equal(c.asc, want[i].asc);
 		assert_int_equal(c.ascq, want[i].ascq);
 	}
+}
+
+/* SAM-5 5.3.1 status codes. */
+static void test_status_only_reasons_map_to_their_status(void **state)
+{
+	assert_int_equal(sense_status_of(SENSE_CONDITION_MET), 0x04);
+	assert_int_equal(sense_status_of(SENSE_BUSY), 0x08);
+	assert_int_equal(sense_status_of(SENSE_RESERVATION_CONFLICT), 0x18);
+	assert_int_equal(sense_status_of(SENSE_TASK_SET_FULL), 0x28);
+	assert_int_equal(sense_status_of(SENSE_TASK_ABORTED), 0x40);
+}
+
+static void test_no_sense_is_good_and_errors_are_check_condition(void **state)
+{
+	assert_int_equal(sense_status_of(SENSE_NONE), SCSI_STATUS_GOOD);
+	for (enum sense_reason r = SENSE_NONE + 1; r < SENSE_CONDITION_MET; r++)
+		assert_int_equal(sense_status_of(r), SCSI_STATUS_CHECK_CONDITION);
 }
 
 int main(void)
@@ -148,6 +171,8 @@ int main(void)
 		cmocka_unit_test(test_descriptor_sense_field_pointer_descriptor),
 		cmocka_unit_test(test_descriptor_sense_information_descriptor_is_64_bit),
 		cmocka_unit_test(test_every_reason_maps_to_its_code),
+		cmocka_unit_test(test_status_only_reasons_map_to_their_status),
+		cmocka_unit_test(test_no_sense_is_good_and_errors_are_check_condition),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

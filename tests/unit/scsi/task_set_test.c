@@ -1,5 +1,7 @@
 /* The task set of an I_T nexus (SAM-5 8.6): ORDERED waits for every older
- * task and holds back every newer one; HEAD OF QUEUE starts at once. */
+ * task and holds back every newer one; HEAD OF QUEUE starts at once.
+ * Task management takes tasks out of it: a waiting task never runs, an
+ * executing one finishes its I/O and completes once, as aborted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,45 +19,83 @@ struct run {
 	struct scsi_task tasks[NTASKS];
 	int order[NTASKS];   /* indexes of tasks in completion order */
 	unsigned ndone;
+	unsigned ndone_of[NTASKS];
+	unsigned expect;     /* done calls after which the loop stops */
+	int removed[NTASKS]; /* indexes passed to the removed callback */
+	unsigned nremoved;
 };
 
 static struct run *current;
 
+static int index_of(const struct scsi_task *t)
+{
+	return (int)(t - current->tasks);
+}
+
 static void record_done(struct scsi_task *t)
 {
-	current->order[current->ndone++] = (int)(t - current->tasks);
-	if (current->ndone == NTASKS)
+	current->ndone_of[index_of(t)]++;
+	current->order[current->ndone++] = index_of(t);
+	if (current->ndone == current->expect)
 		current->f->loop.stop = true;
+}
+
+static void record_removed(struct scsi_task *t, void *arg)
+{
+	struct run *r = arg;
+	r->removed[r->nremoved++] = index_of(t);
 }
 
 static const uint8_t read10[16] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1 };
 static const uint8_t tur[16] = { 0x00 };
 
-/* Prepares and executes task i (without running the loop). */
-static void start(struct run *r, int i, const uint8_t *cdb, enum scsi_task_attr attr)
+/* Sets up and prepares task i on lun, without executing it. */
+static void prepare_on(struct run *r, int i, uint16_t lun, const uint8_t *cdb,
+		       enum scsi_task_attr attr)
 {
 	struct scsi_task *t = &r->tasks[i];
 	memset(t, 0, sizeof(*t));
 	t->nexus = &r->f->nexus;
-	t->lun_raw = scsi_lun_encode(0);
+	t->lun_raw = scsi_lun_encode(lun);
 	memcpy(t->cdb, cdb, SCSI_CDB_MAX);
 	t->attr = attr;
 	t->loop = &r->f->loop;
 	t->done = record_done;
 	assert_true(scsi_task_prepare(t));
-	scsi_task_execute(t);
+}
+
+static void start_on(struct run *r, int i, uint16_t lun, const uint8_t *cdb,
+		     enum scsi_task_attr attr)
+{
+	prepare_on(r, i, lun, cdb, attr);
+	scsi_task_execute(&r->tasks[i]);
+}
+
+/* Prepares and executes task i on LUN 0 (without running the loop). */
+static void start(struct run *r, int i, const uint8_t *cdb, enum scsi_task_attr attr)
+{
+	start_on(r, i, 0, cdb, attr);
+}
+
+/* Runs the loop until expect tasks are done; the task set is then empty. */
+static void run_until(struct run *r, unsigned expect)
+{
+	r->expect = expect;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_int_equal(r->ndone, expect);
+	assert_int_equal(r->f->nexus.nrunning, 0);
+	assert_null(r->f->nexus.running.head);
+	assert_null(r->f->nexus.waiting.head);
+	for (int i = 0; i < NTASKS; i++)
+		scsi_task_release(&r->tasks[i]);
 }
 
 static void finish(struct run *r)
 {
-	r->f->loop.stop = false;
-	loop_run(&r->f->loop);
-	for (int i = 0; i < NTASKS; i++) {
+	run_until(r, NTASKS);
+	for (int i = 0; i < NTASKS; i++)
 		assert_int_equal(r->tasks[i].status, SCSI_STATUS_GOOD);
-		scsi_task_release(&r->tasks[i]);
-	}
-	assert_int_equal(r->f->nexus.running, 0);
-	assert_null(r->f->nexus.waiting_head);
 }
 
 static int setup(void **state)
@@ -81,9 +121,9 @@ static void test_ordered_waits_for_older_and_holds_back_newer(void **state)
 	start(r, 1, read10, SCSI_ATTR_SIMPLE);
 	start(r, 2, tur, SCSI_ATTR_ORDERED);
 	start(r, 3, tur, SCSI_ATTR_SIMPLE);
-	assert_int_equal(r->f->nexus.running, 2);
-	assert_ptr_equal(r->f->nexus.waiting_head, &r->tasks[2]);
-	assert_ptr_equal(r->f->nexus.waiting_tail, &r->tasks[3]);
+	assert_int_equal(r->f->nexus.nrunning, 2);
+	assert_ptr_equal(r->f->nexus.waiting.head, &r->tasks[2]);
+	assert_ptr_equal(r->f->nexus.waiting.tail, &r->tasks[3]);
 	finish(r);
 	assert_int_equal(r->order[2], 2);
 	assert_int_equal(r->order[3], 3);
@@ -94,8 +134,8 @@ static void test_simple_tasks_run_together(void **state)
 	struct run *r = *state;
 	for (int i = 0; i < NTASKS; i++)
 		start(r, i, read10, SCSI_ATTR_SIMPLE);
-	assert_int_equal(r->f->nexus.running, NTASKS);
-	assert_null(r->f->nexus.waiting_head);
+	assert_int_equal(r->f->nexus.nrunning, NTASKS);
+	assert_null(r->f->nexus.waiting.head);
 	finish(r);
 }
 
@@ -106,19 +146,157 @@ static void test_head_of_queue_passes_a_waiting_ordered_task(void **state)
 	start(r, 1, tur, SCSI_ATTR_ORDERED);
 	start(r, 2, tur, SCSI_ATTR_HEAD_OF_QUEUE);
 	start(r, 3, tur, SCSI_ATTR_SIMPLE);
-	assert_int_equal(r->f->nexus.running, 2); /* the SIMPLE read and HEAD OF QUEUE */
-	assert_ptr_equal(r->f->nexus.waiting_head, &r->tasks[1]);
+	assert_int_equal(r->f->nexus.nrunning, 2); /* the SIMPLE read and HEAD OF QUEUE */
+	assert_ptr_equal(r->f->nexus.waiting.head, &r->tasks[1]);
 	finish(r);
 	assert_int_equal(r->order[2], 1);
 	assert_int_equal(r->order[3], 3);
 }
 
+static void test_abort_of_waiting_task_never_executes_it(void **state)
+{
+	struct run *r = *state;
+	start(r, 0, read10, SCSI_ATTR_SIMPLE);
+	start(r, 1, read10, SCSI_ATTR_ORDERED);
+	assert_int_equal(r->f->store.nsubmits, 1);
+	assert_int_equal(scsi_task_abort(&r->tasks[1]), SCSI_ABORT_NOT_RUN);
+	assert_null(r->f->nexus.waiting.head);
+	run_until(r, 1);
+	assert_int_equal(r->order[0], 0);
+	assert_int_equal(r->ndone_of[1], 0);
+	assert_int_equal(r->f->store.nsubmits, 1);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_GOOD);
+}
+
+static void test_abort_of_executing_task_completes_it_once_as_aborted(void **state)
+{
+	struct run *r = *state;
+	start(r, 0, read10, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_task_abort(&r->tasks[0]), SCSI_ABORT_RUNNING);
+	run_until(r, 1);
+	assert_int_equal(r->ndone_of[0], 1);
+	assert_true(r->tasks[0].aborted);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->tasks[0].sense_len, 0);
+	assert_int_equal(r->tasks[0].data_len, 0);
+	assert_int_equal(r->f->store.nsubmits, 1);
+}
+
+static void test_abort_of_prepared_task_not_yet_executed(void **state)
+{
+	struct run *r = *state;
+	prepare_on(r, 0, 0, read10, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_task_abort(&r->tasks[0]), SCSI_ABORT_NOT_RUN);
+	assert_null(r->f->nexus.running.head);
+	assert_null(r->f->nexus.waiting.head);
+	assert_int_equal(r->f->store.nsubmits, 0);
+	scsi_task_release(&r->tasks[0]);
+}
+
+/* Task 0 is aborted while running: the ORDERED task behind it still waits
+ * for its I/O to end. */
+static void test_ordered_waits_for_an_aborted_task_still_executing(void **state)
+{
+	struct run *r = *state;
+	start(r, 0, read10, SCSI_ATTR_SIMPLE);
+	start(r, 1, read10, SCSI_ATTR_ORDERED);
+	assert_int_equal(scsi_task_abort(&r->tasks[0]), SCSI_ABORT_RUNNING);
+	assert_ptr_equal(r->f->nexus.waiting.head, &r->tasks[1]);
+	run_until(r, 2);
+	assert_int_equal(r->order[0], 0);
+	assert_int_equal(r->order[1], 1);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->tasks[1].status, SCSI_STATUS_GOOD);
+}
+
+/* A waiting ORDERED task is aborted: the SIMPLE task behind it starts at
+ * once, the ORDERED task behind that still waits for both. */
+static void test_abort_of_waiting_ordered_releases_the_tasks_behind_it(void **state)
+{
+	struct run *r = *state;
+	start(r, 0, read10, SCSI_ATTR_SIMPLE);
+	start(r, 1, tur, SCSI_ATTR_ORDERED);
+	start(r, 2, read10, SCSI_ATTR_SIMPLE);
+	start(r, 3, tur, SCSI_ATTR_ORDERED);
+	assert_int_equal(scsi_task_abort(&r->tasks[1]), SCSI_ABORT_NOT_RUN);
+	assert_int_equal(r->f->nexus.nrunning, 2);
+	assert_ptr_equal(r->f->nexus.waiting.head, &r->tasks[3]);
+	run_until(r, 3);
+	assert_int_equal(r->ndone_of[1], 0);
+	assert_int_equal(r->order[2], 3);
+}
+
+static void test_abort_all_removes_waiting_and_marks_executing(void **state)
+{
+	struct run *r = *state;
+	start(r, 0, read10, SCSI_ATTR_SIMPLE);
+	start(r, 1, read10, SCSI_ATTR_SIMPLE);
+	start(r, 2, read10, SCSI_ATTR_ORDERED);
+	start(r, 3, read10, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_task_set_abort(&r->f->nexus, -1, record_removed, r), 2);
+	assert_int_equal(r->nremoved, 2);
+	assert_int_equal(r->removed[0], 2);
+	assert_int_equal(r->removed[1], 3);
+	assert_null(r->f->nexus.waiting.head);
+	run_until(r, 2);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->tasks[1].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->ndone_of[2] + r->ndone_of[3], 0);
+	assert_int_equal(r->f->store.nsubmits, 2);
+}
+
+static void test_abort_all_of_one_lun_leaves_the_others(void **state)
+{
+	struct run *r = *state;
+	fixture_add_lu(r->f, 1);
+	start_on(r, 0, 1, read10, SCSI_ATTR_SIMPLE);
+	start_on(r, 1, 0, read10, SCSI_ATTR_SIMPLE);
+	start_on(r, 2, 1, tur, SCSI_ATTR_ORDERED);
+	start_on(r, 3, 0, tur, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_task_set_abort(&r->f->nexus, 1, record_removed, r), 1);
+	assert_int_equal(r->nremoved, 1);
+	assert_int_equal(r->removed[0], 2);
+	/* task 3 waited only behind the removed ORDERED task */
+	assert_null(r->f->nexus.waiting.head);
+	assert_int_equal(r->f->nexus.nrunning, 3);
+	run_until(r, 3);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->tasks[1].status, SCSI_STATUS_GOOD);
+	assert_int_equal(r->tasks[3].status, SCSI_STATUS_GOOD);
+}
+
+static void test_lu_reset_aborts_its_tasks_and_raises_29h_03h(void **state)
+{
+	struct run *r = *state;
+	fixture_add_lu(r->f, 1);
+	start_on(r, 0, 1, read10, SCSI_ATTR_SIMPLE);
+	start_on(r, 1, 0, read10, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_task_set_lu_reset(&r->f->nexus, 1, record_removed, r), 1);
+	run_until(r, 2);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->tasks[1].status, SCSI_STATUS_GOOD);
+	assert_true(fixture_run(r->f, 0, tur, NULL));
+	assert_int_equal(r->f->task.status, SCSI_STATUS_GOOD);
+	assert_false(fixture_prepare(r->f, 1, tur));
+	assert_true(fixture_check(r->f, 0x6, 0x29, 0x03));
+	assert_true(fixture_prepare(r->f, 1, tur));
+}
+
 int main(void)
 {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ordered_waits_for_older_and_holds_back_newer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_simple_tasks_run_together, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_of_queue_passes_a_waiting_ordered_task, setup, teardown),
+		T(test_ordered_waits_for_older_and_holds_back_newer),
+		T(test_simple_tasks_run_together),
+		T(test_head_of_queue_passes_a_waiting_ordered_task),
+		T(test_abort_of_waiting_task_never_executes_it),
+		T(test_abort_of_executing_task_completes_it_once_as_aborted),
+		T(test_abort_of_prepared_task_not_yet_executed),
+		T(test_ordered_waits_for_an_aborted_task_still_executing),
+		T(test_abort_of_waiting_ordered_releases_the_tasks_behind_it),
+		T(test_abort_all_removes_waiting_and_marks_executing),
+		T(test_abort_all_of_one_lun_leaves_the_others),
+		T(test_lu_reset_aborts_its_tasks_and_raises_29h_03h),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

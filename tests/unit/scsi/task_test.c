@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "scsi/task.h"
 #include "scsi_fixture.h"
 
 static int setup(void **state)
@@ -255,6 +256,21 @@ static void test_ua_power_on_outranks_capacity_changed(void **state)
 	assert_true(fixture_prepare(f, 0, tur));
 }
 
+/* SAM-5 5.14: the reset conditions (29h) are reported before the others. */
+static void test_ua_lu_reset_comes_after_power_on_and_before_mode_changed(void **state)
+{
+	struct fixture *f = *state;
+	f->nexus.ua[0] |= SCSI_UA_MODE_CHANGED | SCSI_UA_LU_RESET;
+	uint8_t tur[16] = { 0x00 };
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_true(fixture_check(f, 0x6, 0x29, 0x00));
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_true(fixture_check(f, 0x6, 0x29, 0x03));
+	assert_false(fixture_prepare(f, 0, tur));
+	assert_true(fixture_check(f, 0x6, 0x2A, 0x01));
+	assert_true(fixture_prepare(f, 0, tur));
+}
+
 static void test_ua_established_per_lun(void **state)
 {
 	struct fixture *f = *state;
@@ -288,6 +304,39 @@ static void test_done_runs_from_loop_not_from_execute(void **state)
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 }
 
+static void test_status_only_reasons_carry_no_sense(void **state)
+{
+	static const struct {
+		enum sense_reason r;
+		uint8_t status;
+	} rows[] = {
+		{ SENSE_CONDITION_MET, SCSI_STATUS_CONDITION_MET },
+		{ SENSE_BUSY, SCSI_STATUS_BUSY },
+		{ SENSE_RESERVATION_CONFLICT, SCSI_STATUS_RESERVATION_CONFLICT },
+		{ SENSE_TASK_SET_FULL, SCSI_STATUS_TASK_SET_FULL },
+		{ SENSE_TASK_ABORTED, SCSI_STATUS_TASK_ABORTED },
+	};
+	struct fixture *f = *state;
+	uint8_t tur[16] = { 0x00 };
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_true(fixture_prepare(f, 0, tur));
+		scsi_task_set_result(&f->task, SENSE_INVALID_FIELD_IN_CDB);
+		scsi_task_set_result(&f->task, rows[i].r);
+		assert_int_equal(f->task.status, rows[i].status);
+		assert_int_equal(f->task.sense_len, 0);
+	}
+}
+
+static void test_check_condition_builds_sense(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t tur[16] = { 0x00 };
+	assert_true(fixture_prepare(f, 0, tur));
+	scsi_task_set_result(&f->task, SENSE_WRITE_ERROR);
+	assert_int_equal(f->task.sense_len, 18);
+	assert_true(fixture_check(f, 0x3, 0x0C, 0x00));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -313,9 +362,12 @@ int main(void)
 		TUA(test_ua_not_reported_to_inquiry),
 		TUA(test_ua_reported_before_cdb_errors),
 		TUA(test_ua_power_on_outranks_capacity_changed),
+		TUA(test_ua_lu_reset_comes_after_power_on_and_before_mode_changed),
 		T(test_ua_established_per_lun),
 		T(test_descriptor_sense_follows_d_sense),
 		T(test_done_runs_from_loop_not_from_execute),
+		T(test_status_only_reasons_carry_no_sense),
+		T(test_check_condition_builds_sense),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
