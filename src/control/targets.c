@@ -198,7 +198,12 @@ int targets_remove_lun(const char *name, uint16_t lun)
 
 void *targets_find(const char *name)
 {
-	return targets_lookup(name);
+	return targets_get(name);
+}
+
+void targets_release(void *target)
+{
+	targets_put(target);
 }
 
 struct scsi_target *targets_scsi(void *target)

@@ -56,9 +56,10 @@ int targets_add_lun(const char *name, const struct config_lun *cl);
  * -ENOMEM (nothing changed). */
 int targets_remove_lun(const char *name, uint16_t lun);
 
-/* For the transport's login, which keeps the pointer without a reference
- * for now: valid because targets are not removed while lunard runs. */
+/* The transport's view of targets_get and targets_put: a session holds
+ * its target from login to its end. */
 void *targets_find(const char *name);
+void targets_release(void *target);
 struct scsi_target *targets_scsi(void *target);
 const char *targets_alias(void *target);
 /* SendTargets (RFC 7143 §12.3) over every portal; a wildcard portal is

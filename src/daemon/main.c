@@ -271,6 +271,7 @@ static void on_signal(struct loop_op *op, int res)
 
 static struct iscsi_host host = {
 	.find_target = targets_find,
+	.put_target = targets_release,
 	.scsi_target = targets_scsi,
 	.target_alias = targets_alias,
 	.sendtargets = targets_sendtargets,

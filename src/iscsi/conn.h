@@ -39,7 +39,11 @@ struct scsi_target;
 
 /* What the transport needs from the control plane. */
 struct iscsi_host {
+	/* The target of that name with a reference held for the caller, or
+	 * NULL; put_target drops it. A session holds its target from login
+	 * to its end, so a target removed at run time outlives its sessions. */
 	void *(*find_target)(const char *name);
+	void (*put_target)(void *target);
 	struct scsi_target *(*scsi_target)(void *target);
 	const char *(*target_alias)(void *target);
 	/* SendTargets answer for value (All / a name / "" = the session's

@@ -31,6 +31,16 @@ static uint16_t env_bind_session(void *ctx, struct iscsi_login *lg, uint16_t *ts
 	return iscsi_session_bind(ctx, lg, tsih);
 }
 
+/* Ends the login state machine. A target it found but never bound to a
+ * session (the login failed or the connection went) lets go of it here. */
+static void login_end(struct iscsi_conn *conn)
+{
+	if (conn->login.target)
+		conn->host->put_target(conn->login.target);
+	iscsi_login_fini(&conn->login);
+	conn->login_active = false;
+}
+
 /* Runs on the data-plane loop the session was placed on. */
 static void on_handoff(struct loop_msg *msg)
 {
@@ -48,8 +58,7 @@ static void login_finish(struct iscsi_conn *conn)
 {
 	struct iscsi_session *s = conn->session;
 	conn->params = conn->login.params;
-	iscsi_login_fini(&conn->login);
-	conn->login_active = false;
+	login_end(conn);
 	conn->phase = CONN_FULL_FEATURE;
 	if (iscsi_ffp_start(conn) < 0) {
 		iscsi_conn_close(conn, "out of memory for the full feature phase");
@@ -140,7 +149,7 @@ static void login_close(struct iscsi_conn *conn)
 static void login_free(struct iscsi_conn *conn)
 {
 	if (conn->login_active)
-		iscsi_login_fini(&conn->login);
+		login_end(conn);
 	if (conn->session)
 		iscsi_session_put(conn->session);
 }

@@ -19,7 +19,9 @@ struct iscsi_login;
 
 struct iscsi_login_env {
 	void *ctx;
-	/* Returns an opaque target handle or NULL if the name is unknown. */
+	/* Returns an opaque target handle or NULL if the name is unknown. The
+	 * handle may hold a reference: whoever ends the login without binding
+	 * a session (which takes lg->target over) releases it. */
 	void *(*find_target)(void *ctx, const char *target_name);
 	/* Target's alias (may be NULL) for the TargetAlias key. */
 	const char *(*target_alias)(void *ctx, void *target);

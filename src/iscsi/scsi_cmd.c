@@ -344,22 +344,35 @@ void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
 bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 {
 	iscsi_session_remove_task(t->session, t);
-	if (t->executing) {
-		/* A task handed to the SCSI core (running, or still waiting
-		 * in its task set) ends through task_scsi_done; asking the
-		 * core to drop a waiting one belongs here. */
+	/* One still waiting in the SCSI task set (behind an ORDERED task)
+	 * leaves it and never runs; one running finishes the I/O in flight
+	 * and ends through task_scsi_done, which answers the TMF. */
+	if (t->executing && scsi_task_abort(&t->scsi) == SCSI_ABORT_RUNNING) {
 		t->aborted = true;
 		t->abort_itt = tmf_itt;
 		return false;
 	}
+	t->executing = false;
 	iscsi_session_cmd_done(t->session);
 	iscsi_task_put(t);
 	return true;
 }
 
+/* A task the SCSI core took out of its task set before it ran. */
+static void task_dropped(struct scsi_task *st, void *arg)
+{
+	struct iscsi_task *t = st->transport_priv;
+	(void)arg;
+	t->executing = false;
+}
+
 void iscsi_task_abort_conn(struct iscsi_conn *conn)
 {
 	struct iscsi_session *s = conn->session;
+	/* At ErrorRecoveryLevel 0 a lost connection is a lost session, with
+	 * every task of its I_T nexus. The core drops all waiting tasks in one
+	 * step, so none starts merely because an older one left the set. */
+	scsi_task_set_abort(&s->nexus, -1, task_dropped, NULL);
 	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
 		struct iscsi_task **pp = &s->tasks[b];
 		while (*pp) {
@@ -371,8 +384,10 @@ void iscsi_task_abort_conn(struct iscsi_conn *conn)
 			*pp = t->hnext;
 			s->ntasks--;
 			iscsi_session_cmd_done(s);
-			/* An executing task is released by its completion. */
-			if (!t->executing)
+			/* Nobody will see its status: one waiting in the task set
+			 * never runs, one running stops after the I/O in flight
+			 * and is released by its completion. */
+			if (!t->executing || scsi_task_abort(&t->scsi) == SCSI_ABORT_NOT_RUN)
 				iscsi_task_put(t);
 		}
 	}

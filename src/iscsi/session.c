@@ -109,7 +109,10 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	snprintf(s->initiator_name, sizeof(s->initiator_name), "%s", lg->initiator_name);
 	snprintf(s->target_name, sizeof(s->target_name), "%s", lg->target_name);
 	s->discovery = lg->discovery;
+	/* The session takes over the login's reference to its target. */
 	s->target = lg->target;
+	lg->target = NULL;
+	s->host = host;
 	s->params = lg->params;
 	s->exp_cmdsn = lg->cmdsn;
 	s->window = host->cmd_window;
@@ -170,8 +173,10 @@ void iscsi_session_put(struct iscsi_session *s)
 {
 	if (--s->refs > 0)
 		return;
-	if (!s->discovery)
+	if (!s->discovery) {
 		scsi_nexus_fini(&s->nexus);
+		s->host->put_target(s->target);
+	}
 	while (s->held) {
 		struct iscsi_held_pdu *p = s->held;
 		s->held = p->next;

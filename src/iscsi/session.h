@@ -20,6 +20,7 @@
 #include "util/loop.h"
 
 struct iscsi_conn;
+struct iscsi_host;
 struct iscsi_task;
 
 /* Buckets of the session's task table (by ITT). */
@@ -40,7 +41,8 @@ struct iscsi_session {
 	uint16_t tsih;
 	uint8_t isid[6];
 	char initiator_name[ISCSI_NAME_MAX];
-	void *target;               /* host handle; NULL for discovery */
+	void *target;               /* host handle, referenced; NULL for discovery */
+	const struct iscsi_host *host;
 	char target_name[ISCSI_NAME_MAX];
 	bool discovery;
 	struct iscsi_params params;

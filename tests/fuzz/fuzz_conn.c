@@ -59,9 +59,23 @@ static const struct iscsi_st_portal portals[] = {
 	{ .addr = "[::1]:3260", .tpgt = FUZZ_TPGT },
 };
 
+/* References the transport holds on the target: none may outlive an input. */
+static unsigned target_refs;
+
 static void *host_find_target(const char *name)
 {
-	return strcmp(name, CONN_SEEDS_TARGET) == 0 ? &target : NULL;
+	if (strcmp(name, CONN_SEEDS_TARGET) != 0)
+		return NULL;
+	target_refs++;
+	return &target;
+}
+
+static void host_put_target(void *t)
+{
+	(void)t;
+	if (target_refs == 0)
+		abort();
+	target_refs--;
 }
 
 static struct scsi_target *host_scsi_target(void *t)
@@ -95,6 +109,7 @@ static struct loop *host_pick_dataplane(void)
 
 static struct iscsi_host host = {
 	.find_target = host_find_target,
+	.put_target = host_put_target,
 	.scsi_target = host_scsi_target,
 	.target_alias = host_target_alias,
 	.sendtargets = host_sendtargets,
@@ -327,8 +342,8 @@ static void fuzz_lu_start(void)
 
 static void fuzz_lu_end(void)
 {
-	if (target.nexuses || iscsi_session_count() != 0) {
-		fprintf(stderr, "fuzz_conn: a session or I_T nexus outlived its connection\n");
+	if (target.nexuses || iscsi_session_count() != 0 || target_refs != 0) {
+		fprintf(stderr, "fuzz_conn: a session, I_T nexus or target reference outlived its connection\n");
 		abort();
 	}
 	struct scsi_lun_map *retired;
