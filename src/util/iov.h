@@ -18,8 +18,9 @@ unsigned iov_slice_count(const struct iovec *src, unsigned n, size_t off, size_t
  * from them (gather); stops where the iovecs end. */
 void iov_scatter(const struct iovec *iov, unsigned n, size_t off, const void *src, size_t len);
 void iov_gather(const struct iovec *iov, unsigned n, size_t off, void *dst, size_t len);
-/* The offset of the first of len bytes where the iovecs and flat differ,
- * or len when they are equal. */
+/* The offset of the first of len bytes where the iovecs and flat differ
+ * (bytes past the iovecs' end count as different), or len when they are
+ * equal. */
 size_t iov_mismatch(const struct iovec *iov, unsigned n, const uint8_t *flat, size_t len);
 
 #endif

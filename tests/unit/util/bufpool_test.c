@@ -111,7 +111,7 @@ static void only_the_holder_takes_the_reserve(void **state)
 {
 	struct bufpool pool;
 	struct bufpool_cache c;
-	int a, b;
+	int a = 0, b = 0;
 	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK, 2 * CHUNK), 0);
 	bufpool_cache_init(&c, &pool, 4);
 	struct iovec iov[4], more[2];
