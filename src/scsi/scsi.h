@@ -19,8 +19,9 @@
  * initiators ask for: data_iov[i] is bytes [i * SCSI_DATA_CHUNK, ...) of
  * the transfer, the last entry ending at xfer_len, and the first
  * data_iovcnt entries have their memory. A read takes its chunks when it
- * executes, waiting (in arrival order on its thread) when the budget is
- * spent; a write's transport takes them as data is about to arrive. Every
+ * is handed to scsi_task_execute, waiting (in arrival order on its thread)
+ * when the budget is spent, and joins the task set once it has them; a
+ * write's transport takes them as data is about to arrive. Every
  * other command moves at most a few KiB (an allocation length or a
  * parameter list): prepare gives it one flat buffer, buf, which
  * data_iov[0] also describes, so a transport moves all data as iovecs. */
@@ -182,6 +183,11 @@ struct scsi_nexus {
 	 * its done callback; used only on the nexus's own loop */
 	struct scsi_task_list running; /* executing */
 	struct scsi_task_list waiting; /* held back, in arrival order */
+	/* reads waiting for their chunks: they join the task set once they
+	 * have them (as a write does once its data is in), so no task in
+	 * the set ever waits for memory while others wait for it there,
+	 * which util/bufwait.h's argument against deadlock needs */
+	struct scsi_task_list awaiting_data;
 	unsigned nrunning;
 	bool ordered_running;       /* one of the running is ORDERED */
 };
@@ -197,6 +203,7 @@ enum scsi_ua {
 /* Where a task is in its nexus's task set. */
 enum scsi_task_state {
 	SCSI_TASK_IDLE,    /* not handed to scsi_task_execute, or completed */
+	SCSI_TASK_AWAITING_DATA, /* a read waiting for its chunks, not yet in the task set */
 	SCSI_TASK_WAITING, /* held back by the task set; its handler has not run */
 	SCSI_TASK_RUNNING, /* executing: done runs once when it ends */
 };
@@ -355,7 +362,8 @@ enum scsi_abort_result {
 	 * scsi_task_execute (then the transport must not execute it). The
 	 * caller releases it now. */
 	SCSI_ABORT_NOT_RUN,
-	/* The task is executing: its backend I/O finishes (a sequence of
+	/* The task is executing (or is a read waiting for its chunks, which
+	 * stops waiting): its backend I/O finishes (a sequence of
 	 * I/Os stops after the current one), then done runs once with
 	 * task->aborted set, status TASK ABORTED, no sense and no data. */
 	SCSI_ABORT_RUNNING,
@@ -371,8 +379,9 @@ typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
 /* ABORT TASK SET and CLEAR TASK SET (with TST 001b the task set is per
  * I_T nexus, so both abort the same tasks), and I_T nexus loss: aborts
  * every task in nexus's task set, or only those for LUN lun when lun >= 0.
- * Waiting tasks are passed to removed; executing ones complete as after
- * scsi_task_abort (one already aborted is counted again). Returns how many
+ * Waiting tasks are passed to removed; executing ones, and reads waiting
+ * for their chunks, complete as after scsi_task_abort (one already
+ * aborted is counted again). Returns how many
  * are still executing: the transport answers the TMF after that many done
  * calls. Tasks the transport has not yet executed (still receiving
  * data-out) are not in the task set; the transport drops those itself. */

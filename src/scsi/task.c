@@ -301,10 +301,6 @@ void scsi_task_finish_later(struct scsi_task *task, enum sense_reason reason)
 static void task_run(struct scsi_task *task)
 {
 	const struct scsi_opdef *op = task->op;
-	/* A read takes its chunks now, and waits for them if it must. */
-	if (task->dir == SCSI_DIR_READ &&
-	    !scsi_task_data_get(task, task->xfer_len, true, task_run))
-		return;
 	if ((op->flags & OP_EMPTY_IS_GOOD) && task->xfer_len == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);
 		return;
@@ -389,7 +385,7 @@ static void task_set_leave(struct scsi_task *task)
 	task_set_start_waiting(n);
 }
 
-void scsi_task_execute(struct scsi_task *task)
+static void task_set_enter(struct scsi_task *task)
 {
 	struct scsi_nexus *n = task->nexus;
 	if (task_set_may_start(n, task, false)) {
@@ -398,6 +394,25 @@ void scsi_task_execute(struct scsi_task *task)
 	}
 	task->state = SCSI_TASK_WAITING;
 	task_list_append(&n->waiting, task);
+}
+
+static void task_data_then_enter(struct scsi_task *task)
+{
+	task_list_remove(&task->nexus->awaiting_data, task);
+	task->state = SCSI_TASK_IDLE;
+	task_set_enter(task);
+}
+
+/* A read takes its chunks first, waiting for them if it must. */
+void scsi_task_execute(struct scsi_task *task)
+{
+	if (task->dir == SCSI_DIR_READ &&
+	    !scsi_task_data_get(task, task->xfer_len, true, task_data_then_enter)) {
+		task->state = SCSI_TASK_AWAITING_DATA;
+		task_list_append(&task->nexus->awaiting_data, task);
+		return;
+	}
+	task_set_enter(task);
 }
 
 /* Takes a waiting task out of the task set; the caller starts whatever it
@@ -409,21 +424,25 @@ static void task_set_drop_waiting(struct scsi_task *task)
 	task->aborted = true;
 }
 
-/* An executing task that is still waiting for its chunks ends now. */
-static void task_abort_running(struct scsi_task *task)
+/* A read still waiting for its chunks stops waiting and completes as
+ * aborted, as an executing task would. */
+static void task_abort_awaiting_data(struct scsi_task *task)
 {
+	bufwait_cancel(task->bufs, &task->data_wait);
+	task_list_remove(&task->nexus->awaiting_data, task);
+	task->state = SCSI_TASK_IDLE;
 	task->aborted = true;
-	if (task->data_wait.queued) {
-		bufwait_cancel(task->bufs, &task->data_wait);
-		scsi_task_finish_later(task, SENSE_TASK_ABORTED);
-	}
+	scsi_task_finish_later(task, SENSE_TASK_ABORTED);
 }
 
 enum scsi_abort_result scsi_task_abort(struct scsi_task *task)
 {
 	switch (task->state) {
+	case SCSI_TASK_AWAITING_DATA:
+		task_abort_awaiting_data(task);
+		return SCSI_ABORT_RUNNING;
 	case SCSI_TASK_RUNNING:
-		task_abort_running(task);
+		task->aborted = true;
 		return SCSI_ABORT_RUNNING;
 	case SCSI_TASK_WAITING:
 		task_set_drop_waiting(task);
@@ -447,7 +466,15 @@ unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_remove
 	unsigned executing = 0;
 	for (struct scsi_task *t = nexus->running.head; t; t = t->set_next) {
 		if (task_of_lun(t, lun)) {
-			task_abort_running(t);
+			t->aborted = true;
+			executing++;
+		}
+	}
+	struct scsi_task *next_t;
+	for (struct scsi_task *t = nexus->awaiting_data.head; t; t = next_t) {
+		next_t = t->set_next;
+		if (task_of_lun(t, lun)) {
+			task_abort_awaiting_data(t);
 			executing++;
 		}
 	}
@@ -474,6 +501,10 @@ unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
 
 void scsi_task_release(struct scsi_task *task)
 {
+	if (task->state == SCSI_TASK_AWAITING_DATA) {
+		task_list_remove(&task->nexus->awaiting_data, task);
+		task->state = SCSI_TASK_IDLE;
+	}
 	scsi_lu_put(task->lu);
 	task->lu = NULL;
 	task_drop_data(task);

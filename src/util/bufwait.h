@@ -19,7 +19,10 @@
  * holder; on its thread it goes before every other waiter. Now suppose
  * tasks wait and nothing else runs: every task that is not waiting either
  * finished or has all its chunks and will finish (the backend completes,
- * the initiator sends what R2Ts ask for), giving its chunks back. So the
+ * the initiator sends what R2Ts ask for), giving its chunks back. That
+ * holds for a task the SCSI task set holds back behind older ones too,
+ * because no task waits for chunks inside the task set: a read takes its
+ * chunks before it joins it (scsi.h), a write before it executes. So the
  * chunks in use are those of waiting tasks. Each was taken outside the
  * reserve, when at most max - reserve chunks were in use, except those of
  * the holder; so at most max - reserve chunks are held by non-holders,

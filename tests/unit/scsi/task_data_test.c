@@ -167,6 +167,38 @@ static void an_aborted_read_stops_waiting(void **state)
 	bufpool_reserve_drop(&f->pool, &other);
 }
 
+static void noop_removed(struct scsi_task *t, void *arg)
+{
+}
+
+/* It joins the task set only with its chunks: an ORDERED read waiting
+ * for memory holds nothing back, and a task set abort still finds it. */
+static void a_read_waiting_for_chunks_is_outside_the_task_set_but_aborted_with_it(void **state)
+{
+	struct bench *b = *state;
+	struct fixture *f = b->f;
+	small_pool(f, 3, 1);
+	struct iovec held[2];
+	assert_int_equal(bufpool_get_iov(&f->bufs.cache, 2 * SCSI_DATA_CHUNK, held, 2, false), 2);
+	int other = 0;
+	assert_true(bufpool_reserve_take(&f->pool, &other));
+	const uint8_t rd[16] = { 0x28, 0, 0, 0, 0, 0, 0, 0, CHUNK_BLOCKS };
+	prepare(b, 0, rd);
+	b->tasks[0].attr = SCSI_ATTR_ORDERED;
+	scsi_task_execute(&b->tasks[0]);
+	const uint8_t tur[16] = { 0 };
+	prepare(b, 1, tur);
+	scsi_task_execute(&b->tasks[1]);
+	run_until(b, 1);
+	assert_int_equal(b->order[0], 1);
+	assert_int_equal(scsi_task_set_abort(&f->nexus, -1, noop_removed, NULL), 1);
+	run_until(b, 2);
+	assert_int_equal(b->order[1], 0);
+	assert_int_equal(b->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	bufwait_put(&f->bufs, held, 2);
+	bufpool_reserve_drop(&f->pool, &other);
+}
+
 /* WRITE(10) of WRITE_CHUNKS chunks at lba, data not yet arrived. */
 static void write_prepare(struct bench *b, int i, uint16_t lba)
 {
@@ -239,6 +271,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(reads_wait_for_chunks_then_complete_in_arrival_order),
 		T(an_aborted_read_stops_waiting),
+		T(a_read_waiting_for_chunks_is_outside_the_task_set_but_aborted_with_it),
 		T(writes_take_chunks_per_burst_and_complete_as_chunks_come_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
