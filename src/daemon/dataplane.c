@@ -6,17 +6,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "iscsi/conn.h"
+#include "scsi/scsi.h"
+#include "util/bufwait.h"
 #include "util/log.h"
 #include "util/macros.h"
 
 /* Room for the sockets' receives and sends plus queued-depth backing I/O. */
 #define DATAPLANE_RING_ENTRIES 4096
 
+/* The task-data budget: memory for the chunks of commands in flight on
+ * every thread together (util/bufpool.h). An eighth of physical memory,
+ * at least 64 MiB and at most 4 GiB: sane whatever the machine, and far
+ * more than one session's window of typical commands needs, while 128
+ * commands of 8 MiB from each of many sessions now wait for their turn
+ * instead of claiming memory. Its last SCSI_MAX_XFER_BYTES are the
+ * reserve that keeps waiting writes from deadlocking (util/bufwait.h).
+ * The one place to change it; configurable limits and per-session shares
+ * build on this. */
+#define DATAPLANE_BUDGET_MIN (64ull << 20)
+#define DATAPLANE_BUDGET_MAX (4ull << 30)
+#define DATAPLANE_BUDGET_RAM_SHARE 8
+/* Free chunks each thread keeps for its next commands (one largest
+ * transfer's worth), outside the budget. */
+#define DATAPLANE_CHUNKS_KEPT (SCSI_MAX_XFER_BYTES / SCSI_DATA_CHUNK)
+
+static size_t dataplane_budget(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	unsigned long long share = pages > 0 && page > 0
+		? (unsigned long long)pages * (unsigned long long)page / DATAPLANE_BUDGET_RAM_SHARE
+		: DATAPLANE_BUDGET_MIN;
+	if (share < DATAPLANE_BUDGET_MIN)
+		share = DATAPLANE_BUDGET_MIN;
+	if (share > DATAPLANE_BUDGET_MAX)
+		share = DATAPLANE_BUDGET_MAX;
+	return (size_t)share;
+}
+
+static struct bufpool data_pool;
+
 struct dp_thread {
 	pthread_t tid;
 	struct loop loop;
+	struct bufwait bufs; /* this thread's chunks of data_pool */
 	unsigned index;
 	bool started;
 	struct loop_msg stop_msg; /* embedded: stopping must not depend on an allocation */
@@ -33,6 +68,7 @@ static void *dp_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "lunar-dp%u", t->index);
 	pthread_setname_np(pthread_self(), name);
+	bufwait_bind(&t->bufs);
 	loop_run(&t->loop);
 	return NULL;
 }
@@ -44,6 +80,10 @@ int dataplane_start(unsigned n)
 	if (!threads || !loops)
 		return -ENOMEM;
 	nthreads = n;
+	size_t budget = dataplane_budget();
+	if (bufpool_init(&data_pool, SCSI_DATA_CHUNK, budget, SCSI_MAX_XFER_BYTES) < 0)
+		return -EINVAL;
+	log_info("data plane: %u thread(s), %zu MiB for task data", n, budget >> 20);
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_thread *t = &threads[i];
 		t->index = i;
@@ -52,6 +92,7 @@ int dataplane_start(unsigned n)
 			log_error("data-plane thread %u: io_uring setup: %s", i, strerror(-ret));
 			return ret;
 		}
+		bufwait_init(&t->bufs, &data_pool, &t->loop, DATAPLANE_CHUNKS_KEPT);
 		ret = pthread_create(&t->tid, NULL, dp_main, t);
 		if (ret != 0) {
 			log_error("data-plane thread %u: %s", i, strerror(ret));
@@ -121,6 +162,7 @@ void dataplane_stop(void)
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (threads[i].started)
 			pthread_join(threads[i].tid, NULL);
+		bufwait_fini(&threads[i].bufs);
 		loop_fini(&threads[i].loop);
 	}
 	free(threads);

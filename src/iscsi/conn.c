@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/addr.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -217,19 +218,36 @@ static void on_tx(struct loop_op *op, int res)
 	iscsi_conn_put(conn);
 }
 
+/* Iovecs the PDU's data segment needs. */
+static unsigned tx_data_pieces(const struct iscsi_tx *tx)
+{
+	if (!tx->data_len)
+		return 0;
+	if (!tx->data_iov)
+		return 1;
+	return iov_slice_count(tx->data_iov, tx->data_iovcnt, tx->data_off, tx->data_len);
+}
+
 static void tx_flush(struct iscsi_conn *conn)
 {
 	if (conn->tx_busy || !conn->tx_head || conn->phase == CONN_CLOSING)
 		return;
 	unsigned n = 0, pdus = 0;
 	for (struct iscsi_tx *tx = conn->tx_head; tx && pdus < ISCSI_TX_BATCH; tx = tx->next, pdus++) {
+		unsigned pieces = tx_data_pieces(tx);
+		if (n + pieces + 2 > ISCSI_TX_IOV_MAX)
+			break;
 		conn->tx_iov[n++] = (struct iovec){ tx->bhs, ISCSI_BHS_LEN };
-		if (tx->data_len) {
+		if (!tx->data_len)
+			continue;
+		if (tx->data_iov)
+			n += iov_slice(tx->data_iov, tx->data_iovcnt, tx->data_off, tx->data_len,
+				       conn->tx_iov + n, pieces);
+		else
 			conn->tx_iov[n++] = (struct iovec){ (void *)tx->data, tx->data_len };
-			uint32_t pad = iscsi_pad4(tx->data_len) - tx->data_len;
-			if (pad)
-				conn->tx_iov[n++] = (struct iovec){ (void *)zero_pad, pad };
-		}
+		uint32_t pad = iscsi_pad4(tx->data_len) - tx->data_len;
+		if (pad)
+			conn->tx_iov[n++] = (struct iovec){ (void *)zero_pad, pad };
 	}
 	memset(&conn->tx_msg, 0, sizeof(conn->tx_msg));
 	conn->tx_msg.msg_iov = conn->tx_iov;
@@ -319,7 +337,7 @@ void iscsi_conn_rx_start(struct iscsi_conn *conn)
 
 static void rx_pdu_done(struct iscsi_conn *conn)
 {
-	conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest.iov_base);
+	conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest[0].iov_base);
 	if (conn->phase != CONN_CLOSING && !conn->rx_stopped && !conn->handoff_pending)
 		rx_arm(conn);
 }
@@ -330,14 +348,16 @@ static void rx_plan_tail(struct iscsi_conn *conn, uint32_t data)
 {
 	const struct iscsi_hdr *h = &conn->rx_hdr;
 	uint32_t ahs = h->ahs_len * 4u + (conn->params.header_digest ? ISCSI_DIGEST_LEN : 0);
-	const struct iovec plan[] = {
-		{ conn->rx_ahs, ahs }, conn->rx_dest,
-		{ conn->rx_buf, data - conn->rx_dest.iov_len },
-	};
 	unsigned n = 0;
-	for (unsigned i = 0; i < ARRAY_SIZE(plan); i++)
-		if (plan[i].iov_len)
-			conn->rx_iov[n++] = plan[i];
+	if (ahs)
+		conn->rx_iov[n++] = (struct iovec){ conn->rx_ahs, ahs };
+	uint32_t placed = 0;
+	for (unsigned i = 0; i < ISCSI_RX_DEST_MAX && conn->rx_dest[i].iov_len; i++) {
+		conn->rx_iov[n++] = conn->rx_dest[i];
+		placed += (uint32_t)conn->rx_dest[i].iov_len;
+	}
+	if (data > placed)
+		conn->rx_iov[n++] = (struct iovec){ conn->rx_buf, data - placed };
 	memset(&conn->rx_msg, 0, sizeof(conn->rx_msg));
 	conn->rx_msg.msg_iov = conn->rx_iov;
 	conn->rx_msg.msg_iovlen = n;
@@ -350,8 +370,9 @@ static void rx_header_done(struct iscsi_conn *conn)
 	enum iscsi_parse_error err = iscsi_parse_bhs(conn->rx_bhs, h);
 	uint32_t data = iscsi_pad4(h->data_len) +
 			(conn->params.data_digest && h->data_len ? ISCSI_DIGEST_LEN : 0);
-	conn->rx_dest = (struct iovec){ conn->rx_buf, data };
-	conn->upper->header(conn, h, err, &conn->rx_dest);
+	conn->rx_dest[0] = (struct iovec){ conn->rx_buf, data };
+	conn->rx_dest[1] = (struct iovec){ 0 };
+	conn->upper->header(conn, h, err, conn->rx_dest);
 	if (conn->phase == CONN_CLOSING || conn->rx_stopped)
 		return;
 	rx_plan_tail(conn, data);

@@ -26,6 +26,14 @@
 #include "util/loop.h"
 
 #define ISCSI_TX_BATCH 64
+/* Iovecs of one sendmsg (IOV_MAX is 1024): PDUs are added while they fit,
+ * and one PDU needs at most its header, a data segment spread over every
+ * chunk of the largest transfer, and padding. */
+#define ISCSI_TX_IOV_MAX 512
+/* Pieces a data segment's destination may have: a Data-Out landing in a
+ * task's chunks (ffp_rx.c checks that they fit), and the empty entry that
+ * ends the list. */
+#define ISCSI_RX_DEST_MAX 132
 /* RFC 7143 §13.12: before a value is declared, data segments are <= 8192. */
 #define ISCSI_LOGIN_MAX_DSL 8192u
 /* Room a data segment's destination needs past the data: padding and a
@@ -63,15 +71,18 @@ enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
  * time. */
 struct iscsi_conn_upper {
 	/* A BHS is in: h as decoded (err says whether it could be), the raw
-	 * bytes in conn->rx_bhs. *dest starts as the connection's own buffer
-	 * (room for max_recv_dsl set by iscsi_conn_size_rx_buf, padded); the
-	 * upper refuses a longer data segment, and may point dest elsewhere
-	 * (no longer than the padded segment): what does not fit goes to the
-	 * connection's buffer as a sink. Closing the connection or stopping
-	 * reception (iscsi_conn_close_after_tx) here skips the rest of the PDU. */
+	 * bytes in conn->rx_bhs. dest is an array of ISCSI_RX_DEST_MAX
+	 * iovecs, used up to the first empty one, where the data segment
+	 * goes; it starts as the connection's own buffer (room for
+	 * max_recv_dsl set by iscsi_conn_size_rx_buf, padded). The upper
+	 * refuses a longer data segment, and may fill dest with other pieces
+	 * (together no longer than the padded segment): what does not fit
+	 * goes to the connection's buffer as a sink. Closing the connection
+	 * or stopping reception (iscsi_conn_close_after_tx) here skips the
+	 * rest of the PDU. */
 	void (*header)(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		       enum iscsi_parse_error err, struct iovec *dest);
-	/* The whole PDU is in; data is where header pointed dest. */
+	/* The whole PDU is in; data is where dest[0] pointed. */
 	void (*pdu)(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data);
 	/* The connection is closing: let go of what needs it (tasks). */
 	void (*close)(struct iscsi_conn *conn);
@@ -108,8 +119,8 @@ struct iscsi_conn {
 	uint8_t rx_bhs[ISCSI_BHS_LEN];
 	uint32_t rx_got;            /* bytes of the current part received */
 	struct iscsi_hdr rx_hdr;
-	struct iovec rx_dest;       /* where the upper wants the data segment */
-	struct iovec rx_iov[3];     /* the tail's plan: AHS, data destination, sink */
+	struct iovec rx_dest[ISCSI_RX_DEST_MAX]; /* where the upper wants the data segment */
+	struct iovec rx_iov[ISCSI_RX_DEST_MAX + 2]; /* the tail's plan: AHS, destination, sink */
 	struct msghdr rx_msg;       /* what of the plan is still to come */
 	uint32_t rx_tail_len;
 	struct __kernel_timespec login_timeout; /* linked to each login-phase receive */
@@ -122,7 +133,7 @@ struct iscsi_conn {
 	struct iscsi_tx *tx_head, *tx_tail;
 	bool tx_busy;
 	const char *close_why;      /* set: close once the queue is empty */
-	struct iovec tx_iov[ISCSI_TX_BATCH * 3];
+	struct iovec tx_iov[ISCSI_TX_IOV_MAX];
 	struct msghdr tx_msg;
 	uint32_t tx_skip;           /* bytes of tx_head already sent */
 

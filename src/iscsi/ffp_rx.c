@@ -1,8 +1,8 @@
 /* The full feature phase as the upper layer over conn.c: for each header
  * it decides where the data segment goes (RFC 7143 §4.2.2.1: the CmdSN
  * window admits, holds or drops; a SCSI Command's immediate data and a
- * Data-Out go straight into the task buffer), and it hands each complete
- * PDU to the code that answers it. */
+ * Data-Out go straight into the task's buffer, across its chunks), and it
+ * hands each complete PDU to the code that answers it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +11,11 @@
 #include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
+#include "util/iov.h"
 #include "util/log.h"
+
+/* A Data-Out may land in every chunk of the largest transfer. */
+_Static_assert(SCSI_TASK_MAX_CHUNKS + 1 <= ISCSI_RX_DEST_MAX, "rx destination too short");
 
 static void reject(struct iscsi_conn *conn, uint8_t reason)
 {
@@ -89,8 +93,12 @@ static void ffp_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	if (f->route == RX_TO_HOLD)
 		dest->iov_base = f->held->data;
 	else if ((f->route == RX_TO_TASK || f->route == RX_TO_DATA_OUT) && f->rx_task &&
-		 f->rx_task_len)
-		*dest = (struct iovec){ f->rx_task->scsi.buf + f->rx_task_off, f->rx_task_len };
+		 f->rx_task_len) {
+		const struct scsi_task *st = &f->rx_task->scsi;
+		unsigned n = iov_slice(st->data_iov, st->data_iovcnt, f->rx_task_off, f->rx_task_len,
+				       dest, ISCSI_RX_DEST_MAX - 1);
+		dest[n] = (struct iovec){ 0 };
+	}
 }
 
 static void dispatch_held(struct iscsi_conn *conn, struct iscsi_held_pdu *p)

@@ -9,6 +9,7 @@
 #include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -66,7 +67,10 @@ static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_stat
 			task_residual(t, &d.overflow, &d.underflow, &d.residual);
 		}
 		iscsi_build_data_in(tx->bhs, &d);
-		tx->data = t->scsi.buf + off;
+		/* Straight from the task's chunks: the PDU holds a reference. */
+		tx->data_iov = t->scsi.data_iov;
+		tx->data_iovcnt = t->scsi.data_iovcnt;
+		tx->data_off = off;
 		tx->data_len = n;
 		tx->owner = t;
 		tx->sent = tx_put_task;
@@ -145,10 +149,25 @@ static void task_execute(struct iscsi_task *t)
 	scsi_task_execute(&t->scsi);
 }
 
+static void task_send_r2ts(struct iscsi_task *t);
+
+static void task_r2t_chunks_ready(struct scsi_task *st)
+{
+	struct iscsi_task *t = st->transport_priv;
+	t->r2t_waiting = false;
+	task_send_r2ts(t);
+}
+
+/* Each burst gets its chunks just before its R2T goes out, so a write
+ * holds memory for the data it has asked for, not for its whole length;
+ * with the budget spent the R2T waits (util/bufwait.h says why that
+ * cannot deadlock). */
 static void task_send_r2ts(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
 	struct iscsi_session *s = t->session;
+	if (t->r2t_waiting)
+		return;
 	unsigned limit = min_u32(s->params.max_outstanding_r2t, ISCSI_TASK_MAX_R2T);
 	unsigned used = 0;
 	for (unsigned i = 0; i < ISCSI_TASK_MAX_R2T; i++)
@@ -157,6 +176,11 @@ static void task_send_r2ts(struct iscsi_task *t)
 		struct iscsi_r2t_slot *slot = &t->r2t[i];
 		if (slot->used)
 			continue;
+		uint32_t end = t->r2t_offset + min_u32(t->want - t->r2t_offset, s->params.max_burst);
+		if (!scsi_task_data_get(&t->scsi, end, end == t->want, task_r2t_chunks_ready)) {
+			t->r2t_waiting = true;
+			return;
+		}
 		struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "R2T");
 		if (!tx)
 			return;
@@ -224,8 +248,16 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->scsi.done = task_scsi_done;
 	t->scsi.transport_priv = t;
 	t->prepared = scsi_task_prepare(&t->scsi);
-	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE)
+	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE) {
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);
+		/* Immediate and unsolicited data are on the wire already: their
+		 * chunks now, or BUSY (SAM-5 5.3.1) and the data is dropped. */
+		uint32_t unsol = h->final ? h->data_len : s->params.first_burst;
+		if (!scsi_task_data_get_now(&t->scsi, min_u32(unsol, t->want))) {
+			t->prepared = false;
+			t->want = 0;
+		}
+	}
 	t->unsol_pending = !h->final;
 	iscsi_session_add_task(s, t);
 
@@ -250,8 +282,10 @@ void iscsi_cmd_run_buffered(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			    const uint8_t *data, uint32_t len)
 {
 	iscsi_cmd_rx_begin(conn, h);
-	if (conn->ffp->rx_task && conn->ffp->rx_task_len)
-		memcpy(conn->ffp->rx_task->scsi.buf, data, min_u32(len, conn->ffp->rx_task_len));
+	struct iscsi_task *t = conn->ffp->rx_task;
+	if (t && conn->ffp->rx_task_len)
+		iov_scatter(t->scsi.data_iov, t->scsi.data_iovcnt, 0, data,
+			    min_u32(len, conn->ffp->rx_task_len));
 	iscsi_cmd_rx_done(conn, h);
 }
 

@@ -33,16 +33,17 @@ struct iscsi_task {
 	uint64_t lun;
 	bool prepared;              /* scsi_task_prepare succeeded */
 	bool executing;             /* handed to the SCSI core */
-	uint32_t want;              /* write bytes we take into buf: min(EDTL, CDB length) */
+	uint32_t want;              /* write bytes we take in: min(EDTL, CDB length) */
 	uint32_t got;               /* write bytes received so far, from offset 0 */
 	bool unsol_pending;         /* unsolicited Data-Out expected (command F=0) */
 	uint32_t unsol_next;        /* offset the next unsolicited Data-Out must have */
 	uint32_t unsol_datasn;
 	uint32_t r2t_offset;        /* next offset to ask for */
+	bool r2t_waiting;           /* the next R2T waits for its burst's chunks */
 	uint32_t r2tsn;
 	struct iscsi_r2t_slot r2t[ISCSI_TASK_MAX_R2T];
 	uint32_t datasn;            /* next DataSN of Data-In */
-	unsigned refs;              /* queued PDUs pointing into buf, plus one while live */
+	unsigned refs;              /* queued PDUs pointing into its data, plus one while live */
 	bool aborted;               /* ABORT TASK arrived while executing */
 	uint32_t abort_itt;         /* that TMF's ITT, answered when execution ends */
 };

@@ -5,16 +5,23 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "iscsi/pdu.h"
 
-/* Data points into a task buffer or follows the struct (inline). sent()
- * runs once the PDU is no longer needed: on the wire (or, if kept for
- * retransmission, acknowledged), or with the connection torn down. */
+/* The data segment is data_len bytes: at data (flat, e.g. following the
+ * struct: inline), or, when data_iov is set, from byte data_off of the
+ * data_iovcnt entries there (a task's chunks; one PDU may span several,
+ * and they are sent from where they are). sent() runs once the PDU is no
+ * longer needed: on the wire (or, if kept for retransmission,
+ * acknowledged), or with the connection torn down. */
 struct iscsi_tx {
 	struct iscsi_tx *next;
 	uint8_t bhs[ISCSI_BHS_LEN];
 	const uint8_t *data;
+	const struct iovec *data_iov;
+	unsigned data_iovcnt;
+	uint32_t data_off;
 	uint32_t data_len;
 	bool keep;                  /* kept after sending until ExpStatSN passes it */
 	void (*sent)(struct iscsi_tx *tx);

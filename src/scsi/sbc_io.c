@@ -4,14 +4,16 @@
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
+#include "util/iov.h"
 #include "util/log.h"
 
 #define FUA_BIT 0x08 /* byte 1 of READ/WRITE(10, 12, 16); SBC-3 5.x */
 
 /* The one place that fills a backend_io: a slot of the task's current
- * step, at the command's LBA. */
-static void io_submit(struct scsi_task *task, enum backend_op op, void *buf, uint32_t len,
-		      bool fua)
+ * step, at the command's LBA, over iovcnt entries of iov (none for a
+ * flush). */
+static void io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		      unsigned iovcnt, bool fua)
 {
 	struct backend_io *io = scsi_task_io_slot(task);
 	if (!io)
@@ -19,8 +21,24 @@ static void io_submit(struct scsi_task *task, enum backend_op op, void *buf, uin
 	io->op = op;
 	io->fua = fua;
 	io->offset = task->lba * task->lu->block_size;
-	backend_io_set_buf(io, buf, len);
+	io->iov = iov;
+	io->iovcnt = iovcnt;
 	backend_submit(task->lu->bs, task->loop, io);
+}
+
+/* The entries of data_iov that hold the first len bytes of data, the
+ * last one trimmed to end there: a write acts on whole blocks only, and
+ * nothing reads the bytes past them again. */
+static unsigned data_prefix(struct scsi_task *task, uint32_t len)
+{
+	unsigned n = 0;
+	for (uint32_t at = 0; at < len && n < task->data_iovcnt; n++) {
+		struct iovec *v = &task->data_iov[n];
+		if (v->iov_len > len - at)
+			v->iov_len = len - at;
+		at += (uint32_t)v->iov_len;
+	}
+	return n;
 }
 
 static void io_finish(struct scsi_task *task, int err)
@@ -36,20 +54,27 @@ static void read_done(struct scsi_task *task, int err)
 }
 
 /* Page-cache and O_DIRECT reads both see every completed write, so a read
- * with FUA needs no flush first (SBC-3 5.8). */
+ * with FUA needs no flush first (SBC-3 5.8). The chunks were taken when
+ * the task started (task.c). */
 enum sense_reason sbc_read(struct scsi_task *task)
 {
 	scsi_task_io_step(task, read_done);
-	io_submit(task, BACKEND_READ, task->buf, task->xfer_len, false);
+	io_submit(task, BACKEND_READ, task->data_iov, task->data_iovcnt, false);
 	return SENSE_NONE;
 }
 
-/* Bytes of data-out to act on: when the transport delivered less than the
- * CDB asks for (iSCSI EDTL below the transfer length, RFC 7143 §11.4.5),
- * only the whole blocks that arrived, so no block gets unsent bytes. */
+/* Bytes of data-out the initiator sent (iSCSI EDTL may be below the
+ * transfer length, RFC 7143 §11.4.5). */
+static uint32_t data_out_sent(const struct scsi_task *task)
+{
+	return task->data_out_len < task->xfer_len ? task->data_out_len : task->xfer_len;
+}
+
+/* Bytes of data-out to act on: only the whole blocks that arrived, so no
+ * block gets unsent bytes. */
 static uint32_t data_out_whole_blocks(const struct scsi_task *task)
 {
-	uint32_t len = task->data_out_len < task->xfer_len ? task->data_out_len : task->xfer_len;
+	uint32_t len = data_out_sent(task);
 	return len - len % task->lu->block_size;
 }
 
@@ -65,7 +90,7 @@ enum sense_reason sbc_write(struct scsi_task *task)
 		return SENSE_NONE;
 	}
 	scsi_task_io_step(task, io_finish);
-	io_submit(task, BACKEND_WRITE, task->buf, len, fua);
+	io_submit(task, BACKEND_WRITE, task->data_iov, data_prefix(task, len), fua);
 	return SENSE_NONE;
 }
 
@@ -80,22 +105,23 @@ enum sense_reason sbc_sync_cache(struct scsi_task *task)
 }
 
 /* The medium's blocks were read into verify_buf: compare them with the
- * len bytes of data-out they should equal. */
+ * len bytes of data-out (in its chunks) they should equal. */
 static void verify_compare(struct scsi_task *task, uint32_t len)
 {
-	for (uint32_t i = 0; i < len; i++) {
-		if (task->buf[i] != task->verify_buf[i]) {
-			/* SBC-3 5.31: INFORMATION holds the offset of the first
-			 * byte that differs, from the start of data-out. */
-			task->detail.info_valid = true;
-			task->detail.info = i;
-			scsi_task_finish(task, SENSE_MISCOMPARE);
-			return;
-		}
+	size_t at = iov_mismatch(task->data_iov, task->data_iovcnt, task->verify_buf, len);
+	if (at < len) {
+		/* SBC-3 5.31: INFORMATION holds the offset of the first byte
+		 * that differs, from the start of data-out. */
+		task->detail.info_valid = true;
+		task->detail.info = at;
+		scsi_task_finish(task, SENSE_MISCOMPARE);
+		return;
 	}
 	scsi_task_finish(task, SENSE_NONE);
 }
 
+/* The medium's side of a comparison is one flat buffer, outside the
+ * chunk budget: VERIFY and WRITE AND VERIFY are rare. */
 static enum sense_reason verify_alloc(struct scsi_task *task, uint32_t len)
 {
 	void *buf;
@@ -113,18 +139,20 @@ static void verify_read(struct scsi_task *task, int err)
 	if (err)
 		io_finish(task, err);
 	else
-		verify_compare(task, task->xfer_len);
+		verify_compare(task, data_out_sent(task));
 }
 
 /* Only BYTCHK 01b gets here with data (BYTCHK 00b moves none and completes
- * after the range check): compare data-out with the medium. */
+ * after the range check): compare the data-out the initiator sent with
+ * the medium. */
 enum sense_reason sbc_verify(struct scsi_task *task)
 {
 	enum sense_reason r = verify_alloc(task, task->xfer_len);
 	if (r != SENSE_NONE)
 		return r;
+	task->verify_iov = (struct iovec){ task->verify_buf, task->xfer_len };
 	scsi_task_io_step(task, verify_read);
-	io_submit(task, BACKEND_READ, task->verify_buf, task->xfer_len, false);
+	io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 	return SENSE_NONE;
 }
 
@@ -142,8 +170,9 @@ static void write_verify_written(struct scsi_task *task, int err)
 		io_finish(task, err);
 		return;
 	}
+	task->verify_iov = (struct iovec){ task->verify_buf, data_out_whole_blocks(task) };
 	scsi_task_io_step(task, write_verify_read);
-	io_submit(task, BACKEND_READ, task->verify_buf, data_out_whole_blocks(task), false);
+	io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 }
 
 /* SBC-3 WRITE AND VERIFY (10), (12), (16): the write goes out with FUA so the
@@ -161,6 +190,6 @@ enum sense_reason sbc_write_verify(struct scsi_task *task)
 	if (r != SENSE_NONE)
 		return r;
 	scsi_task_io_step(task, write_verify_written);
-	io_submit(task, BACKEND_WRITE, task->buf, len, true);
+	io_submit(task, BACKEND_WRITE, task->data_iov, data_prefix(task, len), true);
 	return SENSE_NONE;
 }

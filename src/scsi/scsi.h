@@ -4,11 +4,27 @@
  * A transport drives a task in three steps:
  *   1. fill the "set by transport" fields and call scsi_task_prepare();
  *      if it returns false the task is already complete (status/sense set);
- *   2. for dir == SCSI_DIR_WRITE, place xfer_len bytes of data into buf;
+ *   2. for dir == SCSI_DIR_WRITE, place the data in data_iov (taking its
+ *      memory with scsi_task_data_get as it arrives, see below);
  *   3. call scsi_task_execute(); task->done runs later on task->loop with
- *      status, sense and (for reads) data_len bytes of buf filled in.
- * scsi_task_release() frees what prepare allocated and drops the task's
- * reference to its LU; call it once after each prepare. */
+ *      status, sense and (for reads) data_len bytes of data_iov filled in.
+ * scsi_task_release() frees what prepare allocated, gives the task's
+ * chunks back and drops its reference to its LU; call it once after each
+ * prepare, on task->loop's thread.
+ *
+ * Data buffers. A command whose data is blocks of the medium (READ,
+ * WRITE, VERIFY and WRITE AND VERIFY with data, up to SCSI_MAX_XFER_BYTES)
+ * keeps it in chunks of SCSI_DATA_CHUNK bytes from its thread's pool
+ * (util/bufwait.h), so memory is bounded by the pool's budget, not by what
+ * initiators ask for: data_iov[i] is bytes [i * SCSI_DATA_CHUNK, ...) of
+ * the transfer, the last entry ending at xfer_len, and the first
+ * data_iovcnt entries have their memory. A read takes its chunks when it
+ * is handed to scsi_task_execute, waiting (in arrival order on its thread)
+ * when the budget is spent, and joins the task set once it has them; a
+ * write's transport takes them as data is about to arrive. Every
+ * other command moves at most a few KiB (an allocation length or a
+ * parameter list): prepare gives it one flat buffer, buf, which
+ * data_iov[0] also describes, so a transport moves all data as iovecs. */
 #ifndef LUNAR_SCSI_SCSI_H
 #define LUNAR_SCSI_SCSI_H
 
@@ -19,6 +35,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "util/bufwait.h"
 #include "util/loop.h"
 
 #define SCSI_CDB_MAX 16
@@ -26,6 +43,13 @@
 #define SCSI_MAX_LUNS 256
 /* Largest transfer one command may ask for (Block Limits VPD). */
 #define SCSI_MAX_XFER_BYTES (8u << 20)
+/* The chunk block data lives in. 64 KiB: the largest transfer is then 128
+ * chunks, an eighth of the iovecs one backend I/O may carry
+ * (BACKEND_MAX_IOV) and few enough to sit in the task; a Data-In or
+ * Data-Out PDU of the usual 256 KiB gathers 4 or 5 of them; and a 4 KiB
+ * command ties up no more than 64 KiB of the budget. */
+#define SCSI_DATA_CHUNK (64u << 10)
+#define SCSI_TASK_MAX_CHUNKS (SCSI_MAX_XFER_BYTES / SCSI_DATA_CHUNK)
 
 enum scsi_status {
 	SCSI_STATUS_GOOD = 0x00,
@@ -159,6 +183,11 @@ struct scsi_nexus {
 	 * its done callback; used only on the nexus's own loop */
 	struct scsi_task_list running; /* executing */
 	struct scsi_task_list waiting; /* held back, in arrival order */
+	/* reads waiting for their chunks: they join the task set once they
+	 * have them (as a write does once its data is in), so no task in
+	 * the set ever waits for memory while others wait for it there,
+	 * which util/bufwait.h's argument against deadlock needs */
+	struct scsi_task_list awaiting_data;
 	unsigned nrunning;
 	bool ordered_running;       /* one of the running is ORDERED */
 };
@@ -174,6 +203,7 @@ enum scsi_ua {
 /* Where a task is in its nexus's task set. */
 enum scsi_task_state {
 	SCSI_TASK_IDLE,    /* not handed to scsi_task_execute, or completed */
+	SCSI_TASK_AWAITING_DATA, /* a read waiting for its chunks, not yet in the task set */
 	SCSI_TASK_WAITING, /* held back by the task set; its handler has not run */
 	SCSI_TASK_RUNNING, /* executing: done runs once when it ends */
 };
@@ -210,7 +240,7 @@ struct scsi_task {
 	void *transport_priv;
 
 	/* set by the transport before scsi_task_execute */
-	uint32_t data_out_len;   /* SCSI_DIR_WRITE: bytes of buf the initiator sent;
+	uint32_t data_out_len;   /* SCSI_DIR_WRITE: bytes of data the initiator sent;
 				  * a write moves only the whole blocks of it, so an
 				  * Expected Data Transfer Length below the CDB's
 				  * length writes no more than was sent */
@@ -222,12 +252,15 @@ struct scsi_task {
 	uint32_t xfer_len;       /* bytes the CDB asks to move; for commands with an
 				  * allocation length, capped at the largest
 				  * response the core builds */
-	uint8_t *buf;            /* xfer_len bytes, 4096-aligned */
+	uint8_t *buf;            /* flat commands: xfer_len bytes, 4096-aligned */
+	bool data_chunked;       /* block data: data_iov holds pool chunks */
+	unsigned data_iovcnt;    /* entries of data_iov with memory, from byte 0 */
+	struct iovec data_iov[SCSI_TASK_MAX_CHUNKS];
 
 	/* results */
 	bool aborted;            /* by scsi_task_abort or scsi_task_set_abort: done
 				  * reports status TASK ABORTED and no data */
-	uint32_t data_len;       /* SCSI_DIR_READ: valid bytes in buf (<= xfer_len) */
+	uint32_t data_len;       /* SCSI_DIR_READ: valid bytes of data (<= xfer_len) */
 	uint8_t status;
 	uint8_t sense_len;
 	uint8_t sense[SCSI_SENSE_MAX];
@@ -246,6 +279,10 @@ struct scsi_task {
 	enum scsi_task_state state;
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
+	struct iovec verify_iov;    /* the read into verify_buf */
+	struct bufwait *bufs;       /* the pool of task->loop's thread */
+	struct bufwait_entry data_wait;
+	void (*data_ready)(struct scsi_task *task);
 };
 
 /* Creates an LU over an opened backing store, holding one reference (the
@@ -294,6 +331,26 @@ bool scsi_task_prepare(struct scsi_task *task);
 void scsi_task_execute(struct scsi_task *task);
 void scsi_task_release(struct scsi_task *task);
 
+/* Write data (step 2): memory for bytes [0, end) of the transfer. Returns
+ * true when the task has it; false when it waits for the pool, and then
+ * ready(task) runs on the loop once it has. last: the transport asks for
+ * nothing more after this (the final burst), which lets the pool's
+ * reserve go (util/bufwait.h). Flat buffers always have their memory. */
+bool scsi_task_data_get(struct scsi_task *task, uint32_t end, bool last,
+			void (*ready)(struct scsi_task *task));
+/* The same for data already on its way (immediate and unsolicited data),
+ * which cannot wait: on false the pool had no room and the task is
+ * complete with status BUSY, as after a failed prepare (no data moves). */
+bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end);
+/* Bytes of the transfer, from 0, that have memory. */
+static inline uint32_t scsi_task_data_room(const struct scsi_task *task)
+{
+	if (!task->data_chunked)
+		return task->xfer_len;
+	uint64_t room = (uint64_t)task->data_iovcnt * SCSI_DATA_CHUNK;
+	return room < task->xfer_len ? (uint32_t)room : task->xfer_len;
+}
+
 /* Task management (SAM-5 clause 7), on the nexus's own loop. The transport
  * sends no status for an aborted task: TASK ABORTED goes on the wire only
  * for a command aborted from another I_T nexus while the Control mode page
@@ -305,7 +362,8 @@ enum scsi_abort_result {
 	 * scsi_task_execute (then the transport must not execute it). The
 	 * caller releases it now. */
 	SCSI_ABORT_NOT_RUN,
-	/* The task is executing: its backend I/O finishes (a sequence of
+	/* The task is executing (or is a read waiting for its chunks, which
+	 * stops waiting): its backend I/O finishes (a sequence of
 	 * I/Os stops after the current one), then done runs once with
 	 * task->aborted set, status TASK ABORTED, no sense and no data. */
 	SCSI_ABORT_RUNNING,
@@ -321,8 +379,9 @@ typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
 /* ABORT TASK SET and CLEAR TASK SET (with TST 001b the task set is per
  * I_T nexus, so both abort the same tasks), and I_T nexus loss: aborts
  * every task in nexus's task set, or only those for LUN lun when lun >= 0.
- * Waiting tasks are passed to removed; executing ones complete as after
- * scsi_task_abort (one already aborted is counted again). Returns how many
+ * Waiting tasks are passed to removed; executing ones, and reads waiting
+ * for their chunks, complete as after scsi_task_abort (one already
+ * aborted is counted again). Returns how many
  * are still executing: the transport answers the TMF after that many done
  * calls. Tasks the transport has not yet executed (still receiving
  * data-out) are not in the task set; the transport drops those itself. */

@@ -18,6 +18,10 @@ static void task_reset(struct scsi_task *task)
 	task->dir = SCSI_DIR_NONE;
 	task->xfer_len = 0;
 	task->buf = NULL;
+	task->data_chunked = false;
+	task->data_iovcnt = 0;
+	task->bufs = NULL;
+	memset(&task->data_wait, 0, sizeof(task->data_wait));
 	task->data_len = 0;
 	task->status = SCSI_STATUS_GOOD;
 	task->sense_len = 0;
@@ -44,6 +48,7 @@ void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
 		  scsi_lun_decode(task->lun_raw), sense_reason_name(reason));
 }
 
+/* Responses are short and go to the flat buffer (scsi.h). */
 void scsi_task_reply(struct scsi_task *task, const void *data, size_t len)
 {
 	task->data_len = len < task->xfer_len ? (uint32_t)len : task->xfer_len;
@@ -120,10 +125,22 @@ static enum sense_reason task_decode(struct scsi_task *task)
 	return SENSE_INTERNAL_TARGET_FAILURE;
 }
 
+/* Block data gets its chunks later (scsi.h, "Data buffers"); anything
+ * else one small flat buffer now. */
 static enum sense_reason task_alloc_buf(struct scsi_task *task)
 {
 	/* Until the transport says otherwise, all write data will be there. */
 	task->data_out_len = task->dir == SCSI_DIR_WRITE ? task->xfer_len : 0;
+	enum op_xfer xfer = task->op->xfer;
+	if ((xfer == OP_XFER_BLOCKS || xfer == OP_XFER_VERIFY) && task->xfer_len) {
+		task->bufs = bufwait_here();
+		task->data_chunked = task->bufs != NULL;
+		if (!task->bufs) {
+			log_error("scsi: %s: no buffer pool on this thread", task->op->name);
+			return SENSE_INTERNAL_TARGET_FAILURE;
+		}
+		return SENSE_NONE;
+	}
 	if (task->xfer_len == 0)
 		return SENSE_NONE;
 	void *buf;
@@ -132,7 +149,77 @@ static enum sense_reason task_alloc_buf(struct scsi_task *task)
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	}
 	task->buf = buf;
+	task->data_iov[0] = (struct iovec){ buf, task->xfer_len };
+	task->data_iovcnt = 1;
 	return SENSE_NONE;
+}
+
+/* The chunks from data_iovcnt on that bring the memory up to end. */
+static void task_data_request(struct scsi_task *task, uint32_t end, bool last)
+{
+	uint64_t upto = ((uint64_t)end + SCSI_DATA_CHUNK - 1) / SCSI_DATA_CHUNK * SCSI_DATA_CHUNK;
+	if (upto > task->xfer_len)
+		upto = task->xfer_len;
+	struct bufwait_entry *e = &task->data_wait;
+	e->iov = task->data_iov + task->data_iovcnt;
+	e->max_iov = SCSI_TASK_MAX_CHUNKS - task->data_iovcnt;
+	e->len = (uint32_t)(upto - (uint64_t)task->data_iovcnt * SCSI_DATA_CHUNK);
+	e->last = last;
+}
+
+static void task_data_arrived(struct bufwait_entry *e)
+{
+	struct scsi_task *task = container_of(e, struct scsi_task, data_wait);
+	task->data_iovcnt += e->got;
+	task->data_ready(task);
+}
+
+bool scsi_task_data_get(struct scsi_task *task, uint32_t end, bool last,
+			void (*ready)(struct scsi_task *task))
+{
+	if (scsi_task_data_room(task) >= end)
+		return true;
+	task_data_request(task, end, last);
+	task->data_wait.ready = task_data_arrived;
+	task->data_ready = ready;
+	int n = bufwait_get(task->bufs, &task->data_wait);
+	if (n == 0)
+		return false;
+	/* -E2BIG cannot happen: xfer_len is at most SCSI_MAX_XFER_BYTES. */
+	task->data_iovcnt += (unsigned)n;
+	return true;
+}
+
+static void task_drop_data(struct scsi_task *task)
+{
+	if (task->data_chunked) {
+		bufwait_cancel(task->bufs, &task->data_wait);
+		bufwait_put(task->bufs, task->data_iov, task->data_iovcnt);
+	} else {
+		free(task->buf);
+	}
+	task->buf = NULL;
+	task->data_chunked = false;
+	task->data_iovcnt = 0;
+}
+
+bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end)
+{
+	if (scsi_task_data_room(task) >= end)
+		return true;
+	task_data_request(task, end, false);
+	int n = bufwait_get_now(task->bufs, &task->data_wait);
+	if (n > 0) {
+		task->data_iovcnt += (unsigned)n;
+		return true;
+	}
+	log_warn("scsi: %s: no buffer room for %u bytes of data on their way: BUSY",
+		 task->op->name, end);
+	task_drop_data(task);
+	task->xfer_len = 0;
+	task->dir = SCSI_DIR_NONE;
+	scsi_task_set_result(task, SENSE_BUSY);
+	return false;
 }
 
 /* The order of checks follows SAM-5 5.14 and SPC-4 4.6.2: an absent LUN is
@@ -170,8 +257,7 @@ bool scsi_task_prepare(struct scsi_task *task)
 	enum sense_reason r = task_check(task);
 	if (r == SENSE_NONE)
 		return true;
-	free(task->buf);
-	task->buf = NULL;
+	task_drop_data(task);
 	task->xfer_len = 0;
 	task->dir = SCSI_DIR_NONE;
 	scsi_task_set_result(task, r);
@@ -299,7 +385,7 @@ static void task_set_leave(struct scsi_task *task)
 	task_set_start_waiting(n);
 }
 
-void scsi_task_execute(struct scsi_task *task)
+static void task_set_enter(struct scsi_task *task)
 {
 	struct scsi_nexus *n = task->nexus;
 	if (task_set_may_start(n, task, false)) {
@@ -308,6 +394,25 @@ void scsi_task_execute(struct scsi_task *task)
 	}
 	task->state = SCSI_TASK_WAITING;
 	task_list_append(&n->waiting, task);
+}
+
+static void task_data_then_enter(struct scsi_task *task)
+{
+	task_list_remove(&task->nexus->awaiting_data, task);
+	task->state = SCSI_TASK_IDLE;
+	task_set_enter(task);
+}
+
+/* A read takes its chunks first, waiting for them if it must. */
+void scsi_task_execute(struct scsi_task *task)
+{
+	if (task->dir == SCSI_DIR_READ &&
+	    !scsi_task_data_get(task, task->xfer_len, true, task_data_then_enter)) {
+		task->state = SCSI_TASK_AWAITING_DATA;
+		task_list_append(&task->nexus->awaiting_data, task);
+		return;
+	}
+	task_set_enter(task);
 }
 
 /* Takes a waiting task out of the task set; the caller starts whatever it
@@ -319,9 +424,23 @@ static void task_set_drop_waiting(struct scsi_task *task)
 	task->aborted = true;
 }
 
+/* A read still waiting for its chunks stops waiting and completes as
+ * aborted, as an executing task would. */
+static void task_abort_awaiting_data(struct scsi_task *task)
+{
+	bufwait_cancel(task->bufs, &task->data_wait);
+	task_list_remove(&task->nexus->awaiting_data, task);
+	task->state = SCSI_TASK_IDLE;
+	task->aborted = true;
+	scsi_task_finish_later(task, SENSE_TASK_ABORTED);
+}
+
 enum scsi_abort_result scsi_task_abort(struct scsi_task *task)
 {
 	switch (task->state) {
+	case SCSI_TASK_AWAITING_DATA:
+		task_abort_awaiting_data(task);
+		return SCSI_ABORT_RUNNING;
 	case SCSI_TASK_RUNNING:
 		task->aborted = true;
 		return SCSI_ABORT_RUNNING;
@@ -351,6 +470,14 @@ unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_remove
 			executing++;
 		}
 	}
+	struct scsi_task *next_t;
+	for (struct scsi_task *t = nexus->awaiting_data.head; t; t = next_t) {
+		next_t = t->set_next;
+		if (task_of_lun(t, lun)) {
+			task_abort_awaiting_data(t);
+			executing++;
+		}
+	}
 	struct scsi_task *next;
 	for (struct scsi_task *t = nexus->waiting.head; t; t = next) {
 		next = t->set_next;
@@ -374,10 +501,13 @@ unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
 
 void scsi_task_release(struct scsi_task *task)
 {
+	if (task->state == SCSI_TASK_AWAITING_DATA) {
+		task_list_remove(&task->nexus->awaiting_data, task);
+		task->state = SCSI_TASK_IDLE;
+	}
 	scsi_lu_put(task->lu);
 	task->lu = NULL;
-	free(task->buf);
-	task->buf = NULL;
+	task_drop_data(task);
 	free(task->verify_buf);
 	task->verify_buf = NULL;
 }

@@ -1,43 +1,47 @@
 #include "util/bufpool.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <stdlib.h>
 
 #define BUFPOOL_ALIGN 4096u /* O_DIRECT, as backend.h asks of I/O buffers */
 
-int bufpool_init(struct bufpool *pool, size_t chunk_size, size_t max_bytes)
+int bufpool_init(struct bufpool *pool, size_t chunk_size, size_t max_bytes, size_t reserve_bytes)
 {
 	if (chunk_size == 0 || chunk_size % BUFPOOL_ALIGN || max_bytes < chunk_size)
 		return -EINVAL;
 	pool->chunk_size = chunk_size;
 	pool->max_chunks = max_bytes / chunk_size;
-	atomic_init(&pool->chunks, 0);
+	pool->reserve_chunks = (reserve_bytes + chunk_size - 1) / chunk_size;
+	if (pool->reserve_chunks >= pool->max_chunks)
+		return -EINVAL;
+	atomic_init(&pool->in_use, 0);
+	atomic_init(&pool->reserve_holder, NULL);
 	return 0;
 }
 
 size_t bufpool_chunks(struct bufpool *pool)
 {
-	return atomic_load_explicit(&pool->chunks, memory_order_relaxed);
+	return atomic_load_explicit(&pool->in_use, memory_order_relaxed);
 }
 
-/* The counter guards no other memory (each chunk comes from malloc, which
- * orders itself), so relaxed atomics are enough; the compare-and-swap
+/* The counter guards no other memory (chunks come from malloc or a
+ * thread's own cache), so relaxed atomics are enough; the compare-and-swap
  * keeps it from ever passing the cap, even for a moment. */
-static bool bufpool_reserve(struct bufpool *pool)
+static bool bufpool_count_out(struct bufpool *pool, size_t n, bool from_reserve)
 {
-	size_t n = atomic_load_explicit(&pool->chunks, memory_order_relaxed);
+	size_t cap = pool->max_chunks - (from_reserve ? 0 : pool->reserve_chunks);
+	size_t used = atomic_load_explicit(&pool->in_use, memory_order_relaxed);
 	do {
-		if (n >= pool->max_chunks)
+		if (n > cap || used > cap - n)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&pool->chunks, &n, n + 1, memory_order_relaxed,
-							memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&pool->in_use, &used, used + n,
+							memory_order_relaxed, memory_order_relaxed));
 	return true;
 }
 
-static void bufpool_release(struct bufpool *pool)
+static void bufpool_count_back(struct bufpool *pool, size_t n)
 {
-	atomic_fetch_sub_explicit(&pool->chunks, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&pool->in_use, n, memory_order_relaxed);
 }
 
 void bufpool_cache_init(struct bufpool_cache *cache, struct bufpool *pool, unsigned keep)
@@ -51,12 +55,12 @@ void bufpool_cache_fini(struct bufpool_cache *cache)
 		void *chunk = cache->free;
 		cache->free = *(void **)chunk;
 		free(chunk);
-		bufpool_release(cache->pool);
 	}
 	cache->nfree = 0;
 }
 
-void *bufpool_get(struct bufpool_cache *cache)
+/* One chunk already counted out: from the cache, else from the system. */
+static void *cache_pop(struct bufpool_cache *cache)
 {
 	void *chunk = cache->free;
 	if (chunk) {
@@ -64,20 +68,15 @@ void *bufpool_get(struct bufpool_cache *cache)
 		cache->nfree--;
 		return chunk;
 	}
-	if (!bufpool_reserve(cache->pool))
+	if (posix_memalign(&chunk, BUFPOOL_ALIGN, cache->pool->chunk_size) != 0)
 		return NULL;
-	if (posix_memalign(&chunk, BUFPOOL_ALIGN, cache->pool->chunk_size) != 0) {
-		bufpool_release(cache->pool);
-		return NULL;
-	}
 	return chunk;
 }
 
-void bufpool_put(struct bufpool_cache *cache, void *chunk)
+static void cache_push(struct bufpool_cache *cache, void *chunk)
 {
 	if (cache->nfree >= cache->keep) {
 		free(chunk);
-		bufpool_release(cache->pool);
 		return;
 	}
 	*(void **)chunk = cache->free;
@@ -85,16 +84,37 @@ void bufpool_put(struct bufpool_cache *cache, void *chunk)
 	cache->nfree++;
 }
 
-int bufpool_get_iov(struct bufpool_cache *cache, uint32_t len, struct iovec *iov, unsigned max_iov)
+void *bufpool_get(struct bufpool_cache *cache)
+{
+	if (!bufpool_count_out(cache->pool, 1, false))
+		return NULL;
+	void *chunk = cache_pop(cache);
+	if (!chunk)
+		bufpool_count_back(cache->pool, 1);
+	return chunk;
+}
+
+void bufpool_put(struct bufpool_cache *cache, void *chunk)
+{
+	cache_push(cache, chunk);
+	bufpool_count_back(cache->pool, 1);
+}
+
+int bufpool_get_iov(struct bufpool_cache *cache, uint32_t len, struct iovec *iov, unsigned max_iov,
+		    bool from_reserve)
 {
 	size_t size = cache->pool->chunk_size;
 	size_t n = (len + size - 1) / size;
 	if (n > max_iov)
 		return -E2BIG;
+	if (!bufpool_count_out(cache->pool, n, from_reserve))
+		return -ENOBUFS;
 	for (size_t i = 0; i < n; i++) {
-		void *chunk = bufpool_get(cache);
+		void *chunk = cache_pop(cache);
 		if (!chunk) {
-			bufpool_put_iov(cache, iov, (unsigned)i);
+			for (size_t j = 0; j < i; j++)
+				cache_push(cache, iov[j].iov_base);
+			bufpool_count_back(cache->pool, n);
 			return -ENOBUFS;
 		}
 		size_t left = len - i * size;
@@ -106,5 +126,22 @@ int bufpool_get_iov(struct bufpool_cache *cache, uint32_t len, struct iovec *iov
 void bufpool_put_iov(struct bufpool_cache *cache, const struct iovec *iov, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		bufpool_put(cache, iov[i].iov_base);
+		cache_push(cache, iov[i].iov_base);
+	if (n)
+		bufpool_count_back(cache->pool, n);
+}
+
+bool bufpool_reserve_take(struct bufpool *pool, const void *who)
+{
+	const void *none = NULL;
+	return atomic_compare_exchange_strong_explicit(&pool->reserve_holder, &none, who,
+						       memory_order_relaxed, memory_order_relaxed) ||
+	       none == who;
+}
+
+void bufpool_reserve_drop(struct bufpool *pool, const void *who)
+{
+	const void *held = who;
+	atomic_compare_exchange_strong_explicit(&pool->reserve_holder, &held, NULL,
+						memory_order_relaxed, memory_order_relaxed);
 }

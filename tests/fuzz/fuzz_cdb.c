@@ -46,6 +46,8 @@ static void fuzz_close(struct backend *bs)
 static const struct backend_type fuzz_type = { .name = "fuzz", .submit = fuzz_submit };
 
 static struct loop fuzz_loop;
+static struct bufpool fuzz_pool;
+static struct bufwait fuzz_bufs;
 static struct fuzz_store stores[2];
 static struct scsi_target target;
 static struct scsi_lu *lus[2];
@@ -60,8 +62,11 @@ static void fuzz_done(struct scsi_task *task)
 static void fuzz_init(void)
 {
 	log_set_level(LL_ERROR);
-	if (loop_init(&fuzz_loop, 64) < 0)
+	if (loop_init(&fuzz_loop, 64) < 0 ||
+	    bufpool_init(&fuzz_pool, SCSI_DATA_CHUNK, 2 * SCSI_MAX_XFER_BYTES, SCSI_MAX_XFER_BYTES) < 0)
 		abort();
+	bufwait_init(&fuzz_bufs, &fuzz_pool, &fuzz_loop, 4);
+	bufwait_bind(&fuzz_bufs);
 	static const uint32_t block_sizes[2] = { 512, 4096 };
 	target.name = "iqn.2024-01.org.lunar:fuzz";
 	target.rel_port = 1;
@@ -120,11 +125,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t out_len = size - 1 - SCSI_CDB_MAX;
 	ndone = 0;
 	if (scsi_task_prepare(&task)) {
-		if (task.xfer_len > SCSI_MAX_XFER_BYTES || (task.xfer_len && !task.buf))
+		if (task.xfer_len > SCSI_MAX_XFER_BYTES ||
+		    (task.xfer_len && !task.buf && !task.data_chunked))
 			abort();
-		if (task.dir == SCSI_DIR_WRITE)
-			for (uint32_t i = 0; i < task.xfer_len; i++)
-				task.buf[i] = out_len ? out[i % out_len] : 0;
+		/* The pool holds one largest transfer beside its reserve. */
+		if (task.dir == SCSI_DIR_WRITE && !scsi_task_data_get(&task, task.xfer_len, true, NULL))
+			abort();
+		size_t at = 0;
+		for (unsigned k = 0; task.dir == SCSI_DIR_WRITE && k < task.data_iovcnt; k++) {
+			uint8_t *p = task.data_iov[k].iov_base;
+			for (size_t j = 0; j < task.data_iov[k].iov_len; j++, at++)
+				p[j] = out_len ? out[at % out_len] : 0;
+		}
 		scsi_task_execute(&task);
 		if (ndone != 0)
 			abort();
@@ -140,6 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((task.status == SCSI_STATUS_GOOD) != (task.sense_len == 0))
 		abort();
 	scsi_task_release(&task);
+	if (bufpool_chunks(&fuzz_pool) != 0)
+		abort();
 	/* The nexus is on the stack: unlink it, or the next input's would
 	 * find this one in the target's list (MODE SELECT walks it). */
 	scsi_nexus_fini(&nexus);

@@ -119,9 +119,16 @@ static struct iscsi_host host = {
 	.login_timeout_s = 1,
 };
 
+/* Task data comes from a pool with room outside its reserve for only a
+ * few chunks, so reads and R2Ts wait for chunks often; every chunk must
+ * be back when a run ends. */
+#define FUZZ_POOL_FREE_CHUNKS 4
+static struct bufpool fuzz_pool;
+
 /* The initiator's side of one run. */
 struct fuzz_run {
 	struct loop loop;
+	struct bufwait bufs;
 	int fd;
 	const uint8_t *data;
 	size_t size, sent;
@@ -371,6 +378,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_init_once();
+	if (bufpool_init(&fuzz_pool, SCSI_DATA_CHUNK,
+			 SCSI_MAX_XFER_BYTES + FUZZ_POOL_FREE_CHUNKS * SCSI_DATA_CHUNK,
+			 SCSI_MAX_XFER_BYTES) < 0)
+		abort();
 	/* The first corpus directory, if empty, gets the seeds. */
 	for (int i = 1; i < *argc; i++) {
 		const char *arg = (*argv)[i];
@@ -397,6 +408,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fuzz_lu_start();
 	cur_loop = &r->loop;
+	bufwait_init(&r->bufs, &fuzz_pool, &r->loop, 2);
+	bufwait_bind(&r->bufs);
 	r->fd = sv[0];
 	r->data = data;
 	r->size = size;
@@ -413,6 +426,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_lu_end();
 	close(r->fd);
+	if (bufpool_chunks(&fuzz_pool) != 0) {
+		fprintf(stderr, "fuzz_conn: %zu task data chunks not given back\n",
+			bufpool_chunks(&fuzz_pool));
+		abort();
+	}
+	bufwait_bind(NULL);
+	bufwait_fini(&r->bufs);
 	loop_fini(&r->loop);
 	free(r);
 	cur_loop = NULL;

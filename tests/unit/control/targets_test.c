@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "control/targets.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -41,6 +42,8 @@ struct io_task {
 };
 
 static struct loop dp;
+static struct bufpool dp_pool;
+static struct bufwait dp_bufs; /* the loop thread's task data */
 static pthread_t dp_thread;
 static struct loop *const readers[] = { &dp };
 static struct lunar_target *target;
@@ -68,7 +71,8 @@ static void io_done(struct scsi_task *st)
 	t->status = st->status;
 	t->data_len = st->data_len;
 	if (st->data_len)
-		memcpy(t->data, st->buf, st->data_len < sizeof(t->data) ? st->data_len : sizeof(t->data));
+		iov_gather(st->data_iov, st->data_iovcnt, 0, t->data,
+			   st->data_len < sizeof(t->data) ? st->data_len : sizeof(t->data));
 	if (st->sense_len) {
 		t->key = st->sense[2] & 0xF;
 		t->asc = st->sense[12];
@@ -148,6 +152,7 @@ static void stop_loop(void)
 
 static void *dp_main(void *arg)
 {
+	bufwait_bind(&dp_bufs);
 	loop_run(&dp);
 	return NULL;
 }
@@ -213,6 +218,9 @@ static int setup(void **state)
 	luns[0] = memory_lun(0);
 	assert_int_equal(targets_build(&cfg), 0);
 	assert_int_equal(loop_init(&dp, 64), 0);
+	assert_int_equal(bufpool_init(&dp_pool, SCSI_DATA_CHUNK, 2 * SCSI_MAX_XFER_BYTES,
+				      SCSI_MAX_XFER_BYTES), 0);
+	bufwait_init(&dp_bufs, &dp_pool, &dp, 4);
 	assert_int_equal(pthread_create(&dp_thread, NULL, dp_main, NULL), 0);
 	targets_set_readers(readers, 1);
 
@@ -239,6 +247,8 @@ static int teardown(void **state)
 {
 	on_loop(stop_loop);
 	pthread_join(dp_thread, NULL);
+	assert_int_equal(bufpool_chunks(&dp_pool), 0);
+	bufwait_fini(&dp_bufs);
 	loop_fini(&dp);
 	scsi_nexus_fini(&nexus);
 	targets_put(target);

@@ -107,7 +107,7 @@ static void test_write_then_read_round_trip(void **state)
 	assert_true(fixture_run(f, 0, rd, NULL));
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 	assert_int_equal(f->task.data_len, sizeof(data));
-	assert_memory_equal(f->task.buf, data, sizeof(data));
+	assert_memory_equal(fixture_read_data(f), data, sizeof(data));
 }
 
 static void test_write_short_data_out_writes_only_whole_blocks_sent(void **state)
@@ -145,7 +145,7 @@ static void test_read6_reads_from_lba(void **state)
 	fill_pattern(f->store.mem + 0x102 * FIX_BLOCK, FIX_BLOCK, 9);
 	uint8_t rd[16] = { 0x08, 0x00, 0x01, 0x02, 1 };
 	assert_true(fixture_run(f, 0, rd, NULL));
-	assert_memory_equal(f->task.buf, f->store.mem + 0x102 * FIX_BLOCK, FIX_BLOCK);
+	assert_memory_equal(fixture_read_data(f), f->store.mem + 0x102 * FIX_BLOCK, FIX_BLOCK);
 }
 
 static void test_write_fua_reaches_backend(void **state)

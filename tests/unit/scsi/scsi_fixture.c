@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/iov.h"
+
 static void fake_complete(struct loop_op *op, int res)
 {
 	struct backend_io *io = (struct backend_io *)((char *)op - offsetof(struct backend_io, lop));
@@ -58,6 +60,11 @@ struct fixture *fixture_new(bool keep_ua)
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f || loop_init(&f->loop, 64) < 0)
 		abort();
+	if (bufpool_init(&f->pool, SCSI_DATA_CHUNK, FIX_POOL_BYTES, SCSI_MAX_XFER_BYTES) < 0)
+		abort();
+	bufwait_init(&f->bufs, &f->pool, &f->loop, 4);
+	bufwait_bind(&f->bufs);
+	f->read_data = malloc(SCSI_MAX_XFER_BYTES);
 	f->store.bs.type = &fake_type;
 	f->store.bs.size = (uint64_t)FIX_NBLOCKS * FIX_BLOCK;
 	f->store.bs.block_size = FIX_BLOCK;
@@ -101,6 +108,11 @@ void fixture_remove_lu(struct fixture *f, uint16_t lun)
 void fixture_free(struct fixture *f)
 {
 	scsi_task_release(&f->task);
+	if (bufpool_chunks(&f->pool) != 0)
+		abort(); /* a task kept its chunks */
+	bufwait_bind(NULL);
+	bufwait_fini(&f->bufs);
+	free(f->read_data);
 	scsi_nexus_fini(&f->nexus);
 	scsi_target_fini(&f->target);
 	for (unsigned i = 0; i < SCSI_MAX_LUNS; i++)
@@ -138,8 +150,8 @@ bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
 	struct scsi_task *t = &f->task;
 	if (!fixture_prepare(f, lun, cdb))
 		return false;
-	if (t->dir == SCSI_DIR_WRITE && data_out)
-		memcpy(t->buf, data_out, t->xfer_len);
+	if (t->dir == SCSI_DIR_WRITE)
+		fixture_fill_data_out(f, data_out, data_out ? t->xfer_len : 0);
 	if (data_out_len < t->data_out_len)
 		t->data_out_len = data_out_len;
 	f->in_execute = true;
@@ -149,6 +161,20 @@ bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
 	loop_run(&f->loop);
 	f->loop.stop = false;
 	return true;
+}
+
+void fixture_fill_data_out(struct fixture *f, const void *data, uint32_t len)
+{
+	struct scsi_task *t = &f->task;
+	if (!scsi_task_data_get(t, t->xfer_len, true, NULL))
+		abort(); /* the fixture's pool has room for any one command */
+	iov_scatter(t->data_iov, t->data_iovcnt, 0, data, len);
+}
+
+const uint8_t *fixture_read_data(struct fixture *f)
+{
+	iov_gather(f->task.data_iov, f->task.data_iovcnt, 0, f->read_data, f->task.data_len);
+	return f->read_data;
 }
 
 void fixture_sense(const struct fixture *f, uint8_t *key, uint8_t *asc, uint8_t *ascq)

@@ -12,6 +12,8 @@
 #define FIX_TARGET "iqn.2024-01.org.lunar:disk1"
 #define FIX_BLOCK 512u
 #define FIX_NBLOCKS 2048u
+/* Room for a few largest transfers beside the reserve. */
+#define FIX_POOL_BYTES (4u * SCSI_MAX_XFER_BYTES)
 
 struct fake_store {
 	struct backend bs;
@@ -29,6 +31,9 @@ void fake_store_close(struct backend *bs);
 
 struct fixture {
 	struct loop loop;
+	struct bufpool pool;   /* task data: FIX_POOL_BYTES */
+	struct bufwait bufs;   /* bound to the test's thread */
+	uint8_t *read_data;    /* fixture_read_data's copy */
 	struct scsi_target target;
 	struct scsi_lu *lus[SCSI_MAX_LUNS]; /* the test's own references */
 	struct scsi_nexus nexus;
@@ -51,9 +56,14 @@ void fixture_add_lu(struct fixture *f, uint16_t lun);
 void fixture_remove_lu(struct fixture *f, uint16_t lun);
 /* Sets up f->task for cdb on lun and runs scsi_task_prepare on it. */
 bool fixture_prepare(struct fixture *f, uint16_t lun, const uint8_t *cdb);
+/* Gives the prepared write f->task memory for all its data and copies len
+ * bytes of data into it, as a transport would. */
+void fixture_fill_data_out(struct fixture *f, const void *data, uint32_t len);
+/* The data a read left in f->task, as one flat copy. */
+const uint8_t *fixture_read_data(struct fixture *f);
 /* Runs one command on lun: prepare, then (when prepare accepts it) copy
- * data_out into buf, execute and run the loop until done. Returns what
- * prepare returned. */
+ * data_out into its data, execute and run the loop until done. Returns
+ * what prepare returned. Every chunk must be back when the fixture goes. */
 bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void *data_out);
 /* Same, with the transport delivering only data_out_len bytes of data-out. */
 bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,

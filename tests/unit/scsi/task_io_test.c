@@ -145,7 +145,9 @@ static void test_abort_stops_a_chain_after_the_step_in_flight(void **state)
 	struct fixture *f = *state;
 	static const uint8_t wv10[16] = { 0x2E, 0, 0, 0, 0, 5, 0, 0, 1, 0 };
 	assert_true(fixture_prepare(f, 0, wv10));
-	memset(f->task.buf, 0x5A, FIX_BLOCK);
+	uint8_t pattern[FIX_BLOCK];
+	memset(pattern, 0x5A, sizeof(pattern));
+	fixture_fill_data_out(f, pattern, sizeof(pattern));
 	scsi_task_execute(&f->task);
 	assert_int_equal(scsi_task_abort(&f->task), SCSI_ABORT_RUNNING);
 	run(f);

@@ -15,16 +15,17 @@
 static void bad_sizes_are_refused(void **state)
 {
 	struct bufpool pool;
-	assert_int_equal(bufpool_init(&pool, 1000, 1 << 20), -EINVAL);
-	assert_int_equal(bufpool_init(&pool, 0, 1 << 20), -EINVAL);
-	assert_int_equal(bufpool_init(&pool, CHUNK, CHUNK - 1), -EINVAL);
+	assert_int_equal(bufpool_init(&pool, 1000, 1 << 20, 0), -EINVAL);
+	assert_int_equal(bufpool_init(&pool, 0, 1 << 20, 0), -EINVAL);
+	assert_int_equal(bufpool_init(&pool, CHUNK, CHUNK - 1, 0), -EINVAL);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 2 * CHUNK, 2 * CHUNK), -EINVAL);
 }
 
 static void chunks_are_aligned_and_whole(void **state)
 {
 	struct bufpool pool;
 	struct bufpool_cache c;
-	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK), 0);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK, 0), 0);
 	bufpool_cache_init(&c, &pool, 4);
 	char *chunk = bufpool_get(&c);
 	assert_non_null(chunk);
@@ -39,7 +40,7 @@ static void a_returned_chunk_is_reused(void **state)
 {
 	struct bufpool pool;
 	struct bufpool_cache c;
-	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK), 0);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK, 0), 0);
 	bufpool_cache_init(&c, &pool, 4);
 	void *a = bufpool_get(&c);
 	bufpool_put(&c, a);
@@ -53,7 +54,7 @@ static void the_budget_caps_live_chunks(void **state)
 {
 	struct bufpool pool;
 	struct bufpool_cache c;
-	assert_int_equal(bufpool_init(&pool, CHUNK, 3 * CHUNK + 100), 0);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 3 * CHUNK + 100, 0), 0);
 	bufpool_cache_init(&c, &pool, 8);
 	void *got[3];
 	for (int i = 0; i < 3; i++)
@@ -67,11 +68,11 @@ static void the_budget_caps_live_chunks(void **state)
 	assert_int_equal(bufpool_chunks(&pool), 0);
 }
 
-static void chunks_beyond_keep_go_back_with_their_budget(void **state)
+static void chunks_beyond_keep_go_back_to_the_system(void **state)
 {
 	struct bufpool pool;
 	struct bufpool_cache c;
-	assert_int_equal(bufpool_init(&pool, CHUNK, 8 * CHUNK), 0);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 8 * CHUNK, 0), 0);
 	bufpool_cache_init(&c, &pool, 1);
 	void *a = bufpool_get(&c);
 	void *b = bufpool_get(&c);
@@ -79,7 +80,8 @@ static void chunks_beyond_keep_go_back_with_their_budget(void **state)
 	bufpool_put(&c, a);
 	bufpool_put(&c, b);
 	assert_int_equal(c.nfree, 1);
-	assert_int_equal(bufpool_chunks(&pool), 1);
+	/* The cached chunk is idle: no longer counted against the budget. */
+	assert_int_equal(bufpool_chunks(&pool), 0);
 	bufpool_cache_fini(&c);
 	assert_int_equal(bufpool_chunks(&pool), 0);
 }
@@ -88,21 +90,46 @@ static void iov_covers_the_length_in_chunks(void **state)
 {
 	struct bufpool pool;
 	struct bufpool_cache c;
-	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK), 0);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK, 0), 0);
 	bufpool_cache_init(&c, &pool, 4);
 	struct iovec iov[4];
-	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK + 512, iov, 4), 3);
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK + 512, iov, 4, false), 3);
 	assert_int_equal(iov[0].iov_len, CHUNK);
 	assert_int_equal(iov[1].iov_len, CHUNK);
 	assert_int_equal(iov[2].iov_len, 512);
 	/* One chunk left in the budget: all or nothing. */
 	struct iovec more[2];
-	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK, more, 2), -ENOBUFS);
-	assert_int_equal(bufpool_chunks(&pool), 4);
-	assert_int_equal(bufpool_get_iov(&c, 5 * CHUNK, more, 2), -E2BIG);
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK, more, 2, false), -ENOBUFS);
+	assert_int_equal(bufpool_chunks(&pool), 3);
+	assert_int_equal(bufpool_get_iov(&c, 5 * CHUNK, more, 2, false), -E2BIG);
 	bufpool_put_iov(&c, iov, 3);
 	bufpool_cache_fini(&c);
 	assert_int_equal(bufpool_chunks(&pool), 0);
+}
+
+static void only_the_holder_takes_the_reserve(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	int a = 0, b = 0;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 4 * CHUNK, 2 * CHUNK), 0);
+	bufpool_cache_init(&c, &pool, 4);
+	struct iovec iov[4], more[2];
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK, iov, 4, false), 2);
+	assert_int_equal(bufpool_get_iov(&c, CHUNK, more, 2, false), -ENOBUFS);
+	assert_true(bufpool_reserve_take(&pool, &a));
+	assert_true(bufpool_reserve_take(&pool, &a));
+	assert_false(bufpool_reserve_take(&pool, &b));
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK, more, 2, true), 2);
+	assert_int_equal(bufpool_get_iov(&c, CHUNK, iov + 2, 2, true), -ENOBUFS);
+	bufpool_reserve_drop(&pool, &b);
+	assert_false(bufpool_reserve_take(&pool, &b));
+	bufpool_reserve_drop(&pool, &a);
+	assert_true(bufpool_reserve_take(&pool, &b));
+	bufpool_put_iov(&c, iov, 2);
+	bufpool_put_iov(&c, more, 2);
+	assert_int_equal(bufpool_chunks(&pool), 0);
+	bufpool_cache_fini(&c);
 }
 
 #define NTHREADS 4
@@ -146,7 +173,7 @@ static void *churn(void *arg)
 static void threads_share_the_budget_without_passing_it(void **state)
 {
 	struct bufpool pool;
-	assert_int_equal(bufpool_init(&pool, CHUNK, 6 * CHUNK), 0);
+	assert_int_equal(bufpool_init(&pool, CHUNK, 6 * CHUNK, 0), 0);
 	struct worker w[NTHREADS];
 	pthread_t th[NTHREADS];
 	for (unsigned i = 0; i < NTHREADS; i++) {
@@ -167,8 +194,9 @@ int main(void)
 		cmocka_unit_test(chunks_are_aligned_and_whole),
 		cmocka_unit_test(a_returned_chunk_is_reused),
 		cmocka_unit_test(the_budget_caps_live_chunks),
-		cmocka_unit_test(chunks_beyond_keep_go_back_with_their_budget),
+		cmocka_unit_test(chunks_beyond_keep_go_back_to_the_system),
 		cmocka_unit_test(iov_covers_the_length_in_chunks),
+		cmocka_unit_test(only_the_holder_takes_the_reserve),
 		cmocka_unit_test(threads_share_the_budget_without_passing_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
