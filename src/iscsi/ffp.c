@@ -144,15 +144,58 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 }
 
 /* TMF functions and responses, RFC 7143 §11.5.1 and §11.6.1. */
-enum { TMF_ABORT_TASK = 1 };
-enum { TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NOT_SUPPORTED = 5 };
+enum { TMF_ABORT_TASK = 1, TMF_LUN_RESET = 5 };
+enum {
+	TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NO_LUN = 2, TMF_NOT_SUPPORTED = 5,
+	TMF_REJECTED = 255,
+};
+
+/* A LOGICAL UNIT RESET in progress: answered once the SCSI core is done. */
+struct tmf_lun_reset {
+	struct iscsi_conn *conn;    /* holds a reference */
+	uint32_t itt;
+};
+
+static void lun_reset_done(void *arg)
+{
+	struct tmf_lun_reset *r = arg;
+	if (r->conn->phase == CONN_FULL_FEATURE)
+		iscsi_send_tmf_rsp(r->conn, r->itt, TMF_COMPLETE);
+	iscsi_conn_put(r->conn);
+	free(r);
+}
+
+static void handle_lun_reset(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_session *s = conn->session;
+	int lun = scsi_lun_decode(h->lun);
+	if (lun < 0 || !scsi_target_lun_map(s->nexus.target)->lus[lun]) {
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_LUN);
+		return;
+	}
+	log_info("connection %s: LOGICAL UNIT RESET of LUN %d", conn->peer_text, lun);
+	struct tmf_lun_reset *r = malloc(sizeof(*r));
+	if (r) {
+		*r = (struct tmf_lun_reset){ .conn = conn, .itt = h->itt };
+		iscsi_conn_get(conn);
+		if (scsi_lu_reset(&s->nexus, (uint16_t)lun, lun_reset_done, r) == 0)
+			return;
+		iscsi_conn_put(conn);
+		free(r);
+	}
+	iscsi_send_tmf_rsp(conn, h->itt, TMF_REJECTED);
+}
 
 static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	uint8_t function = h->tmf.function & 0x7f;
+	if (function == TMF_LUN_RESET) {
+		handle_lun_reset(conn, h);
+		return;
+	}
 	if (function != TMF_ABORT_TASK) {
-		/* The other functions (task set, LUN and target resets) come
-		 * with the task management work. */
+		/* The other functions (task sets, target resets) come with the
+		 * SCSI-complete work. */
 		log_info("connection %s: task management function %u not supported",
 			 conn->peer_text, function);
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);

@@ -126,6 +126,15 @@ static void task_respond(struct iscsi_task *t)
 	iscsi_task_put(t);
 }
 
+/* The task ends without a word to the initiator (aborted). */
+static void task_drop(struct iscsi_task *t)
+{
+	iscsi_session_remove_task(t->session, t);
+	t->executing = false;
+	iscsi_session_cmd_done(t->session);
+	iscsi_task_put(t);
+}
+
 static void task_scsi_done(struct scsi_task *st)
 {
 	struct iscsi_task *t = st->transport_priv;
@@ -137,6 +146,9 @@ static void task_scsi_done(struct scsi_task *st)
 		iscsi_session_cmd_done(t->session);
 		iscsi_send_tmf_rsp(t->conn, t->abort_itt, 0);
 		iscsi_task_put(t);
+	} else if (st->aborted) {
+		/* A LOGICAL UNIT RESET aborted it; with TAS 0 no status is sent. */
+		task_drop(t);
 	} else {
 		task_respond(t);
 	}
@@ -272,6 +284,10 @@ void iscsi_cmd_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	conn->ffp->rx_task = NULL;
 	if (!t)
 		return;
+	if (t->reset) {
+		task_drop(t);
+		return;
+	}
 	t->got = conn->ffp->rx_task_len;
 	t->unsol_next = h->data_len;
 	t->r2t_offset = min_u32(t->unsol_next, t->want);
@@ -349,6 +365,10 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	conn->ffp->rx_r2t = NULL;
 	if (!t)
 		return;
+	if (t->reset) {
+		task_drop(t);
+		return;
+	}
 	t->got += conn->ffp->rx_task_len;
 	if (slot) {
 		slot->got += h->data_len;
@@ -377,20 +397,50 @@ void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
 
 bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 {
-	iscsi_session_remove_task(t->session, t);
 	/* One still waiting in the SCSI task set (behind an ORDERED task)
 	 * leaves it and never runs; one running finishes the I/O in flight
 	 * and ends through task_scsi_done, which answers the TMF. */
 	if (t->executing && scsi_task_abort(&t->scsi) == SCSI_ABORT_RUNNING) {
+		iscsi_session_remove_task(t->session, t);
 		t->aborted = true;
 		t->abort_itt = tmf_itt;
 		return false;
 	}
-	t->executing = false;
-	iscsi_session_cmd_done(t->session);
-	iscsi_task_put(t);
+	task_drop(t);
 	return true;
 }
+
+/* LOGICAL UNIT RESET reaches this session (scsi_lu_reset): its tasks for
+ * lun that are still collecting data never run. One whose data segment is
+ * being received right now is dropped when that receive is done. */
+static void nexus_drop_unexecuted(struct scsi_nexus *nexus, uint16_t lun)
+{
+	struct iscsi_session *s = container_of(nexus, struct iscsi_session, nexus);
+	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
+		struct iscsi_task *next;
+		for (struct iscsi_task *t = s->tasks[b]; t; t = next) {
+			next = t->hnext;
+			if (t->executing || scsi_lun_decode(t->lun) != lun)
+				continue;
+			if (t->conn->ffp->rx_task == t)
+				t->reset = true;
+			else
+				task_drop(t);
+		}
+	}
+}
+
+/* A waiting task the SCSI core took out of its task set for the reset. */
+static void nexus_removed(struct scsi_task *st, void *arg)
+{
+	(void)arg;
+	task_drop(st->transport_priv);
+}
+
+const struct scsi_nexus_ops iscsi_nexus_ops = {
+	.drop_unexecuted = nexus_drop_unexecuted,
+	.removed = nexus_removed,
+};
 
 /* A task the SCSI core took out of its task set before it ran. */
 static void task_dropped(struct scsi_task *st, void *arg)

@@ -127,7 +127,8 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	if (!s->discovery) {
 		char port[sizeof(s->nexus.initiator_port)];
 		format_initiator_port(port, sizeof(port), s->initiator_name, s->isid);
-		scsi_nexus_init(&s->nexus, host->scsi_target(s->target), port);
+		scsi_nexus_init(&s->nexus, host->scsi_target(s->target), port, s->loop,
+				&iscsi_nexus_ops);
 	}
 
 	pthread_mutex_lock(&table_lock);

@@ -45,6 +45,7 @@ struct iscsi_task {
 	uint32_t datasn;            /* next DataSN of Data-In */
 	unsigned refs;              /* queued PDUs pointing into its data, plus one while live */
 	bool aborted;               /* ABORT TASK arrived while executing */
+	bool reset;                 /* a LU reset dropped it while its data was being received */
 	uint32_t abort_itt;         /* that TMF's ITT, answered when execution ends */
 };
 
@@ -67,6 +68,8 @@ void iscsi_task_put(struct iscsi_task *task);
  * for tmf_itt when the SCSI core is done with it, instead of its status.
  * The one place where aborting reaches into the SCSI core. */
 bool iscsi_task_abort(struct iscsi_task *task, uint32_t tmf_itt);
+/* How a LOGICAL UNIT RESET from any I_T nexus reaches a session's tasks. */
+extern const struct scsi_nexus_ops iscsi_nexus_ops;
 /* Sends a Task Management Function Response. */
 void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response);
 /* A connection is closing: its tasks (connection allegiance) leave the

@@ -18,10 +18,13 @@ static const struct {
 };
 
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
-		     const char *initiator_port)
+		     const char *initiator_port, struct loop *loop,
+		     const struct scsi_nexus_ops *ops)
 {
 	memset(nexus, 0, sizeof(*nexus));
 	nexus->target = target;
+	nexus->loop = loop;
+	nexus->ops = ops;
 	snprintf(nexus->initiator_port, sizeof(nexus->initiator_port), "%s",
 		 initiator_port ? initiator_port : "");
 	/* A new I_T nexus sees every LU as just powered on (SAM-5 6.3.1).

@@ -172,8 +172,29 @@ struct scsi_task_list {
 	struct scsi_task *head, *tail;
 };
 
+struct scsi_nexus;
+struct scsi_lu_reset;
+
+/* A waiting task that scsi_task_set_abort took out of the task set; it
+ * never runs and done is never called for it, so this may free it. */
+typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
+
+/* What the core asks of the transport that owns an I_T nexus when task
+ * management reaches it from elsewhere (a LOGICAL UNIT RESET received on
+ * another I_T nexus). Both run on the nexus's loop. */
+struct scsi_nexus_ops {
+	/* Drop the tasks for lun that were never handed to
+	 * scsi_task_execute (still collecting data-out): they must not run. */
+	void (*drop_unexecuted)(struct scsi_nexus *nexus, uint16_t lun);
+	/* A waiting task of this nexus the core took out of its task set
+	 * (arg is the nexus). */
+	scsi_task_removed_fn removed;
+};
+
 struct scsi_nexus {
 	struct scsi_target *target;
+	struct loop *loop;          /* where the nexus's tasks run */
+	const struct scsi_nexus_ops *ops;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
 	/* pending unit attentions per LUN, bit per enum scsi_ua; other
 	 * threads set bits (a MODE SELECT on another nexus), so atomic */
@@ -278,6 +299,7 @@ struct scsi_task {
 	struct loop_op complete_op; /* defers done() to the loop */
 	enum scsi_task_state state;
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
+	struct scsi_lu_reset *lu_reset; /* aborted by this reset, which waits for it */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 	struct iovec verify_iov;    /* the read into verify_buf */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */
@@ -316,10 +338,12 @@ int scsi_target_remove_lu(struct scsi_target *t, uint16_t lun, struct scsi_lun_m
 /* Drops the map's LU references and frees it. */
 void scsi_lun_map_free(struct scsi_lun_map *map);
 
-/* Sets up a nexus and adds it to its target's list; scsi_nexus_fini takes
- * it off. Thread-safe. */
+/* Sets up a nexus whose tasks run on loop and adds it to its target's
+ * list; scsi_nexus_fini takes it off. Thread-safe. ops may be NULL only
+ * while no LOGICAL UNIT RESET can reach the target (unit tests). */
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
-		     const char *initiator_port);
+		     const char *initiator_port, struct loop *loop,
+		     const struct scsi_nexus_ops *ops);
 void scsi_nexus_fini(struct scsi_nexus *nexus);
 
 /* SAM-5 LUN encoding of the 8-byte LUN field (peripheral or flat space). */
@@ -372,10 +396,6 @@ enum scsi_abort_result {
 /* ABORT TASK. */
 enum scsi_abort_result scsi_task_abort(struct scsi_task *task);
 
-/* A waiting task that scsi_task_set_abort took out of the task set; it
- * never runs and done is never called for it, so this may free it. */
-typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
-
 /* ABORT TASK SET and CLEAR TASK SET (with TST 001b the task set is per
  * I_T nexus, so both abort the same tasks), and I_T nexus loss: aborts
  * every task in nexus's task set, or only those for LUN lun when lun >= 0.
@@ -388,17 +408,16 @@ typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
 unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
 			     void *arg);
 
-/* LOGICAL UNIT RESET (SAM-5 clause 7; the reset itself: SAM-5 6.3), the
- * part that belongs to one I_T nexus: aborts every task for lun in nexus's
- * task set as scsi_task_set_abort does, and establishes the unit attention
- * BUS DEVICE RESET FUNCTION OCCURRED (29h/03h) for lun on this nexus.
- * Returns how many of lun's tasks are still executing here.
- * A reset reaches every I_T nexus of the target, each owned by its own
- * loop: the transport that received the TMF calls this for its own nexus
- * and posts a message (loop_post) to each other nexus's loop that calls it
- * there; each nexus reports back once its count of executing tasks has
- * reached zero, and the TMF is answered when all have. */
-unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
-				scsi_task_removed_fn removed, void *arg);
+/* LOGICAL UNIT RESET (SAM-5 6.3.3), called on from's loop. It reaches
+ * every I_T nexus of from's target, each on its own loop: the transport
+ * drops the tasks for lun it never handed to the core
+ * (ops->drop_unexecuted), waiting tasks leave the task set
+ * (ops->removed), executing ones finish the backend I/O in flight and
+ * complete as aborted (no status goes to the initiator: TAS 0), and each
+ * nexus gets the unit attention BUS DEVICE RESET FUNCTION OCCURRED
+ * (29h/03h) for lun. done(arg) runs on from's loop once every aborted task
+ * has completed, so nothing they would have written lands after the TMF
+ * Response. Returns 0, or -ENOMEM and nothing happened. */
+int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
 
 #endif

@@ -31,6 +31,7 @@ static void task_reset(struct scsi_task *task)
 	task->verify_buf = NULL;
 	task->state = SCSI_TASK_IDLE;
 	task->aborted = false;
+	task->lu_reset = NULL;
 }
 
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
@@ -275,7 +276,12 @@ static void task_complete(struct scsi_task *task)
 		scsi_task_set_result(task, SENSE_TASK_ABORTED);
 	}
 	task_set_leave(task);
+	/* done may free the task: take what the reset needs first. */
+	struct scsi_lu_reset *reset = task->lu_reset;
+	task->lu_reset = NULL;
 	task->done(task);
+	if (reset)
+		scsi_lu_reset_put(reset);
 }
 
 void scsi_task_finish(struct scsi_task *task, enum sense_reason reason)
@@ -460,14 +466,24 @@ static bool task_of_lun(const struct scsi_task *task, int lun)
 	return lun < 0 || scsi_lun_decode(task->lun_raw) == lun;
 }
 
-unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
-			     void *arg)
+/* An executing task an abort reached: counted for reset, if any, unless
+ * an earlier reset already waits for it. */
+static unsigned task_counted(struct scsi_task *t, struct scsi_lu_reset *reset)
+{
+	if (!reset || t->lu_reset)
+		return 0;
+	t->lu_reset = reset;
+	return 1;
+}
+
+unsigned scsi_task_set_abort_for(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
+				 void *arg, struct scsi_lu_reset *reset)
 {
 	unsigned executing = 0;
 	for (struct scsi_task *t = nexus->running.head; t; t = t->set_next) {
 		if (task_of_lun(t, lun)) {
 			t->aborted = true;
-			executing++;
+			executing += reset ? task_counted(t, reset) : 1;
 		}
 	}
 	struct scsi_task *next_t;
@@ -475,7 +491,7 @@ unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_remove
 		next_t = t->set_next;
 		if (task_of_lun(t, lun)) {
 			task_abort_awaiting_data(t);
-			executing++;
+			executing += reset ? task_counted(t, reset) : 1;
 		}
 	}
 	struct scsi_task *next;
@@ -491,12 +507,10 @@ unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_remove
 	return executing;
 }
 
-unsigned scsi_task_set_lu_reset(struct scsi_nexus *nexus, uint16_t lun,
-				scsi_task_removed_fn removed, void *arg)
+unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
+			     void *arg)
 {
-	unsigned executing = scsi_task_set_abort(nexus, lun, removed, arg);
-	scsi_ua_establish(nexus, lun, SCSI_UA_LU_RESET);
-	return executing;
+	return scsi_task_set_abort_for(nexus, lun, removed, arg, NULL);
 }
 
 void scsi_task_release(struct scsi_task *task)

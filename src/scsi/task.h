@@ -32,6 +32,14 @@ void scsi_task_io_step(struct scsi_task *task, void (*then)(struct scsi_task *ta
  * SCSI_TASK_MAX_IOS: the caller submits nothing more and the step ends
  * with an error. */
 struct backend_io *scsi_task_io_slot(struct scsi_task *task);
+/* scsi_task_set_abort, with the executing tasks it aborts counted for
+ * reset (lu_reset.c), which then waits for their completion; returns how
+ * many it counted. */
+unsigned scsi_task_set_abort_for(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
+				 void *arg, struct scsi_lu_reset *reset);
+/* An aborted task the reset counted has completed (task.c). */
+void scsi_lu_reset_put(struct scsi_lu_reset *reset);
+
 /* The sense reason for a step's error. */
 enum sense_reason scsi_task_io_reason(const struct scsi_task *task, int err);
 

@@ -146,6 +146,16 @@ static void seed_abort_task(struct seed *s, uint32_t itt, uint32_t ref_itt, uint
 	seed_pdu(s, bhs, NULL, 0);
 }
 
+/* RFC 7143 §11.5: LOGICAL UNIT RESET of LUN 0. */
+static void seed_lun_reset(struct seed *s, uint32_t itt)
+{
+	uint8_t bhs[ISCSI_BHS_LEN] = { BHS_I_BIT | ISCSI_OP_TMF_REQ, BHS_F_BIT | 5u };
+	be32_put(bhs + 16, itt);
+	be32_put(bhs + 20, ISCSI_RSVD_TAG);
+	be32_put(bhs + 24, s->cmdsn);
+	seed_pdu(s, bhs, NULL, 0);
+}
+
 /* RFC 7143 §11.14: reason 0 closes the session, 1 the connection. */
 static void seed_logout(struct seed *s, uint32_t itt, uint8_t reason)
 {
@@ -287,6 +297,29 @@ static void seed_build_executing(struct seed *s)
 	seed_logout(s, 0x5a, 0);
 }
 
+/* A LOGICAL UNIT RESET meets a read still executing (delayed by its LBA),
+ * a write still waiting for its data and an ORDERED write held behind
+ * them; the write's Data-Out arrives after the reset dropped it. */
+static void seed_build_lun_reset(struct seed *s)
+{
+	uint8_t cdb[16];
+	seed_login_normal(s);
+	seed_cmd(s, BHS_F_BIT, 0x70, 0, cdb_tur, NULL, 0);
+	seed_cdb_rw10(cdb, 0x28, 7, 1);
+	seed_cmd(s, BHS_F_BIT | CMD_R_BIT, 0x71, SEED_BLOCK, cdb, NULL, 0);
+	seed_cdb_rw10(cdb, 0x2a, 0, 4);
+	seed_cmd(s, BHS_F_BIT | CMD_W_BIT, 0x72, 4 * SEED_BLOCK, cdb, pattern, SEED_BLOCK);
+	seed_cdb_rw10(cdb, 0x2a, 5, 1);
+	seed_cmd(s, BHS_F_BIT | CMD_W_BIT | CMD_ATTR_ORDERED, 0x73, SEED_BLOCK, cdb, pattern,
+		 SEED_BLOCK);
+	seed_lun_reset(s, 0x74);
+	seed_data_out(s, 0x72, 1, 0, SEED_BLOCK, pattern, SEED_BLOCK);
+	seed_cmd(s, BHS_F_BIT, 0x75, 0, cdb_tur, NULL, 0);
+	for (uint32_t itt = 0x76; itt < 0x7a; itt++)
+		seed_nop_out(s, false, itt, "wait");
+	seed_logout(s, 0x7a, 0);
+}
+
 /* A Text Response longer than the initiator's 512-byte PDUs comes in
  * parts (TTT 1 is the connection's first); then logouts the target
  * refuses (recovery needs ERL > 0, an unknown CID) before the real one. */
@@ -327,6 +360,7 @@ static const struct {
 	{ "seed-dropped", seed_build_dropped },
 	{ "seed-executing", seed_build_executing },
 	{ "seed-text", seed_build_text },
+	{ "seed-lun-reset", seed_build_lun_reset },
 };
 
 static int seed_save(const char *dir, const char *name, const struct seed *s)

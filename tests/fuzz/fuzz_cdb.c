@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		stores[i].fail_err = errs[(sel >> 6) & 3];
 	}
 	struct scsi_nexus nexus;
-	scsi_nexus_init(&nexus, &target, "iqn.2024-01.org.test:fuzz,i,0x1");
+	scsi_nexus_init(&nexus, &target, "iqn.2024-01.org.test:fuzz,i,0x1", &fuzz_loop, NULL);
 	if (!(sel & 0x20))
 		memset(nexus.ua, 0, sizeof(nexus.ua));
 

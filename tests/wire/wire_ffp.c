@@ -22,7 +22,7 @@
  * responses (§11.5.1, §11.6.1). */
 enum { LOGOUT_CLOSE_SESSION = 0, LOGOUT_REMOVE_FOR_RECOVERY = 2 };
 enum { LOGOUT_RSP_OK = 0, LOGOUT_RSP_RECOVERY_UNSUPPORTED = 2 };
-enum { TMF_ABORT_TASK = 1 };
+enum { TMF_ABORT_TASK = 1, TMF_LUN_RESET = 5 };
 enum { TMF_RSP_COMPLETE = 0, TMF_RSP_NO_TASK = 1 };
 
 /* Scenario 8: a NOP-Out with a valid ITT is a ping answered by a NOP-In
@@ -260,23 +260,30 @@ static void check_sendtargets_normal(const struct wire_target *t)
 	wire_close(&c);
 }
 
-static bool logout(struct wire_conn *c, uint8_t reason, uint8_t *response, char *why)
+/* Sends the request in bhs (no data) and waits for its answer of
+ * rsp_opcode; *response gets the answer's Response field (byte 2). */
+static bool request(struct wire_conn *c, const uint8_t *bhs, uint32_t itt, uint8_t rsp_opcode,
+		    uint8_t *response, char *why)
 {
-	uint32_t itt = c->next_itt++;
-	uint8_t bhs[ISCSI_BHS_LEN];
 	struct wire_pdu p;
-
-	wire_build_logout(bhs, c, itt, reason);
 	enum wire_io r = wire_send_pdu(c, bhs, NULL, 0);
 	if (r != WIRE_IO_OK) {
 		snprintf(why, WIRE_WHY_LEN, "%s", wire_io_name(r));
 		return false;
 	}
-	if (!wire_expect(c, &p, ISCSI_OP_LOGOUT_RSP, itt, why, WIRE_WHY_LEN))
+	if (!wire_expect(c, &p, rsp_opcode, itt, why, WIRE_WHY_LEN))
 		return false;
 	*response = p.bhs[2];
 	wire_pdu_free(&p);
 	return true;
+}
+
+static bool logout(struct wire_conn *c, uint8_t reason, uint8_t *response, char *why)
+{
+	uint32_t itt = c->next_itt++;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	wire_build_logout(bhs, c, itt, reason);
+	return request(c, bhs, itt, ISCSI_OP_LOGOUT_RSP, response, why);
 }
 
 /* Scenario 12: Logout "close the session" is answered 0 and the target
@@ -315,24 +322,19 @@ static void check_logout(const struct wire_target *t)
 	wire_close(&c);
 }
 
-static bool abort_task(struct wire_conn *c, uint32_t ref_itt, uint32_t ref_cmdsn, uint8_t *response,
-		       char *why)
+static bool tmf(struct wire_conn *c, uint8_t function, uint32_t ref_itt, uint32_t ref_cmdsn,
+		uint8_t *response, char *why)
 {
 	uint32_t itt = c->next_itt++;
 	uint8_t bhs[ISCSI_BHS_LEN];
-	struct wire_pdu p;
+	wire_build_tmf(bhs, c, itt, function, ref_itt, ref_cmdsn);
+	return request(c, bhs, itt, ISCSI_OP_TMF_RSP, response, why);
+}
 
-	wire_build_tmf(bhs, c, itt, TMF_ABORT_TASK, ref_itt, ref_cmdsn);
-	enum wire_io r = wire_send_pdu(c, bhs, NULL, 0);
-	if (r != WIRE_IO_OK) {
-		snprintf(why, WIRE_WHY_LEN, "%s", wire_io_name(r));
-		return false;
-	}
-	if (!wire_expect(c, &p, ISCSI_OP_TMF_RSP, itt, why, WIRE_WHY_LEN))
-		return false;
-	*response = p.bhs[2];
-	wire_pdu_free(&p);
-	return true;
+static bool abort_task(struct wire_conn *c, uint32_t ref_itt, uint32_t ref_cmdsn, uint8_t *response,
+		       char *why)
+{
+	return tmf(c, TMF_ABORT_TASK, ref_itt, ref_cmdsn, response, why);
 }
 
 /* Scenario 13 (§11.5.1, ABORT TASK): a WRITE waiting for its data is
@@ -404,6 +406,80 @@ static void check_abort_task(const struct wire_target *t)
 	wire_close(&c);
 }
 
+/* True if a TEST UNIT READY on c ends in CHECK CONDITION with the unit
+ * attention BUS DEVICE RESET FUNCTION OCCURRED (29h/03h). */
+static bool tur_sees_lu_reset(struct wire_conn *c, char *why)
+{
+	static const uint8_t tur[6];
+	struct wire_scsi_result res;
+	if (!wire_scsi_exec(c, tur, sizeof(tur), WIRE_DIR_NONE, NULL, 0, &res, why, WIRE_WHY_LEN))
+		return false;
+	if (res.status == WIRE_SCSI_CHECK_CONDITION && res.has_sense && res.sense_key == 0x6 &&
+	    res.asc == 0x29 && res.ascq == 0x03)
+		return true;
+	snprintf(why, WIRE_WHY_LEN, "status 0x%02x, sense %x/%02x/%02x", res.status,
+		 res.sense_key, res.asc, res.ascq);
+	return false;
+}
+
+/* Scenario 14 (SAM-5 6.3.3, LOGICAL UNIT RESET): a WRITE waiting for its
+ * data is aborted without a SCSI Response, the TMF is answered "Function
+ * complete", and both the I_T nexus that asked and another one (another
+ * session, likely on another data-plane thread) see 29h/03h next. */
+static void check_lun_reset(const struct wire_target *t)
+{
+	static const char *const names[] = {
+		"lun_reset_function_complete", "lun_reset_waiting_write_no_scsi_response",
+		"lun_reset_ua_on_its_nexus", "lun_reset_ua_on_another_nexus",
+	};
+	struct wire_login_params lp;
+	struct wire_conn c, other;
+	char why[WIRE_WHY_LEN] = "";
+	uint64_t blocks;
+	uint32_t bs;
+	uint8_t cdb[10], response;
+	struct wire_pdu p;
+
+	wire_login_params_default(&lp);
+	lp.immediate_data = false;
+	lp.initial_r2t = true;
+	if (!wire_session_open_capacity(&c, t, &lp, &blocks, &bs, why, sizeof(why))) {
+		wire_check_unreached(names, 4, why);
+		return;
+	}
+	if (!wire_session_open(&other, t, NULL, why, sizeof(why))) {
+		wire_check_unreached(names, 4, why);
+		wire_close(&c);
+		return;
+	}
+	wire_cdb_rw10(cdb, 0x2a, ABORT_LBA, 1);
+	struct wire_cmd cmd = {
+		.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = cdb, .cdb_len = sizeof(cdb),
+		.dir = WIRE_DIR_WRITE, .edtl = bs, .final = true, .attr = WIRE_ATTR_SIMPLE,
+	};
+	enum wire_io r = wire_send_cmd(&c, &cmd);
+	if (r != WIRE_IO_OK)
+		snprintf(why, sizeof(why), "%s", wire_io_name(r));
+	bool waiting = r == WIRE_IO_OK && wire_expect(&c, &p, ISCSI_OP_R2T, cmd.itt, why, sizeof(why));
+	if (waiting)
+		wire_pdu_free(&p);
+	if (!waiting || !tmf(&c, TMF_LUN_RESET, ISCSI_RSVD_TAG, 0, &response, why)) {
+		wire_check_unreached(names, 4, why);
+		wire_close(&other);
+		wire_close(&c);
+		return;
+	}
+	wire_check(names[0], response == TMF_RSP_COMPLETE, "response %u", response);
+	wire_nothing_pending(&c, why, sizeof(why));
+	wire_check_why(names[1], why);
+	*why = '\0';
+	wire_check(names[2], tur_sees_lu_reset(&c, why), "%s", why);
+	*why = '\0';
+	wire_check(names[3], tur_sees_lu_reset(&other, why), "%s", why);
+	wire_close(&other);
+	wire_close(&c);
+}
+
 void wire_ffp_checks(const struct wire_target *t, const char *const *listed, size_t nlisted)
 {
 	check_nop(t);
@@ -411,4 +487,5 @@ void wire_ffp_checks(const struct wire_target *t, const char *const *listed, siz
 	check_sendtargets_normal(t);
 	check_logout(t);
 	check_abort_task(t);
+	check_lun_reset(t);
 }

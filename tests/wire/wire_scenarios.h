@@ -13,7 +13,8 @@ void wire_dataout_checks(const struct wire_target *t);
 void wire_datain_checks(const struct wire_target *t);
 /* wire_cmdsn.c: held, old and immediate commands, the MaxCmdSN window. */
 void wire_cmdsn_checks(const struct wire_target *t);
-/* wire_ffp.c: NOP, Text continuation, SendTargets, Logout, ABORT TASK.
+/* wire_ffp.c: NOP, Text continuation, SendTargets, Logout, ABORT TASK,
+ * LOGICAL UNIT RESET.
  * listed: the portals a SendTargets=All answer must name. */
 void wire_ffp_checks(const struct wire_target *t, const char *const *listed, size_t nlisted);
 

@@ -234,7 +234,7 @@ static int setup(void **state)
 	gated_type.close = gated_close;
 	lu0->bs->type = &gated_type;
 
-	scsi_nexus_init(&nexus, &target->scsi, "iqn.2024-01.org.test:init,i,0x1");
+	scsi_nexus_init(&nexus, &target->scsi, "iqn.2024-01.org.test:init,i,0x1", &dp, NULL);
 	memset(nexus.ua, 0, sizeof(nexus.ua));
 	atomic_store(&nheld, 0);
 	atomic_store(&ncloses, 0);

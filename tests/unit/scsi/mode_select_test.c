@@ -83,7 +83,7 @@ static void test_change_raises_mode_parameters_changed_on_other_nexuses_only(voi
 {
 	struct fixture *f = *state;
 	struct scsi_nexus other;
-	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2");
+	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2", &f->loop, NULL);
 	assert_int_equal(scsi_ua_take(&other, 0), SENSE_POWER_ON_UA);
 	uint8_t page[32];
 	size_t len = current_page(f, 0x08, page);
@@ -100,7 +100,7 @@ static void test_header_only_select_raises_no_unit_attention(void **state)
 {
 	struct fixture *f = *state;
 	struct scsi_nexus other;
-	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2");
+	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2", &f->loop, NULL);
 	scsi_ua_take(&other, 0);
 	uint8_t header[4] = { 0 };
 	assert_true(select6_list(f, header, sizeof(header)));

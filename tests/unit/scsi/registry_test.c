@@ -144,7 +144,7 @@ static void test_new_nexus_sees_added_lu_powered_on(void **state)
 	struct fixture *f = *state;
 	scsi_lun_map_free(add_lu(f, 5));
 	struct scsi_nexus n;
-	scsi_nexus_init(&n, &f->target, "iqn.2024-01.org.test:other,i,0x2");
+	scsi_nexus_init(&n, &f->target, "iqn.2024-01.org.test:other,i,0x2", &f->loop, NULL);
 	assert_int_equal(n.ua[5], SCSI_UA_POWER_ON);
 	assert_int_equal(n.ua[3], 0);
 	scsi_nexus_fini(&n);

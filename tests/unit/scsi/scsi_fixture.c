@@ -75,7 +75,7 @@ struct fixture *fixture_new(bool keep_ua)
 	if (scsi_target_init(&f->target) < 0)
 		abort();
 	fixture_add_lu(f, 0);
-	scsi_nexus_init(&f->nexus, &f->target, "iqn.2024-01.org.test:init,i,0x1");
+	scsi_nexus_init(&f->nexus, &f->target, "iqn.2024-01.org.test:init,i,0x1", &f->loop, NULL);
 	if (!keep_ua)
 		memset(f->nexus.ua, 0, sizeof(f->nexus.ua));
 	return f;

@@ -82,7 +82,8 @@ static void run_until(struct run *r, unsigned expect)
 {
 	r->expect = expect;
 	r->f->loop.stop = false;
-	loop_run(&r->f->loop);
+	if (r->ndone < expect)
+		loop_run(&r->f->loop);
 	assert_int_equal(r->ndone, expect);
 	assert_int_equal(r->f->nexus.nrunning, 0);
 	assert_null(r->f->nexus.running.head);
@@ -265,21 +266,142 @@ static void test_abort_all_of_one_lun_leaves_the_others(void **state)
 	assert_int_equal(r->tasks[3].status, SCSI_STATUS_GOOD);
 }
 
+/* What a LOGICAL UNIT RESET asked of the transports (scsi_nexus_ops). */
+static struct {
+	unsigned ndrops;          /* drop_unexecuted calls */
+	int drop_lun;
+	bool done;                /* the reset's done ran */
+	unsigned task0_done_then; /* task 0's done calls when it did */
+	struct loop *other_loop;
+	unsigned other_events;    /* completions and removals on the other nexus */
+} rs;
+
+static void rs_drop_unexecuted(struct scsi_nexus *n, uint16_t lun)
+{
+	rs.ndrops++;
+	rs.drop_lun = lun;
+}
+
+static void rs_other_event(void)
+{
+	if (++rs.other_events == 2)
+		rs.other_loop->stop = true;
+}
+
+static void rs_removed(struct scsi_task *t, void *arg)
+{
+	if (t->nexus == &current->f->nexus)
+		record_removed(t, current);
+	else
+		rs_other_event();
+}
+
+static const struct scsi_nexus_ops rs_ops = {
+	.drop_unexecuted = rs_drop_unexecuted,
+	.removed = rs_removed,
+};
+
+static void rs_done(void *arg)
+{
+	struct run *r = arg;
+	rs.done = true;
+	rs.task0_done_then = r->ndone_of[0];
+	r->f->loop.stop = true;
+}
+
 static void test_lu_reset_aborts_its_tasks_and_raises_29h_03h(void **state)
 {
 	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
 	fixture_add_lu(r->f, 1);
+	r->f->nexus.ops = &rs_ops;
 	start_on(r, 0, 1, read10, SCSI_ATTR_SIMPLE);
 	start_on(r, 1, 0, read10, SCSI_ATTR_SIMPLE);
-	assert_int_equal(scsi_task_set_lu_reset(&r->f->nexus, 1, record_removed, r), 1);
-	run_until(r, 2);
+	start_on(r, 2, 1, tur, SCSI_ATTR_ORDERED);
+	assert_int_equal(scsi_lu_reset(&r->f->nexus, 1, rs_done, r), 0);
+	assert_false(rs.done); /* never inside the call */
+	r->expect = NTASKS + 1; /* only rs_done stops the loop */
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	/* the executing task ended, as aborted, before the reset did */
+	assert_int_equal(rs.task0_done_then, 1);
 	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	/* the waiting one left the set without running */
+	assert_int_equal(r->nremoved, 1);
+	assert_int_equal(r->removed[0], 2);
+	assert_int_equal(r->ndone_of[2], 0);
+	assert_int_equal(rs.ndrops, 1);
+	assert_int_equal(rs.drop_lun, 1);
+	run_until(r, 2);
 	assert_int_equal(r->tasks[1].status, SCSI_STATUS_GOOD);
 	assert_true(fixture_run(r->f, 0, tur, NULL));
 	assert_int_equal(r->f->task.status, SCSI_STATUS_GOOD);
 	assert_false(fixture_prepare(r->f, 1, tur));
 	assert_true(fixture_check(r->f, 0x6, 0x29, 0x03));
 	assert_true(fixture_prepare(r->f, 1, tur));
+}
+
+static void other_done(struct scsi_task *t)
+{
+	rs_other_event();
+}
+
+/* Starts t on LUN 1 of another I_T nexus, whose tasks run on loop. */
+static void start_other(struct scsi_task *t, struct scsi_nexus *other, struct loop *loop,
+			enum scsi_task_attr attr)
+{
+	memset(t, 0, sizeof(*t));
+	t->nexus = other;
+	t->lun_raw = scsi_lun_encode(1);
+	memcpy(t->cdb, tur, SCSI_CDB_MAX);
+	t->attr = attr;
+	t->loop = loop;
+	t->done = other_done;
+	assert_true(scsi_task_prepare(t));
+	scsi_task_execute(t);
+}
+
+/* Each nexus's share runs on its own loop, and the reset ends on the loop
+ * it came from only after both shares and every task they aborted. */
+static void test_lu_reset_reaches_every_nexus_on_its_own_loop(void **state)
+{
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	fixture_add_lu(r->f, 1);
+	r->f->nexus.ops = &rs_ops;
+	struct loop other_loop;
+	assert_int_equal(loop_init(&other_loop, 64), 0);
+	rs.other_loop = &other_loop;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:other,i,0x2", &other_loop,
+			&rs_ops);
+	memset(other.ua, 0, sizeof(other.ua));
+	static struct scsi_task other_tasks[2];
+	start_other(&other_tasks[0], &other, &other_loop, SCSI_ATTR_SIMPLE);
+	start_other(&other_tasks[1], &other, &other_loop, SCSI_ATTR_ORDERED);
+	start_on(r, 0, 1, tur, SCSI_ATTR_SIMPLE);
+
+	assert_int_equal(scsi_lu_reset(&r->f->nexus, 1, rs_done, r), 0);
+	/* The other loop: its share, and its two tasks completed or removed. */
+	loop_run(&other_loop);
+	assert_false(rs.done);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(rs.task0_done_then, 1);
+	assert_int_equal(rs.ndrops, 2);
+	assert_true(atomic_load(&other.ua[1]) & SCSI_UA_LU_RESET);
+	assert_true(atomic_load(&r->f->nexus.ua[1]) & SCSI_UA_LU_RESET);
+	assert_false(atomic_load(&other.ua[0]) & SCSI_UA_LU_RESET);
+	assert_null(other.running.head);
+	assert_null(other.waiting.head);
+	scsi_task_release(&other_tasks[0]);
+	scsi_task_release(&other_tasks[1]);
+	scsi_task_release(&r->tasks[0]);
+	scsi_nexus_fini(&other);
+	loop_fini(&other_loop);
 }
 
 int main(void)
@@ -297,6 +419,7 @@ int main(void)
 		T(test_abort_all_removes_waiting_and_marks_executing),
 		T(test_abort_all_of_one_lun_leaves_the_others),
 		T(test_lu_reset_aborts_its_tasks_and_raises_29h_03h),
+		T(test_lu_reset_reaches_every_nexus_on_its_own_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

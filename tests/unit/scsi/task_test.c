@@ -277,7 +277,7 @@ static void test_ua_established_per_lun(void **state)
 {
 	struct fixture *f = *state;
 	fixture_add_lu(f, 1);
-	scsi_nexus_init(&f->nexus, &f->target, "init");
+	scsi_nexus_init(&f->nexus, &f->target, "init", &f->loop, NULL);
 	uint8_t tur[16] = { 0x00 };
 	assert_false(fixture_prepare(f, 0, tur));
 	assert_false(fixture_prepare(f, 1, tur));
