@@ -337,6 +337,38 @@ static bool abort_task(struct wire_conn *c, uint32_t ref_itt, uint32_t ref_cmdsn
 	return tmf(c, TMF_ABORT_TASK, ref_itt, ref_cmdsn, response, why);
 }
 
+/* Opens a session without immediate data and leaves a one-block WRITE
+ * waiting for its data: its R2T has come (*cmd says which command). On
+ * failure the connection is closed and why says what broke. */
+static bool open_with_waiting_write(struct wire_conn *c, const struct wire_target *t,
+				    struct wire_cmd *cmd, uint8_t cdb[10], char *why)
+{
+	struct wire_login_params lp;
+	uint64_t blocks;
+	uint32_t bs;
+	struct wire_pdu p;
+
+	wire_login_params_default(&lp);
+	lp.immediate_data = false;
+	lp.initial_r2t = true;
+	if (!wire_session_open_capacity(c, t, &lp, &blocks, &bs, why, WIRE_WHY_LEN))
+		return false;
+	wire_cdb_rw10(cdb, 0x2a, ABORT_LBA, 1);
+	*cmd = (struct wire_cmd){
+		.itt = c->next_itt++, .cmdsn = c->cmdsn++, .cdb = cdb, .cdb_len = 10,
+		.dir = WIRE_DIR_WRITE, .edtl = bs, .final = true, .attr = WIRE_ATTR_SIMPLE,
+	};
+	enum wire_io r = wire_send_cmd(c, cmd);
+	if (r != WIRE_IO_OK)
+		snprintf(why, WIRE_WHY_LEN, "%s", wire_io_name(r));
+	if (r != WIRE_IO_OK || !wire_expect(c, &p, ISCSI_OP_R2T, cmd->itt, why, WIRE_WHY_LEN)) {
+		wire_close(c);
+		return false;
+	}
+	wire_pdu_free(&p);
+	return true;
+}
+
 /* Scenario 13 (§11.5.1, ABORT TASK): a WRITE waiting for its data is
  * aborted ("Function complete", and never a SCSI Response for it); an ITT
  * never used with a RefCmdSN outside the window is "Task does not exist";
@@ -350,35 +382,15 @@ static void check_abort_task(const struct wire_target *t)
 		"abort_unknown_task_does_not_exist", "abort_lost_command_function_complete",
 		"abort_lost_command_cmdsn_counts_as_received",
 	};
-	struct wire_login_params lp;
 	struct wire_conn c;
+	struct wire_cmd cmd;
 	char why[WIRE_WHY_LEN] = "";
-	uint64_t blocks;
-	uint32_t bs;
 	uint8_t cdb[10], response;
-	struct wire_pdu p;
 
-	wire_login_params_default(&lp);
-	lp.immediate_data = false;
-	lp.initial_r2t = true;
-	if (!wire_session_open_capacity(&c, t, &lp, &blocks, &bs, why, sizeof(why))) {
+	if (!open_with_waiting_write(&c, t, &cmd, cdb, why)) {
 		wire_check_unreached(names, 5, why);
 		return;
 	}
-	wire_cdb_rw10(cdb, 0x2a, ABORT_LBA, 1);
-	struct wire_cmd cmd = {
-		.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = cdb, .cdb_len = sizeof(cdb),
-		.dir = WIRE_DIR_WRITE, .edtl = bs, .final = true, .attr = WIRE_ATTR_SIMPLE,
-	};
-	enum wire_io r = wire_send_cmd(&c, &cmd);
-	if (r != WIRE_IO_OK)
-		snprintf(why, sizeof(why), "%s", wire_io_name(r));
-	if (r != WIRE_IO_OK || !wire_expect(&c, &p, ISCSI_OP_R2T, cmd.itt, why, sizeof(why))) {
-		wire_check_unreached(names, 5, why);
-		wire_close(&c);
-		return;
-	}
-	wire_pdu_free(&p);
 	if (!abort_task(&c, cmd.itt, cmd.cmdsn, &response, why)) {
 		wire_check_unreached(names, 2, why);
 	} else {
@@ -432,38 +444,17 @@ static void check_lun_reset(const struct wire_target *t)
 		"lun_reset_function_complete", "lun_reset_waiting_write_no_scsi_response",
 		"lun_reset_ua_on_its_nexus", "lun_reset_ua_on_another_nexus",
 	};
-	struct wire_login_params lp;
 	struct wire_conn c, other;
+	struct wire_cmd cmd;
 	char why[WIRE_WHY_LEN] = "";
-	uint64_t blocks;
-	uint32_t bs;
 	uint8_t cdb[10], response;
-	struct wire_pdu p;
 
-	wire_login_params_default(&lp);
-	lp.immediate_data = false;
-	lp.initial_r2t = true;
-	if (!wire_session_open_capacity(&c, t, &lp, &blocks, &bs, why, sizeof(why))) {
-		wire_check_unreached(names, 4, why);
-		return;
-	}
 	if (!wire_session_open(&other, t, NULL, why, sizeof(why))) {
 		wire_check_unreached(names, 4, why);
-		wire_close(&c);
 		return;
 	}
-	wire_cdb_rw10(cdb, 0x2a, ABORT_LBA, 1);
-	struct wire_cmd cmd = {
-		.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = cdb, .cdb_len = sizeof(cdb),
-		.dir = WIRE_DIR_WRITE, .edtl = bs, .final = true, .attr = WIRE_ATTR_SIMPLE,
-	};
-	enum wire_io r = wire_send_cmd(&c, &cmd);
-	if (r != WIRE_IO_OK)
-		snprintf(why, sizeof(why), "%s", wire_io_name(r));
-	bool waiting = r == WIRE_IO_OK && wire_expect(&c, &p, ISCSI_OP_R2T, cmd.itt, why, sizeof(why));
-	if (waiting)
-		wire_pdu_free(&p);
-	if (!waiting || !tmf(&c, TMF_LUN_RESET, ISCSI_RSVD_TAG, 0, &response, why)) {
+	if (!open_with_waiting_write(&c, t, &cmd, cdb, why) ||
+	    !tmf(&c, TMF_LUN_RESET, ISCSI_RSVD_TAG, 0, &response, why)) {
 		wire_check_unreached(names, 4, why);
 		wire_close(&other);
 		wire_close(&c);
