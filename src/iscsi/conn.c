@@ -118,7 +118,10 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	conn->phase = CONN_CLOSING;
 	/* Completes the receive (and any send) in flight, so refs drain. */
 	shutdown(conn->fd, SHUT_RDWR);
-	conn->upper->close(conn);
+	/* The upper lets go of what a receive may be writing into (a task's
+	 * buffer) only once no receive is in flight: on_rx calls it then. */
+	if (!conn->rx_busy)
+		conn->upper->close(conn);
 	if (!conn->tx_busy)
 		tx_drain(conn);
 	iscsi_reply_seq_release_all(&conn->reply_seq);
@@ -309,6 +312,7 @@ static void rx_submit(struct iscsi_conn *conn)
 	}
 	loop_sqe_set_op(sqe, &conn->rx_op);
 	iscsi_conn_get(conn);
+	conn->rx_busy = true;
 	if (conn->phase == CONN_LOGIN) {
 		/* A client that stops talking mid-login must not hold a
 		 * connection forever: the receive fails with -ECANCELED. The
@@ -388,7 +392,10 @@ static void rx_header_done(struct iscsi_conn *conn)
 static void on_rx(struct loop_op *op, int res)
 {
 	struct iscsi_conn *conn = container_of(op, struct iscsi_conn, rx_op);
+	conn->rx_busy = false;
 	if (conn->phase == CONN_CLOSING) {
+		/* Closed while this receive was in flight (iscsi_conn_close). */
+		conn->upper->close(conn);
 		iscsi_conn_put(conn);
 		return;
 	}

@@ -84,7 +84,9 @@ struct iscsi_conn_upper {
 		       enum iscsi_parse_error err, struct iovec *dest);
 	/* The whole PDU is in; data is where dest[0] pointed. */
 	void (*pdu)(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data);
-	/* The connection is closing: let go of what needs it (tasks). */
+	/* The connection is closing and no receive is in flight any more:
+	 * let go of what needs it (tasks, and the buffers a receive was
+	 * writing into). */
 	void (*close)(struct iscsi_conn *conn);
 	/* Nothing refers to the connection any more: free the upper's state. */
 	void (*free)(struct iscsi_conn *conn);
@@ -115,6 +117,7 @@ struct iscsi_conn {
 	/* receive: BHS, then tail (AHS, padded data, digests) */
 	struct loop_op rx_op;
 	bool rx_in_tail;
+	bool rx_busy;               /* a receive is in flight */
 	bool rx_stopped;            /* no further PDUs are read (see iscsi_conn_close_after_tx) */
 	uint8_t rx_bhs[ISCSI_BHS_LEN];
 	uint32_t rx_got;            /* bytes of the current part received */

@@ -140,7 +140,13 @@ static void task_scsi_done(struct scsi_task *st)
 	struct iscsi_task *t = st->transport_priv;
 	t->executing = false;
 	if (t->conn->phase == CONN_CLOSING) {
-		iscsi_task_put(t); /* already out of the table: iscsi_task_abort_conn */
+		/* Nobody will see its status. The connection's close takes its
+		 * tasks out of the table only once no receive is in flight
+		 * (iscsi_task_abort_conn), so this one may still be there. */
+		if (iscsi_session_find_task(t->session, t->itt) == t)
+			task_drop(t);
+		else
+			iscsi_task_put(t);
 	} else if (t->aborted) {
 		/* Already out of the table; RFC 7143 §11.5.1: no SCSI Response for it. */
 		iscsi_session_cmd_done(t->session);
