@@ -124,7 +124,7 @@ enum sense_reason spc_mode_select(struct scsi_task *task)
 		return scsi_invalid_cdb_field(&task->detail, 1, 4);
 	struct ms_list l = {
 		.p = task->buf,
-		.len = task->data_out_len < task->xfer_len ? task->data_out_len : task->xfer_len,
+		.len = scsi_task_data_out_sent(task),
 		.ten = task->op->cdb_len == 10,
 	};
 	size_t bd_len = 0;

@@ -63,18 +63,11 @@ enum sense_reason sbc_read(struct scsi_task *task)
 	return SENSE_NONE;
 }
 
-/* Bytes of data-out the initiator sent (iSCSI EDTL may be below the
- * transfer length, RFC 7143 §11.4.5). */
-static uint32_t data_out_sent(const struct scsi_task *task)
-{
-	return task->data_out_len < task->xfer_len ? task->data_out_len : task->xfer_len;
-}
-
 /* Bytes of data-out to act on: only the whole blocks that arrived, so no
  * block gets unsent bytes. */
 static uint32_t data_out_whole_blocks(const struct scsi_task *task)
 {
-	uint32_t len = data_out_sent(task);
+	uint32_t len = scsi_task_data_out_sent(task);
 	return len - len % task->lu->block_size;
 }
 
@@ -139,7 +132,7 @@ static void verify_read(struct scsi_task *task, int err)
 	if (err)
 		io_finish(task, err);
 	else
-		verify_compare(task, data_out_sent(task));
+		verify_compare(task, scsi_task_data_out_sent(task));
 }
 
 /* Only BYTCHK 01b gets here with data (BYTCHK 00b moves none and completes

@@ -50,6 +50,11 @@ void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
 }
 
 /* Responses are short and go to the flat buffer (scsi.h). */
+uint32_t scsi_task_data_out_sent(const struct scsi_task *task)
+{
+	return min_u32(task->data_out_len, task->xfer_len);
+}
+
 void scsi_task_reply(struct scsi_task *task, const void *data, size_t len)
 {
 	task->data_len = len < task->xfer_len ? (uint32_t)len : task->xfer_len;

@@ -14,6 +14,9 @@ void scsi_task_reply(struct scsi_task *task, const void *data, size_t len);
  * CONDITION the sense data (using task->detail); no other status carries
  * sense. Handlers never set status or build sense themselves. */
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason);
+/* Bytes of data-out the initiator sent: at most the CDB's transfer length
+ * (an iSCSI EDTL may be below it, RFC 7143 §11.4.5). */
+uint32_t scsi_task_data_out_sent(const struct scsi_task *task);
 /* Completes the task now; only from a callback running on task->loop. */
 void scsi_task_finish(struct scsi_task *task, enum sense_reason reason);
 /* Completes the task from the loop on its next turn. */
