@@ -74,6 +74,14 @@ static int target_publish_lu(struct lunar_target *t, struct scsi_lu *lu)
 	return 0;
 }
 
+/* Opens the store cl describes and serves it as LUN cl->lun of t. */
+static int target_serve_lun(struct lunar_target *t, const struct config_lun *cl)
+{
+	struct scsi_lu *lu;
+	int ret = target_lu_open(t->scsi.name, cl, &lu);
+	return ret < 0 ? ret : target_publish_lu(t, lu);
+}
+
 static struct lunar_target *target_build(const struct config_target *ct)
 {
 	struct lunar_target *t = calloc(1, sizeof(*t));
@@ -96,10 +104,7 @@ static struct lunar_target *target_build(const struct config_target *ct)
 static int target_add_luns(struct lunar_target *t, const struct config_target *ct)
 {
 	for (size_t i = 0; i < ct->nluns; i++) {
-		struct scsi_lu *lu;
-		int ret = target_lu_open(ct->name, &ct->luns[i], &lu);
-		if (ret == 0)
-			ret = target_publish_lu(t, lu);
+		int ret = target_serve_lun(t, &ct->luns[i]);
 		if (ret < 0)
 			return ret;
 	}
@@ -172,10 +177,7 @@ int targets_add_lun(const char *name, const struct config_lun *cl)
 	struct lunar_target *t = targets_lookup(name);
 	if (!t)
 		return -ENOENT;
-	struct scsi_lu *lu;
-	int ret = target_lu_open(name, cl, &lu);
-	if (ret == 0)
-		ret = target_publish_lu(t, lu);
+	int ret = target_serve_lun(t, cl);
 	if (ret == -EEXIST)
 		log_error("target %s: LUN %u is already served", name, cl->lun);
 	return ret;
