@@ -269,9 +269,10 @@ static void portal_list_build(struct portal_list *pl)
 		freeifaddrs(ifs);
 }
 
-int targets_sendtargets(const char *value, const char *session_target,
-			char *out, size_t cap)
+int targets_sendtargets(const char *value, const char *initiator_name,
+			const char *session_target, char *out, size_t cap)
 {
+	(void)initiator_name; /* every target is open to everyone for now */
 	struct portal_list *pl = calloc(1, sizeof(*pl));
 	struct iscsi_st_target *st = calloc(ntargets ? ntargets : 1, sizeof(*st));
 	int ret = -ENOMEM;

@@ -65,7 +65,7 @@ const char *targets_alias(void *target);
 /* SendTargets (RFC 7143 §12.3) over every portal; a wildcard portal is
  * listed as each address of this host in its family. Returns the bytes
  * written or -errno. */
-int targets_sendtargets(const char *value, const char *session_target,
-			char *out, size_t cap);
+int targets_sendtargets(const char *value, const char *initiator_name,
+			const char *session_target, char *out, size_t cap);
 
 #endif

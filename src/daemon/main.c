@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "control/access.h"
 #include "control/config.h"
 #include "control/portal.h"
 #include "control/targets.h"
@@ -310,6 +311,7 @@ int main(int argc, char **argv)
 	if (targets_build(&cfg) < 0)
 		goto out_targets;
 	host.limits = cfg.limits;
+	host.access = access_ops;
 	host.login_timeout_s = opts.login_timeout_s;
 	if (dataplane_start(cfg.threads) < 0)
 		goto out_dataplane;

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "iscsi/access.h"
 #include "iscsi/login.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
@@ -55,8 +56,12 @@ struct iscsi_host {
 	struct scsi_target *(*scsi_target)(void *target);
 	const char *(*target_alias)(void *target);
 	/* SendTargets answer for value (All / a name / "" = the session's
-	 * target); session_target is NULL in a discovery session. */
-	int (*sendtargets)(const char *value, const char *session_target, char *out, size_t cap);
+	 * target); session_target is NULL in a discovery session. Lists only
+	 * targets the initiator called initiator_name may log in to. */
+	int (*sendtargets)(const char *value, const char *initiator_name,
+			   const char *session_target, char *out, size_t cap);
+	/* Who may log in (access.h). */
+	struct iscsi_access access;
 	/* The data-plane loop a new normal session should live on. */
 	struct loop *(*pick_dataplane)(void);
 	struct iscsi_target_limits limits;

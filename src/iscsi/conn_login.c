@@ -168,6 +168,7 @@ int iscsi_conn_login_init(struct iscsi_conn *conn)
 	env->find_target = env_find_target;
 	env->target_alias = env_target_alias;
 	env->bind_session = env_bind_session;
+	env->access = &conn->host->access;
 	env->limits = conn->host->limits;
 	env->tpgt = conn->host->tpgt;
 	env->cmd_window = conn->host->cmd_window;

@@ -96,7 +96,8 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	for (size_t i = 0; i < npairs; i++) {
 		const struct iscsi_text_pair *p = &pairs[i];
 		if (iscsi_text_key_is(p, "SendTargets")) {
-			int n = conn->host->sendtargets(p->value, s->discovery ? NULL : s->target_name,
+			int n = conn->host->sendtargets(p->value, s->initiator_name,
+							s->discovery ? NULL : s->target_name,
 							(char *)out + buf.len,
 							buf.cap - buf.len);
 			if (n > 0)

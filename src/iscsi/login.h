@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iscsi/access.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
 
@@ -31,6 +32,8 @@ struct iscsi_login_env {
 	 * TSIH != 0 = add this connection to that session). Sets *tsih and
 	 * returns ISCSI_LOGIN_SUCCESS or the login status to fail with. */
 	uint16_t (*bind_session)(void *ctx, struct iscsi_login *lg, uint16_t *tsih);
+	/* Authentication and authorization (access.h). */
+	const struct iscsi_access *access;
 	struct iscsi_target_limits limits;
 	uint16_t tpgt;          /* TargetPortalGroupTag of the portal logged in to */
 	uint32_t cmd_window;    /* commands the target accepts beyond ExpCmdSN */

@@ -89,8 +89,10 @@ static const char *host_target_alias(void *t)
 	return "fuzz";
 }
 
-static int host_sendtargets(const char *value, const char *session_target, char *out, size_t cap)
+static int host_sendtargets(const char *value, const char *initiator_name,
+			    const char *session_target, char *out, size_t cap)
 {
+	(void)initiator_name;
 	const struct iscsi_st_target st = {
 		.name = CONN_SEEDS_TARGET, .portals = portals,
 		.nportals = sizeof(portals) / sizeof(portals[0]),
