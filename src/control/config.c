@@ -520,10 +520,27 @@ static int config_key_iscsi(struct config_ctx *c, const config_setting_t *s, con
 	return 0;
 }
 
+/* Below the largest transfer plus its reserve nothing could run; the top
+ * only catches a unit typo. */
+#define CONFIG_MEMORY_BUDGET_MIN (16ull << 20)
+#define CONFIG_MEMORY_BUDGET_MAX (1ull << 40)
+
+static int config_key_memory_budget(struct config_ctx *c, const config_setting_t *s,
+				    const struct config_key *k, void *obj)
+{
+	if (config_key_size(c, s, k, obj) < 0)
+		return -1;
+	uint64_t v = *(uint64_t *)((char *)obj + k->off);
+	if (v < CONFIG_MEMORY_BUDGET_MIN || v > CONFIG_MEMORY_BUDGET_MAX)
+		return config_fail(c, s, NULL, "must be between 16M and 1T");
+	return 0;
+}
+
 static const struct config_key config_root_keys[] = {
 	/* First: LUN paths are resolved against it. */
 	{ KEY("state_dir", config_key_state_dir, struct lunar_config, state_dir) },
 	{ KEY("threads", config_key_uint, struct lunar_config, threads), .max = 256 },
+	{ KEY("memory_budget", config_key_memory_budget, struct lunar_config, memory_budget) },
 	{ .name = "portals", .parse = config_key_portals },
 	{ KEY("iscsi", config_key_iscsi, struct lunar_config, limits) },
 	{ .name = "targets", .parse = config_key_targets },

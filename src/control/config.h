@@ -36,6 +36,7 @@ struct config_target {
 struct lunar_config {
 	char *state_dir;
 	unsigned threads;            /* data-plane threads; 0 = online CPUs */
+	uint64_t memory_budget;      /* bytes for task data; 0 = a share of RAM */
 	struct config_portal *portals;
 	size_t nportals;
 	struct config_target *targets;

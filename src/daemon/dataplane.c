@@ -24,8 +24,7 @@
  * commands of 8 MiB from each of many sessions now wait for their turn
  * instead of claiming memory. Its last SCSI_MAX_XFER_BYTES are the
  * reserve that keeps waiting writes from deadlocking (util/bufwait.h).
- * The one place to change it; configurable limits and per-session shares
- * build on this. */
+ * The config key memory_budget replaces it. */
 #define DATAPLANE_BUDGET_MIN (64ull << 20)
 #define DATAPLANE_BUDGET_MAX (4ull << 30)
 #define DATAPLANE_BUDGET_RAM_SHARE 8
@@ -73,14 +72,14 @@ static void *dp_main(void *arg)
 	return NULL;
 }
 
-int dataplane_start(unsigned n)
+int dataplane_start(unsigned n, uint64_t budget_bytes)
 {
 	threads = calloc(n, sizeof(*threads));
 	loops = calloc(n, sizeof(*loops));
 	if (!threads || !loops)
 		return -ENOMEM;
 	nthreads = n;
-	size_t budget = dataplane_budget();
+	size_t budget = budget_bytes ? (size_t)budget_bytes : dataplane_budget();
 	if (bufpool_init(&data_pool, SCSI_DATA_CHUNK, budget, SCSI_MAX_XFER_BYTES) < 0)
 		return -EINVAL;
 	log_info("data plane: %u thread(s), %zu MiB for task data", n, budget >> 20);

@@ -3,9 +3,13 @@
 #ifndef LUNAR_DAEMON_DATAPLANE_H
 #define LUNAR_DAEMON_DATAPLANE_H
 
+#include <stdint.h>
+
 #include "util/loop.h"
 
-int dataplane_start(unsigned nthreads);
+/* budget: bytes for the data of commands in flight on every thread
+ * together; 0 = a share of physical memory. */
+int dataplane_start(unsigned nthreads, uint64_t budget);
 unsigned dataplane_count(void);
 /* The dataplane_count() loops, for grace periods over the data plane
  * (util/quiesce.h). */

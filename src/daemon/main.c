@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 	host.limits = cfg.limits;
 	host.access = access_ops;
 	host.login_timeout_s = opts.login_timeout_s;
-	if (dataplane_start(cfg.threads) < 0)
+	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
 	if (portals_open(&cfg, &ctl.loop, &host) < 0)

@@ -349,6 +349,21 @@ static void threads_out_of_range_is_an_error(void **state)
 	load_fails("threads = -1;\n", 1, "threads", "0..256");
 }
 
+static void memory_budget_is_a_size_in_range(void **state)
+{
+	struct lunar_config cfg;
+	assert_int_equal(config_load_string("memory_budget = \"256M\";\n", "test.conf", &cfg, err,
+					    sizeof(err)), 0);
+	assert_int_equal(cfg.memory_budget, 256ull << 20);
+	config_free(&cfg);
+	assert_int_equal(config_load_string("threads = 1;\n", "test.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.memory_budget, 0);
+	config_free(&cfg);
+	load_fails("memory_budget = \"8M\";\n", 1, "memory_budget", "16M and 1T");
+	load_fails("memory_budget = \"2T\";\n", 1, "memory_budget", "16M and 1T");
+	load_fails("memory_budget = \"lots\";\n", 1, "memory_budget", "size");
+}
+
 static void bad_portal_is_an_error(void **state)
 {
 	load_fails("portals = [\n \"127.0.0.1:3260\",\n \"localhost:3260\" ];\n", 3, "portals.[1]", "host name");
@@ -465,6 +480,7 @@ int main(void)
 		cmocka_unit_test(block_size_other_than_512_or_4096_is_an_error),
 		cmocka_unit_test(serial_must_be_printable_ascii),
 		cmocka_unit_test(threads_out_of_range_is_an_error),
+		cmocka_unit_test(memory_budget_is_a_size_in_range),
 		cmocka_unit_test(bad_portal_is_an_error),
 		cmocka_unit_test(iscsi_limits_out_of_range_are_errors),
 		cmocka_unit_test(first_burst_above_max_burst_is_an_error),
