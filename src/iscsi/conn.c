@@ -114,7 +114,7 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 {
 	if (conn->phase == CONN_CLOSING)
 		return;
-	log_info("connection %s: closing: %s", conn->peer_text, why);
+	log_info_limited("connection %s: closing: %s", conn->peer_text, why);
 	conn->phase = CONN_CLOSING;
 	/* Completes the receive (and any send) in flight, so refs drain. */
 	shutdown(conn->fd, SHUT_RDWR);
@@ -456,7 +456,7 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 		return -ENOMEM;
 	}
 	all_add(conn);
-	log_info("connection %s: accepted", conn->peer_text);
+	log_info_limited("connection %s: accepted", conn->peer_text);
 	rx_arm(conn);
 	return 0;
 }

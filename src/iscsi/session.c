@@ -10,6 +10,7 @@
 
 #include "iscsi/conn.h"
 #include "iscsi/task.h"
+#include "util/escape.h"
 #include "util/log.h"
 
 /* The table of live sessions. Control plane inserts (login) and asks for
@@ -137,8 +138,9 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 		if (!old->discovery && !s->discovery && old->target == s->target &&
 		    memcmp(old->isid, s->isid, sizeof(s->isid)) == 0 &&
 		    strcmp(old->initiator_name, s->initiator_name) == 0) {
+			char who[LOG_ESCAPE_BUF];
 			log_info("session %s tsih %u: reinstated by a new login",
-				 old->initiator_name, old->tsih);
+				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih);
 			request_kill(old);
 		}
 	}
@@ -183,7 +185,9 @@ void iscsi_session_put(struct iscsi_session *s)
 		s->held = p->next;
 		free(p);
 	}
-	log_debug("session %s tsih %u: freed", s->initiator_name, s->tsih);
+	char who[LOG_ESCAPE_BUF];
+	log_debug("session %s tsih %u: freed", log_escape_str(who, sizeof(who), s->initiator_name),
+		  s->tsih);
 	free(s);
 }
 
@@ -192,7 +196,9 @@ void iscsi_session_put(struct iscsi_session *s)
 static void session_end(struct iscsi_session *s)
 {
 	table_remove(s);
-	log_info("session %s tsih %u%s: closed", s->initiator_name, s->tsih,
+	char who[LOG_ESCAPE_BUF];
+	log_info("session %s tsih %u%s: closed", log_escape_str(who, sizeof(who), s->initiator_name),
+		 s->tsih,
 		 s->discovery ? " (discovery)" : "");
 	iscsi_session_put(s);
 }
@@ -269,8 +275,10 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 	}
 	/* RFC 7143 §4.2.2.1: outside [ExpCmdSN, MaxCmdSN] is silently ignored. */
 	if (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(s->max_cmdsn, cmdsn)) {
+		char who[LOG_ESCAPE_BUF];
 		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
-			  s->initiator_name, s->tsih, cmdsn, s->exp_cmdsn, s->max_cmdsn);
+			  log_escape_str(who, sizeof(who), s->initiator_name), s->tsih, cmdsn,
+			  s->exp_cmdsn, s->max_cmdsn);
 		return false;
 	}
 	*hold = true;
