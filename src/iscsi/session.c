@@ -41,14 +41,18 @@ static bool table_tsih_used(uint16_t tsih)
 	return false;
 }
 
+/* A TSIH no live session has, or 0 when all 65535 are taken. */
 static uint16_t table_alloc_tsih(void)
 {
 	/* TSIH 0 means "new session" on the wire (RFC 7143 §11.12.6). */
-	for (;;) {
+	for (unsigned tries = 0; tries < UINT16_MAX; tries++) {
+		if (next_tsih == 0)
+			next_tsih = 1;
 		uint16_t tsih = next_tsih++;
-		if (tsih != 0 && !table_tsih_used(tsih))
+		if (!table_tsih_used(tsih))
 			return tsih;
 	}
+	return 0;
 }
 
 /* Runs on the old session's loop: only that loop frees it, so finding it
@@ -133,6 +137,17 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	}
 
 	pthread_mutex_lock(&table_lock);
+	uint16_t new_tsih = table_alloc_tsih();
+	if (new_tsih == 0) {
+		pthread_mutex_unlock(&table_lock);
+		log_warn_limited("connection %s: every TSIH is in use, login refused", conn->peer_text);
+		if (!s->discovery)
+			scsi_nexus_fini(&s->nexus);
+		/* The login keeps its target reference and drops it as usual. */
+		lg->target = s->target;
+		free(s);
+		return ISCSI_LOGIN_OUT_OF_RESOURCES;
+	}
 	/* Reinstatement (RFC 7143 §6.3.5): same initiator, ISID and target. */
 	for (struct iscsi_session *old = table; old; old = old->next) {
 		if (!old->discovery && !s->discovery && old->target == s->target &&
@@ -145,7 +160,7 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 		}
 	}
 	s->id = next_id++;
-	s->tsih = table_alloc_tsih();
+	s->tsih = new_tsih;
 	s->next = table;
 	table = s;
 	pthread_mutex_unlock(&table_lock);
