@@ -480,6 +480,7 @@ int main(int argc, char **argv)
 	wire_datain_checks(&t);
 	wire_cmdsn_checks(&t);
 	wire_ffp_checks(&t, listed, nlisted);
+	wire_text_checks(&t);
 	check_final_session(&t);
 
 	return wire_check_summary() ? 1 : 0;
