@@ -31,5 +31,7 @@ void wire_login_limits_checks(const struct wire_target *t, const struct wire_log
 /* wire_text.c: every Text Request is answered, SendTargets in each
  * session type. */
 void wire_text_checks(const struct wire_target *t);
+/* wire_edtl.c: a write whose EDTL ends inside a block is refused. */
+void wire_edtl_checks(const struct wire_target *t);
 
 #endif

@@ -481,6 +481,7 @@ int main(int argc, char **argv)
 	wire_cmdsn_checks(&t);
 	wire_ffp_checks(&t, listed, nlisted);
 	wire_text_checks(&t);
+	wire_edtl_checks(&t);
 	check_final_session(&t);
 
 	return wire_check_summary() ? 1 : 0;
