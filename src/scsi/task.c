@@ -269,8 +269,6 @@ static enum sense_reason task_check(struct scsi_task *task)
 	enum sense_reason r = task_decode(task);
 	if (r != SENSE_NONE)
 		return r;
-	if (task_write_ends_mid_block(task))
-		return SENSE_INVALID_FIELD_IN_COMMAND_IU;
 	return task_alloc_buf(task);
 }
 
@@ -278,6 +276,14 @@ bool scsi_task_prepare(struct scsi_task *task)
 {
 	task_reset(task);
 	enum sense_reason r = task_check(task);
+	if (r == SENSE_NONE && task_write_ends_mid_block(task)) {
+		/* No data moves, but direction and length stay as the CDB says:
+		 * the transport's residual tells the initiator how far its
+		 * expected length fell short (LIO reports it too). */
+		task_drop_data(task);
+		scsi_task_set_result(task, SENSE_INVALID_FIELD_IN_COMMAND_IU);
+		return false;
+	}
 	if (r == SENSE_NONE)
 		return true;
 	task_drop_data(task);
