@@ -49,7 +49,7 @@ struct scsi_target;
 /* What a peer may hold before and during login, so that no one can tie
  * up the target without logging in (RFC 7143 leaves these to the target).
  * A connection over a cap is closed at accept, before anything is read.
- * A cap of 0 means none. */
+ * A cap of 0 means none; the timeouts are at least 1 s. */
 struct iscsi_login_limits {
 	unsigned login_timeout_s;     /* the whole login, from accept to the full feature phase */
 	unsigned login_pdu_timeout_s; /* longest wait for each PDU during login */
