@@ -10,9 +10,16 @@
 #include "util/log.h"
 #include "util/macros.h"
 
+/* How long accept rests when the process or system is out of file
+ * descriptors or memory: re-arming at once would spin on the same error
+ * until a connection closes. */
+#define ACCEPT_BACKOFF_MS 100
+
 struct portal {
 	int fd;
 	struct loop_op op;
+	struct loop_op backoff_op;
+	struct __kernel_timespec backoff;
 	struct loop *loop;
 	const struct iscsi_host *host;
 	const char *text;
@@ -29,15 +36,37 @@ static void portal_arm(struct portal *p)
 	loop_sqe_set_op(sqe, &p->op);
 }
 
+static void on_backoff(struct loop_op *op, int res)
+{
+	(void)res;
+	struct portal *p = container_of(op, struct portal, backoff_op);
+	if (!p->closing)
+		portal_arm(p);
+}
+
+static bool accept_out_of_resources(int res)
+{
+	return res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM;
+}
+
 static void on_accept(struct loop_op *op, int res)
 {
 	struct portal *p = container_of(op, struct portal, op);
 	if (p->closing)
 		return;
-	if (res >= 0)
+	if (res >= 0) {
 		iscsi_conn_start(res, p->loop, p->host);
-	else if (res != -EINTR && res != -ECONNABORTED)
-		log_warn("portal %s: accept: %s", p->text, strerror(-res));
+	} else if (accept_out_of_resources(res)) {
+		log_warn_limited("portal %s: accept: %s; pausing %d ms", p->text, strerror(-res),
+				 ACCEPT_BACKOFF_MS);
+		p->backoff = (struct __kernel_timespec){ .tv_nsec = ACCEPT_BACKOFF_MS * 1000000L };
+		struct io_uring_sqe *sqe = loop_get_sqe(p->loop);
+		io_uring_prep_timeout(sqe, &p->backoff, 0, 0);
+		loop_sqe_set_op(sqe, &p->backoff_op);
+		return;
+	} else if (res != -EINTR && res != -ECONNABORTED) {
+		log_warn_limited("portal %s: accept: %s", p->text, strerror(-res));
+	}
 	portal_arm(p);
 }
 
@@ -79,6 +108,7 @@ int portals_open(const struct lunar_config *cfg, struct loop *loop, const struct
 		struct portal *p = &portals[nportals++];
 		*p = (struct portal){ .fd = fd, .loop = loop, .host = host, .text = cp->text };
 		p->op.cb = on_accept;
+		p->backoff_op.cb = on_backoff;
 		portal_arm(p);
 		log_info("portal %s: listening", cp->text);
 	}

@@ -28,7 +28,6 @@
 #define SHUTDOWN_GRACE_MS 5000
 #define SHUTDOWN_POLL_MS 20
 #define MAX_LISTEN 16
-#define DEFAULT_LOGIN_TIMEOUT_S 15
 
 struct options {
 	const char *config_path;
@@ -36,13 +35,14 @@ struct options {
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
-	unsigned login_timeout_s;
+	struct iscsi_login_limits login;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
 };
 
 static void usage(FILE *out)
 {
+	const struct iscsi_login_limits defaults = ISCSI_LOGIN_LIMITS_DEFAULT;
 	fprintf(out,
 		"usage: lunard [options]\n"
 		"  -c, --config FILE       targets, LUNs and portals (default: one target with a\n"
@@ -52,12 +52,14 @@ static void usage(FILE *out)
 		"                          e.g. 0.0.0.0:3260, [::]:3260, 127.0.0.1:3261\n"
 		"  -s, --state-dir DIR     where the default LUN lives (default %s)\n"
 		"  -t, --threads N         data-plane threads (default: online CPUs)\n"
-		"  -T, --login-timeout S   close a connection that sends no PDU for S seconds\n"
-		"                          while logging in (default %d)\n"
+		"  -T, --login-timeout S   close a connection that has not logged in S seconds\n"
+		"                          after it was accepted (default %u)\n"
+		"      --max-conns-per-address N\n"
+		"                          connections one source address may hold (default %u)\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
-		LUNAR_DEFAULT_STATE_DIR, DEFAULT_LOGIN_TIMEOUT_S);
+		LUNAR_DEFAULT_STATE_DIR, defaults.login_timeout_s, defaults.max_per_address);
 }
 
 /* A decimal option value within [min, max]; says what it wants otherwise. */
@@ -75,6 +77,9 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 	return 0;
 }
 
+/* Long options without a short form. */
+enum { OPT_MAX_PER_ADDRESS = 256 };
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -84,6 +89,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
+		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -120,7 +126,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->threads_set = true;
 			break;
 		case 'T':
-			if (parse_bounded("--login-timeout", optarg, 1, 3600, &o->login_timeout_s) < 0)
+			if (parse_bounded("--login-timeout", optarg, 1, 3600, &o->login.login_timeout_s) < 0)
+				return -1;
+			break;
+		case OPT_MAX_PER_ADDRESS:
+			if (parse_bounded("--max-conns-per-address", optarg, 1, 65535,
+					  &o->login.max_per_address) < 0)
 				return -1;
 			break;
 		case 'L': {
@@ -283,7 +294,7 @@ static struct iscsi_host host = {
 
 int main(int argc, char **argv)
 {
-	struct options opts = { .login_timeout_s = DEFAULT_LOGIN_TIMEOUT_S };
+	struct options opts = { .login = ISCSI_LOGIN_LIMITS_DEFAULT };
 	struct lunar_config cfg = { 0 };
 	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
 		return 2;
@@ -312,7 +323,7 @@ int main(int argc, char **argv)
 		goto out_targets;
 	host.limits = cfg.limits;
 	host.access = access_ops;
-	host.login_timeout_s = opts.login_timeout_s;
+	host.login_limits = opts.login;
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "iscsi/conn_admit.h"
 #include "util/addr.h"
 #include "util/iov.h"
 #include "util/log.h"
@@ -83,9 +85,20 @@ void iscsi_conn_get(struct iscsi_conn *conn)
 	conn->refs++;
 }
 
+/* The connection no longer holds a place among those logging in. */
+static void conn_login_over(struct iscsi_conn *conn)
+{
+	if (conn->counted_in_login) {
+		conn->counted_in_login = false;
+		iscsi_admit_login_over();
+	}
+}
+
 static void conn_destroy(struct iscsi_conn *conn)
 {
 	all_remove(conn);
+	conn_login_over(conn);
+	iscsi_admit_release((const struct sockaddr *)&conn->peer);
 	conn->upper->free(conn);
 	free(conn->rx_buf);
 	close(conn->fd);
@@ -114,7 +127,7 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 {
 	if (conn->phase == CONN_CLOSING)
 		return;
-	log_info("connection %s: closing: %s", conn->peer_text, why);
+	log_info_limited("connection %s: closing: %s", conn->peer_text, why);
 	conn->phase = CONN_CLOSING;
 	/* Completes the receive (and any send) in flight, so refs drain. */
 	shutdown(conn->fd, SHUT_RDWR);
@@ -300,6 +313,15 @@ int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 
 /* ---- receive ---- */
 
+#define NSEC_PER_S 1000000000ull
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_S + (uint64_t)ts.tv_nsec;
+}
+
 static void rx_submit(struct iscsi_conn *conn)
 {
 	loop_reserve(conn->loop, 2);
@@ -313,18 +335,28 @@ static void rx_submit(struct iscsi_conn *conn)
 	loop_sqe_set_op(sqe, &conn->rx_op);
 	iscsi_conn_get(conn);
 	conn->rx_busy = true;
-	if (conn->phase == CONN_LOGIN) {
-		/* A client that stops talking mid-login must not hold a
-		 * connection forever: the receive fails with -ECANCELED. The
-		 * kernel reads the timespec when the SQE is submitted, so it
-		 * lives in the connection; the timeout's own completion
-		 * carries no op. */
-		sqe->flags |= IOSQE_IO_LINK;
-		conn->login_timeout = (struct __kernel_timespec){ .tv_sec = conn->host->login_timeout_s };
-		struct io_uring_sqe *tsqe = loop_get_sqe(conn->loop);
-		io_uring_prep_link_timeout(tsqe, &conn->login_timeout, 0);
-		loop_sqe_set_op(tsqe, NULL);
+	if (conn->phase != CONN_LOGIN) {
+		conn_login_over(conn);
+		return;
 	}
+	/* A client that stops talking mid-login, or dribbles bytes, must not
+	 * hold a connection: each receive may wait the per-PDU time, but no
+	 * longer than what is left of the whole login's, and then fails with
+	 * -ECANCELED. The kernel reads the timespec when the SQE is
+	 * submitted, so it lives in the connection; the timeout's own
+	 * completion carries no op. */
+	sqe->flags |= IOSQE_IO_LINK;
+	uint64_t pdu_ns = conn->host->login_limits.login_pdu_timeout_s * NSEC_PER_S;
+	uint64_t now = monotonic_ns();
+	uint64_t left = conn->login_deadline_ns > now ? conn->login_deadline_ns - now : 0;
+	/* Past the deadline: a timeout that fires at once. */
+	uint64_t wait = left < pdu_ns ? (left ? left : 1) : pdu_ns;
+	conn->login_timeout = (struct __kernel_timespec){
+		.tv_sec = (long long)(wait / NSEC_PER_S), .tv_nsec = (long long)(wait % NSEC_PER_S),
+	};
+	struct io_uring_sqe *tsqe = loop_get_sqe(conn->loop);
+	io_uring_prep_link_timeout(tsqe, &conn->login_timeout, 0);
+	loop_sqe_set_op(tsqe, NULL);
 }
 
 static void rx_arm(struct iscsi_conn *conn)
@@ -423,8 +455,29 @@ static void on_rx(struct loop_op *op, int res)
 
 int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 {
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
+		/* Gone before we looked: nothing to serve. */
+		close(fd);
+		return -ENOTCONN;
+	}
+	const struct sockaddr *peer_sa = (const struct sockaddr *)&peer;
+	enum iscsi_admit admit = iscsi_admit_conn(&host->login_limits, peer_sa);
+	if (admit != ISCSI_ADMIT_OK) {
+		/* Closed before reading anything: answering with a Login
+		 * Response would mean waiting for the peer's first PDU, which
+		 * is what the caps are there to stop. */
+		char text[ADDR_TEXT_MAX];
+		addr_format(peer_sa, addr_port(peer_sa), text, sizeof(text));
+		log_warn_limited("connection %s: refused: %s", text, iscsi_admit_why(admit));
+		close(fd);
+		return -EBUSY;
+	}
 	struct iscsi_conn *conn = calloc(1, sizeof(*conn));
 	if (!conn) {
+		iscsi_admit_login_over();
+		iscsi_admit_release(peer_sa);
 		close(fd);
 		return -ENOMEM;
 	}
@@ -435,12 +488,12 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	conn->rx_op.cb = on_rx;
 	conn->tx_op.cb = on_tx;
 	conn->tx_defer.fn = on_tx_defer;
-	socklen_t len = sizeof(conn->local);
+	conn->peer = peer;
+	conn->counted_in_login = true;
+	conn->login_deadline_ns = monotonic_ns() + host->login_limits.login_timeout_s * NSEC_PER_S;
+	len = sizeof(conn->local);
 	getsockname(fd, (struct sockaddr *)&conn->local, &len);
-	len = sizeof(conn->peer);
-	getpeername(fd, (struct sockaddr *)&conn->peer, &len);
-	const struct sockaddr *peer = (const struct sockaddr *)&conn->peer;
-	addr_format(peer, addr_port(peer), conn->peer_text, sizeof(conn->peer_text));
+	addr_format(peer_sa, addr_port(peer_sa), conn->peer_text, sizeof(conn->peer_text));
 	/* PDUs are written whole by one sendmsg; don't let Nagle hold the tail. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -450,13 +503,15 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	 * once, before anything else can see it. */
 	if (iscsi_conn_size_rx_buf(conn, ISCSI_LOGIN_MAX_DSL) < 0 || iscsi_conn_login_init(conn) < 0) {
 		log_warn("connection %s: out of memory for a new connection", conn->peer_text);
+		iscsi_admit_login_over();
+		iscsi_admit_release(peer_sa);
 		free(conn->rx_buf);
 		close(fd);
 		free(conn);
 		return -ENOMEM;
 	}
 	all_add(conn);
-	log_info("connection %s: accepted", conn->peer_text);
+	log_info_limited("connection %s: accepted", conn->peer_text);
 	rx_arm(conn);
 	return 0;
 }

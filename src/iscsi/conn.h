@@ -46,6 +46,23 @@ struct iscsi_ffp_conn;
 struct iscsi_session;
 struct scsi_target;
 
+/* What a peer may hold before and during login, so that no one can tie
+ * up the target without logging in (RFC 7143 leaves these to the target).
+ * A connection over a cap is closed at accept, before anything is read.
+ * A cap of 0 means none; the timeouts are at least 1 s. */
+struct iscsi_login_limits {
+	unsigned login_timeout_s;     /* the whole login, from accept to the full feature phase */
+	unsigned login_pdu_timeout_s; /* longest wait for each PDU during login */
+	unsigned max_logins;          /* connections in their login phase at once */
+	unsigned max_connections;     /* connections in all, logging in or logged in */
+	unsigned max_per_address;     /* connections from one source address */
+};
+
+#define ISCSI_LOGIN_LIMITS_DEFAULT { \
+	.login_timeout_s = 30, .login_pdu_timeout_s = 15, .max_logins = 64, \
+	.max_connections = 1024, .max_per_address = 64, \
+}
+
 /* What the transport needs from the control plane. */
 struct iscsi_host {
 	/* The target of that name with a reference held for the caller, or
@@ -67,7 +84,7 @@ struct iscsi_host {
 	struct iscsi_target_limits limits;
 	uint16_t tpgt;
 	uint32_t cmd_window;
-	unsigned login_timeout_s;   /* longest wait for each PDU during login */
+	struct iscsi_login_limits login_limits;
 };
 
 enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
@@ -132,6 +149,8 @@ struct iscsi_conn {
 	struct msghdr rx_msg;       /* what of the plan is still to come */
 	uint32_t rx_tail_len;
 	struct __kernel_timespec login_timeout; /* linked to each login-phase receive */
+	uint64_t login_deadline_ns; /* CLOCK_MONOTONIC: the whole login ends by then */
+	bool counted_in_login;      /* holds one of login_limits.max_logins */
 	uint8_t rx_ahs[ISCSI_AHS_MAX + ISCSI_DIGEST_LEN];
 	uint8_t *rx_buf;            /* data segments the upper leaves here, and the sink */
 

@@ -8,6 +8,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/ffp.h"
 #include "iscsi/session.h"
+#include "util/escape.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -68,9 +69,11 @@ static void login_finish(struct iscsi_conn *conn)
 		iscsi_conn_close(conn, "out of memory for the receive buffer");
 		return;
 	}
+	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
 	log_info("connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
-		 s->discovery ? "discovery" : "normal", s->tsih, s->initiator_name,
-		 s->discovery ? "" : " to ", s->discovery ? "" : s->target_name);
+		 s->discovery ? "discovery" : "normal", s->tsih,
+		 log_escape_str(who, sizeof(who), s->initiator_name), s->discovery ? "" : " to ",
+		 s->discovery ? "" : log_escape_str(what, sizeof(what), s->target_name));
 	if (s->discovery)
 		return;
 	conn->handoff_to = s->loop;

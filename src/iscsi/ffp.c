@@ -1,6 +1,7 @@
 /* Full feature phase PDUs that are not SCSI data movement: NOP-Out,
  * Text (SendTargets), Logout and Task Management (RFC 7143 §11.5, §11.10,
  * §11.14, §11.18). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,9 @@
 
 /* The largest Text response lunar builds (all targets x all portals). */
 #define TEXT_RSP_MAX (64u * 1024u)
+/* The longest request lunar collects over C=1 parts: 64 pairs of the
+ * longest key and value with room to spare. */
+#define TEXT_REQ_MAX (32u * 1024u)
 #define TEXT_MAX_PAIRS 64
 
 static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
@@ -35,53 +39,84 @@ static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	iscsi_reply_queue(conn, tx);
 }
 
-/* Sends the next part of conn->ffp->text_pending; C=1 and a TTT while more
- * follows (RFC 7143 §11.10.2). */
-static void text_send_part(struct iscsi_conn *conn, uint32_t itt)
+/* Ends the Text exchange in progress, if any: a new request resets it
+ * (RFC 7143 §11.10.4: TTT 0xffffffff restarts the exchange). */
+static void text_end(struct iscsi_ffp_conn *f)
 {
-	uint32_t left = conn->ffp->text_pending_len - conn->ffp->text_pending_off;
-	uint32_t n = min_u32(left, conn->params.max_send_dsl);
-	bool more = n < left;
+	free(f->text_pending);
+	f->text_pending = NULL;
+	free(f->text_in);
+	f->text_in = NULL;
+	f->text_in_len = 0;
+	f->text_open = false;
+}
+
+/* Queues one Text Response of the exchange. F=1 ends it (TTT reserved);
+ * F=0 keeps it open under a new TTT the initiator echoes (§11.11.1,
+ * §11.11.4). */
+static void text_send(struct iscsi_conn *conn, const uint8_t *data, uint32_t n, bool final,
+		      bool cont)
+{
+	struct iscsi_ffp_conn *f = conn->ffp;
 	struct iscsi_tx *tx = iscsi_reply_alloc(conn, n, "Text Response");
 	if (!tx)
 		return;
-	memcpy(tx->inline_data, conn->ffp->text_pending + conn->ffp->text_pending_off, n);
-	conn->ffp->text_pending_off += n;
-	conn->ffp->text_ttt = more ? iscsi_session_new_ttt(conn->session) : ISCSI_RSVD_TAG;
+	if (n)
+		memcpy(tx->inline_data, data, n);
+	f->text_ttt = final ? ISCSI_RSVD_TAG : iscsi_session_new_ttt(conn->session);
 	const struct iscsi_text_rsp r = {
-		.final = !more, .cont = more, .itt = itt, .ttt = conn->ffp->text_ttt, .data_len = n,
+		.final = final, .cont = cont, .itt = f->text_itt, .ttt = f->text_ttt, .data_len = n,
 	};
 	iscsi_build_text_rsp(tx->bhs, &r);
 	iscsi_reply_queue(conn, tx);
-	if (!more) {
-		free(conn->ffp->text_pending);
-		conn->ffp->text_pending = NULL;
-	}
+	if (final)
+		text_end(f);
+	else
+		f->text_open = true;
 }
 
-static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
-			const uint8_t *data, uint32_t len)
+/* Sends the next part of the pending answer: C=1 while more follows
+ * (§11.11.2); the last part is final only if the request was (F=1 to a
+ * request with F=0 is a protocol error, §11.11.1). */
+static void text_send_part(struct iscsi_conn *conn, bool request_final)
 {
-	if (h->text.ttt != ISCSI_RSVD_TAG) {
-		/* A continuation keeps the exchange's ITT and our TTT (RFC 7143 §11.10). */
-		if (!conn->ffp->text_pending || h->text.ttt != conn->ffp->text_ttt || h->itt != conn->ffp->text_itt) {
-			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
-			return;
-		}
-		text_send_part(conn, h->itt);
-		return;
-	}
-	/* A new request ends any exchange in progress (RFC 7143 §11.10.4). */
-	free(conn->ffp->text_pending);
-	conn->ffp->text_pending = NULL;
+	struct iscsi_ffp_conn *f = conn->ffp;
+	uint32_t left = f->text_pending_len - f->text_pending_off;
+	uint32_t n = min_u32(left, conn->params.max_send_dsl);
+	bool more = n < left;
+	const uint8_t *part = f->text_pending + f->text_pending_off;
+	f->text_pending_off += n;
+	text_send(conn, part, n, !more && request_final, more);
+}
 
+/* Adds a part of a request continued over several PDUs (C=1, §11.10.2). */
+static int text_collect(struct iscsi_ffp_conn *f, const uint8_t *data, uint32_t len)
+{
+	if (len > TEXT_REQ_MAX - f->text_in_len)
+		return -ENOSPC;
+	uint8_t *in = realloc(f->text_in, f->text_in_len + len + 1);
+	if (!in)
+		return -ENOMEM;
+	memcpy(in + f->text_in_len, data, len);
+	f->text_in = in;
+	f->text_in_len += len;
+	return 0;
+}
+
+/* Answers the keys of a whole request: SendTargets (§12.3), anything
+ * else NotUnderstood (§6.2; operational keys are renegotiated only at
+ * login for now). Text that does not parse is a protocol error. */
+static void text_answer(struct iscsi_conn *conn, const uint8_t *data, uint32_t len,
+			bool request_final)
+{
 	struct iscsi_text_pair pairs[TEXT_MAX_PAIRS];
 	size_t npairs;
 	enum iscsi_text_error err = iscsi_text_parse(data, len, ISCSI_TEXT_LONG_VALUE_MAX,
 						     pairs, TEXT_MAX_PAIRS, &npairs);
 	if (err != ISCSI_TEXT_OK) {
-		log_info("connection %s: bad Text Request: %s", conn->peer_text,
-			 iscsi_text_error_str(err));
+		log_info_limited("connection %s: bad Text Request: %s", conn->peer_text,
+				 iscsi_text_error_str(err));
+		text_end(conn->ffp);
 		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
@@ -103,18 +138,57 @@ static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			if (n > 0)
 				buf.len += (size_t)n;
 		} else {
-			/* Operational keys are renegotiated only at login for now. */
 			char key[ISCSI_TEXT_KEY_MAX + 1];
 			memcpy(key, p->key, p->key_len);
 			key[p->key_len] = '\0';
 			iscsi_text_append(&buf, key, "NotUnderstood");
 		}
 	}
+	/* The pairs pointed into the collected request: done with it. */
+	free(conn->ffp->text_in);
+	conn->ffp->text_in = NULL;
+	conn->ffp->text_in_len = 0;
 	conn->ffp->text_pending = out;
 	conn->ffp->text_pending_len = (uint32_t)buf.len;
 	conn->ffp->text_pending_off = 0;
-	conn->ffp->text_itt = h->itt;
-	text_send_part(conn, h->itt);
+	text_send_part(conn, request_final);
+}
+
+static void handle_text(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+			const uint8_t *data, uint32_t len)
+{
+	struct iscsi_ffp_conn *f = conn->ffp;
+	if (h->text.ttt != ISCSI_RSVD_TAG) {
+		/* A follow-on request keeps the exchange's ITT and echoes our
+		 * TTT (§11.10.4). */
+		if (!f->text_open || h->text.ttt != f->text_ttt || h->itt != f->text_itt) {
+			iscsi_reply_reject(conn, f->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+			return;
+		}
+		if (f->text_pending && f->text_pending_off < f->text_pending_len) {
+			text_send_part(conn, h->final);
+			return;
+		}
+	} else {
+		text_end(f);
+		f->text_itt = h->itt;
+	}
+	if (h->text.cont || f->text_in) {
+		if (text_collect(f, data, len) < 0) {
+			text_end(f);
+			iscsi_reply_reject(conn, f->cur_bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
+			return;
+		}
+		/* Each incomplete part gets an empty answer that invites the
+		 * next (§11.10.2). */
+		if (h->text.cont) {
+			text_send(conn, NULL, 0, false, false);
+			return;
+		}
+		data = f->text_in;
+		len = f->text_in_len;
+	}
+	text_answer(conn, data, len, h->final);
 }
 
 /* Logout response codes, RFC 7143 §11.15.1. */

@@ -30,9 +30,14 @@ struct iscsi_ffp_conn {
 	struct iscsi_task *rx_task; /* task whose buffer the data segment lands in */
 	uint32_t rx_task_off, rx_task_len;
 	struct iscsi_r2t_slot *rx_r2t; /* the R2T a Data-Out answers, if solicited */
-	/* text continuation (RFC 7143 §11.10.2): a response longer than one PDU */
+	/* A Text exchange over several PDUs (RFC 7143 §11.10, §11.11): a
+	 * request continued with C=1 (text_in), an answer longer than one PDU
+	 * (text_pending), or an initiator that asked to go on (F=0). */
+	bool text_open;             /* text_itt and text_ttt name the exchange */
 	uint8_t *text_pending;
 	uint32_t text_pending_len, text_pending_off, text_ttt, text_itt;
+	uint8_t *text_in;
+	uint32_t text_in_len;
 };
 
 /* Login is over (conn->session bound): the full feature phase takes the

@@ -151,6 +151,7 @@ static void ffp_free(struct iscsi_conn *conn)
 {
 	free(conn->ffp->held);
 	free(conn->ffp->text_pending);
+	free(conn->ffp->text_in);
 	free(conn->ffp);
 	iscsi_session_put(conn->session);
 }

@@ -47,7 +47,7 @@ void iscsi_reply_acked(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 
 void iscsi_reply_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason)
 {
-	log_info("connection %s: Reject reason 0x%02x for opcode 0x%02x itt 0x%08x",
+	log_info_limited("connection %s: Reject reason 0x%02x for opcode 0x%02x itt 0x%08x",
 		 conn->peer_text, reason, bhs[0] & 0x3f, be32_get(bhs + 16));
 	struct iscsi_tx *tx = iscsi_reply_alloc(conn, ISCSI_BHS_LEN, "Reject");
 	if (!tx)

@@ -265,6 +265,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->scsi.loop = conn->loop;
 	t->scsi.done = task_scsi_done;
 	t->scsi.transport_priv = t;
+	t->scsi.expected_len = h->cmd.edtl;
 	t->prepared = scsi_task_prepare(&t->scsi);
 	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE) {
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);

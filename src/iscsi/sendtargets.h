@@ -18,11 +18,15 @@ struct iscsi_st_target {
 	size_t nportals;
 };
 
-/* Builds the answer to SendTargets=<request> into buf[0..cap):
- *   "All"       every target (Discovery sessions only; in a Normal session
- *               the answer is "SendTargets=Reject"),
- *   a name      that target, if it is in the list,
- *   ""          the session's target (session_target; NULL in Discovery).
+/* Builds the answer to SendTargets=<request> into buf[0..cap) (RFC 7143
+ * §12.3):
+ *   "All"       in a Discovery session every target; in a Normal session
+ *               (where the RFC does not define it, yet libiscsi sends it)
+ *               the session's target, as for "",
+ *   a name      that target, if it is in the list (in a Normal session
+ *               only the session's own),
+ *   ""          the session's target (session_target; NULL in Discovery),
+ *   other       (not an iSCSI name, or over 223 bytes) "SendTargets=Reject".
  * Each target gives "TargetName=<name>\0" then one
  * "TargetAddress=<addr>,<tpgt>\0" per portal. Returns 0, or -ENOSPC when
  * the answer does not fit (*len then covers the whole pairs that did), or

@@ -10,6 +10,7 @@
 
 #include "iscsi/conn.h"
 #include "iscsi/task.h"
+#include "util/escape.h"
 #include "util/log.h"
 
 /* The table of live sessions. Control plane inserts (login) and asks for
@@ -40,14 +41,18 @@ static bool table_tsih_used(uint16_t tsih)
 	return false;
 }
 
+/* A TSIH no live session has, or 0 when all 65535 are taken. */
 static uint16_t table_alloc_tsih(void)
 {
 	/* TSIH 0 means "new session" on the wire (RFC 7143 §11.12.6). */
-	for (;;) {
+	for (unsigned tries = 0; tries < UINT16_MAX; tries++) {
+		if (next_tsih == 0)
+			next_tsih = 1;
 		uint16_t tsih = next_tsih++;
-		if (tsih != 0 && !table_tsih_used(tsih))
+		if (!table_tsih_used(tsih))
 			return tsih;
 	}
+	return 0;
 }
 
 /* Runs on the old session's loop: only that loop frees it, so finding it
@@ -132,18 +137,30 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	}
 
 	pthread_mutex_lock(&table_lock);
+	uint16_t new_tsih = table_alloc_tsih();
+	if (new_tsih == 0) {
+		pthread_mutex_unlock(&table_lock);
+		log_warn_limited("connection %s: every TSIH is in use, login refused", conn->peer_text);
+		if (!s->discovery)
+			scsi_nexus_fini(&s->nexus);
+		/* The login keeps its target reference and drops it as usual. */
+		lg->target = s->target;
+		free(s);
+		return ISCSI_LOGIN_OUT_OF_RESOURCES;
+	}
 	/* Reinstatement (RFC 7143 §6.3.5): same initiator, ISID and target. */
 	for (struct iscsi_session *old = table; old; old = old->next) {
 		if (!old->discovery && !s->discovery && old->target == s->target &&
 		    memcmp(old->isid, s->isid, sizeof(s->isid)) == 0 &&
 		    strcmp(old->initiator_name, s->initiator_name) == 0) {
+			char who[LOG_ESCAPE_BUF];
 			log_info("session %s tsih %u: reinstated by a new login",
-				 old->initiator_name, old->tsih);
+				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih);
 			request_kill(old);
 		}
 	}
 	s->id = next_id++;
-	s->tsih = table_alloc_tsih();
+	s->tsih = new_tsih;
 	s->next = table;
 	table = s;
 	pthread_mutex_unlock(&table_lock);
@@ -183,7 +200,9 @@ void iscsi_session_put(struct iscsi_session *s)
 		s->held = p->next;
 		free(p);
 	}
-	log_debug("session %s tsih %u: freed", s->initiator_name, s->tsih);
+	char who[LOG_ESCAPE_BUF];
+	log_debug("session %s tsih %u: freed", log_escape_str(who, sizeof(who), s->initiator_name),
+		  s->tsih);
 	free(s);
 }
 
@@ -192,7 +211,9 @@ void iscsi_session_put(struct iscsi_session *s)
 static void session_end(struct iscsi_session *s)
 {
 	table_remove(s);
-	log_info("session %s tsih %u%s: closed", s->initiator_name, s->tsih,
+	char who[LOG_ESCAPE_BUF];
+	log_info("session %s tsih %u%s: closed", log_escape_str(who, sizeof(who), s->initiator_name),
+		 s->tsih,
 		 s->discovery ? " (discovery)" : "");
 	iscsi_session_put(s);
 }
@@ -269,8 +290,10 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 	}
 	/* RFC 7143 §4.2.2.1: outside [ExpCmdSN, MaxCmdSN] is silently ignored. */
 	if (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(s->max_cmdsn, cmdsn)) {
+		char who[LOG_ESCAPE_BUF];
 		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
-			  s->initiator_name, s->tsih, cmdsn, s->exp_cmdsn, s->max_cmdsn);
+			  log_escape_str(who, sizeof(who), s->initiator_name), s->tsih, cmdsn,
+			  s->exp_cmdsn, s->max_cmdsn);
 		return false;
 	}
 	*hold = true;

@@ -259,6 +259,11 @@ struct scsi_task {
 	struct loop *loop;       /* the loop backing-store I/O runs on */
 	void (*done)(struct scsi_task *task);
 	void *transport_priv;
+	uint32_t expected_len;   /* the transport's expected data transfer length
+				  * (iSCSI's EDTL); a write of block data whose
+				  * expected length ends inside a block is
+				  * refused by prepare, which then keeps dir and
+				  * xfer_len for the transport's residual */
 
 	/* set by the transport before scsi_task_execute */
 	uint32_t data_out_len;   /* SCSI_DIR_WRITE: bytes of data the initiator sent;

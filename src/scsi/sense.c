@@ -20,6 +20,8 @@ static const struct {
 					 { SENSE_KEY_ILLEGAL_REQUEST, 0x24, 0x00 } },
 	[SENSE_INVALID_FIELD_IN_PARAM_LIST] = { "invalid field in parameter list", CC,
 						{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x00 } },
+	[SENSE_INVALID_FIELD_IN_COMMAND_IU] = { "invalid field in command information unit", CC,
+						{ SENSE_KEY_ILLEGAL_REQUEST, 0x0E, 0x03 } },
 	[SENSE_PARAM_LIST_LENGTH_ERROR] = { "parameter list length error", CC,
 					    { SENSE_KEY_ILLEGAL_REQUEST, 0x1A, 0x00 } },
 	[SENSE_LBA_OUT_OF_RANGE] = { "logical block address out of range", CC,

@@ -228,6 +228,21 @@ bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end)
 	return false;
 }
 
+/* A write whose expected data transfer length (SAM-5 Execute Command)
+ * is below the CDB's moves the whole blocks that arrive, with an
+ * underflow residual; one whose expected length ends inside a logical
+ * block cannot be carried out as asked. Like Linux LIO, lunar refuses it
+ * with INVALID FIELD IN COMMAND INFORMATION UNIT (SPC-4 ASC 0Eh/03h)
+ * rather than drop the partial block and answer GOOD. */
+static bool task_write_ends_mid_block(const struct scsi_task *task)
+{
+	enum op_xfer xfer = task->op->xfer;
+	if (task->dir != SCSI_DIR_WRITE || !task->lu ||
+	    (xfer != OP_XFER_BLOCKS && xfer != OP_XFER_VERIFY))
+		return false;
+	return task->expected_len < task->xfer_len && task->expected_len % task->lu->block_size;
+}
+
 /* The order of checks follows SAM-5 5.14 and SPC-4 4.6.2: an absent LUN is
  * reported first, then a pending unit attention, then CDB errors. */
 static enum sense_reason task_check(struct scsi_task *task)
@@ -261,6 +276,14 @@ bool scsi_task_prepare(struct scsi_task *task)
 {
 	task_reset(task);
 	enum sense_reason r = task_check(task);
+	if (r == SENSE_NONE && task_write_ends_mid_block(task)) {
+		/* No data moves, but direction and length stay as the CDB says:
+		 * the transport's residual tells the initiator how far its
+		 * expected length fell short (LIO reports it too). */
+		task_drop_data(task);
+		scsi_task_set_result(task, SENSE_INVALID_FIELD_IN_COMMAND_IU);
+		return false;
+	}
 	if (r == SENSE_NONE)
 		return true;
 	task_drop_data(task);

@@ -3,6 +3,9 @@
 #ifndef LUNAR_UTIL_LOG_H
 #define LUNAR_UTIL_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum log_level { LL_ERROR, LL_WARN, LL_INFO, LL_DEBUG };
 
 void log_set_level(enum log_level level);
@@ -17,5 +20,30 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...) log_msg(LL_INFO, __VA_ARGS__)
 #define log_debug(...) \
 	do { if (log_get_level() >= LL_DEBUG) log_msg(LL_DEBUG, __VA_ARGS__); } while (0)
+
+/* Messages a peer can trigger at will (a connection flood, a stream of bad
+ * requests) go through a limit per call site, so that no peer can fill the
+ * log: at most LOG_LIMIT_BURST lines per LOG_LIMIT_WINDOW_MS, and the
+ * first line after a quiet spell says how many were dropped. */
+#define LOG_LIMIT_BURST 10u
+#define LOG_LIMIT_WINDOW_MS 1000u
+
+struct log_limit {
+	uint64_t window_start_ms;
+	unsigned in_window;   /* lines logged since window_start_ms */
+	unsigned suppressed;  /* lines dropped since the last one logged */
+};
+
+/* Pure: whether a line at now_ms may go out; when it may, *suppressed gets
+ * the count dropped before it (and the limit forgets them). */
+bool log_limit_allow(struct log_limit *l, uint64_t now_ms, unsigned *suppressed);
+void log_msg_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Each use is its own call site with its own limit. */
+#define log_limited_(level, ...) \
+	do { static struct log_limit log_limit_; log_msg_limited(&log_limit_, level, __VA_ARGS__); } while (0)
+#define log_warn_limited(...) log_limited_(LL_WARN, __VA_ARGS__)
+#define log_info_limited(...) log_limited_(LL_INFO, __VA_ARGS__)
 
 #endif

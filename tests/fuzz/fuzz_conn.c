@@ -118,7 +118,7 @@ static struct iscsi_host host = {
 	.pick_dataplane = host_pick_dataplane,
 	.tpgt = FUZZ_TPGT,
 	.cmd_window = 16,
-	.login_timeout_s = 1,
+	.login_limits = { .login_timeout_s = 1, .login_pdu_timeout_s = 1 },
 };
 
 /* Task data comes from a pool with room outside its reserve for only a

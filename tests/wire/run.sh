@@ -18,7 +18,15 @@ target_parse_with_tool "$@"
 # portals: 16 addresses of ~33 bytes each need two 512-byte Text parts.
 EXTRA_PORTALS=15
 listed=()
+# Small login limits, so that the tool can reach them: a dribbled login
+# is closed after LOGIN_DEADLINE_S, a source address holds PER_ADDRESS_CAP
+# connections (every scenario uses fewer at once).
+LOGIN_DEADLINE_S=5
+PER_ADDRESS_CAP=8
+limits=()
 if [[ $SERVER_KIND == lunard ]]; then
+    LUNARD_ARGS="${LUNARD_ARGS:-} --login-timeout $LOGIN_DEADLINE_S --max-conns-per-address $PER_ADDRESS_CAP"
+    limits=(--login-deadline "$LOGIN_DEADLINE_S" --per-address-cap "$PER_ADDRESS_CAP")
     extra_port=$(server_free_port)
     for ((i = 2; i < 2 + EXTRA_PORTALS; i++)); do
         LUNARD_ARGS="${LUNARD_ARGS:-} --listen 127.0.0.$i:$extra_port"
@@ -33,4 +41,4 @@ fi
 
 host=${TARGET_PORTAL%:*}
 port=${TARGET_PORTAL##*:}
-"$TOOL" --lun "$TARGET_LUN" "${listed[@]}" "$host" "$port" "$TARGET_IQN"
+"$TOOL" --lun "$TARGET_LUN" "${listed[@]}" "${limits[@]}" "$host" "$port" "$TARGET_IQN"

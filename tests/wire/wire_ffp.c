@@ -229,37 +229,6 @@ out:
 	wire_close(&c);
 }
 
-/* Scenario 11: SendTargets=All "MUST NOT be supported" in a Normal session
- * (RFC 7143 §12.3): the answer names no targets (SendTargets=Reject or
- * nothing), and it is a Text Response, not a Reject PDU. */
-static void check_sendtargets_normal(const struct wire_target *t)
-{
-	const char *name = "sendtargets_all_refused_in_normal_session";
-	struct text_part parts[TEXT_PARTS_MAX];
-	struct wire_conn c;
-	char why[WIRE_WHY_LEN] = "";
-	unsigned n;
-	uint32_t len;
-	char *text = malloc(TEXT_CAP);
-
-	if (!text || !wire_session_open(&c, t, NULL, why, sizeof(why))) {
-		wire_check(name, false, "%s", text ? why : "out of memory");
-		free(text);
-		return;
-	}
-	if (text_exchange(&c, "SendTargets=All", parts, &n, text, &len, why)) {
-		bool named = text_has(text, len, "TargetName", "", true);
-		bool reject = text_has(text, len, "SendTargets", "Reject", false);
-
-		if (named || (len && !reject))
-			snprintf(why, sizeof(why), "answer of %u bytes: %s%s", len, named ? "names targets: " : "",
-				 text);
-	}
-	wire_check_why(name, why);
-	free(text);
-	wire_close(&c);
-}
-
 /* Sends the request in bhs (no data) and waits for its answer of
  * rsp_opcode; *response gets the answer's Response field (byte 2). */
 static bool request(struct wire_conn *c, const uint8_t *bhs, uint32_t itt, uint8_t rsp_opcode,
@@ -475,7 +444,6 @@ void wire_ffp_checks(const struct wire_target *t, const char *const *listed, siz
 {
 	check_nop(t);
 	check_text_continuation(t, listed, nlisted);
-	check_sendtargets_normal(t);
 	check_logout(t);
 	check_abort_task(t);
 	check_lun_reset(t);

@@ -18,4 +18,20 @@ void wire_cmdsn_checks(const struct wire_target *t);
  * listed: the portals a SendTargets=All answer must name. */
 void wire_ffp_checks(const struct wire_target *t, const char *const *listed, size_t nlisted);
 
+/* What the target was started with, for the checks of its login caps;
+ * 0: unknown, those checks are skipped. */
+struct wire_login_limits {
+	unsigned deadline_s;     /* the whole login's deadline */
+	unsigned per_address;    /* connections one source address may hold */
+};
+
+/* wire_login_limits.c: a dribbled login ends at the deadline; connections
+ * over the per-address cap are closed unanswered. */
+void wire_login_limits_checks(const struct wire_target *t, const struct wire_login_limits *lim);
+/* wire_text.c: every Text Request is answered, SendTargets in each
+ * session type. */
+void wire_text_checks(const struct wire_target *t);
+/* wire_edtl.c: a write whose EDTL ends inside a block is refused. */
+void wire_edtl_checks(const struct wire_target *t);
+
 #endif

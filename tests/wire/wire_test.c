@@ -418,7 +418,9 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--lun N] [--listed-portal ADDR:PORT]... HOST PORT TARGETNAME\n"
-		"  --listed-portal: a portal SendTargets=All must name (repeatable)\n", prog);
+		"  --listed-portal: a portal SendTargets=All must name (repeatable)\n"
+		"  --login-deadline S, --per-address-cap N: the target's login limits, to check\n",
+		prog);
 }
 
 int main(int argc, char **argv)
@@ -426,15 +428,22 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "lun", required_argument, NULL, 'l' },
 		{ "listed-portal", required_argument, NULL, 'p' },
+		{ "login-deadline", required_argument, NULL, 'd' },
+		{ "per-address-cap", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct wire_target t = { 0 };
 	const char *listed[WIRE_LISTED_MAX];
 	size_t nlisted = 0;
+	struct wire_login_limits limits = { 0 };
 	int o;
 
-	while ((o = getopt_long(argc, argv, "l:p:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:p:d:a:h", opts, NULL)) != -1) {
+		if (o == 'd' && (limits.deadline_s = (unsigned)atoi(optarg)) > 0)
+			continue;
+		if (o == 'a' && (limits.per_address = (unsigned)atoi(optarg)) > 0)
+			continue;
 		if (o == 'l' && encode_lun(optarg, &t.lun))
 			continue;
 		if (o == 'p' && nlisted < WIRE_LISTED_MAX) {
@@ -455,6 +464,7 @@ int main(int argc, char **argv)
 	alarm(WIRE_RUN_TIMEOUT_S);
 
 	check_fresh_session(&t, "baseline_session");
+	wire_login_limits_checks(&t, &limits);
 	check_bad_opcode(&t, 0x1f, "undefined_opcode_rejected", "undefined_opcode_then_inquiry");
 	check_bad_opcode(&t, ISCSI_OP_SCSI_RSP, "target_opcode_rejected", "target_opcode_then_inquiry");
 	check_truncated_header(&t);
@@ -470,6 +480,8 @@ int main(int argc, char **argv)
 	wire_datain_checks(&t);
 	wire_cmdsn_checks(&t);
 	wire_ffp_checks(&t, listed, nlisted);
+	wire_text_checks(&t);
+	wire_edtl_checks(&t);
 	check_final_session(&t);
 
 	return wire_check_summary() ? 1 : 0;

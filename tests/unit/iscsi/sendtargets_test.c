@@ -91,17 +91,64 @@ static void test_empty_value_in_discovery_gives_empty_answer(void **state)
 	assert_int_equal(len, 0);
 }
 
-static void test_all_in_normal_session_is_rejected(void **state)
+static void test_all_in_normal_session_gives_session_target(void **state)
 {
-	static const char expect[] = "SendTargets=Reject";
 	uint8_t buf[512];
 	size_t len;
 
 	(void)state;
 	assert_int_equal(iscsi_sendtargets_build("All", false, "iqn.2024-01.org.lunar:a", targets,
 						 NTARGETS, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, sizeof(expect_a));
+	assert_memory_equal(buf, expect_a, sizeof(expect_a));
+}
+
+static void test_other_target_in_normal_session_gives_empty_answer(void **state)
+{
+	uint8_t buf[512];
+	size_t len = 99;
+
+	(void)state;
+	assert_int_equal(iscsi_sendtargets_build("iqn.2024-01.org.lunar:b", false,
+						 "iqn.2024-01.org.lunar:a", targets, NTARGETS, buf,
+						 sizeof(buf), &len), 0);
+	assert_int_equal(len, 0);
+}
+
+static void test_value_that_is_no_name_is_rejected(void **state)
+{
+	static const char expect[] = "SendTargets=Reject";
+	static const char *const values[] = { "Alle", "A", "all", "iqn" };
+	uint8_t buf[512];
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		assert_int_equal(iscsi_sendtargets_build(values[i], true, NULL, targets, NTARGETS,
+							 buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, sizeof(expect));
+		assert_memory_equal(buf, expect, sizeof(expect));
+	}
+}
+
+static void test_name_over_223_bytes_is_rejected(void **state)
+{
+	static const char expect[] = "SendTargets=Reject";
+	char name[225];
+	uint8_t buf[512];
+	size_t len;
+
+	(void)state;
+	memcpy(name, "iqn.", 4);
+	memset(name + 4, 'a', sizeof(name) - 5);
+	name[sizeof(name) - 1] = '\0';
+	assert_int_equal(iscsi_sendtargets_build(name, true, NULL, targets, NTARGETS, buf,
+						 sizeof(buf), &len), 0);
 	assert_int_equal(len, sizeof(expect));
-	assert_memory_equal(buf, expect, sizeof(expect));
+	name[223] = '\0';
+	assert_int_equal(iscsi_sendtargets_build(name, true, NULL, targets, NTARGETS, buf,
+						 sizeof(buf), &len), 0);
+	assert_int_equal(len, 0);
 }
 
 static void test_overflow_stops_at_a_whole_pair(void **state)
@@ -139,7 +186,10 @@ int main(void)
 		cmocka_unit_test(test_unknown_name_gives_empty_answer),
 		cmocka_unit_test(test_empty_value_in_normal_session_gives_session_target),
 		cmocka_unit_test(test_empty_value_in_discovery_gives_empty_answer),
-		cmocka_unit_test(test_all_in_normal_session_is_rejected),
+		cmocka_unit_test(test_all_in_normal_session_gives_session_target),
+		cmocka_unit_test(test_other_target_in_normal_session_gives_empty_answer),
+		cmocka_unit_test(test_value_that_is_no_name_is_rejected),
+		cmocka_unit_test(test_name_over_223_bytes_is_rejected),
 		cmocka_unit_test(test_overflow_stops_at_a_whole_pair),
 		cmocka_unit_test(test_overlong_address_is_invalid),
 	};

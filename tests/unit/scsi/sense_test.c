@@ -111,6 +111,7 @@ static void test_every_reason_maps_to_its_code(void **state)
 		{ SENSE_INVALID_OPCODE, 0x5, 0x20, 0x00 },
 		{ SENSE_INVALID_FIELD_IN_CDB, 0x5, 0x24, 0x00 },
 		{ SENSE_INVALID_FIELD_IN_PARAM_LIST, 0x5, 0x26, 0x00 },
+		{ SENSE_INVALID_FIELD_IN_COMMAND_IU, 0x5, 0x0E, 0x03 },
 		{ SENSE_PARAM_LIST_LENGTH_ERROR, 0x5, 0x1A, 0x00 },
 		{ SENSE_LBA_OUT_OF_RANGE, 0x5, 0x21, 0x00 },
 		{ SENSE_LUN_NOT_SUPPORTED, 0x5, 0x25, 0x00 },

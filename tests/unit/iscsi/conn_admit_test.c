@@ -1,0 +1,109 @@
+/* Admission caps: connections in login, in all, and per source address;
+ * what is released makes room again. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+
+#include "iscsi/conn.h"
+#include "iscsi/conn_admit.h"
+
+static struct sockaddr_in v4(const char *text, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	inet_pton(AF_INET, text, &a.sin_addr);
+	return a;
+}
+
+#define SA(a) ((const struct sockaddr *)&(a))
+
+static void one_address_is_capped_whatever_its_ports(void **state)
+{
+	const struct iscsi_login_limits lim = { .max_per_address = 2 };
+	struct sockaddr_in a1 = v4("10.0.0.1", 1000), a2 = v4("10.0.0.1", 1001);
+	struct sockaddr_in a3 = v4("10.0.0.1", 1002), b = v4("10.0.0.2", 1000);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a1)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a2)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a3)), ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_OK);
+	iscsi_admit_release(SA(a1));
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a3)), ISCSI_ADMIT_OK);
+	iscsi_admit_release(SA(a2));
+	iscsi_admit_release(SA(a3));
+	iscsi_admit_release(SA(b));
+	for (int i = 0; i < 4; i++)
+		iscsi_admit_login_over();
+}
+
+static void logins_are_capped_until_one_is_over(void **state)
+{
+	const struct iscsi_login_limits lim = { .max_logins = 1 };
+	struct sockaddr_in a = v4("10.0.0.1", 1), b = v4("10.0.0.2", 1);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_TOO_MANY_LOGINS);
+	iscsi_admit_login_over();
+	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_OK);
+	iscsi_admit_login_over();
+	iscsi_admit_release(SA(a));
+	iscsi_admit_release(SA(b));
+}
+
+static void connections_in_all_are_capped(void **state)
+{
+	const struct iscsi_login_limits lim = { .max_connections = 2 };
+	struct sockaddr_in a = v4("10.0.0.1", 1), b = v4("10.0.0.2", 1), c = v4("10.0.0.3", 1);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_OK);
+	iscsi_admit_login_over();
+	iscsi_admit_login_over();
+	assert_int_equal(iscsi_admit_conn(&lim, SA(c)), ISCSI_ADMIT_TOO_MANY_CONNECTIONS);
+	iscsi_admit_release(SA(b));
+	assert_int_equal(iscsi_admit_conn(&lim, SA(c)), ISCSI_ADMIT_OK);
+	iscsi_admit_login_over();
+	iscsi_admit_release(SA(a));
+	iscsi_admit_release(SA(c));
+}
+
+static void v6_addresses_count_apart_from_v4(void **state)
+{
+	const struct iscsi_login_limits lim = { .max_per_address = 1 };
+	struct sockaddr_in6 six = { .sin6_family = AF_INET6 };
+	inet_pton(AF_INET6, "::1", &six.sin6_addr);
+	struct sockaddr_in four = v4("0.0.0.0", 1);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(six)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(four)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(six)), ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS);
+	iscsi_admit_release(SA(six));
+	iscsi_admit_release(SA(four));
+	iscsi_admit_login_over();
+	iscsi_admit_login_over();
+}
+
+static void no_caps_admit_many(void **state)
+{
+	const struct iscsi_login_limits lim = { 0 };
+	struct sockaddr_in a = v4("10.0.0.9", 1);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	for (int i = 0; i < 100; i++) {
+		iscsi_admit_login_over();
+		iscsi_admit_release(SA(a));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_address_is_capped_whatever_its_ports),
+		cmocka_unit_test(logins_are_capped_until_one_is_over),
+		cmocka_unit_test(connections_in_all_are_capped),
+		cmocka_unit_test(v6_addresses_count_apart_from_v4),
+		cmocka_unit_test(no_caps_admit_many),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
