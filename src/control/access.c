@@ -8,6 +8,12 @@ static bool access_chap_required(void *target)
 	return false;
 }
 
+static bool access_chap_offered(void *target)
+{
+	(void)target;
+	return false;
+}
+
 static bool access_chap_initiator_secret(void *target, const char *user,
 					 struct iscsi_chap_secret *out)
 {
@@ -36,6 +42,7 @@ static bool access_authorize(void *target, const char *initiator_name, const cha
 
 const struct iscsi_access access_ops = {
 	.chap_required = access_chap_required,
+	.chap_offered = access_chap_offered,
 	.chap_initiator_secret = access_chap_initiator_secret,
 	.chap_target_account = access_chap_target_account,
 	.authorize = access_authorize,
