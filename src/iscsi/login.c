@@ -441,12 +441,14 @@ static uint16_t login_authenticate(struct iscsi_login *lg, const struct iscsi_hd
 	struct iscsi_login_priv *pv = lg->priv;
 	const struct iscsi_access *a = lg->env->access;
 	bool leaving = lg->stage != ISCSI_STAGE_SECURITY || req->login.transit;
+	bool chose_chap = false;
 	uint16_t st;
 
 	if (pv->auth == AUTH_UNSETTLED) {
-		if (pv->neg.auth_method == ISCSI_AUTH_CHAP)
+		if (pv->neg.auth_method == ISCSI_AUTH_CHAP) {
 			pv->auth = AUTH_CHAP_WAIT_A;
-		else if (pv->neg.auth_method == ISCSI_AUTH_NONE || !login_chap_offered(lg))
+			chose_chap = true;
+		} else if (pv->neg.auth_method == ISCSI_AUTH_NONE || !login_chap_offered(lg))
 			pv->auth = AUTH_SETTLED;
 	}
 	st = login_chap_step(lg, out);
@@ -458,10 +460,11 @@ static uint16_t login_authenticate(struct iscsi_login *lg, const struct iscsi_hd
 			return login_auth_fail(lg, "CHAP is required");
 		pv->auth = AUTH_SETTLED;
 	}
-	if (pv->auth == AUTH_CHAP_WAIT_A && leaving)
+	if (pv->auth == AUTH_CHAP_WAIT_A && leaving && !chose_chap)
 		return login_auth_fail(lg, "CHAP negotiated but not carried out");
-	/* The target answers T=0 until the exchange is over (RFC 7143 §6.3). */
-	if (pv->auth == AUTH_CHAP_WAIT_R)
+	/* The target answers T=0 until the exchange is over (RFC 7143 §6.3,
+	 * Appendix B: the initiator asks for the transition all along). */
+	if (pv->auth == AUTH_CHAP_WAIT_A || pv->auth == AUTH_CHAP_WAIT_R)
 		pv->rsp_transit = false;
 	if (pv->auth != AUTH_SETTLED || pv->authorized)
 		return ISCSI_LOGIN_SUCCESS;
@@ -487,6 +490,8 @@ static uint16_t login_answer(struct iscsi_login *lg, const struct iscsi_hdr *req
 		return ISCSI_LOGIN_INITIATOR_ERROR;
 	npairs = login_take_chap_keys(pv, pv->pairs, npairs);
 	st = iscsi_neg_answer(&pv->neg, lg->stage, pv->pairs, npairs, &out);
+	if (st == ISCSI_LOGIN_AUTH_FAILED)
+		return login_auth_fail(lg, "no AuthMethod offered that the target accepts");
 	if (st)
 		return st;
 	if (!pv->identity_declared) {
