@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 		goto out_targets;
 	host.limits = cfg.limits;
 	host.access = access_ops;
+	access_configure(&cfg);
 	host.login_timeout_s = opts.login_timeout_s;
 	if (dataplane_start(cfg.threads) < 0)
 		goto out_dataplane;
