@@ -24,8 +24,11 @@ tsecret=lunar-secret-4567
 duser=discover
 dsecret=discovery-secret-89
 
+wire_tool=
+
 usage() {
-    echo "usage: $0 --lunard PATH [--timeout S]"
+    echo "usage: $0 --lunard PATH [--wire-tool PATH] [--timeout S]"
+    echo "  --wire-tool: lunar-wire-chap, for SHA-1/SHA-256/SHA3-256 and malformed exchanges"
     echo "Starts lunard with this test's config (CHAP required) and checks CHAP logins."
 }
 
@@ -33,6 +36,7 @@ while (($#)); do
     case $1 in
         -h|--help) usage; exit 0 ;;
         --timeout) step_timeout=$2; shift 2 ;;
+        --wire-tool) wire_tool=$2; shift 2 ;;
         *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
@@ -103,6 +107,25 @@ fi
 # A wrong target secret: lunard accepts the initiator, which refuses lunard.
 check_refused "mutual CHAP with a wrong target secret fails" "$work/mutual-bad.out" \
     inq "$(url "$user%$secret@" "?target_user=$tuser&target_password=wrong-secret-000")"
+if grep -q 'Invalid CHAP_R' "$work/mutual-bad.out"; then
+    check_ok "the initiator refused lunard's CHAP_R"
+else
+    check_fail "mutual failure not on lunard's CHAP_R: $(tr '\n' ' ' <"$work/mutual-bad.out")"
+fi
+
+# What libiscsi cannot send, from other loopback addresses (their failures
+# do not count against 127.0.0.1); the tool's own checks count here.
+if [[ -n $wire_tool ]]; then
+    wire_rc=0
+    "$wire_tool" 127.0.0.1 "${TARGET_PORTAL##*:}" "$iqn" "$user" "$secret" "$tuser" "$tsecret" \
+        >"$work/wire.out" 2>&1 || wire_rc=$?
+    grep -E '^(ok|FAIL) ' "$work/wire.out" | sed 's/^ok /ok - wire: /; s/^FAIL /FAIL - wire: /' || true
+    CHECK_PASSED=$((CHECK_PASSED + $(grep -c '^ok ' "$work/wire.out" || true)))
+    CHECK_FAILED=$((CHECK_FAILED + $(grep -c '^FAIL ' "$work/wire.out" || true)))
+    if ((wire_rc != 0)) && ! grep -q '^FAIL ' "$work/wire.out"; then
+        check_fail "lunar-wire-chap exited $wire_rc: $(tail -n 3 "$work/wire.out" | tr '\n' ' ')"
+    fi
+fi
 
 # Five failures, each answered 0201 after lunard's one-second delay.
 start=$(now_ms)
@@ -119,7 +142,7 @@ check_refused "discovery without credentials is refused" "$work/disc-none.out" \
     timeout "$step_timeout" iscsi-ls "iscsi://$TARGET_PORTAL"
 check_refused "discovery with a target's account is refused" "$work/disc-bad.out" \
     timeout "$step_timeout" iscsi-ls "iscsi://$user%$secret@$TARGET_PORTAL"
-failed_logs=$(grep -c 'authentication failed for' "$SERVER_LOG" || true)
+failed_logs=$(grep -c 'connection 127.0.0.1:[0-9]*: authentication failed for' "$SERVER_LOG" || true)
 check_eq "lunard logged each failed authentication" 5 "$failed_logs"
 
 # Five failures from 127.0.0.1 within a minute: now even the right
