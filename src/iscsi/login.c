@@ -240,14 +240,17 @@ static bool login_chap_required(const struct iscsi_login *lg)
 {
 	const struct iscsi_access *a = lg->env->access;
 
-	return a && a->chap_required(lg->target);
+	return a && a->chap_required && a->chap_required(lg->target);
 }
 
+/* CHAP needs every account callback; without them only None is offered. */
 static bool login_chap_offered(const struct iscsi_login *lg)
 {
 	const struct iscsi_access *a = lg->env->access;
 
-	return a && (a->chap_required(lg->target) || a->chap_offered(lg->target));
+	if (!a || !a->chap_offered || !a->chap_initiator_secret || !a->chap_target_account)
+		return false;
+	return login_chap_required(lg) || a->chap_offered(lg->target);
 }
 
 /* Which AuthMethods this login accepts: CHAP alone where it is required,
@@ -261,8 +264,10 @@ static uint16_t login_offer(void *arg, const char *key, uint32_t *codes)
 	(void)key;
 	if (st)
 		return st;
-	if (login_chap_required(lg))
+	if (login_chap_required(lg) && login_chap_offered(lg))
 		*codes = 1u << ISCSI_AUTH_CHAP;
+	else if (login_chap_required(lg))
+		*codes = 0;
 	else if (login_chap_offered(lg))
 		*codes = 1u << ISCSI_AUTH_CHAP | 1u << ISCSI_AUTH_NONE;
 	else
@@ -448,7 +453,8 @@ static uint16_t login_authenticate(struct iscsi_login *lg, const struct iscsi_hd
 		if (pv->neg.auth_method == ISCSI_AUTH_CHAP) {
 			pv->auth = AUTH_CHAP_WAIT_A;
 			chose_chap = true;
-		} else if (pv->neg.auth_method == ISCSI_AUTH_NONE || !login_chap_offered(lg))
+		} else if (pv->neg.auth_method == ISCSI_AUTH_NONE ||
+			   (!login_chap_offered(lg) && !login_chap_required(lg)))
 			pv->auth = AUTH_SETTLED;
 	}
 	st = login_chap_step(lg, out);
@@ -468,7 +474,7 @@ static uint16_t login_authenticate(struct iscsi_login *lg, const struct iscsi_hd
 		pv->rsp_transit = false;
 	if (pv->auth != AUTH_SETTLED || pv->authorized)
 		return ISCSI_LOGIN_SUCCESS;
-	if (a && !a->authorize(lg->target, lg->initiator_name, lg->chap_user)) {
+	if (a && a->authorize && !a->authorize(lg->target, lg->initiator_name, lg->chap_user)) {
 		lg->fail_reason = "initiator not authorized";
 		return ISCSI_LOGIN_NOT_AUTHORIZED;
 	}

@@ -32,8 +32,9 @@ struct iscsi_login_env {
 	 * TSIH != 0 = add this connection to that session). Sets *tsih and
 	 * returns ISCSI_LOGIN_SUCCESS or the login status to fail with. */
 	uint16_t (*bind_session)(void *ctx, struct iscsi_login *lg, uint16_t *tsih);
-	/* Authentication and authorization (access.h); NULL: every target
-	 * open, no CHAP. */
+	/* Authentication and authorization (access.h). NULL, or callbacks
+	 * left NULL: no CHAP (required without the account callbacks: every
+	 * login fails with 0201), every initiator authorized. */
 	const struct iscsi_access *access;
 	struct iscsi_target_limits limits;
 	uint16_t tpgt;          /* TargetPortalGroupTag of the portal logged in to */

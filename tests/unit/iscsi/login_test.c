@@ -1316,6 +1316,17 @@ static void test_discovery_chap_passes_no_target(void **state)
 	assert_int_equal(fk.find_calls, 0);
 }
 
+static void test_chap_required_without_account_callbacks_fails(void **state)
+{
+	static const struct iscsi_access only_required = { .chap_required = fa_required };
+	struct rsp r;
+
+	(void)state;
+	fk.env.access = &only_required;
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	assert_rejected(&r, ISCSI_LOGIN_AUTH_FAILED);
+}
+
 static void test_state_allocated_at_first_request(void **state)
 {
 	struct rsp r;
@@ -1362,6 +1373,7 @@ int main(void)
 		TC(test_not_authorized),
 		TC(test_not_authorized_after_chap),
 		TC(test_discovery_chap_passes_no_target),
+		TC(test_chap_required_without_account_callbacks_fails),
 		TC(test_state_allocated_at_first_request),
 		T(test_open_iscsi_normal_login),
 		T(test_libiscsi_normal_login),
