@@ -1,29 +1,82 @@
-/* Access decisions for logins. Until ACLs and CHAP accounts are
- * configurable, every target is open and none requires CHAP. */
+/* Access decisions for logins, from the configuration: CHAP accounts per
+ * target and for discovery (config_chap.h). Until ACLs are configurable,
+ * every authenticated initiator is authorized. */
 #include "control/access.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "control/targets.h"
+
+static const struct lunar_config *access_cfg;
+
+void access_configure(const struct lunar_config *cfg)
+{
+	access_cfg = cfg;
+}
+
+/* The CHAP accounts of target (NULL: discovery), or NULL. */
+static const struct config_chap *access_chap(void *target)
+{
+	const char *name;
+
+	if (!access_cfg)
+		return NULL;
+	if (!target)
+		return &access_cfg->discovery_chap;
+	name = ((struct lunar_target *)target)->scsi.name;
+	for (size_t i = 0; i < access_cfg->ntargets; i++)
+		if (strcmp(access_cfg->targets[i].name, name) == 0)
+			return &access_cfg->targets[i].chap;
+	return NULL;
+}
 
 static bool access_chap_required(void *target)
 {
-	(void)target;
-	return false;
+	const struct config_chap *chap = access_chap(target);
+
+	return chap && chap->required;
+}
+
+static bool access_chap_offered(void *target)
+{
+	const struct config_chap *chap = access_chap(target);
+
+	return chap && chap->nusers > 0;
+}
+
+static void access_copy_secret(const char *secret, struct iscsi_chap_secret *out)
+{
+	out->len = strlen(secret);
+	if (out->len > sizeof(out->bytes))
+		out->len = sizeof(out->bytes);
+	memcpy(out->bytes, secret, out->len);
 }
 
 static bool access_chap_initiator_secret(void *target, const char *user,
 					 struct iscsi_chap_secret *out)
 {
-	(void)target;
-	(void)user;
-	(void)out;
+	const struct config_chap *chap = access_chap(target);
+
+	for (size_t i = 0; chap && i < chap->nusers; i++) {
+		if (strcmp(chap->users[i].user, user) == 0) {
+			access_copy_secret(chap->users[i].secret, out);
+			return true;
+		}
+	}
 	return false;
 }
 
 static bool access_chap_target_account(void *target, char user[ISCSI_CHAP_NAME_MAX],
 				       struct iscsi_chap_secret *out)
 {
-	(void)target;
-	(void)user;
-	(void)out;
-	return false;
+	const struct config_chap *chap = access_chap(target);
+
+	if (!chap || !chap->mutual.user)
+		return false;
+	snprintf(user, ISCSI_CHAP_NAME_MAX, "%s", chap->mutual.user);
+	access_copy_secret(chap->mutual.secret, out);
+	return true;
 }
 
 static bool access_authorize(void *target, const char *initiator_name, const char *chap_user)
@@ -36,6 +89,7 @@ static bool access_authorize(void *target, const char *initiator_name, const cha
 
 const struct iscsi_access access_ops = {
 	.chap_required = access_chap_required,
+	.chap_offered = access_chap_offered,
 	.chap_initiator_secret = access_chap_initiator_secret,
 	.chap_target_account = access_chap_target_account,
 	.authorize = access_authorize,

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "backend/backend.h"
+#include "control/config_chap.h"
 #include "iscsi/params.h"
 
 #define LUNAR_DEFAULT_TARGET "iqn.2026-11.org.lunar:default"
@@ -31,6 +32,7 @@ struct config_target {
 	char *alias;                 /* NULL: none */
 	struct config_lun *luns;
 	size_t nluns;
+	struct config_chap chap;     /* no users: CHAP not offered */
 };
 
 struct lunar_config {
@@ -42,6 +44,7 @@ struct lunar_config {
 	struct config_target *targets;
 	size_t ntargets;
 	struct iscsi_target_limits limits;
+	struct config_chap discovery_chap;
 };
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */

@@ -323,6 +323,7 @@ int main(int argc, char **argv)
 		goto out_targets;
 	host.limits = cfg.limits;
 	host.access = access_ops;
+	access_configure(&cfg);
 	host.login_limits = opts.login;
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;

@@ -26,6 +26,9 @@ struct iscsi_access {
 	/* true: the initiator must authenticate with CHAP; a login offering
 	 * only AuthMethod=None fails with 0201. */
 	bool (*chap_required)(void *target);
+	/* true: CHAP accounts exist for target, so a login offering CHAP
+	 * authenticates with it; false: only AuthMethod=None is offered. */
+	bool (*chap_offered)(void *target);
 	/* The secret an initiator calling itself CHAP_N=user proves it holds
 	 * for target; false when no such user is configured (0201). */
 	bool (*chap_initiator_secret)(void *target, const char *user, struct iscsi_chap_secret *out);

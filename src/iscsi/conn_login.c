@@ -2,9 +2,12 @@
  * Login Requests to the login state machine, sends its responses, and at
  * the end hands the connection to the full feature phase, either here
  * (discovery) or on its session's data-plane loop. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "iscsi/auth_throttle.h"
 #include "iscsi/conn.h"
 #include "iscsi/ffp.h"
 #include "iscsi/session.h"
@@ -14,6 +17,32 @@
 
 /* RFC 7143 §13.12: login data segments stay within 8192 bytes. */
 #define LOGIN_RSP_MAX 8192u
+/* A failed authentication is answered this late, so guessing a secret
+ * costs a second a try (and the throttle caps tries per address). */
+#define LOGIN_AUTH_FAIL_DELAY_S 1
+
+/* Failures by source address; logins all run on the control thread. */
+static struct auth_throttle login_throttle;
+
+/* A 0201 response waiting for its delay. The connection stops reading
+ * meanwhile; closing it cancels the wait. */
+struct login_delay {
+	struct loop_op op;
+	struct __kernel_timespec ts;
+	struct iscsi_conn *conn;   /* holds a reference */
+	struct iscsi_tx *tx;
+	struct login_delay *next;
+};
+
+static struct login_delay *login_delays;
+
+static uint64_t login_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void *env_find_target(void *ctx, const char *name)
 {
@@ -81,8 +110,95 @@ static void login_finish(struct iscsi_conn *conn)
 	conn->handoff_pending = true;
 }
 
+static void login_delay_unlink(struct login_delay *d)
+{
+	struct login_delay **p = &login_delays;
+	while (*p != d)
+		p = &(*p)->next;
+	*p = d->next;
+}
+
+static void on_login_delay(struct loop_op *op, int res)
+{
+	struct login_delay *d = container_of(op, struct login_delay, op);
+	struct iscsi_conn *conn = d->conn;
+	login_delay_unlink(d);
+	if (res == -ETIME && conn->phase != CONN_CLOSING) {
+		iscsi_conn_queue(conn, d->tx);
+		iscsi_conn_close_after_tx(conn, "authentication failed");
+	} else {
+		d->tx->sent(d->tx);
+	}
+	free(d);
+	iscsi_conn_put(conn);
+}
+
+/* Sends tx (a 0201 response) after LOGIN_AUTH_FAIL_DELAY_S, reading
+ * nothing more from the initiator meanwhile. */
+static void login_send_delayed(struct iscsi_conn *conn, struct iscsi_tx *tx)
+{
+	struct login_delay *d = calloc(1, sizeof(*d));
+	if (!d) {
+		iscsi_conn_queue(conn, tx);
+		iscsi_conn_close_after_tx(conn, "authentication failed");
+		return;
+	}
+	/* No further receive is armed after this PDU (conn.c reads the flag
+	 * once the upper has handled it). */
+	conn->rx_stopped = true;
+	d->op.cb = on_login_delay;
+	d->ts.tv_sec = LOGIN_AUTH_FAIL_DELAY_S;
+	d->conn = conn;
+	d->tx = tx;
+	d->next = login_delays;
+	login_delays = d;
+	iscsi_conn_get(conn);
+	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
+	io_uring_prep_timeout(sqe, &d->ts, 0, 0);
+	loop_sqe_set_op(sqe, &d->op);
+}
+
+/* The connection is closing: a response still waiting is dropped now
+ * rather than holding the connection for the rest of its delay. */
+static void login_delay_cancel(struct iscsi_conn *conn)
+{
+	for (struct login_delay *d = login_delays; d; d = d->next) {
+		if (d->conn != conn)
+			continue;
+		struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
+		io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&d->op, 0);
+		loop_sqe_set_op(sqe, NULL);
+	}
+}
+
+/* Answers a Login Request from an address over its failure limit with
+ * 0201 at once, without running the login. */
+static void login_refuse_throttled(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Login Response");
+		return;
+	}
+	struct iscsi_login_rsp r = {
+		.itt = h->itt, .csg = h->login.csg, .tsih = h->login.tsih,
+		.statsn = conn->login.statsn + 1, .exp_cmdsn = h->login.cmdsn,
+		.max_cmdsn = h->login.cmdsn, .status = ISCSI_LOGIN_AUTH_FAILED,
+	};
+	memcpy(r.isid, h->login.isid, sizeof(r.isid));
+	iscsi_build_login_rsp(tx->bhs, &r);
+	iscsi_conn_queue(conn, tx);
+	log_warn("connection %s: login refused: too many failed authentications from this address",
+		 conn->peer_text);
+	iscsi_conn_close_after_tx(conn, "too many failed authentications");
+}
+
 static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
 {
+	if (auth_throttle_blocked(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms())) {
+		login_refuse_throttled(conn, h);
+		return;
+	}
 	struct iscsi_tx *tx = iscsi_conn_alloc_tx(LOGIN_RSP_MAX);
 	if (!tx) {
 		iscsi_conn_close(conn, "out of memory for Login Response");
@@ -93,6 +209,17 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
 	tx->data_len = (uint32_t)rsp_len;
 	conn->reply_seq.next_statsn = conn->login.statsn + 1;
+	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_AUTH_FAILED) {
+		log_warn("connection %s: authentication failed for %s: %s", conn->peer_text,
+			 conn->login.initiator_name[0] ? conn->login.initiator_name : "an unnamed initiator",
+			 conn->login.fail_reason ? conn->login.fail_reason : "refused");
+		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms());
+		login_send_delayed(conn, tx);
+		return;
+	}
+	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_NOT_AUTHORIZED)
+		log_warn("connection %s: %s not authorized for %s", conn->peer_text,
+			 conn->login.initiator_name, conn->login.discovery ? "discovery" : conn->login.target_name);
 	iscsi_conn_queue(conn, tx);
 	switch (res) {
 	case ISCSI_LOGIN_CONTINUE:
@@ -145,6 +272,7 @@ static void login_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
  * phase; the session it joined then lets go of it. */
 static void login_close(struct iscsi_conn *conn)
 {
+	login_delay_cancel(conn);
 	if (conn->session)
 		iscsi_session_remove_conn(conn->session, conn);
 }

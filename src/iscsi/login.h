@@ -32,7 +32,9 @@ struct iscsi_login_env {
 	 * TSIH != 0 = add this connection to that session). Sets *tsih and
 	 * returns ISCSI_LOGIN_SUCCESS or the login status to fail with. */
 	uint16_t (*bind_session)(void *ctx, struct iscsi_login *lg, uint16_t *tsih);
-	/* Authentication and authorization (access.h). */
+	/* Authentication and authorization (access.h). NULL, or callbacks
+	 * left NULL: no CHAP (required without the account callbacks: every
+	 * login fails with 0201), every initiator authorized. */
 	const struct iscsi_access *access;
 	struct iscsi_target_limits limits;
 	uint16_t tpgt;          /* TargetPortalGroupTag of the portal logged in to */
@@ -59,6 +61,11 @@ struct iscsi_login {
 	/* sequence numbers for the full feature phase that follows */
 	uint32_t cmdsn;          /* the initiator's CmdSN: the next ExpCmdSN */
 	uint32_t statsn;         /* StatSN of the last login response sent */
+	/* authentication */
+	char chap_user[ISCSI_CHAP_NAME_MAX]; /* CHAP_N the initiator proved, "" without CHAP */
+	uint16_t status;         /* status of the last response built */
+	const char *fail_reason; /* why the login failed, when login.c knows more than
+				  * the status says; never holds a secret */
 	/* negotiation */
 	enum iscsi_login_stage stage; /* current stage */
 	struct iscsi_params params;   /* final once the result is ISCSI_LOGIN_DONE */
@@ -66,7 +73,8 @@ struct iscsi_login {
 	struct iscsi_login_priv *priv;
 };
 
-/* Returns 0, or -ENOMEM. */
+/* Cheap: the state a login needs (about 130 KB) is allocated when the
+ * first request arrives. Returns 0. */
 int iscsi_login_init(struct iscsi_login *lg, const struct iscsi_login_env *env);
 void iscsi_login_fini(struct iscsi_login *lg);
 
@@ -78,7 +86,16 @@ void iscsi_login_set_initial_statsn(struct iscsi_login *lg, uint32_t statsn);
  * Response in rsp_bhs/rsp_data (at most rsp_cap bytes; *rsp_len gets the
  * data segment length). Malformed input gets the login status RFC 7143
  * names (e.g. 0x0200 initiator error, 0x0207 missing parameter, 0x0203
- * target not found, 0x0205 unsupported version) and ISCSI_LOGIN_REJECTED. */
+ * target not found, 0x0205 unsupported version) and ISCSI_LOGIN_REJECTED.
+ *
+ * Authentication (RFC 7143 §12.1): AuthMethod offers CHAP alone when the
+ * target (NULL: discovery) requires it, CHAP and None when it has CHAP
+ * accounts, None otherwise. The CHAP exchange (CHAP_A; CHAP_N, CHAP_R and
+ * for mutual CHAP CHAP_I, CHAP_C) fails with 0x0201 on a wrong response,
+ * an unknown user, a missing or malformed key, an algorithm we do not
+ * offer, a reflected, short or oversized challenge, or a key out of
+ * order. Once authentication is settled, access->authorize decides
+ * (0x0202 when it says no). */
 enum iscsi_login_result iscsi_login_step(struct iscsi_login *lg, const struct iscsi_hdr *req,
 					 const uint8_t *data, size_t len,
 					 uint8_t rsp_bhs[ISCSI_BHS_LEN], uint8_t *rsp_data,

@@ -72,6 +72,7 @@ enum neg_rule {
 #define NEG_FIRST_ONLY (1u << 3)     /* belongs in the first Login Request (§6.3) */
 #define NEG_UNSOLICITED (1u << 4)    /* Irrelevant when InitialR2T=Yes and ImmediateData=No */
 #define NEG_TARGET_DECLARES (1u << 5) /* the target declares its own value */
+#define NEG_LOGIN_OFFERS (1u << 6)   /* the login says which choices it accepts (iscsi_neg.offer) */
 
 enum neg_width { NEG_W_NONE, NEG_W_BOOL, NEG_W_U8, NEG_W_U32, NEG_W_TEXT };
 
@@ -107,8 +108,10 @@ struct neg_key {
 
 static const struct neg_choice neg_session_types[] = {
 	{ "Normal", 0 }, { "Discovery", 1 }, { NULL, 0 } };
-/* CHAP comes later; only "None" for now. */
-static const struct neg_choice neg_auth_methods[] = { { "None", 0 }, { NULL, 0 } };
+/* RFC 7143 §12.1: the CHAP exchange itself is login.c's; which of these a
+ * login accepts depends on its target (iscsi_neg.offer). */
+static const struct neg_choice neg_auth_methods[] = {
+	{ "CHAP", ISCSI_AUTH_CHAP }, { "None", ISCSI_AUTH_NONE }, { NULL, 0 } };
 /* CRC32C digests come later; the code is the value of the bool in params. */
 static const struct neg_choice neg_digests[] = { { "None", 0 }, { NULL, 0 } };
 /* RFC 7143 §13 TaskReporter: only the RFC 3720 semantics. */
@@ -135,7 +138,8 @@ static const struct neg_key neg_keys[] = {
 	  .flags = NEG_TARGET_SENDS },
 	{ .name = "TargetPortalGroupTag", .rule = NEG_DECLARE_NUMBER, .stages = NEG_LOGIN,
 	  .flags = NEG_TARGET_SENDS, .max = 65535 },
-	{ .name = "AuthMethod", .rule = NEG_LIST, .stages = NEG_SEC,
+	{ .name = "AuthMethod", .rule = NEG_LIST, .stages = NEG_SEC, .flags = NEG_LOGIN_OFFERS,
+	  .result = NEG_IN(auth_method, NEG_W_U8),
 	  .choices = neg_auth_methods, .no_choice_status = ISCSI_LOGIN_AUTH_FAILED },
 	{ .name = "HeaderDigest", .rule = NEG_LIST, .stages = NEG_OPER,
 	  .result = NEG_IN(params.header_digest, NEG_W_BOOL), .choices = neg_digests },
@@ -315,10 +319,11 @@ static const struct neg_choice *neg_choose(const struct neg_choice *c, const cha
 	return NULL;
 }
 
-/* RFC 7143 §6.2: the first value of the offered list we support; an empty
- * list element makes the whole offer invalid. */
-static const struct neg_choice *neg_choose_from_list(const struct neg_choice *c, const char *s,
-						     size_t len, bool *malformed)
+/* RFC 7143 §6.2: the first value of the offered list we support (among
+ * the codes in accepted); an empty list element makes the whole offer
+ * invalid. */
+static const struct neg_choice *neg_choose_from_list(const struct neg_choice *c, uint32_t accepted,
+						     const char *s, size_t len, bool *malformed)
 {
 	const struct neg_choice *found = NULL;
 	size_t start = 0;
@@ -331,8 +336,11 @@ static const struct neg_choice *neg_choose_from_list(const struct neg_choice *c,
 			*malformed = true;
 			return NULL;
 		}
-		if (!found)
+		if (!found) {
 			found = neg_choose(c, s + start, i - start);
+			if (found && !(accepted & (1u << found->code)))
+				found = NULL;
+		}
 		start = i + 1;
 	}
 	return found;
@@ -347,7 +355,9 @@ static uint16_t neg_negotiate(struct iscsi_neg *n, const struct neg_key *k,
 	uint32_t ours = neg_ours(n, k), offer, result;
 	uint64_t num;
 	const struct neg_choice *c;
+	uint32_t accepted = UINT32_MAX;
 	bool malformed;
+	uint16_t st;
 
 	switch (k->rule) {
 	case NEG_AND:
@@ -373,7 +383,10 @@ static uint16_t neg_negotiate(struct iscsi_neg *n, const struct neg_key *k,
 		neg_set(n, k->result, result);
 		return iscsi_text_append_u32(out, k->name, result) ? ISCSI_LOGIN_OUT_OF_RESOURCES : 0;
 	case NEG_LIST:
-		c = neg_choose_from_list(k->choices, p->value, p->value_len, &malformed);
+		if ((k->flags & NEG_LOGIN_OFFERS) && n->offer &&
+		    (st = n->offer(n->offer_arg, k->name, &accepted)) != 0)
+			return st;
+		c = neg_choose_from_list(k->choices, accepted, p->value, p->value_len, &malformed);
 		if (!c && !malformed && k->no_choice_status)
 			return k->no_choice_status;
 		if (!c)

@@ -45,6 +45,9 @@ void iscsi_params_default(struct iscsi_params *p);
  * in params.c. */
 #define ISCSI_NEG_TEXT_MAX 256   /* RFC 7143 §6.1: values up to 255 bytes */
 
+/* AuthMethod values (RFC 7143 §12.1); UNSET until negotiated. */
+enum iscsi_auth_method { ISCSI_AUTH_UNSET, ISCSI_AUTH_NONE, ISCSI_AUTH_CHAP };
+
 struct iscsi_neg {
 	const struct iscsi_target_limits *limits;
 	bool leading;            /* leading connection (TSIH 0): LO keys allowed */
@@ -57,6 +60,14 @@ struct iscsi_neg {
 	char initiator_alias[ISCSI_NEG_TEXT_MAX];
 	uint64_t received;       /* table rows the initiator sent (RFC 7143 §6.2: once) */
 	uint64_t declared;       /* table rows the target declared */
+	uint8_t auth_method;     /* enum iscsi_auth_method */
+	/* What this login accepts for a key whose offer depends on the login
+	 * (AuthMethod: on the target, known by the time the key is handled,
+	 * since the keys of the first request come first in the table): sets
+	 * *codes to a mask of 1 << choice code, or returns the login status
+	 * that ends the login. NULL: every choice of the table. */
+	uint16_t (*offer)(void *arg, const char *key, uint32_t *codes);
+	void *offer_arg;
 };
 
 struct iscsi_text_pair;

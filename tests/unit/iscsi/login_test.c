@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "iscsi/chap.h"
 #include "iscsi/login.h"
 
 #define TARGET "iqn.2024-01.org.lunar:disk1"
@@ -776,10 +777,604 @@ static void test_statsn_and_cmdsn_bookkeeping(void **state)
 	assert_int_equal(fk.lg.statsn, FIRST_STATSN + 1);
 }
 
+
+/* ---- authentication (RFC 7143 §12.1.3) ---- */
+
+#define USER "alice"
+#define USER_SECRET "alice-secret-0123"
+#define TUSER "lunar-target"
+#define TSECRET "target-secret-4567"
+
+struct fake_access {
+	bool required, offered, target_account, authorize;
+	void *authorize_target;
+	char authorize_initiator[ISCSI_NAME_MAX], authorize_user[ISCSI_CHAP_NAME_MAX];
+	int authorize_calls;
+	void *secret_target;
+};
+
+static struct fake_access fa;
+
+static bool fa_required(void *target)
+{
+	(void)target;
+	return fa.required;
+}
+
+static bool fa_offered(void *target)
+{
+	(void)target;
+	return fa.offered;
+}
+
+static void fa_set(struct iscsi_chap_secret *out, const char *secret)
+{
+	out->len = strlen(secret);
+	memcpy(out->bytes, secret, out->len);
+}
+
+static bool fa_initiator_secret(void *target, const char *user, struct iscsi_chap_secret *out)
+{
+	fa.secret_target = target;
+	if (strcmp(user, USER) != 0)
+		return false;
+	fa_set(out, USER_SECRET);
+	return true;
+}
+
+static bool fa_target_account(void *target, char user[ISCSI_CHAP_NAME_MAX], struct iscsi_chap_secret *out)
+{
+	(void)target;
+	if (!fa.target_account)
+		return false;
+	strcpy(user, TUSER);
+	fa_set(out, TSECRET);
+	return true;
+}
+
+static bool fa_authorize(void *target, const char *initiator_name, const char *chap_user)
+{
+	fa.authorize_calls++;
+	fa.authorize_target = target;
+	snprintf(fa.authorize_initiator, sizeof(fa.authorize_initiator), "%s", initiator_name);
+	snprintf(fa.authorize_user, sizeof(fa.authorize_user), "%s", chap_user);
+	return fa.authorize;
+}
+
+static const struct iscsi_access fake_access_ops = {
+	.chap_required = fa_required,
+	.chap_offered = fa_offered,
+	.chap_initiator_secret = fa_initiator_secret,
+	.chap_target_account = fa_target_account,
+	.authorize = fa_authorize,
+};
+
+static int setup_chap(void **state)
+{
+	setup(state);
+	memset(&fa, 0, sizeof(fa));
+	fa.required = true;
+	fa.offered = true;
+	fa.target_account = true;
+	fa.authorize = true;
+	fk.env.access = &fake_access_ops;
+	return 0;
+}
+
+static const char chap_first[] =
+	"InitiatorName=" INITIATOR "\nTargetName=" TARGET "\nSessionType=Normal\nAuthMethod=CHAP,None\n";
+
+/* The identifier and challenge we were sent, from a CHAP_A answer. */
+static void got_challenge(const struct rsp *r, uint8_t *id, uint8_t *c, size_t *clen)
+{
+	const char *v = value(r, "CHAP_I");
+	int n;
+
+	assert_non_null(v);
+	*id = (uint8_t)chap_parse_id(v, strlen(v));
+	v = value(r, "CHAP_C");
+	assert_non_null(v);
+	n = chap_decode_binary(v, strlen(v), c, CHAP_DIGEST_MAX);
+	assert_true(n >= CHAP_CHALLENGE_MIN);
+	*clen = (size_t)n;
+}
+
+/* Runs AuthMethod and CHAP_A; returns the challenge. */
+static void chap_start(const char *algs, uint8_t *id, uint8_t *c, size_t *clen)
+{
+	char text[64];
+	struct rsp r;
+
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_CONTINUE);
+	assert_string_equal(value(&r, "AuthMethod"), "CHAP");
+	assert_false(r.t);
+	snprintf(text, sizeof(text), "CHAP_A=%s\n", algs);
+	send_text(SEC, OPER, true, false, text, &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_CONTINUE);
+	assert_int_equal(r.status, 0);
+	assert_false(r.t);
+	got_challenge(&r, id, c, clen);
+}
+
+/* "CHAP_N=<user>\nCHAP_R=0x<H(id || secret || c)>\n" and extra. */
+static void chap_reply(unsigned code, const char *user, const char *secret, uint8_t id, const uint8_t *c,
+		       size_t clen, const char *extra, struct rsp *r)
+{
+	uint8_t d[CHAP_DIGEST_MAX];
+	char hex[CHAP_HEX_MAX(CHAP_DIGEST_MAX)], text[2600];
+	const struct chap_alg *alg = chap_alg_find(code);
+
+	assert_int_equal(chap_response(alg, id, (const uint8_t *)secret, strlen(secret), c, clen, d), 0);
+	chap_encode_hex(d, alg->digest_len, hex);
+	snprintf(text, sizeof(text), "CHAP_N=%s\nCHAP_R=%s\n%s", user, hex, extra);
+	send_text(SEC, OPER, true, false, text, r);
+}
+
+static void test_chap_one_way(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	assert_int_equal(clen, 16);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, "", &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_CONTINUE);
+	assert_int_equal(r.status, 0);
+	assert_true(r.t);
+	assert_int_equal(r.nsg, OPER);
+	assert_null(value(&r, "CHAP_N"));
+	assert_string_equal(fk.lg.chap_user, USER);
+	assert_int_equal(fa.authorize_calls, 1);
+	assert_ptr_equal(fa.authorize_target, &the_target);
+	assert_ptr_equal(fa.secret_target, &the_target);
+	assert_string_equal(fa.authorize_initiator, INITIATOR);
+	assert_string_equal(fa.authorize_user, USER);
+	send_text(OPER, FFP, true, false, "MaxRecvDataSegmentLength=65536\n", &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_DONE);
+}
+
+static void test_chap_every_algorithm(void **state)
+{
+	static const struct { const char *offer; unsigned code; size_t clen; } cases[] = {
+		{ "6", 6, 20 }, { "7", 7, 32 }, { "8,7,6,5", 8, 32 }, { "1,7,5", 7, 32 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t id, c[CHAP_DIGEST_MAX];
+		size_t clen;
+		struct rsp r;
+
+		teardown(state);
+		setup_chap(state);
+		chap_start(cases[i].offer, &id, &c[0], &clen);
+		assert_int_equal(clen, cases[i].clen);
+		chap_reply(cases[i].code, USER, USER_SECRET, id, c, clen, "", &r);
+		assert_int_equal(r.status, 0);
+		assert_true(r.t);
+	}
+}
+
+static void test_chap_algorithm_answer(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	send_text(SEC, OPER, true, false, "CHAP_A=7,5\n", &r);
+	assert_string_equal(value(&r, "CHAP_A"), "7");
+}
+
+static void test_chap_mutual(void **state)
+{
+	static const uint8_t ic[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	uint8_t id, c[CHAP_DIGEST_MAX], want[CHAP_DIGEST_MAX], got[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+	const char *v;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, "CHAP_I=77\nCHAP_C=0x0102030405060708090a0b0c0d0e0f10\n", &r);
+	assert_int_equal(r.status, 0);
+	assert_true(r.t);
+	assert_string_equal(value(&r, "CHAP_N"), TUSER);
+	v = value(&r, "CHAP_R");
+	assert_non_null(v);
+	assert_int_equal(chap_decode_binary(v, strlen(v), got, sizeof(got)), 16);
+	assert_int_equal(chap_response(chap_alg_find(5), 77, (const uint8_t *)TSECRET, strlen(TSECRET), ic,
+				       sizeof(ic), want), 0);
+	assert_memory_equal(got, want, 16);
+}
+
+static void assert_auth_failed(const struct rsp *r)
+{
+	assert_rejected(r, ISCSI_LOGIN_AUTH_FAILED);
+	assert_non_null(fk.lg.fail_reason);
+	assert_int_equal(fa.authorize_calls, 0);
+	assert_string_equal(fk.lg.chap_user, "");
+}
+
+static void test_chap_wrong_secret(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, USER, "not-alices-secret", id, c, clen, "", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_unknown_user(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, "mallory", USER_SECRET, id, c, clen, "", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_wrong_identifier(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, USER, USER_SECRET, (uint8_t)(id + 1), c, clen, "", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_response_of_other_algorithm(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("7", &id, c, &clen);
+	chap_reply(8, USER, USER_SECRET, id, c, clen, "", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_missing_response(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	send_text(SEC, OPER, true, false, "CHAP_N=" USER "\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_missing_name(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	send_text(SEC, OPER, true, false, "CHAP_R=0x00112233445566778899aabbccddeeff\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_malformed_response(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	send_text(SEC, OPER, true, false, "CHAP_N=" USER "\nCHAP_R=12345\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_unsupported_algorithm(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	send_text(SEC, OPER, true, false, "CHAP_A=4,9\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_response_before_challenge(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	send_text(SEC, OPER, true, false, "CHAP_N=" USER "\nCHAP_R=0x00\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_key_before_auth_method(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, false, false,
+		  "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\nCHAP_A=5\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_algorithm_repeated(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	send_text(SEC, OPER, true, false, "CHAP_A=5\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_key_after_authentication(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, "", &r);
+	assert_int_equal(r.status, 0);
+	send_text(OPER, FFP, true, false, "CHAP_I=1\n", &r);
+	assert_rejected(&r, ISCSI_LOGIN_AUTH_FAILED);
+}
+
+static void mutual_fails(const char *extra)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, extra, &r);
+	assert_rejected(&r, ISCSI_LOGIN_AUTH_FAILED);
+	assert_non_null(fk.lg.fail_reason);
+	assert_int_equal(fa.authorize_calls, 0);
+}
+
+static void test_chap_mutual_reflected_challenge(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	char hex[CHAP_HEX_MAX(CHAP_DIGEST_MAX)], extra[200];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	chap_start("5", &id, c, &clen);
+	chap_encode_hex(c, clen, hex);
+	snprintf(extra, sizeof(extra), "CHAP_I=%u\nCHAP_C=%s\n", id, hex);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, extra, &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_mutual_short_challenge(void **state)
+{
+	(void)state;
+	mutual_fails("CHAP_I=1\nCHAP_C=0x0102030405060708090a0b0c0d0e0f\n");
+}
+
+static void test_chap_mutual_oversized_challenge(void **state)
+{
+	static char extra[2 + 2 * 1025 + 32];
+
+	(void)state;
+	strcpy(extra, "CHAP_I=1\nCHAP_C=0x");
+	memset(extra + strlen(extra), 'a', 2 * 1025);
+	strcat(extra, "\n");
+	mutual_fails(extra);
+}
+
+static void test_chap_mutual_without_identifier(void **state)
+{
+	(void)state;
+	mutual_fails("CHAP_C=0x0102030405060708090a0b0c0d0e0f10\n");
+}
+
+static void test_chap_mutual_without_target_account(void **state)
+{
+	(void)state;
+	fa.target_account = false;
+	mutual_fails("CHAP_I=1\nCHAP_C=0x0102030405060708090a0b0c0d0e0f10\n");
+}
+
+static void test_chap_required_but_none_offered(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false,
+		  "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\nAuthMethod=None\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_required_but_security_skipped(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(OPER, FFP, true, false, "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_required_but_no_auth_method(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false, "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\n", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_negotiated_then_skipped(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	send_text(SEC, OPER, true, false, "", &r);
+	assert_auth_failed(&r);
+}
+
+static void test_chap_optional_lets_none_in(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fa.required = false;
+	send_text(SEC, OPER, true, false,
+		  "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\nAuthMethod=None\n", &r);
+	assert_int_equal(r.status, 0);
+	assert_true(r.t);
+	assert_int_equal(fa.authorize_calls, 1);
+	assert_string_equal(fa.authorize_user, "");
+}
+
+static void test_chap_optional_prefers_initiator_order(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fa.required = false;
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	assert_string_equal(value(&r, "AuthMethod"), "CHAP");
+	assert_int_equal(fa.authorize_calls, 0);
+}
+
+static void test_no_accounts_offers_none_only(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fa.required = false;
+	fa.offered = false;
+	send_text(SEC, OPER, true, false, chap_first, &r);
+	assert_string_equal(value(&r, "AuthMethod"), "None");
+	assert_int_equal(fa.authorize_calls, 1);
+}
+
+static void test_not_authorized(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fa.required = false;
+	fa.offered = false;
+	fa.authorize = false;
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	assert_rejected(&r, ISCSI_LOGIN_NOT_AUTHORIZED);
+	assert_int_equal(fa.authorize_calls, 1);
+}
+
+static void test_not_authorized_after_chap(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	fa.authorize = false;
+	chap_start("5", &id, c, &clen);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, "", &r);
+	assert_rejected(&r, ISCSI_LOGIN_NOT_AUTHORIZED);
+	assert_string_equal(fa.authorize_user, USER);
+}
+
+static void test_discovery_chap_passes_no_target(void **state)
+{
+	uint8_t id, c[CHAP_DIGEST_MAX];
+	size_t clen;
+	struct rsp r;
+
+	(void)state;
+	send_text(SEC, OPER, true, false,
+		  "InitiatorName=" INITIATOR "\nSessionType=Discovery\nAuthMethod=CHAP\n", &r);
+	assert_string_equal(value(&r, "AuthMethod"), "CHAP");
+	send_text(SEC, OPER, true, false, "CHAP_A=5\n", &r);
+	got_challenge(&r, &id, c, &clen);
+	chap_reply(5, USER, USER_SECRET, id, c, clen, "", &r);
+	assert_int_equal(r.status, 0);
+	assert_null(fa.secret_target);
+	assert_null(fa.authorize_target);
+	assert_int_equal(fk.find_calls, 0);
+}
+
+static void test_chap_required_without_account_callbacks_fails(void **state)
+{
+	static const struct iscsi_access only_required = { .chap_required = fa_required };
+	struct rsp r;
+
+	(void)state;
+	fk.env.access = &only_required;
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	assert_rejected(&r, ISCSI_LOGIN_AUTH_FAILED);
+}
+
+static void test_state_allocated_at_first_request(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	assert_null(fk.lg.priv);
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	assert_non_null(fk.lg.priv);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+#define TC(f) cmocka_unit_test_setup_teardown(f, setup_chap, teardown)
+		TC(test_chap_one_way),
+		TC(test_chap_every_algorithm),
+		TC(test_chap_algorithm_answer),
+		TC(test_chap_mutual),
+		TC(test_chap_wrong_secret),
+		TC(test_chap_unknown_user),
+		TC(test_chap_wrong_identifier),
+		TC(test_chap_response_of_other_algorithm),
+		TC(test_chap_missing_response),
+		TC(test_chap_missing_name),
+		TC(test_chap_malformed_response),
+		TC(test_chap_unsupported_algorithm),
+		TC(test_chap_response_before_challenge),
+		TC(test_chap_key_before_auth_method),
+		TC(test_chap_algorithm_repeated),
+		TC(test_chap_key_after_authentication),
+		TC(test_chap_mutual_reflected_challenge),
+		TC(test_chap_mutual_short_challenge),
+		TC(test_chap_mutual_oversized_challenge),
+		TC(test_chap_mutual_without_identifier),
+		TC(test_chap_mutual_without_target_account),
+		TC(test_chap_required_but_none_offered),
+		TC(test_chap_required_but_security_skipped),
+		TC(test_chap_required_but_no_auth_method),
+		TC(test_chap_negotiated_then_skipped),
+		TC(test_chap_optional_lets_none_in),
+		TC(test_chap_optional_prefers_initiator_order),
+		TC(test_no_accounts_offers_none_only),
+		TC(test_not_authorized),
+		TC(test_not_authorized_after_chap),
+		TC(test_discovery_chap_passes_no_target),
+		TC(test_chap_required_without_account_callbacks_fails),
+		TC(test_state_allocated_at_first_request),
 		T(test_open_iscsi_normal_login),
 		T(test_libiscsi_normal_login),
 		T(test_discovery_login_never_looks_up_a_target),

@@ -318,16 +318,41 @@ static void test_list_without_supported_value_is_rejected(void **state)
 	assert_string_equal(answer("DataDigest"), "Reject");
 }
 
-static void test_auth_method_none_is_chosen(void **state)
+static uint32_t offered_auth;
+
+static uint16_t offer_auth(void *arg, const char *key, uint32_t *codes)
 {
-	(void)state;
-	assert_int_equal(offer(ISCSI_STAGE_SECURITY, "AuthMethod=CHAP,None\n"), 0);
-	assert_string_equal(answer("AuthMethod"), "None");
+	(void)arg;
+	assert_string_equal(key, "AuthMethod");
+	*codes = offered_auth;
+	return 0;
 }
 
-static void test_auth_method_without_none_fails_login(void **state)
+static void test_auth_method_first_offered_value_the_login_accepts(void **state)
 {
 	(void)state;
+	fx.neg.offer = offer_auth;
+	offered_auth = 1u << ISCSI_AUTH_NONE;
+	assert_int_equal(offer(ISCSI_STAGE_SECURITY, "AuthMethod=CHAP,None\n"), 0);
+	assert_string_equal(answer("AuthMethod"), "None");
+	assert_int_equal(fx.neg.auth_method, ISCSI_AUTH_NONE);
+}
+
+static void test_auth_method_chap_when_the_login_accepts_it(void **state)
+{
+	(void)state;
+	fx.neg.offer = offer_auth;
+	offered_auth = 1u << ISCSI_AUTH_CHAP | 1u << ISCSI_AUTH_NONE;
+	assert_int_equal(offer(ISCSI_STAGE_SECURITY, "AuthMethod=CHAP,None\n"), 0);
+	assert_string_equal(answer("AuthMethod"), "CHAP");
+	assert_int_equal(fx.neg.auth_method, ISCSI_AUTH_CHAP);
+}
+
+static void test_auth_method_nothing_accepted_fails_login(void **state)
+{
+	(void)state;
+	fx.neg.offer = offer_auth;
+	offered_auth = 1u << ISCSI_AUTH_NONE;
 	assert_int_equal(offer(ISCSI_STAGE_SECURITY, "AuthMethod=CHAP\n"), ISCSI_LOGIN_AUTH_FAILED);
 }
 
@@ -475,8 +500,9 @@ int main(void)
 		T(test_target_declares_mrdsl_once),
 		T(test_list_picks_first_supported_value),
 		T(test_list_without_supported_value_is_rejected),
-		T(test_auth_method_none_is_chosen),
-		T(test_auth_method_without_none_fails_login),
+		T(test_auth_method_first_offered_value_the_login_accepts),
+		T(test_auth_method_chap_when_the_login_accepts_it),
+		T(test_auth_method_nothing_accepted_fails_login),
 		T(test_unknown_and_extension_keys_not_understood),
 		T(test_obsolete_marker_keys),
 		T(test_protocol_level_and_task_reporter),

@@ -1,0 +1,36 @@
+/* Failed authentications per source address, so that guessing CHAP
+ * secrets from one host stays slow: after AUTH_THROTTLE_FAILURES failures
+ * within AUTH_THROTTLE_WINDOW_MS, logins from that address are refused
+ * until the window (counted from the first of them) has passed. An IPv6
+ * address counts by its /64, which one host usually holds whole; an
+ * IPv4-mapped address counts as the IPv4 address. Pure: the caller passes
+ * the time and keeps the table (logins all run on the control thread). */
+#ifndef LUNAR_ISCSI_AUTH_THROTTLE_H
+#define LUNAR_ISCSI_AUTH_THROTTLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define AUTH_THROTTLE_FAILURES 5
+#define AUTH_THROTTLE_WINDOW_MS 60000u
+/* Addresses tracked at once; when all are in use the one whose window
+ * started first is forgotten. */
+#define AUTH_THROTTLE_SLOTS 256
+
+struct auth_throttle_slot {
+	uint8_t key[9];          /* family, then 4 (IPv4) or 8 (IPv6 /64) bytes */
+	unsigned failures;       /* 0: the slot is free */
+	uint64_t first_ms;       /* when the window's first failure came */
+};
+
+struct auth_throttle {
+	struct auth_throttle_slot slots[AUTH_THROTTLE_SLOTS];
+};
+
+/* True when logins from addr are refused at now_ms. */
+bool auth_throttle_blocked(struct auth_throttle *t, const struct sockaddr *addr, uint64_t now_ms);
+/* Counts a failed authentication from addr at now_ms. */
+void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *addr, uint64_t now_ms);
+
+#endif
