@@ -142,13 +142,16 @@ target_setup() {
     TARGET_URL=iscsi://$TARGET_PORTAL/$TARGET_IQN/$TARGET_LUN
 }
 
-# A random loopback port nobody listens on. Racy by nature; the bounded wait
+# A random loopback port no socket uses. Racy by nature; the bounded wait
 # in server_start catches a port taken between this check and the bind.
+# Below the kernel's ephemeral range (ip_local_port_range, 32768 up by
+# default): a port there can be taken at any moment by an outgoing
+# connection of another test, which makes the bind fail.
 server_free_port() {
     local port i
     for ((i = 0; i < 100; i++)); do
-        port=$((20000 + RANDOM % 40000))
-        if [[ -z $(ss -Hltn "sport = :$port") ]]; then
+        port=$((20000 + RANDOM % 12000))
+        if [[ -z $(ss -Htan "sport = :$port") ]]; then
             echo "$port"
             return 0
         fi
