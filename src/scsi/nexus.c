@@ -50,6 +50,7 @@ void scsi_nexus_fini(struct scsi_nexus *nexus)
 		}
 	}
 	pthread_mutex_unlock(&nexus->target->lock);
+	scsi_nexus_set_view(nexus, NULL);
 }
 
 void scsi_ua_establish(struct scsi_nexus *nexus, uint16_t lun, enum scsi_ua ua)

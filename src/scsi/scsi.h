@@ -175,6 +175,19 @@ struct scsi_task_list {
 struct scsi_nexus;
 struct scsi_lu_reset;
 
+/* LUN masking and mapping (SAM-5 4.6.2: a logical unit may have a
+ * different LUN on each I_T nexus): the LUNs one I_T nexus sees and the
+ * target's LU behind each. Immutable once created and reference-counted,
+ * so a nexus reads it without locks on every command; a change (a new
+ * ACL, issue 8) publishes a new view the way a target publishes its LUN
+ * map. A nexus without a view sees every LUN under its own number. */
+#define SCSI_LUN_NONE 0xFFFF
+struct scsi_lun_view {
+	_Atomic unsigned refs;
+	uint16_t target_lun[SCSI_MAX_LUNS];    /* by the initiator's LUN; SCSI_LUN_NONE: masked */
+	uint16_t initiator_lun[SCSI_MAX_LUNS]; /* the inverse; SCSI_LUN_NONE: not seen */
+};
+
 /* A waiting task that scsi_task_set_abort took out of the task set; it
  * never runs and done is never called for it, so this may free it. */
 typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
@@ -196,6 +209,9 @@ struct scsi_nexus {
 	struct loop *loop;          /* where the nexus's tasks run */
 	const struct scsi_nexus_ops *ops;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
+	/* the LUNs this nexus sees (a reference), NULL: all, as numbered;
+	 * unit attentions below are kept by the target's LUN */
+	struct scsi_lun_view *view;
 	/* pending unit attentions per LUN, bit per enum scsi_ua; other
 	 * threads set bits (a MODE SELECT on another nexus), so atomic */
 	_Atomic uint32_t ua[SCSI_MAX_LUNS];
@@ -324,7 +340,8 @@ void scsi_target_fini(struct scsi_target *t);
  * for the caller, or NULL. */
 struct scsi_lu *scsi_target_lu_get(struct scsi_target *t, int lun);
 /* Data plane, inside one loop callback: the current map, valid until the
- * callback returns. */
+ * callback returns. It is indexed by the target's LUN: an I_T nexus sees
+ * it through its view (scsi_nexus_target_lun). */
 const struct scsi_lun_map *scsi_target_lun_map(const struct scsi_target *t);
 /* Control side: publishes a map with lu at lu->lun, taking over the
  * caller's reference, and establishes REPORTED LUNS DATA HAS CHANGED on
@@ -345,6 +362,38 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port, struct loop *loop,
 		     const struct scsi_nexus_ops *ops);
 void scsi_nexus_fini(struct scsi_nexus *nexus);
+
+/* A view where initiator LUN i is target LUN target_lun[i] (SCSI_LUN_NONE:
+ * masked), holding one reference; NULL when out of memory or when two
+ * initiator LUNs name the same target LUN. */
+struct scsi_lun_view *scsi_lun_view_create(const uint16_t target_lun[SCSI_MAX_LUNS]);
+struct scsi_lun_view *scsi_lun_view_get(struct scsi_lun_view *view);
+/* Any thread; NULL is ignored. */
+void scsi_lun_view_put(struct scsi_lun_view *view);
+/* Gives nexus view (taking over the caller's reference, NULL: every LUN),
+ * before its first task; scsi_nexus_fini drops it. */
+void scsi_nexus_set_view(struct scsi_nexus *nexus, struct scsi_lun_view *view);
+/* The target's LUN behind the initiator's LUN lun on nexus, or -1 when
+ * the nexus does not see lun (masked, or not a LUN lunar serves). */
+static inline int scsi_nexus_target_lun(const struct scsi_nexus *nexus, int lun)
+{
+	if (lun < 0 || lun >= SCSI_MAX_LUNS)
+		return -1;
+	if (!nexus->view)
+		return lun;
+	uint16_t t = nexus->view->target_lun[lun];
+	return t == SCSI_LUN_NONE ? -1 : t;
+}
+/* The inverse: the initiator's LUN for the target's LUN lun, or -1. */
+static inline int scsi_nexus_initiator_lun(const struct scsi_nexus *nexus, uint16_t lun)
+{
+	if (lun >= SCSI_MAX_LUNS)
+		return -1;
+	if (!nexus->view)
+		return lun;
+	uint16_t i = nexus->view->initiator_lun[lun];
+	return i == SCSI_LUN_NONE ? -1 : i;
+}
 
 /* SAM-5 LUN encoding of the 8-byte LUN field (peripheral or flat space). */
 uint64_t scsi_lun_encode(uint16_t lun);
@@ -408,16 +457,18 @@ enum scsi_abort_result scsi_task_abort(struct scsi_task *task);
 unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
 			     void *arg);
 
-/* LOGICAL UNIT RESET (SAM-5 6.3.3), called on from's loop. It reaches
- * every I_T nexus of from's target, each on its own loop: the transport
- * drops the tasks for lun it never handed to the core
+/* LOGICAL UNIT RESET (SAM-5 6.3.3) of the LU from sees as lun, called on
+ * from's loop. It reaches every I_T nexus of from's target, each on its
+ * own loop and under the LUN that nexus sees the LU as: the transport
+ * drops the tasks for that LUN it never handed to the core
  * (ops->drop_unexecuted), waiting tasks leave the task set
  * (ops->removed), executing ones finish the backend I/O in flight and
  * complete as aborted (no status goes to the initiator: TAS 0), and each
  * nexus gets the unit attention BUS DEVICE RESET FUNCTION OCCURRED
  * (29h/03h) for lun. done(arg) runs on from's loop once every aborted task
  * has completed, so nothing they would have written lands after the TMF
- * Response. Returns 0, or -ENOMEM and nothing happened. */
+ * Response. Returns 0, or -ENOENT (from does not see lun) or -ENOMEM, and
+ * nothing happened. */
 int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
 
 #endif

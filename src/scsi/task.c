@@ -236,7 +236,8 @@ static enum sense_reason task_check(struct scsi_task *task)
 	const struct scsi_opdef *op;
 	enum sense_reason lookup = scsi_opdef_lookup(task->cdb, &op, &lookup_detail);
 	unsigned flags = op ? op->flags : 0;
-	int lun = scsi_lun_decode(task->lun_raw);
+	/* A LUN outside the nexus's view is as absent as one never configured. */
+	int lun = scsi_nexus_target_lun(task->nexus, scsi_lun_decode(task->lun_raw));
 
 	task->op = op;
 	task->lu = scsi_target_lu_get(task->nexus->target, lun);
