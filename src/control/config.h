@@ -3,6 +3,7 @@
 #ifndef LUNAR_CONTROL_CONFIG_H
 #define LUNAR_CONTROL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -26,11 +27,27 @@ struct config_lun {
 	char *serial;                /* NULL: derived */
 };
 
+/* One initiator a target admits (docs/CONFIG.md "Access control"). */
+struct config_acl_lun {
+	uint16_t lun;                /* as the initiator sees it */
+	uint16_t target_lun;         /* the target's LUN behind it */
+};
+
+struct config_acl {
+	char *initiator;             /* an iSCSI name, lowercase (RFC 3722) */
+	char *chap_user;             /* NULL: any login (with CHAP or without) */
+	struct config_acl_lun *luns; /* NULL: every LUN under its own number */
+	size_t nluns;
+};
+
 struct config_target {
 	char *name;
 	char *alias;                 /* NULL: none */
 	struct config_lun *luns;
 	size_t nluns;
+	bool open;                   /* any initiator may log in */
+	struct config_acl *acl;      /* the initiators allowed in, and what they see */
+	size_t nacl;
 };
 
 struct lunar_config {
