@@ -204,6 +204,19 @@ struct scsi_nexus_ops {
 	scsi_task_removed_fn removed;
 };
 
+/* What holds a new I_T nexus back until the ones it replaces are gone
+ * (scsi_nexus_follow): one reference for the new nexus, one for each old
+ * one still alive, whose scsi_nexus_fini counts pending down. */
+struct scsi_nexus_fence {
+	_Atomic unsigned refs;
+	_Atomic unsigned pending;   /* old nexuses not yet finished */
+	struct scsi_nexus *waiter;  /* the new nexus; NULL once it is gone (its loop only) */
+	struct loop *waiter_loop;
+	struct loop_msg open_msg;   /* to the waiter's loop when pending reaches 0 */
+};
+
+struct scsi_fence_link;
+
 struct scsi_nexus {
 	struct scsi_target *target;
 	struct loop *loop;          /* where the nexus's tasks run */
@@ -212,6 +225,11 @@ struct scsi_nexus {
 	/* the LUNs this nexus sees (a reference), NULL: all, as numbered;
 	 * unit attentions below are kept by the target's LUN */
 	struct scsi_lun_view *view;
+	/* session reinstatement: the fence this nexus waits behind (NULL:
+	 * none), and those it holds closed until its fini (under
+	 * target->lock) */
+	struct scsi_nexus_fence *fence;
+	struct scsi_fence_link *blocks;
 	/* pending unit attentions per LUN, bit per enum scsi_ua; other
 	 * threads set bits (a MODE SELECT on another nexus), so atomic */
 	_Atomic uint32_t ua[SCSI_MAX_LUNS];
@@ -362,6 +380,15 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port, struct loop *loop,
 		     const struct scsi_nexus_ops *ops);
 void scsi_nexus_fini(struct scsi_nexus *nexus);
+
+/* Session reinstatement (RFC 7143 §6.3.5) as the core sees it: next
+ * replaces prev, an I_T nexus of the same target that is ending (its
+ * tasks are being aborted, SAM-5 6.3.4 I_T nexus loss). next starts no
+ * task, of any attribute, until prev's scsi_nexus_fini: prev's commands
+ * already executing finish or abort before anything of next's touches an
+ * LU. Its tasks wait in its task set meanwhile. Any thread, while both are
+ * between init and fini. Returns 0 or -ENOMEM (then next does not wait). */
+int scsi_nexus_follow(struct scsi_nexus *next, struct scsi_nexus *prev);
 
 /* A view where initiator LUN i is target LUN target_lun[i] (SCSI_LUN_NONE:
  * masked), holding one reference; NULL when out of memory or when two
