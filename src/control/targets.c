@@ -113,6 +113,16 @@ static int target_add_luns(struct lunar_target *t, const struct config_target *c
 	return 0;
 }
 
+static void target_log_access(const struct config_target *ct)
+{
+	if (ct->open)
+		log_info("target %s: open: any initiator may log in", ct->name);
+	else if (ct->nacl == 0)
+		log_warn("target %s: no acl and not open: every login is refused (0202)", ct->name);
+	else
+		log_info("target %s: %zu initiator%s on its acl list", ct->name, ct->nacl, ct->nacl == 1 ? "" : "s");
+}
+
 int targets_build(const struct lunar_config *cfg)
 {
 	config = cfg;
@@ -124,6 +134,7 @@ int targets_build(const struct lunar_config *cfg)
 		if (!t)
 			return -ENOMEM;
 		targets[ntargets++] = t;
+		target_log_access(&cfg->targets[i]);
 		int ret = target_add_luns(t, &cfg->targets[i]);
 		if (ret < 0)
 			return ret;

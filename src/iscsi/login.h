@@ -52,6 +52,7 @@ struct iscsi_login {
 	char initiator_alias[ISCSI_ALIAS_MAX];
 	char target_name[ISCSI_NAME_MAX];
 	void *target;            /* from env->find_target; NULL for discovery */
+	char chap_user[ISCSI_CHAP_NAME_MAX]; /* the CHAP_N it authenticated as; "" without CHAP */
 	bool discovery;          /* SessionType=Discovery */
 	uint8_t isid[6];
 	uint16_t tsih;           /* as requested, then as bound */

@@ -1,4 +1,4 @@
-/* A new I_T nexus waiting for the ones it replaces (scsi_nexus_follow).
+/* A new I_T nexus waiting for the ones it replaces (scsi_nexus_replace).
  *
  * Threads: the old nexus ends on its loop and only counts the fence down;
  * the last one posts open_msg to the waiter's loop, where the waiter's
@@ -6,6 +6,7 @@
  * waiter or any old nexus (or the posted message) holds it. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scsi/nexus.h"
 #include "scsi/task.h"
@@ -31,7 +32,8 @@ static void fence_open(struct loop_msg *msg)
 	fence_put(f);
 }
 
-int scsi_nexus_follow(struct scsi_nexus *next, struct scsi_nexus *prev)
+/* next waits for prev too; under target->lock. */
+static int fence_follow(struct scsi_nexus *next, struct scsi_nexus *prev)
 {
 	struct scsi_fence_link *link = malloc(sizeof(*link));
 	if (!link)
@@ -52,11 +54,20 @@ int scsi_nexus_follow(struct scsi_nexus *next, struct scsi_nexus *prev)
 	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&f->pending, 1, memory_order_release);
 	link->fence = f;
-	pthread_mutex_lock(&prev->target->lock);
 	link->next = prev->blocks;
 	prev->blocks = link;
-	pthread_mutex_unlock(&prev->target->lock);
 	return 0;
+}
+
+int scsi_nexus_replace(struct scsi_nexus *next)
+{
+	int ret = 0;
+	pthread_mutex_lock(&next->target->lock);
+	for (struct scsi_nexus *n = next->target->nexuses; n && ret == 0; n = n->next)
+		if (n != next && strcmp(n->initiator_port, next->initiator_port) == 0)
+			ret = fence_follow(next, n);
+	pthread_mutex_unlock(&next->target->lock);
+	return ret;
 }
 
 void scsi_nexus_fence_leave(struct scsi_nexus *n)

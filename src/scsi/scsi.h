@@ -205,7 +205,7 @@ struct scsi_nexus_ops {
 };
 
 /* What holds a new I_T nexus back until the ones it replaces are gone
- * (scsi_nexus_follow): one reference for the new nexus, one for each old
+ * (scsi_nexus_replace): one reference for the new nexus, one for each old
  * one still alive, whose scsi_nexus_fini counts pending down. */
 struct scsi_nexus_fence {
 	_Atomic unsigned refs;
@@ -381,14 +381,16 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const struct scsi_nexus_ops *ops);
 void scsi_nexus_fini(struct scsi_nexus *nexus);
 
-/* Session reinstatement (RFC 7143 §6.3.5) as the core sees it: next
- * replaces prev, an I_T nexus of the same target that is ending (its
- * tasks are being aborted, SAM-5 6.3.4 I_T nexus loss). next starts no
- * task, of any attribute, until prev's scsi_nexus_fini: prev's commands
- * already executing finish or abort before anything of next's touches an
- * LU. Its tasks wait in its task set meanwhile. Any thread, while both are
- * between init and fini. Returns 0 or -ENOMEM (then next does not wait). */
-int scsi_nexus_follow(struct scsi_nexus *next, struct scsi_nexus *prev);
+/* A new I_T nexus replaces every other one of its target with the same
+ * initiator port (in iSCSI, a session reinstated, RFC 7143 §6.3.5, or one
+ * whose connection dropped with commands still executing). Those are
+ * ending: their tasks are aborted (SAM-5 6.3.4 I_T nexus loss) or finish.
+ * next starts no task, of any attribute, until each has reached
+ * scsi_nexus_fini, so nothing of next's touches an LU before the old
+ * commands are over; its tasks wait in its task set meanwhile. Call after
+ * scsi_nexus_init, before next's first task. Returns 0 or -ENOMEM (then
+ * next may not wait for all of them). */
+int scsi_nexus_replace(struct scsi_nexus *next);
 
 /* A view where initiator LUN i is target LUN target_lun[i] (SCSI_LUN_NONE:
  * masked), holding one reference; NULL when out of memory or when two

@@ -352,7 +352,7 @@ static bool task_set_may_start(const struct scsi_nexus *n, const struct scsi_tas
 			       bool head_of_waiting)
 {
 	/* A nexus that replaced another starts nothing before the old one's
-	 * tasks have all completed (scsi_nexus_follow). */
+	 * tasks have all completed (scsi_nexus_replace). */
 	if (n->fence && atomic_load_explicit(&n->fence->pending, memory_order_acquire))
 		return false;
 	bool older_waiting = !head_of_waiting && n->waiting.head;

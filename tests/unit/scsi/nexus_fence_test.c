@@ -1,5 +1,5 @@
 /* Session reinstatement in the core: a nexus that replaces another starts
- * no task until the old one is gone (scsi_nexus_follow). */
+ * no task until the old one is gone (scsi_nexus_replace). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,7 +88,7 @@ static void new_nexus_waits_until_the_old_one_is_gone(void **state)
 	scsi_nexus_init(&old, &fx->target, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
 	memset(old.ua, 0, sizeof(old.ua));
 	start(0, &old, read10, SCSI_ATTR_SIMPLE);
-	assert_int_equal(scsi_nexus_follow(&fx->nexus, &old), 0);
+	assert_int_equal(scsi_nexus_replace(&fx->nexus), 0);
 	/* Not even HEAD OF QUEUE passes the fence. */
 	start(1, &fx->nexus, tur, SCSI_ATTR_HEAD_OF_QUEUE);
 	assert_int_equal(tasks[1].state, SCSI_TASK_WAITING);
@@ -111,8 +111,7 @@ static void nexus_follows_every_old_one(void **state)
 	struct scsi_nexus a, b;
 	scsi_nexus_init(&a, &fx->target, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
 	scsi_nexus_init(&b, &fx->target, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
-	assert_int_equal(scsi_nexus_follow(&fx->nexus, &a), 0);
-	assert_int_equal(scsi_nexus_follow(&fx->nexus, &b), 0);
+	assert_int_equal(scsi_nexus_replace(&fx->nexus), 0);
 	memset(fx->nexus.ua, 0, sizeof(fx->nexus.ua));
 	start(0, &fx->nexus, tur, SCSI_ATTR_SIMPLE);
 	scsi_nexus_fini(&a);
@@ -122,13 +121,26 @@ static void nexus_follows_every_old_one(void **state)
 	run_until(1);
 }
 
+static void other_initiator_ports_are_not_waited_for(void **state)
+{
+	(void)state;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &fx->target, "iqn.2024-01.org.test:init,i,0x2", &fx->loop, NULL);
+	struct scsi_nexus next;
+	scsi_nexus_init(&next, &fx->target, "iqn.2024-01.org.test:other,i,0x1", &fx->loop, NULL);
+	assert_int_equal(scsi_nexus_replace(&next), 0);
+	assert_null(next.fence);
+	scsi_nexus_fini(&next);
+	scsi_nexus_fini(&other);
+}
+
 static void waiter_may_end_before_the_old_nexus(void **state)
 {
 	(void)state;
 	struct scsi_nexus old, next;
-	scsi_nexus_init(&old, &fx->target, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
-	scsi_nexus_init(&next, &fx->target, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
-	assert_int_equal(scsi_nexus_follow(&next, &old), 0);
+	scsi_nexus_init(&old, &fx->target, "iqn.2024-01.org.test:other,i,0x2", &fx->loop, NULL);
+	scsi_nexus_init(&next, &fx->target, "iqn.2024-01.org.test:other,i,0x2", &fx->loop, NULL);
+	assert_int_equal(scsi_nexus_replace(&next), 0);
 	scsi_nexus_fini(&next);
 	memset(&next, 0xa5, sizeof(next));
 	scsi_nexus_fini(&old);
@@ -143,6 +155,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(new_nexus_waits_until_the_old_one_is_gone),
 		T(nexus_follows_every_old_one),
+		T(other_initiator_ports_are_not_waited_for),
 		T(waiter_may_end_before_the_old_nexus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
