@@ -116,7 +116,7 @@ static int target_add_luns(struct lunar_target *t, const struct config_target *c
 static void target_log_access(const struct config_target *ct)
 {
 	if (ct->open)
-		log_info("target %s: open: any initiator may log in", ct->name);
+		log_info("target %s is open: any initiator may log in", ct->name);
 	else if (ct->nacl == 0)
 		log_warn("target %s: no acl and not open: every login is refused (0202)", ct->name);
 	else
