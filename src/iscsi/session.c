@@ -52,7 +52,9 @@ static uint16_t table_alloc_tsih(void)
 
 /* Runs on the old session's loop: only that loop frees it, so finding it
  * in the table under the lock means it is still there to close. Each
- * round closes one connection living here, which may end the session. */
+ * round closes one connection living here, which may end the session; a
+ * closing one stays listed until its receive in flight completes, so it
+ * is passed over. */
 static void kill_on_owner(struct loop_msg *msg)
 {
 	struct kill_request *req = (struct kill_request *)msg;
@@ -61,7 +63,7 @@ static void kill_on_owner(struct loop_msg *msg)
 		pthread_mutex_lock(&table_lock);
 		struct iscsi_session *s = table_find_id(req->id);
 		for (struct iscsi_conn *c = s ? s->conns : NULL; c; c = c->session_next) {
-			if (c->loop == s->loop)
+			if (c->loop == s->loop && c->phase != CONN_CLOSING)
 				conn = c;
 			else
 				s->killed = true; /* closed when it arrives here */
