@@ -337,7 +337,7 @@ static int config_walk_store(struct config_ctx *c, const config_setting_t *s, co
  * accepted too and parsed into STORE once the table's keys (among them
  * "backend") are. */
 int config_walk_group(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
-			     size_t nkeys, void *obj, struct backend_config *store)
+		      size_t nkeys, void *obj, struct backend_config *store)
 {
 	if (!config_setting_is_group(s))
 		return config_fail(c, s, NULL, "must be a group { ... }");

@@ -66,8 +66,9 @@ int config_load_file(const char *path, struct lunar_config *cfg, char *err, size
  * messages. */
 int config_load_string(const char *text, const char *name, struct lunar_config *cfg,
 		       char *err, size_t errlen);
-/* The embedded default: target LUNAR_DEFAULT_TARGET with LUN 0 a 1 GiB
- * sparse file in state_dir, portals 0.0.0.0:3260 and [::]:3260. */
+/* The embedded default: target LUNAR_DEFAULT_TARGET, open to any
+ * initiator, with LUN 0 a 1 GiB sparse file in state_dir, portals
+ * 0.0.0.0:3260 and [::]:3260. */
 int config_load_default(struct lunar_config *cfg, const char *state_dir);
 /* "0.0.0.0:3260", "[::1]:3260", "127.0.0.1" (port 3260). Returns 0 or -1. */
 int config_parse_portal(const char *text, struct config_portal *portal);

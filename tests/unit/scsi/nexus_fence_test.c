@@ -15,7 +15,7 @@ static const uint8_t tur[16] = { 0x00 };
 
 static struct fixture *fx;
 static struct scsi_task tasks[2];
-static int order[2];
+static int order[4];
 static unsigned ndone, expect;
 
 static void record_done(struct scsi_task *t)
