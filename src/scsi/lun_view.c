@@ -41,6 +41,5 @@ void scsi_lun_view_put(struct scsi_lun_view *view)
 
 void scsi_nexus_set_view(struct scsi_nexus *nexus, struct scsi_lun_view *view)
 {
-	scsi_lun_view_put(nexus->view);
-	nexus->view = view;
+	scsi_lun_view_put(atomic_exchange_explicit(&nexus->view, view, memory_order_acq_rel));
 }

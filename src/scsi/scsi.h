@@ -223,8 +223,9 @@ struct scsi_nexus {
 	const struct scsi_nexus_ops *ops;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
 	/* the LUNs this nexus sees (a reference), NULL: all, as numbered;
-	 * unit attentions below are kept by the target's LUN */
-	struct scsi_lun_view *view;
+	 * read lock-free by its tasks, so a new view can be published like
+	 * a LUN map (unit attentions below are kept by the target's LUN) */
+	struct scsi_lun_view *_Atomic view;
 	/* session reinstatement: the fence this nexus waits behind (NULL:
 	 * none), and those it holds closed until its fini (under
 	 * target->lock) */
@@ -400,7 +401,8 @@ struct scsi_lun_view *scsi_lun_view_get(struct scsi_lun_view *view);
 /* Any thread; NULL is ignored. */
 void scsi_lun_view_put(struct scsi_lun_view *view);
 /* Gives nexus view (taking over the caller's reference, NULL: every LUN),
- * before its first task; scsi_nexus_fini drops it. */
+ * before its first task; scsi_nexus_fini drops it. (A change while tasks
+ * run would free the old view only after a grace period, as a LUN map.) */
 void scsi_nexus_set_view(struct scsi_nexus *nexus, struct scsi_lun_view *view);
 /* The target's LUN behind the initiator's LUN lun on nexus, or -1 when
  * the nexus does not see lun (masked, or not a LUN lunar serves). */
@@ -408,9 +410,10 @@ static inline int scsi_nexus_target_lun(const struct scsi_nexus *nexus, int lun)
 {
 	if (lun < 0 || lun >= SCSI_MAX_LUNS)
 		return -1;
-	if (!nexus->view)
+	const struct scsi_lun_view *v = atomic_load_explicit(&nexus->view, memory_order_acquire);
+	if (!v)
 		return lun;
-	uint16_t t = nexus->view->target_lun[lun];
+	uint16_t t = v->target_lun[lun];
 	return t == SCSI_LUN_NONE ? -1 : t;
 }
 /* The inverse: the initiator's LUN for the target's LUN lun, or -1. */
@@ -418,9 +421,10 @@ static inline int scsi_nexus_initiator_lun(const struct scsi_nexus *nexus, uint1
 {
 	if (lun >= SCSI_MAX_LUNS)
 		return -1;
-	if (!nexus->view)
+	const struct scsi_lun_view *v = atomic_load_explicit(&nexus->view, memory_order_acquire);
+	if (!v)
 		return lun;
-	uint16_t i = nexus->view->initiator_lun[lun];
+	uint16_t i = v->initiator_lun[lun];
 	return i == SCSI_LUN_NONE ? -1 : i;
 }
 
