@@ -175,7 +175,7 @@ start_lunar() {
 state_dir = "$work/lunar";
 threads = $lunar_threads;
 portals = [ "127.0.0.1:$lunar_port" ];
-targets = ( { name = "$lunar_iqn"; luns = ( { lun = 0; backend = "file"; path = "$work/lunar/lun0.img"; size = "$lun_size"; } ); } );
+targets = ( { name = "$lunar_iqn"; open = true; luns = ( { lun = 0; backend = "file"; path = "$work/lunar/lun0.img"; size = "$lun_size"; } ); } );
 EOF
 	"$lunard" --foreground --config "$work/lunar/lunard.conf" >"$work/lunar/lunard.log" 2>&1 &
 	lunar_pid=$!

@@ -6,6 +6,7 @@
 #   conformance  libiscsi iscsi-test-cu with the ratchet (sanitizer lunard)
 #   fault     SIGKILL mid-write, dropped connections    (sanitizer lunard)
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
+#   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   fuzz      every libFuzzer target for a short while
 # Each stage ends in "N passed, N failed"; the last line sums them.
@@ -134,6 +135,10 @@ if ((have_asan)); then
 		--tool $asan/tests/fault/lunar-fault-tool
 	stage auth tests/auth/run.sh --lunard $asan/src/daemon/lunard \
 		--wire-tool $asan/tests/wire/lunar-wire-chap
+	SERVER_KEEP_LOG=$logs/access-lunard.log \
+		stage access tests/access/run.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/access/lunar-access-tool
+	stage access-sanitizers sanitizer_clean "$logs/access-lunard.log"
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard

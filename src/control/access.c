@@ -1,6 +1,6 @@
 /* Access decisions for logins, from the configuration: CHAP accounts per
- * target and for discovery (config_chap.h). Until ACLs are configurable,
- * every authenticated initiator is authorized. */
+ * target and for discovery (config_chap.h), and the targets' initiator
+ * ACLs (targets.h). */
 #include "control/access.h"
 
 #include <stdio.h>
@@ -18,17 +18,9 @@ void access_configure(const struct lunar_config *cfg)
 /* The CHAP accounts of target (NULL: discovery), or NULL. */
 static const struct config_chap *access_chap(void *target)
 {
-	const char *name;
-
-	if (!access_cfg)
-		return NULL;
-	if (!target)
-		return &access_cfg->discovery_chap;
-	name = ((struct lunar_target *)target)->scsi.name;
-	for (size_t i = 0; i < access_cfg->ntargets; i++)
-		if (strcmp(access_cfg->targets[i].name, name) == 0)
-			return &access_cfg->targets[i].chap;
-	return NULL;
+	if (target)
+		return &((const struct lunar_target *)target)->config->chap;
+	return access_cfg ? &access_cfg->discovery_chap : NULL;
 }
 
 static bool access_chap_required(void *target)
@@ -79,12 +71,11 @@ static bool access_chap_target_account(void *target, char user[ISCSI_CHAP_NAME_M
 	return true;
 }
 
+/* Discovery is open to every initiator that passed discovery CHAP (if
+ * any): what it may learn is filtered per initiator by SendTargets. */
 static bool access_authorize(void *target, const char *initiator_name, const char *chap_user)
 {
-	(void)target;
-	(void)initiator_name;
-	(void)chap_user;
-	return true;
+	return !target || targets_authorize(target, initiator_name, chap_user);
 }
 
 const struct iscsi_access access_ops = {

@@ -2,6 +2,7 @@
  * of keys per group, so every key is typed, range-checked and unknown keys
  * are caught as typos. */
 #include "control/config.h"
+#include "control/config_walk.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,29 +16,6 @@
 #include <string.h>
 
 #include "util/macros.h"
-
-struct config_ctx {
-	const char *file;            /* names the text in messages */
-	const char *text;            /* the main text, see config_int_truncated */
-	char *err;
-	size_t errlen;
-	struct lunar_config *cfg;
-};
-
-struct config_key;
-typedef int (*config_key_fn)(struct config_ctx *c, const config_setting_t *s,
-			     const struct config_key *k, void *obj);
-
-struct config_key {
-	const char *name;
-	config_key_fn parse;
-	size_t off, width;           /* where in obj the value goes */
-	long long min, max;          /* integer keys */
-	bool required;
-};
-
-#define KEY(n, fn, type, field) \
-	.name = (n), .parse = (fn), .off = offsetof(type, field), .width = sizeof(((type *)0)->field)
 
 /* RFC 7143 §13.12: MaxRecvDataSegmentLength and the burst lengths. */
 #define ISCSI_DSL_MIN 512
@@ -60,9 +38,7 @@ static void config_setting_path(const config_setting_t *s, char *buf, size_t len
 }
 
 /* "FILE:LINE: key 'PATH[.child]': why" about s (or its missing child). */
-static int config_fail(struct config_ctx *c, const config_setting_t *s, const char *child, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int config_fail(struct config_ctx *c, const config_setting_t *s, const char *child, const char *fmt, ...)
+int config_fail(struct config_ctx *c, const config_setting_t *s, const char *child, const char *fmt, ...)
 {
 	char path[256], why[256];
 	config_setting_path(s, path, sizeof(path));
@@ -125,7 +101,7 @@ static int config_get_int(struct config_ctx *c, const config_setting_t *s, long 
 	return 0;
 }
 
-static int config_get_string(struct config_ctx *c, const config_setting_t *s, const char **v)
+int config_get_string(struct config_ctx *c, const config_setting_t *s, const char **v)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		return config_fail(c, s, NULL, "must be a string");
@@ -135,7 +111,7 @@ static int config_get_string(struct config_ctx *c, const config_setting_t *s, co
 	return 0;
 }
 
-static int config_store_string(struct config_ctx *c, const config_setting_t *s, char **dst, const char *v)
+int config_store_string(struct config_ctx *c, const config_setting_t *s, char **dst, const char *v)
 {
 	char *copy = strdup(v);
 	if (!copy)
@@ -145,7 +121,7 @@ static int config_store_string(struct config_ctx *c, const config_setting_t *s, 
 	return 0;
 }
 
-static int config_key_uint(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+int config_key_uint(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	long long v;
 	if (config_get_int(c, s, &v) < 0)
@@ -161,7 +137,7 @@ static int config_key_uint(struct config_ctx *c, const config_setting_t *s, cons
 	return 0;
 }
 
-static int config_key_bool(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+int config_key_bool(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 		return config_fail(c, s, NULL, "must be true or false");
@@ -199,7 +175,7 @@ static int config_key_block_size(struct config_ctx *c, const config_setting_t *s
 	return 0;
 }
 
-static int config_key_string(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+int config_key_string(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	const char *v;
 	if (config_get_string(c, s, &v) < 0)
@@ -360,8 +336,8 @@ static int config_walk_store(struct config_ctx *c, const config_setting_t *s, co
  * be present. With STORE (a LUN), the keys of the chosen backend are
  * accepted too and parsed into STORE once the table's keys (among them
  * "backend") are. */
-static int config_walk_group(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
-			     size_t nkeys, void *obj, struct backend_config *store)
+int config_walk_group(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
+		      size_t nkeys, void *obj, struct backend_config *store)
 {
 	if (!config_setting_is_group(s))
 		return config_fail(c, s, NULL, "must be a group { ... }");
@@ -387,8 +363,6 @@ static int config_walk_group(struct config_ctx *c, const config_setting_t *s, co
 	}
 	return store ? config_walk_store(c, s, keys, nkeys, store) : 0;
 }
-
-#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 static const struct config_key config_lun_keys[] = {
 	/* The keys every store takes; each backend adds its own (backend.h). */
@@ -439,6 +413,9 @@ static const struct config_key config_target_keys[] = {
 	{ KEY("alias", config_key_string, struct config_target, alias), .max = 255 },
 	{ .name = "luns", .parse = config_key_luns, .required = true },
 	{ KEY("chap", config_key_chap, struct config_target, chap) },
+	{ KEY("open", config_key_bool, struct config_target, open) },
+	/* after "luns": its entries name the target's LUNs */
+	{ .name = "acl", .parse = config_key_acl },
 };
 
 static int config_key_targets(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
@@ -655,6 +632,8 @@ int config_load_default(struct lunar_config *cfg, const char *state_dir)
 		  (t->luns = calloc(1, sizeof(*t->luns))) && asprintf(&path, "%s/default-lun0.img", state_dir) >= 0;
 	cfg->targets = t;
 	cfg->ntargets = t ? 1 : 0;
+	if (t)
+		t->open = true; /* a quick start with no configuration: anyone may log in */
 	if (t && t->luns) {
 		t->nluns = 1;
 		struct backend_config *bs = &t->luns[0].bs;
@@ -694,6 +673,7 @@ void config_free(struct lunar_config *cfg)
 			free(t->luns[j].serial);
 		}
 		free(t->luns);
+		config_acl_free(t);
 		free(t->name);
 		free(t->alias);
 		config_chap_free(&t->chap);

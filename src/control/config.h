@@ -3,6 +3,7 @@
 #ifndef LUNAR_CONTROL_CONFIG_H
 #define LUNAR_CONTROL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -27,12 +28,28 @@ struct config_lun {
 	char *serial;                /* NULL: derived */
 };
 
+/* One initiator a target admits (docs/CONFIG.md "Access control"). */
+struct config_acl_lun {
+	uint16_t lun;                /* as the initiator sees it */
+	uint16_t target_lun;         /* the target's LUN behind it */
+};
+
+struct config_acl {
+	char *initiator;             /* an iSCSI name, lowercase (RFC 3722) */
+	char *chap_user;             /* NULL: any login (with CHAP or without) */
+	struct config_acl_lun *luns; /* NULL: every LUN under its own number */
+	size_t nluns;
+};
+
 struct config_target {
 	char *name;
 	char *alias;                 /* NULL: none */
 	struct config_lun *luns;
 	size_t nluns;
 	struct config_chap chap;     /* no users: CHAP not offered */
+	bool open;                   /* any initiator may log in */
+	struct config_acl *acl;      /* the initiators allowed in, and what they see */
+	size_t nacl;
 };
 
 struct lunar_config {
@@ -53,8 +70,9 @@ int config_load_file(const char *path, struct lunar_config *cfg, char *err, size
  * messages. */
 int config_load_string(const char *text, const char *name, struct lunar_config *cfg,
 		       char *err, size_t errlen);
-/* The embedded default: target LUNAR_DEFAULT_TARGET with LUN 0 a 1 GiB
- * sparse file in state_dir, portals 0.0.0.0:3260 and [::]:3260. */
+/* The embedded default: target LUNAR_DEFAULT_TARGET, open to any
+ * initiator, with LUN 0 a 1 GiB sparse file in state_dir, portals
+ * 0.0.0.0:3260 and [::]:3260. */
 int config_load_default(struct lunar_config *cfg, const char *state_dir);
 /* "0.0.0.0:3260", "[::1]:3260", "127.0.0.1" (port 3260). Returns 0 or -1. */
 int config_parse_portal(const char *text, struct config_portal *portal);

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/acl.h"
 #include "iscsi/sendtargets.h"
 #include "util/addr.h"
+#include "util/escape.h"
 #include "util/log.h"
 #include "util/quiesce.h"
 
@@ -90,6 +92,7 @@ static struct lunar_target *target_build(const struct config_target *ct)
 	atomic_init(&t->refs, 1);
 	t->scsi.name = strdup(ct->name);
 	t->alias = ct->alias ? strdup(ct->alias) : NULL;
+	t->config = ct;
 	t->scsi.rel_port = 1;
 	t->scsi.tpg = LUNAR_TPGT;
 	if (!t->scsi.name || (ct->alias && !t->alias) || scsi_target_init(&t->scsi) < 0) {
@@ -111,6 +114,16 @@ static int target_add_luns(struct lunar_target *t, const struct config_target *c
 	return 0;
 }
 
+static void target_log_access(const struct config_target *ct)
+{
+	if (ct->open)
+		log_info("target %s is open: any initiator may log in", ct->name);
+	else if (ct->nacl == 0)
+		log_warn("target %s: no acl and not open: every login is refused (0202)", ct->name);
+	else
+		log_info("target %s: %zu initiator%s on its acl list", ct->name, ct->nacl, ct->nacl == 1 ? "" : "s");
+}
+
 int targets_build(const struct lunar_config *cfg)
 {
 	config = cfg;
@@ -122,6 +135,7 @@ int targets_build(const struct lunar_config *cfg)
 		if (!t)
 			return -ENOMEM;
 		targets[ntargets++] = t;
+		target_log_access(&cfg->targets[i]);
 		int ret = target_add_luns(t, &cfg->targets[i]);
 		if (ret < 0)
 			return ret;
@@ -218,6 +232,37 @@ const char *targets_alias(void *target)
 	return ((struct lunar_target *)target)->alias;
 }
 
+bool targets_authorize(void *target, const char *initiator_name, const char *chap_user)
+{
+	const struct lunar_target *t = target;
+	if (acl_allows(t->config, initiator_name, chap_user))
+		return true;
+	char who[LOG_ESCAPE_BUF], user[LOG_ESCAPE_BUF];
+	log_escape_str(who, sizeof(who), initiator_name);
+	if (acl_find(t->config, initiator_name))
+		log_warn_limited("target %s: initiator %s authenticated as \"%s\", not as its access entry's CHAP user: refused",
+				 t->scsi.name, who, log_escape_str(user, sizeof(user), chap_user));
+	else
+		log_warn_limited("target %s: initiator %s is not on its access list: refused",
+				 t->scsi.name, who);
+	return false;
+}
+
+_Static_assert(ACL_LUN_NONE == SCSI_LUN_NONE, "acl.h and scsi.h mark a masked LUN alike");
+
+int targets_lun_view(void *target, const char *initiator_name, struct scsi_lun_view **view)
+{
+	const struct lunar_target *t = target;
+	uint16_t map[SCSI_MAX_LUNS];
+	*view = NULL;
+	if (!acl_lun_map(t->config, initiator_name, map, SCSI_MAX_LUNS))
+		return 0;
+	/* The configuration maps no LUN twice (config_acl.c), so only memory
+	 * can fail here. */
+	*view = scsi_lun_view_create(map);
+	return *view ? 0 : -ENOMEM;
+}
+
 #define MAX_ST_PORTALS 64
 
 struct portal_list {
@@ -272,19 +317,22 @@ static void portal_list_build(struct portal_list *pl)
 int targets_sendtargets(const char *value, const char *initiator_name,
 			const char *session_target, char *out, size_t cap)
 {
-	(void)initiator_name; /* every target is open to everyone for now */
 	struct portal_list *pl = calloc(1, sizeof(*pl));
 	struct iscsi_st_target *st = calloc(ntargets ? ntargets : 1, sizeof(*st));
 	int ret = -ENOMEM;
 	if (pl && st) {
 		portal_list_build(pl);
+		/* Discovery has not authenticated for any target: what counts
+		 * is whether the name could log in at all. */
+		size_t nst = 0;
 		for (size_t i = 0; i < ntargets; i++)
-			st[i] = (struct iscsi_st_target){
-				.name = targets[i]->scsi.name, .portals = pl->portals, .nportals = pl->n,
-			};
+			if (acl_lists(targets[i]->config, initiator_name))
+				st[nst++] = (struct iscsi_st_target){
+					.name = targets[i]->scsi.name, .portals = pl->portals, .nportals = pl->n,
+				};
 		size_t len = 0;
 		ret = iscsi_sendtargets_build(value, session_target == NULL, session_target, st,
-					      ntargets, (uint8_t *)out, cap, &len);
+					      nst, (uint8_t *)out, cap, &len);
 		/* Too long: the whole pairs that fit are still a useful answer. */
 		if (ret == 0 || ret == -ENOSPC)
 			ret = (int)len;

@@ -15,6 +15,7 @@
 #define LUNAR_CONTROL_TARGETS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -28,6 +29,11 @@
 struct lunar_target {
 	struct scsi_target scsi; /* owns the LUs, which own their stores */
 	char *alias;
+	/* who may log in and what each initiator sees (open, acl; acl.h):
+	 * the configuration, which outlives the registry. Read at login and
+	 * SendTargets on the control thread; sessions keep the LUN view they
+	 * got at login. */
+	const struct config_target *config;
 	_Atomic unsigned refs;
 };
 
@@ -62,9 +68,18 @@ void *targets_find(const char *name);
 void targets_release(void *target);
 struct scsi_target *targets_scsi(void *target);
 const char *targets_alias(void *target);
+/* Login: may initiator_name, authenticated as chap_user ("" without
+ * CHAP), use target? Logs a refusal. */
+bool targets_authorize(void *target, const char *initiator_name, const char *chap_user);
+/* Login: the LUNs initiator_name sees of target, as a view for its I_T
+ * nexus (*view NULL: every LUN under its own number). Returns 0 or
+ * -ENOMEM. */
+int targets_lun_view(void *target, const char *initiator_name, struct scsi_lun_view **view);
 /* SendTargets (RFC 7143 §12.3) over every portal; a wildcard portal is
- * listed as each address of this host in its family. Returns the bytes
- * written or -errno. */
+ * listed as each address of this host in its family. Only targets
+ * initiator_name may log in to are listed or answered for by name
+ * (RFC 7143 §12.3: the response lists the targets the initiator is
+ * authorized to access). Returns the bytes written or -errno. */
 int targets_sendtargets(const char *value, const char *initiator_name,
 			const char *session_target, char *out, size_t cap);
 

@@ -199,7 +199,9 @@ static void print_banner(const struct lunar_config *cfg)
 	       cfg->ntargets == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s");
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		const struct config_target *t = &cfg->targets[i];
-		printf("  target %s\n", t->name);
+		printf("  target %s (%s)\n", t->name,
+		       t->open ? "open: any initiator may log in"
+		       : t->nacl ? "initiators on its acl list only" : "no acl and not open: refuses every login");
 		for (size_t l = 0; l < t->nluns; l++) {
 			char what[256];
 			backend_config_describe(&t->luns[l].bs, what, sizeof(what));
@@ -287,6 +289,7 @@ static struct iscsi_host host = {
 	.scsi_target = targets_scsi,
 	.target_alias = targets_alias,
 	.sendtargets = targets_sendtargets,
+	.lun_view = targets_lun_view,
 	.pick_dataplane = dataplane_pick,
 	.tpgt = LUNAR_TPGT,
 	.cmd_window = CMD_WINDOW,

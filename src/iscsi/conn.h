@@ -45,6 +45,7 @@ struct iscsi_conn;
 struct iscsi_ffp_conn;
 struct iscsi_session;
 struct scsi_target;
+struct scsi_lun_view;
 
 /* What a peer may hold before and during login, so that no one can tie
  * up the target without logging in (RFC 7143 leaves these to the target).
@@ -79,6 +80,9 @@ struct iscsi_host {
 			   const char *session_target, char *out, size_t cap);
 	/* Who may log in (access.h). */
 	struct iscsi_access access;
+	/* The LUNs initiator_name sees of target, for the nexus of its new
+	 * session (*view NULL: every LUN as numbered). Returns 0 or -ENOMEM. */
+	int (*lun_view)(void *target, const char *initiator_name, struct scsi_lun_view **view);
 	/* The data-plane loop a new normal session should live on. */
 	struct loop *(*pick_dataplane)(void);
 	struct iscsi_target_limits limits;

@@ -244,7 +244,8 @@ static void handle_lun_reset(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
 	int lun = scsi_lun_decode(h->lun);
-	if (lun < 0 || !scsi_target_lun_map(s->nexus.target)->lus[lun]) {
+	int target_lun = scsi_nexus_target_lun(&s->nexus, lun);
+	if (target_lun < 0 || !scsi_target_lun_map(s->nexus.target)->lus[target_lun]) {
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_LUN);
 		return;
 	}

@@ -57,7 +57,9 @@ static uint16_t table_alloc_tsih(void)
 
 /* Runs on the old session's loop: only that loop frees it, so finding it
  * in the table under the lock means it is still there to close. Each
- * round closes one connection living here, which may end the session. */
+ * round closes one connection living here, which may end the session; a
+ * closing one stays listed until its receive in flight completes, so it
+ * is passed over. */
 static void kill_on_owner(struct loop_msg *msg)
 {
 	struct kill_request *req = (struct kill_request *)msg;
@@ -66,7 +68,7 @@ static void kill_on_owner(struct loop_msg *msg)
 		pthread_mutex_lock(&table_lock);
 		struct iscsi_session *s = table_find_id(req->id);
 		for (struct iscsi_conn *c = s ? s->conns : NULL; c; c = c->session_next) {
-			if (c->loop == s->loop)
+			if (c->loop == s->loop && c->phase != CONN_CLOSING)
 				conn = c;
 			else
 				s->killed = true; /* closed when it arrives here */
@@ -96,6 +98,38 @@ static void format_initiator_port(char *out, size_t cap, const char *name, const
 		 isid[2], isid[3], isid[4], isid[5]);
 }
 
+/* Is old the live normal session a new one for target, isid and name
+ * reinstates (RFC 7143 §6.3.5: same initiator name, ISID and target)?
+ * Under table_lock. */
+static bool session_same_nexus(const struct iscsi_session *old, const void *target,
+			       const uint8_t isid[6], const char *initiator_name)
+{
+	return !old->discovery && old->target == target && memcmp(old->isid, isid, sizeof(old->isid)) == 0 &&
+	       strcmp(old->initiator_name, initiator_name) == 0;
+}
+
+/* Only whoever proved the old session's credentials may end it: a login
+ * that authenticated as another CHAP user (or without CHAP, against a
+ * session that used it) is refused. RFC 7143 §11.13.5: 0202 is for an
+ * initiator that authenticated but is not allowed what it asks for. */
+static bool session_may_reinstate(const struct iscsi_login *lg)
+{
+	bool ok = true;
+	pthread_mutex_lock(&table_lock);
+	for (const struct iscsi_session *old = table; old; old = old->next) {
+		if (session_same_nexus(old, lg->target, lg->isid, lg->initiator_name) &&
+		    strcmp(old->chap_user, lg->chap_user) != 0) {
+			char who[LOG_ESCAPE_BUF], user[LOG_ESCAPE_BUF];
+			log_warn("session %s tsih %u: a login as CHAP user \"%s\" may not reinstate it (\"%s\")",
+				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih,
+				 log_escape_str(user, sizeof(user), lg->chap_user), old->chap_user);
+			ok = false;
+		}
+	}
+	pthread_mutex_unlock(&table_lock);
+	return ok;
+}
+
 uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uint16_t *tsih)
 {
 	const struct iscsi_host *host = conn->host;
@@ -107,10 +141,23 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 		pthread_mutex_unlock(&table_lock);
 		return exists ? ISCSI_LOGIN_TOO_MANY_CONNECTIONS : ISCSI_LOGIN_SESSION_DOES_NOT_EXIST;
 	}
+	/* The last gate before a session exists: the login authorized the
+	 * initiator once its CHAP exchange was over (login.c); here, whether
+	 * it may end a session of that name, and what the nexus will see. */
+	struct scsi_lun_view *view = NULL;
+	if (!lg->discovery) {
+		if (!session_may_reinstate(lg))
+			return ISCSI_LOGIN_NOT_AUTHORIZED;
+		if (host->lun_view(lg->target, lg->initiator_name, &view) < 0)
+			return ISCSI_LOGIN_OUT_OF_RESOURCES;
+	}
 	struct iscsi_session *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		scsi_lun_view_put(view);
 		return ISCSI_LOGIN_OUT_OF_RESOURCES;
+	}
 	memcpy(s->isid, lg->isid, sizeof(s->isid));
+	snprintf(s->chap_user, sizeof(s->chap_user), "%s", lg->chap_user);
 	snprintf(s->initiator_name, sizeof(s->initiator_name), "%s", lg->initiator_name);
 	snprintf(s->target_name, sizeof(s->target_name), "%s", lg->target_name);
 	s->discovery = lg->discovery;
@@ -134,6 +181,10 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 		format_initiator_port(port, sizeof(port), s->initiator_name, s->isid);
 		scsi_nexus_init(&s->nexus, host->scsi_target(s->target), port, s->loop,
 				&iscsi_nexus_ops);
+		scsi_nexus_set_view(&s->nexus, view);
+		if (scsi_nexus_replace(&s->nexus) < 0)
+			log_error("session %s: out of memory: it may not wait for the commands of the session it replaces",
+				  s->initiator_name);
 	}
 
 	pthread_mutex_lock(&table_lock);
@@ -148,11 +199,11 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 		free(s);
 		return ISCSI_LOGIN_OUT_OF_RESOURCES;
 	}
-	/* Reinstatement (RFC 7143 §6.3.5): same initiator, ISID and target. */
+	/* Reinstatement (RFC 7143 §6.3.5): same initiator, ISID and target.
+	 * Its commands in flight finish or abort before the new session's
+	 * run: the same initiator port, the new nexus waits (scsi_nexus_replace). */
 	for (struct iscsi_session *old = table; old; old = old->next) {
-		if (!old->discovery && !s->discovery && old->target == s->target &&
-		    memcmp(old->isid, s->isid, sizeof(s->isid)) == 0 &&
-		    strcmp(old->initiator_name, s->initiator_name) == 0) {
+		if (!s->discovery && session_same_nexus(old, s->target, s->isid, s->initiator_name)) {
 			char who[LOG_ESCAPE_BUF];
 			log_info("session %s tsih %u: reinstated by a new login",
 				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih);

@@ -44,6 +44,7 @@ struct iscsi_session {
 	void *target;               /* host handle, referenced; NULL for discovery */
 	const struct iscsi_host *host;
 	char target_name[ISCSI_NAME_MAX];
+	char chap_user[ISCSI_CHAP_NAME_MAX]; /* as the login authenticated; "" without CHAP */
 	bool discovery;
 	struct iscsi_params params;
 	struct scsi_nexus nexus;

@@ -22,7 +22,7 @@ struct lu_reset_part {
 
 struct scsi_lu_reset {
 	struct scsi_target *target;
-	uint16_t lun;
+	uint16_t lun;               /* the target's LUN */
 	_Atomic unsigned pending;
 	struct loop *origin;
 	struct loop_msg done_msg;
@@ -54,9 +54,14 @@ static void reset_removed(struct scsi_task *task, void *arg)
 /* One nexus's share of the reset, on its loop. */
 static void reset_nexus(struct scsi_lu_reset *r, struct scsi_nexus *n)
 {
-	n->ops->drop_unexecuted(n, r->lun);
-	unsigned executing = scsi_task_set_abort_for(n, r->lun, reset_removed, n, r);
-	atomic_fetch_add_explicit(&r->pending, executing, memory_order_relaxed);
+	/* Tasks carry the LUN as their initiator numbers it; a nexus whose
+	 * view leaves the LU out has none for it. */
+	int lun = scsi_nexus_initiator_lun(n, r->lun);
+	if (lun >= 0) {
+		n->ops->drop_unexecuted(n, (uint16_t)lun);
+		unsigned executing = scsi_task_set_abort_for(n, lun, reset_removed, n, r);
+		atomic_fetch_add_explicit(&r->pending, executing, memory_order_relaxed);
+	}
 	scsi_ua_establish(n, r->lun, SCSI_UA_LU_RESET);
 }
 
@@ -95,6 +100,9 @@ static void reset_part_run(struct loop_msg *msg)
 
 int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
 {
+	int target_lun = scsi_nexus_target_lun(from, lun);
+	if (target_lun < 0)
+		return -ENOENT;
 	struct scsi_target *t = from->target;
 	pthread_mutex_lock(&t->lock);
 	unsigned nexuses = 0;
@@ -115,7 +123,7 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	}
 	pthread_mutex_unlock(&t->lock);
 	r->target = t;
-	r->lun = lun;
+	r->lun = (uint16_t)target_lun;
 	r->origin = from->loop;
 	r->done = done;
 	r->arg = arg;

@@ -42,7 +42,9 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 
 void scsi_nexus_fini(struct scsi_nexus *nexus)
 {
+	scsi_nexus_fence_leave(nexus);
 	pthread_mutex_lock(&nexus->target->lock);
+	scsi_nexus_fence_release(nexus);
 	for (struct scsi_nexus **pp = &nexus->target->nexuses; *pp; pp = &(*pp)->next) {
 		if (*pp == nexus) {
 			*pp = nexus->next;
@@ -50,6 +52,7 @@ void scsi_nexus_fini(struct scsi_nexus *nexus)
 		}
 	}
 	pthread_mutex_unlock(&nexus->target->lock);
+	scsi_nexus_set_view(nexus, NULL);
 }
 
 void scsi_ua_establish(struct scsi_nexus *nexus, uint16_t lun, enum scsi_ua ua)

@@ -175,6 +175,19 @@ struct scsi_task_list {
 struct scsi_nexus;
 struct scsi_lu_reset;
 
+/* LUN masking and mapping (SAM-5 4.6.2: a logical unit may have a
+ * different LUN on each I_T nexus): the LUNs one I_T nexus sees and the
+ * target's LU behind each. Immutable once created and reference-counted,
+ * so a nexus reads it without locks on every command; a change (a new
+ * ACL, issue 8) publishes a new view the way a target publishes its LUN
+ * map. A nexus without a view sees every LUN under its own number. */
+#define SCSI_LUN_NONE 0xFFFF
+struct scsi_lun_view {
+	_Atomic unsigned refs;
+	uint16_t target_lun[SCSI_MAX_LUNS];    /* by the initiator's LUN; SCSI_LUN_NONE: masked */
+	uint16_t initiator_lun[SCSI_MAX_LUNS]; /* the inverse; SCSI_LUN_NONE: not seen */
+};
+
 /* A waiting task that scsi_task_set_abort took out of the task set; it
  * never runs and done is never called for it, so this may free it. */
 typedef void (*scsi_task_removed_fn)(struct scsi_task *task, void *arg);
@@ -191,11 +204,33 @@ struct scsi_nexus_ops {
 	scsi_task_removed_fn removed;
 };
 
+/* What holds a new I_T nexus back until the ones it replaces are gone
+ * (scsi_nexus_replace): one reference for the new nexus, one for each old
+ * one still alive, whose scsi_nexus_fini counts pending down. */
+struct scsi_nexus_fence {
+	_Atomic unsigned refs;
+	_Atomic unsigned pending;   /* old nexuses not yet finished */
+	struct scsi_nexus *waiter;  /* the new nexus; NULL once it is gone (its loop only) */
+	struct loop *waiter_loop;
+	struct loop_msg open_msg;   /* to the waiter's loop when pending reaches 0 */
+};
+
+struct scsi_fence_link;
+
 struct scsi_nexus {
 	struct scsi_target *target;
 	struct loop *loop;          /* where the nexus's tasks run */
 	const struct scsi_nexus_ops *ops;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
+	/* the LUNs this nexus sees (a reference), NULL: all, as numbered;
+	 * read lock-free by its tasks, so a new view can be published like
+	 * a LUN map (unit attentions below are kept by the target's LUN) */
+	struct scsi_lun_view *_Atomic view;
+	/* session reinstatement: the fence this nexus waits behind (NULL:
+	 * none), and those it holds closed until its fini (under
+	 * target->lock) */
+	struct scsi_nexus_fence *fence;
+	struct scsi_fence_link *blocks;
 	/* pending unit attentions per LUN, bit per enum scsi_ua; other
 	 * threads set bits (a MODE SELECT on another nexus), so atomic */
 	_Atomic uint32_t ua[SCSI_MAX_LUNS];
@@ -329,7 +364,8 @@ void scsi_target_fini(struct scsi_target *t);
  * for the caller, or NULL. */
 struct scsi_lu *scsi_target_lu_get(struct scsi_target *t, int lun);
 /* Data plane, inside one loop callback: the current map, valid until the
- * callback returns. */
+ * callback returns. It is indexed by the target's LUN: an I_T nexus sees
+ * it through its view (scsi_nexus_target_lun). */
 const struct scsi_lun_map *scsi_target_lun_map(const struct scsi_target *t);
 /* Control side: publishes a map with lu at lu->lun, taking over the
  * caller's reference, and establishes REPORTED LUNS DATA HAS CHANGED on
@@ -350,6 +386,52 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port, struct loop *loop,
 		     const struct scsi_nexus_ops *ops);
 void scsi_nexus_fini(struct scsi_nexus *nexus);
+
+/* A new I_T nexus replaces every other one of its target with the same
+ * initiator port (in iSCSI, a session reinstated, RFC 7143 §6.3.5, or one
+ * whose connection dropped with commands still executing). Those are
+ * ending: their tasks are aborted (SAM-5 6.3.4 I_T nexus loss) or finish.
+ * next starts no task, of any attribute, until each has reached
+ * scsi_nexus_fini, so nothing of next's touches an LU before the old
+ * commands are over; its tasks wait in its task set meanwhile. Call after
+ * scsi_nexus_init, before next's first task. Returns 0 or -ENOMEM (then
+ * next may not wait for all of them). */
+int scsi_nexus_replace(struct scsi_nexus *next);
+
+/* A view where initiator LUN i is target LUN target_lun[i] (SCSI_LUN_NONE:
+ * masked), holding one reference; NULL when out of memory or when two
+ * initiator LUNs name the same target LUN. */
+struct scsi_lun_view *scsi_lun_view_create(const uint16_t target_lun[SCSI_MAX_LUNS]);
+struct scsi_lun_view *scsi_lun_view_get(struct scsi_lun_view *view);
+/* Any thread; NULL is ignored. */
+void scsi_lun_view_put(struct scsi_lun_view *view);
+/* Gives nexus view (taking over the caller's reference, NULL: every LUN),
+ * before its first task; scsi_nexus_fini drops it. (A change while tasks
+ * run would free the old view only after a grace period, as a LUN map.) */
+void scsi_nexus_set_view(struct scsi_nexus *nexus, struct scsi_lun_view *view);
+/* The target's LUN behind the initiator's LUN lun on nexus, or -1 when
+ * the nexus does not see lun (masked, or not a LUN lunar serves). */
+static inline int scsi_nexus_target_lun(const struct scsi_nexus *nexus, int lun)
+{
+	if (lun < 0 || lun >= SCSI_MAX_LUNS)
+		return -1;
+	const struct scsi_lun_view *v = atomic_load_explicit(&nexus->view, memory_order_acquire);
+	if (!v)
+		return lun;
+	uint16_t t = v->target_lun[lun];
+	return t == SCSI_LUN_NONE ? -1 : t;
+}
+/* The inverse: the initiator's LUN for the target's LUN lun, or -1. */
+static inline int scsi_nexus_initiator_lun(const struct scsi_nexus *nexus, uint16_t lun)
+{
+	if (lun >= SCSI_MAX_LUNS)
+		return -1;
+	const struct scsi_lun_view *v = atomic_load_explicit(&nexus->view, memory_order_acquire);
+	if (!v)
+		return lun;
+	uint16_t i = v->initiator_lun[lun];
+	return i == SCSI_LUN_NONE ? -1 : i;
+}
 
 /* SAM-5 LUN encoding of the 8-byte LUN field (peripheral or flat space). */
 uint64_t scsi_lun_encode(uint16_t lun);
@@ -413,16 +495,18 @@ enum scsi_abort_result scsi_task_abort(struct scsi_task *task);
 unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
 			     void *arg);
 
-/* LOGICAL UNIT RESET (SAM-5 6.3.3), called on from's loop. It reaches
- * every I_T nexus of from's target, each on its own loop: the transport
- * drops the tasks for lun it never handed to the core
+/* LOGICAL UNIT RESET (SAM-5 6.3.3) of the LU from sees as lun, called on
+ * from's loop. It reaches every I_T nexus of from's target, each on its
+ * own loop and under the LUN that nexus sees the LU as: the transport
+ * drops the tasks for that LUN it never handed to the core
  * (ops->drop_unexecuted), waiting tasks leave the task set
  * (ops->removed), executing ones finish the backend I/O in flight and
  * complete as aborted (no status goes to the initiator: TAS 0), and each
  * nexus gets the unit attention BUS DEVICE RESET FUNCTION OCCURRED
  * (29h/03h) for lun. done(arg) runs on from's loop once every aborted task
  * has completed, so nothing they would have written lands after the TMF
- * Response. Returns 0, or -ENOMEM and nothing happened. */
+ * Response. Returns 0, or -ENOENT (from does not see lun) or -ENOMEM, and
+ * nothing happened. */
 int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
 
 #endif

@@ -39,11 +39,13 @@ enum sense_reason spc_report_luns(struct scsi_task *task)
 	uint8_t resp[8 + 8 * SCSI_MAX_LUNS];
 	size_t len = 8;
 	memset(resp, 0, len);
-	/* lunar has no well-known logical units. */
+	/* lunar has no well-known logical units. The list is the nexus's view,
+	 * in the initiator's numbering (SAM-5 4.6.2). */
 	if (select != SELECT_WELL_KNOWN) {
 		const struct scsi_lun_map *map = scsi_target_lun_map(task->nexus->target);
 		for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++) {
-			if (!map->lus[lun])
+			int target_lun = scsi_nexus_target_lun(task->nexus, (int)lun);
+			if (target_lun < 0 || !map->lus[target_lun])
 				continue;
 			be64_put(resp + len, scsi_lun_encode((uint16_t)lun));
 			len += 8;

@@ -251,7 +251,8 @@ static enum sense_reason task_check(struct scsi_task *task)
 	const struct scsi_opdef *op;
 	enum sense_reason lookup = scsi_opdef_lookup(task->cdb, &op, &lookup_detail);
 	unsigned flags = op ? op->flags : 0;
-	int lun = scsi_lun_decode(task->lun_raw);
+	/* A LUN outside the nexus's view is as absent as one never configured. */
+	int lun = scsi_nexus_target_lun(task->nexus, scsi_lun_decode(task->lun_raw));
 
 	task->op = op;
 	task->lu = scsi_target_lu_get(task->nexus->target, lun);
@@ -373,6 +374,10 @@ static void task_list_remove(struct scsi_task_list *l, struct scsi_task *task)
 static bool task_set_may_start(const struct scsi_nexus *n, const struct scsi_task *task,
 			       bool head_of_waiting)
 {
+	/* A nexus that replaced another starts nothing before the old one's
+	 * tasks have all completed (scsi_nexus_replace). */
+	if (n->fence && atomic_load_explicit(&n->fence->pending, memory_order_acquire))
+		return false;
 	bool older_waiting = !head_of_waiting && n->waiting.head;
 	switch (task->attr) {
 	case SCSI_ATTR_HEAD_OF_QUEUE:
@@ -396,7 +401,7 @@ static void task_set_start(struct scsi_task *task)
 }
 
 /* Starts the waiting tasks that nothing holds back any more, oldest first. */
-static void task_set_start_waiting(struct scsi_nexus *n)
+void scsi_task_set_start_waiting(struct scsi_nexus *n)
 {
 	while (n->waiting.head && task_set_may_start(n, n->waiting.head, true)) {
 		struct scsi_task *next = n->waiting.head;
@@ -416,7 +421,7 @@ static void task_set_leave(struct scsi_task *task)
 	n->nrunning--;
 	if (task->attr == SCSI_ATTR_ORDERED)
 		n->ordered_running = false;
-	task_set_start_waiting(n);
+	scsi_task_set_start_waiting(n);
 }
 
 static void task_set_enter(struct scsi_task *task)
@@ -480,7 +485,7 @@ enum scsi_abort_result scsi_task_abort(struct scsi_task *task)
 		return SCSI_ABORT_RUNNING;
 	case SCSI_TASK_WAITING:
 		task_set_drop_waiting(task);
-		task_set_start_waiting(task->nexus);
+		scsi_task_set_start_waiting(task->nexus);
 		return SCSI_ABORT_NOT_RUN;
 	case SCSI_TASK_IDLE:
 		break;
@@ -531,7 +536,7 @@ unsigned scsi_task_set_abort_for(struct scsi_nexus *nexus, int lun, scsi_task_re
 		}
 	}
 	/* Tasks of other LUNs may have been waiting behind the removed ones. */
-	task_set_start_waiting(nexus);
+	scsi_task_set_start_waiting(nexus);
 	return executing;
 }
 

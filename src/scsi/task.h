@@ -40,6 +40,9 @@ struct backend_io *scsi_task_io_slot(struct scsi_task *task);
  * many it counted. */
 unsigned scsi_task_set_abort_for(struct scsi_nexus *nexus, int lun, scsi_task_removed_fn removed,
 				 void *arg, struct scsi_lu_reset *reset);
+/* Starts the waiting tasks of n that nothing holds back any more, oldest
+ * first; on n's loop. */
+void scsi_task_set_start_waiting(struct scsi_nexus *n);
 /* An aborted task the reset counted has completed (task.c). */
 void scsi_lu_reset_put(struct scsi_lu_reset *reset);
 

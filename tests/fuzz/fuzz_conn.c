@@ -109,12 +109,31 @@ static struct loop *host_pick_dataplane(void)
 	return cur_loop;
 }
 
+/* Anyone may log in and sees every LUN: the fuzzer is after the wire. */
+static bool host_authorize(void *t, const char *initiator_name, const char *chap_user)
+{
+	(void)t;
+	(void)initiator_name;
+	(void)chap_user;
+	return true;
+}
+
+static int host_lun_view(void *t, const char *initiator_name, struct scsi_lun_view **view)
+{
+	(void)t;
+	(void)initiator_name;
+	*view = NULL;
+	return 0;
+}
+
 static struct iscsi_host host = {
 	.find_target = host_find_target,
 	.put_target = host_put_target,
 	.scsi_target = host_scsi_target,
 	.target_alias = host_target_alias,
 	.sendtargets = host_sendtargets,
+	.access.authorize = host_authorize,
+	.lun_view = host_lun_view,
 	.pick_dataplane = host_pick_dataplane,
 	.tpgt = FUZZ_TPGT,
 	.cmd_window = 16,
