@@ -41,6 +41,36 @@
  * data digest. */
 #define ISCSI_RX_SLACK 8u
 
+/* What one peer may make lunard hold, and how long lunard waits for it.
+ * A field at 0 turns its limit off (unit tests and the fuzzer build
+ * hosts without limits); iscsi_conn_limits_default gives lunard's. Each
+ * field has a name (iscsi_conn_limits_set), the key it is configured by. */
+struct iscsi_conn_limits {
+	/* Memory of the replies queued on one connection (their headers and
+	 * the data they own; Data-In data lives in task chunks, under the
+	 * pool's budget) above which lunard stops reading from the peer
+	 * until half of it has gone. */
+	unsigned tx_queue_bytes;
+	/* A send that moves nothing for this long drops the connection: the
+	 * peer stopped reading. */
+	unsigned tx_stall_s;
+	/* RFC 7143 §11.19: a full-feature connection that sent nothing for
+	 * nop_interval_s gets a NOP-In ping; without the NOP-Out answer
+	 * within nop_timeout_s it is dropped. */
+	unsigned nop_interval_s, nop_timeout_s;
+	/* A discovery session that sends nothing for this long is closed. */
+	unsigned discovery_idle_s;
+	/* TCP keepalive on every accepted socket: probes start after
+	 * keepalive_idle_s of silence, every keepalive_interval_s, and
+	 * keepalive_count unanswered ones drop the connection. */
+	unsigned keepalive_idle_s, keepalive_interval_s, keepalive_count;
+};
+
+void iscsi_conn_limits_default(struct iscsi_conn_limits *l);
+/* Sets the limit called name (the field's name); -ENOENT for no such
+ * limit. */
+int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value);
+
 struct iscsi_conn;
 struct iscsi_ffp_conn;
 struct iscsi_session;
@@ -68,6 +98,7 @@ struct iscsi_host {
 	uint16_t tpgt;
 	uint32_t cmd_window;
 	unsigned login_timeout_s;   /* longest wait for each PDU during login */
+	struct iscsi_conn_limits conn_limits;
 };
 
 enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };

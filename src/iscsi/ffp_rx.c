@@ -50,6 +50,14 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 	default:
 		break;
 	}
+	if (h->opcode == ISCSI_OP_SCSI_CMD && h->immediate && iscsi_session_window_full(s)) {
+		/* An immediate command may carry any CmdSN (RFC 7143
+		 * §4.2.2.1), so only a count keeps it from growing what lunard
+		 * holds past the window: Reject reason 0x06, "too many
+		 * immediate commands" (§11.17.1). */
+		reject(conn, ISCSI_REJECT_IMMEDIATE_CMD);
+		return RX_TO_SINK;
+	}
 	bool hold;
 	if (!iscsi_session_admit(s, h, &hold)) {
 		if (!hold)

@@ -228,6 +228,14 @@ bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end)
 	return false;
 }
 
+void scsi_task_fail_transfer(struct scsi_task *task)
+{
+	task_drop_data(task);
+	task->xfer_len = 0;
+	task->dir = SCSI_DIR_NONE;
+	scsi_task_set_result(task, SENSE_DATA_PHASE_ERROR);
+}
+
 /* The order of checks follows SAM-5 5.14 and SPC-4 4.6.2: an absent LUN is
  * reported first, then a pending unit attention, then CDB errors. */
 static enum sense_reason task_check(struct scsi_task *task)

@@ -20,6 +20,7 @@ static struct iscsi_session *session_at(uint32_t exp_cmdsn, unsigned window)
 	s->exp_cmdsn = exp_cmdsn;
 	s->window = window;
 	s->max_cmdsn = exp_cmdsn + window - 1;
+	s->max_cmdsn_told = s->max_cmdsn;
 	return s;
 }
 
