@@ -37,6 +37,7 @@ struct options {
 	unsigned threads;
 	bool threads_set;
 	unsigned login_timeout_s;
+	struct iscsi_conn_limits conn_limits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
 };
@@ -54,6 +55,8 @@ static void usage(FILE *out)
 		"  -t, --threads N         data-plane threads (default: online CPUs)\n"
 		"  -T, --login-timeout S   close a connection that sends no PDU for S seconds\n"
 		"                          while logging in (default %d)\n"
+		"  -C, --conn-limit NAME=N a connection limit (struct iscsi_conn_limits), e.g.\n"
+		"                          nop_interval_s=15; 0 turns it off\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
@@ -84,13 +87,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
+		{ "conn-limit", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:L:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:C:L:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
@@ -123,6 +127,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_bounded("--login-timeout", optarg, 1, 3600, &o->login_timeout_s) < 0)
 				return -1;
 			break;
+		case 'C': {
+			char name[32];
+			const char *eq = strchr(optarg, '=');
+			unsigned value;
+			if (!eq || (size_t)(eq - optarg) >= sizeof(name)) {
+				fprintf(stderr, "lunard: --conn-limit %s: want NAME=N\n", optarg);
+				return -1;
+			}
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - optarg), optarg);
+			if (parse_bounded("--conn-limit", eq + 1, 0, 1u << 30, &value) < 0)
+				return -1;
+			if (iscsi_conn_limits_set(&o->conn_limits, name, value) < 0) {
+				fprintf(stderr, "lunard: --conn-limit: no limit called %s\n", name);
+				return -1;
+			}
+			break;
+		}
 		case 'L': {
 			enum log_level level;
 			if (log_parse_level(optarg, &level) < 0) {
@@ -284,6 +305,7 @@ static struct iscsi_host host = {
 int main(int argc, char **argv)
 {
 	struct options opts = { .login_timeout_s = DEFAULT_LOGIN_TIMEOUT_S };
+	iscsi_conn_limits_default(&opts.conn_limits);
 	struct lunar_config cfg = { 0 };
 	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
 		return 2;
@@ -313,6 +335,7 @@ int main(int argc, char **argv)
 	host.limits = cfg.limits;
 	host.access = access_ops;
 	host.login_timeout_s = opts.login_timeout_s;
+	host.conn_limits = opts.conn_limits;
 	if (dataplane_start(cfg.threads) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());

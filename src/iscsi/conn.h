@@ -103,6 +103,14 @@ struct iscsi_host {
 
 enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
 
+/* What the connection does when its peer falls silent (the upper
+ * chooses when the full feature phase starts). */
+enum iscsi_conn_idle {
+	CONN_IDLE_NONE,
+	CONN_IDLE_PING,   /* NOP-In ping after nop_interval_s, dropped after nop_timeout_s */
+	CONN_IDLE_CLOSE,  /* closed after discovery_idle_s */
+};
+
 /* The layer above the framing. conn.c calls it on its loop, one PDU at a
  * time. */
 struct iscsi_conn_upper {
@@ -126,6 +134,9 @@ struct iscsi_conn_upper {
 	void (*close)(struct iscsi_conn *conn);
 	/* Nothing refers to the connection any more: free the upper's state. */
 	void (*free)(struct iscsi_conn *conn);
+	/* CONN_IDLE_PING: send a ping the peer must answer (NOP-In with a
+	 * Target Transfer Tag) and return its tag for iscsi_conn_pong. */
+	uint32_t (*ping)(struct iscsi_conn *conn);
 };
 
 #define ISCSI_AHS_MAX (255u * 4u)
@@ -183,6 +194,19 @@ struct iscsi_conn {
 	struct loop *handoff_to;
 	struct loop_msg handoff_msg;
 	struct iscsi_conn *all_prev, *all_next; /* every live connection, for shutdown */
+
+	/* limits (struct iscsi_conn_limits) */
+	uint32_t tx_queued;         /* memory the send queue holds (tx_queue_bytes) */
+	bool rx_paused;             /* not reading until the send queue drains */
+	struct __kernel_timespec tx_timeout; /* linked to each send (tx_stall_s) */
+	enum iscsi_conn_idle idle_policy;
+	struct loop_op idle_op;     /* the liveness timer */
+	struct __kernel_timespec idle_ts;
+	bool idle_armed;
+	uint64_t rx_last_ns;        /* CLOCK_MONOTONIC when bytes last came in */
+	bool ping_out;              /* a ping waits for its answer */
+	uint32_t ping_ttt;
+	uint64_t ping_sent_ns;
 };
 
 /* Takes ownership of an accepted socket and starts the login phase on loop. */
@@ -207,6 +231,8 @@ void iscsi_conn_put(struct iscsi_conn *conn);
 int iscsi_conn_login_init(struct iscsi_conn *conn);
 /* Resizes rx_buf for the negotiated MaxRecvDataSegmentLength. */
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl);
+/* A NOP-Out answering a ping (RFC 7143 §11.18) came with this TTT. */
+void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt);
 /* Starts reading PDUs on conn->loop (used after a handoff). */
 void iscsi_conn_rx_start(struct iscsi_conn *conn);
 /* Shutdown: closes every connection living on loop (call on its thread). */

@@ -163,11 +163,21 @@ static void ffp_free(struct iscsi_conn *conn)
 	iscsi_session_put(conn->session);
 }
 
+/* RFC 7143 §11.19: a NOP-In with a Target Transfer Tag asks the initiator
+ * for a NOP-Out with that tag. */
+static uint32_t ffp_ping(struct iscsi_conn *conn)
+{
+	uint32_t ttt = iscsi_session_new_ttt(conn->session);
+	iscsi_reply_nop_in(conn, ttt);
+	return ttt;
+}
+
 static const struct iscsi_conn_upper ffp_upper = {
 	.header = ffp_header,
 	.pdu = ffp_pdu,
 	.close = ffp_close,
 	.free = ffp_free,
+	.ping = ffp_ping,
 };
 
 int iscsi_ffp_start(struct iscsi_conn *conn)
@@ -176,6 +186,8 @@ int iscsi_ffp_start(struct iscsi_conn *conn)
 	if (!conn->ffp)
 		return -1;
 	conn->upper = &ffp_upper;
+	/* A discovery session has nothing to keep alive: it ends when idle. */
+	conn->idle_policy = conn->session->discovery ? CONN_IDLE_CLOSE : CONN_IDLE_PING;
 	/* Status is resent (status SNACK, connection recovery) only at
 	 * ErrorRecoveryLevel 1 and above; at ERL 0 a PDU is freed once it is
 	 * on the wire. */

@@ -417,8 +417,10 @@ static bool encode_lun(const char *arg, uint64_t *lun)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--lun N] [--listed-portal ADDR:PORT]... HOST PORT TARGETNAME\n"
-		"  --listed-portal: a portal SendTargets=All must name (repeatable)\n", prog);
+		"usage: %s [--lun N] [--listed-portal ADDR:PORT]... [--limits PID] HOST PORT TARGETNAME\n"
+		"  --listed-portal: a portal SendTargets=All must name (repeatable)\n"
+		"  --limits PID: only the scenarios of a lunard with short limits, whose\n"
+		"                process is PID (tests/wire/limits.sh)\n", prog);
 }
 
 int main(int argc, char **argv)
@@ -426,15 +428,18 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "lun", required_argument, NULL, 'l' },
 		{ "listed-portal", required_argument, NULL, 'p' },
+		{ "limits", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct wire_target t = { 0 };
 	const char *listed[WIRE_LISTED_MAX];
 	size_t nlisted = 0;
-	int o;
+	int o, limits_pid = 0;
 
-	while ((o = getopt_long(argc, argv, "l:p:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:p:m:h", opts, NULL)) != -1) {
+		if (o == 'm' && (limits_pid = atoi(optarg)) > 0)
+			continue;
 		if (o == 'l' && encode_lun(optarg, &t.lun))
 			continue;
 		if (o == 'p' && nlisted < WIRE_LISTED_MAX) {
@@ -453,6 +458,10 @@ int main(int argc, char **argv)
 	t.name = argv[optind + 2];
 	signal(SIGALRM, on_run_timeout);
 	alarm(WIRE_RUN_TIMEOUT_S);
+	if (limits_pid) {
+		wire_limits_timed_checks(&t, limits_pid);
+		return wire_check_summary() ? 1 : 0;
+	}
 
 	check_fresh_session(&t, "baseline_session");
 	check_bad_opcode(&t, 0x1f, "undefined_opcode_rejected", "undefined_opcode_then_inquiry");
@@ -470,6 +479,7 @@ int main(int argc, char **argv)
 	wire_datain_checks(&t);
 	wire_cmdsn_checks(&t);
 	wire_ffp_checks(&t, listed, nlisted);
+	wire_limits_checks(&t);
 	check_final_session(&t);
 
 	return wire_check_summary() ? 1 : 0;
