@@ -36,6 +36,7 @@ void iscsi_conn_limits_default(struct iscsi_conn_limits *l)
 		.keepalive_idle_s = 60,
 		.keepalive_interval_s = 10,
 		.keepalive_count = 6,
+		.session_data_bytes = 256u << 20,
 	};
 }
 
@@ -51,6 +52,7 @@ static const struct {
 	{ "keepalive_idle_s", offsetof(struct iscsi_conn_limits, keepalive_idle_s) },
 	{ "keepalive_interval_s", offsetof(struct iscsi_conn_limits, keepalive_interval_s) },
 	{ "keepalive_count", offsetof(struct iscsi_conn_limits, keepalive_count) },
+	{ "session_data_bytes", offsetof(struct iscsi_conn_limits, session_data_bytes) },
 };
 
 int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value)

@@ -64,6 +64,10 @@ struct iscsi_conn_limits {
 	 * keepalive_idle_s of silence, every keepalive_interval_s, and
 	 * keepalive_count unanswered ones drop the connection. */
 	unsigned keepalive_idle_s, keepalive_interval_s, keepalive_count;
+	/* A session whose commands may move this many bytes of task data
+	 * (their transfer lengths) gets no new CmdSN slots until some end:
+	 * its share of the buffer pool's budget. */
+	unsigned session_data_bytes;
 };
 
 void iscsi_conn_limits_default(struct iscsi_conn_limits *l);

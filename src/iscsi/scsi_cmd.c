@@ -19,6 +19,7 @@ void iscsi_task_put(struct iscsi_task *task)
 		return;
 	struct iscsi_conn *conn = task->conn;
 	struct iscsi_session *s = task->session;
+	s->data_claimed -= task->claim;
 	scsi_task_release(&task->scsi);
 	free(task);
 	/* Its window slot frees only now that its response (if any) has left:
@@ -306,6 +307,10 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		}
 	}
 	t->unsol_pending = !h->final;
+	if (t->prepared) {
+		t->claim = min_u32(t->edtl, t->scsi.xfer_len);
+		s->data_claimed += t->claim;
+	}
 	iscsi_session_add_task(s, t);
 
 	conn->ffp->rx_task = t;

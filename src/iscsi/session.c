@@ -119,6 +119,7 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	s->window = host->cmd_window;
 	s->max_cmdsn = lg->cmdsn + s->window - 1;
 	s->max_cmdsn_told = s->max_cmdsn;
+	s->data_share = host->conn_limits.session_data_bytes;
 	/* One reference while the session lives (see session_end), one for
 	 * its first connection. */
 	s->refs = 2;
@@ -232,6 +233,12 @@ unsigned iscsi_session_count(void)
  * every change of ExpCmdSN or of the active count; never moves back. */
 static void window_update(struct iscsi_session *s)
 {
+	/* A session with its share of task memory claimed gets no new slots
+	 * until a task ends: its initiator sends fewer commands, rather than
+	 * lunard answering BUSY to data already on the wire or making every
+	 * other session wait for chunks. */
+	if (s->data_share && s->data_claimed >= s->data_share)
+		return;
 	unsigned free_slots = s->active < s->window ? s->window - s->active : 0;
 	uint32_t candidate = s->exp_cmdsn + free_slots - 1;
 	if (iscsi_sn_lt(s->max_cmdsn, candidate))
@@ -286,6 +293,18 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 {
 	uint32_t cmdsn = hdr_cmdsn(h);
 	*hold = false;
+	/* RFC 7143 §4.2.2.1: a non-immediate command outside [ExpCmdSN,
+	 * MaxCmdSN] is silently ignored, the next in order too when the
+	 * window is closed. The MaxCmdSN told may run one slot ahead while a
+	 * status PDU that announced its command's slot is still leaving. An
+	 * immediate command's CmdSN may lie outside: the count of commands
+	 * held bounds it (iscsi_session_window_full). */
+	uint32_t max = iscsi_sn_lt(s->max_cmdsn, s->max_cmdsn_told) ? s->max_cmdsn_told : s->max_cmdsn;
+	if (!h->immediate && (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(max, cmdsn))) {
+		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
+			  s->initiator_name, s->tsih, cmdsn, s->exp_cmdsn, max);
+		return false;
+	}
 	if (h->immediate || cmdsn == s->exp_cmdsn) {
 		if (!h->immediate)
 			s->exp_cmdsn++;
@@ -294,15 +313,6 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 			s->active++;
 		window_update(s);
 		return true;
-	}
-	/* RFC 7143 §4.2.2.1: outside [ExpCmdSN, MaxCmdSN] is silently ignored.
-	 * The MaxCmdSN told may run one slot ahead while a status PDU that
-	 * announced its command's slot is still leaving. */
-	uint32_t max = iscsi_sn_lt(s->max_cmdsn, s->max_cmdsn_told) ? s->max_cmdsn_told : s->max_cmdsn;
-	if (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(max, cmdsn)) {
-		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
-			  s->initiator_name, s->tsih, cmdsn, s->exp_cmdsn, s->max_cmdsn);
-		return false;
 	}
 	*hold = true;
 	return false;

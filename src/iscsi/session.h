@@ -68,6 +68,9 @@ struct iscsi_session {
 	/* commands accepted whose response has not left yet (immediate ones
 	 * included) */
 	unsigned active;
+	/* transfer lengths of the live tasks; at data_share or more the
+	 * window opens no further (0: no share) */
+	uint64_t data_claimed, data_share;
 	struct iscsi_held_pdu *held; /* sorted by CmdSN */
 	unsigned nheld;
 

@@ -30,6 +30,7 @@ struct iscsi_task {
 	struct iscsi_conn *conn;
 	struct iscsi_task *hnext;   /* ITT hash chain in the session */
 	uint32_t itt, edtl;
+	uint32_t claim;             /* bytes it counts in session->data_claimed */
 	uint64_t lun;
 	bool prepared;              /* scsi_task_prepare succeeded */
 	bool executing;             /* handed to the SCSI core */
