@@ -37,6 +37,7 @@ void iscsi_conn_limits_default(struct iscsi_conn_limits *l)
 		.keepalive_interval_s = 10,
 		.keepalive_count = 6,
 		.session_data_bytes = 256u << 20,
+		.data_out_timeout_s = 30,
 	};
 }
 
@@ -53,6 +54,7 @@ static const struct {
 	{ "keepalive_interval_s", offsetof(struct iscsi_conn_limits, keepalive_interval_s) },
 	{ "keepalive_count", offsetof(struct iscsi_conn_limits, keepalive_count) },
 	{ "session_data_bytes", offsetof(struct iscsi_conn_limits, session_data_bytes) },
+	{ "data_out_timeout_s", offsetof(struct iscsi_conn_limits, data_out_timeout_s) },
 };
 
 int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value)
@@ -377,7 +379,7 @@ int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 
 /* ---- liveness ---- */
 
-static uint64_t now_ns(void)
+uint64_t iscsi_conn_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -409,7 +411,12 @@ static void idle_arm(struct iscsi_conn *conn, uint64_t ns)
 static void idle_check(struct iscsi_conn *conn)
 {
 	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
-	uint64_t now = now_ns(), idle = now - conn->rx_last_ns;
+	uint64_t now = iscsi_conn_now_ns(), idle = now - conn->rx_last_ns;
+	if (conn->idle_policy == CONN_IDLE_PING) {
+		conn->upper->tick(conn, now);
+		if (conn->phase == CONN_CLOSING)
+			return;
+	}
 	if (conn->idle_policy == CONN_IDLE_CLOSE) {
 		if (idle >= s_to_ns(l->discovery_idle_s)) {
 			iscsi_conn_close(conn, "discovery session idle");
@@ -451,7 +458,7 @@ static void on_idle_timer(struct loop_op *op, int res)
 static void idle_start(struct iscsi_conn *conn)
 {
 	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
-	conn->rx_last_ns = now_ns();
+	conn->rx_last_ns = iscsi_conn_now_ns();
 	if (conn->idle_policy == CONN_IDLE_CLOSE && l->discovery_idle_s)
 		idle_arm(conn, s_to_ns(l->discovery_idle_s));
 	else if (conn->idle_policy == CONN_IDLE_PING && l->nop_interval_s && l->nop_timeout_s)
@@ -596,7 +603,7 @@ static void on_rx(struct loop_op *op, int res)
 	}
 	conn->rx_got += (uint32_t)res;
 	if (conn->rx_last_ns)
-		conn->rx_last_ns = now_ns();
+		conn->rx_last_ns = iscsi_conn_now_ns();
 	if (!conn->rx_in_tail) {
 		if (conn->rx_got < ISCSI_BHS_LEN)
 			rx_submit(conn);

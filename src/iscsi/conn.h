@@ -68,6 +68,11 @@ struct iscsi_conn_limits {
 	 * (their transfer lengths) gets no new CmdSN slots until some end:
 	 * its share of the buffer pool's budget. */
 	unsigned session_data_bytes;
+	/* A write whose initiator sends none of the data it owes (an R2T's
+	 * burst, unsolicited data) for this long ends with CHECK CONDITION:
+	 * it would hold its chunks, perhaps the pool's reserve, for ever.
+	 * Checked on the liveness timer, so only with nop_interval_s set. */
+	unsigned data_out_timeout_s;
 };
 
 void iscsi_conn_limits_default(struct iscsi_conn_limits *l);
@@ -141,6 +146,9 @@ struct iscsi_conn_upper {
 	/* CONN_IDLE_PING: send a ping the peer must answer (NOP-In with a
 	 * Target Transfer Tag) and return its tag for iscsi_conn_pong. */
 	uint32_t (*ping)(struct iscsi_conn *conn);
+	/* CONN_IDLE_PING: the liveness timer ran (at least every
+	 * nop_interval_s); now_ns is iscsi_conn_now_ns(). */
+	void (*tick)(struct iscsi_conn *conn, uint64_t now_ns);
 };
 
 #define ISCSI_AHS_MAX (255u * 4u)
@@ -235,6 +243,8 @@ void iscsi_conn_put(struct iscsi_conn *conn);
 int iscsi_conn_login_init(struct iscsi_conn *conn);
 /* Resizes rx_buf for the negotiated MaxRecvDataSegmentLength. */
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl);
+/* CLOCK_MONOTONIC in nanoseconds, the liveness timer's clock. */
+uint64_t iscsi_conn_now_ns(void);
 /* A NOP-Out answering a ping (RFC 7143 §11.18) came with this TTT. */
 void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt);
 /* Starts reading PDUs on conn->loop (used after a handoff). */

@@ -172,12 +172,18 @@ static uint32_t ffp_ping(struct iscsi_conn *conn)
 	return ttt;
 }
 
+static void ffp_tick(struct iscsi_conn *conn, uint64_t now_ns)
+{
+	iscsi_task_expire_data_out(conn, now_ns);
+}
+
 static const struct iscsi_conn_upper ffp_upper = {
 	.header = ffp_header,
 	.pdu = ffp_pdu,
 	.close = ffp_close,
 	.free = ffp_free,
 	.ping = ffp_ping,
+	.tick = ffp_tick,
 };
 
 int iscsi_ffp_start(struct iscsi_conn *conn)

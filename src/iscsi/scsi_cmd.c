@@ -144,6 +144,15 @@ static void task_drop(struct iscsi_task *t)
 	iscsi_task_put(t);
 }
 
+/* A write whose initiator will not send the data it owes ends with CHECK
+ * CONDITION, ABORTED COMMAND (scsi_task_fail_transfer). */
+static void task_fail_transfer(struct iscsi_task *t)
+{
+	scsi_task_fail_transfer(&t->scsi);
+	t->prepared = false;
+	task_respond(t);
+}
+
 static void task_scsi_done(struct scsi_task *st)
 {
 	struct iscsi_task *t = st->transport_priv;
@@ -307,6 +316,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		}
 	}
 	t->unsol_pending = !h->final;
+	t->data_at_ns = iscsi_conn_now_ns();
 	if (t->prepared) {
 		t->claim = min_u32(t->edtl, t->scsi.xfer_len);
 		s->data_claimed += t->claim;
@@ -410,6 +420,7 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		return;
 	}
 	t->got += conn->ffp->rx_task_len;
+	t->data_at_ns = iscsi_conn_now_ns();
 	if (slot) {
 		slot->got += h->data_len;
 		if (slot->got == slot->len) {
@@ -420,9 +431,7 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 			 * the task and its chunks for ever. */
 			log_info("connection %s: ITT 0x%08x: R2T burst of %u bytes ended after %u",
 				 conn->peer_text, t->itt, slot->len, slot->got);
-			scsi_task_fail_transfer(&t->scsi);
-			t->prepared = false;
-			task_respond(t);
+			task_fail_transfer(t);
 			return;
 		}
 	} else if (t->unsol_pending) {
@@ -457,6 +466,35 @@ bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 	}
 	task_drop(t);
 	return true;
+}
+
+void iscsi_task_expire_data_out(struct iscsi_conn *conn, uint64_t now_ns)
+{
+	uint64_t limit = (uint64_t)conn->host->conn_limits.data_out_timeout_s * 1000000000u;
+	struct iscsi_session *s = conn->session;
+	if (!limit)
+		return;
+	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
+		struct iscsi_task *next;
+		for (struct iscsi_task *t = s->tasks[b]; t; t = next) {
+			next = t->hnext;
+			/* Only a write waiting for its initiator: not one waiting
+			 * for chunks (r2t_waiting), nor one whose Data-Out is
+			 * being received into its chunks right now. */
+			if (t->conn != conn || t->executing || !t->prepared || t->r2t_waiting ||
+			    conn->ffp->rx_task == t || (t->got >= t->want && !t->unsol_pending))
+				continue;
+			/* While lunard does not read, the initiator cannot send:
+			 * that time does not count against it. */
+			if (conn->rx_paused)
+				t->data_at_ns = now_ns;
+			if (now_ns - t->data_at_ns < limit)
+				continue;
+			log_info("connection %s: ITT 0x%08x: no write data for %u s", conn->peer_text,
+				 t->itt, conn->host->conn_limits.data_out_timeout_s);
+			task_fail_transfer(t);
+		}
+	}
 }
 
 /* LOGICAL UNIT RESET reaches this session (scsi_lu_reset): its tasks for

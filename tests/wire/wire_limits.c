@@ -25,6 +25,7 @@
 #define NOP_TIMEOUT_S 2
 #define DISCOVERY_IDLE_S 2
 #define TX_STALL_S 3
+#define DATA_OUT_TIMEOUT_S 1
 /* The stopped reader sends this much at most; a target that queued the
  * echoes without bound would grow by about as much. */
 #define FLOOD_BYTES (256u << 20)
@@ -458,8 +459,54 @@ static void check_stopped_reader(const struct wire_target *t, int pid)
 	wire_close(&c);
 }
 
+/* A write whose R2T is never answered (the initiator answers pings, so it
+ * is alive) ends with CHECK CONDITION, ABORTED COMMAND, once the target
+ * has waited DATA_OUT_TIMEOUT_S: it would hold its chunks for ever. */
+static void check_data_out_timeout(const struct wire_target *t)
+{
+	const char *name = "unanswered_r2t_ends_task";
+	struct wire_login_params lp;
+	struct wire_conn c;
+	char why[WIRE_WHY_LEN] = "";
+	uint64_t blocks;
+	uint32_t bs;
+	uint8_t cdb[10];
+	struct wire_pdu p;
+
+	wire_login_params_default(&lp);
+	lp.immediate_data = false;
+	lp.initial_r2t = true;
+	if (!wire_session_open_capacity(&c, t, &lp, &blocks, &bs, why, sizeof(why)) ||
+	    blocks <= LIMITS_LBA) {
+		wire_check(name, false, "%s", *why ? why : "small LUN");
+		wire_close(&c);
+		return;
+	}
+	wire_cdb_rw10(cdb, 0x2a, LIMITS_LBA, 1);
+	struct wire_cmd cmd = {
+		.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = cdb, .cdb_len = sizeof(cdb),
+		.dir = WIRE_DIR_WRITE, .edtl = bs, .final = true, .attr = WIRE_ATTR_SIMPLE,
+	};
+	enum wire_io r = wire_send_cmd(&c, &cmd);
+	if (r != WIRE_IO_OK) {
+		snprintf(why, sizeof(why), "%s", wire_io_name(r));
+	} else if (wire_expect(&c, &p, ISCSI_OP_R2T, cmd.itt, why, sizeof(why))) {
+		wire_pdu_free(&p);
+		/* wire_expect answers the pings meanwhile. */
+		if (wire_expect(&c, &p, ISCSI_OP_SCSI_RSP, cmd.itt, why, sizeof(why))) {
+			if (p.bhs[3] != WIRE_SCSI_CHECK_CONDITION)
+				snprintf(why, sizeof(why), "status 0x%02x, expected CHECK CONDITION",
+					 p.bhs[3]);
+			wire_pdu_free(&p);
+		}
+	}
+	wire_check_why(name, why);
+	wire_close(&c);
+}
+
 void wire_limits_timed_checks(const struct wire_target *t, int server_pid)
 {
+	check_data_out_timeout(t);
 	check_nop_ping(t);
 	check_discovery_idle(t);
 	check_stopped_reader(t, server_pid);
