@@ -260,6 +260,7 @@ out:
 static void check_immediate_beyond_window(const struct wire_target *t)
 {
 	const char *name = "immediate_command_with_window_full_rejected";
+	const char *closed = "command_in_order_with_window_closed_ignored";
 	struct wire_login_params lp;
 	struct wire_conn c;
 	char why[WIRE_WHY_LEN] = "";
@@ -273,6 +274,7 @@ static void check_immediate_beyond_window(const struct wire_target *t)
 	if (!wire_session_open_capacity(&c, t, &lp, &blocks, &bs, why, sizeof(why)) ||
 	    blocks <= LIMITS_LBA) {
 		wire_check(name, false, "%s", *why ? why : "small LUN");
+		wire_check(closed, false, "%s", *why ? why : "small LUN");
 		wire_close(&c);
 		return;
 	}
@@ -290,9 +292,9 @@ static void check_immediate_beyond_window(const struct wire_target *t)
 			wire_pdu_free(&p);
 	}
 	if (r == WIRE_IO_OK && !*why) {
-		static const uint8_t tur[6];
+		static const uint8_t tur6[6];
 		struct wire_cmd cmd = {
-			.itt = c.next_itt++, .cmdsn = c.cmdsn, .cdb = tur, .cdb_len = sizeof(tur),
+			.itt = c.next_itt++, .cmdsn = c.cmdsn, .cdb = tur6, .cdb_len = sizeof(tur6),
 			.dir = WIRE_DIR_NONE, .final = true, .immediate = true,
 			.attr = WIRE_ATTR_SIMPLE,
 		};
@@ -303,6 +305,26 @@ static void check_immediate_beyond_window(const struct wire_target *t)
 	if (r != WIRE_IO_OK && !*why)
 		snprintf(why, sizeof(why), "%s", wire_io_name(r));
 	wire_check(name, !*why, "window of %u: %s", window, why);
+	if (*why) {
+		wire_check(closed, false, "not reached: %s", why);
+		wire_close(&c);
+		return;
+	}
+	/* The last MaxCmdSN told is ExpCmdSN - 1: even the next command in
+	 * order lies outside the window and is silently ignored (§4.2.2.1). */
+	static const uint8_t tur[6];
+	struct wire_cmd next = {
+		.itt = c.next_itt++, .cmdsn = c.cmdsn, .cdb = tur, .cdb_len = sizeof(tur),
+		.dir = WIRE_DIR_NONE, .final = true, .attr = WIRE_ATTR_SIMPLE,
+	};
+	if (c.max_cmdsn != c.cmdsn - 1)
+		snprintf(why, sizeof(why), "MaxCmdSN %u with ExpCmdSN %u: the window is open",
+			 c.max_cmdsn, c.cmdsn);
+	else if ((r = wire_send_cmd(&c, &next)) != WIRE_IO_OK)
+		snprintf(why, sizeof(why), "%s", wire_io_name(r));
+	else
+		wire_silent(&c, WIRE_SILENCE_MS, why, sizeof(why));
+	wire_check_why(closed, why);
 	wire_close(&c);
 }
 
