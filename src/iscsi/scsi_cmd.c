@@ -267,6 +267,24 @@ static const char *cmd_unsolicited_violation(const struct iscsi_params *p, const
 	return NULL;
 }
 
+/* A task counts its transfer in the session's claims until it is freed.
+ * One that would take its session past its share while others hold some
+ * gets TASK SET FULL instead: the window stops opening at the share
+ * (session.c), but the commands of the window already open could claim a
+ * whole window of the largest transfers. The first claim always fits, so
+ * a session never stalls for good. */
+static void task_claim(struct iscsi_session *s, struct iscsi_task *t)
+{
+	uint32_t claim = min_u32(t->edtl, t->scsi.xfer_len);
+	if (s->data_share && s->data_claimed && s->data_claimed + claim > s->data_share) {
+		scsi_task_refuse_full(&t->scsi);
+		t->prepared = false;
+		return;
+	}
+	t->claim = claim;
+	s->data_claimed += claim;
+}
+
 void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
@@ -305,6 +323,8 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->scsi.done = task_scsi_done;
 	t->scsi.transport_priv = t;
 	t->prepared = scsi_task_prepare(&t->scsi);
+	if (t->prepared)
+		task_claim(s, t);
 	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE) {
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);
 		/* Immediate and unsolicited data are on the wire already: their
@@ -317,10 +337,6 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	}
 	t->unsol_pending = !h->final;
 	t->data_at_ns = iscsi_conn_now_ns();
-	if (t->prepared) {
-		t->claim = min_u32(t->edtl, t->scsi.xfer_len);
-		s->data_claimed += t->claim;
-	}
 	iscsi_session_add_task(s, t);
 
 	conn->ffp->rx_task = t;

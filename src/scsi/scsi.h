@@ -370,6 +370,10 @@ bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end);
  * initiator ended a burst short): its memory goes, and it is complete with
  * CHECK CONDITION, ABORTED COMMAND, DATA PHASE ERROR (SPC-4 4Bh/00h). */
 void scsi_task_fail_transfer(struct scsi_task *task);
+/* The transport has no room for a prepared task (its initiator holds its
+ * share of task memory already): it completes with TASK SET FULL (SAM-5
+ * 5.3.1) before it executes, and no data moves. */
+void scsi_task_refuse_full(struct scsi_task *task);
 /* Bytes of the transfer, from 0, that have memory. */
 static inline uint32_t scsi_task_data_room(const struct scsi_task *task)
 {

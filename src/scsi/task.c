@@ -228,12 +228,23 @@ bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end)
 	return false;
 }
 
-void scsi_task_fail_transfer(struct scsi_task *task)
+/* A task the transport ends before it executes: no data moves. */
+static void task_end_unexecuted(struct scsi_task *task, enum sense_reason reason)
 {
 	task_drop_data(task);
 	task->xfer_len = 0;
 	task->dir = SCSI_DIR_NONE;
-	scsi_task_set_result(task, SENSE_DATA_PHASE_ERROR);
+	scsi_task_set_result(task, reason);
+}
+
+void scsi_task_fail_transfer(struct scsi_task *task)
+{
+	task_end_unexecuted(task, SENSE_DATA_PHASE_ERROR);
+}
+
+void scsi_task_refuse_full(struct scsi_task *task)
+{
+	task_end_unexecuted(task, SENSE_TASK_SET_FULL);
 }
 
 /* The order of checks follows SAM-5 5.14 and SPC-4 4.6.2: an absent LUN is

@@ -21,6 +21,7 @@ fi
 LUNARD_ARGS="--conn-limit nop_interval_s=1 --conn-limit nop_timeout_s=2
     --conn-limit discovery_idle_s=2 --conn-limit tx_stall_s=3
     --conn-limit tx_queue_bytes=1048576 --conn-limit data_out_timeout_s=1
+    --conn-limit session_data_bytes=16777216
     ${LUNARD_ARGS:-}"
 target_setup
 trap 'server_on_exit $?' EXIT

@@ -31,6 +31,10 @@
 #define FLOOD_BYTES (256u << 20)
 #define FLOOD_SEG 65536u
 #define RSS_GROWTH_MAX_KB (64u << 10)
+/* The stopped reader of READs asks for this much per command, up to
+ * READS_MAX commands (the window drops the ones beyond MaxCmdSN). */
+#define READ_BYTES (1u << 20)
+#define READS_MAX 1024u
 #define SENSE_KEY_ABORTED_COMMAND 0x0b
 
 /* RFC 7143 §11.17.1: the Reject for the PDU whose header is bhs, with
@@ -526,10 +530,52 @@ static void check_data_out_timeout(const struct wire_target *t)
 	wire_close(&c);
 }
 
+/* A peer that sends READs and never reads the data: the commands of the
+ * window past the session's share (16 MiB in tests/wire/limits.sh) get
+ * TASK SET FULL, so lunard holds the share, not a window of transfers. */
+static void check_stopped_read_reader(const struct wire_target *t, int pid)
+{
+	const char *name = "stopped_reader_of_reads_rss_bounded";
+	struct wire_conn c;
+	char why[WIRE_WHY_LEN] = "";
+	uint64_t blocks;
+	uint32_t bs;
+	uint8_t cdb[10];
+
+	unsigned long before = proc_status_kb(pid, "VmRSS");
+	if (!before || !wire_session_open_capacity(&c, t, NULL, &blocks, &bs, why, sizeof(why)) ||
+	    blocks < 64 * (uint64_t)(READ_BYTES / bs)) {
+		wire_check(name, false, "%s", *why ? why : "no /proc status for lunard, or small LUN");
+		wire_close(&c);
+		return;
+	}
+	uint32_t per = READ_BYTES / bs;
+	enum wire_io r = WIRE_IO_OK;
+	unsigned n = 0;
+	for (; n < READS_MAX && r == WIRE_IO_OK; n++) {
+		wire_cdb_rw10(cdb, 0x28, (n % 64) * per, (uint16_t)per);
+		struct wire_cmd cmd = {
+			.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = cdb, .cdb_len = sizeof(cdb),
+			.dir = WIRE_DIR_READ, .edtl = READ_BYTES, .final = true,
+			.attr = WIRE_ATTR_SIMPLE,
+		};
+		r = wire_send_cmd(&c, &cmd);
+	}
+	/* Time for lunard to execute what it admitted. */
+	sleep(1);
+	unsigned long peak = proc_status_kb(pid, "VmHWM");
+	wire_note("stopped reader of READs: %u READs of %u KiB sent (%s); lunard VmRSS %lu kB "
+		  "before, VmHWM %lu kB", n, READ_BYTES >> 10, wire_io_name(r), before, peak);
+	wire_check(name, peak && peak - before < RSS_GROWTH_MAX_KB,
+		   "VmHWM %lu kB, VmRSS %lu kB before", peak, before);
+	wire_close(&c);
+}
+
 void wire_limits_timed_checks(const struct wire_target *t, int server_pid)
 {
 	check_data_out_timeout(t);
 	check_nop_ping(t);
 	check_discovery_idle(t);
 	check_stopped_reader(t, server_pid);
+	check_stopped_read_reader(t, server_pid);
 }
