@@ -3,6 +3,7 @@
 # (normal with -Werror, ASan+UBSan, libFuzzer) and runs every test:
 #   unit      cmocka unit tests, normal and sanitizer builds
 #   wire      malformed PDUs on a raw socket            (sanitizer lunard)
+#   wire-limits  pings, idle and stopped peers, short limits (sanitizer lunard)
 #   conformance  libiscsi iscsi-test-cu with the ratchet (sanitizer lunard)
 #   fault     SIGKILL mid-write, dropped connections    (sanitizer lunard)
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
@@ -126,6 +127,8 @@ if ((have_asan)); then
 	asan=build-asan
 	stage unit-asan unit build-asan
 	stage wire tests/wire/run.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/wire/lunar-wire-test
+	stage wire-limits tests/wire/limits.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/wire/lunar-wire-test
 	SERVER_KEEP_LOG=$logs/conformance-lunard.log \
 		stage conformance tests/conformance/run.sh --lunard $asan/src/daemon/lunard \

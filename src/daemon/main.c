@@ -36,6 +36,7 @@ struct options {
 	unsigned threads;
 	bool threads_set;
 	struct iscsi_login_limits login;
+	struct iscsi_conn_limits conn_limits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
 };
@@ -56,6 +57,8 @@ static void usage(FILE *out)
 		"                          after it was accepted (default %u)\n"
 		"      --max-conns-per-address N\n"
 		"                          connections one source address may hold (default %u)\n"
+		"  -C, --conn-limit NAME=N a connection limit (struct iscsi_conn_limits), e.g.\n"
+		"                          nop_interval_s=15; 0 turns it off\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
@@ -90,13 +93,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+		{ "conn-limit", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:L:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fl:s:t:T:C:L:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
@@ -134,6 +138,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 					  &o->login.max_per_address) < 0)
 				return -1;
 			break;
+		case 'C': {
+			char name[32];
+			const char *eq = strchr(optarg, '=');
+			unsigned value;
+			if (!eq || (size_t)(eq - optarg) >= sizeof(name)) {
+				fprintf(stderr, "lunard: --conn-limit %s: want NAME=N\n", optarg);
+				return -1;
+			}
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - optarg), optarg);
+			if (parse_bounded("--conn-limit", eq + 1, 0, 1u << 30, &value) < 0)
+				return -1;
+			if (iscsi_conn_limits_set(&o->conn_limits, name, value) < 0) {
+				fprintf(stderr, "lunard: --conn-limit: no limit called %s\n", name);
+				return -1;
+			}
+			break;
+		}
 		case 'L': {
 			enum log_level level;
 			if (log_parse_level(optarg, &level) < 0) {
@@ -298,6 +319,7 @@ static struct iscsi_host host = {
 int main(int argc, char **argv)
 {
 	struct options opts = { .login = ISCSI_LOGIN_LIMITS_DEFAULT };
+	iscsi_conn_limits_default(&opts.conn_limits);
 	struct lunar_config cfg = { 0 };
 	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
 		return 2;
@@ -328,6 +350,7 @@ int main(int argc, char **argv)
 	host.access = access_ops;
 	access_configure(&cfg);
 	host.login_limits = opts.login;
+	host.conn_limits = opts.conn_limits;
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());

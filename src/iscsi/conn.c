@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,51 @@
 
 
 static const uint8_t zero_pad[4];
+
+/* lunard's limits; LIO's NOP-In defaults (15 s, 15 s) and Linux's own
+ * keepalive cadence shortened to what a storage path wants. */
+void iscsi_conn_limits_default(struct iscsi_conn_limits *l)
+{
+	*l = (struct iscsi_conn_limits){
+		.tx_queue_bytes = 4u << 20,
+		.tx_stall_s = 30,
+		.nop_interval_s = 15,
+		.nop_timeout_s = 15,
+		.discovery_idle_s = 60,
+		.keepalive_idle_s = 60,
+		.keepalive_interval_s = 10,
+		.keepalive_count = 6,
+		.session_data_bytes = 256u << 20,
+		.data_out_timeout_s = 30,
+	};
+}
+
+static const struct {
+	const char *name;
+	size_t offset;
+} limit_fields[] = {
+	{ "tx_queue_bytes", offsetof(struct iscsi_conn_limits, tx_queue_bytes) },
+	{ "tx_stall_s", offsetof(struct iscsi_conn_limits, tx_stall_s) },
+	{ "nop_interval_s", offsetof(struct iscsi_conn_limits, nop_interval_s) },
+	{ "nop_timeout_s", offsetof(struct iscsi_conn_limits, nop_timeout_s) },
+	{ "discovery_idle_s", offsetof(struct iscsi_conn_limits, discovery_idle_s) },
+	{ "keepalive_idle_s", offsetof(struct iscsi_conn_limits, keepalive_idle_s) },
+	{ "keepalive_interval_s", offsetof(struct iscsi_conn_limits, keepalive_interval_s) },
+	{ "keepalive_count", offsetof(struct iscsi_conn_limits, keepalive_count) },
+	{ "session_data_bytes", offsetof(struct iscsi_conn_limits, session_data_bytes) },
+	{ "data_out_timeout_s", offsetof(struct iscsi_conn_limits, data_out_timeout_s) },
+};
+
+int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(limit_fields); i++) {
+		if (strcmp(name, limit_fields[i].name) == 0) {
+			*(unsigned *)((char *)l + limit_fields[i].offset) = value;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
 
 /* Every live connection, whichever loop it is on; only shutdown walks it. */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -79,6 +125,7 @@ void iscsi_conn_close_all_on(struct loop *loop)
 }
 
 static void rx_arm(struct iscsi_conn *conn);
+static void rx_resume(struct iscsi_conn *conn);
 
 void iscsi_conn_get(struct iscsi_conn *conn)
 {
@@ -112,11 +159,19 @@ void iscsi_conn_put(struct iscsi_conn *conn)
 		conn_destroy(conn);
 }
 
+/* What a queued PDU makes lunard hold: itself and the data it carries
+ * inline. Data in a task's chunks is under the pool's budget already. */
+static uint32_t tx_cost(const struct iscsi_tx *tx)
+{
+	return (uint32_t)sizeof(*tx) + (tx->data == tx->inline_data ? tx->data_len : 0);
+}
+
 static void tx_drain(struct iscsi_conn *conn)
 {
 	while (conn->tx_head) {
 		struct iscsi_tx *tx = conn->tx_head;
 		conn->tx_head = tx->next;
+		conn->tx_queued -= tx_cost(tx);
 		tx->sent(tx);
 	}
 	conn->tx_tail = NULL;
@@ -138,6 +193,13 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	if (!conn->tx_busy)
 		tx_drain(conn);
 	iscsi_reply_seq_release_all(&conn->reply_seq);
+	if (conn->idle_armed) {
+		/* The timer completes with -ECANCELED and lets go of its
+		 * reference; the removal's own completion carries no op. */
+		struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
+		io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&conn->idle_op, 0);
+		loop_sqe_set_op(sqe, NULL);
+	}
 	iscsi_conn_put(conn);
 }
 
@@ -200,7 +262,8 @@ static void on_tx(struct loop_op *op, int res)
 		return;
 	}
 	if (res < 0) {
-		iscsi_conn_close(conn, strerror(-res));
+		iscsi_conn_close(conn, res == -ECANCELED ? "the peer accepted nothing within the send timeout"
+				 : strerror(-res));
 		iscsi_conn_put(conn);
 		return;
 	}
@@ -217,8 +280,10 @@ static void on_tx(struct loop_op *op, int res)
 		conn->tx_head = tx->next;
 		if (!conn->tx_head)
 			conn->tx_tail = NULL;
+		conn->tx_queued -= tx_cost(tx);
 		iscsi_reply_seq_sent(&conn->reply_seq, tx);
 	}
+	rx_resume(conn);
 	if (conn->tx_head) {
 		tx_flush(conn);
 	} else if (conn->close_why) {
@@ -269,9 +334,21 @@ static void tx_flush(struct iscsi_conn *conn)
 	conn->tx_msg.msg_iov = conn->tx_iov;
 	conn->tx_msg.msg_iovlen = n;
 	msg_advance(&conn->tx_msg, conn->tx_skip);
+	loop_reserve(conn->loop, 2);
 	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
 	io_uring_prep_sendmsg(sqe, conn->fd, &conn->tx_msg, MSG_NOSIGNAL);
 	loop_sqe_set_op(sqe, &conn->tx_op);
+	unsigned stall_s = conn->host->conn_limits.tx_stall_s;
+	if (stall_s) {
+		/* A send completes as soon as any bytes move, so one that
+		 * does not complete in time means the peer stopped reading:
+		 * it fails with -ECANCELED. */
+		sqe->flags |= IOSQE_IO_LINK;
+		conn->tx_timeout = (struct __kernel_timespec){ .tv_sec = stall_s };
+		struct io_uring_sqe *tsqe = loop_get_sqe(conn->loop);
+		io_uring_prep_link_timeout(tsqe, &conn->tx_timeout, 0);
+		loop_sqe_set_op(tsqe, NULL);
+	}
 	conn->tx_busy = true;
 	iscsi_conn_get(conn);
 }
@@ -290,6 +367,7 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 		return;
 	}
 	tx->next = NULL;
+	conn->tx_queued += tx_cost(tx);
 	if (conn->tx_tail)
 		conn->tx_tail->next = tx;
 	else
@@ -311,16 +389,103 @@ int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 	return 0;
 }
 
-/* ---- receive ---- */
+/* ---- liveness ---- */
 
 #define NSEC_PER_S 1000000000ull
 
-static uint64_t monotonic_ns(void)
+uint64_t iscsi_conn_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_S + (uint64_t)ts.tv_nsec;
 }
+
+static uint64_t s_to_ns(unsigned s)
+{
+	return (uint64_t)s * NSEC_PER_S;
+}
+
+static void idle_arm(struct iscsi_conn *conn, uint64_t ns)
+{
+	conn->idle_ts = (struct __kernel_timespec){
+		.tv_sec = (long long)(ns / 1000000000u), .tv_nsec = (long long)(ns % 1000000000u),
+	};
+	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
+	io_uring_prep_timeout(sqe, &conn->idle_ts, 0, 0);
+	loop_sqe_set_op(sqe, &conn->idle_op);
+	conn->idle_armed = true;
+	iscsi_conn_get(conn);
+}
+
+/* The timer's next wait, or closing the connection: a discovery session
+ * silent for discovery_idle_s ends; a full-feature connection silent for
+ * nop_interval_s gets a ping, and is dropped if no answer comes within
+ * nop_timeout_s. While reading is paused the peer's silence is ours, and
+ * the send timeout watches it instead. */
+static void idle_check(struct iscsi_conn *conn)
+{
+	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
+	uint64_t now = iscsi_conn_now_ns(), idle = now - conn->rx_last_ns;
+	if (conn->idle_policy == CONN_IDLE_PING) {
+		conn->upper->tick(conn, now);
+		if (conn->phase == CONN_CLOSING)
+			return;
+	}
+	if (conn->idle_policy == CONN_IDLE_CLOSE) {
+		if (idle >= s_to_ns(l->discovery_idle_s)) {
+			iscsi_conn_close(conn, "discovery session idle");
+			return;
+		}
+		idle_arm(conn, s_to_ns(l->discovery_idle_s) - idle);
+		return;
+	}
+	if (conn->ping_out) {
+		uint64_t waited = now - conn->ping_sent_ns;
+		if (waited >= s_to_ns(l->nop_timeout_s)) {
+			iscsi_conn_close(conn, "no NOP-Out answered the NOP-In ping");
+			return;
+		}
+		idle_arm(conn, s_to_ns(l->nop_timeout_s) - waited);
+		return;
+	}
+	if (conn->rx_paused || idle < s_to_ns(l->nop_interval_s)) {
+		idle_arm(conn, s_to_ns(l->nop_interval_s) - (conn->rx_paused ? 0 : idle));
+		return;
+	}
+	conn->ping_ttt = conn->upper->ping(conn);
+	conn->ping_out = true;
+	conn->ping_sent_ns = now;
+	if (conn->phase != CONN_CLOSING)
+		idle_arm(conn, s_to_ns(l->nop_timeout_s));
+}
+
+static void on_idle_timer(struct loop_op *op, int res)
+{
+	struct iscsi_conn *conn = container_of(op, struct iscsi_conn, idle_op);
+	conn->idle_armed = false;
+	if (conn->phase == CONN_FULL_FEATURE && res == -ETIME)
+		idle_check(conn);
+	iscsi_conn_put(conn);
+}
+
+/* The full feature phase reads its first PDU on the loop it lives on. */
+static void idle_start(struct iscsi_conn *conn)
+{
+	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
+	conn->rx_last_ns = iscsi_conn_now_ns();
+	if (conn->idle_policy == CONN_IDLE_CLOSE && l->discovery_idle_s)
+		idle_arm(conn, s_to_ns(l->discovery_idle_s));
+	else if (conn->idle_policy == CONN_IDLE_PING && l->nop_interval_s && l->nop_timeout_s)
+		idle_arm(conn, s_to_ns(l->nop_interval_s));
+}
+
+void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt)
+{
+	if (conn->ping_out && ttt == conn->ping_ttt)
+		conn->ping_out = false;
+}
+
+/* ---- receive ---- */
 
 static void rx_submit(struct iscsi_conn *conn)
 {
@@ -347,7 +512,7 @@ static void rx_submit(struct iscsi_conn *conn)
 	 * completion carries no op. */
 	sqe->flags |= IOSQE_IO_LINK;
 	uint64_t pdu_ns = conn->host->login_limits.login_pdu_timeout_s * NSEC_PER_S;
-	uint64_t now = monotonic_ns();
+	uint64_t now = iscsi_conn_now_ns();
 	uint64_t left = conn->login_deadline_ns > now ? conn->login_deadline_ns - now : 0;
 	/* Past the deadline: a timeout that fires at once. */
 	uint64_t wait = left < pdu_ns ? (left ? left : 1) : pdu_ns;
@@ -363,7 +528,19 @@ static void rx_arm(struct iscsi_conn *conn)
 {
 	conn->rx_in_tail = false;
 	conn->rx_got = 0;
+	if (conn->phase == CONN_FULL_FEATURE && !conn->idle_armed && !conn->rx_last_ns)
+		idle_start(conn);
 	rx_submit(conn);
+}
+
+/* Reading resumes once the send queue is down to half its limit. */
+static void rx_resume(struct iscsi_conn *conn)
+{
+	if (!conn->rx_paused || conn->phase == CONN_CLOSING || conn->rx_stopped ||
+	    conn->tx_queued > conn->host->conn_limits.tx_queue_bytes / 2)
+		return;
+	conn->rx_paused = false;
+	rx_arm(conn);
 }
 
 void iscsi_conn_rx_start(struct iscsi_conn *conn)
@@ -374,8 +551,18 @@ void iscsi_conn_rx_start(struct iscsi_conn *conn)
 static void rx_pdu_done(struct iscsi_conn *conn)
 {
 	conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest[0].iov_base);
-	if (conn->phase != CONN_CLOSING && !conn->rx_stopped && !conn->handoff_pending)
-		rx_arm(conn);
+	if (conn->phase == CONN_CLOSING || conn->rx_stopped || conn->handoff_pending)
+		return;
+	unsigned limit = conn->host->conn_limits.tx_queue_bytes;
+	if (limit && conn->tx_queued > limit) {
+		/* The peer does not read what it asked for: read no more
+		 * requests from it until the replies have gone (rx_resume). */
+		log_debug("connection %s: %u bytes of replies queued, reading paused",
+			  conn->peer_text, conn->tx_queued);
+		conn->rx_paused = true;
+		return;
+	}
+	rx_arm(conn);
 }
 
 /* Where the tail goes: AHS (and header digest) to rx_ahs, then the data
@@ -439,6 +626,8 @@ static void on_rx(struct loop_op *op, int res)
 		return;
 	}
 	conn->rx_got += (uint32_t)res;
+	if (conn->rx_last_ns)
+		conn->rx_last_ns = iscsi_conn_now_ns();
 	if (!conn->rx_in_tail) {
 		if (conn->rx_got < ISCSI_BHS_LEN)
 			rx_submit(conn);
@@ -451,6 +640,20 @@ static void on_rx(struct loop_op *op, int res)
 		rx_pdu_done(conn);
 	}
 	iscsi_conn_put(conn);
+}
+
+/* A peer that vanishes without a FIN or RST (power loss, a cut link) is
+ * found by TCP keepalive even while lunard waits for nothing from it. */
+static void socket_keepalive(int fd, const struct iscsi_conn_limits *l)
+{
+	if (!l->keepalive_idle_s || !l->keepalive_interval_s || !l->keepalive_count)
+		return;
+	int on = 1, idle = (int)l->keepalive_idle_s, intvl = (int)l->keepalive_interval_s,
+	    cnt = (int)l->keepalive_count;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
@@ -488,15 +691,17 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	conn->rx_op.cb = on_rx;
 	conn->tx_op.cb = on_tx;
 	conn->tx_defer.fn = on_tx_defer;
+	conn->idle_op.cb = on_idle_timer;
 	conn->peer = peer;
 	conn->counted_in_login = true;
-	conn->login_deadline_ns = monotonic_ns() + host->login_limits.login_timeout_s * NSEC_PER_S;
+	conn->login_deadline_ns = iscsi_conn_now_ns() + host->login_limits.login_timeout_s * NSEC_PER_S;
 	len = sizeof(conn->local);
 	getsockname(fd, (struct sockaddr *)&conn->local, &len);
 	addr_format(peer_sa, addr_port(peer_sa), conn->peer_text, sizeof(conn->peer_text));
 	/* PDUs are written whole by one sendmsg; don't let Nagle hold the tail. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	socket_keepalive(fd, &host->conn_limits);
 	iscsi_params_default(&conn->params);
 	conn->phase = CONN_LOGIN;
 	/* Nothing is in flight yet: a failure here frees the connection at

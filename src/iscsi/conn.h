@@ -41,6 +41,45 @@
  * data digest. */
 #define ISCSI_RX_SLACK 8u
 
+/* What one peer may make lunard hold, and how long lunard waits for it.
+ * A field at 0 turns its limit off (unit tests and the fuzzer build
+ * hosts without limits); iscsi_conn_limits_default gives lunard's. Each
+ * field has a name (iscsi_conn_limits_set), the key it is configured by. */
+struct iscsi_conn_limits {
+	/* Memory of the replies queued on one connection (their headers and
+	 * the data they own; Data-In data lives in task chunks, under the
+	 * pool's budget) above which lunard stops reading from the peer
+	 * until half of it has gone. */
+	unsigned tx_queue_bytes;
+	/* A send that moves nothing for this long drops the connection: the
+	 * peer stopped reading. */
+	unsigned tx_stall_s;
+	/* RFC 7143 §11.19: a full-feature connection that sent nothing for
+	 * nop_interval_s gets a NOP-In ping; without the NOP-Out answer
+	 * within nop_timeout_s it is dropped. */
+	unsigned nop_interval_s, nop_timeout_s;
+	/* A discovery session that sends nothing for this long is closed. */
+	unsigned discovery_idle_s;
+	/* TCP keepalive on every accepted socket: probes start after
+	 * keepalive_idle_s of silence, every keepalive_interval_s, and
+	 * keepalive_count unanswered ones drop the connection. */
+	unsigned keepalive_idle_s, keepalive_interval_s, keepalive_count;
+	/* A session whose commands may move this many bytes of task data
+	 * (their transfer lengths) gets no new CmdSN slots until some end:
+	 * its share of the buffer pool's budget. */
+	unsigned session_data_bytes;
+	/* A write whose initiator sends none of the data it owes (an R2T's
+	 * burst, unsolicited data) for this long ends with CHECK CONDITION:
+	 * it would hold its chunks, perhaps the pool's reserve, for ever.
+	 * Checked on the liveness timer, so only with nop_interval_s set. */
+	unsigned data_out_timeout_s;
+};
+
+void iscsi_conn_limits_default(struct iscsi_conn_limits *l);
+/* Sets the limit called name (the field's name); -ENOENT for no such
+ * limit. */
+int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value);
+
 struct iscsi_conn;
 struct iscsi_ffp_conn;
 struct iscsi_session;
@@ -89,9 +128,18 @@ struct iscsi_host {
 	uint16_t tpgt;
 	uint32_t cmd_window;
 	struct iscsi_login_limits login_limits;
+	struct iscsi_conn_limits conn_limits;
 };
 
 enum iscsi_conn_phase { CONN_LOGIN, CONN_FULL_FEATURE, CONN_CLOSING };
+
+/* What the connection does when its peer falls silent (the upper
+ * chooses when the full feature phase starts). */
+enum iscsi_conn_idle {
+	CONN_IDLE_NONE,
+	CONN_IDLE_PING,   /* NOP-In ping after nop_interval_s, dropped after nop_timeout_s */
+	CONN_IDLE_CLOSE,  /* closed after discovery_idle_s */
+};
 
 /* The layer above the framing. conn.c calls it on its loop, one PDU at a
  * time. */
@@ -116,6 +164,12 @@ struct iscsi_conn_upper {
 	void (*close)(struct iscsi_conn *conn);
 	/* Nothing refers to the connection any more: free the upper's state. */
 	void (*free)(struct iscsi_conn *conn);
+	/* CONN_IDLE_PING: send a ping the peer must answer (NOP-In with a
+	 * Target Transfer Tag) and return its tag for iscsi_conn_pong. */
+	uint32_t (*ping)(struct iscsi_conn *conn);
+	/* CONN_IDLE_PING: the liveness timer ran (at least every
+	 * nop_interval_s); now_ns is iscsi_conn_now_ns(). */
+	void (*tick)(struct iscsi_conn *conn, uint64_t now_ns);
 };
 
 #define ISCSI_AHS_MAX (255u * 4u)
@@ -175,6 +229,19 @@ struct iscsi_conn {
 	struct loop *handoff_to;
 	struct loop_msg handoff_msg;
 	struct iscsi_conn *all_prev, *all_next; /* every live connection, for shutdown */
+
+	/* limits (struct iscsi_conn_limits) */
+	uint32_t tx_queued;         /* memory the send queue holds (tx_queue_bytes) */
+	bool rx_paused;             /* not reading until the send queue drains */
+	struct __kernel_timespec tx_timeout; /* linked to each send (tx_stall_s) */
+	enum iscsi_conn_idle idle_policy;
+	struct loop_op idle_op;     /* the liveness timer */
+	struct __kernel_timespec idle_ts;
+	bool idle_armed;
+	uint64_t rx_last_ns;        /* CLOCK_MONOTONIC when bytes last came in */
+	bool ping_out;              /* a ping waits for its answer */
+	uint32_t ping_ttt;
+	uint64_t ping_sent_ns;
 };
 
 /* Takes ownership of an accepted socket and starts the login phase on loop. */
@@ -199,6 +266,10 @@ void iscsi_conn_put(struct iscsi_conn *conn);
 int iscsi_conn_login_init(struct iscsi_conn *conn);
 /* Resizes rx_buf for the negotiated MaxRecvDataSegmentLength. */
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl);
+/* CLOCK_MONOTONIC in nanoseconds, the liveness timer's clock. */
+uint64_t iscsi_conn_now_ns(void);
+/* A NOP-Out answering a ping (RFC 7143 §11.18) came with this TTT. */
+void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt);
 /* Starts reading PDUs on conn->loop (used after a handoff). */
 void iscsi_conn_rx_start(struct iscsi_conn *conn);
 /* Shutdown: closes every connection living on loop (call on its thread). */

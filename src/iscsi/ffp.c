@@ -24,6 +24,9 @@
 static void handle_nop_out(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			   const uint8_t *data, uint32_t len)
 {
+	/* A Target Transfer Tag: the answer to our ping (RFC 7143 §11.18.2). */
+	if (h->nop_out.ttt != ISCSI_RSVD_TAG)
+		iscsi_conn_pong(conn, h->nop_out.ttt);
 	/* ITT 0xffffffff: no answer wanted (RFC 7143 §11.18.3). */
 	if (h->itt == ISCSI_RSVD_TAG)
 		return;

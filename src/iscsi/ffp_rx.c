@@ -50,6 +50,14 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 	default:
 		break;
 	}
+	if (h->opcode == ISCSI_OP_SCSI_CMD && h->immediate && iscsi_session_window_full(s)) {
+		/* An immediate command may carry any CmdSN (RFC 7143
+		 * §4.2.2.1), so only a count keeps it from growing what lunard
+		 * holds past the window: Reject reason 0x06, "too many
+		 * immediate commands" (§11.17.1). */
+		reject(conn, ISCSI_REJECT_IMMEDIATE_CMD);
+		return RX_TO_SINK;
+	}
 	bool hold;
 	if (!iscsi_session_admit(s, h, &hold)) {
 		if (!hold)
@@ -156,11 +164,27 @@ static void ffp_free(struct iscsi_conn *conn)
 	iscsi_session_put(conn->session);
 }
 
+/* RFC 7143 §11.19: a NOP-In with a Target Transfer Tag asks the initiator
+ * for a NOP-Out with that tag. */
+static uint32_t ffp_ping(struct iscsi_conn *conn)
+{
+	uint32_t ttt = iscsi_session_new_ttt(conn->session);
+	iscsi_reply_nop_in(conn, ttt);
+	return ttt;
+}
+
+static void ffp_tick(struct iscsi_conn *conn, uint64_t now_ns)
+{
+	iscsi_task_expire_data_out(conn, now_ns);
+}
+
 static const struct iscsi_conn_upper ffp_upper = {
 	.header = ffp_header,
 	.pdu = ffp_pdu,
 	.close = ffp_close,
 	.free = ffp_free,
+	.ping = ffp_ping,
+	.tick = ffp_tick,
 };
 
 int iscsi_ffp_start(struct iscsi_conn *conn)
@@ -169,6 +193,8 @@ int iscsi_ffp_start(struct iscsi_conn *conn)
 	if (!conn->ffp)
 		return -1;
 	conn->upper = &ffp_upper;
+	/* A discovery session has nothing to keep alive: it ends when idle. */
+	conn->idle_policy = conn->session->discovery ? CONN_IDLE_CLOSE : CONN_IDLE_PING;
 	/* Status is resent (status SNACK, connection recovery) only at
 	 * ErrorRecoveryLevel 1 and above; at ERL 0 a PDU is freed once it is
 	 * on the wire. */

@@ -17,11 +17,22 @@ struct iscsi_tx *iscsi_reply_alloc(struct iscsi_conn *conn, uint32_t inline_len,
 	return tx;
 }
 
+static void reply_queue(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ending)
+{
+	struct iscsi_session *s = conn->session;
+	iscsi_reply_seq_stamp(&conn->reply_seq, tx, s->exp_cmdsn,
+			      iscsi_session_tell_max_cmdsn(s, ending));
+	iscsi_conn_queue(conn, tx);
+}
+
 void iscsi_reply_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
-	const struct iscsi_session *s = conn->session;
-	iscsi_reply_seq_stamp(&conn->reply_seq, tx, s->exp_cmdsn, iscsi_session_max_cmdsn(s));
-	iscsi_conn_queue(conn, tx);
+	reply_queue(conn, tx, false);
+}
+
+void iscsi_reply_queue_status(struct iscsi_conn *conn, struct iscsi_tx *tx)
+{
+	reply_queue(conn, tx, true);
 }
 
 /* Only the opcodes that reach the full feature phase upper. */
@@ -43,6 +54,16 @@ void iscsi_reply_acked(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	if (conn->reply_seq.kept_head)
 		iscsi_reply_seq_ack(&conn->reply_seq, hdr_exp_statsn(h));
+}
+
+void iscsi_reply_nop_in(struct iscsi_conn *conn, uint32_t ttt)
+{
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "NOP-In");
+	if (!tx)
+		return;
+	const struct iscsi_nop_in n = { .itt = ISCSI_RSVD_TAG, .ttt = ttt };
+	iscsi_build_nop_in(tx->bhs, &n);
+	iscsi_reply_queue(conn, tx);
 }
 
 void iscsi_reply_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason)

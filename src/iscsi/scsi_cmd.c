@@ -19,8 +19,13 @@ void iscsi_task_put(struct iscsi_task *task)
 		return;
 	struct iscsi_conn *conn = task->conn;
 	struct iscsi_session *s = task->session;
+	s->data_claimed -= task->claim;
 	scsi_task_release(&task->scsi);
 	free(task);
+	/* Its window slot frees only now that its response (if any) has left:
+	 * what an initiator that stops reading makes lunard hold stays within
+	 * the window. */
+	iscsi_session_cmd_done(s);
 	iscsi_conn_put(conn);
 	iscsi_session_put(s);
 }
@@ -75,7 +80,10 @@ static void task_send_data_in(struct iscsi_task *t, uint32_t len, bool with_stat
 		tx->owner = t;
 		tx->sent = tx_put_task;
 		t->refs++;
-		iscsi_reply_queue(conn, tx);
+		if (d.has_status)
+			iscsi_reply_queue_status(conn, tx);
+		else
+			iscsi_reply_queue(conn, tx);
 		if (burst_left == 0)
 			burst_left = s->params.max_burst;
 		off += n;
@@ -103,7 +111,10 @@ static void task_send_response(struct iscsi_task *t)
 	};
 	task_residual(t, &r.overflow, &r.underflow, &r.residual);
 	iscsi_build_scsi_rsp(tx->bhs, &r);
-	iscsi_reply_queue(conn, tx);
+	tx->owner = t;
+	tx->sent = tx_put_task;
+	t->refs++;
+	iscsi_reply_queue_status(conn, tx);
 }
 
 /* The task is finished at the SCSI level: send its data and status. */
@@ -111,7 +122,6 @@ static void task_respond(struct iscsi_task *t)
 {
 	struct iscsi_conn *conn = t->conn;
 	iscsi_session_remove_task(t->session, t);
-	iscsi_session_cmd_done(t->session);
 	if (conn->phase != CONN_CLOSING) {
 		const struct scsi_task *st = &t->scsi;
 		uint32_t send = st->dir == SCSI_DIR_READ ? min_u32(st->data_len, t->edtl) : 0;
@@ -131,8 +141,16 @@ static void task_drop(struct iscsi_task *t)
 {
 	iscsi_session_remove_task(t->session, t);
 	t->executing = false;
-	iscsi_session_cmd_done(t->session);
 	iscsi_task_put(t);
+}
+
+/* A write whose initiator will not send the data it owes ends with CHECK
+ * CONDITION, ABORTED COMMAND (scsi_task_fail_transfer). */
+static void task_fail_transfer(struct iscsi_task *t)
+{
+	scsi_task_fail_transfer(&t->scsi);
+	t->prepared = false;
+	task_respond(t);
 }
 
 static void task_scsi_done(struct scsi_task *st)
@@ -149,7 +167,6 @@ static void task_scsi_done(struct scsi_task *st)
 			iscsi_task_put(t);
 	} else if (t->aborted) {
 		/* Already out of the table; RFC 7143 §11.5.1: no SCSI Response for it. */
-		iscsi_session_cmd_done(t->session);
 		iscsi_send_tmf_rsp(t->conn, t->abort_itt, 0);
 		iscsi_task_put(t);
 	} else if (st->aborted) {
@@ -235,10 +252,50 @@ static void task_advance(struct iscsi_task *t)
 	task_execute(t);
 }
 
+/* The unsolicited data a SCSI Command brings or announces, against what
+ * was negotiated; NULL when it is allowed, else what it breaks. Each is a
+ * protocol error, answered with Reject (RFC 7143 §11.17.1) before the
+ * command becomes a task. */
+static const char *cmd_unsolicited_violation(const struct iscsi_params *p, const struct iscsi_hdr *h)
+{
+	if (h->data_len && !p->immediate_data)
+		return "immediate data with ImmediateData=No (RFC 7143 §13.11)";
+	if (!h->final && p->initial_r2t)
+		return "unsolicited Data-Out announced with InitialR2T=Yes (RFC 7143 §13.10)";
+	if (h->data_len > p->first_burst)
+		return "immediate data beyond FirstBurstLength (RFC 7143 §13.14)";
+	return NULL;
+}
+
+/* A task counts its transfer in the session's claims until it is freed.
+ * One that would take its session past its share while others hold some
+ * gets TASK SET FULL instead: the window stops opening at the share
+ * (session.c), but the commands of the window already open could claim a
+ * whole window of the largest transfers. The first claim always fits, so
+ * a session never stalls for good. */
+static void task_claim(struct iscsi_session *s, struct iscsi_task *t)
+{
+	uint32_t claim = min_u32(t->edtl, t->scsi.xfer_len);
+	if (s->data_share && s->data_claimed && s->data_claimed + claim > s->data_share) {
+		scsi_task_refuse_full(&t->scsi);
+		t->prepared = false;
+		return;
+	}
+	t->claim = claim;
+	s->data_claimed += claim;
+}
+
 void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
 	struct iscsi_session *s = conn->session;
 	conn->ffp->rx_task = NULL;
+	const char *violation = cmd_unsolicited_violation(&s->params, h);
+	if (violation) {
+		log_info("connection %s: ITT 0x%08x: %s", conn->peer_text, h->itt, violation);
+		iscsi_session_cmd_done(s);
+		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		return;
+	}
 	if (iscsi_session_find_task(s, h->itt)) {
 		iscsi_session_cmd_done(s);
 		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
@@ -267,6 +324,8 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->scsi.transport_priv = t;
 	t->scsi.expected_len = h->cmd.edtl;
 	t->prepared = scsi_task_prepare(&t->scsi);
+	if (t->prepared)
+		task_claim(s, t);
 	if (t->prepared && t->scsi.dir == SCSI_DIR_WRITE) {
 		t->want = min_u32(t->edtl, t->scsi.xfer_len);
 		/* Immediate and unsolicited data are on the wire already: their
@@ -278,6 +337,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		}
 	}
 	t->unsol_pending = !h->final;
+	t->data_at_ns = iscsi_conn_now_ns();
 	iscsi_session_add_task(s, t);
 
 	conn->ffp->rx_task = t;
@@ -377,12 +437,20 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		return;
 	}
 	t->got += conn->ffp->rx_task_len;
+	t->data_at_ns = iscsi_conn_now_ns();
 	if (slot) {
 		slot->got += h->data_len;
-		if (slot->got == slot->len)
+		if (slot->got == slot->len) {
 			slot->used = false;
-		else if (h->final)
-			return; /* the burst ended short: wait, the initiator owes data */
+		} else if (h->final) {
+			/* RFC 7143 §11.7.1: F ends the sequence the R2T asked
+			 * for, so the rest will never come; waiting would hold
+			 * the task and its chunks for ever. */
+			log_info("connection %s: ITT 0x%08x: R2T burst of %u bytes ended after %u",
+				 conn->peer_text, t->itt, slot->len, slot->got);
+			task_fail_transfer(t);
+			return;
+		}
 	} else if (t->unsol_pending) {
 		return;
 	} else {
@@ -415,6 +483,35 @@ bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 	}
 	task_drop(t);
 	return true;
+}
+
+void iscsi_task_expire_data_out(struct iscsi_conn *conn, uint64_t now_ns)
+{
+	uint64_t limit = (uint64_t)conn->host->conn_limits.data_out_timeout_s * 1000000000u;
+	struct iscsi_session *s = conn->session;
+	if (!limit)
+		return;
+	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
+		struct iscsi_task *next;
+		for (struct iscsi_task *t = s->tasks[b]; t; t = next) {
+			next = t->hnext;
+			/* Only a write waiting for its initiator: not one waiting
+			 * for chunks (r2t_waiting), nor one whose Data-Out is
+			 * being received into its chunks right now. */
+			if (t->conn != conn || t->executing || !t->prepared || t->r2t_waiting ||
+			    conn->ffp->rx_task == t || (t->got >= t->want && !t->unsol_pending))
+				continue;
+			/* While lunard does not read, the initiator cannot send:
+			 * that time does not count against it. */
+			if (conn->rx_paused)
+				t->data_at_ns = now_ns;
+			if (now_ns - t->data_at_ns < limit)
+				continue;
+			log_info("connection %s: ITT 0x%08x: no write data for %u s", conn->peer_text,
+				 t->itt, conn->host->conn_limits.data_out_timeout_s);
+			task_fail_transfer(t);
+		}
+	}
 }
 
 /* LOGICAL UNIT RESET reaches this session (scsi_lu_reset): its tasks for
@@ -474,7 +571,6 @@ void iscsi_task_abort_conn(struct iscsi_conn *conn)
 			}
 			*pp = t->hnext;
 			s->ntasks--;
-			iscsi_session_cmd_done(s);
 			/* Nobody will see its status: one waiting in the task set
 			 * never runs, one running stops after the I/O in flight
 			 * and is released by its completion. */

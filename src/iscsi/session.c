@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/reply.h"
 #include "iscsi/task.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -169,6 +170,8 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	s->exp_cmdsn = lg->cmdsn;
 	s->window = host->cmd_window;
 	s->max_cmdsn = lg->cmdsn + s->window - 1;
+	s->max_cmdsn_told = s->max_cmdsn;
+	s->data_share = host->conn_limits.session_data_bytes;
 	/* One reference while the session lives (see session_end), one for
 	 * its first connection. */
 	s->refs = 2;
@@ -302,6 +305,12 @@ unsigned iscsi_session_count(void)
  * every change of ExpCmdSN or of the active count; never moves back. */
 static void window_update(struct iscsi_session *s)
 {
+	/* A session with its share of task memory claimed gets no new slots
+	 * until a task ends: its initiator sends fewer commands, rather than
+	 * lunard answering BUSY to data already on the wire or making every
+	 * other session wait for chunks. */
+	if (s->data_share && s->data_claimed >= s->data_share)
+		return;
 	unsigned free_slots = s->active < s->window ? s->window - s->active : 0;
 	uint32_t candidate = s->exp_cmdsn + free_slots - 1;
 	if (iscsi_sn_lt(s->max_cmdsn, candidate))
@@ -312,6 +321,32 @@ void iscsi_session_cmd_done(struct iscsi_session *s)
 {
 	s->active--;
 	window_update(s);
+	/* A slot frees only once the response has left, so the last PDU the
+	 * initiator got may have closed the window (MaxCmdSN = ExpCmdSN - 1)
+	 * with nothing left to send that would open it again: an unsolicited
+	 * NOP-In carries the new MaxCmdSN (RFC 7143 §4.2.2.1, §11.19). */
+	struct iscsi_conn *conn = s->conns;
+	if (iscsi_sn_lt(s->max_cmdsn_told, s->exp_cmdsn) && !iscsi_sn_lt(s->max_cmdsn, s->exp_cmdsn) &&
+	    conn && conn->phase == CONN_FULL_FEATURE && !conn->handoff_pending)
+		iscsi_reply_nop_in(conn, ISCSI_RSVD_TAG);
+}
+
+uint32_t iscsi_session_tell_max_cmdsn(struct iscsi_session *s, bool ending)
+{
+	uint32_t max = s->max_cmdsn;
+	if (ending && s->active > 0 && s->active <= s->window) {
+		uint32_t after = s->exp_cmdsn + (s->window - s->active + 1) - 1;
+		if (iscsi_sn_lt(max, after))
+			max = after;
+	}
+	if (iscsi_sn_lt(s->max_cmdsn_told, max))
+		s->max_cmdsn_told = max;
+	return s->max_cmdsn_told;
+}
+
+bool iscsi_session_window_full(const struct iscsi_session *s)
+{
+	return s->active + s->nheld >= s->window;
 }
 
 /* Only the PDUs iscsi_session_admit is called for carry a CmdSN. */
@@ -330,6 +365,18 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 {
 	uint32_t cmdsn = hdr_cmdsn(h);
 	*hold = false;
+	/* RFC 7143 §4.2.2.1: a non-immediate command outside [ExpCmdSN,
+	 * MaxCmdSN] is silently ignored, the next in order too when the
+	 * window is closed. The MaxCmdSN told may run one slot ahead while a
+	 * status PDU that announced its command's slot is still leaving. An
+	 * immediate command's CmdSN may lie outside: the count of commands
+	 * held bounds it (iscsi_session_window_full). */
+	uint32_t max = iscsi_sn_lt(s->max_cmdsn, s->max_cmdsn_told) ? s->max_cmdsn_told : s->max_cmdsn;
+	if (!h->immediate && (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(max, cmdsn))) {
+		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
+			  s->initiator_name, s->tsih, cmdsn, s->exp_cmdsn, max);
+		return false;
+	}
 	if (h->immediate || cmdsn == s->exp_cmdsn) {
 		if (!h->immediate)
 			s->exp_cmdsn++;
@@ -338,14 +385,6 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 			s->active++;
 		window_update(s);
 		return true;
-	}
-	/* RFC 7143 §4.2.2.1: outside [ExpCmdSN, MaxCmdSN] is silently ignored. */
-	if (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(s->max_cmdsn, cmdsn)) {
-		char who[LOG_ESCAPE_BUF];
-		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
-			  log_escape_str(who, sizeof(who), s->initiator_name), s->tsih, cmdsn,
-			  s->exp_cmdsn, s->max_cmdsn);
-		return false;
 	}
 	*hold = true;
 	return false;

@@ -64,8 +64,14 @@ struct iscsi_session {
 
 	/* command window */
 	uint32_t exp_cmdsn, max_cmdsn;
+	uint32_t max_cmdsn_told;    /* the MaxCmdSN of the last PDU queued to the initiator */
 	unsigned window;            /* commands in flight the target accepts */
-	unsigned active;            /* commands accepted and not yet answered */
+	/* commands accepted whose response has not left yet (immediate ones
+	 * included) */
+	unsigned active;
+	/* transfer lengths of the live tasks; at data_share or more the
+	 * window opens no further (0: no share) */
+	uint64_t data_claimed, data_share;
 	struct iscsi_held_pdu *held; /* sorted by CmdSN */
 	unsigned nheld;
 
@@ -95,6 +101,11 @@ static inline uint32_t iscsi_session_max_cmdsn(const struct iscsi_session *s)
 {
 	return s->max_cmdsn;
 }
+/* The MaxCmdSN a PDU queued now tells the initiator, never less than one
+ * told before. ending: the PDU carries a command's status, and that
+ * command's slot frees once the PDU has left, which is before the
+ * initiator can read the number, so it already counts as free. */
+uint32_t iscsi_session_tell_max_cmdsn(struct iscsi_session *s, bool ending);
 /* Checks a CmdSN-carrying PDU against the window: returns true if it must
  * be processed now (advancing ExpCmdSN for non-immediate ones; a SCSI
  * Command then counts as active), false if it is to be dropped or held
@@ -104,8 +115,15 @@ void iscsi_session_hold(struct iscsi_session *s, struct iscsi_held_pdu *p);
 /* The held PDU whose turn it is now, or NULL; advances ExpCmdSN (and
  * counts a SCSI Command that is to run as active). */
 struct iscsi_held_pdu *iscsi_session_next_held(struct iscsi_session *s);
-/* An admitted command is answered, aborted, or never became a task. */
+/* An admitted command's response has left (its task is freed), or it was
+ * aborted without one, or it never became a task. When this opens a
+ * window the initiator last heard was closed, a NOP-In says so. */
 void iscsi_session_cmd_done(struct iscsi_session *s);
+/* No room for an immediate SCSI Command: the commands lunard holds
+ * (active and held) fill the window. RFC 7143 §4.2.2.1 lets an immediate
+ * command's CmdSN lie outside [ExpCmdSN, MaxCmdSN], so the window's
+ * numbers cannot bound immediate commands; this count does. */
+bool iscsi_session_window_full(const struct iscsi_session *s);
 /* ABORT TASK for a command that is not a task (RFC 7143 §11.5.1): if
  * ref_cmdsn is in the window and older than the TMF, the command counts as
  * received and will never run (held or yet to come); returns true. */

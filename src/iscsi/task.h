@@ -30,6 +30,8 @@ struct iscsi_task {
 	struct iscsi_conn *conn;
 	struct iscsi_task *hnext;   /* ITT hash chain in the session */
 	uint32_t itt, edtl;
+	uint32_t claim;             /* bytes it counts in session->data_claimed */
+	uint64_t data_at_ns;        /* created, or its last Data-Out came in */
 	uint64_t lun;
 	bool prepared;              /* scsi_task_prepare succeeded */
 	bool executing;             /* handed to the SCSI core */
@@ -72,6 +74,9 @@ bool iscsi_task_abort(struct iscsi_task *task, uint32_t tmf_itt);
 extern const struct scsi_nexus_ops iscsi_nexus_ops;
 /* Sends a Task Management Function Response. */
 void iscsi_send_tmf_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response);
+/* Ends, with CHECK CONDITION, the writes of conn whose initiator has sent
+ * none of the data they wait for since data_out_timeout_s before now_ns. */
+void iscsi_task_expire_data_out(struct iscsi_conn *conn, uint64_t now_ns);
 /* A connection is closing: its tasks (connection allegiance) leave the
  * session's table; the ones not waiting on the SCSI core are freed. */
 void iscsi_task_abort_conn(struct iscsi_conn *conn);

@@ -453,6 +453,14 @@ bool scsi_task_data_get(struct scsi_task *task, uint32_t end, bool last,
  * which cannot wait: on false the pool had no room and the task is
  * complete with status BUSY, as after a failed prepare (no data moves). */
 bool scsi_task_data_get_now(struct scsi_task *task, uint32_t end);
+/* The transport's data transfer broke off before the task executed (the
+ * initiator ended a burst short): its memory goes, and it is complete with
+ * CHECK CONDITION, ABORTED COMMAND, DATA PHASE ERROR (SPC-4 4Bh/00h). */
+void scsi_task_fail_transfer(struct scsi_task *task);
+/* The transport has no room for a prepared task (its initiator holds its
+ * share of task memory already): it completes with TASK SET FULL (SAM-5
+ * 5.3.1) before it executes, and no data moves. */
+void scsi_task_refuse_full(struct scsi_task *task);
 /* Bytes of the transfer, from 0, that have memory. */
 static inline uint32_t scsi_task_data_room(const struct scsi_task *task)
 {

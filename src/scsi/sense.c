@@ -53,6 +53,8 @@ static const struct {
 					      { SENSE_KEY_ILLEGAL_REQUEST, 0x39, 0x00 } },
 	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure", CC,
 					    { SENSE_KEY_HARDWARE_ERROR, 0x44, 0x00 } },
+	[SENSE_DATA_PHASE_ERROR] = { "data phase error", CC,
+				     { SENSE_KEY_ABORTED_COMMAND, 0x4B, 0x00 } },
 	[SENSE_CONDITION_MET] = { "condition met", SCSI_STATUS_CONDITION_MET, { 0 } },
 	[SENSE_BUSY] = { "busy", SCSI_STATUS_BUSY, { 0 } },
 	[SENSE_RESERVATION_CONFLICT] = { "reservation conflict",

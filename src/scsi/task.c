@@ -243,6 +243,25 @@ static bool task_write_ends_mid_block(const struct scsi_task *task)
 	return task->expected_len < task->xfer_len && task->expected_len % task->lu->block_size;
 }
 
+/* A task the transport ends before it executes: no data moves. */
+static void task_end_unexecuted(struct scsi_task *task, enum sense_reason reason)
+{
+	task_drop_data(task);
+	task->xfer_len = 0;
+	task->dir = SCSI_DIR_NONE;
+	scsi_task_set_result(task, reason);
+}
+
+void scsi_task_fail_transfer(struct scsi_task *task)
+{
+	task_end_unexecuted(task, SENSE_DATA_PHASE_ERROR);
+}
+
+void scsi_task_refuse_full(struct scsi_task *task)
+{
+	task_end_unexecuted(task, SENSE_TASK_SET_FULL);
+}
+
 /* The order of checks follows SAM-5 5.14 and SPC-4 4.6.2: an absent LUN is
  * reported first, then a pending unit attention, then CDB errors. */
 static enum sense_reason task_check(struct scsi_task *task)

@@ -17,6 +17,13 @@ void wire_cmdsn_checks(const struct wire_target *t);
  * LOGICAL UNIT RESET.
  * listed: the portals a SendTargets=All answer must name. */
 void wire_ffp_checks(const struct wire_target *t, const char *const *listed, size_t nlisted);
+/* wire_limits.c: negotiated unsolicited-data keys enforced, a short R2T
+ * burst ends its task, immediate commands bounded by the window. */
+void wire_limits_checks(const struct wire_target *t);
+/* wire_limits.c, only against a lunard started by tests/wire/limits.sh
+ * with short limits: NOP-In pings, idle discovery sessions, a peer that
+ * stops reading (server_pid: that lunard, for its memory). */
+void wire_limits_timed_checks(const struct wire_target *t, int server_pid);
 
 /* What the target was started with, for the checks of its login caps;
  * 0: unknown, those checks are skipped. */

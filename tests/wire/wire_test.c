@@ -417,10 +417,11 @@ static bool encode_lun(const char *arg, uint64_t *lun)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--lun N] [--listed-portal ADDR:PORT]... HOST PORT TARGETNAME\n"
+		"usage: %s [--lun N] [--listed-portal ADDR:PORT]... [--limits PID] HOST PORT TARGETNAME\n"
 		"  --listed-portal: a portal SendTargets=All must name (repeatable)\n"
-		"  --login-deadline S, --per-address-cap N: the target's login limits, to check\n",
-		prog);
+		"  --login-deadline S, --per-address-cap N: the target's login limits, to check\n"
+		"  --limits PID: only the scenarios of a lunard with short limits, whose\n"
+		"                process is PID (tests/wire/limits.sh)\n", prog);
 }
 
 int main(int argc, char **argv)
@@ -430,6 +431,7 @@ int main(int argc, char **argv)
 		{ "listed-portal", required_argument, NULL, 'p' },
 		{ "login-deadline", required_argument, NULL, 'd' },
 		{ "per-address-cap", required_argument, NULL, 'a' },
+		{ "limits", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -437,12 +439,14 @@ int main(int argc, char **argv)
 	const char *listed[WIRE_LISTED_MAX];
 	size_t nlisted = 0;
 	struct wire_login_limits limits = { 0 };
-	int o;
+	int o, limits_pid = 0;
 
-	while ((o = getopt_long(argc, argv, "l:p:d:a:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:p:d:a:m:h", opts, NULL)) != -1) {
 		if (o == 'd' && (limits.deadline_s = (unsigned)atoi(optarg)) > 0)
 			continue;
 		if (o == 'a' && (limits.per_address = (unsigned)atoi(optarg)) > 0)
+			continue;
+		if (o == 'm' && (limits_pid = atoi(optarg)) > 0)
 			continue;
 		if (o == 'l' && encode_lun(optarg, &t.lun))
 			continue;
@@ -462,6 +466,10 @@ int main(int argc, char **argv)
 	t.name = argv[optind + 2];
 	signal(SIGALRM, on_run_timeout);
 	alarm(WIRE_RUN_TIMEOUT_S);
+	if (limits_pid) {
+		wire_limits_timed_checks(&t, limits_pid);
+		return wire_check_summary() ? 1 : 0;
+	}
 
 	check_fresh_session(&t, "baseline_session");
 	wire_login_limits_checks(&t, &limits);
@@ -482,6 +490,7 @@ int main(int argc, char **argv)
 	wire_ffp_checks(&t, listed, nlisted);
 	wire_text_checks(&t);
 	wire_edtl_checks(&t);
+	wire_limits_checks(&t);
 	check_final_session(&t);
 
 	return wire_check_summary() ? 1 : 0;

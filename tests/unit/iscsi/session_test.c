@@ -20,6 +20,7 @@ static struct iscsi_session *session_at(uint32_t exp_cmdsn, unsigned window)
 	s->exp_cmdsn = exp_cmdsn;
 	s->window = window;
 	s->max_cmdsn = exp_cmdsn + window - 1;
+	s->max_cmdsn_told = s->max_cmdsn;
 	return s;
 }
 
@@ -169,6 +170,50 @@ static void test_maxcmdsn_counts_commands_in_the_target(void **state)
 	for (unsigned i = 0; i < 4; i++)
 		iscsi_session_cmd_done(s);
 	assert_int_equal(iscsi_session_max_cmdsn(s), 21);
+	free(s);
+}
+
+static void test_immediate_commands_fill_the_window_by_count(void **state)
+{
+	struct iscsi_session *s = session_at(10, 4);
+	admit_commands(s, 10, 3, true);
+	assert_false(iscsi_session_window_full(s));
+	admit_commands(s, 10, 1, true);
+	assert_true(iscsi_session_window_full(s));
+	iscsi_session_cmd_done(s);
+	assert_false(iscsi_session_window_full(s));
+	free(s);
+}
+
+static void test_status_pdu_tells_its_own_slot_free(void **state)
+{
+	struct iscsi_session *s = session_at(10, 4);
+	admit_commands(s, 10, 4, false);
+	assert_int_equal(iscsi_session_tell_max_cmdsn(s, false), 13);
+	/* The window is closed: even the next command in order is outside. */
+	struct iscsi_hdr h = cmd(14, false);
+	bool hold;
+	assert_false(iscsi_session_admit(s, &h, &hold));
+	assert_false(hold);
+	/* The response of one of the four leaves before the initiator reads it. */
+	assert_int_equal(iscsi_session_tell_max_cmdsn(s, true), 14);
+	/* What was told is never taken back, and the window admits up to it. */
+	assert_int_equal(iscsi_session_tell_max_cmdsn(s, false), 14);
+	assert_true(iscsi_session_admit(s, &h, &hold));
+	free(s);
+}
+
+static void test_session_at_its_data_share_opens_no_slots(void **state)
+{
+	struct iscsi_session *s = session_at(10, 8);
+	s->data_share = 1000;
+	admit_commands(s, 10, 2, false);
+	s->data_claimed = 1000;
+	iscsi_session_cmd_done(s);
+	assert_int_equal(iscsi_session_max_cmdsn(s), 17);
+	s->data_claimed = 500;
+	iscsi_session_cmd_done(s);
+	assert_int_equal(iscsi_session_max_cmdsn(s), 19);
 	free(s);
 }
 
@@ -323,6 +368,9 @@ int main(void)
 		cmocka_unit_test(test_held_commands_come_back_in_cmdsn_order_when_due),
 		cmocka_unit_test(test_duplicate_held_cmdsn_keeps_the_first),
 		cmocka_unit_test(test_maxcmdsn_counts_commands_in_the_target),
+		cmocka_unit_test(test_immediate_commands_fill_the_window_by_count),
+		cmocka_unit_test(test_status_pdu_tells_its_own_slot_free),
+		cmocka_unit_test(test_session_at_its_data_share_opens_no_slots),
 		cmocka_unit_test(test_maxcmdsn_never_moves_back),
 		cmocka_unit_test(test_reading_maxcmdsn_changes_nothing),
 		cmocka_unit_test(test_held_command_counts_as_active_when_its_turn_comes),
