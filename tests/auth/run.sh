@@ -49,6 +49,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-auth.XXXXXX")
 printf '%s\n' \
     'targets = ( {' \
     "  name = \"$iqn\";" \
+    '  open = true;   # CHAP is the gate here; tests/access covers ACLs' \
     '  luns = ( { lun = 0; backend = "memory"; size = "16M"; } );' \
     "  chap = { users = ( { user = \"$user\"; secret = \"$secret\"; } );" \
     "           mutual = { user = \"$tuser\"; secret = \"$tsecret\"; }; };" \
