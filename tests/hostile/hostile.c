@@ -14,7 +14,7 @@
  *   - fresh logins keep succeeding, none taking over MAX_STALL_MS,
  *   - the guard region the attack addressed still holds its pattern,
  *   - the target is still running.
- * Prints one "ok NAME: figures" or "FAIL NAME: why; figures" line (and
+ * Prints one "ok NAME: figures" or "FAIL NAME: why | figures" line (and
  * "# " notes); exits 0 on a pass, 1 on a failure, 2 on a usage error. */
 #include <errno.h>
 #include <getopt.h>
@@ -220,10 +220,10 @@ static int run_attack(struct run *run)
 		fail(why, sizeof(why), "target process %d is gone", (int)run->pid);
 
 	double secs = io_r.elapsed_ms ? io_r.elapsed_ms / 1000.0 : 1.0;
-	printf("%s %s%s%s: rss +%.1f MiB (limit %.0f, base %.1f, after +%.1f); good %.0f IOPS "
+	printf("%s %s: %s%srss +%.1f MiB (limit %.0f, base %.1f, after +%.1f); good %.0f IOPS "
 	       "p50 %.2f ms p99 %.2f ms stall %u ms; logins %llu max %.1f ms; "
 	       "attack %llu PDUs on %u conns, %u closed by target\n",
-	       *why ? "FAIL" : "ok", name, *why ? ": " : "", why, mib(grown), mib(limit_kib),
+	       *why ? "FAIL" : "ok", name, why, *why ? " | " : "", mib(grown), mib(limit_kib),
 	       mib(rss.base_kib), rss.last_kib > rss.base_kib ? mib(rss.last_kib - rss.base_kib) : 0.0,
 	       (double)io_r.ops / secs, io_r.p50_us / 1000.0, io_r.p99_us / 1000.0, io_r.max_gap_ms,
 	       (unsigned long long)login_r.ops, login_r.max_us / 1000.0, (unsigned long long)st.pdus,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,6 +184,8 @@ static void child(enum peer_kind kind, const struct hostile_env *env, int stop_f
 	struct peer_result r = { 0 };
 
 	signal(SIGALRM, SIG_DFL);
+	/* A runner killed from outside must not leave its peers running. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (kind == PEER_IO)
 		run_io(env, stop_fd, out_fd, &r);
 	else
