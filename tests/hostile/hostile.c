@@ -5,6 +5,7 @@
  *                      [--lun N] [--seed N] HOST PORT TARGETNAME
  *        lunar-hostile --list
  *
+ * HOST must be a loopback address: this tool attacks.
  * PID is the target's process, whose resident set is sampled. The attack
  * passes when, over its run,
  *   - the target's resident set grows by at most the task-data budget plus
@@ -16,6 +17,7 @@
  *   - the target is still running.
  * Prints one "ok NAME: figures" or "FAIL NAME: why | figures" line (and
  * "# " notes); exits 0 on a pass, 1 on a failure, 2 on a usage error. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -46,7 +48,6 @@
  * figures are taken, so that work the attack left behind shows too. */
 #define SETTLE_MS 500
 #define DEFAULT_SECONDS 6
-#define MAX_SECONDS 60
 /* setup, peers, settle, teardown and the guard check beyond the attack */
 #define RUN_SLACK_S 90
 #define WHY_LEN 512
@@ -221,11 +222,11 @@ static int run_attack(struct run *run)
 
 	double secs = io_r.elapsed_ms ? io_r.elapsed_ms / 1000.0 : 1.0;
 	printf("%s %s: %s%srss +%.1f MiB (limit %.0f, base %.1f, after +%.1f); good %.0f IOPS "
-	       "p50 %.2f ms p99 %.2f ms stall %u ms; logins %llu max %.1f ms; "
+	       "(%llu ops) p50 %.2f ms p99 %.2f ms stall %u ms; logins %llu max %.1f ms; "
 	       "attack %llu PDUs on %u conns, %u closed by target\n",
 	       *why ? "FAIL" : "ok", name, why, *why ? " | " : "", mib(grown), mib(limit_kib),
 	       mib(rss.base_kib), rss.last_kib > rss.base_kib ? mib(rss.last_kib - rss.base_kib) : 0.0,
-	       (double)io_r.ops / secs, io_r.p50_us / 1000.0, io_r.p99_us / 1000.0, io_r.max_gap_ms,
+	       (double)io_r.ops / secs, (unsigned long long)io_r.ops, io_r.p50_us / 1000.0, io_r.p99_us / 1000.0, io_r.max_gap_ms,
 	       (unsigned long long)login_r.ops, login_r.max_us / 1000.0, (unsigned long long)st.pdus,
 	       st.conns, st.closed);
 	return *why ? 1 : 0;
@@ -239,6 +240,17 @@ static void on_run_timeout(int sig)
 	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
 		_exit(3);
 	_exit(1);
+}
+
+/* An attack tool aims only at this machine: 127.0.0.0/8 or ::1. */
+static bool is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return ntohl(a4.s_addr) >> 24 == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 /* Hundreds of attacker sockets: take the hard limit on descriptors. */
@@ -307,7 +319,7 @@ int main(int argc, char **argv)
 			run.budget_mib = (unsigned)v;
 			continue;
 		case 's':
-			if (!parse_uint(optarg, MAX_SECONDS, &v) || !v)
+			if (!parse_uint(optarg, HOSTILE_MAX_SECONDS, &v) || !v)
 				break;
 			run.seconds = (unsigned)v;
 			continue;
@@ -338,6 +350,10 @@ int main(int argc, char **argv)
 	t.host = argv[optind];
 	t.port = argv[optind + 1];
 	t.name = argv[optind + 2];
+	if (!is_loopback(t.host)) {
+		fprintf(stderr, "%s: HOST must be a loopback address (127.0.0.0/8 or ::1)\n", argv[0]);
+		return 2;
+	}
 	run.env.target = &t;
 	raise_fd_limit();
 	signal(SIGALRM, on_run_timeout);

@@ -19,6 +19,9 @@
 #define GUARD_BYTES (4u << 20)
 #define GUARD_SEED 0xa5
 
+/* The longest an attack may run (--seconds). */
+#define HOSTILE_MAX_SECONDS 60
+
 /* The size of an attacker's READ or WRITE. */
 #define ATTACK_IO_BYTES (64u * 1024u)
 

@@ -26,6 +26,7 @@
 #define E_CONNS 300
 #define F_CONNS 16
 #define F_BYTE_INTERVAL_MS 40
+#define F_MAX_ROUNDS (HOSTILE_MAX_SECONDS * 1000 / F_BYTE_INTERVAL_MS)
 #define G_MAX_ROUNDS 100000
 #define G_BURST 256
 #define G_MAX_JUNK 4096u
@@ -248,7 +249,7 @@ static void attack_dribble(const struct hostile_env *env, struct attack_stats *s
 	unsigned n = flood_open_all(conns, F_CONNS, env, false, 0, true, st);
 	for (unsigned i = 0; i < n; i++)
 		conns[i].out_len = dribble_pdu(env, &conns[i].wc, conns[i].out, sizeof(conns[i].out));
-	while (!hostile_attack_over(env)) {
+	for (unsigned round = 0; round < F_MAX_ROUNDS && !hostile_attack_over(env); round++) {
 		for (unsigned i = 0; i < n; i++) {
 			struct flood_conn *fc = &conns[i];
 

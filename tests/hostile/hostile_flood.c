@@ -22,6 +22,8 @@
  * starve the others' sends. */
 #define FLOOD_DRAIN_READS 16
 #define FLOOD_SINK_BYTES 65536
+/* A bound on wake-ups besides the clock: far more than any attack needs. */
+#define FLOOD_MAX_ROUNDS (1u << 30)
 
 /* wire_connect with the receive buffer sized before connect(): the window
  * scale and the first window offered follow it. The ISID (type 0x80,
@@ -161,7 +163,7 @@ void flood_run(struct flood_conn *conns, unsigned n, const struct hostile_env *e
 		free(idx);
 		return;
 	}
-	for (;;) {
+	for (unsigned round = 0; round < FLOOD_MAX_ROUNDS; round++) {
 		int64_t left = until_ms - hostile_now_ms();
 		unsigned npfd = 0;
 

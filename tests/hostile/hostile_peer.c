@@ -126,7 +126,7 @@ static void run_io(const struct hostile_env *env, int stop_fd, int out_fd, struc
 	int64_t start_ms = hostile_now_ms();
 	s.last_ms = start_ms;
 	srandom((unsigned)getpid());
-	for (uint64_t i = 0; !stop_requested(stop_fd, start_ms, 0); i++) {
+	for (uint64_t i = 0; i < PEER_MAX_SAMPLES / 2 && !stop_requested(stop_fd, start_ms, 0); i++) {
 		uint32_t lba = (uint32_t)((GOOD_REGION_OFFSET / env->block_size) +
 					  (uint32_t)random() % slots * per_io);
 		int64_t t0 = now_us();
@@ -173,7 +173,7 @@ static void run_logins(const struct hostile_env *env, int stop_fd, int out_fd, s
 		sample(&s, t0, now_us());
 		wire_close(&c);
 		r->ops++;
-	} while (!stop_requested(stop_fd, start_ms, PEER_LOGIN_INTERVAL_MS));
+	} while (r->ops < PEER_MAX_SAMPLES && !stop_requested(stop_fd, start_ms, PEER_LOGIN_INTERVAL_MS));
 	r->ok = !*r->why;
 	summarize(&s, start_ms, r);
 	free(s.us);

@@ -11,6 +11,8 @@
 /* The baseline is the largest of a few samples, so that noise before the
  * attack does not count as growth during it. */
 #define RSS_BASE_SAMPLES 5
+/* Ten minutes of samples: a bound besides the flag that ends the thread. */
+#define RSS_MAX_SAMPLES (600000 / RSS_SAMPLE_MS)
 
 bool rss_read(pid_t pid, uint64_t *rss_kib, uint64_t *hwm_kib)
 {
@@ -63,7 +65,7 @@ static void *sampler(void *arg)
 	struct rss_probe *p = arg;
 	uint64_t rss, hwm;
 
-	while (!atomic_load(&p->done)) {
+	for (unsigned i = 0; i < RSS_MAX_SAMPLES && !atomic_load(&p->done); i++) {
 		if (rss_read(p->pid, &rss, &hwm)) {
 			if (rss > p->peak_kib)
 				p->peak_kib = rss;

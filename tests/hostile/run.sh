@@ -45,7 +45,10 @@ while (($#)); do
 done
 [[ -x $TOOL ]] || { echo "error: --tool PATH ($TOOL_NAME) needed" >&2; exit 2; }
 [[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: the suite samples its memory" >&2; exit 2; }
-[[ $seconds =~ ^[0-9]+$ ]] && ((seconds > 0 && seconds <= 60)) || { echo "error: --seconds 1..60" >&2; exit 2; }
+if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1 || seconds > 60)); then
+    echo "error: --seconds 1..60" >&2
+    exit 2
+fi
 
 # "64M", "1G" or a number of bytes, in MiB.
 size_mib() {
