@@ -222,11 +222,11 @@ static int run_attack(struct run *run)
 
 	double secs = io_r.elapsed_ms ? io_r.elapsed_ms / 1000.0 : 1.0;
 	printf("%s %s: %s%srss +%.1f MiB (limit %.0f, base %.1f, after +%.1f); good %.0f IOPS "
-	       "(%llu ops) p50 %.2f ms p99 %.2f ms stall %u ms; logins %llu max %.1f ms; "
+	       "(%llu ops, %llu busy) p50 %.2f ms p99 %.2f ms stall %u ms; logins %llu max %.1f ms; "
 	       "attack %llu PDUs on %u conns, %u closed by target\n",
 	       *why ? "FAIL" : "ok", name, why, *why ? " | " : "", mib(grown), mib(limit_kib),
 	       mib(rss.base_kib), rss.last_kib > rss.base_kib ? mib(rss.last_kib - rss.base_kib) : 0.0,
-	       (double)io_r.ops / secs, (unsigned long long)io_r.ops, io_r.p50_us / 1000.0, io_r.p99_us / 1000.0, io_r.max_gap_ms,
+	       (double)io_r.ops / secs, (unsigned long long)io_r.ops, (unsigned long long)io_r.busy, io_r.p50_us / 1000.0, io_r.p99_us / 1000.0, io_r.max_gap_ms,
 	       (unsigned long long)login_r.ops, login_r.max_us / 1000.0, (unsigned long long)st.pdus,
 	       st.conns, st.closed);
 	return *why ? 1 : 0;
@@ -356,6 +356,9 @@ int main(int argc, char **argv)
 	}
 	run.env.target = &t;
 	raise_fd_limit();
+	/* A peer that ended early has closed its stop pipe; writing to it must
+	 * fail, not kill the runner. */
+	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_run_timeout);
 	alarm(run.seconds + RUN_SLACK_S);
 	printf("# %s: %s for %u s, seed %lu\n", run.attack->name, run.attack->what, run.seconds, seed);

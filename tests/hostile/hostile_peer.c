@@ -28,6 +28,11 @@
 /* The child finishes the exchange in flight (at most WIRE_IO_TIMEOUT_S per
  * PDU) before it answers. */
 #define PEER_FINISH_WAIT_MS ((WIRE_IO_TIMEOUT_S * 3 + 5) * 1000)
+/* SAM-5 5.3: statuses that ask the initiator to try again later. */
+#define SCSI_STATUS_BUSY 0x08
+#define SCSI_STATUS_TASK_SET_FULL 0x28
+#define PEER_BUSY_BACKOFF_MS 1
+#define PEER_BUSY_MAX_TRIES 1000000u
 
 struct samples {
 	uint32_t *us;
@@ -104,6 +109,37 @@ static void write_all(int fd, const void *buf, size_t len)
 	}
 }
 
+enum exec_result { EXEC_GOOD, EXEC_FAILED, EXEC_STOPPED };
+
+/* One 4 KiB command to GOOD status, as an initiator would: BUSY and TASK
+ * SET FULL are retried after a millisecond, and the time that takes counts
+ * in the command's latency and in the stall. */
+static enum exec_result exec_good(struct wire_conn *c, const uint8_t cdb[10], enum wire_dir dir,
+				  uint8_t *buf, int stop_fd, int64_t start_ms, struct peer_result *r)
+{
+	for (unsigned tries = 0; tries < PEER_BUSY_MAX_TRIES; tries++) {
+		struct wire_scsi_result res;
+
+		if (!wire_scsi_exec(c, cdb, 10, dir, buf, PEER_IO_BYTES, &res, r->why, sizeof(r->why)))
+			return EXEC_FAILED;
+		if (!res.response && res.status == WIRE_SCSI_GOOD)
+			return EXEC_GOOD;
+		if (res.response || (res.status != SCSI_STATUS_BUSY &&
+				     res.status != SCSI_STATUS_TASK_SET_FULL)) {
+			snprintf(r->why, sizeof(r->why),
+				 "CDB 0x%02x: response 0x%02x status 0x%02x sense %x/%02x/%02x", cdb[0],
+				 res.response, res.status, res.sense_key, res.asc, res.ascq);
+			return EXEC_FAILED;
+		}
+		r->busy++;
+		if (stop_requested(stop_fd, start_ms, PEER_BUSY_BACKOFF_MS))
+			return EXEC_STOPPED;
+	}
+	snprintf(r->why, sizeof(r->why), "CDB 0x%02x: BUSY %u times in a row", cdb[0],
+		 PEER_BUSY_MAX_TRIES);
+	return EXEC_FAILED;
+}
+
 /* WRITE then READ of the same 4 KiB at random places in the good region,
  * each block stamped with the pair's number, so a lost or misplaced write
  * shows. */
@@ -131,13 +167,20 @@ static void run_io(const struct hostile_env *env, int stop_fd, int out_fd, struc
 					  (uint32_t)random() % slots * per_io);
 		int64_t t0 = now_us();
 
+		uint8_t cdb[10];
+		enum exec_result e;
+
 		wire_fill_pattern(want, sizeof(want), (uint8_t)i);
 		memcpy(want, &i, sizeof(i));
-		if (!wire_write_lba(&c, lba, want, sizeof(want), env->block_size, r->why, sizeof(r->why)))
+		wire_cdb_rw10(cdb, 0x2a, lba, (uint16_t)per_io);
+		e = exec_good(&c, cdb, WIRE_DIR_WRITE, want, stop_fd, start_ms, r);
+		if (e != EXEC_GOOD)
 			break;
 		int64_t t1 = now_us();
 		sample(&s, t0, t1);
-		if (!wire_read_lba(&c, lba, got, sizeof(got), env->block_size, r->why, sizeof(r->why)))
+		wire_cdb_rw10(cdb, 0x28, lba, (uint16_t)per_io);
+		e = exec_good(&c, cdb, WIRE_DIR_READ, got, stop_fd, start_ms, r);
+		if (e != EXEC_GOOD)
 			break;
 		sample(&s, t1, now_us());
 		r->ops += 2;

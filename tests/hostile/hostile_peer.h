@@ -23,6 +23,7 @@ struct peer_result {
 	bool ok;
 	char why[WIRE_WHY_LEN];
 	uint64_t ops;            /* commands completed, or logins */
+	uint64_t busy;           /* BUSY or TASK SET FULL answers, retried */
 	uint32_t p50_us, p99_us, max_us;
 	uint32_t max_gap_ms;     /* longest time without a completion */
 	uint32_t elapsed_ms;
