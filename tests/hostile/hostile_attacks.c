@@ -100,8 +100,8 @@ static void flood_attack(const struct hostile_env *env, struct attack_stats *st,
 
 /* a. READs filling the whole CmdSN window, on sessions that never read
  * their sockets: the Data-In can never leave. */
-static size_t fill_reads_unread(struct flood_conn *fc, const struct hostile_env *env, uint8_t *out,
-				size_t cap, unsigned *pdus)
+static size_t fill_reads_unread(struct flood_conn *fc, const struct hostile_env *env,
+				uint8_t *out, size_t cap, unsigned *pdus)
 {
 	struct wire_conn *c = &fc->wc;
 	size_t len = 0;
@@ -127,8 +127,8 @@ static void attack_reads_unread(const struct hostile_env *env, struct attack_sta
 
 /* b. Empty Login Requests with C=1 (RFC 7143 §11.12.2: the text goes on
  * in the next PDU) on connections that never read the answers. */
-static size_t fill_login_continue(struct flood_conn *fc, const struct hostile_env *env, uint8_t *out,
-				  size_t cap, unsigned *pdus)
+static size_t fill_login_continue(struct flood_conn *fc, const struct hostile_env *env,
+				  uint8_t *out, size_t cap, unsigned *pdus)
 {
 	uint8_t bhs[ISCSI_BHS_LEN];
 	size_t len = 0;
@@ -149,8 +149,8 @@ static void attack_login_continue(const struct hostile_env *env, struct attack_s
 /* c. WRITEs of poison into the guard region with a CmdSN past MaxCmdSN or
  * below ExpCmdSN: RFC 7143 §4.2.2.1 says the target ignores them, so not
  * one may execute. */
-static size_t fill_beyond_window(struct flood_conn *fc, const struct hostile_env *env, uint8_t *out,
-				 size_t cap, unsigned *pdus)
+static size_t fill_beyond_window(struct flood_conn *fc, const struct hostile_env *env,
+				 uint8_t *out, size_t cap, unsigned *pdus)
 {
 	struct wire_conn *c = &fc->wc;
 	uint8_t data[C_WRITE_BYTES];
@@ -181,8 +181,8 @@ static void attack_beyond_window(const struct hostile_env *env, struct attack_st
 /* d. Immediate delivery (I=1) takes no CmdSN and so no window slot
  * (RFC 7143 §3.2.2.1): 64 KiB READs and NOP-Out pings with data, as fast
  * as the socket takes them; the replies are read. */
-static size_t fill_immediate(struct flood_conn *fc, const struct hostile_env *env, uint8_t *out,
-			     size_t cap, unsigned *pdus)
+static size_t fill_immediate(struct flood_conn *fc, const struct hostile_env *env,
+			     uint8_t *out, size_t cap, unsigned *pdus)
 {
 	struct wire_conn *c = &fc->wc;
 	static uint8_t ping[D_PING_BYTES];
@@ -363,7 +363,8 @@ static void oversized_write(const struct hostile_env *env, struct attack_stats *
 	guard_cdb(env, cdb, 0x2a, ATTACK_IO_BYTES);
 	wire_build_scsi_cmd(bhs, &c, c.next_itt++, false, true, ATTACK_IO_BYTES, cdb, sizeof(cdb),
 			    ISCSI_MAX_DSL);
-	if (wire_send(&c, bhs, sizeof(bhs)) == WIRE_IO_OK && wire_send(&c, data, sizeof(data)) == WIRE_IO_OK)
+	if (wire_send(&c, bhs, sizeof(bhs)) == WIRE_IO_OK &&
+	    wire_send(&c, data, sizeof(data)) == WIRE_IO_OK)
 		st->pdus++;
 	if (wire_wait_close(&c, G_CLOSE_WAIT_MS) == WIRE_IO_CLOSED)
 		st->closed++;

@@ -151,8 +151,8 @@ static void send_more(struct flood_conn *fc, const struct hostile_env *env, floo
 		mark_closed(fc, st);
 }
 
-void flood_run(struct flood_conn *conns, unsigned n, const struct hostile_env *env, int64_t until_ms,
-	       flood_fill_fn fill, struct attack_stats *st)
+void flood_run(struct flood_conn *conns, unsigned n, const struct hostile_env *env,
+	       int64_t until_ms, flood_fill_fn fill, struct attack_stats *st)
 {
 	struct pollfd *pfd = calloc(n ? n : 1, sizeof(*pfd));
 	unsigned *idx = calloc(n ? n : 1, sizeof(*idx));

@@ -47,8 +47,8 @@ unsigned flood_open_all(struct flood_conn *conns, unsigned n, const struct hosti
 /* Sends (with fill; none when it is NULL) and drains until until_ms or
  * the attack is over, counting PDUs and the connections the target closed
  * in st. */
-void flood_run(struct flood_conn *conns, unsigned n, const struct hostile_env *env, int64_t until_ms,
-	       flood_fill_fn fill, struct attack_stats *st);
+void flood_run(struct flood_conn *conns, unsigned n, const struct hostile_env *env,
+	       int64_t until_ms, flood_fill_fn fill, struct attack_stats *st);
 void flood_close_all(struct flood_conn *conns, unsigned n);
 
 #endif

@@ -195,7 +195,8 @@ static void run_io(const struct hostile_env *env, int stop_fd, int out_fd, struc
 	free(s.us);
 }
 
-static void run_logins(const struct hostile_env *env, int stop_fd, int out_fd, struct peer_result *r)
+static void run_logins(const struct hostile_env *env, int stop_fd, int out_fd,
+		       struct peer_result *r)
 {
 	struct samples s = { .us = calloc(PEER_MAX_SAMPLES, sizeof(uint32_t)) };
 
