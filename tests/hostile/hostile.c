@@ -181,9 +181,10 @@ static void print_outcome(const char *name, const char *why, const struct outcom
 	       (double)o->io.ops / secs, (unsigned long long)o->io.ops,
 	       (unsigned long long)o->io.busy, o->io.p50_us / 1000.0, o->io.p99_us / 1000.0,
 	       o->io.max_gap_ms);
-	printf("logins %llu max %.1f ms; attack %llu PDUs on %u conns, %u closed by target\n",
+	printf("logins %llu max %.1f ms; attack %llu %s on %u conns, %u closed by target\n",
 	       (unsigned long long)o->login.ops, o->login.max_us / 1000.0,
-	       (unsigned long long)o->st.pdus, o->st.conns, o->st.closed);
+	       (unsigned long long)o->st.pdus, o->st.unit ? o->st.unit : "PDUs", o->st.conns,
+	       o->st.closed);
 }
 
 struct run {

@@ -41,7 +41,8 @@ bool hostile_attack_over(const struct hostile_env *env);
 struct attack_stats {
 	unsigned conns;          /* connections opened */
 	unsigned closed;         /* of those, closed by the target */
-	uint64_t pdus;           /* PDUs sent (or bytes, for the dribble) */
+	uint64_t pdus;           /* PDUs sent, or bytes where unit says so */
+	const char *unit;        /* what pdus counts; NULL means "PDUs" */
 };
 
 struct attack {

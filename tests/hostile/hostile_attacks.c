@@ -247,6 +247,7 @@ static void attack_dribble(const struct hostile_env *env, struct attack_stats *s
 	if (!conns)
 		return;
 	unsigned n = flood_open_all(conns, F_CONNS, env, false, 0, true, st);
+	st->unit = "bytes";
 	for (unsigned i = 0; i < n; i++)
 		conns[i].out_len = dribble_pdu(env, &conns[i].wc, conns[i].out, sizeof(conns[i].out));
 	for (unsigned round = 0; round < F_MAX_ROUNDS && !hostile_attack_over(env); round++) {
