@@ -12,10 +12,11 @@
 # Usage: tests/hostile/run.sh --lunard PATH --tool PATH [--seconds S] [--only NAME,...]
 # Environment:
 #   HOSTILE_BUDGET      task-data budget to give lunard (default 64M)
-#   HOSTILE_BUDGET_KEY  the top-level config key that sets it (default
-#                       memory_budget); a lunard that refuses the key runs
-#                       with its default budget (an eighth of RAM, 64 MiB to
-#                       4 GiB), and the RSS limit follows that budget
+#   HOSTILE_BUDGET_KEY  the config key that sets it (default memory_budget;
+#                       GROUP.KEY for a key in a group); a lunard that
+#                       refuses the key runs with its default budget (an
+#                       eighth of RAM, 64 MiB to 4 GiB), and the RSS limit
+#                       follows that budget
 #   HOSTILE_SECONDS     seconds per attack (default 6)
 set -euo pipefail
 
@@ -111,11 +112,19 @@ lunard_takes_config() {
     ((ok))
 }
 
-budget_line="$budget_key = \"$budget\";"
+# The key's line: a size as a string ("64M") or a plain number, and a
+# dotted key ("limits.memory_budget") as a group of its own.
+budget_value=$budget
+[[ $budget =~ ^[0-9]+$ ]] || budget_value="\"$budget\""
+if [[ $budget_key == *.* ]]; then
+    budget_line="${budget_key%%.*} = { ${budget_key#*.} = $budget_value; };"
+else
+    budget_line="$budget_key = $budget_value;"
+fi
 write_config "$work/probe.conf" "$work/probe" "$budget_line"
 if lunard_takes_config "$work/probe.conf"; then
     budget_mib=$(size_mib "$budget")
-    echo "# task-data budget $budget_mib MiB ($budget_key = \"$budget\")"
+    echo "# task-data budget $budget_mib MiB ($budget_line)"
 else
     budget_line=
     budget_mib=$(default_budget_mib)
