@@ -9,6 +9,9 @@
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
+#   hostile   hostile peers beside a good session: memory, stalls, writes
+#             that must not happen                      (normal lunard: RSS
+#             figures under ASan would measure its shadow and quarantine)
 #   fuzz      every libFuzzer target for a short while
 # Each stage ends in "N passed, N failed"; the last line sums them.
 # Logs: test-logs/. Options: --quick (skip fuzzing), --fuzz-seconds N.
@@ -146,6 +149,8 @@ fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard
 	stage interop-iscsi-ls tests/interop/iscsi_ls.sh --lunard build-ci/src/daemon/lunard
+	stage hostile tests/hostile/run.sh --lunard build-ci/src/daemon/lunard \
+		--tool build-ci/tests/hostile/lunar-hostile
 fi
 if ((run_fuzz)); then
 	if CC=clang BUILD_TARGETS=fuzz build build-fuzz -Dfuzz=true -Dtests=disabled -Dbench=disabled \
