@@ -86,6 +86,7 @@ $budget_line
 targets = (
   {
     name = "$TARGET_DEFAULT_IQN";
+    open = true;
     luns = ( { lun = 0; backend = "file"; path = "hostile.img"; size = "1G"; } );
   }
 );
