@@ -137,7 +137,7 @@ static void conn_login_over(struct iscsi_conn *conn)
 {
 	if (conn->counted_in_login) {
 		conn->counted_in_login = false;
-		iscsi_admit_login_over();
+		iscsi_admit_login_over((const struct sockaddr *)&conn->peer);
 	}
 }
 
@@ -159,11 +159,27 @@ void iscsi_conn_put(struct iscsi_conn *conn)
 		conn_destroy(conn);
 }
 
-/* What a queued PDU makes lunard hold: itself and the data it carries
- * inline. Data in a task's chunks is under the pool's budget already. */
+/* What a queued PDU makes lunard hold: itself and the room allocated for
+ * its inline data, however little of it is used (a Login Response has
+ * room for 8 KiB). Data in a task's chunks is under the pool's budget
+ * already. */
 static uint32_t tx_cost(const struct iscsi_tx *tx)
 {
-	return (uint32_t)sizeof(*tx) + (tx->data == tx->inline_data ? tx->data_len : 0);
+	return (uint32_t)sizeof(*tx) + tx->inline_cap;
+}
+
+/* Whether the send queue holds too much to read another request. During
+ * login the initiator waits for each response before it sends the next
+ * request (RFC 7143 §6.3), so a peer with a response still unsent is not
+ * reading: nothing more is read from it until the response has gone. In
+ * the full feature phase, pausing at tx_queue_bytes and resuming at half
+ * keeps the queue bounded without stopping at every reply. */
+static bool tx_backlogged(const struct iscsi_conn *conn, bool resuming)
+{
+	if (conn->phase == CONN_LOGIN)
+		return conn->tx_queued > 0;
+	unsigned limit = conn->host->conn_limits.tx_queue_bytes;
+	return limit && conn->tx_queued > (resuming ? limit / 2 : limit);
 }
 
 static void tx_drain(struct iscsi_conn *conn)
@@ -238,6 +254,7 @@ struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len)
 	if (!tx)
 		return NULL;
 	tx->sent = tx_free;
+	tx->inline_cap = inline_len;
 	if (inline_len) {
 		tx->data = tx->inline_data;
 		tx->data_len = inline_len;
@@ -533,11 +550,11 @@ static void rx_arm(struct iscsi_conn *conn)
 	rx_submit(conn);
 }
 
-/* Reading resumes once the send queue is down to half its limit. */
+/* Reading resumes once the send queue has drained enough (tx_backlogged). */
 static void rx_resume(struct iscsi_conn *conn)
 {
 	if (!conn->rx_paused || conn->phase == CONN_CLOSING || conn->rx_stopped ||
-	    conn->tx_queued > conn->host->conn_limits.tx_queue_bytes / 2)
+	    tx_backlogged(conn, true))
 		return;
 	conn->rx_paused = false;
 	rx_arm(conn);
@@ -553,8 +570,7 @@ static void rx_pdu_done(struct iscsi_conn *conn)
 	conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest[0].iov_base);
 	if (conn->phase == CONN_CLOSING || conn->rx_stopped || conn->handoff_pending)
 		return;
-	unsigned limit = conn->host->conn_limits.tx_queue_bytes;
-	if (limit && conn->tx_queued > limit) {
+	if (tx_backlogged(conn, false)) {
 		/* The peer does not read what it asked for: read no more
 		 * requests from it until the replies have gone (rx_resume). */
 		log_debug("connection %s: %u bytes of replies queued, reading paused",
@@ -679,7 +695,7 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	}
 	struct iscsi_conn *conn = calloc(1, sizeof(*conn));
 	if (!conn) {
-		iscsi_admit_login_over();
+		iscsi_admit_login_over(peer_sa);
 		iscsi_admit_release(peer_sa);
 		close(fd);
 		return -ENOMEM;
@@ -708,7 +724,7 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	 * once, before anything else can see it. */
 	if (iscsi_conn_size_rx_buf(conn, ISCSI_LOGIN_MAX_DSL) < 0 || iscsi_conn_login_init(conn) < 0) {
 		log_warn("connection %s: out of memory for a new connection", conn->peer_text);
-		iscsi_admit_login_over();
+		iscsi_admit_login_over(peer_sa);
 		iscsi_admit_release(peer_sa);
 		free(conn->rx_buf);
 		close(fd);

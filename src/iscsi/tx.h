@@ -23,6 +23,7 @@ struct iscsi_tx {
 	unsigned data_iovcnt;
 	uint32_t data_off;
 	uint32_t data_len;
+	uint32_t inline_cap;        /* bytes allocated for inline_data */
 	bool keep;                  /* kept after sending until ExpStatSN passes it */
 	void (*sent)(struct iscsi_tx *tx);
 	void *owner;
