@@ -96,11 +96,14 @@ struct iscsi_login_limits {
 	unsigned max_logins;          /* connections in their login phase at once */
 	unsigned max_connections;     /* connections in all, logging in or logged in */
 	unsigned max_per_address;     /* connections from one source address */
+	/* connections from one source address in their login phase: below
+	 * max_logins, so that one address cannot hold every login slot */
+	unsigned max_logins_per_address;
 };
 
 #define ISCSI_LOGIN_LIMITS_DEFAULT { \
 	.login_timeout_s = 30, .login_pdu_timeout_s = 15, .max_logins = 64, \
-	.max_connections = 1024, .max_per_address = 64, \
+	.max_connections = 1024, .max_per_address = 64, .max_logins_per_address = 8, \
 }
 
 /* What the transport needs from the control plane. */

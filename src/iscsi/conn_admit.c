@@ -15,6 +15,7 @@ struct admit_peer {
 	sa_family_t family;
 	uint8_t addr[16];
 	unsigned conns;
+	unsigned logins;         /* of those, in their login phase */
 };
 
 static pthread_mutex_t admit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,6 +34,8 @@ const char *iscsi_admit_why(enum iscsi_admit a)
 		return "too many connections";
 	case ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS:
 		return "too many connections from this address";
+	case ISCSI_ADMIT_TOO_MANY_LOGINS_FROM_ADDRESS:
+		return "too many connections logging in from this address";
 	case ISCSI_ADMIT_NO_MEMORY:
 		return "out of memory";
 	}
@@ -88,10 +91,13 @@ enum iscsi_admit iscsi_admit_conn(const struct iscsi_login_limits *lim, const st
 		a = ISCSI_ADMIT_TOO_MANY_LOGINS;
 	else if (p && over(p->conns, lim->max_per_address))
 		a = ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS;
+	else if (p && over(p->logins, lim->max_logins_per_address))
+		a = ISCSI_ADMIT_TOO_MANY_LOGINS_FROM_ADDRESS;
 	else if (!p && !(p = peer_add(&k)))
 		a = ISCSI_ADMIT_NO_MEMORY;
 	if (a == ISCSI_ADMIT_OK) {
 		p->conns++;
+		p->logins++;
 		nconns++;
 		nlogins++;
 	}
@@ -99,9 +105,13 @@ enum iscsi_admit iscsi_admit_conn(const struct iscsi_login_limits *lim, const st
 	return a;
 }
 
-void iscsi_admit_login_over(void)
+void iscsi_admit_login_over(const struct sockaddr *peer)
 {
+	struct admit_peer k = peer_key(peer);
 	pthread_mutex_lock(&admit_lock);
+	struct admit_peer *p = peer_find(&k);
+	if (p)
+		p->logins--;
 	nlogins--;
 	pthread_mutex_unlock(&admit_lock);
 }

@@ -14,6 +14,7 @@ enum iscsi_admit {
 	ISCSI_ADMIT_TOO_MANY_LOGINS,
 	ISCSI_ADMIT_TOO_MANY_CONNECTIONS,
 	ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS,
+	ISCSI_ADMIT_TOO_MANY_LOGINS_FROM_ADDRESS,
 	ISCSI_ADMIT_NO_MEMORY,
 };
 
@@ -21,8 +22,9 @@ const char *iscsi_admit_why(enum iscsi_admit a);
 /* Counts a new connection from peer (its port is ignored) as logging in,
  * or says which cap it is over and counts nothing. */
 enum iscsi_admit iscsi_admit_conn(const struct iscsi_login_limits *lim, const struct sockaddr *peer);
-/* An admitted connection has left its login phase (logged in or closed). */
-void iscsi_admit_login_over(void);
+/* An admitted connection from peer has left its login phase (logged in
+ * or closed). */
+void iscsi_admit_login_over(const struct sockaddr *peer);
 /* An admitted connection from peer has gone. */
 void iscsi_admit_release(const struct sockaddr *peer);
 

@@ -36,8 +36,10 @@ static void one_address_is_capped_whatever_its_ports(void **state)
 	iscsi_admit_release(SA(a2));
 	iscsi_admit_release(SA(a3));
 	iscsi_admit_release(SA(b));
-	for (int i = 0; i < 4; i++)
-		iscsi_admit_login_over();
+	iscsi_admit_login_over(SA(a3));
+	iscsi_admit_login_over(SA(a3));
+	iscsi_admit_login_over(SA(a3));
+	iscsi_admit_login_over(SA(b));
 }
 
 static void logins_are_capped_until_one_is_over(void **state)
@@ -46,9 +48,9 @@ static void logins_are_capped_until_one_is_over(void **state)
 	struct sockaddr_in a = v4("10.0.0.1", 1), b = v4("10.0.0.2", 1);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_TOO_MANY_LOGINS);
-	iscsi_admit_login_over();
+	iscsi_admit_login_over(SA(a));
 	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_OK);
-	iscsi_admit_login_over();
+	iscsi_admit_login_over(SA(b));
 	iscsi_admit_release(SA(a));
 	iscsi_admit_release(SA(b));
 }
@@ -59,12 +61,12 @@ static void connections_in_all_are_capped(void **state)
 	struct sockaddr_in a = v4("10.0.0.1", 1), b = v4("10.0.0.2", 1), c = v4("10.0.0.3", 1);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_OK);
-	iscsi_admit_login_over();
-	iscsi_admit_login_over();
+	iscsi_admit_login_over(SA(a));
+	iscsi_admit_login_over(SA(b));
 	assert_int_equal(iscsi_admit_conn(&lim, SA(c)), ISCSI_ADMIT_TOO_MANY_CONNECTIONS);
 	iscsi_admit_release(SA(b));
 	assert_int_equal(iscsi_admit_conn(&lim, SA(c)), ISCSI_ADMIT_OK);
-	iscsi_admit_login_over();
+	iscsi_admit_login_over(SA(c));
 	iscsi_admit_release(SA(a));
 	iscsi_admit_release(SA(c));
 }
@@ -78,10 +80,10 @@ static void v6_addresses_count_apart_from_v4(void **state)
 	assert_int_equal(iscsi_admit_conn(&lim, SA(six)), ISCSI_ADMIT_OK);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(four)), ISCSI_ADMIT_OK);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(six)), ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS);
+	iscsi_admit_login_over(SA(six));
+	iscsi_admit_login_over(SA(four));
 	iscsi_admit_release(SA(six));
 	iscsi_admit_release(SA(four));
-	iscsi_admit_login_over();
-	iscsi_admit_login_over();
 }
 
 static void no_caps_admit_many(void **state)
@@ -91,9 +93,29 @@ static void no_caps_admit_many(void **state)
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
 	for (int i = 0; i < 100; i++) {
-		iscsi_admit_login_over();
+		iscsi_admit_login_over(SA(a));
 		iscsi_admit_release(SA(a));
 	}
+}
+
+static void logins_from_one_address_are_capped_below_the_rest(void **state)
+{
+	const struct iscsi_login_limits lim = { .max_logins = 4, .max_logins_per_address = 2 };
+	struct sockaddr_in a = v4("10.0.0.1", 1), b = v4("10.0.0.2", 1);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_TOO_MANY_LOGINS_FROM_ADDRESS);
+	/* Another address still logs in. */
+	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_OK);
+	/* A logged-in connection makes room for a login from its address. */
+	iscsi_admit_login_over(SA(a));
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	iscsi_admit_login_over(SA(a));
+	iscsi_admit_login_over(SA(a));
+	iscsi_admit_login_over(SA(b));
+	for (int i = 0; i < 3; i++)
+		iscsi_admit_release(SA(a));
+	iscsi_admit_release(SA(b));
 }
 
 int main(void)
@@ -104,6 +126,7 @@ int main(void)
 		cmocka_unit_test(connections_in_all_are_capped),
 		cmocka_unit_test(v6_addresses_count_apart_from_v4),
 		cmocka_unit_test(no_caps_admit_many),
+		cmocka_unit_test(logins_from_one_address_are_capped_below_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
