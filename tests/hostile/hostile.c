@@ -265,6 +265,9 @@ static void on_run_timeout(int sig)
 	_exit(1);
 }
 
+/* Where the attackers connect from, beside peers on 127.0.0.1. */
+#define ATTACKER_SOURCE "127.0.0.2"
+
 /* An attack tool aims only at this machine: 127.0.0.0/8 or ::1. */
 static bool is_loopback(const char *host)
 {
@@ -378,6 +381,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	run.env.target = &t;
+	struct wire_target attacker = t;
+	if (strncmp(t.host, "127.", 4) == 0)
+		attacker.source = ATTACKER_SOURCE;
+	run.env.attacker = &attacker;
 	raise_fd_limit();
 	/* A peer that ended early has closed its stop pipe; writing to it must
 	 * fail, not kill the runner. */

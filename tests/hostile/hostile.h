@@ -27,6 +27,11 @@
 
 struct hostile_env {
 	const struct wire_target *target;
+	/* The same target reached from another loopback address (127.0.0.2
+	 * when the target is on 127.0.0.0/8): caps per source address then
+	 * bound the attacker, not the good peers beside it, as on a real
+	 * network where they are different hosts. */
+	const struct wire_target *attacker;
 	uint32_t block_size;
 	int64_t deadline_ms;     /* when the attack stops (CLOCK_MONOTONIC) */
 	/* Set by the memory sampler once the target is far over its limit:

@@ -310,7 +310,7 @@ static void junk_before_login(const struct hostile_env *env, struct attack_stats
 	uint32_t n = ISCSI_BHS_LEN + rnd() % (G_MAX_JUNK + 1);
 	char why[WIRE_WHY_LEN];
 
-	if (!wire_connect(&c, env->target, why, sizeof(why)))
+	if (!wire_connect(&c, env->attacker, why, sizeof(why)))
 		return;
 	st->conns++;
 	for (uint32_t i = 0; i < n; i++)
@@ -331,7 +331,7 @@ static void junk_in_session(const struct hostile_env *env, struct attack_stats *
 	size_t len = 0;
 	unsigned n = 0;
 
-	if (!wire_login(&c, env->target, why, sizeof(why))) {
+	if (!wire_login(&c, env->attacker, why, sizeof(why))) {
 		printf("# bad-PDU session: %s\n", why);
 		return;
 	}
@@ -355,7 +355,7 @@ static void oversized_write(const struct hostile_env *env, struct attack_stats *
 	uint8_t bhs[ISCSI_BHS_LEN], cdb[10];
 	char why[WIRE_WHY_LEN];
 
-	if (!wire_login(&c, env->target, why, sizeof(why))) {
+	if (!wire_login(&c, env->attacker, why, sizeof(why))) {
 		printf("# oversized-segment session: %s\n", why);
 		return;
 	}

@@ -39,13 +39,13 @@ static bool connect_small_window(struct flood_conn *fc, const struct hostile_env
 	int one = 1;
 
 	memset(&fc->wc, 0, sizeof(fc->wc));
-	fc->wc.target = env->target;
+	fc->wc.target = env->attacker;
 	fc->wc.next_itt = 1;
 	fc->wc.isid[0] = 0x80;
 	fc->wc.isid[1] = 0x48;
 	be24_put(fc->wc.isid + 2, (uint32_t)getpid());
 	fc->wc.isid[5] = isid_counter++;
-	int rc = getaddrinfo(env->target->host, env->target->port, &hints, &ai);
+	int rc = getaddrinfo(env->attacker->host, env->attacker->port, &hints, &ai);
 	if (rc) {
 		snprintf(why, why_len, "resolve: %s", gai_strerror(rc));
 		return false;
@@ -59,6 +59,11 @@ static bool connect_small_window(struct flood_conn *fc, const struct hostile_env
 	setsockopt(fc->wc.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	setsockopt(fc->wc.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fc->wc.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!wire_bind_source(fc->wc.fd, env->attacker, why, why_len)) {
+		freeaddrinfo(ai);
+		wire_close(&fc->wc);
+		return false;
+	}
 	rc = connect(fc->wc.fd, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (rc) {
@@ -75,11 +80,11 @@ bool flood_open(struct flood_conn *fc, const struct hostile_env *env, bool login
 	bool ok;
 
 	if (login)
-		ok = wire_login(&fc->wc, env->target, why, why_len);
+		ok = wire_login(&fc->wc, env->attacker, why, why_len);
 	else if (rcvbuf)
 		ok = connect_small_window(fc, env, rcvbuf, why, why_len);
 	else
-		ok = wire_connect(&fc->wc, env->target, why, why_len);
+		ok = wire_connect(&fc->wc, env->attacker, why, why_len);
 	if (!ok)
 		return false;
 	/* After a login the window already offered stays, but grows no further. */

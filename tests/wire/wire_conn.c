@@ -41,6 +41,30 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool wire_bind_source(int fd, const struct wire_target *t, char *why, size_t why_len)
+{
+	const struct addrinfo hints = {
+		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST,
+	};
+	struct addrinfo *ai;
+	int rc;
+
+	if (!t->source)
+		return true;
+	rc = getaddrinfo(t->source, NULL, &hints, &ai);
+	if (rc) {
+		snprintf(why, why_len, "source %s: %s", t->source, gai_strerror(rc));
+		return false;
+	}
+	rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (rc) {
+		snprintf(why, why_len, "bind to %s: %s", t->source, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 bool wire_connect(struct wire_conn *c, const struct wire_target *t, char *why, size_t why_len)
 {
 	const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -76,6 +100,11 @@ bool wire_connect(struct wire_conn *c, const struct wire_target *t, char *why, s
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!wire_bind_source(c->fd, t, why, why_len)) {
+		freeaddrinfo(ai);
+		wire_close(c);
+		return false;
+	}
 	rc = connect(c->fd, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (rc) {

@@ -17,6 +17,7 @@
 
 struct wire_target {
 	const char *host, *port, *name;
+	const char *source;      /* local address to connect from; NULL: the kernel's choice */
 	uint64_t lun;            /* SAM LUN, encoded as in bytes 8-15 */
 };
 
@@ -68,6 +69,8 @@ const char *wire_io_name(enum wire_io r);
 
 /* Opens a TCP connection; false (with why) if it cannot. */
 bool wire_connect(struct wire_conn *c, const struct wire_target *t, char *why, size_t why_len);
+/* Binds fd to t->source, if set, before it connects. */
+bool wire_bind_source(int fd, const struct wire_target *t, char *why, size_t why_len);
 void wire_close(struct wire_conn *c);
 
 enum wire_io wire_send(struct wire_conn *c, const void *buf, size_t len);
