@@ -99,7 +99,7 @@ static void login_finish(struct iscsi_conn *conn)
 		return;
 	}
 	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
-	log_info("connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
+	log_info_limited("connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
 		 s->discovery ? "discovery" : "normal", s->tsih,
 		 log_escape_str(who, sizeof(who), s->initiator_name), s->discovery ? "" : " to ",
 		 s->discovery ? "" : log_escape_str(what, sizeof(what), s->target_name));
@@ -188,49 +188,9 @@ static void login_refuse_throttled(struct iscsi_conn *conn, const struct iscsi_h
 	memcpy(r.isid, h->login.isid, sizeof(r.isid));
 	iscsi_build_login_rsp(tx->bhs, &r);
 	iscsi_conn_queue(conn, tx);
-	log_warn("connection %s: login refused: too many failed authentications from this address",
+	log_warn_limited("connection %s: login refused: too many failed authentications from this address",
 		 conn->peer_text);
 	iscsi_conn_close_after_tx(conn, "too many failed authentications");
-}
-
-static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
-{
-	if (auth_throttle_blocked(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms())) {
-		login_refuse_throttled(conn, h);
-		return;
-	}
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(LOGIN_RSP_MAX);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Login Response");
-		return;
-	}
-	size_t rsp_len = 0;
-	enum iscsi_login_result res = iscsi_login_step(&conn->login, h, data, h->data_len, tx->bhs,
-						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
-	tx->data_len = (uint32_t)rsp_len;
-	conn->reply_seq.next_statsn = conn->login.statsn + 1;
-	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_AUTH_FAILED) {
-		log_warn("connection %s: authentication failed for %s: %s", conn->peer_text,
-			 conn->login.initiator_name[0] ? conn->login.initiator_name : "an unnamed initiator",
-			 conn->login.fail_reason ? conn->login.fail_reason : "refused");
-		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms());
-		login_send_delayed(conn, tx);
-		return;
-	}
-	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_NOT_AUTHORIZED)
-		log_warn("connection %s: %s not authorized for %s", conn->peer_text,
-			 conn->login.initiator_name, conn->login.discovery ? "discovery" : conn->login.target_name);
-	iscsi_conn_queue(conn, tx);
-	switch (res) {
-	case ISCSI_LOGIN_CONTINUE:
-		break;
-	case ISCSI_LOGIN_REJECTED:
-		iscsi_conn_close_after_tx(conn, "login rejected");
-		break;
-	case ISCSI_LOGIN_DONE:
-		login_finish(conn);
-		break;
-	}
 }
 
 /* A Login Request with impossible stage fields (e.g. CSG=3) is an
@@ -249,12 +209,62 @@ static void login_reject_malformed(struct iscsi_conn *conn, const struct iscsi_h
 	iscsi_conn_close_after_tx(conn, "malformed Login Request");
 }
 
+static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
+{
+	struct iscsi_hdr parsed;
+	if (iscsi_parse_bhs(conn->rx_bhs, &parsed) != ISCSI_PARSE_OK) {
+		login_reject_malformed(conn, h);
+		return;
+	}
+	if (auth_throttle_blocked(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms())) {
+		login_refuse_throttled(conn, h);
+		return;
+	}
+	struct iscsi_tx *tx = iscsi_conn_alloc_tx(LOGIN_RSP_MAX);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory for Login Response");
+		return;
+	}
+	size_t rsp_len = 0;
+	enum iscsi_login_result res = iscsi_login_step(&conn->login, h, data, h->data_len, tx->bhs,
+						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
+	tx->data_len = (uint32_t)rsp_len;
+	conn->reply_seq.next_statsn = conn->login.statsn + 1;
+	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
+	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_AUTH_FAILED) {
+		log_warn_limited("connection %s: authentication failed for %s: %s", conn->peer_text,
+				 conn->login.initiator_name[0]
+					 ? log_escape_str(who, sizeof(who), conn->login.initiator_name)
+					 : "an unnamed initiator",
+				 conn->login.fail_reason ? conn->login.fail_reason : "refused");
+		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms());
+		login_send_delayed(conn, tx);
+		return;
+	}
+	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_NOT_AUTHORIZED)
+		log_warn_limited("connection %s: %s not authorized for %s", conn->peer_text,
+				 log_escape_str(who, sizeof(who), conn->login.initiator_name),
+				 conn->login.discovery ? "discovery"
+					 : log_escape_str(what, sizeof(what), conn->login.target_name));
+	iscsi_conn_queue(conn, tx);
+	switch (res) {
+	case ISCSI_LOGIN_CONTINUE:
+		break;
+	case ISCSI_LOGIN_REJECTED:
+		iscsi_conn_close_after_tx(conn, "login rejected");
+		break;
+	case ISCSI_LOGIN_DONE:
+		login_finish(conn);
+		break;
+	}
+}
+
 static void login_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 			 enum iscsi_parse_error err, struct iovec *dest)
 {
 	(void)dest; /* login data goes to the connection's buffer */
 	if (h->data_len > ISCSI_LOGIN_MAX_DSL) {
-		log_warn("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
+		log_warn_limited("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
 			 h->data_len, ISCSI_LOGIN_MAX_DSL);
 		iscsi_conn_close_after_tx(conn, "oversized data segment");
 		return;
@@ -264,8 +274,11 @@ static void login_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		iscsi_conn_close(conn, "not a Login Request during login");
 		return;
 	}
-	if (err != ISCSI_PARSE_OK)
-		login_reject_malformed(conn, h);
+	/* A malformed Login Request is answered once its data segment is in
+	 * (login_pdu): closing with it unread would make the kernel reset the
+	 * connection, and a reset can destroy the answer before the initiator
+	 * reads it. */
+	(void)err;
 }
 
 /* A connection can close between the bind step and the full feature

@@ -252,7 +252,7 @@ static void handle_lun_reset(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_LUN);
 		return;
 	}
-	log_info("connection %s: LOGICAL UNIT RESET of LUN %d", conn->peer_text, lun);
+	log_info_limited("connection %s: LOGICAL UNIT RESET of LUN %d", conn->peer_text, lun);
 	struct tmf_lun_reset *r = malloc(sizeof(*r));
 	if (r) {
 		*r = (struct tmf_lun_reset){ .conn = conn, .itt = h->itt };
@@ -275,7 +275,7 @@ static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	if (function != TMF_ABORT_TASK) {
 		/* The other functions (task sets, target resets) come with the
 		 * SCSI-complete work. */
-		log_info("connection %s: task management function %u not supported",
+		log_info_limited("connection %s: task management function %u not supported",
 			 conn->peer_text, function);
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);
 		return;

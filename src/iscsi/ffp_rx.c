@@ -86,7 +86,7 @@ static void ffp_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	f->route = RX_TO_SINK;
 	if (h->data_len > conn->params.max_recv_dsl) {
 		/* RFC 7143 §7.2.2: more than MaxRecvDataSegmentLength is a protocol error. */
-		log_warn("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
+		log_warn_limited("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
 			 h->data_len, conn->params.max_recv_dsl);
 		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		iscsi_conn_close_after_tx(conn, "oversized data segment");

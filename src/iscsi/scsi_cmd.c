@@ -291,7 +291,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	conn->ffp->rx_task = NULL;
 	const char *violation = cmd_unsolicited_violation(&s->params, h);
 	if (violation) {
-		log_info("connection %s: ITT 0x%08x: %s", conn->peer_text, h->itt, violation);
+		log_info_limited("connection %s: ITT 0x%08x: %s", conn->peer_text, h->itt, violation);
 		iscsi_session_cmd_done(s);
 		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
@@ -446,7 +446,7 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 			/* RFC 7143 §11.7.1: F ends the sequence the R2T asked
 			 * for, so the rest will never come; waiting would hold
 			 * the task and its chunks for ever. */
-			log_info("connection %s: ITT 0x%08x: R2T burst of %u bytes ended after %u",
+			log_info_limited("connection %s: ITT 0x%08x: R2T burst of %u bytes ended after %u",
 				 conn->peer_text, t->itt, slot->len, slot->got);
 			task_fail_transfer(t);
 			return;
@@ -507,7 +507,7 @@ void iscsi_task_expire_data_out(struct iscsi_conn *conn, uint64_t now_ns)
 				t->data_at_ns = now_ns;
 			if (now_ns - t->data_at_ns < limit)
 				continue;
-			log_info("connection %s: ITT 0x%08x: no write data for %u s", conn->peer_text,
+			log_info_limited("connection %s: ITT 0x%08x: no write data for %u s", conn->peer_text,
 				 t->itt, conn->host->conn_limits.data_out_timeout_s);
 			task_fail_transfer(t);
 		}

@@ -121,7 +121,7 @@ static bool session_may_reinstate(const struct iscsi_login *lg)
 		if (session_same_nexus(old, lg->target, lg->isid, lg->initiator_name) &&
 		    strcmp(old->chap_user, lg->chap_user) != 0) {
 			char who[LOG_ESCAPE_BUF], user[LOG_ESCAPE_BUF];
-			log_warn("session %s tsih %u: a login as CHAP user \"%s\" may not reinstate it (\"%s\")",
+			log_warn_limited("session %s tsih %u: a login as CHAP user \"%s\" may not reinstate it (\"%s\")",
 				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih,
 				 log_escape_str(user, sizeof(user), lg->chap_user), old->chap_user);
 			ok = false;
