@@ -522,11 +522,29 @@ static int config_key_memory_budget(struct config_ctx *c, const config_setting_t
 	return 0;
 }
 
+/* The "limits" group: one key per row of iscsi/limits.c's table, each
+ * an integer in its range. */
+static int config_key_limits(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+			     void *obj)
+{
+	struct config_key keys[64];
+	size_t n = iscsi_limit_nkeys < NKEYS(keys) ? iscsi_limit_nkeys : NKEYS(keys);
+	for (size_t i = 0; i < n; i++) {
+		const struct iscsi_limit_key *l = &iscsi_limit_keys[i];
+		keys[i] = (struct config_key){
+			.name = l->name, .parse = config_key_uint, .off = l->offset,
+			.width = sizeof(unsigned), .min = l->min, .max = l->max,
+		};
+	}
+	return config_walk_group(c, s, keys, n, (char *)obj + k->off, NULL);
+}
+
 static const struct config_key config_root_keys[] = {
 	/* First: LUN paths are resolved against it. */
 	{ KEY("state_dir", config_key_state_dir, struct lunar_config, state_dir) },
 	{ KEY("threads", config_key_uint, struct lunar_config, threads), .max = 256 },
 	{ KEY("memory_budget", config_key_memory_budget, struct lunar_config, memory_budget) },
+	{ KEY("limits", config_key_limits, struct lunar_config, peer_limits) },
 	{ .name = "portals", .parse = config_key_portals },
 	{ KEY("iscsi", config_key_iscsi, struct lunar_config, limits) },
 	{ .name = "targets", .parse = config_key_targets },
@@ -540,6 +558,7 @@ static int config_init_defaults(struct lunar_config *cfg, const char *state_dir)
 	size_t n = NKEYS(config_default_portals);
 	memset(cfg, 0, sizeof(*cfg));
 	iscsi_target_limits_default(&cfg->limits);
+	iscsi_limits_default(&cfg->peer_limits);
 	cfg->state_dir = strdup(state_dir);
 	cfg->portals = calloc(n, sizeof(*cfg->portals));
 	if (!cfg->state_dir || !cfg->portals)

@@ -28,6 +28,7 @@
 #define SHUTDOWN_GRACE_MS 5000
 #define SHUTDOWN_POLL_MS 20
 #define MAX_LISTEN 16
+#define MAX_LIMIT_OPTIONS 32
 
 struct options {
 	const char *config_path;
@@ -35,15 +36,17 @@ struct options {
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
-	struct iscsi_login_limits login;
-	struct iscsi_conn_limits conn_limits;
+	/* --limit NAME=N and its shorthands, applied over the config's */
+	struct { const char *name; unsigned value; } limits[MAX_LIMIT_OPTIONS];
+	size_t nlimits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
 };
 
 static void usage(FILE *out)
 {
-	const struct iscsi_login_limits defaults = ISCSI_LOGIN_LIMITS_DEFAULT;
+	struct iscsi_limits defaults;
+	iscsi_limits_default(&defaults);
 	fprintf(out,
 		"usage: lunard [options]\n"
 		"  -c, --config FILE       targets, LUNs and portals (default: one target with a\n"
@@ -57,12 +60,37 @@ static void usage(FILE *out)
 		"                          after it was accepted (default %u)\n"
 		"      --max-conns-per-address N\n"
 		"                          connections one source address may hold (default %u)\n"
-		"  -C, --conn-limit NAME=N a connection limit (struct iscsi_conn_limits), e.g.\n"
-		"                          nop_interval_s=15; 0 turns it off\n"
+		"  -C, --limit NAME=N      a limit of the config's limits group (docs/CONFIG.md),\n"
+		"                          e.g. nop_interval_s=15; 0 turns most off\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
-		LUNAR_DEFAULT_STATE_DIR, defaults.login_timeout_s, defaults.max_per_address);
+		LUNAR_DEFAULT_STATE_DIR, defaults.login.login_timeout_s,
+		defaults.login.max_connections_per_address);
+}
+
+static int parse_bounded(const char *option, const char *text, unsigned min, unsigned max,
+			 unsigned *out);
+
+/* Records limit name = text for load_config to apply over the config's. */
+static int add_limit(struct options *o, const char *option, const char *name, const char *text)
+{
+	const struct iscsi_limit_key *k = iscsi_limit_find(name);
+	if (!k) {
+		fprintf(stderr, "lunard: %s: no limit called %s\n", option, name);
+		return -1;
+	}
+	if (o->nlimits == MAX_LIMIT_OPTIONS) {
+		fprintf(stderr, "lunard: %s: at most %d limits on the command line\n", option,
+			MAX_LIMIT_OPTIONS);
+		return -1;
+	}
+	unsigned value;
+	if (parse_bounded(option, text, k->min, k->max, &value) < 0)
+		return -1;
+	o->limits[o->nlimits].name = k->name;
+	o->limits[o->nlimits++].value = value;
+	return 0;
 }
 
 /* A decimal option value within [min, max]; says what it wants otherwise. */
@@ -93,6 +121,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+		{ "limit", required_argument, NULL, 'C' },
 		{ "conn-limit", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
@@ -130,29 +159,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->threads_set = true;
 			break;
 		case 'T':
-			if (parse_bounded("--login-timeout", optarg, 1, 3600, &o->login.login_timeout_s) < 0)
+			if (add_limit(o, "--login-timeout", "login_timeout_s", optarg) < 0)
 				return -1;
 			break;
 		case OPT_MAX_PER_ADDRESS:
-			if (parse_bounded("--max-conns-per-address", optarg, 1, 65535,
-					  &o->login.max_per_address) < 0)
+			if (add_limit(o, "--max-conns-per-address", "max_connections_per_address", optarg) < 0)
 				return -1;
 			break;
 		case 'C': {
-			char name[32];
 			const char *eq = strchr(optarg, '=');
-			unsigned value;
-			if (!eq || (size_t)(eq - optarg) >= sizeof(name)) {
-				fprintf(stderr, "lunard: --conn-limit %s: want NAME=N\n", optarg);
+			if (!eq) {
+				fprintf(stderr, "lunard: --limit %s: want NAME=N\n", optarg);
 				return -1;
 			}
-			snprintf(name, sizeof(name), "%.*s", (int)(eq - optarg), optarg);
-			if (parse_bounded("--conn-limit", eq + 1, 0, 1u << 30, &value) < 0)
+			char *name = strndup(optarg, (size_t)(eq - optarg));
+			int ret = name ? add_limit(o, "--limit", name, eq + 1) : -1;
+			free(name);
+			if (ret < 0)
 				return -1;
-			if (iscsi_conn_limits_set(&o->conn_limits, name, value) < 0) {
-				fprintf(stderr, "lunard: --conn-limit: no limit called %s\n", name);
-				return -1;
-			}
 			break;
 		}
 		case 'L': {
@@ -201,6 +225,8 @@ static int load_config(const struct options *o, struct lunar_config *cfg)
 			return -1;
 		}
 	}
+	for (size_t i = 0; i < o->nlimits; i++)
+		iscsi_limits_set(&cfg->peer_limits, o->limits[i].name, o->limits[i].value);
 	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
 		fprintf(stderr, "lunard: out of memory\n");
 		return -1;
@@ -318,8 +344,7 @@ static struct iscsi_host host = {
 
 int main(int argc, char **argv)
 {
-	struct options opts = { .login = ISCSI_LOGIN_LIMITS_DEFAULT };
-	iscsi_conn_limits_default(&opts.conn_limits);
+	struct options opts = { 0 };
 	struct lunar_config cfg = { 0 };
 	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
 		return 2;
@@ -349,8 +374,8 @@ int main(int argc, char **argv)
 	host.limits = cfg.limits;
 	host.access = access_ops;
 	access_configure(&cfg);
-	host.login_limits = opts.login;
-	host.conn_limits = opts.conn_limits;
+	host.login_limits = cfg.peer_limits.login;
+	host.conn_limits = cfg.peer_limits.conn;
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());

@@ -30,16 +30,17 @@ static bool throttle_key(const struct sockaddr *addr, uint8_t key[9])
 	return false;
 }
 
-static bool throttle_live(const struct auth_throttle_slot *s, uint64_t now_ms)
+static bool throttle_live(const struct auth_throttle *t, const struct auth_throttle_slot *s,
+			  uint64_t now_ms)
 {
-	return s->failures && now_ms - s->first_ms < AUTH_THROTTLE_WINDOW_MS;
+	return s->failures && now_ms - s->first_ms < t->window_ms;
 }
 
 static struct auth_throttle_slot *throttle_find(struct auth_throttle *t, const uint8_t key[9],
 						uint64_t now_ms)
 {
 	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS; i++)
-		if (throttle_live(&t->slots[i], now_ms) && memcmp(t->slots[i].key, key, 9) == 0)
+		if (throttle_live(t, &t->slots[i], now_ms) && memcmp(t->slots[i].key, key, 9) == 0)
 			return &t->slots[i];
 	return NULL;
 }
@@ -49,10 +50,10 @@ bool auth_throttle_blocked(struct auth_throttle *t, const struct sockaddr *addr,
 	uint8_t key[9];
 	const struct auth_throttle_slot *s;
 
-	if (!throttle_key(addr, key))
+	if (!t->max_failures || !throttle_key(addr, key))
 		return false;
 	s = throttle_find(t, key, now_ms);
-	return s && s->failures >= AUTH_THROTTLE_FAILURES;
+	return s && s->failures >= t->max_failures;
 }
 
 void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *addr, uint64_t now_ms)
@@ -60,7 +61,7 @@ void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *addr, 
 	uint8_t key[9];
 	struct auth_throttle_slot *s;
 
-	if (!throttle_key(addr, key))
+	if (!t->max_failures || !throttle_key(addr, key))
 		return;
 	s = throttle_find(t, key, now_ms);
 	if (s) {
@@ -69,8 +70,8 @@ void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *addr, 
 	}
 	/* A slot whose window is over, else the oldest. */
 	s = &t->slots[0];
-	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS && throttle_live(s, now_ms); i++)
-		if (!throttle_live(&t->slots[i], now_ms) || t->slots[i].first_ms < s->first_ms)
+	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS && throttle_live(t, s, now_ms); i++)
+		if (!throttle_live(t, &t->slots[i], now_ms) || t->slots[i].first_ms < s->first_ms)
 			s = &t->slots[i];
 	memcpy(s->key, key, 9);
 	s->failures = 1;

@@ -1,7 +1,8 @@
 /* Failed authentications per source address, so that guessing CHAP
- * secrets from one host stays slow: after AUTH_THROTTLE_FAILURES failures
- * within AUTH_THROTTLE_WINDOW_MS, logins from that address are refused
- * until the window (counted from the first of them) has passed. An IPv6
+ * secrets from one host stays slow: after max_failures failures within
+ * window_ms, logins from that address are refused until the window
+ * (counted from the first of them) has passed; max_failures 0 turns the
+ * throttle off. An IPv6
  * address counts by its /64, which one host usually holds whole; an
  * IPv4-mapped address counts as the IPv4 address. Pure: the caller passes
  * the time and keeps the table (logins all run on the control thread). */
@@ -12,8 +13,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define AUTH_THROTTLE_FAILURES 5
-#define AUTH_THROTTLE_WINDOW_MS 60000u
 /* Addresses tracked at once; when all are in use the one whose window
  * started first is forgotten. */
 #define AUTH_THROTTLE_SLOTS 256
@@ -25,6 +24,8 @@ struct auth_throttle_slot {
 };
 
 struct auth_throttle {
+	unsigned max_failures;
+	uint64_t window_ms;
 	struct auth_throttle_slot slots[AUTH_THROTTLE_SLOTS];
 };
 

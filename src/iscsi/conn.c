@@ -24,51 +24,6 @@
 
 static const uint8_t zero_pad[4];
 
-/* lunard's limits; LIO's NOP-In defaults (15 s, 15 s) and Linux's own
- * keepalive cadence shortened to what a storage path wants. */
-void iscsi_conn_limits_default(struct iscsi_conn_limits *l)
-{
-	*l = (struct iscsi_conn_limits){
-		.tx_queue_bytes = 4u << 20,
-		.tx_stall_s = 30,
-		.nop_interval_s = 15,
-		.nop_timeout_s = 15,
-		.discovery_idle_s = 60,
-		.keepalive_idle_s = 60,
-		.keepalive_interval_s = 10,
-		.keepalive_count = 6,
-		.session_data_bytes = 256u << 20,
-		.data_out_timeout_s = 30,
-	};
-}
-
-static const struct {
-	const char *name;
-	size_t offset;
-} limit_fields[] = {
-	{ "tx_queue_bytes", offsetof(struct iscsi_conn_limits, tx_queue_bytes) },
-	{ "tx_stall_s", offsetof(struct iscsi_conn_limits, tx_stall_s) },
-	{ "nop_interval_s", offsetof(struct iscsi_conn_limits, nop_interval_s) },
-	{ "nop_timeout_s", offsetof(struct iscsi_conn_limits, nop_timeout_s) },
-	{ "discovery_idle_s", offsetof(struct iscsi_conn_limits, discovery_idle_s) },
-	{ "keepalive_idle_s", offsetof(struct iscsi_conn_limits, keepalive_idle_s) },
-	{ "keepalive_interval_s", offsetof(struct iscsi_conn_limits, keepalive_interval_s) },
-	{ "keepalive_count", offsetof(struct iscsi_conn_limits, keepalive_count) },
-	{ "session_data_bytes", offsetof(struct iscsi_conn_limits, session_data_bytes) },
-	{ "data_out_timeout_s", offsetof(struct iscsi_conn_limits, data_out_timeout_s) },
-};
-
-int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(limit_fields); i++) {
-		if (strcmp(name, limit_fields[i].name) == 0) {
-			*(unsigned *)((char *)l + limit_fields[i].offset) = value;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 /* Every live connection, whichever loop it is on; only shutdown walks it. */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct iscsi_conn *all_head;

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "iscsi/access.h"
+#include "iscsi/limits.h"
 #include "iscsi/login.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
@@ -41,70 +42,11 @@
  * data digest. */
 #define ISCSI_RX_SLACK 8u
 
-/* What one peer may make lunard hold, and how long lunard waits for it.
- * A field at 0 turns its limit off (unit tests and the fuzzer build
- * hosts without limits); iscsi_conn_limits_default gives lunard's. Each
- * field has a name (iscsi_conn_limits_set), the key it is configured by. */
-struct iscsi_conn_limits {
-	/* Memory of the replies queued on one connection (their headers and
-	 * the data they own; Data-In data lives in task chunks, under the
-	 * pool's budget) above which lunard stops reading from the peer
-	 * until half of it has gone. */
-	unsigned tx_queue_bytes;
-	/* A send that moves nothing for this long drops the connection: the
-	 * peer stopped reading. */
-	unsigned tx_stall_s;
-	/* RFC 7143 §11.19: a full-feature connection that sent nothing for
-	 * nop_interval_s gets a NOP-In ping; without the NOP-Out answer
-	 * within nop_timeout_s it is dropped. */
-	unsigned nop_interval_s, nop_timeout_s;
-	/* A discovery session that sends nothing for this long is closed. */
-	unsigned discovery_idle_s;
-	/* TCP keepalive on every accepted socket: probes start after
-	 * keepalive_idle_s of silence, every keepalive_interval_s, and
-	 * keepalive_count unanswered ones drop the connection. */
-	unsigned keepalive_idle_s, keepalive_interval_s, keepalive_count;
-	/* A session whose commands may move this many bytes of task data
-	 * (their transfer lengths) gets no new CmdSN slots until some end:
-	 * its share of the buffer pool's budget. */
-	unsigned session_data_bytes;
-	/* A write whose initiator sends none of the data it owes (an R2T's
-	 * burst, unsolicited data) for this long ends with CHECK CONDITION:
-	 * it would hold its chunks, perhaps the pool's reserve, for ever.
-	 * Checked on the liveness timer, so only with nop_interval_s set. */
-	unsigned data_out_timeout_s;
-};
-
-void iscsi_conn_limits_default(struct iscsi_conn_limits *l);
-/* Sets the limit called name (the field's name); -ENOENT for no such
- * limit. */
-int iscsi_conn_limits_set(struct iscsi_conn_limits *l, const char *name, unsigned value);
-
 struct iscsi_conn;
 struct iscsi_ffp_conn;
 struct iscsi_session;
 struct scsi_target;
 struct scsi_lun_view;
-
-/* What a peer may hold before and during login, so that no one can tie
- * up the target without logging in (RFC 7143 leaves these to the target).
- * A connection over a cap is closed at accept, before anything is read.
- * A cap of 0 means none; the timeouts are at least 1 s. */
-struct iscsi_login_limits {
-	unsigned login_timeout_s;     /* the whole login, from accept to the full feature phase */
-	unsigned login_pdu_timeout_s; /* longest wait for each PDU during login */
-	unsigned max_logins;          /* connections in their login phase at once */
-	unsigned max_connections;     /* connections in all, logging in or logged in */
-	unsigned max_per_address;     /* connections from one source address */
-	/* connections from one source address in their login phase: below
-	 * max_logins, so that one address cannot hold every login slot */
-	unsigned max_logins_per_address;
-};
-
-#define ISCSI_LOGIN_LIMITS_DEFAULT { \
-	.login_timeout_s = 30, .login_pdu_timeout_s = 15, .max_logins = 64, \
-	.max_connections = 1024, .max_per_address = 64, .max_logins_per_address = 8, \
-}
 
 /* What the transport needs from the control plane. */
 struct iscsi_host {

@@ -89,7 +89,7 @@ enum iscsi_admit iscsi_admit_conn(const struct iscsi_login_limits *lim, const st
 		a = ISCSI_ADMIT_TOO_MANY_CONNECTIONS;
 	else if (over(nlogins, lim->max_logins))
 		a = ISCSI_ADMIT_TOO_MANY_LOGINS;
-	else if (p && over(p->conns, lim->max_per_address))
+	else if (p && over(p->conns, lim->max_connections_per_address))
 		a = ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS;
 	else if (p && over(p->logins, lim->max_logins_per_address))
 		a = ISCSI_ADMIT_TOO_MANY_LOGINS_FROM_ADDRESS;

@@ -17,10 +17,6 @@
 
 /* RFC 7143 §13.12: login data segments stay within 8192 bytes. */
 #define LOGIN_RSP_MAX 8192u
-/* A failed authentication is answered this late, so guessing a secret
- * costs a second a try (and the throttle caps tries per address). */
-#define LOGIN_AUTH_FAIL_DELAY_S 1
-
 /* Failures by source address; logins all run on the control thread. */
 static struct auth_throttle login_throttle;
 
@@ -133,8 +129,8 @@ static void on_login_delay(struct loop_op *op, int res)
 	iscsi_conn_put(conn);
 }
 
-/* Sends tx (a 0201 response) after LOGIN_AUTH_FAIL_DELAY_S, reading
- * nothing more from the initiator meanwhile. */
+/* Sends tx (a 0201 response) after auth_fail_delay_ms, reading nothing
+ * more from the initiator meanwhile. */
 static void login_send_delayed(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
 	struct login_delay *d = calloc(1, sizeof(*d));
@@ -147,7 +143,9 @@ static void login_send_delayed(struct iscsi_conn *conn, struct iscsi_tx *tx)
 	 * once the upper has handled it). */
 	conn->rx_stopped = true;
 	d->op.cb = on_login_delay;
-	d->ts.tv_sec = LOGIN_AUTH_FAIL_DELAY_S;
+	unsigned delay_ms = conn->host->login_limits.auth_fail_delay_ms;
+	d->ts.tv_sec = delay_ms / 1000;
+	d->ts.tv_nsec = (long long)(delay_ms % 1000) * 1000000;
 	d->conn = conn;
 	d->tx = tx;
 	d->next = login_delays;
@@ -216,6 +214,12 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 		login_reject_malformed(conn, h);
 		return;
 	}
+	/* A failed authentication is answered late (auth_fail_delay_ms), so
+	 * guessing a secret costs time per try, and tries per address are
+	 * capped. */
+	const struct iscsi_login_limits *lim = &conn->host->login_limits;
+	login_throttle.max_failures = lim->auth_fail_max;
+	login_throttle.window_ms = (uint64_t)lim->auth_fail_window_s * 1000;
 	if (auth_throttle_blocked(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms())) {
 		login_refuse_throttled(conn, h);
 		return;

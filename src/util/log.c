@@ -36,6 +36,7 @@ int log_parse_level(const char *name, enum log_level *level)
 	return -1;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void log_vmsg(enum log_level level, unsigned suppressed, const char *fmt, va_list ap)
 {
 	char line[1024];

@@ -364,6 +364,24 @@ static void memory_budget_is_a_size_in_range(void **state)
 	load_fails("memory_budget = \"lots\";\n", 1, "memory_budget", "size");
 }
 
+static void limits_group_sets_each_limit_in_its_range(void **state)
+{
+	struct lunar_config cfg;
+	assert_int_equal(config_load_string("limits = { nop_interval_s = 5; max_logins_per_address = 2;\n"
+					    "  tx_queue_bytes = 0; };\n", "test.conf", &cfg, err,
+					    sizeof(err)), 0);
+	assert_int_equal(cfg.peer_limits.conn.nop_interval_s, 5);
+	assert_int_equal(cfg.peer_limits.login.max_logins_per_address, 2);
+	assert_int_equal(cfg.peer_limits.conn.tx_queue_bytes, 0);
+	/* The rest keep lunard's defaults. */
+	assert_int_equal(cfg.peer_limits.conn.nop_timeout_s, 15);
+	assert_int_equal(cfg.peer_limits.login.login_timeout_s, 30);
+	config_free(&cfg);
+	load_fails("limits = {\n nop_interval = 5; };\n", 2, "limits.nop_interval", "unknown");
+	load_fails("limits = {\n login_timeout_s = 0; };\n", 2, "limits.login_timeout_s", "1..3600");
+	load_fails("limits = {\n keepalive_count = \"6\"; };\n", 2, "limits.keepalive_count", "integer");
+}
+
 static void bad_portal_is_an_error(void **state)
 {
 	load_fails("portals = [\n \"127.0.0.1:3260\",\n \"localhost:3260\" ];\n", 3, "portals.[1]", "host name");
@@ -481,6 +499,7 @@ int main(void)
 		cmocka_unit_test(serial_must_be_printable_ascii),
 		cmocka_unit_test(threads_out_of_range_is_an_error),
 		cmocka_unit_test(memory_budget_is_a_size_in_range),
+		cmocka_unit_test(limits_group_sets_each_limit_in_its_range),
 		cmocka_unit_test(bad_portal_is_an_error),
 		cmocka_unit_test(iscsi_limits_out_of_range_are_errors),
 		cmocka_unit_test(first_burst_above_max_burst_is_an_error),

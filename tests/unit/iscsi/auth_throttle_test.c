@@ -11,12 +11,18 @@
 
 #include "iscsi/auth_throttle.h"
 
+/* lunard's defaults (iscsi/limits.c). */
+#define AUTH_THROTTLE_FAILURES 5
+#define AUTH_THROTTLE_WINDOW_MS 60000u
+
 static struct auth_throttle t;
 
 static int setup(void **state)
 {
 	(void)state;
 	memset(&t, 0, sizeof(t));
+	t.max_failures = AUTH_THROTTLE_FAILURES;
+	t.window_ms = AUTH_THROTTLE_WINDOW_MS;
 	return 0;
 }
 
@@ -144,6 +150,15 @@ static void test_other_families_are_not_counted(void **state)
 	assert_false(auth_throttle_blocked(&t, SA(u), 0));
 }
 
+static void test_no_maximum_turns_it_off(void **state)
+{
+	struct sockaddr_storage a = v4("192.0.2.1");
+
+	t.max_failures = 0;
+	fail_n(&a, 100, 1000);
+	assert_false(auth_throttle_blocked(&t, SA(a), 1000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +170,7 @@ int main(void)
 		cmocka_unit_test_setup(test_v4_mapped_counts_as_ipv4, setup),
 		cmocka_unit_test_setup(test_full_table_forgets_the_oldest, setup),
 		cmocka_unit_test_setup(test_other_families_are_not_counted, setup),
+		cmocka_unit_test_setup(test_no_maximum_turns_it_off, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

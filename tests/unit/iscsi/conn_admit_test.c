@@ -24,7 +24,7 @@ static struct sockaddr_in v4(const char *text, uint16_t port)
 
 static void one_address_is_capped_whatever_its_ports(void **state)
 {
-	const struct iscsi_login_limits lim = { .max_per_address = 2 };
+	const struct iscsi_login_limits lim = { .max_connections_per_address = 2 };
 	struct sockaddr_in a1 = v4("10.0.0.1", 1000), a2 = v4("10.0.0.1", 1001);
 	struct sockaddr_in a3 = v4("10.0.0.1", 1002), b = v4("10.0.0.2", 1000);
 	assert_int_equal(iscsi_admit_conn(&lim, SA(a1)), ISCSI_ADMIT_OK);
@@ -73,7 +73,7 @@ static void connections_in_all_are_capped(void **state)
 
 static void v6_addresses_count_apart_from_v4(void **state)
 {
-	const struct iscsi_login_limits lim = { .max_per_address = 1 };
+	const struct iscsi_login_limits lim = { .max_connections_per_address = 1 };
 	struct sockaddr_in6 six = { .sin6_family = AF_INET6 };
 	inet_pton(AF_INET6, "::1", &six.sin6_addr);
 	struct sockaddr_in four = v4("0.0.0.0", 1);

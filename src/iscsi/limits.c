@@ -1,0 +1,87 @@
+/* lunard's limits and their names, one table row per limit. */
+#include "iscsi/limits.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "util/macros.h"
+
+/* The NOP-In cadence is LIO's (15 s, 15 s); keepalive is Linux's cadence
+ * shortened to what a storage path wants; the login caps let one address
+ * hold at most an eighth of the login slots. */
+void iscsi_limits_default(struct iscsi_limits *l)
+{
+	*l = (struct iscsi_limits){
+		.login = {
+			.login_timeout_s = 30,
+			.login_pdu_timeout_s = 15,
+			.max_logins = 64,
+			.max_connections = 1024,
+			.max_connections_per_address = 64,
+			.max_logins_per_address = 8,
+			.auth_fail_delay_ms = 1000,
+			.auth_fail_max = 5,
+			.auth_fail_window_s = 60,
+		},
+		.conn = {
+			.tx_queue_bytes = 4u << 20,
+			.tx_stall_s = 30,
+			.nop_interval_s = 15,
+			.nop_timeout_s = 15,
+			.discovery_idle_s = 60,
+			.keepalive_idle_s = 60,
+			.keepalive_interval_s = 10,
+			.keepalive_count = 6,
+			.session_data_bytes = 256u << 20,
+			.data_out_timeout_s = 30,
+		},
+	};
+}
+
+#define LOGIN(f) #f, offsetof(struct iscsi_limits, login.f)
+#define CONN(f) #f, offsetof(struct iscsi_limits, conn.f)
+#define HOUR 3600u
+
+const struct iscsi_limit_key iscsi_limit_keys[] = {
+	/* A login timeout of 0 would end every login at once: at least 1 s. */
+	{ LOGIN(login_timeout_s), 1, HOUR },
+	{ LOGIN(login_pdu_timeout_s), 1, HOUR },
+	{ LOGIN(max_logins), 0, 65535 },
+	{ LOGIN(max_connections), 0, 65535 },
+	{ LOGIN(max_connections_per_address), 0, 65535 },
+	{ LOGIN(max_logins_per_address), 0, 65535 },
+	{ LOGIN(auth_fail_delay_ms), 0, 60000 },
+	{ LOGIN(auth_fail_max), 0, 1000 },
+	{ LOGIN(auth_fail_window_s), 1, HOUR },
+	{ CONN(tx_queue_bytes), 0, 1u << 30 },
+	{ CONN(tx_stall_s), 0, HOUR },
+	{ CONN(nop_interval_s), 0, HOUR },
+	{ CONN(nop_timeout_s), 0, HOUR },
+	{ CONN(discovery_idle_s), 0, HOUR },
+	{ CONN(keepalive_idle_s), 0, 32767 },   /* TCP_KEEPIDLE's limit */
+	{ CONN(keepalive_interval_s), 0, 32767 },
+	{ CONN(keepalive_count), 0, 127 },
+	{ CONN(session_data_bytes), 0, 1u << 31 },
+	{ CONN(data_out_timeout_s), 0, HOUR },
+};
+
+const size_t iscsi_limit_nkeys = ARRAY_SIZE(iscsi_limit_keys);
+
+const struct iscsi_limit_key *iscsi_limit_find(const char *name)
+{
+	for (size_t i = 0; i < iscsi_limit_nkeys; i++)
+		if (strcmp(name, iscsi_limit_keys[i].name) == 0)
+			return &iscsi_limit_keys[i];
+	return NULL;
+}
+
+int iscsi_limits_set(struct iscsi_limits *l, const char *name, unsigned value)
+{
+	const struct iscsi_limit_key *k = iscsi_limit_find(name);
+	if (!k)
+		return -ENOENT;
+	if (value < k->min || value > k->max)
+		return -ERANGE;
+	*(unsigned *)((char *)l + k->offset) = value;
+	return 0;
+}
