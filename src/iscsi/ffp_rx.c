@@ -62,6 +62,15 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 	if (!iscsi_session_admit(s, h, &hold)) {
 		if (!hold)
 			return RX_TO_SINK;
+		unsigned limit = conn->host->conn_limits.held_bytes;
+		if (limit && s->held_bytes + h->data_len > limit) {
+			/* With one connection per session nothing arrives out of
+			 * order unless a PDU was lost, which at ErrorRecoveryLevel
+			 * 0 ends the session anyway: only a hostile initiator
+			 * fills the gaps' room. */
+			iscsi_conn_close(conn, "too much data held out of CmdSN order");
+			return RX_TO_SINK;
+		}
 		f->held = calloc(1, sizeof(*f->held) + iscsi_pad4(h->data_len) + ISCSI_RX_SLACK);
 		if (!f->held) {
 			iscsi_conn_close(conn, "out of memory holding a command");

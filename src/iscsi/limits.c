@@ -33,6 +33,8 @@ void iscsi_limits_default(struct iscsi_limits *l)
 			.keepalive_interval_s = 10,
 			.keepalive_count = 6,
 			.session_data_bytes = 256u << 20,
+			/* sixteen data segments of the default 256 KiB */
+			.held_bytes = 4u << 20,
 			.data_out_timeout_s = 30,
 		},
 	};
@@ -62,6 +64,7 @@ const struct iscsi_limit_key iscsi_limit_keys[] = {
 	{ CONN(keepalive_interval_s), 0, 32767 },
 	{ CONN(keepalive_count), 0, 127 },
 	{ CONN(session_data_bytes), 0, 1u << 31 },
+	{ CONN(held_bytes), 0, 1u << 30 },
 	{ CONN(data_out_timeout_s), 0, HOUR },
 };
 

@@ -52,6 +52,10 @@ struct iscsi_conn_limits {
 	 * (their transfer lengths) gets no new CmdSN slots until some end:
 	 * its share of the buffer pool's budget. */
 	unsigned session_data_bytes;
+	/* Data segments of commands held until the ones before them in
+	 * CmdSN order arrive, per session; past it the connection is
+	 * closed. */
+	unsigned held_bytes;
 	/* A write whose initiator sends none of the data it owes (an R2T's
 	 * burst, unsolicited data) for this long ends with CHECK CONDITION:
 	 * it would hold its chunks, perhaps the pool's reserve, for ever.

@@ -408,6 +408,7 @@ void iscsi_session_hold(struct iscsi_session *s, struct iscsi_held_pdu *p)
 	p->next = *pp;
 	*pp = p;
 	s->nheld++;
+	s->held_bytes += p->hdr.data_len;
 }
 
 bool iscsi_session_abort_cmdsn(struct iscsi_session *s, uint32_t ref_cmdsn, uint32_t tmf_cmdsn)
@@ -440,6 +441,7 @@ struct iscsi_held_pdu *iscsi_session_next_held(struct iscsi_session *s)
 		return NULL;
 	s->held = p->next;
 	s->nheld--;
+	s->held_bytes -= p->hdr.data_len;
 	s->exp_cmdsn++;
 	if (p->hdr.opcode == ISCSI_OP_SCSI_CMD && !p->aborted)
 		s->active++;

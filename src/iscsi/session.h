@@ -74,6 +74,7 @@ struct iscsi_session {
 	uint64_t data_claimed, data_share;
 	struct iscsi_held_pdu *held; /* sorted by CmdSN */
 	unsigned nheld;
+	uint64_t held_bytes;        /* their data segments */
 
 	/* tasks, by ITT */
 	struct iscsi_task *tasks[ISCSI_ITT_BUCKETS];
