@@ -32,6 +32,7 @@
 #define G_MAX_JUNK 4096u
 #define G_DRAIN_MS 10
 #define G_CLOSE_WAIT_MS 1000
+#define H_SESSIONS 16
 #define POISON_BYTE 0xee
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -381,6 +382,40 @@ static void attack_bad_pdus(const struct hostile_env *env, struct attack_stats *
 	}
 }
 
+/* h. WRITEs of poison with 64 KiB of immediate data and every CmdSN of
+ * the window but the next one (ExpCmdSN): each must wait for the gap
+ * (RFC 7143 §3.2.2.1), which never fills, so not one may execute, and
+ * what they make the target hold must stay bounded. */
+static size_t fill_window_gap(struct flood_conn *fc, const struct hostile_env *env,
+			      uint8_t *out, size_t cap, unsigned *pdus)
+{
+	struct wire_conn *c = &fc->wc;
+	static uint8_t data[ATTACK_IO_BYTES];
+	size_t len = 0;
+
+	memset(data, POISON_BYTE, sizeof(data));
+	if (fc->sent + *pdus == 0)
+		c->cmdsn++; /* the gap */
+	while (!iscsi_sn_lt(c->max_cmdsn, c->cmdsn)) {
+		uint8_t bhs[ISCSI_BHS_LEN], cdb[10];
+
+		guard_cdb(env, cdb, 0x2a, ATTACK_IO_BYTES);
+		wire_build_scsi_cmd(bhs, c, c->next_itt, false, true, ATTACK_IO_BYTES, cdb, sizeof(cdb),
+				    ATTACK_IO_BYTES);
+		if (!put_pdu(out, cap, &len, bhs, data, sizeof(data)))
+			break;
+		c->next_itt++;
+		c->cmdsn++;
+		(*pdus)++;
+	}
+	return len;
+}
+
+static void attack_window_gap(const struct hostile_env *env, struct attack_stats *st)
+{
+	flood_attack(env, st, H_SESSIONS, true, 0, true, fill_window_gap);
+}
+
 static const struct attack attacks[] = {
 	{ "a_reads_never_read", "64 KiB READs filling the window of 16 sessions that never read",
 	  attack_reads_unread },
@@ -396,6 +431,8 @@ static const struct attack attacks[] = {
 	  attack_dribble },
 	{ "g_bad_pdus", "junk before login, junk PDUs in sessions, oversized data segments",
 	  attack_bad_pdus },
+	{ "h_window_gap", "64 KiB immediate WRITEs behind a CmdSN gap that never fills, 16 sessions",
+	  attack_window_gap },
 };
 
 const struct attack *hostile_attack_find(const char *name)
