@@ -23,6 +23,11 @@ tuser=lunar-target
 tsecret=lunar-secret-4567
 duser=discover
 dsecret=discovery-secret-89
+# A second target whose ACL binds its one initiator to one CHAP user.
+acl_iqn=iqn.2026-11.org.lunar:chap-acl
+acl_initiator=iqn.2026-11.org.lunar:auth-test
+auser=alice
+asecret=alice-secret-0123
 
 wire_tool=
 
@@ -53,6 +58,12 @@ printf '%s\n' \
     '  luns = ( { lun = 0; backend = "memory"; size = "16M"; } );' \
     "  chap = { users = ( { user = \"$user\"; secret = \"$secret\"; } );" \
     "           mutual = { user = \"$tuser\"; secret = \"$tsecret\"; }; };" \
+    '}, {' \
+    "  name = \"$acl_iqn\";" \
+    '  luns = ( { lun = 0; backend = "memory"; size = "16M"; } );' \
+    "  chap = { users = ( { user = \"$user\"; secret = \"$secret\"; }," \
+    "                     { user = \"$auser\"; secret = \"$asecret\"; } ); };" \
+    "  acl = ( { initiator = \"$acl_initiator\"; chap_user = \"$auser\"; } );" \
     '} );' \
     "discovery = { chap = { users = ( { user = \"$duser\"; secret = \"$dsecret\"; } ); }; };" \
     >"$work/lunar.conf"
@@ -105,6 +116,19 @@ if check_run "discovery with its CHAP account answers" "$work/disc.out" \
         check_fail "SendTargets does not list $iqn: $(tr '\n' ' ' <"$work/disc.out")"
     fi
 fi
+# An ACL entry bound to a CHAP user: that user logs in; another user with a
+# right secret is refused with 0202 (authorization, not authentication).
+acl_url() { echo "iscsi://$1$TARGET_PORTAL/$acl_iqn/0"; }
+check_run "the ACL's CHAP user logs in" "$work/acl-ok.out" \
+    inq -i "$acl_initiator" "$(acl_url "$auser%$asecret@")" || true
+check_refused "another CHAP user is not authorized by the ACL" "$work/acl-other.out" \
+    inq -i "$acl_initiator" "$(acl_url "$user%$secret@")"
+if grep -q 'Authorization failure' "$work/acl-other.out"; then
+    check_ok "the refusal is 0202 (authorization failure)"
+else
+    check_fail "the refusal is not 0202: $(tr '\n' ' ' <"$work/acl-other.out")"
+fi
+
 # A wrong target secret: lunard accepts the initiator, which refuses lunard.
 check_refused "mutual CHAP with a wrong target secret fails" "$work/mutual-bad.out" \
     inq "$(url "$user%$secret@" "?target_user=$tuser&target_password=wrong-secret-000")"
