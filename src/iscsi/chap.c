@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "iscsi/textkv.h"
 #include "util/macros.h"
 
 /* RFC 7143 §12.1.3 and the IANA "iSCSI CHAP_A" registry (RFC 7143 §14.3
@@ -28,34 +29,14 @@ const struct chap_alg *chap_alg_find(unsigned code)
 	return NULL;
 }
 
-/* RFC 7143 §6.1 numbers: decimal without leading zeros, or 0x hex. */
+/* An RFC 7143 §6.1 number no larger than max. */
 static bool chap_parse_number(const char *s, size_t len, unsigned max, unsigned *out)
 {
-	unsigned v = 0, base = 10;
-	size_t i = 0;
+	uint64_t v;
 
-	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	} else if (len == 0 || (len > 1 && s[0] == '0')) {
+	if (!iscsi_text_parse_number(s, len, &v) || v > max)
 		return false;
-	}
-	for (; i < len; i++) {
-		unsigned d;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			d = (unsigned)(s[i] - '0');
-		else if (base == 16 && s[i] >= 'a' && s[i] <= 'f')
-			d = (unsigned)(s[i] - 'a' + 10);
-		else if (base == 16 && s[i] >= 'A' && s[i] <= 'F')
-			d = (unsigned)(s[i] - 'A' + 10);
-		else
-			return false;
-		v = v * base + d;
-		if (v > max)
-			return false;
-	}
-	*out = v;
+	*out = (unsigned)v;
 	return true;
 }
 

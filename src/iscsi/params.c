@@ -268,38 +268,6 @@ static const struct neg_key *neg_lookup(const char *key, size_t key_len, uint64_
 	return NULL;
 }
 
-/* RFC 7143 §6.1: decimal-constant (no leading zeros) or hex-constant. */
-static bool neg_parse_number(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	unsigned base = 10;
-
-	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	} else if (len == 0 || (len > 1 && s[0] == '0')) {
-		return false;
-	}
-	for (; i < len; i++) {
-		unsigned d;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			d = (unsigned)(s[i] - '0');
-		else if (base == 16 && s[i] >= 'a' && s[i] <= 'f')
-			d = (unsigned)(s[i] - 'a' + 10);
-		else if (base == 16 && s[i] >= 'A' && s[i] <= 'F')
-			d = (unsigned)(s[i] - 'A' + 10);
-		else
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool neg_parse_bool(const char *s, size_t len, uint32_t *out)
 {
 	if (len == 3 && memcmp(s, "Yes", 3) == 0)
@@ -370,7 +338,7 @@ static uint16_t neg_negotiate(struct iscsi_neg *n, const struct neg_key *k,
 			? ISCSI_LOGIN_OUT_OF_RESOURCES : 0;
 	case NEG_MIN:
 	case NEG_MAX:
-		if (!neg_parse_number(p->value, p->value_len, &num) || num < k->min || num > k->max)
+		if (!iscsi_text_parse_number(p->value, p->value_len, &num) || num < k->min || num > k->max)
 			return iscsi_text_append(out, k->name, "Reject") ? ISCSI_LOGIN_OUT_OF_RESOURCES : 0;
 		offer = (uint32_t)num;
 		if (k->rule == NEG_MIN) {
@@ -409,7 +377,7 @@ static uint16_t neg_declared_by_initiator(struct iscsi_neg *n, const struct neg_
 	case NEG_DECLARE_NUMBER:
 		/* A declaration out of range cannot take effect; the value stays
 		 * at its default (RFC 7143 §6.2). */
-		if (!neg_parse_number(p->value, p->value_len, &num) || num < k->min || num > k->max)
+		if (!iscsi_text_parse_number(p->value, p->value_len, &num) || num < k->min || num > k->max)
 			return iscsi_text_append(out, k->name, "Reject") ? ISCSI_LOGIN_OUT_OF_RESOURCES : 0;
 		neg_set(n, k->result, (uint32_t)num);
 		return 0;

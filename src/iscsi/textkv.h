@@ -43,6 +43,9 @@ enum iscsi_text_error iscsi_text_parse(const uint8_t *buf, size_t len, size_t va
 
 /* True when the pair's key is exactly `key`. */
 bool iscsi_text_key_is(const struct iscsi_text_pair *p, const char *key);
+/* RFC 7143 §6.1: a decimal-constant (no leading zeros) or a hex-constant
+ * (0x...) of len bytes; false if it is neither or exceeds 64 bits. */
+bool iscsi_text_parse_number(const char *s, size_t len, uint64_t *out);
 
 const char *iscsi_text_error_str(enum iscsi_text_error e);
 
