@@ -282,7 +282,6 @@ static void login_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	 * (login_pdu): closing with it unread would make the kernel reset the
 	 * connection, and a reset can destroy the answer before the initiator
 	 * reads it. */
-	(void)err;
 }
 
 /* A connection can close between the bind step and the full feature
