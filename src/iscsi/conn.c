@@ -37,7 +37,7 @@ void iscsi_conn_limits_default(struct iscsi_conn_limits *l)
 		.keepalive_idle_s = 60,
 		.keepalive_interval_s = 10,
 		.keepalive_count = 6,
-		.session_data_bytes = 256u << 20,
+		.session_data_bytes = ISCSI_SESSION_DATA_FROM_POOL,
 		.data_out_timeout_s = 30,
 	};
 }

@@ -12,6 +12,7 @@
 #ifndef LUNAR_ISCSI_CONN_H
 #define LUNAR_ISCSI_CONN_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -66,7 +67,9 @@ struct iscsi_conn_limits {
 	unsigned keepalive_idle_s, keepalive_interval_s, keepalive_count;
 	/* A session whose commands may move this many bytes of task data
 	 * (their transfer lengths) gets no new CmdSN slots until some end:
-	 * its share of the buffer pool's budget. */
+	 * its share of the buffer pool's budget. ISCSI_SESSION_DATA_FROM_POOL
+	 * (the default) takes the pool's own figure for one session
+	 * (util/bufpool.h share_bytes). */
 	unsigned session_data_bytes;
 	/* A write whose initiator sends none of the data it owes (an R2T's
 	 * burst, unsolicited data) for this long ends with CHECK CONDITION:
@@ -74,6 +77,8 @@ struct iscsi_conn_limits {
 	 * Checked on the liveness timer, so only with nop_interval_s set. */
 	unsigned data_out_timeout_s;
 };
+
+#define ISCSI_SESSION_DATA_FROM_POOL UINT_MAX
 
 void iscsi_conn_limits_default(struct iscsi_conn_limits *l);
 /* Sets the limit called name (the field's name); -ENOENT for no such

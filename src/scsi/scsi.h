@@ -305,6 +305,8 @@ struct scsi_task {
 				  * a write moves only the whole blocks of it, so an
 				  * Expected Data Transfer Length below the CDB's
 				  * length writes no more than was sent */
+	struct bufwait_account *data_account; /* whose minimum guarantee the chunks
+					       * draw on (util/bufwait.h), or NULL */
 
 	/* set by scsi_task_prepare */
 	struct scsi_lu *lu;      /* a reference; NULL when the LUN does not exist */

@@ -171,6 +171,7 @@ static void task_data_request(struct scsi_task *task, uint32_t end, bool last)
 	e->max_iov = SCSI_TASK_MAX_CHUNKS - task->data_iovcnt;
 	e->len = (uint32_t)(upto - (uint64_t)task->data_iovcnt * SCSI_DATA_CHUNK);
 	e->last = last;
+	e->account = task->data_account;
 }
 
 static void task_data_arrived(struct bufwait_entry *e)
@@ -199,8 +200,7 @@ bool scsi_task_data_get(struct scsi_task *task, uint32_t end, bool last,
 static void task_drop_data(struct scsi_task *task)
 {
 	if (task->data_chunked) {
-		bufwait_cancel(task->bufs, &task->data_wait);
-		bufwait_put(task->bufs, task->data_iov, task->data_iovcnt);
+		bufwait_release(task->bufs, &task->data_wait, task->data_iov);
 	} else {
 		free(task->buf);
 	}
