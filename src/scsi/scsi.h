@@ -262,6 +262,8 @@ enum scsi_task_state {
 	SCSI_TASK_AWAITING_DATA, /* a read waiting for its chunks, not yet in the task set */
 	SCSI_TASK_WAITING, /* held back by the task set; its handler has not run */
 	SCSI_TASK_RUNNING, /* executing: done runs once when it ends */
+	SCSI_TASK_ENDING,  /* a read aborted while awaiting its chunks: done is
+			    * queued and runs once */
 };
 
 struct scsi_opdef;
