@@ -522,7 +522,7 @@ static int config_key_memory_budget(struct config_ctx *c, const config_setting_t
 	return 0;
 }
 
-/* The "limits" group: one key per row of iscsi/limits.c's table, each
+/* The "limits" group: one key per row of iscsi/peer_limits.c's table, each
  * an integer in its range. */
 static int config_key_limits(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
 			     void *obj)

@@ -10,7 +10,7 @@
 
 #include "backend/backend.h"
 #include "control/config_chap.h"
-#include "iscsi/limits.h"
+#include "iscsi/peer_limits.h"
 #include "iscsi/params.h"
 
 #define LUNAR_DEFAULT_TARGET "iqn.2026-11.org.lunar:default"
@@ -57,7 +57,7 @@ struct lunar_config {
 	char *state_dir;
 	unsigned threads;            /* data-plane threads; 0 = online CPUs */
 	uint64_t memory_budget;      /* bytes for task data; 0 = a share of RAM */
-	struct iscsi_limits peer_limits; /* what one peer may make lunard hold (iscsi/limits.h) */
+	struct iscsi_limits peer_limits; /* what one peer may make lunard hold (iscsi/peer_limits.h) */
 	struct config_portal *portals;
 	size_t nportals;
 	struct config_target *targets;

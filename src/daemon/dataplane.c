@@ -28,6 +28,23 @@
 #define DATAPLANE_BUDGET_MIN (64ull << 20)
 #define DATAPLANE_BUDGET_MAX (4ull << 30)
 #define DATAPLANE_BUDGET_RAM_SHARE 8
+/* The minimum guarantee (util/bufwait.h): a session holding less than
+ * DATAPLANE_MINIMUM of task memory gets its command's chunks from an
+ * overdraft beyond the budget when the budget is spent, so sessions that
+ * hold their chunks for ever (initiators that stop reading their Data-In)
+ * cannot stall a light one. 1 MiB covers a queue of small commands, and
+ * is what a session with nothing in flight can always move. The overdraft
+ * is a quarter of the budget, at most 32 MiB: room for the minimum of
+ * many sessions, while the whole stays bounded by budget + overdraft +
+ * the chunks the threads keep. */
+#define DATAPLANE_MINIMUM (1u << 20)
+#define DATAPLANE_OVERDRAFT_SHARE 4
+#define DATAPLANE_OVERDRAFT_MAX (32u << 20)
+/* What one session may claim of the budget before its window stops
+ * opening (unless session_data_bytes says otherwise): an eighth, so that
+ * a few busy sessions cannot take it all, but at least one largest
+ * command. */
+#define DATAPLANE_SESSION_SHARE 8
 /* Free chunks each thread keeps for its next commands (one largest
  * transfer's worth), outside the budget. */
 #define DATAPLANE_CHUNKS_KEPT (SCSI_MAX_XFER_BYTES / SCSI_DATA_CHUNK)
@@ -82,7 +99,14 @@ int dataplane_start(unsigned n, uint64_t budget_bytes)
 	size_t budget = budget_bytes ? (size_t)budget_bytes : dataplane_budget();
 	if (bufpool_init(&data_pool, SCSI_DATA_CHUNK, budget, SCSI_MAX_XFER_BYTES) < 0)
 		return -EINVAL;
-	log_info("data plane: %u thread(s), %zu MiB for task data", n, budget >> 20);
+	size_t overdraft = min_u64(budget / DATAPLANE_OVERDRAFT_SHARE, DATAPLANE_OVERDRAFT_MAX);
+	size_t share = budget / DATAPLANE_SESSION_SHARE;
+	if (share < SCSI_MAX_XFER_BYTES)
+		share = SCSI_MAX_XFER_BYTES;
+	bufpool_set_guarantee(&data_pool, overdraft, DATAPLANE_MINIMUM, share);
+	log_info("data plane: %u thread(s), %zu MiB for task data (+%zu MiB overdraft for sessions "
+		 "holding under %u KiB; %zu MiB per session)",
+		 n, budget >> 20, overdraft >> 20, DATAPLANE_MINIMUM >> 10, share >> 20);
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_thread *t = &threads[i];
 		t->index = i;

@@ -18,7 +18,7 @@
 #include <sys/uio.h>
 
 #include "iscsi/access.h"
-#include "iscsi/limits.h"
+#include "iscsi/peer_limits.h"
 #include "iscsi/login.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"

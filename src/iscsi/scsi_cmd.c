@@ -275,6 +275,12 @@ static const char *cmd_unsolicited_violation(const struct iscsi_params *p, const
  * a session never stalls for good. */
 static void task_claim(struct iscsi_session *s, struct iscsi_task *t)
 {
+	/* The pool's figure is read here, on the session's loop, where its
+	 * pool is; until the first claim the share matters to no one. */
+	if (s->data_share == ISCSI_SESSION_DATA_FROM_POOL) {
+		struct bufwait *bw = bufwait_here();
+		s->data_share = bw ? bw->cache.pool->share_bytes : 0;
+	}
 	uint32_t claim = min_u32(t->edtl, t->scsi.xfer_len);
 	if (s->data_share && s->data_claimed && s->data_claimed + claim > s->data_share) {
 		scsi_task_refuse_full(&t->scsi);
@@ -323,6 +329,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->scsi.done = task_scsi_done;
 	t->scsi.transport_priv = t;
 	t->scsi.expected_len = h->cmd.edtl;
+	t->scsi.data_account = &s->data_held;
 	t->prepared = scsi_task_prepare(&t->scsi);
 	if (t->prepared)
 		task_claim(s, t);

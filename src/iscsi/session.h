@@ -72,6 +72,9 @@ struct iscsi_session {
 	/* transfer lengths of the live tasks; at data_share or more the
 	 * window opens no further (0: no share) */
 	uint64_t data_claimed, data_share;
+	/* the pool chunks its tasks hold, for the guaranteed minimum
+	 * (util/bufwait.h) */
+	struct bufwait_account data_held;
 	struct iscsi_held_pdu *held; /* sorted by CmdSN */
 	unsigned nheld;
 	uint64_t held_bytes;        /* their data segments */

@@ -262,6 +262,8 @@ enum scsi_task_state {
 	SCSI_TASK_AWAITING_DATA, /* a read waiting for its chunks, not yet in the task set */
 	SCSI_TASK_WAITING, /* held back by the task set; its handler has not run */
 	SCSI_TASK_RUNNING, /* executing: done runs once when it ends */
+	SCSI_TASK_ENDING,  /* a read aborted while awaiting its chunks: done is
+			    * queued and runs once */
 };
 
 struct scsi_opdef;
@@ -305,6 +307,8 @@ struct scsi_task {
 				  * a write moves only the whole blocks of it, so an
 				  * Expected Data Transfer Length below the CDB's
 				  * length writes no more than was sent */
+	struct bufwait_account *data_account; /* whose minimum guarantee the chunks
+					       * draw on (util/bufwait.h), or NULL */
 
 	/* set by scsi_task_prepare */
 	struct scsi_lu *lu;      /* a reference; NULL when the LUN does not exist */

@@ -171,6 +171,7 @@ static void task_data_request(struct scsi_task *task, uint32_t end, bool last)
 	e->max_iov = SCSI_TASK_MAX_CHUNKS - task->data_iovcnt;
 	e->len = (uint32_t)(upto - (uint64_t)task->data_iovcnt * SCSI_DATA_CHUNK);
 	e->last = last;
+	e->account = task->data_account;
 }
 
 static void task_data_arrived(struct bufwait_entry *e)
@@ -199,8 +200,7 @@ bool scsi_task_data_get(struct scsi_task *task, uint32_t end, bool last,
 static void task_drop_data(struct scsi_task *task)
 {
 	if (task->data_chunked) {
-		bufwait_cancel(task->bufs, &task->data_wait);
-		bufwait_put(task->bufs, task->data_iov, task->data_iovcnt);
+		bufwait_release(task->bufs, &task->data_wait, task->data_iov);
 	} else {
 		free(task->buf);
 	}
@@ -323,6 +323,8 @@ static void task_complete(struct scsi_task *task)
 		task->data_len = 0;
 		scsi_task_set_result(task, SENSE_TASK_ABORTED);
 	}
+	if (task->state == SCSI_TASK_ENDING)
+		task->state = SCSI_TASK_IDLE;
 	task_set_leave(task);
 	/* done may free the task: take what the reset needs first. */
 	struct scsi_lu_reset *reset = task->lu_reset;
@@ -483,12 +485,15 @@ static void task_set_drop_waiting(struct scsi_task *task)
 }
 
 /* A read still waiting for its chunks stops waiting and completes as
- * aborted, as an executing task would. */
+ * aborted, as an executing task would. Until its completion runs it is
+ * ENDING, not IDLE: a second abort (a lost connection's, after its task
+ * set's) must leave it to done rather than have the transport free it
+ * under the queued completion. */
 static void task_abort_awaiting_data(struct scsi_task *task)
 {
 	bufwait_cancel(task->bufs, &task->data_wait);
 	task_list_remove(&task->nexus->awaiting_data, task);
-	task->state = SCSI_TASK_IDLE;
+	task->state = SCSI_TASK_ENDING;
 	task->aborted = true;
 	scsi_task_finish_later(task, SENSE_TASK_ABORTED);
 }
@@ -501,6 +506,8 @@ enum scsi_abort_result scsi_task_abort(struct scsi_task *task)
 		return SCSI_ABORT_RUNNING;
 	case SCSI_TASK_RUNNING:
 		task->aborted = true;
+		return SCSI_ABORT_RUNNING;
+	case SCSI_TASK_ENDING:
 		return SCSI_ABORT_RUNNING;
 	case SCSI_TASK_WAITING:
 		task_set_drop_waiting(task);

@@ -14,9 +14,22 @@ int bufpool_init(struct bufpool *pool, size_t chunk_size, size_t max_bytes, size
 	pool->reserve_chunks = (reserve_bytes + chunk_size - 1) / chunk_size;
 	if (pool->reserve_chunks >= pool->max_chunks)
 		return -EINVAL;
+	pool->overdraft_chunks = 0;
+	pool->minimum_chunks = 0;
+	pool->share_bytes = 0;
 	atomic_init(&pool->in_use, 0);
+	atomic_init(&pool->over_in_use, 0);
 	atomic_init(&pool->reserve_holder, NULL);
 	return 0;
+}
+
+void bufpool_set_guarantee(struct bufpool *pool, size_t overdraft_bytes, size_t minimum_bytes,
+			   size_t share_bytes)
+{
+	size_t size = pool->chunk_size;
+	pool->overdraft_chunks = (overdraft_bytes + size - 1) / size;
+	pool->minimum_chunks = (minimum_bytes + size - 1) / size;
+	pool->share_bytes = share_bytes;
 }
 
 size_t bufpool_chunks(struct bufpool *pool)
@@ -24,19 +37,28 @@ size_t bufpool_chunks(struct bufpool *pool)
 	return atomic_load_explicit(&pool->in_use, memory_order_relaxed);
 }
 
+size_t bufpool_overdraft_in_use(struct bufpool *pool)
+{
+	return atomic_load_explicit(&pool->over_in_use, memory_order_relaxed);
+}
+
 /* The counter guards no other memory (chunks come from malloc or a
  * thread's own cache), so relaxed atomics are enough; the compare-and-swap
  * keeps it from ever passing the cap, even for a moment. */
-static bool bufpool_count_out(struct bufpool *pool, size_t n, bool from_reserve)
+static bool count_out(_Atomic size_t *counter, size_t cap, size_t n)
 {
-	size_t cap = pool->max_chunks - (from_reserve ? 0 : pool->reserve_chunks);
-	size_t used = atomic_load_explicit(&pool->in_use, memory_order_relaxed);
+	size_t used = atomic_load_explicit(counter, memory_order_relaxed);
 	do {
 		if (n > cap || used > cap - n)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&pool->in_use, &used, used + n,
+	} while (!atomic_compare_exchange_weak_explicit(counter, &used, used + n,
 							memory_order_relaxed, memory_order_relaxed));
 	return true;
+}
+
+static bool bufpool_count_out(struct bufpool *pool, size_t n, bool from_reserve)
+{
+	return count_out(&pool->in_use, pool->max_chunks - (from_reserve ? 0 : pool->reserve_chunks), n);
 }
 
 static void bufpool_count_back(struct bufpool *pool, size_t n)
@@ -100,6 +122,26 @@ void bufpool_put(struct bufpool_cache *cache, void *chunk)
 	bufpool_count_back(cache->pool, 1);
 }
 
+/* n chunks already counted out on counter into iov, or none (the count
+ * given back) when memory is short. */
+static int fill_iov(struct bufpool_cache *cache, _Atomic size_t *counter, uint32_t len,
+		    struct iovec *iov, size_t n)
+{
+	size_t size = cache->pool->chunk_size;
+	for (size_t i = 0; i < n; i++) {
+		void *chunk = cache_pop(cache);
+		if (!chunk) {
+			for (size_t j = 0; j < i; j++)
+				cache_push(cache, iov[j].iov_base);
+			atomic_fetch_sub_explicit(counter, n, memory_order_relaxed);
+			return -ENOBUFS;
+		}
+		size_t left = len - i * size;
+		iov[i] = (struct iovec){ .iov_base = chunk, .iov_len = left < size ? left : size };
+	}
+	return (int)n;
+}
+
 int bufpool_get_iov(struct bufpool_cache *cache, uint32_t len, struct iovec *iov, unsigned max_iov,
 		    bool from_reserve)
 {
@@ -109,18 +151,7 @@ int bufpool_get_iov(struct bufpool_cache *cache, uint32_t len, struct iovec *iov
 		return -E2BIG;
 	if (!bufpool_count_out(cache->pool, n, from_reserve))
 		return -ENOBUFS;
-	for (size_t i = 0; i < n; i++) {
-		void *chunk = cache_pop(cache);
-		if (!chunk) {
-			for (size_t j = 0; j < i; j++)
-				cache_push(cache, iov[j].iov_base);
-			bufpool_count_back(cache->pool, n);
-			return -ENOBUFS;
-		}
-		size_t left = len - i * size;
-		iov[i] = (struct iovec){ .iov_base = chunk, .iov_len = left < size ? left : size };
-	}
-	return (int)n;
+	return fill_iov(cache, &cache->pool->in_use, len, iov, n);
 }
 
 void bufpool_put_iov(struct bufpool_cache *cache, const struct iovec *iov, unsigned n)
@@ -129,6 +160,26 @@ void bufpool_put_iov(struct bufpool_cache *cache, const struct iovec *iov, unsig
 		cache_push(cache, iov[i].iov_base);
 	if (n)
 		bufpool_count_back(cache->pool, n);
+}
+
+int bufpool_get_iov_overdraft(struct bufpool_cache *cache, uint32_t len, struct iovec *iov,
+			      unsigned max_iov)
+{
+	struct bufpool *pool = cache->pool;
+	size_t n = (len + pool->chunk_size - 1) / pool->chunk_size;
+	if (n > max_iov)
+		return -E2BIG;
+	if (!count_out(&pool->over_in_use, pool->overdraft_chunks, n))
+		return -ENOBUFS;
+	return fill_iov(cache, &pool->over_in_use, len, iov, n);
+}
+
+void bufpool_put_iov_overdraft(struct bufpool_cache *cache, const struct iovec *iov, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		cache_push(cache, iov[i].iov_base);
+	if (n)
+		atomic_fetch_sub_explicit(&cache->pool->over_in_use, n, memory_order_relaxed);
 }
 
 bool bufpool_reserve_take(struct bufpool *pool, const void *who)

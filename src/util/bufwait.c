@@ -58,16 +58,37 @@ static void arm_retry(struct bufwait *bw)
 	bw->retry_armed = true;
 }
 
-/* One try for e: the budget outside the reserve, else the reserve if e
- * holds it or may take it (head of its queue, or no queue). */
-static int try_take(struct bufwait *bw, struct bufwait_entry *e, bool may_take_reserve)
+/* Whether e's group, with this request, stays within its minimum. */
+static bool guaranteed(const struct bufwait *bw, const struct bufwait_entry *e)
+{
+	const struct bufpool *pool = bw->cache.pool;
+	size_t need = (e->len + pool->chunk_size - 1) / pool->chunk_size;
+	return e->account && e->account->chunks + need <= pool->minimum_chunks;
+}
+
+/* One try for e, in this order: the budget outside the reserve (budget),
+ * the overdraft if e is guaranteed, the reserve if e holds it or may take
+ * it (reserve: head of its queue, or no queue). */
+static int try_take(struct bufwait *bw, struct bufwait_entry *e, bool budget, bool reserve)
 {
 	struct bufpool *pool = bw->cache.pool;
-	int n = bufpool_get_iov(&bw->cache, e->len, e->iov, e->max_iov, false);
-	if (n == -ENOBUFS && may_take_reserve && bufpool_reserve_take(pool, e))
+	int n = -ENOBUFS;
+	bool over = false;
+	if (budget)
+		n = bufpool_get_iov(&bw->cache, e->len, e->iov, e->max_iov, false);
+	if (n == -ENOBUFS && guaranteed(bw, e)) {
+		n = bufpool_get_iov_overdraft(&bw->cache, e->len, e->iov, e->max_iov);
+		over = n >= 0;
+	}
+	if (n == -ENOBUFS && reserve && bufpool_reserve_take(pool, e))
 		n = bufpool_get_iov(&bw->cache, e->len, e->iov, e->max_iov, true);
 	if (n >= 0) {
 		e->got = (unsigned)n;
+		e->held += (unsigned)n;
+		if (over)
+			e->over += (unsigned)n;
+		if (e->account)
+			e->account->chunks += (size_t)n;
 		if (e->last)
 			bufpool_reserve_drop(pool, e);
 	}
@@ -99,7 +120,7 @@ static void serve(struct bufwait *bw)
 {
 	while (bw->head) {
 		struct bufwait_entry *e = bw->head;
-		int n = try_take(bw, e, true);
+		int n = try_take(bw, e, true, true);
 		if (n == -ENOBUFS) {
 			arm_retry(bw);
 			return;
@@ -114,13 +135,14 @@ int bufwait_get(struct bufwait *bw, struct bufwait_entry *e)
 {
 	bool holder = holds_reserve(bw, e);
 	e->got = 0;
-	if (!bw->head || holder) {
-		int n = try_take(bw, e, true);
-		if (n != -ENOBUFS)
-			return n;
-	} else if (e->len > e->max_iov * bw->cache.pool->chunk_size) {
+	if (e->len > e->max_iov * bw->cache.pool->chunk_size)
 		return -E2BIG;
-	}
+	/* A newcomer takes nothing of the budget past a waiter; the
+	 * overdraft it may take, being no one else's turn. */
+	bool first = !bw->head || holder;
+	int n = try_take(bw, e, first, first);
+	if (n != -ENOBUFS)
+		return n;
 	/* The holder goes first: the head could not take the reserve from it. */
 	e->queued = true;
 	if (holder || !bw->head) {
@@ -140,8 +162,7 @@ int bufwait_get(struct bufwait *bw, struct bufwait_entry *e)
 int bufwait_get_now(struct bufwait *bw, struct bufwait_entry *e)
 {
 	e->got = 0;
-	int n = try_take(bw, e, false);
-	return n;
+	return try_take(bw, e, true, false);
 }
 
 void bufwait_cancel(struct bufwait *bw, struct bufwait_entry *e)
@@ -153,6 +174,20 @@ void bufwait_cancel(struct bufwait *bw, struct bufwait_entry *e)
 		if (bw->head && !bw->serve_defer.queued)
 			loop_defer(bw->loop, &bw->serve_defer);
 	}
+}
+
+void bufwait_release(struct bufwait *bw, struct bufwait_entry *e, const struct iovec *iov)
+{
+	bufwait_cancel(bw, e);
+	/* Chunks are alike: which of them go back as overdraft is all one. */
+	bufpool_put_iov_overdraft(&bw->cache, iov, e->over);
+	bufpool_put_iov(&bw->cache, iov + e->over, e->held - e->over);
+	if (e->account)
+		e->account->chunks -= e->held;
+	e->held = 0;
+	e->over = 0;
+	if (bw->head && !bw->serve_defer.queued)
+		loop_defer(bw->loop, &bw->serve_defer);
 }
 
 void bufwait_put(struct bufwait *bw, const struct iovec *iov, unsigned n)

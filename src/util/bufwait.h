@@ -32,9 +32,23 @@
  * on the thread and, while anyone waits, on a timer (chunks and the
  * reserve may come back on another thread, which does not wake this one).
  *
+ * The minimum guarantee. Chunks held for ever by a group that never lets
+ * them go (an initiator that stops reading its Data-In holds a window of
+ * reads until its connection times out) could spend the budget, and every
+ * other group would then wait that long. So a request may name the group
+ * it draws for (its account, an iSCSI session); a group holding fewer
+ * than the pool's minimum_chunks, this request included, gets it at once
+ * from the overdraft beyond the budget when the budget cannot give it
+ * without passing a waiter. The overdraft is bounded and counted apart
+ * from the budget, so the argument above, which is about the budget,
+ * stands unchanged; and no request waits for the overdraft (one it
+ * cannot serve takes the ordinary path), so it adds no waiting to
+ * deadlock over. A group above its minimum waits or is refused as
+ * before.
+ *
  * Requests that cannot wait (a write's unsolicited data is already on the
- * wire) use bufwait_get_now: outside the reserve, passing the queue, and
- * refused when the budget cannot give them. */
+ * wire) use bufwait_get_now: outside the reserve, passing the queue, then
+ * the overdraft if guaranteed, and refused when neither can give them. */
 #ifndef LUNAR_UTIL_BUFWAIT_H
 #define LUNAR_UTIL_BUFWAIT_H
 
@@ -45,15 +59,26 @@
 #include "util/bufpool.h"
 #include "util/loop.h"
 
+/* What one group of requesters holds, for the minimum guarantee; it
+ * lives on the loop of its requests' queue. */
+struct bufwait_account {
+	size_t chunks;
+};
+
+/* One requester: a series of requests whose chunks it keeps, in order,
+ * until bufwait_release gives them all back. Zeroed before its first. */
 struct bufwait_entry {
 	/* set by the caller for each request */
 	struct iovec *iov;   /* where the chunks go */
 	unsigned max_iov;
 	uint32_t len;        /* bytes to cover */
 	bool last;           /* the requester will ask for nothing more */
+	struct bufwait_account *account; /* its group, or NULL: no guarantee */
 	void (*ready)(struct bufwait_entry *e); /* chunks taken while it waited */
 	/* set by bufwait */
 	unsigned got;        /* entries of iov filled */
+	unsigned held;       /* chunks of all its requests, until released */
+	unsigned over;       /* of those, from the overdraft */
 	bool queued;
 	struct bufwait_entry *next;
 };
@@ -83,9 +108,15 @@ struct bufwait *bufwait_here(void);
 int bufwait_get(struct bufwait *bw, struct bufwait_entry *e);
 /* The same without waiting: -ENOBUFS when the budget cannot give them now. */
 int bufwait_get_now(struct bufwait *bw, struct bufwait_entry *e);
-/* The requester goes: it leaves the queue and lets go of the reserve. */
+/* The requester stops asking: it leaves the queue and lets go of the
+ * reserve; it keeps the chunks it holds. */
 void bufwait_cancel(struct bufwait *bw, struct bufwait_entry *e);
-/* Gives chunks back; waiters are served before the loop next sleeps. */
+/* The requester goes: bufwait_cancel, then every chunk its requests got
+ * (e->held, which it keeps from iov[0] on) goes back, to the budget or the
+ * overdraft it came from. */
+void bufwait_release(struct bufwait *bw, struct bufwait_entry *e, const struct iovec *iov);
+/* Gives back chunks taken from the budget without an entry; waiters are
+ * served before the loop next sleeps. */
 void bufwait_put(struct bufwait *bw, const struct iovec *iov, unsigned n);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include "iscsi/auth_throttle.h"
 
-/* lunard's defaults (iscsi/limits.c). */
+/* lunard's defaults (iscsi/peer_limits.c). */
 #define AUTH_THROTTLE_FAILURES 5
 #define AUTH_THROTTLE_WINDOW_MS 60000u
 

@@ -199,6 +199,58 @@ static void a_read_waiting_for_chunks_is_outside_the_task_set_but_aborted_with_i
 	bufpool_reserve_drop(&f->pool, &other);
 }
 
+/* A lost connection aborts the task set, then each of its tasks: the
+ * second abort of a read that stopped awaiting its chunks must leave it
+ * to its queued completion, which runs once, not have it released. */
+static void a_read_aborted_twice_while_awaiting_chunks_completes_once(void **state)
+{
+	struct bench *b = *state;
+	struct fixture *f = b->f;
+	small_pool(f, 3, 1);
+	struct iovec held[2];
+	assert_int_equal(bufpool_get_iov(&f->bufs.cache, 2 * SCSI_DATA_CHUNK, held, 2, false), 2);
+	int other = 0;
+	assert_true(bufpool_reserve_take(&f->pool, &other));
+	read_chunk(b, 0, 0);
+	assert_int_equal(scsi_task_set_abort(&f->nexus, -1, noop_removed, NULL), 1);
+	assert_int_equal(scsi_task_abort(&b->tasks[0]), SCSI_ABORT_RUNNING);
+	run_until(b, 1);
+	assert_int_equal(b->order[0], 0);
+	assert_int_equal(b->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(b->tasks[0].state, SCSI_TASK_IDLE);
+	bufwait_put(&f->bufs, held, 2);
+	bufpool_reserve_drop(&f->pool, &other);
+}
+
+/* A task's chunks count in its transport's account (the iSCSI session's)
+ * while it holds them, and an account under the pool's minimum gets them
+ * from the overdraft when the budget is spent. */
+static void a_task_charges_its_chunks_to_its_account(void **state)
+{
+	struct bench *b = *state;
+	struct fixture *f = b->f;
+	small_pool(f, 3, 1);
+	bufpool_set_guarantee(&f->pool, 2 * SCSI_DATA_CHUNK, 2 * SCSI_DATA_CHUNK, 0);
+	struct iovec held[2];
+	assert_int_equal(bufpool_get_iov(&f->bufs.cache, 2 * SCSI_DATA_CHUNK, held, 2, false), 2);
+	int other = 0;
+	assert_true(bufpool_reserve_take(&f->pool, &other));
+	struct bufwait_account account = { 0 };
+	const uint8_t cdb[16] = { 0x28, 0, 0, 0, 0, 0, 0, 0, CHUNK_BLOCKS };
+	prepare(b, 0, cdb);
+	b->tasks[0].data_account = &account;
+	scsi_task_execute(&b->tasks[0]);
+	assert_int_equal(account.chunks, 1);
+	assert_int_equal(bufpool_overdraft_in_use(&f->pool), 1);
+	run_until(b, 1);
+	assert_int_equal(b->tasks[0].status, SCSI_STATUS_GOOD);
+	scsi_task_release(&b->tasks[0]);
+	assert_int_equal(account.chunks, 0);
+	assert_int_equal(bufpool_overdraft_in_use(&f->pool), 0);
+	bufwait_put(&f->bufs, held, 2);
+	bufpool_reserve_drop(&f->pool, &other);
+}
+
 /* WRITE(10) of WRITE_CHUNKS chunks at lba, data not yet arrived. */
 static void write_prepare(struct bench *b, int i, uint16_t lba)
 {
@@ -272,6 +324,8 @@ int main(void)
 		T(reads_wait_for_chunks_then_complete_in_arrival_order),
 		T(an_aborted_read_stops_waiting),
 		T(a_read_waiting_for_chunks_is_outside_the_task_set_but_aborted_with_it),
+		T(a_read_aborted_twice_while_awaiting_chunks_completes_once),
+		T(a_task_charges_its_chunks_to_its_account),
 		T(writes_take_chunks_per_burst_and_complete_as_chunks_come_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,32 @@ static void only_the_holder_takes_the_reserve(void **state)
 	bufpool_cache_fini(&c);
 }
 
+static void the_overdraft_is_counted_apart_and_bounded(void **state)
+{
+	struct bufpool pool;
+	struct bufpool_cache c;
+	assert_int_equal(bufpool_init(&pool, CHUNK, 2 * CHUNK, 0), 0);
+	bufpool_cache_init(&c, &pool, 4);
+	struct iovec iov[2], over[4];
+	assert_int_equal(bufpool_get_iov_overdraft(&c, CHUNK, over, 4), -ENOBUFS); /* none yet */
+	bufpool_set_guarantee(&pool, 2 * CHUNK + 1, CHUNK, 5 * CHUNK);
+	assert_int_equal(pool.overdraft_chunks, 3);
+	assert_int_equal(pool.share_bytes, 5 * CHUNK);
+	assert_int_equal(bufpool_get_iov(&c, 2 * CHUNK, iov, 2, false), 2);
+	assert_int_equal(bufpool_get_iov_overdraft(&c, 4 * CHUNK, over, 3), -E2BIG);
+	assert_int_equal(bufpool_get_iov_overdraft(&c, 4 * CHUNK, over, 4), -ENOBUFS);
+	assert_int_equal(bufpool_get_iov_overdraft(&c, 2 * CHUNK + 512, over, 4), 3);
+	assert_int_equal(over[2].iov_len, 512);
+	assert_int_equal(bufpool_chunks(&pool), 2);
+	assert_int_equal(bufpool_overdraft_in_use(&pool), 3);
+	bufpool_put_iov_overdraft(&c, over, 3);
+	assert_int_equal(bufpool_overdraft_in_use(&pool), 0);
+	assert_int_equal(bufpool_chunks(&pool), 2);
+	bufpool_put_iov(&c, iov, 2);
+	assert_int_equal(bufpool_chunks(&pool), 0);
+	bufpool_cache_fini(&c);
+}
+
 #define NTHREADS 4
 #define ROUNDS 20000
 
@@ -197,6 +223,7 @@ int main(void)
 		cmocka_unit_test(chunks_beyond_keep_go_back_to_the_system),
 		cmocka_unit_test(iov_covers_the_length_in_chunks),
 		cmocka_unit_test(only_the_holder_takes_the_reserve),
+		cmocka_unit_test(the_overdraft_is_counted_apart_and_bounded),
 		cmocka_unit_test(threads_share_the_budget_without_passing_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

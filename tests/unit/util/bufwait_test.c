@@ -1,6 +1,6 @@
 /* The per-thread wait queue for chunks: arrival order, no passing, the
- * reserve's holder first, and chunks given back elsewhere found by the
- * retry timer. */
+ * reserve's holder first, chunks given back elsewhere found by the retry
+ * timer, and the overdraft for groups under their minimum. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,6 +244,149 @@ static void get_now_never_waits_nor_takes_the_reserve(void **state)
 	bufwait_put(&b->bw, now.iov, 1);
 }
 
+/* The pool of setup (4 chunks, 1 reserved) with an overdraft of 2 and a
+ * minimum of 2 per group. */
+static int setup_guarantee(void **state)
+{
+	setup_pool(state, 4, 1);
+	struct bench *b = *state;
+	bufpool_set_guarantee(&b->pool, 2 * CHUNK, 2 * CHUNK, 0);
+	return 0;
+}
+
+static void grouped(struct req *r, struct bufwait_account *group, unsigned chunks)
+{
+	request(r, chunks, true);
+	r->e.account = group;
+}
+
+static void a_group_under_its_minimum_draws_on_the_overdraft(void **state)
+{
+	struct bench *b = *state;
+	struct bufwait_account light = { 0 };
+	struct req hog, r;
+	request(&hog, 3, true);
+	assert_int_equal(bufwait_get(&b->bw, &hog.e), 3); /* the budget is spent */
+	grouped(&r, &light, 1);
+	assert_int_equal(bufwait_get(&b->bw, &r.e), 1);
+	assert_int_equal(r.e.over, 1);
+	assert_int_equal(light.chunks, 1);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 1);
+	assert_int_equal(bufpool_chunks(&b->pool), 3);
+	bufwait_release(&b->bw, &r.e, r.iov);
+	assert_int_equal(light.chunks, 0);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 0);
+	bufwait_put(&b->bw, hog.iov, 3);
+	assert_int_equal(bufpool_chunks(&b->pool), 0);
+}
+
+static void a_group_at_its_minimum_waits_for_the_budget(void **state)
+{
+	struct bench *b = *state;
+	struct bufwait_account group = { 0 };
+	struct req hog, first, second;
+	int someone = 0;
+	assert_true(bufpool_reserve_take(&b->pool, &someone)); /* nobody else's to take */
+	request(&hog, 3, true);
+	assert_int_equal(bufwait_get(&b->bw, &hog.e), 3);
+	grouped(&first, &group, 2);
+	assert_int_equal(bufwait_get(&b->bw, &first.e), 2);
+	grouped(&second, &group, 1); /* 3 chunks would pass its minimum */
+	assert_int_equal(bufwait_get(&b->bw, &second.e), 0);
+	assert_true(second.e.queued);
+	bufpool_reserve_drop(&b->pool, &someone);
+	bufwait_put(&b->bw, hog.iov, 3);
+	run_until_served(b, 1);
+	assert_int_equal(second.e.over, 0);
+	assert_int_equal(group.chunks, 3);
+	bufwait_release(&b->bw, &second.e, second.iov);
+	bufwait_release(&b->bw, &first.e, first.iov);
+	assert_int_equal(group.chunks, 0);
+	assert_int_equal(bufpool_chunks(&b->pool), 0);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 0);
+}
+
+static void a_guaranteed_newcomer_takes_the_overdraft_not_a_waiters_turn(void **state)
+{
+	struct bench *b = *state;
+	struct bufwait_account light = { 0 };
+	struct req hog, big, r;
+	request(&hog, 2, true);
+	assert_int_equal(bufwait_get(&b->bw, &hog.e), 2);
+	request(&big, 3, true);
+	assert_int_equal(bufwait_get(&b->bw, &big.e), 0);
+	grouped(&r, &light, 1); /* the budget has a chunk, but big waits for it */
+	assert_int_equal(bufwait_get(&b->bw, &r.e), 1);
+	assert_int_equal(r.e.over, 1);
+	assert_int_equal(bufpool_chunks(&b->pool), 2);
+	bufwait_put(&b->bw, hog.iov, 2);
+	run_until_served(b, 1);
+	assert_ptr_equal(b->served[0], &big.e);
+	bufwait_put(&b->bw, big.iov, 3);
+	bufwait_release(&b->bw, &r.e, r.iov);
+	assert_int_equal(bufpool_chunks(&b->pool), 0);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 0);
+}
+
+static void the_overdraft_runs_out_and_then_groups_wait_or_are_refused(void **state)
+{
+	struct bench *b = *state;
+	struct bufwait_account one = { 0 }, two = { 0 }, three = { 0 };
+	struct req hog, a, c, now;
+	int someone = 0;
+	assert_true(bufpool_reserve_take(&b->pool, &someone));
+	request(&hog, 3, true);
+	assert_int_equal(bufwait_get(&b->bw, &hog.e), 3);
+	grouped(&a, &one, 1);
+	assert_int_equal(bufwait_get(&b->bw, &a.e), 1);
+	grouped(&now, &two, 2); /* within two's minimum, past what is left */
+	assert_int_equal(bufwait_get_now(&b->bw, &now.e), -ENOBUFS);
+	grouped(&now, &two, 1);
+	assert_int_equal(bufwait_get_now(&b->bw, &now.e), 1);
+	assert_int_equal(now.e.over, 1);
+	grouped(&c, &three, 1);
+	assert_int_equal(bufwait_get(&b->bw, &c.e), 0);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 2);
+	/* Overdraft coming back serves the waiter, from the overdraft. */
+	bufwait_release(&b->bw, &a.e, a.iov);
+	run_until_served(b, 1);
+	assert_ptr_equal(b->served[0], &c.e);
+	assert_int_equal(c.e.over, 1);
+	bufwait_release(&b->bw, &c.e, c.iov);
+	bufwait_release(&b->bw, &now.e, now.iov);
+	bufwait_put(&b->bw, hog.iov, 3);
+	bufpool_reserve_drop(&b->pool, &someone);
+	assert_int_equal(bufpool_chunks(&b->pool), 0);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 0);
+	assert_int_equal(one.chunks + two.chunks + three.chunks, 0);
+}
+
+static void release_gives_each_chunk_back_where_it_came_from(void **state)
+{
+	struct bench *b = *state;
+	struct bufwait_account group = { 0 };
+	struct req hog, r;
+	request(&hog, 2, true);
+	assert_int_equal(bufwait_get(&b->bw, &hog.e), 2);
+	/* One requester, two requests: the first from the budget, the second
+	 * from the overdraft, kept one after the other in its iov. */
+	grouped(&r, &group, 1);
+	r.e.last = false;
+	assert_int_equal(bufwait_get(&b->bw, &r.e), 1);
+	r.e.iov = r.iov + 1;
+	r.e.last = true;
+	assert_int_equal(bufwait_get(&b->bw, &r.e), 1);
+	assert_int_equal(r.e.held, 2);
+	assert_int_equal(r.e.over, 1);
+	assert_int_equal(bufpool_chunks(&b->pool), 3);
+	bufwait_release(&b->bw, &r.e, r.iov);
+	assert_int_equal(r.e.held, 0);
+	assert_int_equal(group.chunks, 0);
+	assert_int_equal(bufpool_chunks(&b->pool), 2);
+	assert_int_equal(bufpool_overdraft_in_use(&b->pool), 0);
+	bufwait_put(&b->bw, hog.iov, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -255,6 +398,12 @@ int main(void)
 		T(a_cancelled_waiter_leaves_and_lets_the_reserve_go),
 		T(chunks_given_back_through_another_cache_reach_a_waiter),
 		T(get_now_never_waits_nor_takes_the_reserve),
+#define G(name) cmocka_unit_test_setup_teardown(name, setup_guarantee, teardown)
+		G(a_group_under_its_minimum_draws_on_the_overdraft),
+		G(a_group_at_its_minimum_waits_for_the_budget),
+		G(a_guaranteed_newcomer_takes_the_overdraft_not_a_waiters_turn),
+		G(the_overdraft_runs_out_and_then_groups_wait_or_are_refused),
+		G(release_gives_each_chunk_back_where_it_came_from),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,10 @@
  * is configured by (the `limits` group of the config file, docs/CONFIG.md;
  * lunard's --limit NAME=N). A limit at 0 is off: unit tests and the fuzzer
  * build hosts without limits. Pure: no I/O. */
-#ifndef LUNAR_ISCSI_LIMITS_H
-#define LUNAR_ISCSI_LIMITS_H
+#ifndef LUNAR_ISCSI_PEER_LIMITS_H
+#define LUNAR_ISCSI_PEER_LIMITS_H
 
+#include <limits.h>
 #include <stddef.h>
 
 /* Before and during login, so that no one can tie up the target without
@@ -50,7 +51,9 @@ struct iscsi_conn_limits {
 	unsigned keepalive_idle_s, keepalive_interval_s, keepalive_count;
 	/* A session whose commands may move this many bytes of task data
 	 * (their transfer lengths) gets no new CmdSN slots until some end:
-	 * its share of the buffer pool's budget. */
+	 * its share of the buffer pool's budget. ISCSI_SESSION_DATA_FROM_POOL
+	 * (the default) takes the pool's own figure for one session
+	 * (util/bufpool.h share_bytes). */
 	unsigned session_data_bytes;
 	/* Data segments of commands held until the ones before them in
 	 * CmdSN order arrive, per session; past it the connection is
@@ -62,6 +65,8 @@ struct iscsi_conn_limits {
 	 * Checked on the liveness timer, so only with nop_interval_s set. */
 	unsigned data_out_timeout_s;
 };
+
+#define ISCSI_SESSION_DATA_FROM_POOL UINT_MAX
 
 struct iscsi_limits {
 	struct iscsi_login_limits login;

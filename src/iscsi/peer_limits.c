@@ -1,5 +1,5 @@
 /* lunard's limits and their names, one table row per limit. */
-#include "iscsi/limits.h"
+#include "iscsi/peer_limits.h"
 
 #include <errno.h>
 #include <string.h>
@@ -32,7 +32,7 @@ void iscsi_limits_default(struct iscsi_limits *l)
 			.keepalive_idle_s = 60,
 			.keepalive_interval_s = 10,
 			.keepalive_count = 6,
-			.session_data_bytes = 256u << 20,
+			.session_data_bytes = ISCSI_SESSION_DATA_FROM_POOL,
 			/* sixteen data segments of the default 256 KiB */
 			.held_bytes = 4u << 20,
 			.data_out_timeout_s = 30,
