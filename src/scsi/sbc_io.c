@@ -71,19 +71,25 @@ static uint32_t data_out_whole_blocks(const struct scsi_task *task)
 	return len - len % task->lu->block_size;
 }
 
-enum sense_reason sbc_write(struct scsi_task *task)
+static void write_locked(struct scsi_task *task)
 {
 	/* WRITE(6) has no FUA bit: byte 1 holds LBA bits there. With WCE
 	 * cleared (SBC-3 6.4.4) every write must reach the medium before GOOD. */
 	bool fua = (task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT)) ||
 		   !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
-	uint32_t len = data_out_whole_blocks(task);
-	if (len == 0) {
+	scsi_task_io_step(task, io_finish);
+	io_submit(task, BACKEND_WRITE, task->data_iov,
+		  data_prefix(task, data_out_whole_blocks(task)), fua);
+}
+
+/* A write waits for any COMPARE AND WRITE on its blocks (SBC-4 5.3). */
+enum sense_reason sbc_write(struct scsi_task *task)
+{
+	if (data_out_whole_blocks(task) == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
 	}
-	scsi_task_io_step(task, io_finish);
-	io_submit(task, BACKEND_WRITE, task->data_iov, data_prefix(task, len), fua);
+	scsi_task_range_lock(task, false, write_locked);
 	return SENSE_NONE;
 }
 
@@ -172,6 +178,13 @@ static void write_verify_written(struct scsi_task *task, int err)
  * read-back sees the medium, not a cache in front of it; both BYTCHK 00b
  * (verify the medium) and 01b (compare with data-out) are then met by
  * comparing what was read back with what was sent. */
+static void write_verify_locked(struct scsi_task *task)
+{
+	scsi_task_io_step(task, write_verify_written);
+	io_submit(task, BACKEND_WRITE, task->data_iov,
+		  data_prefix(task, data_out_whole_blocks(task)), true);
+}
+
 enum sense_reason sbc_write_verify(struct scsi_task *task)
 {
 	uint32_t len = data_out_whole_blocks(task);
@@ -182,7 +195,6 @@ enum sense_reason sbc_write_verify(struct scsi_task *task)
 	enum sense_reason r = verify_alloc(task, len);
 	if (r != SENSE_NONE)
 		return r;
-	scsi_task_io_step(task, write_verify_written);
-	io_submit(task, BACKEND_WRITE, task->data_iov, data_prefix(task, len), true);
+	scsi_task_range_lock(task, false, write_verify_locked);
 	return SENSE_NONE;
 }

@@ -32,6 +32,7 @@ static void task_reset(struct scsi_task *task)
 	task->state = SCSI_TASK_IDLE;
 	task->aborted = false;
 	task->lu_reset = NULL;
+	task->range_held = false;
 }
 
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
@@ -325,6 +326,7 @@ static void task_complete(struct scsi_task *task)
 	}
 	if (task->state == SCSI_TASK_ENDING)
 		task->state = SCSI_TASK_IDLE;
+	scsi_task_range_unlock(task);
 	task_set_leave(task);
 	/* done may free the task: take what the reset needs first. */
 	struct scsi_lu_reset *reset = task->lu_reset;
