@@ -32,5 +32,12 @@ enum sense_reason sbc_write(struct scsi_task *task);
 enum sense_reason sbc_sync_cache(struct scsi_task *task);
 enum sense_reason sbc_verify(struct scsi_task *task);
 enum sense_reason sbc_write_verify(struct scsi_task *task);
+/* sbc_io.c, for the other block commands: one backend I/O of the current
+ * step at the command's LBA; a step's end that finishes the task. */
+void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		   unsigned iovcnt, bool fua);
+void sbc_io_finish(struct scsi_task *task, int err);
+/* sbc_atomic.c: OP_ASYNC handlers */
+enum sense_reason sbc_compare_and_write(struct scsi_task *task);
 
 #endif

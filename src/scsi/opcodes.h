@@ -30,6 +30,7 @@ enum op_flags {
 	OP_EMPTY_IS_GOOD = 1u << 4, /* no blocks to move: GOOD without I/O */
 	OP_ASYNC = 1u << 5,         /* the handler completes the task itself */
 	OP_BYTCHK = 1u << 6,        /* BYTCHK in byte 1 bits 2:1 (SBC-3 VERIFY) */
+	OP_DATA_TWICE = 1u << 7,    /* data-out: two blocks per block (SBC-4 5.3) */
 };
 
 struct op_field {

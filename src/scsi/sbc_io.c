@@ -12,8 +12,8 @@
 /* The one place that fills a backend_io: a slot of the task's current
  * step, at the command's LBA, over iovcnt entries of iov (none for a
  * flush). */
-static void io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
-		      unsigned iovcnt, bool fua)
+void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		   unsigned iovcnt, bool fua)
 {
 	struct backend_io *io = scsi_task_io_slot(task);
 	if (!io)
@@ -41,7 +41,7 @@ static unsigned data_prefix(struct scsi_task *task, uint32_t len)
 	return n;
 }
 
-static void io_finish(struct scsi_task *task, int err)
+void sbc_io_finish(struct scsi_task *task, int err)
 {
 	scsi_task_finish(task, scsi_task_io_reason(task, err));
 }
@@ -50,7 +50,7 @@ static void read_done(struct scsi_task *task, int err)
 {
 	if (!err)
 		task->data_len = task->xfer_len;
-	io_finish(task, err);
+	sbc_io_finish(task, err);
 }
 
 /* Page-cache and O_DIRECT reads both see every completed write, so a read
@@ -59,7 +59,7 @@ static void read_done(struct scsi_task *task, int err)
 enum sense_reason sbc_read(struct scsi_task *task)
 {
 	scsi_task_io_step(task, read_done);
-	io_submit(task, BACKEND_READ, task->data_iov, task->data_iovcnt, false);
+	sbc_io_submit(task, BACKEND_READ, task->data_iov, task->data_iovcnt, false);
 	return SENSE_NONE;
 }
 
@@ -77,8 +77,8 @@ static void write_locked(struct scsi_task *task)
 	 * cleared (SBC-3 6.4.4) every write must reach the medium before GOOD. */
 	bool fua = (task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT)) ||
 		   !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
-	scsi_task_io_step(task, io_finish);
-	io_submit(task, BACKEND_WRITE, task->data_iov,
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
 		  data_prefix(task, data_out_whole_blocks(task)), fua);
 }
 
@@ -98,8 +98,8 @@ enum sense_reason sbc_write(struct scsi_task *task)
  * answering after the flush. */
 enum sense_reason sbc_sync_cache(struct scsi_task *task)
 {
-	scsi_task_io_step(task, io_finish);
-	io_submit(task, BACKEND_FLUSH, NULL, 0, false);
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_submit(task, BACKEND_FLUSH, NULL, 0, false);
 	return SENSE_NONE;
 }
 
@@ -136,7 +136,7 @@ static enum sense_reason verify_alloc(struct scsi_task *task, uint32_t len)
 static void verify_read(struct scsi_task *task, int err)
 {
 	if (err)
-		io_finish(task, err);
+		sbc_io_finish(task, err);
 	else
 		verify_compare(task, scsi_task_data_out_sent(task));
 }
@@ -151,14 +151,14 @@ enum sense_reason sbc_verify(struct scsi_task *task)
 		return r;
 	task->verify_iov = (struct iovec){ task->verify_buf, task->xfer_len };
 	scsi_task_io_step(task, verify_read);
-	io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
+	sbc_io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 	return SENSE_NONE;
 }
 
 static void write_verify_read(struct scsi_task *task, int err)
 {
 	if (err)
-		io_finish(task, err);
+		sbc_io_finish(task, err);
 	else
 		verify_compare(task, data_out_whole_blocks(task));
 }
@@ -166,12 +166,12 @@ static void write_verify_read(struct scsi_task *task, int err)
 static void write_verify_written(struct scsi_task *task, int err)
 {
 	if (err) {
-		io_finish(task, err);
+		sbc_io_finish(task, err);
 		return;
 	}
 	task->verify_iov = (struct iovec){ task->verify_buf, data_out_whole_blocks(task) };
 	scsi_task_io_step(task, write_verify_read);
-	io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
+	sbc_io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 }
 
 /* SBC-3 WRITE AND VERIFY (10), (12), (16): the write goes out with FUA so the
@@ -181,7 +181,7 @@ static void write_verify_written(struct scsi_task *task, int err)
 static void write_verify_locked(struct scsi_task *task)
 {
 	scsi_task_io_step(task, write_verify_written);
-	io_submit(task, BACKEND_WRITE, task->data_iov,
+	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
 		  data_prefix(task, data_out_whole_blocks(task)), true);
 }
 

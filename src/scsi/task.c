@@ -85,7 +85,7 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 	if (count == 0 && (op->flags & OP_LEN0_IS_256))
 		count = 256;
 	if (moves_data) {
-		uint64_t bytes = count * lu->block_size;
+		uint64_t bytes = count * lu->block_size * ((op->flags & OP_DATA_TWICE) ? 2 : 1);
 		if (bytes > SCSI_MAX_XFER_BYTES)
 			return scsi_invalid_cdb_field(&task->detail, op->count.off, -1);
 		task->xfer_len = (uint32_t)bytes;
