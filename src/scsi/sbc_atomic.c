@@ -117,7 +117,7 @@ static void caw_locked(struct scsi_task *task)
 
 /* SBC-4 5.3. Data-out is the verify instance then the write instance, each
  * NUMBER OF LOGICAL BLOCKS long; NUMBER OF LOGICAL BLOCKS 0 moves nothing
- * and is GOOD (OP_EMPTY_IS_GOOD). */
+ * and is GOOD, unless data-out comes with it. */
 enum sense_reason sbc_compare_and_write(struct scsi_task *task)
 {
 	/* SBC-4 5.3: above the Block Limits VPD's maximum is an invalid field. */
@@ -127,6 +127,10 @@ enum sense_reason sbc_compare_and_write(struct scsi_task *task)
 	 * into the two instances: refuse it rather than guess. */
 	if (task->expected_len != task->xfer_len || scsi_task_data_out_sent(task) != task->xfer_len)
 		return scsi_invalid_cdb_field(&task->detail, CAW_NLB_BYTE, -1);
+	if (task->nblocks == 0) {
+		scsi_task_finish_later(task, SENSE_NONE);
+		return SENSE_NONE;
+	}
 	enum sense_reason r = medium_take(task);
 	if (r != SENSE_NONE)
 		return r;

@@ -158,6 +158,21 @@ static void zero_blocks_is_good_without_io(void **state)
 	assert_int_equal(f->store.nsubmits, 0);
 }
 
+/* 256 blocks do not fit the field: an initiator that truncates them to 0
+ * still sends data-out, which is refused. */
+static void zero_blocks_with_data_out_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	caw_cdb(cdb, 0, 0);
+	assert_true(caw_prepare(f, cdb, 2));
+	scsi_task_execute(&f->task);
+	f->loop.stop = false;
+	loop_run(&f->loop);
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
 static void data_out_not_twice_the_blocks_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -240,6 +255,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(fua_reaches_the_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(zero_blocks_is_good_without_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(zero_blocks_with_data_out_is_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(data_out_not_twice_the_blocks_is_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(wrprotect_is_an_invalid_field, setup, teardown),
