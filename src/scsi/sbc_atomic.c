@@ -1,12 +1,16 @@
 /* Commands atomic against every other write to their blocks: COMPARE AND
- * WRITE (SBC-4 5.3) reads, compares and writes while it holds its range
- * exclusively in the LU's range lock (range_lock.h), so no write from any
- * session or thread lands between its read and its write.
+ * WRITE (SBC-4 5.3) reads, compares and writes, ORWRITE (SBC-4 5.13)
+ * reads, ORs and writes, each while it holds its range exclusively in the
+ * LU's range lock (range_lock.h), so no write from any session or thread
+ * lands between its read and its write.
  *
- * Memory: data-out sits in the task's chunks as for any write; the
- * medium's blocks are read into further chunks of the same pool, placed
- * after data-out's in data_iov, and the slice of data-out to write after
- * those. */
+ * Memory: data-out sits in the task's chunks as for any write. COMPARE
+ * AND WRITE reads the medium's blocks into further chunks of the same
+ * pool, placed after data-out's in data_iov, and puts the slice of
+ * data-out to write after those. ORWRITE may move the largest transfer,
+ * whose chunks fill data_iov, so it reads the medium in rounds into one
+ * bounded buffer, as VERIFY does, and ORs each round into data-out. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "scsi/handlers.h"
@@ -18,6 +22,14 @@
 
 #define CAW_NLB_BYTE 13 /* NUMBER OF LOGICAL BLOCKS */
 #define FUA_BIT 0x08
+/* ORWRITE reads this much of the medium per round. */
+#define OR_ROUND (4 * SCSI_DATA_CHUNK)
+
+/* With WCE cleared every write reaches the medium before GOOD. */
+static bool write_fua(const struct scsi_task *task)
+{
+	return (task->cdb[1] & FUA_BIT) || !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
+}
 
 static unsigned chunks_for(uint64_t len)
 {
@@ -103,10 +115,8 @@ static void caw_read(struct scsi_task *task, int err)
 	struct iovec *write_iov = task->data_iov + used;
 	unsigned n = iov_slice(task->data_iov, chunks_for(task->xfer_len), len, len, write_iov,
 			       SCSI_TASK_MAX_CHUNKS - used);
-	/* With WCE cleared every write reaches the medium before GOOD. */
-	bool fua = (task->cdb[1] & FUA_BIT) || !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
 	scsi_task_io_step(task, sbc_io_finish);
-	sbc_io_submit(task, BACKEND_WRITE, write_iov, n, fua);
+	sbc_io_submit(task, BACKEND_WRITE, write_iov, n, write_fua(task));
 }
 
 static void caw_locked(struct scsi_task *task)
@@ -135,5 +145,77 @@ enum sense_reason sbc_compare_and_write(struct scsi_task *task)
 	if (r != SENSE_NONE)
 		return r;
 	scsi_task_range_lock(task, true, caw_locked);
+	return SENSE_NONE;
+}
+
+static void or_next_round(struct scsi_task *task);
+
+/* ORs the round just read (verify_buf) into data-out from step_at on;
+ * rounds start on chunk boundaries. */
+static void or_merge(struct scsi_task *task, uint32_t n)
+{
+	const uint8_t *medium = task->verify_buf;
+	unsigned chunk = task->step_at / SCSI_DATA_CHUNK;
+	for (uint32_t done = 0; done < n; chunk++) {
+		uint8_t *out = task->data_iov[chunk].iov_base;
+		uint32_t m = min_u32(SCSI_DATA_CHUNK, n - done);
+		for (uint32_t i = 0; i < m; i++)
+			out[i] |= medium[done + i];
+		done += m;
+	}
+}
+
+static void or_read(struct scsi_task *task, int err)
+{
+	if (err) {
+		sbc_io_finish(task, err);
+		return;
+	}
+	uint32_t len = sbc_data_out_whole_blocks(task);
+	uint32_t n = min_u32(OR_ROUND, len - task->step_at);
+	or_merge(task, n);
+	task->step_at += n;
+	if (task->step_at < len) {
+		or_next_round(task);
+		return;
+	}
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_submit(task, BACKEND_WRITE, task->data_iov, sbc_data_prefix(task, len),
+		      write_fua(task));
+}
+
+static void or_next_round(struct scsi_task *task)
+{
+	uint32_t n = min_u32(OR_ROUND, sbc_data_out_whole_blocks(task) - task->step_at);
+	task->verify_iov = (struct iovec){ task->verify_buf, n };
+	scsi_task_io_step(task, or_read);
+	sbc_io_submit_at(task, BACKEND_READ, &task->verify_iov, 1,
+			 task->lba * task->lu->block_size + task->step_at, false);
+}
+
+static void or_locked(struct scsi_task *task)
+{
+	task->step_at = 0;
+	or_next_round(task);
+}
+
+/* SBC-4 5.13 ORWRITE(16) with ORPROTECT 0: each block becomes the OR of
+ * the medium's and data-out's. Only the whole blocks of data-out that
+ * arrived are acted on, as for WRITE. */
+enum sense_reason sbc_orwrite(struct scsi_task *task)
+{
+	uint32_t len = sbc_data_out_whole_blocks(task);
+	if (len == 0) {
+		scsi_task_finish_later(task, SENSE_NONE);
+		return SENSE_NONE;
+	}
+	void *buf;
+	if (posix_memalign(&buf, 4096, min_u32(OR_ROUND, len)) != 0) {
+		log_error("scsi: LUN %u %s: cannot allocate %u bytes", task->lu->lun,
+			  task->op->name, min_u32(OR_ROUND, len));
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	}
+	task->verify_buf = buf;
+	scsi_task_range_lock(task, true, or_locked);
 	return SENSE_NONE;
 }

@@ -10,26 +10,32 @@
 #define FUA_BIT 0x08 /* byte 1 of READ/WRITE(10, 12, 16); SBC-3 5.x */
 
 /* The one place that fills a backend_io: a slot of the task's current
- * step, at the command's LBA, over iovcnt entries of iov (none for a
- * flush). */
-void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
-		   unsigned iovcnt, bool fua)
+ * step, at byte offset of the store, over iovcnt entries of iov (none for
+ * a flush). */
+void sbc_io_submit_at(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		      unsigned iovcnt, uint64_t offset, bool fua)
 {
 	struct backend_io *io = scsi_task_io_slot(task);
 	if (!io)
 		return;
 	io->op = op;
 	io->fua = fua;
-	io->offset = task->lba * task->lu->block_size;
+	io->offset = offset;
 	io->iov = iov;
 	io->iovcnt = iovcnt;
 	backend_submit(task->lu->bs, task->loop, io);
 }
 
+void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		   unsigned iovcnt, bool fua)
+{
+	sbc_io_submit_at(task, op, iov, iovcnt, task->lba * task->lu->block_size, fua);
+}
+
 /* The entries of data_iov that hold the first len bytes of data, the
  * last one trimmed to end there: a write acts on whole blocks only, and
  * nothing reads the bytes past them again. */
-static unsigned data_prefix(struct scsi_task *task, uint32_t len)
+unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len)
 {
 	unsigned n = 0;
 	for (uint32_t at = 0; at < len && n < task->data_iovcnt; n++) {
@@ -65,7 +71,7 @@ enum sense_reason sbc_read(struct scsi_task *task)
 
 /* Bytes of data-out to act on: only the whole blocks that arrived, so no
  * block gets unsent bytes. */
-static uint32_t data_out_whole_blocks(const struct scsi_task *task)
+uint32_t sbc_data_out_whole_blocks(const struct scsi_task *task)
 {
 	uint32_t len = scsi_task_data_out_sent(task);
 	return len - len % task->lu->block_size;
@@ -79,13 +85,13 @@ static void write_locked(struct scsi_task *task)
 		   !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
 	scsi_task_io_step(task, sbc_io_finish);
 	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
-		  data_prefix(task, data_out_whole_blocks(task)), fua);
+		  sbc_data_prefix(task, sbc_data_out_whole_blocks(task)), fua);
 }
 
 /* A write waits for any COMPARE AND WRITE on its blocks (SBC-4 5.3). */
 enum sense_reason sbc_write(struct scsi_task *task)
 {
-	if (data_out_whole_blocks(task) == 0) {
+	if (sbc_data_out_whole_blocks(task) == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
 	}
@@ -160,7 +166,7 @@ static void write_verify_read(struct scsi_task *task, int err)
 	if (err)
 		sbc_io_finish(task, err);
 	else
-		verify_compare(task, data_out_whole_blocks(task));
+		verify_compare(task, sbc_data_out_whole_blocks(task));
 }
 
 static void write_verify_written(struct scsi_task *task, int err)
@@ -169,7 +175,7 @@ static void write_verify_written(struct scsi_task *task, int err)
 		sbc_io_finish(task, err);
 		return;
 	}
-	task->verify_iov = (struct iovec){ task->verify_buf, data_out_whole_blocks(task) };
+	task->verify_iov = (struct iovec){ task->verify_buf, sbc_data_out_whole_blocks(task) };
 	scsi_task_io_step(task, write_verify_read);
 	sbc_io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 }
@@ -182,12 +188,12 @@ static void write_verify_locked(struct scsi_task *task)
 {
 	scsi_task_io_step(task, write_verify_written);
 	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
-		  data_prefix(task, data_out_whole_blocks(task)), true);
+		  sbc_data_prefix(task, sbc_data_out_whole_blocks(task)), true);
 }
 
 enum sense_reason sbc_write_verify(struct scsi_task *task)
 {
-	uint32_t len = data_out_whole_blocks(task);
+	uint32_t len = sbc_data_out_whole_blocks(task);
 	if (len == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;

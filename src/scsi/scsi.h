@@ -352,6 +352,7 @@ struct scsi_task {
 	struct scsi_lu_reset *lu_reset; /* aborted by this reset, which waits for it */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 	struct iovec verify_iov;    /* the read into verify_buf */
+	uint32_t step_at;           /* ORWRITE: bytes of data-out done so far */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */
 	struct bufwait_entry data_wait;
 	struct range_lock_req range;  /* in lu->range_lock while range_held */

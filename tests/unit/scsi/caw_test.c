@@ -1,6 +1,7 @@
 /* COMPARE AND WRITE (SBC-4 5.3): the compare, the offset a miscompare
  * reports, the checks on its CDB and data-out, and its wait for blocks
- * another command holds. */
+ * another command holds. ORWRITE (SBC-4 5.13), its sibling in
+ * sbc_atomic.c: the OR, over several read rounds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +244,60 @@ static void waits_for_blocks_held_elsewhere(void **state)
 	free(d);
 }
 
+static void orwrite_cdb(uint8_t cdb[16], uint64_t lba, uint32_t nblocks)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = 0x8B;
+	for (int i = 0; i < 8; i++)
+		cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		cdb[10 + i] = (uint8_t)(nblocks >> (24 - 8 * i));
+}
+
+/* 600 blocks: 300 KiB, more than one read round. */
+static void orwrite_ors_every_block(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t n = 600;
+	memset(f->store.mem + 3 * FIX_BLOCK, 0x0F, n * FIX_BLOCK);
+	f->store.mem[3 * FIX_BLOCK + 280000] = 0x80;
+	uint8_t *d = malloc(n * FIX_BLOCK);
+	assert_non_null(d);
+	memset(d, 0x30, n * FIX_BLOCK);
+	uint8_t cdb[16];
+	orwrite_cdb(cdb, 3, n);
+	assert_true(fixture_run(f, 0, cdb, d));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	for (uint32_t i = 0; i < n * FIX_BLOCK; i++)
+		assert_int_equal(f->store.mem[3 * FIX_BLOCK + i], i == 280000 ? 0xB0 : 0x3F);
+	assert_int_equal(f->store.mem[2 * FIX_BLOCK], 0);
+	assert_int_equal(f->store.mem[(3 + n) * FIX_BLOCK], 0);
+	assert_null(f->lus[0]->range_lock.held_head);
+	free(d);
+}
+
+static void orwrite_fua_reaches_the_store(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t d[FIX_BLOCK] = { 1 };
+	uint8_t cdb[16];
+	orwrite_cdb(cdb, 0, 1);
+	cdb[1] = 0x08;
+	assert_true(fixture_run(f, 0, cdb, d));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_true(f->store.last_fua);
+}
+
+static void orwrite_orprotect_is_an_invalid_field(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	orwrite_cdb(cdb, 0, 1);
+	cdb[1] = 0x20;
+	assert_false(fixture_prepare(f, 0, cdb));
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +318,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(past_the_last_block_is_out_of_range, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(waits_for_blocks_held_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(orwrite_ors_every_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(orwrite_fua_reaches_the_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(orwrite_orprotect_is_an_invalid_field, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
