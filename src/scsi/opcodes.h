@@ -1,7 +1,9 @@
 /* The opcode table: everything the core knows about each command it serves.
  * Dispatch, CDB validation and REPORT SUPPORTED OPERATION CODES all read
  * this one table. Ordering between commands is the task set's (SAM-5 8.6):
- * SBC-3 asks for no ordering by overlapping LBA ranges. */
+ * SBC-3 asks for no ordering by overlapping LBA ranges, except that
+ * COMPARE AND WRITE and ORWRITE are atomic against other writes to their
+ * blocks, which the LU's range lock sees to (range_lock.h). */
 #ifndef LUNAR_SCSI_OPCODES_H
 #define LUNAR_SCSI_OPCODES_H
 

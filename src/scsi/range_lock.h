@@ -1,7 +1,7 @@
 /* An LBA range lock per LU, shared by every data-plane thread: a command
  * that must be atomic against other writes to its blocks (COMPARE AND
- * WRITE, ORWRITE, WRITE ATOMIC; SBC-4 5.3, 5.13, 5.48) holds its range
- * exclusively, and every write overlapping it waits.
+ * WRITE, SBC-4 5.3; ORWRITE, 5.13) holds its range exclusively, and every
+ * write overlapping it waits.
  *
  * Plain writes pay one atomic add and one load while no exclusive range
  * is held or asked for: they only count themselves (fast). Once an
