@@ -32,5 +32,19 @@ enum sense_reason sbc_write(struct scsi_task *task);
 enum sense_reason sbc_sync_cache(struct scsi_task *task);
 enum sense_reason sbc_verify(struct scsi_task *task);
 enum sense_reason sbc_write_verify(struct scsi_task *task);
+/* sbc_io.c, for the other block commands: one backend I/O of the current
+ * step at the command's LBA or at a byte offset; a step's end that
+ * finishes the task; the bytes of data-out to act on (whole blocks) and
+ * the entries of data_iov holding the first len of them. */
+void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		   unsigned iovcnt, bool fua);
+void sbc_io_submit_at(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		      unsigned iovcnt, uint64_t offset, bool fua);
+void sbc_io_finish(struct scsi_task *task, int err);
+uint32_t sbc_data_out_whole_blocks(const struct scsi_task *task);
+unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len);
+/* sbc_atomic.c: OP_ASYNC handlers */
+enum sense_reason sbc_compare_and_write(struct scsi_task *task);
+enum sense_reason sbc_orwrite(struct scsi_task *task);
 
 #endif

@@ -120,6 +120,7 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 	/* Transfers in whole 4 KiB pages avoid read-modify-write below. */
 	uint16_t granularity = bs < 4096 ? (uint16_t)(4096 / bs) : 1;
 	memset(p, 0, 0x3C);
+	p[1] = SCSI_CAW_MAX_BLOCKS; /* page byte 5: MAXIMUM COMPARE AND WRITE LENGTH */
 	be16_put(p + 2, granularity);
 	be32_put(p + 4, max_blocks);
 	be32_put(p + 8, max_blocks);

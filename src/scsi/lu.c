@@ -91,6 +91,7 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 	lu->bs = bs;
 	lu->close_bs = cfg->close_bs;
 	atomic_init(&lu->refs, 1);
+	range_lock_init(&lu->range_lock);
 	lu->block_size = bs->block_size;
 	lu->nblocks = bs->size / bs->block_size;
 	lu->readonly = bs->readonly;
@@ -129,5 +130,6 @@ void scsi_lu_put(struct scsi_lu *lu)
 	if (!lu || atomic_fetch_sub_explicit(&lu->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	lu->close_bs(lu->bs);
+	range_lock_fini(&lu->range_lock);
 	free(lu);
 }

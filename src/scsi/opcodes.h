@@ -1,7 +1,9 @@
 /* The opcode table: everything the core knows about each command it serves.
  * Dispatch, CDB validation and REPORT SUPPORTED OPERATION CODES all read
  * this one table. Ordering between commands is the task set's (SAM-5 8.6):
- * SBC-3 asks for no ordering by overlapping LBA ranges. */
+ * SBC-3 asks for no ordering by overlapping LBA ranges, except that
+ * COMPARE AND WRITE and ORWRITE are atomic against other writes to their
+ * blocks, which the LU's range lock sees to (range_lock.h). */
 #ifndef LUNAR_SCSI_OPCODES_H
 #define LUNAR_SCSI_OPCODES_H
 
@@ -30,6 +32,7 @@ enum op_flags {
 	OP_EMPTY_IS_GOOD = 1u << 4, /* no blocks to move: GOOD without I/O */
 	OP_ASYNC = 1u << 5,         /* the handler completes the task itself */
 	OP_BYTCHK = 1u << 6,        /* BYTCHK in byte 1 bits 2:1 (SBC-3 VERIFY) */
+	OP_DATA_TWICE = 1u << 7,    /* data-out: two blocks per block (SBC-4 5.3) */
 };
 
 struct op_field {

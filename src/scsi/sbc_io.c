@@ -10,26 +10,32 @@
 #define FUA_BIT 0x08 /* byte 1 of READ/WRITE(10, 12, 16); SBC-3 5.x */
 
 /* The one place that fills a backend_io: a slot of the task's current
- * step, at the command's LBA, over iovcnt entries of iov (none for a
- * flush). */
-static void io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
-		      unsigned iovcnt, bool fua)
+ * step, at byte offset of the store, over iovcnt entries of iov (none for
+ * a flush). */
+void sbc_io_submit_at(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		      unsigned iovcnt, uint64_t offset, bool fua)
 {
 	struct backend_io *io = scsi_task_io_slot(task);
 	if (!io)
 		return;
 	io->op = op;
 	io->fua = fua;
-	io->offset = task->lba * task->lu->block_size;
+	io->offset = offset;
 	io->iov = iov;
 	io->iovcnt = iovcnt;
 	backend_submit(task->lu->bs, task->loop, io);
 }
 
+void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
+		   unsigned iovcnt, bool fua)
+{
+	sbc_io_submit_at(task, op, iov, iovcnt, task->lba * task->lu->block_size, fua);
+}
+
 /* The entries of data_iov that hold the first len bytes of data, the
  * last one trimmed to end there: a write acts on whole blocks only, and
  * nothing reads the bytes past them again. */
-static unsigned data_prefix(struct scsi_task *task, uint32_t len)
+unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len)
 {
 	unsigned n = 0;
 	for (uint32_t at = 0; at < len && n < task->data_iovcnt; n++) {
@@ -41,7 +47,7 @@ static unsigned data_prefix(struct scsi_task *task, uint32_t len)
 	return n;
 }
 
-static void io_finish(struct scsi_task *task, int err)
+void sbc_io_finish(struct scsi_task *task, int err)
 {
 	scsi_task_finish(task, scsi_task_io_reason(task, err));
 }
@@ -50,7 +56,7 @@ static void read_done(struct scsi_task *task, int err)
 {
 	if (!err)
 		task->data_len = task->xfer_len;
-	io_finish(task, err);
+	sbc_io_finish(task, err);
 }
 
 /* Page-cache and O_DIRECT reads both see every completed write, so a read
@@ -59,31 +65,37 @@ static void read_done(struct scsi_task *task, int err)
 enum sense_reason sbc_read(struct scsi_task *task)
 {
 	scsi_task_io_step(task, read_done);
-	io_submit(task, BACKEND_READ, task->data_iov, task->data_iovcnt, false);
+	sbc_io_submit(task, BACKEND_READ, task->data_iov, task->data_iovcnt, false);
 	return SENSE_NONE;
 }
 
 /* Bytes of data-out to act on: only the whole blocks that arrived, so no
  * block gets unsent bytes. */
-static uint32_t data_out_whole_blocks(const struct scsi_task *task)
+uint32_t sbc_data_out_whole_blocks(const struct scsi_task *task)
 {
 	uint32_t len = scsi_task_data_out_sent(task);
 	return len - len % task->lu->block_size;
 }
 
-enum sense_reason sbc_write(struct scsi_task *task)
+static void write_locked(struct scsi_task *task)
 {
 	/* WRITE(6) has no FUA bit: byte 1 holds LBA bits there. With WCE
 	 * cleared (SBC-3 6.4.4) every write must reach the medium before GOOD. */
 	bool fua = (task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT)) ||
 		   !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
-	uint32_t len = data_out_whole_blocks(task);
-	if (len == 0) {
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
+		  sbc_data_prefix(task, sbc_data_out_whole_blocks(task)), fua);
+}
+
+/* A write waits for any COMPARE AND WRITE on its blocks (SBC-4 5.3). */
+enum sense_reason sbc_write(struct scsi_task *task)
+{
+	if (sbc_data_out_whole_blocks(task) == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
 	}
-	scsi_task_io_step(task, io_finish);
-	io_submit(task, BACKEND_WRITE, task->data_iov, data_prefix(task, len), fua);
+	scsi_task_range_lock(task, false, write_locked);
 	return SENSE_NONE;
 }
 
@@ -92,8 +104,8 @@ enum sense_reason sbc_write(struct scsi_task *task)
  * answering after the flush. */
 enum sense_reason sbc_sync_cache(struct scsi_task *task)
 {
-	scsi_task_io_step(task, io_finish);
-	io_submit(task, BACKEND_FLUSH, NULL, 0, false);
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_submit(task, BACKEND_FLUSH, NULL, 0, false);
 	return SENSE_NONE;
 }
 
@@ -130,7 +142,7 @@ static enum sense_reason verify_alloc(struct scsi_task *task, uint32_t len)
 static void verify_read(struct scsi_task *task, int err)
 {
 	if (err)
-		io_finish(task, err);
+		sbc_io_finish(task, err);
 	else
 		verify_compare(task, scsi_task_data_out_sent(task));
 }
@@ -145,36 +157,43 @@ enum sense_reason sbc_verify(struct scsi_task *task)
 		return r;
 	task->verify_iov = (struct iovec){ task->verify_buf, task->xfer_len };
 	scsi_task_io_step(task, verify_read);
-	io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
+	sbc_io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 	return SENSE_NONE;
 }
 
 static void write_verify_read(struct scsi_task *task, int err)
 {
 	if (err)
-		io_finish(task, err);
+		sbc_io_finish(task, err);
 	else
-		verify_compare(task, data_out_whole_blocks(task));
+		verify_compare(task, sbc_data_out_whole_blocks(task));
 }
 
 static void write_verify_written(struct scsi_task *task, int err)
 {
 	if (err) {
-		io_finish(task, err);
+		sbc_io_finish(task, err);
 		return;
 	}
-	task->verify_iov = (struct iovec){ task->verify_buf, data_out_whole_blocks(task) };
+	task->verify_iov = (struct iovec){ task->verify_buf, sbc_data_out_whole_blocks(task) };
 	scsi_task_io_step(task, write_verify_read);
-	io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
+	sbc_io_submit(task, BACKEND_READ, &task->verify_iov, 1, false);
 }
 
 /* SBC-3 WRITE AND VERIFY (10), (12), (16): the write goes out with FUA so the
  * read-back sees the medium, not a cache in front of it; both BYTCHK 00b
  * (verify the medium) and 01b (compare with data-out) are then met by
  * comparing what was read back with what was sent. */
+static void write_verify_locked(struct scsi_task *task)
+{
+	scsi_task_io_step(task, write_verify_written);
+	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
+		  sbc_data_prefix(task, sbc_data_out_whole_blocks(task)), true);
+}
+
 enum sense_reason sbc_write_verify(struct scsi_task *task)
 {
-	uint32_t len = data_out_whole_blocks(task);
+	uint32_t len = sbc_data_out_whole_blocks(task);
 	if (len == 0) {
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
@@ -182,7 +201,6 @@ enum sense_reason sbc_write_verify(struct scsi_task *task)
 	enum sense_reason r = verify_alloc(task, len);
 	if (r != SENSE_NONE)
 		return r;
-	scsi_task_io_step(task, write_verify_written);
-	io_submit(task, BACKEND_WRITE, task->data_iov, data_prefix(task, len), true);
+	scsi_task_range_lock(task, false, write_verify_locked);
 	return SENSE_NONE;
 }

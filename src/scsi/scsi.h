@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "scsi/range_lock.h"
 #include "util/bufwait.h"
 #include "util/loop.h"
 
@@ -50,6 +51,10 @@
  * command ties up no more than 64 KiB of the budget. */
 #define SCSI_DATA_CHUNK (64u << 10)
 #define SCSI_TASK_MAX_CHUNKS (SCSI_MAX_XFER_BYTES / SCSI_DATA_CHUNK)
+/* MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD, SBC-4 6.6.4): the
+ * field's largest value. Its data-out and the blocks read to compare fit
+ * the task's chunks for any block size: 3 x 255 x 4 KiB < 8 MiB. */
+#define SCSI_CAW_MAX_BLOCKS 255
 
 enum scsi_status {
 	SCSI_STATUS_GOOD = 0x00,
@@ -124,6 +129,7 @@ struct scsi_lu {
 	bool readonly;       /* fixed by the configuration */
 	_Atomic uint32_t mode;
 	_Atomic unsigned refs;
+	struct range_lock range_lock; /* writes vs atomic commands, any thread */
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
@@ -346,8 +352,12 @@ struct scsi_task {
 	struct scsi_lu_reset *lu_reset; /* aborted by this reset, which waits for it */
 	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
 	struct iovec verify_iov;    /* the read into verify_buf */
+	uint32_t step_at;           /* ORWRITE: bytes of data-out done so far */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */
 	struct bufwait_entry data_wait;
+	struct range_lock_req range;  /* in lu->range_lock while range_held */
+	bool range_held;
+	void (*range_then)(struct scsi_task *task);
 	void (*data_ready)(struct scsi_task *task);
 };
 

@@ -32,6 +32,7 @@ static void task_reset(struct scsi_task *task)
 	task->state = SCSI_TASK_IDLE;
 	task->aborted = false;
 	task->lu_reset = NULL;
+	task->range_held = false;
 }
 
 void scsi_task_set_result(struct scsi_task *task, enum sense_reason reason)
@@ -84,7 +85,7 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 	if (count == 0 && (op->flags & OP_LEN0_IS_256))
 		count = 256;
 	if (moves_data) {
-		uint64_t bytes = count * lu->block_size;
+		uint64_t bytes = count * lu->block_size * ((op->flags & OP_DATA_TWICE) ? 2 : 1);
 		if (bytes > SCSI_MAX_XFER_BYTES)
 			return scsi_invalid_cdb_field(&task->detail, op->count.off, -1);
 		task->xfer_len = (uint32_t)bytes;
@@ -325,6 +326,7 @@ static void task_complete(struct scsi_task *task)
 	}
 	if (task->state == SCSI_TASK_ENDING)
 		task->state = SCSI_TASK_IDLE;
+	scsi_task_range_unlock(task);
 	task_set_leave(task);
 	/* done may free the task: take what the reset needs first. */
 	struct scsi_lu_reset *reset = task->lu_reset;

@@ -46,6 +46,15 @@ void scsi_task_set_start_waiting(struct scsi_nexus *n);
 /* An aborted task the reset counted has completed (task.c). */
 void scsi_lu_reset_put(struct scsi_lu_reset *reset);
 
+/* Holds the task's blocks (lba, nblocks) in its LU's range lock, then
+ * calls then: at once, or later from the loop once what overlaps has gone
+ * (a task aborted meanwhile finishes as aborted instead). Exclusive: no
+ * other write to those blocks runs until the task completes; otherwise
+ * the task only waits for exclusive holders. task_complete lets go. */
+void scsi_task_range_lock(struct scsi_task *task, bool exclusive,
+			  void (*then)(struct scsi_task *task));
+void scsi_task_range_unlock(struct scsi_task *task);
+
 /* The sense reason for a step's error. */
 enum sense_reason scsi_task_io_reason(const struct scsi_task *task, int err);
 

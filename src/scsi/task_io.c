@@ -1,6 +1,6 @@
 /* A task's backend I/Os, issued in steps: WRITE AND VERIFY writes then
- * reads back; COMPARE AND WRITE, XCOPY, WRITE SAME and ORWRITE will need
- * sequences and fan-outs of their own. */
+ * reads back, COMPARE AND WRITE reads then writes, ORWRITE reads in rounds
+ * then writes; XCOPY and WRITE SAME will need fan-outs of their own. */
 #include <errno.h>
 #include <string.h>
 
