@@ -254,6 +254,7 @@ enum scsi_ua {
 	SCSI_UA_MODE_CHANGED = 1u << 2,  /* 2Ah/01h MODE PARAMETERS CHANGED */
 	SCSI_UA_LUNS_CHANGED = 1u << 3,  /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
 	SCSI_UA_LU_RESET = 1u << 4,      /* 29h/03h BUS DEVICE RESET FUNCTION OCCURRED */
+	SCSI_UA_IT_NEXUS_LOSS = 1u << 5, /* 29h/07h I_T NEXUS LOSS OCCURRED */
 };
 
 /* Where a task is in its nexus's task set. */
@@ -520,5 +521,24 @@ unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_remove
  * Response. Returns 0, or -ENOENT (from does not see lun) or -ENOMEM, and
  * nothing happened. */
 int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
+
+/* The other task management functions that wait for aborted tasks, in
+ * the same way as scsi_lu_reset (same done, same returns):
+ * ABORT TASK SET and CLEAR TASK SET (SAM-5 7.2, 7.5; TST 001b: one task
+ * set per I_T nexus, so both cover from's tasks for lun alone, and no
+ * unit attention follows);
+ * I_T NEXUS RESET (SAM-5 7.7, 6.3.4): every LU's tasks of from, then
+ * I_T NEXUS LOSS OCCURRED (29h/07h) on from for every LU;
+ * TARGET WARM/COLD RESET (SAM-5 6.3.2 hard reset): every LU on every
+ * nexus of the target, then 29h/00h on each; refused with -EPERM when
+ * another initiator has a nexus to the target (an initiator resets only
+ * what it alone uses). */
+int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
+int scsi_it_nexus_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg);
+int scsi_target_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg);
+
+/* QUERY ASYNCHRONOUS EVENT (SAM-5 7.11): whether a unit attention is
+ * pending for the LU from sees as lun; nothing is cleared. */
+bool scsi_ua_pending(const struct scsi_nexus *from, uint16_t lun);
 
 #endif
