@@ -270,7 +270,7 @@ static int tmf_start(struct iscsi_session *s, enum tmf_scope scope, uint16_t lun
 	case SCOPE_NEXUS:
 		return scsi_it_nexus_reset(&s->nexus, tmf_pending_done, r);
 	case SCOPE_TARGET:
-		return scsi_target_reset(&s->nexus, tmf_pending_done, r);
+		return scsi_target_reset(&s->nexus, r->close, tmf_pending_done, r);
 	}
 	return -EINVAL;
 }

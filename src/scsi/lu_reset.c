@@ -28,6 +28,8 @@ struct scsi_lu_reset {
 	struct scsi_nexus *only;    /* the one nexus it covers; NULL: all of target */
 	int lun;                    /* the target's LUN, or -1: every LUN */
 	enum scsi_ua ua;            /* established for each LUN it covers; 0: none */
+	struct scsi_nexus *from;    /* the nexus that asked */
+	bool end;                   /* then end every nexus but from (ops->end) */
 	_Atomic unsigned pending;
 	struct loop *origin;
 	struct loop_msg done_msg;
@@ -119,6 +121,10 @@ static void reset_part_run(struct loop_msg *msg)
 	}
 	for (unsigned i = 0; i < k; i++)
 		reset_nexus(r, mine[i]);
+	/* Ending one nexus never frees another, and none is touched after. */
+	for (unsigned i = 0; r->end && i < k; i++)
+		if (mine[i] != r->from && mine[i]->ops->end)
+			mine[i]->ops->end(mine[i]);
 	free(mine);
 	scsi_lu_reset_put(r);
 }
@@ -127,7 +133,7 @@ static void reset_part_run(struct loop_msg *msg)
  * nexus of from's target), establishing ua, with done posted to from's
  * loop at the end. */
 static int reset_start(struct scsi_nexus *from, struct scsi_nexus *only, int lun,
-		       enum scsi_ua ua, void (*done)(void *arg), void *arg)
+		       enum scsi_ua ua, bool end, void (*done)(void *arg), void *arg)
 {
 	struct scsi_target *t = from->target;
 	pthread_mutex_lock(&t->lock);
@@ -154,6 +160,8 @@ static int reset_start(struct scsi_nexus *from, struct scsi_nexus *only, int lun
 	r->only = only;
 	r->lun = lun;
 	r->ua = ua;
+	r->from = from;
+	r->end = end;
 	r->origin = from->loop;
 	r->done = done;
 	r->arg = arg;
@@ -172,7 +180,7 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	int target_lun = scsi_nexus_target_lun(from, lun);
 	if (target_lun < 0)
 		return -ENOENT;
-	return reset_start(from, NULL, target_lun, SCSI_UA_LU_RESET, done, arg);
+	return reset_start(from, NULL, target_lun, SCSI_UA_LU_RESET, false, done, arg);
 }
 
 int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
@@ -180,12 +188,12 @@ int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void
 	int target_lun = scsi_nexus_target_lun(from, lun);
 	if (target_lun < 0)
 		return -ENOENT;
-	return reset_start(from, from, target_lun, 0, done, arg);
+	return reset_start(from, from, target_lun, 0, false, done, arg);
 }
 
 int scsi_it_nexus_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg)
 {
-	return reset_start(from, from, -1, SCSI_UA_IT_NEXUS_LOSS, done, arg);
+	return reset_start(from, from, -1, SCSI_UA_IT_NEXUS_LOSS, false, done, arg);
 }
 
 /* The initiator port name up to its ",i," (the iSCSI initiator name,
@@ -202,7 +210,7 @@ static bool same_initiator(const struct scsi_nexus *a, const struct scsi_nexus *
 	return len == initiator_name_len(b) && memcmp(a->initiator_port, b->initiator_port, len) == 0;
 }
 
-int scsi_target_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg)
+int scsi_target_reset(struct scsi_nexus *from, bool cold, void (*done)(void *arg), void *arg)
 {
 	/* A target reset aborts every initiator's commands. An initiator may
 	 * reset what it alone uses (its own sessions, as multipath has), not
@@ -217,5 +225,5 @@ int scsi_target_reset(struct scsi_nexus *from, void (*done)(void *arg), void *ar
 		return -EPERM;
 	/* SAM-5 6.3.2: a hard reset leaves every I_T nexus a unit attention
 	 * for every LU; 29h/00h names any reset. */
-	return reset_start(from, NULL, -1, SCSI_UA_POWER_ON, done, arg);
+	return reset_start(from, NULL, -1, SCSI_UA_POWER_ON, cold, done, arg);
 }

@@ -202,6 +202,10 @@ struct scsi_nexus_ops {
 	/* A waiting task of this nexus the core took out of its task set
 	 * (arg is the nexus). */
 	scsi_task_removed_fn removed;
+	/* TARGET COLD RESET from another nexus (RFC 7143 §11.5.1): the
+	 * transport ends this I_T nexus, closing its connections, once the
+	 * reset has aborted its tasks. NULL: the nexus outlives the reset. */
+	void (*end)(struct scsi_nexus *nexus);
 };
 
 /* What holds a new I_T nexus back until the ones it replaces are gone
@@ -532,10 +536,11 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
  * TARGET WARM/COLD RESET (SAM-5 6.3.2 hard reset): every LU on every
  * nexus of the target, then 29h/00h on each; refused with -EPERM when
  * another initiator has a nexus to the target (an initiator resets only
- * what it alone uses). */
+ * what it alone uses). A cold reset also ends every other nexus
+ * (ops->end); from's transport ends its own after answering. */
 int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
 int scsi_it_nexus_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg);
-int scsi_target_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg);
+int scsi_target_reset(struct scsi_nexus *from, bool cold, void (*done)(void *arg), void *arg);
 
 /* QUERY ASYNCHRONOUS EVENT (SAM-5 7.11): whether a unit attention is
  * pending for the LU from sees as lun; nothing is cleared. */

@@ -165,8 +165,9 @@ static bool medium_settled(struct wire_conn *c, uint32_t bs, uint32_t bytes, cha
 /* One function against writes in flight. names: function complete, no
  * SCSI Response after the TMF Response (for TARGET COLD RESET: the
  * connection closed), medium settled, the unit attention on its nexus
- * (own_ua), on another session of the same initiator (other_ua); 0: none,
- * the TUR is GOOD. A NULL name is not checked. */
+ * (own_ua), on another session of the same initiator (other_ua; for
+ * TARGET COLD RESET: that session closed); 0: none, the TUR is GOOD. A
+ * NULL name is not checked. */
 struct inflight_case {
 	uint8_t function;
 	const char *const *names;
@@ -222,7 +223,9 @@ static void check_inflight(const struct wire_target *t, const struct inflight_ca
 		enum wire_io r = wire_wait_close(&c, WIRE_IO_TIMEOUT_S * 1000);
 		wire_check(k->names[1], r == WIRE_IO_CLOSED, "connection not closed: %s",
 			   wire_io_name(r));
-		check_ua(k->names[4], &other, k->other_ua);
+		r = wire_wait_close(&other, WIRE_IO_TIMEOUT_S * 1000);
+		wire_check(k->names[4], r == WIRE_IO_CLOSED, "other session's connection not closed: %s",
+			   wire_io_name(r));
 		goto out;
 	}
 	wire_nothing_pending(&c, why, sizeof(why));
@@ -386,14 +389,14 @@ void wire_tmf_checks(const struct wire_target *t)
 	};
 	static const char *const cold[] = {
 		"tmf_target_cold_reset_function_complete", "tmf_target_cold_reset_connection_closed",
-		NULL, NULL, "tmf_target_cold_reset_other_nexus_ua_29h_00h",
+		NULL, NULL, "tmf_target_cold_reset_other_session_closed",
 	};
 	const struct inflight_case cases[] = {
 		{ TMF_ABORT_TASK_SET, abort_set, 0, 0 },
 		{ TMF_CLEAR_TASK_SET, clear_set, 0, 0 },
 		{ TMF_IT_NEXUS_RESET, nexus_reset, UA_IT_NEXUS_LOSS, 0 },
 		{ TMF_TARGET_WARM_RESET, warm, UA_RESET, UA_RESET },
-		{ TMF_TARGET_COLD_RESET, cold, 0, UA_RESET },
+		{ TMF_TARGET_COLD_RESET, cold, 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_inflight(t, &cases[i]);

@@ -471,14 +471,14 @@ static void test_target_reset_only_by_the_only_initiator(void **state)
 	struct scsi_nexus other;
 	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:someone-else,i,0x1",
 			&r->f->loop, &rs_ops);
-	assert_int_equal(scsi_target_reset(&r->f->nexus, rs_done, r), -EPERM);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, false, rs_done, r), -EPERM);
 	scsi_nexus_fini(&other);
 	/* a second path of the same initiator (another ISID) */
 	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:init,i,0x2", &r->f->loop,
 			&rs_ops);
 	memset(other.ua, 0, sizeof(other.ua));
 	start_on(r, 0, 0, read10, SCSI_ATTR_SIMPLE);
-	assert_int_equal(scsi_target_reset(&r->f->nexus, rs_done, r), 0);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, false, rs_done, r), 0);
 	r->expect = NTASKS + 1;
 	r->f->loop.stop = false;
 	loop_run(&r->f->loop);
@@ -488,6 +488,39 @@ static void test_target_reset_only_by_the_only_initiator(void **state)
 	assert_true(atomic_load(&other.ua[0]) & SCSI_UA_POWER_ON);
 	assert_false(fixture_prepare(r->f, 0, tur));
 	assert_true(fixture_check(r->f, 0x6, 0x29, 0x00));
+	scsi_nexus_fini(&other);
+}
+
+static struct scsi_nexus *ended[2];
+static unsigned nended;
+
+static void rs_end(struct scsi_nexus *n)
+{
+	ended[nended++] = n;
+}
+
+/* TARGET COLD RESET ends every other nexus, after resetting it, and
+ * leaves the asking one to its transport. */
+static void test_target_cold_reset_ends_the_other_nexuses(void **state)
+{
+	static const struct scsi_nexus_ops end_ops = {
+		.drop_unexecuted = rs_drop_unexecuted, .removed = rs_removed, .end = rs_end,
+	};
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	nended = 0;
+	r->f->nexus.ops = &end_ops;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:init,i,0x2", &r->f->loop,
+			&end_ops);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, true, rs_done, r), 0);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(nended, 1);
+	assert_ptr_equal(ended[0], &other);
+	assert_int_equal(rs.ndrops, 2);
 	scsi_nexus_fini(&other);
 }
 
@@ -510,6 +543,7 @@ int main(void)
 		T(test_abort_task_set_aborts_one_lun_of_this_nexus_only),
 		T(test_it_nexus_reset_aborts_every_lun_and_raises_29h_07h),
 		T(test_target_reset_only_by_the_only_initiator),
+		T(test_target_cold_reset_ends_the_other_nexuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
