@@ -221,65 +221,94 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		iscsi_conn_close_after_tx(conn, "logout");
 }
 
-/* TMF functions and responses, RFC 7143 §11.5.1 and §11.6.1. */
-enum { TMF_ABORT_TASK = 1, TMF_LUN_RESET = 5 };
+/* TMF functions, RFC 7143 §11.5.1. */
+enum {
+	TMF_ABORT_TASK = 1, TMF_ABORT_TASK_SET = 2, TMF_CLEAR_ACA = 3, TMF_CLEAR_TASK_SET = 4,
+	TMF_LUN_RESET = 5, TMF_TARGET_WARM_RESET = 6, TMF_TARGET_COLD_RESET = 7,
+	TMF_TASK_REASSIGN = 8, TMF_QUERY_TASK = 9, TMF_QUERY_TASK_SET = 10,
+	TMF_IT_NEXUS_RESET = 11, TMF_QUERY_ASYNC_EVENT = 12,
+};
+/* TMF responses, RFC 7143 §11.6.1. */
 enum {
 	TMF_COMPLETE = 0, TMF_NO_TASK = 1, TMF_NO_LUN = 2, TMF_NOT_SUPPORTED = 5,
-	TMF_REJECTED = 255,
+	TMF_AUTH_FAILED = 6, TMF_SUCCEEDED = 7, TMF_REJECTED = 255,
 };
 
-/* A LOGICAL UNIT RESET in progress: answered once the SCSI core is done. */
-struct tmf_lun_reset {
+/* A TMF that waits for the tasks it aborted: answered once the SCSI core
+ * is done with them (its done runs on this connection's loop). */
+struct tmf_pending {
 	struct iscsi_conn *conn;    /* holds a reference */
 	uint32_t itt;
+	bool close;                 /* TARGET COLD RESET: the connection ends after */
 };
 
-static void lun_reset_done(void *arg)
+static void tmf_pending_done(void *arg)
 {
-	struct tmf_lun_reset *r = arg;
-	if (r->conn->phase == CONN_FULL_FEATURE)
+	struct tmf_pending *r = arg;
+	if (r->conn->phase == CONN_FULL_FEATURE) {
 		iscsi_send_tmf_rsp(r->conn, r->itt, TMF_COMPLETE);
+		/* RFC 7143 §11.5.1: after a TARGET COLD RESET the target
+		 * drops its connections. */
+		if (r->close)
+			iscsi_conn_close_after_tx(r->conn, "target cold reset");
+	}
 	iscsi_conn_put(r->conn);
 	free(r);
 }
 
-static void handle_lun_reset(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+/* The core's task-set functions, each answered in tmf_pending_done. */
+enum tmf_scope { SCOPE_TASK_SET, SCOPE_LU, SCOPE_NEXUS, SCOPE_TARGET };
+
+static int tmf_start(struct iscsi_session *s, enum tmf_scope scope, uint16_t lun,
+		     struct tmf_pending *r)
 {
-	struct iscsi_session *s = conn->session;
-	int lun = scsi_lun_decode(h->lun);
-	int target_lun = scsi_nexus_target_lun(&s->nexus, lun);
-	if (target_lun < 0 || !scsi_target_lun_map(s->nexus.target)->lus[target_lun]) {
-		iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_LUN);
-		return;
+	switch (scope) {
+	case SCOPE_TASK_SET:
+		return scsi_abort_task_set(&s->nexus, lun, tmf_pending_done, r);
+	case SCOPE_LU:
+		return scsi_lu_reset(&s->nexus, lun, tmf_pending_done, r);
+	case SCOPE_NEXUS:
+		return scsi_it_nexus_reset(&s->nexus, tmf_pending_done, r);
+	case SCOPE_TARGET:
+		return scsi_target_reset(&s->nexus, r->close, tmf_pending_done, r);
 	}
-	log_info_limited("connection %s: LOGICAL UNIT RESET of LUN %d", conn->peer_text, lun);
-	struct tmf_lun_reset *r = malloc(sizeof(*r));
-	if (r) {
-		*r = (struct tmf_lun_reset){ .conn = conn, .itt = h->itt };
-		iscsi_conn_get(conn);
-		if (scsi_lu_reset(&s->nexus, (uint16_t)lun, lun_reset_done, r) == 0)
-			return;
-		iscsi_conn_put(conn);
-		free(r);
-	}
-	iscsi_send_tmf_rsp(conn, h->itt, TMF_REJECTED);
+	return -EINVAL;
 }
 
-static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+static void handle_task_set_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h,
+				enum tmf_scope scope, uint16_t lun, bool close)
 {
-	uint8_t function = h->tmf.function & 0x7f;
-	if (function == TMF_LUN_RESET) {
-		handle_lun_reset(conn, h);
+	struct tmf_pending *r = malloc(sizeof(*r));
+	if (!r) {
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_REJECTED);
 		return;
 	}
-	if (function != TMF_ABORT_TASK) {
-		/* The other functions (task sets, target resets) come with the
-		 * SCSI-complete work. */
-		log_info_limited("connection %s: task management function %u not supported",
-			 conn->peer_text, function);
-		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);
+	*r = (struct tmf_pending){ .conn = conn, .itt = h->itt, .close = close };
+	iscsi_conn_get(conn);
+	int err = tmf_start(conn->session, scope, lun, r);
+	if (err == 0)
 		return;
-	}
+	iscsi_conn_put(conn);
+	free(r);
+	if (err == -EPERM)
+		log_info_limited("connection %s: target reset refused: other initiators use the target",
+				 conn->peer_text);
+	iscsi_send_tmf_rsp(conn, h->itt, err == -EPERM ? TMF_AUTH_FAILED : TMF_REJECTED);
+}
+
+/* Whether the session has a task for lun (itt: only that one, else any)
+ * the initiator has not seen the end of: SAM-5 7.9, 7.10. */
+static bool session_has_task(struct iscsi_session *s, int lun, bool any, uint32_t itt)
+{
+	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++)
+		for (struct iscsi_task *t = s->tasks[b]; t; t = t->hnext)
+			if (scsi_lun_decode(t->lun) == lun && (any || t->itt == itt))
+				return true;
+	return false;
+}
+
+static void handle_abort_task(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
 	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->tmf.ref_itt);
 	if (!t) {
 		/* RFC 7143 §11.6.1: a command still to come (RefCmdSN in the
@@ -291,6 +320,82 @@ static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	}
 	if (iscsi_task_abort(t, h->itt))
 		iscsi_send_tmf_rsp(conn, h->itt, TMF_COMPLETE);
+}
+
+static void handle_tmf(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
+	struct iscsi_session *s = conn->session;
+	uint8_t function = h->tmf.function & 0x7f;
+	int lun = scsi_lun_decode(h->lun);
+	int target_lun = scsi_nexus_target_lun(&s->nexus, lun);
+	bool lun_exists = target_lun >= 0 && scsi_target_lun_map(s->nexus.target)->lus[target_lun];
+	/* The functions addressed to one LU (SAM-5 7.1) need it to exist. */
+	switch (function) {
+	case TMF_ABORT_TASK_SET: case TMF_CLEAR_ACA: case TMF_CLEAR_TASK_SET: case TMF_LUN_RESET:
+	case TMF_QUERY_TASK: case TMF_QUERY_TASK_SET: case TMF_QUERY_ASYNC_EVENT:
+		if (!lun_exists) {
+			iscsi_send_tmf_rsp(conn, h->itt, TMF_NO_LUN);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (function) {
+	case TMF_ABORT_TASK:
+		handle_abort_task(conn, h);
+		return;
+	case TMF_ABORT_TASK_SET:
+	case TMF_CLEAR_TASK_SET:
+		/* The Control page's TST 001b: the task set is this I_T
+		 * nexus's, so CLEAR TASK SET aborts what ABORT TASK SET does
+		 * and no other nexus is told (SAM-5 7.5). */
+		handle_task_set_tmf(conn, h, SCOPE_TASK_SET, (uint16_t)lun, false);
+		return;
+	case TMF_CLEAR_ACA:
+		/* lunard refuses NACA=1 in every CDB, so no ACA condition ever
+		 * exists: there is nothing to clear (SAM-5 7.3, 5.9). */
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_COMPLETE);
+		return;
+	case TMF_LUN_RESET:
+		log_info_limited("connection %s: LOGICAL UNIT RESET of LUN %d", conn->peer_text, lun);
+		handle_task_set_tmf(conn, h, SCOPE_LU, (uint16_t)lun, false);
+		return;
+	case TMF_TARGET_WARM_RESET:
+	case TMF_TARGET_COLD_RESET:
+		log_info_limited("connection %s: TARGET %s RESET", conn->peer_text,
+				 function == TMF_TARGET_COLD_RESET ? "COLD" : "WARM");
+		handle_task_set_tmf(conn, h, SCOPE_TARGET, 0, function == TMF_TARGET_COLD_RESET);
+		return;
+	case TMF_IT_NEXUS_RESET:
+		log_info_limited("connection %s: I_T NEXUS RESET", conn->peer_text);
+		handle_task_set_tmf(conn, h, SCOPE_NEXUS, 0, false);
+		return;
+	case TMF_QUERY_TASK:
+		/* SAM-5 7.9, RFC 7143 §11.6.1: FUNCTION SUCCEEDED when the task
+		 * is in the task set, FUNCTION COMPLETE when it is not. */
+		iscsi_send_tmf_rsp(conn, h->itt,
+				   session_has_task(s, lun, false, h->tmf.ref_itt) ? TMF_SUCCEEDED
+										  : TMF_COMPLETE);
+		return;
+	case TMF_QUERY_TASK_SET:
+		iscsi_send_tmf_rsp(conn, h->itt,
+				   session_has_task(s, lun, true, 0) ? TMF_SUCCEEDED : TMF_COMPLETE);
+		return;
+	case TMF_QUERY_ASYNC_EVENT:
+		/* SAM-5 7.11: FUNCTION SUCCEEDED when a unit attention is
+		 * pending (lunard reports no deferred errors). */
+		iscsi_send_tmf_rsp(conn, h->itt,
+				   scsi_ua_pending(&s->nexus, (uint16_t)lun) ? TMF_SUCCEEDED
+									     : TMF_COMPLETE);
+		return;
+	default:
+		/* TASK REASSIGN needs ErrorRecoveryLevel 2 (RFC 7143 §11.5.1). */
+		log_info_limited("connection %s: task management function %u not supported",
+				 conn->peer_text, function);
+		iscsi_send_tmf_rsp(conn, h->itt, TMF_NOT_SUPPORTED);
+		return;
+	}
 }
 
 void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,

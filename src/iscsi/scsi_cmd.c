@@ -548,9 +548,28 @@ static void nexus_removed(struct scsi_task *st, void *arg)
 	task_drop(st->transport_priv);
 }
 
+/* A TARGET COLD RESET asked on another session ends this one: its
+ * connections close (RFC 7143 §11.5.1). The reference keeps the session
+ * while its last connection closes. */
+static void nexus_end(struct scsi_nexus *nexus)
+{
+	struct iscsi_session *s = container_of(nexus, struct iscsi_session, nexus);
+	iscsi_session_get(s);
+	for (;;) {
+		struct iscsi_conn *c = s->conns;
+		while (c && c->phase == CONN_CLOSING)
+			c = c->session_next;
+		if (!c)
+			break;
+		iscsi_conn_close(c, "target cold reset");
+	}
+	iscsi_session_put(s);
+}
+
 const struct scsi_nexus_ops iscsi_nexus_ops = {
 	.drop_unexecuted = nexus_drop_unexecuted,
 	.removed = nexus_removed,
+	.end = nexus_end,
 };
 
 /* A task the SCSI core took out of its task set before it ran. */

@@ -15,6 +15,8 @@ enum sense_reason spc_report_luns(struct scsi_task *task);
 enum sense_reason spc_inquiry(struct scsi_task *task);
 /* rsoc.c */
 enum sense_reason spc_report_supported_opcodes(struct scsi_task *task);
+/* tmf_report.c */
+enum sense_reason spc_report_supported_tmfs(struct scsi_task *task);
 /* mode.c */
 enum sense_reason spc_mode_sense(struct scsi_task *task);
 /* mode_select.c */

@@ -1,13 +1,16 @@
-/* LOGICAL UNIT RESET across every I_T nexus of a target (SAM-5 6.3.3).
+/* Resets that reach tasks beyond one loop callback (SAM-5 6.3, 7): LOGICAL
+ * UNIT RESET and TARGET WARM/COLD RESET across every I_T nexus of a
+ * target, I_T NEXUS RESET and ABORT TASK SET on the asking nexus alone.
  *
  * Each nexus's tasks belong to its own loop, so the reset sends one part to
- * every loop that owns a nexus of the target; the part resets the nexuses
- * of its loop. The reset counts what it waits for: one per part still to
+ * every loop that owns a nexus it covers; the part resets the nexuses of
+ * its loop. The reset counts what it waits for: one per part still to
  * run, one per aborted task still executing, and one for its setup. The
  * last to finish posts done to the loop the reset came from. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scsi/nexus.h"
 #include "scsi/task.h"
@@ -22,7 +25,11 @@ struct lu_reset_part {
 
 struct scsi_lu_reset {
 	struct scsi_target *target;
-	uint16_t lun;               /* the target's LUN */
+	struct scsi_nexus *only;    /* the one nexus it covers; NULL: all of target */
+	int lun;                    /* the target's LUN, or -1: every LUN */
+	enum scsi_ua ua;            /* established for each LUN it covers; 0: none */
+	struct scsi_nexus *from;    /* the nexus that asked */
+	bool end;                   /* then end every nexus but from (ops->end) */
 	_Atomic unsigned pending;
 	struct loop *origin;
 	struct loop_msg done_msg;
@@ -51,18 +58,38 @@ static void reset_removed(struct scsi_task *task, void *arg)
 	n->ops->removed(task, n);
 }
 
-/* One nexus's share of the reset, on its loop. */
-static void reset_nexus(struct scsi_lu_reset *r, struct scsi_nexus *n)
+/* One LU's share of the reset on nexus n. */
+static void reset_nexus_lun(struct scsi_lu_reset *r, struct scsi_nexus *n, uint16_t target_lun)
 {
 	/* Tasks carry the LUN as their initiator numbers it; a nexus whose
 	 * view leaves the LU out has none for it. */
-	int lun = scsi_nexus_initiator_lun(n, r->lun);
+	int lun = scsi_nexus_initiator_lun(n, target_lun);
 	if (lun >= 0) {
 		n->ops->drop_unexecuted(n, (uint16_t)lun);
 		unsigned executing = scsi_task_set_abort_for(n, lun, reset_removed, n, r);
 		atomic_fetch_add_explicit(&r->pending, executing, memory_order_relaxed);
 	}
-	scsi_ua_establish(n, r->lun, SCSI_UA_LU_RESET);
+	if (r->ua)
+		scsi_ua_establish(n, target_lun, r->ua);
+}
+
+/* One nexus's share of the reset, on its loop. */
+static void reset_nexus(struct scsi_lu_reset *r, struct scsi_nexus *n)
+{
+	if (r->lun >= 0) {
+		reset_nexus_lun(r, n, (uint16_t)r->lun);
+		return;
+	}
+	const struct scsi_lun_map *map = scsi_target_lun_map(r->target);
+	for (uint16_t lun = 0; lun < SCSI_MAX_LUNS; lun++)
+		if (map->lus[lun])
+			reset_nexus_lun(r, n, lun);
+}
+
+static bool reset_covers(const struct scsi_lu_reset *r, const struct scsi_nexus *x,
+			 const struct loop *loop)
+{
+	return x->loop == loop && (!r->only || r->only == x);
 }
 
 static void reset_part_run(struct loop_msg *msg)
@@ -79,30 +106,35 @@ static void reset_part_run(struct loop_msg *msg)
 	pthread_mutex_lock(&t->lock);
 	unsigned n = 0;
 	for (struct scsi_nexus *x = t->nexuses; x; x = x->next)
-		n += x->loop == p->loop;
+		n += reset_covers(r, x, p->loop);
 	struct scsi_nexus **mine = n ? calloc(n, sizeof(*mine)) : NULL;
 	unsigned k = 0;
 	for (struct scsi_nexus *x = t->nexuses; mine && x; x = x->next)
-		if (x->loop == p->loop)
+		if (reset_covers(r, x, p->loop))
 			mine[k++] = x;
 	pthread_mutex_unlock(&t->lock);
 	if (n && !mine) {
 		/* Out of memory for the list: try again on the loop's next turn. */
-		log_warn("target %s: LUN %u reset: out of memory, retrying", t->name, r->lun);
+		log_warn("target %s: reset: out of memory, retrying", t->name);
 		loop_post(p->loop, &p->msg);
 		return;
 	}
 	for (unsigned i = 0; i < k; i++)
 		reset_nexus(r, mine[i]);
+	/* Ending one nexus never frees another, and none is touched after. */
+	for (unsigned i = 0; r->end && i < k; i++)
+		if (mine[i] != r->from && mine[i]->ops->end)
+			mine[i]->ops->end(mine[i]);
 	free(mine);
 	scsi_lu_reset_put(r);
 }
 
-int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
+/* Starts a reset of lun (the target's; -1: all) on only (NULL: every
+ * nexus of from's target), establishing ua, with done posted to from's
+ * loop at the end. */
+static int reset_start(struct scsi_nexus *from, struct scsi_nexus *only, int lun,
+		       enum scsi_ua ua, bool end, void (*done)(void *arg), void *arg)
 {
-	int target_lun = scsi_nexus_target_lun(from, lun);
-	if (target_lun < 0)
-		return -ENOENT;
 	struct scsi_target *t = from->target;
 	pthread_mutex_lock(&t->lock);
 	unsigned nexuses = 0;
@@ -113,8 +145,10 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 		pthread_mutex_unlock(&t->lock);
 		return -ENOMEM;
 	}
-	/* One part per distinct loop among the nexuses. */
+	/* One part per distinct loop among the nexuses it covers. */
 	for (struct scsi_nexus *x = t->nexuses; x; x = x->next) {
+		if (only && x != only)
+			continue;
 		unsigned i = 0;
 		while (i < r->nparts && r->parts[i].loop != x->loop)
 			i++;
@@ -123,7 +157,11 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	}
 	pthread_mutex_unlock(&t->lock);
 	r->target = t;
-	r->lun = (uint16_t)target_lun;
+	r->only = only;
+	r->lun = lun;
+	r->ua = ua;
+	r->from = from;
+	r->end = end;
 	r->origin = from->loop;
 	r->done = done;
 	r->arg = arg;
@@ -135,4 +173,57 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	}
 	scsi_lu_reset_put(r);
 	return 0;
+}
+
+int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
+{
+	int target_lun = scsi_nexus_target_lun(from, lun);
+	if (target_lun < 0)
+		return -ENOENT;
+	return reset_start(from, NULL, target_lun, SCSI_UA_LU_RESET, false, done, arg);
+}
+
+int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
+{
+	int target_lun = scsi_nexus_target_lun(from, lun);
+	if (target_lun < 0)
+		return -ENOENT;
+	return reset_start(from, from, target_lun, 0, false, done, arg);
+}
+
+int scsi_it_nexus_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg)
+{
+	return reset_start(from, from, -1, SCSI_UA_IT_NEXUS_LOSS, false, done, arg);
+}
+
+/* The initiator port name up to its ",i," (the iSCSI initiator name,
+ * RFC 7143 §10.1): the ports of one initiator share it. */
+static size_t initiator_name_len(const struct scsi_nexus *n)
+{
+	const char *sep = strstr(n->initiator_port, ",i,");
+	return sep ? (size_t)(sep - n->initiator_port) : strlen(n->initiator_port);
+}
+
+static bool same_initiator(const struct scsi_nexus *a, const struct scsi_nexus *b)
+{
+	size_t len = initiator_name_len(a);
+	return len == initiator_name_len(b) && memcmp(a->initiator_port, b->initiator_port, len) == 0;
+}
+
+int scsi_target_reset(struct scsi_nexus *from, bool cold, void (*done)(void *arg), void *arg)
+{
+	/* A target reset aborts every initiator's commands. An initiator may
+	 * reset what it alone uses (its own sessions, as multipath has), not
+	 * others' I/O: RFC 7143 §11.5.1 lets the target refuse. */
+	struct scsi_target *t = from->target;
+	pthread_mutex_lock(&t->lock);
+	bool alone = true;
+	for (struct scsi_nexus *x = t->nexuses; x; x = x->next)
+		alone &= same_initiator(from, x);
+	pthread_mutex_unlock(&t->lock);
+	if (!alone)
+		return -EPERM;
+	/* SAM-5 6.3.2: a hard reset leaves every I_T nexus a unit attention
+	 * for every LU; 29h/00h names any reset. */
+	return reset_start(from, NULL, -1, SCSI_UA_POWER_ON, cold, done, arg);
 }

@@ -44,7 +44,11 @@ static size_t mode_control(enum mode_pc pc, uint8_t *p)
 	size_t len = mode_page_header(p, 0x0A, 0x0A);
 	if (pc != PC_CHANGEABLE) {
 		/* TST 001b: a task set per I_T nexus; QUEUE ALGORITHM MODIFIER
-		 * 1: SIMPLE tasks may run in any order (they run concurrently). */
+		 * 1: SIMPLE tasks may run in any order (they run concurrently).
+		 * QERR 00b: a CHECK CONDITION aborts no other task; TAS 0: a
+		 * task aborted by another I_T nexus's reset ends without a
+		 * status (lu_reset.c). Neither is changeable, so MODE SELECT
+		 * refuses other values (SPC-4 7.5.8). */
 		p[2] |= 0x20;
 		p[3] |= 0x10;
 		be16_put(p + 8, 0xFFFF); /* BUSY TIMEOUT PERIOD: unlimited */

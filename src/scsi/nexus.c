@@ -12,6 +12,7 @@ static const struct {
 } ua_by_priority[] = {
 	{ SCSI_UA_POWER_ON, SENSE_POWER_ON_UA },
 	{ SCSI_UA_LU_RESET, SENSE_LU_RESET_UA },
+	{ SCSI_UA_IT_NEXUS_LOSS, SENSE_IT_NEXUS_LOSS_UA },
 	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
 	{ SCSI_UA_MODE_CHANGED, SENSE_MODE_PARAMS_CHANGED_UA },
 	{ SCSI_UA_LUNS_CHANGED, SENSE_REPORTED_LUNS_CHANGED_UA },
@@ -68,6 +69,12 @@ void scsi_ua_establish_others(struct scsi_nexus *self, uint16_t lun, enum scsi_u
 		if (n != self)
 			atomic_fetch_or(&n->ua[lun], (uint32_t)ua);
 	pthread_mutex_unlock(&self->target->lock);
+}
+
+bool scsi_ua_pending(const struct scsi_nexus *from, uint16_t lun)
+{
+	int target_lun = scsi_nexus_target_lun(from, lun);
+	return target_lun >= 0 && atomic_load(&from->ua[target_lun]) != 0;
 }
 
 enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)

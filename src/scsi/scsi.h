@@ -208,6 +208,10 @@ struct scsi_nexus_ops {
 	/* A waiting task of this nexus the core took out of its task set
 	 * (arg is the nexus). */
 	scsi_task_removed_fn removed;
+	/* TARGET COLD RESET from another nexus (RFC 7143 §11.5.1): the
+	 * transport ends this I_T nexus, closing its connections, once the
+	 * reset has aborted its tasks. NULL: the nexus outlives the reset. */
+	void (*end)(struct scsi_nexus *nexus);
 };
 
 /* What holds a new I_T nexus back until the ones it replaces are gone
@@ -260,6 +264,7 @@ enum scsi_ua {
 	SCSI_UA_MODE_CHANGED = 1u << 2,  /* 2Ah/01h MODE PARAMETERS CHANGED */
 	SCSI_UA_LUNS_CHANGED = 1u << 3,  /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
 	SCSI_UA_LU_RESET = 1u << 4,      /* 29h/03h BUS DEVICE RESET FUNCTION OCCURRED */
+	SCSI_UA_IT_NEXUS_LOSS = 1u << 5, /* 29h/07h I_T NEXUS LOSS OCCURRED */
 };
 
 /* Where a task is in its nexus's task set. */
@@ -530,5 +535,25 @@ unsigned scsi_task_set_abort(struct scsi_nexus *nexus, int lun, scsi_task_remove
  * Response. Returns 0, or -ENOENT (from does not see lun) or -ENOMEM, and
  * nothing happened. */
 int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
+
+/* The other task management functions that wait for aborted tasks, in
+ * the same way as scsi_lu_reset (same done, same returns):
+ * ABORT TASK SET and CLEAR TASK SET (SAM-5 7.2, 7.5; TST 001b: one task
+ * set per I_T nexus, so both cover from's tasks for lun alone, and no
+ * unit attention follows);
+ * I_T NEXUS RESET (SAM-5 7.7, 6.3.4): every LU's tasks of from, then
+ * I_T NEXUS LOSS OCCURRED (29h/07h) on from for every LU;
+ * TARGET WARM/COLD RESET (SAM-5 6.3.2 hard reset): every LU on every
+ * nexus of the target, then 29h/00h on each; refused with -EPERM when
+ * another initiator has a nexus to the target (an initiator resets only
+ * what it alone uses). A cold reset also ends every other nexus
+ * (ops->end); from's transport ends its own after answering. */
+int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg);
+int scsi_it_nexus_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg);
+int scsi_target_reset(struct scsi_nexus *from, bool cold, void (*done)(void *arg), void *arg);
+
+/* QUERY ASYNCHRONOUS EVENT (SAM-5 7.11): whether a unit attention is
+ * pending for the LU from sees as lun; nothing is cleared. */
+bool scsi_ua_pending(const struct scsi_nexus *from, uint16_t lun);
 
 #endif

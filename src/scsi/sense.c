@@ -49,6 +49,8 @@ static const struct {
 					     { SENSE_KEY_UNIT_ATTENTION, 0x3F, 0x0E } },
 	[SENSE_LU_RESET_UA] = { "bus device reset function occurred", CC,
 				{ SENSE_KEY_UNIT_ATTENTION, 0x29, 0x03 } },
+	[SENSE_IT_NEXUS_LOSS_UA] = { "i_t nexus loss occurred", CC,
+				     { SENSE_KEY_UNIT_ATTENTION, 0x29, 0x07 } },
 	[SENSE_SAVING_PARAMS_UNSUPPORTED] = { "saving parameters not supported", CC,
 					      { SENSE_KEY_ILLEGAL_REQUEST, 0x39, 0x00 } },
 	[SENSE_INTERNAL_TARGET_FAILURE] = { "internal target failure", CC,

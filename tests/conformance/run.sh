@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # libiscsi's iscsi-test-cu against one LUN, every test in its own process
-# under `timeout`, judged against a ratchet of known failures.
+# under `timeout`, judged against two ratchets: known failures and known
+# skips.
 #
 # The run fails when a test outside known-failures.txt fails, when a listed
-# test passes, or when a listed test no longer exists. The last line is the
-# plain "N passed, N failed" of those ratchet checks.
+# test passes, or when a listed test no longer exists; likewise when a test
+# outside known-skips.txt skips itself (a skip is not a pass), when a listed
+# one no longer skips, or when a listed one no longer exists. The last line
+# is the plain "N passed, N failed" of those ratchet checks.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -13,6 +16,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/server.sh"
 
 known_file=$here/known-failures.txt
+skips_file=$here/known-skips.txt
+update_skips=0
 log_dir=
 per_test_timeout=60
 # The whole run must fit in 20 minutes on 2 cores (CI budget).
@@ -37,6 +42,10 @@ Options:
   --update-ratchet        rewrite the ratchet file from this run; keeps the
                           reasons of entries that still fail, new entries get
                           "unexplained (owning area: ...)" for a human to fill
+  --known-skips FILE      skip ratchet (default: tests/conformance/known-skips.txt;
+                          "none": skips are not judged, e.g. for another target)
+  --update-skips          rewrite the skip ratchet from this run: every test
+                          that skipped, with the reason iscsi-test-cu printed
   --tests REGEX           run only tests whose name matches (bash regex)
   --log-dir DIR           keep per-test CUnit logs here (default: a new temp dir)
   --timeout S             per-test timeout (default $per_test_timeout)
@@ -46,6 +55,7 @@ Options:
 
 known-failures.txt: one test per line, "Name  # reason (owning area: X)".
 A reason starting with "flaky" accepts either outcome.
+known-skips.txt: one test per line, "Name  # what iscsi-test-cu printed".
 EOF
 }
 
@@ -54,6 +64,8 @@ while (($#)); do
         -h|--help) usage; exit 0 ;;
         --known-failures) known_file=$2; shift 2 ;;
         --update-ratchet) update_ratchet=1; shift ;;
+        --known-skips) skips_file=$2; shift 2 ;;
+        --update-skips) update_skips=1; shift ;;
         --tests) test_filter=$2; shift 2 ;;
         --log-dir) log_dir=$2; shift 2 ;;
         --timeout) per_test_timeout=$2; shift 2 ;;
@@ -143,6 +155,34 @@ elif ((!update_ratchet)); then
     echo "warning: $known_file does not exist: every failure is unexpected" >&2
 fi
 
+# --- skip ratchet file -----------------------------------------------------
+# The reasons here are iscsi-test-cu's own words, rewritten by --update-skips.
+declare -A skip_reason=()
+declare -a skip_errors=()
+if [[ $skips_file == none ]]; then
+    if ((update_skips)); then
+        echo "error: --update-skips needs a --known-skips file" >&2
+        exit 2
+    fi
+elif [[ -f $skips_file ]]; then
+    lineno=0
+    while IFS= read -r line || [[ -n $line ]]; do
+        lineno=$((lineno + 1))
+        [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+        name=$(awk '{print $1}' <<<"$line")
+        if [[ -n ${skip_reason[$name]+x} ]]; then
+            skip_errors+=("$skips_file:$lineno: $name listed twice")
+        fi
+        reason=${line#*#}
+        skip_reason[$name]=${reason#"${reason%%[![:space:]]*}"}
+        if [[ -z ${in_list[$name]:-} ]]; then
+            skip_errors+=("$skips_file:$lineno: $name is not a test this runner runs: remove it")
+        fi
+    done <"$skips_file"
+elif ((!update_skips)); then
+    echo "warning: $skips_file does not exist: every skip is unexpected" >&2
+fi
+
 # --- run -------------------------------------------------------------------
 target_setup
 if [[ -z $log_dir ]]; then
@@ -217,6 +257,15 @@ test_body_skipped() {
     ' "$1"
 }
 
+# The [SKIPPED] text of the test's own body (see test_body_skipped).
+skip_text() {
+    awk '
+        /^  Test: / { sub(/^  Test: .*\.\.\./, ""); inside = 1 }
+        inside && /^(passed|FAILED)/ { exit }
+        inside && /\[SKIPPED\]/ { sub(/.*\[SKIPPED\][[:space:]]*/, ""); print; exit }
+    ' "$1"
+}
+
 # What the test said before its verdict, else the first assertion or error.
 first_complaint() {
     local text
@@ -257,6 +306,7 @@ for name in "${tests[@]}"; do
         crash) detail[$name]="iscsi-test-cu died (exit $rc)" ;;
         error) detail[$name]="no CUnit summary (exit $rc): $(first_complaint "$log")" ;;
         notrun) detail[$name]="iscsi-test-cu ran no test for this name" ;;
+        skip) detail[$name]=$(skip_text "$log") ;;
         fail) detail[$name]=$(first_complaint "$log") ;;
     esac
     if [[ -n $SERVER_KIND ]] && ! server_alive; then
@@ -388,6 +438,61 @@ if ((update_ratchet)); then
     unexpected_fail=() unexpected_pass=() ratchet_errors=()
 fi
 
+# --- skip ratchet ----------------------------------------------------------
+declare -a unexpected_skip=() no_longer_skips=()
+if [[ $skips_file != none ]]; then
+    for name in "${selected[@]}"; do
+        if [[ ${outcome[$name]} == skip && -z ${skip_reason[$name]+x} ]]; then
+            unexpected_skip+=("$name")
+        elif [[ ${outcome[$name]} == pass && -n ${skip_reason[$name]+x} ]]; then
+            no_longer_skips+=("$name")
+        fi
+    done
+fi
+if ((update_skips)); then
+    tmp=$(mktemp "${skips_file}.XXXXXX")
+    {
+        if [[ -f $skips_file ]]; then
+            grep -E '^[[:space:]]*#' "$skips_file" || true
+        else
+            echo "# iscsi-test-cu tests that skip themselves: \"Name  # what it printed\"."
+            echo "# Maintained by tests/conformance/run.sh; see --update-skips."
+        fi
+        for name in "${tests[@]}"; do
+            if [[ -n ${outcome[$name]:-} ]]; then
+                [[ ${outcome[$name]} == skip ]] || continue
+                reason=${detail[$name]:-}
+            elif [[ -n ${skip_reason[$name]+x} ]]; then
+                reason=${skip_reason[$name]}
+            else
+                continue
+            fi
+            printf '%-52s # %s\n' "$name" "${reason:-no reason printed}"
+        done
+    } >"$tmp"
+    mv "$tmp" "$skips_file"
+    for name in "${no_longer_skips[@]}"; do
+        echo "skips: removed $name (now runs)" >&2
+    done
+    for name in "${unexpected_skip[@]}"; do
+        echo "skips: added $name: ${detail[$name]:-}" >&2
+    done
+    echo "skips: rewrote $skips_file"
+    for line in "${skip_errors[@]}"; do
+        echo "skips: dropped: $line" >&2
+    done
+    unexpected_skip=() no_longer_skips=() skip_errors=()
+fi
+
+for name in "${unexpected_skip[@]}"; do
+    echo "FAIL $name skipped: ${detail[$name]:-} (not in known-skips.txt; log: $log_dir/$name.log)"
+done
+for name in "${no_longer_skips[@]}"; do
+    echo "FAIL $name no longer skips: remove it from known-skips.txt (or --update-skips)"
+done
+for line in "${skip_errors[@]}"; do
+    echo "FAIL $line"
+done
 for name in "${unexpected_fail[@]}"; do
     echo "FAIL $name: ${outcome[$name]}: ${detail[$name]:-} (not in known-failures.txt; log: $log_dir/$name.log)"
 done
@@ -416,8 +521,9 @@ for name in "${server_crashes[@]}"; do
         known_crashes=$((known_crashes + 1))
     fi
 done
-mismatches=$((${#unexpected_fail[@]} + ${#unexpected_pass[@]} + ${#ratchet_errors[@]} + known_crashes))
-matched=$((${#selected[@]} - ${#unexpected_fail[@]} - ${#unexpected_pass[@]} - known_crashes))
+skip_mismatches=$((${#unexpected_skip[@]} + ${#no_longer_skips[@]} + ${#skip_errors[@]}))
+mismatches=$((${#unexpected_fail[@]} + ${#unexpected_pass[@]} + ${#ratchet_errors[@]} + known_crashes + skip_mismatches))
+matched=$((${#selected[@]} - ${#unexpected_fail[@]} - ${#unexpected_pass[@]} - known_crashes - ${#unexpected_skip[@]} - ${#no_longer_skips[@]}))
 if ((mismatches > 0)); then
     server_show_tail_once
 fi

@@ -40,5 +40,8 @@ void wire_login_limits_checks(const struct wire_target *t, const struct wire_log
 void wire_text_checks(const struct wire_target *t);
 /* wire_edtl.c: a write whose EDTL ends inside a block is refused. */
 void wire_edtl_checks(const struct wire_target *t);
+/* wire_tmf.c: ABORT TASK SET, CLEAR TASK SET, I_T NEXUS RESET and the
+ * target resets with writes in flight, the queries, CLEAR ACA. */
+void wire_tmf_checks(const struct wire_target *t);
 
 #endif

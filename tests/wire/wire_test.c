@@ -490,6 +490,7 @@ int main(int argc, char **argv)
 	wire_ffp_checks(&t, listed, nlisted);
 	wire_text_checks(&t);
 	wire_edtl_checks(&t);
+	wire_tmf_checks(&t);
 	wire_limits_checks(&t);
 	check_final_session(&t);
 

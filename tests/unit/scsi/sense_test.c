@@ -126,6 +126,7 @@ static void test_every_reason_maps_to_its_code(void **state)
 		{ SENSE_MODE_PARAMS_CHANGED_UA, 0x6, 0x2A, 0x01 },
 		{ SENSE_REPORTED_LUNS_CHANGED_UA, 0x6, 0x3F, 0x0E },
 		{ SENSE_LU_RESET_UA, 0x6, 0x29, 0x03 },
+		{ SENSE_IT_NEXUS_LOSS_UA, 0x6, 0x29, 0x07 },
 		{ SENSE_SAVING_PARAMS_UNSUPPORTED, 0x5, 0x39, 0x00 },
 		{ SENSE_INTERNAL_TARGET_FAILURE, 0x4, 0x44, 0x00 },
 		{ SENSE_DATA_PHASE_ERROR, 0xB, 0x4B, 0x00 },

@@ -2,6 +2,7 @@
  * task and holds back every newer one; HEAD OF QUEUE starts at once.
  * Task management takes tasks out of it: a waiting task never runs, an
  * executing one finishes its I/O and completes once, as aborted. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,6 +405,125 @@ static void test_lu_reset_reaches_every_nexus_on_its_own_loop(void **state)
 	loop_fini(&other_loop);
 }
 
+/* ABORT TASK SET (and CLEAR TASK SET, TST 001b): this nexus's tasks for
+ * one LUN, nothing else, and no unit attention. */
+static void test_abort_task_set_aborts_one_lun_of_this_nexus_only(void **state)
+{
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	fixture_add_lu(r->f, 1);
+	r->f->nexus.ops = &rs_ops;
+	start_on(r, 0, 1, read10, SCSI_ATTR_SIMPLE);
+	start_on(r, 1, 0, read10, SCSI_ATTR_SIMPLE);
+	start_on(r, 2, 1, tur, SCSI_ATTR_ORDERED);
+	assert_int_equal(scsi_abort_task_set(&r->f->nexus, 1, rs_done, r), 0);
+	assert_false(rs.done);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(rs.task0_done_then, 1);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->nremoved, 1);
+	assert_int_equal(r->removed[0], 2);
+	assert_int_equal(rs.ndrops, 1);
+	assert_int_equal(rs.drop_lun, 1);
+	run_until(r, 2);
+	assert_int_equal(r->tasks[1].status, SCSI_STATUS_GOOD);
+	assert_int_equal(atomic_load(&r->f->nexus.ua[1]), 0);
+}
+
+/* I_T NEXUS RESET: every LU's tasks of this nexus, then 29h/07h on each. */
+static void test_it_nexus_reset_aborts_every_lun_and_raises_29h_07h(void **state)
+{
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	fixture_add_lu(r->f, 1);
+	r->f->nexus.ops = &rs_ops;
+	start_on(r, 0, 1, read10, SCSI_ATTR_SIMPLE);
+	start_on(r, 1, 0, read10, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_it_nexus_reset(&r->f->nexus, rs_done, r), 0);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(r->ndone, 2);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(r->tasks[1].status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(rs.ndrops, 2);
+	scsi_task_release(&r->tasks[0]);
+	scsi_task_release(&r->tasks[1]);
+	assert_true(scsi_ua_pending(&r->f->nexus, 0));
+	assert_false(fixture_prepare(r->f, 0, tur));
+	assert_true(fixture_check(r->f, 0x6, 0x29, 0x07));
+	assert_false(fixture_prepare(r->f, 1, tur));
+	assert_true(fixture_check(r->f, 0x6, 0x29, 0x07));
+	assert_false(scsi_ua_pending(&r->f->nexus, 0));
+}
+
+/* TARGET RESET: every nexus of the target gets 29h/00h, but only while
+ * one initiator alone uses the target. */
+static void test_target_reset_only_by_the_only_initiator(void **state)
+{
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	r->f->nexus.ops = &rs_ops;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:someone-else,i,0x1",
+			&r->f->loop, &rs_ops);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, false, rs_done, r), -EPERM);
+	scsi_nexus_fini(&other);
+	/* a second path of the same initiator (another ISID) */
+	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:init,i,0x2", &r->f->loop,
+			&rs_ops);
+	memset(other.ua, 0, sizeof(other.ua));
+	start_on(r, 0, 0, read10, SCSI_ATTR_SIMPLE);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, false, rs_done, r), 0);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(r->tasks[0].status, SCSI_STATUS_TASK_ABORTED);
+	scsi_task_release(&r->tasks[0]);
+	assert_true(atomic_load(&other.ua[0]) & SCSI_UA_POWER_ON);
+	assert_false(fixture_prepare(r->f, 0, tur));
+	assert_true(fixture_check(r->f, 0x6, 0x29, 0x00));
+	scsi_nexus_fini(&other);
+}
+
+static struct scsi_nexus *ended[2];
+static unsigned nended;
+
+static void rs_end(struct scsi_nexus *n)
+{
+	ended[nended++] = n;
+}
+
+/* TARGET COLD RESET ends every other nexus, after resetting it, and
+ * leaves the asking one to its transport. */
+static void test_target_cold_reset_ends_the_other_nexuses(void **state)
+{
+	static const struct scsi_nexus_ops end_ops = {
+		.drop_unexecuted = rs_drop_unexecuted, .removed = rs_removed, .end = rs_end,
+	};
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	nended = 0;
+	r->f->nexus.ops = &end_ops;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &r->f->target, "iqn.2024-01.org.test:init,i,0x2", &r->f->loop,
+			&end_ops);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, true, rs_done, r), 0);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(nended, 1);
+	assert_ptr_equal(ended[0], &other);
+	assert_int_equal(rs.ndrops, 2);
+	scsi_nexus_fini(&other);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -420,6 +540,10 @@ int main(void)
 		T(test_abort_all_of_one_lun_leaves_the_others),
 		T(test_lu_reset_aborts_its_tasks_and_raises_29h_03h),
 		T(test_lu_reset_reaches_every_nexus_on_its_own_loop),
+		T(test_abort_task_set_aborts_one_lun_of_this_nexus_only),
+		T(test_it_nexus_reset_aborts_every_lun_and_raises_29h_07h),
+		T(test_target_reset_only_by_the_only_initiator),
+		T(test_target_cold_reset_ends_the_other_nexuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
