@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/pr.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
 
@@ -87,6 +88,11 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 		log_error("target %s: LUN %u: out of memory", target_name, cfg->lun);
 		return NULL;
 	}
+	if (scsi_pr_init(lu) < 0) {
+		log_error("target %s: LUN %u: out of memory", target_name, cfg->lun);
+		free(lu);
+		return NULL;
+	}
 	lu->lun = cfg->lun;
 	lu->bs = bs;
 	lu->close_bs = cfg->close_bs;
@@ -129,5 +135,6 @@ void scsi_lu_put(struct scsi_lu *lu)
 	if (!lu || atomic_fetch_sub_explicit(&lu->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	lu->close_bs(lu->bs);
+	scsi_pr_fini(lu);
 	free(lu);
 }

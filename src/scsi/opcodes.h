@@ -32,6 +32,16 @@ enum op_flags {
 	OP_BYTCHK = 1u << 6,        /* BYTCHK in byte 1 bits 2:1 (SBC-3 VERIFY) */
 };
 
+/* The conflict column: what a command may do while another I_T nexus
+ * holds a persistent reservation (SPC-4 5.12.1 table 61, SBC-3 4.16.2
+ * table 13). The zero value conflicts, so a row that says nothing is
+ * refused rather than let through. */
+enum op_pr {
+	OP_PR_CONFLICT, /* refused under every reservation type */
+	OP_PR_READ,     /* allowed under Write Exclusive types, refused under Exclusive Access */
+	OP_PR_ALLOWED,  /* never refused */
+};
+
 struct op_field {
 	uint8_t off, size; /* size 0: the CDB has no such field */
 };
@@ -50,9 +60,12 @@ struct scsi_opdef {
 	enum scsi_dir dir;
 	enum op_xfer xfer;
 	struct op_field lba, count;
-	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built */
+	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built;
+			    * OP_XFER_PARAM: if not 0, the only parameter
+			    * list length accepted */
 	unsigned flags;
 	scsi_handler handler;
+	enum op_pr pr;
 };
 
 extern const struct scsi_opdef scsi_opdefs[];

@@ -1,0 +1,206 @@
+#include "scsi/pr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scsi/handlers.h"
+#include "scsi/pr_state.h"
+#include "scsi/task.h"
+#include "util/be.h"
+#include "util/macros.h"
+
+/* SPC-4 6.15.1 table 197 */
+enum pr_in_sa {
+	PR_IN_READ_KEYS = 0x00,
+	PR_IN_READ_RESERVATION = 0x01,
+	PR_IN_REPORT_CAPABILITIES = 0x02,
+	PR_IN_READ_FULL_STATUS = 0x03,
+};
+
+#define PR_SCOPE_LU 0x0
+/* SPC-4 7.6.4.6: iSCSI TransportID, format 01b (name with ISID). */
+#define PR_TPID_ISCSI_PORT 0x45
+
+int scsi_pr_init(struct scsi_lu *lu)
+{
+	lu->pr = malloc(sizeof(*lu->pr));
+	if (!lu->pr)
+		return -ENOMEM;
+	pr_state_init(lu->pr);
+	pthread_mutex_init(&lu->pr_lock, NULL);
+	atomic_init(&lu->pr_reserved, false);
+	return 0;
+}
+
+void scsi_pr_fini(struct scsi_lu *lu)
+{
+	pthread_mutex_destroy(&lu->pr_lock);
+	free(lu->pr);
+	lu->pr = NULL;
+}
+
+static struct pr_id pr_id_of(const struct scsi_nexus *nexus)
+{
+	return (struct pr_id){ nexus->initiator_port, nexus->target->rel_port };
+}
+
+bool scsi_pr_conflicts_locked(struct scsi_lu *lu, const struct scsi_nexus *nexus,
+			      enum op_pr access)
+{
+	struct pr_id id = pr_id_of(nexus);
+	pthread_mutex_lock(&lu->pr_lock);
+	bool conflict = pr_state_conflicts(lu->pr, &id, access);
+	pthread_mutex_unlock(&lu->pr_lock);
+	return conflict;
+}
+
+static void pr_put_transport_id(uint8_t *p, const char *port, size_t len)
+{
+	memset(p, 0, len);
+	p[0] = PR_TPID_ISCSI_PORT;
+	be16_put(p + 2, (uint16_t)(len - 4));
+	memcpy(p + 4, port, strlen(port));
+}
+
+/* SPC-4 6.15.5: one descriptor per registration. */
+static size_t pr_full_status(const struct pr_state *s, uint8_t *resp)
+{
+	size_t len = 8;
+	for (unsigned i = 0; i < s->nregs; i++) {
+		const struct pr_reg *reg = &s->regs[i];
+		size_t tid = 4 + ((strlen(reg->initiator) + 1 + 3) & ~(size_t)3);
+		uint8_t *d = resp + len;
+		memset(d, 0, 24);
+		be64_put(d, reg->key);
+		bool holder = s->type != PR_TYPE_NONE &&
+			      (s->type == PR_TYPE_WE_AR || s->type == PR_TYPE_EA_AR ||
+			       s->holder == (int)i);
+		if (holder) {
+			d[12] = 0x01;
+			d[13] = (uint8_t)(PR_SCOPE_LU << 4 | s->type);
+		}
+		be16_put(d + 18, reg->rel_port);
+		be32_put(d + 20, (uint32_t)tid);
+		pr_put_transport_id(d + 24, reg->initiator, tid);
+		len += 24 + tid;
+	}
+	return len;
+}
+
+static size_t pr_in_build(const struct pr_state *s, unsigned sa, uint8_t *resp)
+{
+	be32_put(resp, s->generation);
+	size_t len = 8;
+	switch (sa) {
+	case PR_IN_READ_KEYS:
+		for (unsigned i = 0; i < s->nregs; i++, len += 8)
+			be64_put(resp + len, s->regs[i].key);
+		break;
+	case PR_IN_READ_RESERVATION:
+		if (s->type == PR_TYPE_NONE)
+			break;
+		memset(resp + 8, 0, 16);
+		/* SPC-4 6.15.3: with an all-registrants type the key is 0. */
+		if (s->type != PR_TYPE_WE_AR && s->type != PR_TYPE_EA_AR)
+			be64_put(resp + 8, s->regs[s->holder].key);
+		resp[21] = (uint8_t)(PR_SCOPE_LU << 4 | s->type);
+		len += 16;
+		break;
+	case PR_IN_REPORT_CAPABILITIES:
+		/* SPC-4 6.15.4: ATP_C (one target port per target, so
+		 * ALL_TG_PT changes nothing), TMV with the six types. */
+		memset(resp, 0, 8);
+		be16_put(resp, 8);
+		resp[2] = 0x04;
+		resp[3] = 0x80;
+		resp[4] = 0xEA;
+		resp[5] = 0x01;
+		return 8;
+	case PR_IN_READ_FULL_STATUS:
+		len = pr_full_status(s, resp);
+		break;
+	}
+	be32_put(resp + 4, (uint32_t)(len - 8));
+	return len;
+}
+
+/* SPC-4 6.15 */
+enum sense_reason spc_pr_in(struct scsi_task *task)
+{
+	uint8_t *resp = malloc(PR_IN_RESP_MAX);
+	if (!resp)
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	struct scsi_lu *lu = task->lu;
+	pthread_mutex_lock(&lu->pr_lock);
+	size_t len = pr_in_build(lu->pr, task->cdb[1] & OP_SA_MASK, resp);
+	pthread_mutex_unlock(&lu->pr_lock);
+	scsi_task_reply(task, resp, len);
+	free(resp);
+	return SENSE_NONE;
+}
+
+struct pr_event_ctx {
+	struct scsi_lu *lu;
+	struct scsi_target *target;
+};
+
+static const enum scsi_ua pr_event_ua[] = {
+	[PR_EV_RESERVATIONS_PREEMPTED] = SCSI_UA_RESERVATIONS_PREEMPTED,
+	[PR_EV_RESERVATIONS_RELEASED] = SCSI_UA_RESERVATIONS_RELEASED,
+	[PR_EV_REGISTRATIONS_PREEMPTED] = SCSI_UA_REGISTRATIONS_PREEMPTED,
+};
+
+/* The unit attention goes to every I_T nexus of the registration. */
+static void pr_event_to_nexus(const struct pr_reg *reg, enum pr_event ev, void *arg)
+{
+	struct pr_event_ctx *ctx = arg;
+	pthread_mutex_lock(&ctx->target->lock);
+	for (struct scsi_nexus *n = ctx->target->nexuses; n; n = n->next)
+		if (ctx->target->rel_port == reg->rel_port &&
+		    strcmp(n->initiator_port, reg->initiator) == 0)
+			atomic_fetch_or(&n->ua[ctx->lu->lun], (uint32_t)pr_event_ua[ev]);
+	pthread_mutex_unlock(&ctx->target->lock);
+}
+
+/* SPC-4 6.16.3: the parameter list's fields lunar does not support. */
+static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *out)
+{
+	const uint8_t *p = task->buf;
+	enum { SPEC_I_PT = 0x08, ALL_TG_PT = 0x04, APTPL = 0x01 };
+	if (scsi_task_data_out_sent(task) < PR_OUT_PARAM_LEN)
+		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	out->service_action = task->cdb[1] & OP_SA_MASK;
+	out->type = (enum pr_type)(task->cdb[2] & 0x0F);
+	out->key = be64_get(p);
+	out->sa_key = be64_get(p + 8);
+	out->all_tg_pt = p[20] & ALL_TG_PT;
+	out->aptpl = p[20] & APTPL;
+	bool typed = out->service_action == PR_OUT_RESERVE ||
+		     out->service_action == PR_OUT_RELEASE ||
+		     out->service_action == PR_OUT_PREEMPT;
+	if (typed && (task->cdb[2] >> 4) != PR_SCOPE_LU)
+		return scsi_invalid_cdb_field(&task->detail, 2, 7);
+	/* No SPEC_I_PT and no persistence through power loss yet. */
+	if (p[20] & (SPEC_I_PT | APTPL))
+		return scsi_invalid_param_field(&task->detail, 20, (p[20] & SPEC_I_PT) ? 3 : 0);
+	return SENSE_NONE;
+}
+
+/* SPC-4 6.16 */
+enum sense_reason spc_pr_out(struct scsi_task *task)
+{
+	struct pr_out out;
+	enum sense_reason r = pr_out_decode(task, &out);
+	if (r != SENSE_NONE)
+		return r;
+	struct scsi_lu *lu = task->lu;
+	struct pr_id id = pr_id_of(task->nexus);
+	struct pr_event_ctx ctx = { lu, task->nexus->target };
+	pthread_mutex_lock(&lu->pr_lock);
+	r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, &ctx);
+	atomic_store_explicit(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&lu->pr_lock);
+	return r;
+}
