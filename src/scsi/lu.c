@@ -88,12 +88,13 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 		log_error("target %s: LUN %u: out of memory", target_name, cfg->lun);
 		return NULL;
 	}
-	if (scsi_pr_init(lu) < 0) {
-		log_error("target %s: LUN %u: out of memory", target_name, cfg->lun);
+	lu->lun = cfg->lun;
+	if (scsi_pr_init(lu, cfg->state_dir, target_name) < 0) {
+		log_error("target %s: LUN %u: cannot set up persistent reservations",
+			  target_name, cfg->lun);
 		free(lu);
 		return NULL;
 	}
-	lu->lun = cfg->lun;
 	lu->bs = bs;
 	lu->close_bs = cfg->close_bs;
 	atomic_init(&lu->refs, 1);

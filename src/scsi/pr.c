@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "scsi/handlers.h"
+#include "scsi/pr_file.h"
 #include "scsi/pr_state.h"
 #include "scsi/task.h"
 #include "util/be.h"
-#include "util/macros.h"
+#include "util/log.h"
 
 /* SPC-4 6.15.1 table 197 */
 enum pr_in_sa {
@@ -22,14 +23,25 @@ enum pr_in_sa {
 /* SPC-4 7.6.4.6: iSCSI TransportID, format 01b (name with ISID). */
 #define PR_TPID_ISCSI_PORT 0x45
 
-int scsi_pr_init(struct scsi_lu *lu)
+int scsi_pr_init(struct scsi_lu *lu, const char *state_dir, const char *target_name)
 {
+	char path[4096];
+	if (state_dir && pr_file_path(path, sizeof(path), state_dir, target_name, lu->lun) < 0)
+		return -ENAMETOOLONG;
 	lu->pr = malloc(sizeof(*lu->pr));
-	if (!lu->pr)
+	lu->pr_path = state_dir ? strdup(path) : NULL;
+	if (!lu->pr || (state_dir && !lu->pr_path)) {
+		free(lu->pr);
+		free(lu->pr_path);
 		return -ENOMEM;
+	}
 	pr_state_init(lu->pr);
+	/* SPC-4 5.12.4: what APTPL kept comes back with the LU. */
+	if (lu->pr_path && pr_file_load(lu->pr_path, lu->pr) == 0)
+		log_info("target %s LUN %u: %u persistent reservation registrations restored",
+			 target_name, lu->lun, lu->pr->nregs);
 	pthread_mutex_init(&lu->pr_lock, NULL);
-	atomic_init(&lu->pr_reserved, false);
+	atomic_init(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE);
 	return 0;
 }
 
@@ -37,7 +49,9 @@ void scsi_pr_fini(struct scsi_lu *lu)
 {
 	pthread_mutex_destroy(&lu->pr_lock);
 	free(lu->pr);
+	free(lu->pr_path);
 	lu->pr = NULL;
+	lu->pr_path = NULL;
 }
 
 static struct pr_id pr_id_of(const struct scsi_nexus *nexus)
@@ -88,7 +102,7 @@ static size_t pr_full_status(const struct pr_state *s, uint8_t *resp)
 	return len;
 }
 
-static size_t pr_in_build(const struct pr_state *s, unsigned sa, uint8_t *resp)
+static size_t pr_in_build(const struct pr_state *s, unsigned sa, bool ptpl_c, uint8_t *resp)
 {
 	be32_put(resp, s->generation);
 	size_t len = 8;
@@ -109,11 +123,12 @@ static size_t pr_in_build(const struct pr_state *s, unsigned sa, uint8_t *resp)
 		break;
 	case PR_IN_REPORT_CAPABILITIES:
 		/* SPC-4 6.15.4: ATP_C (one target port per target, so
-		 * ALL_TG_PT changes nothing), TMV with the six types. */
+		 * ALL_TG_PT changes nothing), PTPL_C when the LU has a
+		 * state directory, PTPL_A, TMV with the six types. */
 		memset(resp, 0, 8);
 		be16_put(resp, 8);
-		resp[2] = 0x04;
-		resp[3] = 0x80;
+		resp[2] = (uint8_t)(0x04 | ptpl_c);
+		resp[3] = (uint8_t)(0x80 | s->aptpl);
 		resp[4] = 0xEA;
 		resp[5] = 0x01;
 		return 8;
@@ -133,7 +148,7 @@ enum sense_reason spc_pr_in(struct scsi_task *task)
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	struct scsi_lu *lu = task->lu;
 	pthread_mutex_lock(&lu->pr_lock);
-	size_t len = pr_in_build(lu->pr, task->cdb[1] & OP_SA_MASK, resp);
+	size_t len = pr_in_build(lu->pr, task->cdb[1] & OP_SA_MASK, lu->pr_path != NULL, resp);
 	pthread_mutex_unlock(&lu->pr_lock);
 	scsi_task_reply(task, resp, len);
 	free(resp);
@@ -181,10 +196,26 @@ static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *ou
 		     out->service_action == PR_OUT_PREEMPT;
 	if (typed && (task->cdb[2] >> 4) != PR_SCOPE_LU)
 		return scsi_invalid_cdb_field(&task->detail, 2, 7);
-	/* No SPEC_I_PT and no persistence through power loss yet. */
-	if (p[20] & (SPEC_I_PT | APTPL))
-		return scsi_invalid_param_field(&task->detail, 20, (p[20] & SPEC_I_PT) ? 3 : 0);
+	/* SPEC_I_PT is not supported; APTPL needs a state directory. */
+	if (p[20] & SPEC_I_PT)
+		return scsi_invalid_param_field(&task->detail, 20, 3);
+	if (out->aptpl && !task->lu->pr_path)
+		return scsi_invalid_param_field(&task->detail, 20, 0);
 	return SENSE_NONE;
+}
+
+/* SPC-4 5.12.4: with APTPL the new state is on stable storage before the
+ * command completes; APTPL 0 keeps nothing. On failure the old state
+ * stays, in memory and in the file. */
+static enum sense_reason pr_persist(struct scsi_lu *lu, const struct pr_state *before)
+{
+	if (!lu->pr_path || (!lu->pr->aptpl && !before->aptpl))
+		return SENSE_NONE;
+	int ret = lu->pr->aptpl ? pr_file_save(lu->pr_path, lu->pr) : pr_file_remove(lu->pr_path);
+	if (ret == 0)
+		return SENSE_NONE;
+	*lu->pr = *before;
+	return SENSE_INTERNAL_TARGET_FAILURE;
 }
 
 /* SPC-4 6.16 */
@@ -197,10 +228,17 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	struct scsi_lu *lu = task->lu;
 	struct pr_id id = pr_id_of(task->nexus);
 	struct pr_event_ctx ctx = { lu, task->nexus->target };
+	struct pr_state *before = malloc(sizeof(*before));
+	if (!before)
+		return SENSE_INTERNAL_TARGET_FAILURE;
 	pthread_mutex_lock(&lu->pr_lock);
+	*before = *lu->pr;
 	r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, &ctx);
+	if (r == SENSE_NONE)
+		r = pr_persist(lu, before);
 	atomic_store_explicit(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE,
 			      memory_order_relaxed);
 	pthread_mutex_unlock(&lu->pr_lock);
+	free(before);
 	return r;
 }

@@ -8,8 +8,10 @@
 #include "scsi/opcodes.h"
 #include "scsi/scsi.h"
 
-/* Sets up lu's reservation state (none); 0 or -ENOMEM. */
-int scsi_pr_init(struct scsi_lu *lu);
+/* Sets up lu's reservation state: what its APTPL file under state_dir
+ * holds (NULL: no file, and APTPL is not supported), else none. 0 or
+ * -ENOMEM / -ENAMETOOLONG; an unreadable file is logged and ignored. */
+int scsi_pr_init(struct scsi_lu *lu, const char *state_dir, const char *target_name);
 void scsi_pr_fini(struct scsi_lu *lu);
 
 bool scsi_pr_conflicts_locked(struct scsi_lu *lu, const struct scsi_nexus *nexus,

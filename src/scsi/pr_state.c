@@ -29,6 +29,20 @@ static bool pr_type_valid(enum pr_type t)
 	return t == PR_TYPE_WE || t == PR_TYPE_EA || pr_type_registrants(t);
 }
 
+bool pr_state_valid(const struct pr_state *s)
+{
+	for (unsigned i = 0; i < s->nregs; i++) {
+		struct pr_id id = { s->regs[i].initiator, s->regs[i].rel_port };
+		if (pr_state_find(s, &id) != (int)i)
+			return false;
+	}
+	if (s->type == PR_TYPE_NONE)
+		return s->holder == -1;
+	if (!pr_type_valid(s->type) || s->nregs == 0)
+		return false;
+	return pr_type_all_registrants(s->type) || (s->holder >= 0 && (unsigned)s->holder < s->nregs);
+}
+
 int pr_state_find(const struct pr_state *s, const struct pr_id *id)
 {
 	for (unsigned i = 0; i < s->nregs; i++)

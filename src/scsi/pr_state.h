@@ -86,6 +86,10 @@ enum pr_out_sa {
 };
 
 void pr_state_init(struct pr_state *s);
+/* True when s is consistent: no nexus registered twice, and a
+ * reservation of a valid type held by a registration (restored state is
+ * checked with it). */
+bool pr_state_valid(const struct pr_state *s);
 /* Index of id's registration, or -1. */
 int pr_state_find(const struct pr_state *s, const struct pr_id *id);
 /* True when id holds the reservation (SPC-4 5.12.10: with an

@@ -86,6 +86,9 @@ struct scsi_lu_config {
 	void (*close_bs)(struct backend *bs);
 	const char *serial; /* NULL: derived from target name and LUN */
 	const char *product; /* NULL: "lunar disk" */
+	/* where persistent reservations with APTPL are kept (pr_file.h);
+	 * NULL: APTPL is not supported */
+	const char *state_dir;
 };
 
 /* The parameters MODE SELECT can change, as bits of scsi_lu.mode. */
@@ -130,6 +133,7 @@ struct scsi_lu {
 	_Atomic uint32_t mode;
 	pthread_mutex_t pr_lock;
 	struct pr_state *pr;
+	char *pr_path;       /* the APTPL file, or NULL */
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 };
