@@ -28,6 +28,11 @@ struct scsi_lu_reset {
 	struct loop_msg done_msg;
 	void (*done)(void *arg);
 	void *arg;
+	/* the nexuses it reaches (NULL: all) and the unit attention they get
+	 * (0: none); PREEMPT AND ABORT narrows both */
+	bool (*match)(const struct scsi_nexus *n, void *arg);
+	void *match_arg;
+	enum scsi_ua ua;
 	unsigned nparts;
 	struct lu_reset_part parts[];
 };
@@ -54,6 +59,8 @@ static void reset_removed(struct scsi_task *task, void *arg)
 /* One nexus's share of the reset, on its loop. */
 static void reset_nexus(struct scsi_lu_reset *r, struct scsi_nexus *n)
 {
+	if (r->match && !r->match(n, r->match_arg))
+		return;
 	/* Tasks carry the LUN as their initiator numbers it; a nexus whose
 	 * view leaves the LU out has none for it. */
 	int lun = scsi_nexus_initiator_lun(n, r->lun);
@@ -62,7 +69,8 @@ static void reset_nexus(struct scsi_lu_reset *r, struct scsi_nexus *n)
 		unsigned executing = scsi_task_set_abort_for(n, lun, reset_removed, n, r);
 		atomic_fetch_add_explicit(&r->pending, executing, memory_order_relaxed);
 	}
-	scsi_ua_establish(n, r->lun, SCSI_UA_LU_RESET);
+	if (r->ua)
+		scsi_ua_establish(n, r->lun, r->ua);
 }
 
 static void reset_part_run(struct loop_msg *msg)
@@ -98,7 +106,9 @@ static void reset_part_run(struct loop_msg *msg)
 	scsi_lu_reset_put(r);
 }
 
-int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
+static int lu_abort_start(struct scsi_nexus *from, uint16_t lun,
+			  bool (*match)(const struct scsi_nexus *n, void *arg), void *match_arg,
+			  enum scsi_ua ua, void (*done)(void *arg), void *arg)
 {
 	int target_lun = scsi_nexus_target_lun(from, lun);
 	if (target_lun < 0)
@@ -127,6 +137,9 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	r->origin = from->loop;
 	r->done = done;
 	r->arg = arg;
+	r->match = match;
+	r->match_arg = match_arg;
+	r->ua = ua;
 	r->done_msg.fn = reset_finish;
 	atomic_init(&r->pending, r->nparts + 1);
 	for (unsigned i = 0; i < r->nparts; i++) {
@@ -135,4 +148,16 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	}
 	scsi_lu_reset_put(r);
 	return 0;
+}
+
+int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
+{
+	return lu_abort_start(from, lun, NULL, NULL, SCSI_UA_LU_RESET, done, arg);
+}
+
+int scsi_lu_abort_nexuses(struct scsi_nexus *from, uint16_t lun,
+			  bool (*match)(const struct scsi_nexus *n, void *arg), void *match_arg,
+			  void (*done)(void *arg), void *arg)
+{
+	return lu_abort_start(from, lun, match, match_arg, 0, done, arg);
 }

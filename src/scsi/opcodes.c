@@ -14,11 +14,14 @@
 	  { 0xFF, 0x1F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), PR_IN_RESP_MAX, \
 	  0, spc_pr_in, OP_PR_ALLOWED }
-#define PR_OUT_ROW(sa, name) \
+#define PR_OUT_ROW_FLAGS(sa, name, flags) \
 	{ 0x5F, (sa), (name), 10, \
 	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(5, 4), PR_OUT_PARAM_LEN, \
-	  0, spc_pr_out, OP_PR_ALLOWED }
+	  (flags), spc_pr_out, OP_PR_ALLOWED }
+#define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
+/* PREEMPT AND ABORT completes once the preempted tasks have. */
+#define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
 
 /* Usage masks follow the CDB layouts of SPC-4 §6 and SBC-3 §5. Hints that
  * need no action are accepted: DPO, RARC, FUA_NV, group number, IMMED,
@@ -117,6 +120,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	PR_OUT_ROW(0x02, "PERSISTENT RESERVE OUT: RELEASE"),
 	PR_OUT_ROW(0x03, "PERSISTENT RESERVE OUT: CLEAR"),
 	PR_OUT_ROW(0x04, "PERSISTENT RESERVE OUT: PREEMPT"),
+	PR_OUT_ASYNC_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
 	PR_OUT_ROW(0x06, "PERSISTENT RESERVE OUT: REGISTER AND IGNORE EXISTING KEY"),
 	{ 0x88, NO_SA, "READ(16)", 16,
 	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,

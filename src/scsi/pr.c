@@ -158,6 +158,9 @@ enum sense_reason spc_pr_in(struct scsi_task *task)
 struct pr_event_ctx {
 	struct scsi_lu *lu;
 	struct scsi_target *target;
+	/* PREEMPT AND ABORT: the registrations it preempted (NULL: others) */
+	struct pr_reg *preempted;
+	unsigned npreempted;
 };
 
 static const enum scsi_ua pr_event_ua[] = {
@@ -170,6 +173,8 @@ static const enum scsi_ua pr_event_ua[] = {
 static void pr_event_to_nexus(const struct pr_reg *reg, enum pr_event ev, void *arg)
 {
 	struct pr_event_ctx *ctx = arg;
+	if (ctx->preempted && ev == PR_EV_REGISTRATIONS_PREEMPTED)
+		ctx->preempted[ctx->npreempted++] = *reg;
 	pthread_mutex_lock(&ctx->target->lock);
 	for (struct scsi_nexus *n = ctx->target->nexuses; n; n = n->next)
 		if (ctx->target->rel_port == reg->rel_port &&
@@ -193,7 +198,8 @@ static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *ou
 	out->aptpl = p[20] & APTPL;
 	bool typed = out->service_action == PR_OUT_RESERVE ||
 		     out->service_action == PR_OUT_RELEASE ||
-		     out->service_action == PR_OUT_PREEMPT;
+		     out->service_action == PR_OUT_PREEMPT ||
+		     out->service_action == PR_OUT_PREEMPT_AND_ABORT;
 	if (typed && (task->cdb[2] >> 4) != PR_SCOPE_LU)
 		return scsi_invalid_cdb_field(&task->detail, 2, 7);
 	/* SPEC_I_PT is not supported; APTPL needs a state directory. */
@@ -218,7 +224,53 @@ static enum sense_reason pr_persist(struct scsi_lu *lu, const struct pr_state *b
 	return SENSE_INTERNAL_TARGET_FAILURE;
 }
 
-/* SPC-4 6.16 */
+/* What PREEMPT AND ABORT waits for: the tasks of the nexuses it
+ * preempted, which the list names (read on their loops until done). */
+struct pr_abort {
+	struct scsi_task *task;
+	struct pr_event_ctx ctx;
+	struct pr_reg preempted[PR_MAX_REGS];
+};
+
+static bool pr_abort_match(const struct scsi_nexus *n, void *arg)
+{
+	const struct pr_abort *a = arg;
+	for (unsigned i = 0; i < a->ctx.npreempted; i++)
+		if (a->preempted[i].rel_port == n->target->rel_port &&
+		    strcmp(a->preempted[i].initiator, n->initiator_port) == 0)
+			return true;
+	return false;
+}
+
+static void pr_abort_done(void *arg)
+{
+	struct pr_abort *a = arg;
+	struct scsi_task *task = a->task;
+	free(a);
+	scsi_task_finish(task, SENSE_NONE);
+}
+
+/* SPC-4 5.12.11.4.5: the preempted nexuses' tasks for this LU are
+ * aborted as a LOGICAL UNIT RESET would (SAM-5 7.6), and the command
+ * completes after them; the preempted nexuses learn of it from their
+ * unit attention REGISTRATIONS PREEMPTED. */
+static void pr_abort_start(struct scsi_task *task, struct pr_abort *a)
+{
+	int lun = scsi_lun_decode(task->lun_raw);
+	if (a->ctx.npreempted == 0 ||
+	    scsi_lu_abort_nexuses(task->nexus, (uint16_t)lun, pr_abort_match, a, pr_abort_done,
+				  a) < 0) {
+		if (a->ctx.npreempted)
+			log_warn("target %s LUN %u: PREEMPT AND ABORT: out of memory, tasks of "
+				 "the preempted nexuses were not aborted",
+				 task->nexus->target->name, task->lu->lun);
+		free(a);
+		scsi_task_finish_later(task, SENSE_NONE);
+	}
+}
+
+/* SPC-4 6.16. PREEMPT AND ABORT is OP_ASYNC: on success it completes the
+ * task itself. */
 enum sense_reason spc_pr_out(struct scsi_task *task)
 {
 	struct pr_out out;
@@ -227,18 +279,33 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 		return r;
 	struct scsi_lu *lu = task->lu;
 	struct pr_id id = pr_id_of(task->nexus);
-	struct pr_event_ctx ctx = { lu, task->nexus->target };
+	bool abort = out.service_action == PR_OUT_PREEMPT_AND_ABORT;
+	struct pr_abort *a = abort ? calloc(1, sizeof(*a)) : NULL;
 	struct pr_state *before = malloc(sizeof(*before));
-	if (!before)
+	if (!before || (abort && !a)) {
+		free(before);
+		free(a);
 		return SENSE_INTERNAL_TARGET_FAILURE;
+	}
+	struct pr_event_ctx local = { lu, task->nexus->target, NULL, 0 };
+	struct pr_event_ctx *ctx = abort ? &a->ctx : &local;
+	if (abort) {
+		a->task = task;
+		a->ctx = local;
+		a->ctx.preempted = a->preempted;
+	}
 	pthread_mutex_lock(&lu->pr_lock);
 	*before = *lu->pr;
-	r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, &ctx);
+	r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, ctx);
 	if (r == SENSE_NONE)
 		r = pr_persist(lu, before);
 	atomic_store_explicit(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE,
 			      memory_order_relaxed);
 	pthread_mutex_unlock(&lu->pr_lock);
 	free(before);
+	if (abort && r == SENSE_NONE)
+		pr_abort_start(task, a);
+	else
+		free(a);
 	return r;
 }

@@ -255,7 +255,8 @@ enum sense_reason pr_state_out(struct pr_state *s, const struct pr_id *id,
 	if (r < 0 || s->regs[r].key != out->key)
 		return SENSE_RESERVATION_CONFLICT;
 	bool typed = out->service_action == PR_OUT_RESERVE ||
-		     out->service_action == PR_OUT_PREEMPT;
+		     out->service_action == PR_OUT_PREEMPT ||
+		     out->service_action == PR_OUT_PREEMPT_AND_ABORT;
 	if (typed && !pr_type_valid(out->type))
 		return SENSE_INVALID_FIELD_IN_CDB;
 	switch (out->service_action) {
@@ -267,6 +268,7 @@ enum sense_reason pr_state_out(struct pr_state *s, const struct pr_id *id,
 		pr_clear(s, r, fn, arg);
 		return SENSE_NONE;
 	case PR_OUT_PREEMPT:
+	case PR_OUT_PREEMPT_AND_ABORT:
 		return pr_preempt(s, r, out, fn, arg);
 	}
 	return SENSE_INVALID_FIELD_IN_CDB;

@@ -82,6 +82,7 @@ enum pr_out_sa {
 	PR_OUT_RELEASE = 0x02,
 	PR_OUT_CLEAR = 0x03,
 	PR_OUT_PREEMPT = 0x04,
+	PR_OUT_PREEMPT_AND_ABORT = 0x05, /* PREEMPT, then pr.c aborts the preempted's tasks */
 	PR_OUT_REGISTER_IGNORE = 0x06,
 };
 
