@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "scsi/nexus.h"
+#include "scsi/pr.h"
 #include "scsi/task.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -152,7 +153,16 @@ static int lu_abort_start(struct scsi_nexus *from, uint16_t lun,
 
 int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
 {
-	return lu_abort_start(from, lun, NULL, NULL, SCSI_UA_LU_RESET, done, arg);
+	int ret = lu_abort_start(from, lun, NULL, NULL, SCSI_UA_LU_RESET, done, arg);
+	/* SPC-2 5.5.1: a LOGICAL UNIT RESET releases the SPC-2 reservation
+	 * (persistent reservations stay, SPC-4 5.12.2). */
+	struct scsi_lu *lu = ret == 0 ? scsi_target_lu_get(from->target,
+							   scsi_nexus_target_lun(from, lun)) : NULL;
+	if (lu) {
+		scsi_reserve_lu_reset(lu);
+		scsi_lu_put(lu);
+	}
+	return ret;
 }
 
 int scsi_lu_abort_nexuses(struct scsi_nexus *from, uint16_t lun,

@@ -41,7 +41,7 @@ int scsi_pr_init(struct scsi_lu *lu, const char *state_dir, const char *target_n
 		log_info("target %s LUN %u: %u persistent reservation registrations restored",
 			 target_name, lu->lun, lu->pr->nregs);
 	pthread_mutex_init(&lu->pr_lock, NULL);
-	atomic_init(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE);
+	scsi_pr_update_flag(lu);
 	return 0;
 }
 
@@ -59,12 +59,24 @@ static struct pr_id pr_id_of(const struct scsi_nexus *nexus)
 	return (struct pr_id){ nexus->initiator_port, nexus->target->rel_port };
 }
 
+void scsi_pr_update_flag(struct scsi_lu *lu)
+{
+	atomic_store_explicit(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE || lu->spc2_holder,
+			      memory_order_relaxed);
+}
+
+/* SPC-2 5.5.1: another nexus's RESERVE leaves it only the allowed commands. */
+static bool pr_spc2_refuses(const struct scsi_lu *lu, const struct scsi_nexus *nexus)
+{
+	return lu->spc2_holder && lu->spc2_holder != nexus;
+}
+
 bool scsi_pr_conflicts_locked(struct scsi_lu *lu, const struct scsi_nexus *nexus,
 			      enum op_pr access)
 {
 	struct pr_id id = pr_id_of(nexus);
 	pthread_mutex_lock(&lu->pr_lock);
-	bool conflict = pr_state_conflicts(lu->pr, &id, access);
+	bool conflict = pr_spc2_refuses(lu, nexus) || pr_state_conflicts(lu->pr, &id, access);
 	pthread_mutex_unlock(&lu->pr_lock);
 	return conflict;
 }
@@ -148,6 +160,11 @@ enum sense_reason spc_pr_in(struct scsi_task *task)
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	struct scsi_lu *lu = task->lu;
 	pthread_mutex_lock(&lu->pr_lock);
+	if (pr_spc2_refuses(lu, task->nexus)) {
+		pthread_mutex_unlock(&lu->pr_lock);
+		free(resp);
+		return SENSE_RESERVATION_CONFLICT;
+	}
 	size_t len = pr_in_build(lu->pr, task->cdb[1] & OP_SA_MASK, lu->pr_path != NULL, resp);
 	pthread_mutex_unlock(&lu->pr_lock);
 	scsi_task_reply(task, resp, len);
@@ -296,11 +313,13 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	}
 	pthread_mutex_lock(&lu->pr_lock);
 	*before = *lu->pr;
-	r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, ctx);
+	if (pr_spc2_refuses(lu, task->nexus))
+		r = SENSE_RESERVATION_CONFLICT;
+	else
+		r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, ctx);
 	if (r == SENSE_NONE)
 		r = pr_persist(lu, before);
-	atomic_store_explicit(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE,
-			      memory_order_relaxed);
+	scsi_pr_update_flag(lu);
 	pthread_mutex_unlock(&lu->pr_lock);
 	free(before);
 	if (abort && r == SENSE_NONE)

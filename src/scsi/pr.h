@@ -14,11 +14,22 @@
 int scsi_pr_init(struct scsi_lu *lu, const char *state_dir, const char *target_name);
 void scsi_pr_fini(struct scsi_lu *lu);
 
+/* Under pr_lock, after any change: pr_reserved follows the state. */
+void scsi_pr_update_flag(struct scsi_lu *lu);
+
+/* reserve.c: the SPC-2 reservation ends with a LOGICAL UNIT RESET of lu,
+ * and with the loss of the I_T nexus that holds it (from scsi_nexus_fini,
+ * without the target's lock). */
+void scsi_reserve_lu_reset(struct scsi_lu *lu);
+void scsi_reserve_nexus_gone(struct scsi_nexus *nexus);
+
 bool scsi_pr_conflicts_locked(struct scsi_lu *lu, const struct scsi_nexus *nexus,
 			      enum op_pr access);
 
 /* True when a command of class access from nexus meets RESERVATION
- * CONFLICT. Without a reservation this is one relaxed load. */
+ * CONFLICT: a persistent reservation by the opcode table's column, an
+ * SPC-2 reservation of another nexus for every command but the allowed
+ * ones (SPC-2 5.5.1). Without a reservation this is one relaxed load. */
 static inline bool scsi_pr_conflicts(struct scsi_lu *lu, const struct scsi_nexus *nexus,
 				     enum op_pr access)
 {

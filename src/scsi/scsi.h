@@ -112,8 +112,9 @@ struct pr_state;
  * - unit attentions the LU establishes on every I_T nexus go through its
  *   target's nexus list under scsi_target.lock;
  * - persistent reservations (pr, pr.c) change several fields at once:
- *   they are read and changed under pr_lock, taken before a target's
- *   lock when both are held. pr_reserved mirrors "a reservation exists",
+ *   they and the SPC-2 reservation (spc2_holder, reserve.c) are read and
+ *   changed under pr_lock, taken before a target's lock when both are
+ *   held. pr_reserved mirrors "a reservation of either kind exists",
  *   so a command on an unreserved LU checks one relaxed atomic and takes
  *   no lock;
  * - refs counts the holders: each LUN map that lists the LU, and each task
@@ -134,6 +135,9 @@ struct scsi_lu {
 	pthread_mutex_t pr_lock;
 	struct pr_state *pr;
 	char *pr_path;       /* the APTPL file, or NULL */
+	/* the holder of a RESERVE(6)/(10) (SPC-2), or NULL; under pr_lock,
+	 * compared and never followed, cleared by the holder's nexus_fini */
+	const struct scsi_nexus *spc2_holder;
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 };

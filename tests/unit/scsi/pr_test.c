@@ -43,6 +43,7 @@ static int setup(void **state)
 {
 	struct pr *p = calloc(1, sizeof(*p));
 	p->f = fixture_new(false);
+	p->f->nexus.ops = &other_ops;
 	scsi_nexus_init(&p->other, &p->f->target, OTHER, &p->f->loop, &other_ops);
 	memset(p->other.ua, 0, sizeof(p->other.ua));
 	*state = p;
@@ -88,6 +89,99 @@ static uint8_t run(struct pr *p, const uint8_t *cdb)
 {
 	fixture_run(p->f, 0, cdb, cdb[0] == 0x2A ? p->block : NULL);
 	return p->f->task.status;
+}
+
+static void other_done(struct scsi_task *t)
+{
+	t->loop->stop = true;
+}
+
+/* Runs a command without data on OTHER's own nexus; returns its status. */
+static uint8_t run_other(struct pr *p, const uint8_t *cdb)
+{
+	struct scsi_task t;
+	memset(&t, 0, sizeof(t));
+	t.nexus = &p->other;
+	t.lun_raw = scsi_lun_encode(0);
+	memcpy(t.cdb, cdb, SCSI_CDB_MAX);
+	t.attr = SCSI_ATTR_SIMPLE;
+	t.loop = &p->f->loop;
+	t.done = other_done;
+	if (scsi_task_prepare(&t)) {
+		scsi_task_execute(&t);
+		p->f->loop.stop = false;
+		loop_run(&p->f->loop);
+		p->f->loop.stop = false;
+	}
+	scsi_task_release(&t);
+	return t.status;
+}
+
+static const uint8_t reserve6[16] = { 0x16 };
+static const uint8_t release6[16] = { 0x17 };
+static const uint8_t reserve10[16] = { 0x56 };
+static const uint8_t release10[16] = { 0x57 };
+static const uint8_t inquiry[16] = { 0x12, 0, 0, 0, 36, 0 };
+
+static void test_reserve6_holds_off_other_nexuses(void **state)
+{
+	struct pr *p = *state;
+	assert_int_equal(run(p, reserve6), SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, reserve6), SCSI_STATUS_GOOD);
+	assert_int_equal(run_other(p, reserve6), SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(run_other(p, read10), SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(run_other(p, inquiry), SCSI_STATUS_GOOD);
+	/* SPC-2 7.11: another nexus's RELEASE is GOOD and releases nothing */
+	assert_int_equal(run_other(p, release6), SCSI_STATUS_GOOD);
+	assert_int_equal(run_other(p, read10), SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(run(p, write10), SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, release6), SCSI_STATUS_GOOD);
+	assert_int_equal(run_other(p, reserve10), SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, read10), SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(run_other(p, release10), SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, read10), SCSI_STATUS_GOOD);
+}
+
+static void reset_done(void *arg)
+{
+	struct pr *p = arg;
+	p->f->loop.stop = true;
+}
+
+static void test_reserve6_ends_with_a_lu_reset(void **state)
+{
+	struct pr *p = *state;
+	assert_int_equal(run_other(p, reserve6), SCSI_STATUS_GOOD);
+	assert_int_equal(scsi_lu_reset(&p->f->nexus, 0, reset_done, p), 0);
+	p->f->loop.stop = false;
+	loop_run(&p->f->loop);
+	p->f->loop.stop = false;
+	memset(p->f->nexus.ua, 0, sizeof(p->f->nexus.ua));
+	assert_int_equal(run(p, reserve6), SCSI_STATUS_GOOD);
+}
+
+static void test_reserve6_ends_with_its_nexus(void **state)
+{
+	struct pr *p = *state;
+	assert_int_equal(run_other(p, reserve6), SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, read10), SCSI_STATUS_RESERVATION_CONFLICT);
+	scsi_nexus_fini(&p->other);
+	assert_int_equal(run(p, read10), SCSI_STATUS_GOOD);
+	scsi_nexus_init(&p->other, &p->f->target, OTHER, &p->f->loop, &other_ops);
+}
+
+/* SPC-4 5.12.3 with CRH 0: registrations make RESERVE and RELEASE conflict,
+ * and an SPC-2 reservation makes another nexus's PERSISTENT RESERVE
+ * commands conflict. */
+static void test_reserve6_and_persistent_reservations_exclude_each_other(void **state)
+{
+	struct pr *p = *state;
+	assert_int_equal(run_other(p, reserve6), SCSI_STATUS_GOOD);
+	assert_int_equal(prout(p, 0x06, 0, 0, 0xAA, 0), SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(run_other(p, release6), SCSI_STATUS_GOOD);
+	assert_int_equal(prout(p, 0x06, 0, 0, 0xAA, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, reserve6), SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(run(p, release10), SCSI_STATUS_RESERVATION_CONFLICT);
 }
 
 static void test_read_keys_lists_registrations(void **state)
@@ -194,6 +288,10 @@ int main(void)
 		T(test_parameter_list_must_be_24_bytes),
 		T(test_aptpl_without_state_dir_is_invalid),
 		T(test_service_action_out_of_range_is_invalid),
+		T(test_reserve6_holds_off_other_nexuses),
+		T(test_reserve6_ends_with_a_lu_reset),
+		T(test_reserve6_ends_with_its_nexus),
+		T(test_reserve6_and_persistent_reservations_exclude_each_other),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
