@@ -17,7 +17,7 @@
 #define PR_OUT_ROW_FLAGS(sa, name, flags) \
 	{ 0x5F, (sa), (name), 10, \
 	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00 }, \
-	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(5, 4), PR_OUT_PARAM_LEN, \
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(5, 4), PR_OUT_PARAM_MAX, \
 	  (flags), spc_pr_out, OP_PR_ALLOWED }
 #define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
 /* PREEMPT AND ABORT completes once the preempted tasks have. */
@@ -131,8 +131,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	PR_IN_ROW(0x01, "PERSISTENT RESERVE IN: READ RESERVATION"),
 	PR_IN_ROW(0x02, "PERSISTENT RESERVE IN: REPORT CAPABILITIES"),
 	PR_IN_ROW(0x03, "PERSISTENT RESERVE IN: READ FULL STATUS"),
-	/* SPC-4 6.16: the parameter list is 24 bytes (SPEC_I_PT, which
-	 * would make it longer, is not supported). */
+	/* SPC-4 6.16: the handler checks the parameter list length. */
 	PR_OUT_ROW(0x00, "PERSISTENT RESERVE OUT: REGISTER"),
 	PR_OUT_ROW(0x01, "PERSISTENT RESERVE OUT: RESERVE"),
 	PR_OUT_ROW(0x02, "PERSISTENT RESERVE OUT: RELEASE"),
@@ -140,6 +139,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	PR_OUT_ROW(0x04, "PERSISTENT RESERVE OUT: PREEMPT"),
 	PR_OUT_ASYNC_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
 	PR_OUT_ROW(0x06, "PERSISTENT RESERVE OUT: REGISTER AND IGNORE EXISTING KEY"),
+	PR_OUT_ROW(0x07, "PERSISTENT RESERVE OUT: REGISTER AND MOVE"),
 	{ 0x88, NO_SA, "READ(16)", 16,
 	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },

@@ -61,8 +61,8 @@ struct scsi_opdef {
 	enum op_xfer xfer;
 	struct op_field lba, count;
 	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built;
-			    * OP_XFER_PARAM: if not 0, the only parameter
-			    * list length accepted */
+			    * OP_XFER_PARAM: if not 0, the longest parameter
+			    * list accepted */
 	unsigned flags;
 	scsi_handler handler;
 	enum op_pr pr;

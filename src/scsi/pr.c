@@ -7,6 +7,7 @@
 #include "scsi/handlers.h"
 #include "scsi/pr_file.h"
 #include "scsi/pr_state.h"
+#include "scsi/pr_tpid.h"
 #include "scsi/task.h"
 #include "util/be.h"
 #include "util/log.h"
@@ -20,8 +21,6 @@ enum pr_in_sa {
 };
 
 #define PR_SCOPE_LU 0x0
-/* SPC-4 7.6.4.6: iSCSI TransportID, format 01b (name with ISID). */
-#define PR_TPID_ISCSI_PORT 0x45
 
 int scsi_pr_init(struct scsi_lu *lu, const char *state_dir, const char *target_name)
 {
@@ -81,21 +80,13 @@ bool scsi_pr_conflicts_locked(struct scsi_lu *lu, const struct scsi_nexus *nexus
 	return conflict;
 }
 
-static void pr_put_transport_id(uint8_t *p, const char *port, size_t len)
-{
-	memset(p, 0, len);
-	p[0] = PR_TPID_ISCSI_PORT;
-	be16_put(p + 2, (uint16_t)(len - 4));
-	memcpy(p + 4, port, strlen(port));
-}
-
 /* SPC-4 6.15.5: one descriptor per registration. */
 static size_t pr_full_status(const struct pr_state *s, uint8_t *resp)
 {
 	size_t len = 8;
 	for (unsigned i = 0; i < s->nregs; i++) {
 		const struct pr_reg *reg = &s->regs[i];
-		size_t tid = 4 + ((strlen(reg->initiator) + 1 + 3) & ~(size_t)3);
+		size_t tid = pr_tpid_len(reg->initiator);
 		uint8_t *d = resp + len;
 		memset(d, 0, 24);
 		be64_put(d, reg->key);
@@ -108,7 +99,7 @@ static size_t pr_full_status(const struct pr_state *s, uint8_t *resp)
 		}
 		be16_put(d + 18, reg->rel_port);
 		be32_put(d + 20, (uint32_t)tid);
-		pr_put_transport_id(d + 24, reg->initiator, tid);
+		pr_tpid_put(d + 24, reg->initiator);
 		len += 24 + tid;
 	}
 	return len;
@@ -134,12 +125,12 @@ static size_t pr_in_build(const struct pr_state *s, unsigned sa, bool ptpl_c, ui
 		len += 16;
 		break;
 	case PR_IN_REPORT_CAPABILITIES:
-		/* SPC-4 6.15.4: ATP_C (one target port per target, so
-		 * ALL_TG_PT changes nothing), PTPL_C when the LU has a
+		/* SPC-4 6.15.4: SIP_C, ATP_C (one target port per target,
+		 * so ALL_TG_PT changes nothing), PTPL_C when the LU has a
 		 * state directory, PTPL_A, TMV with the six types. */
 		memset(resp, 0, 8);
 		be16_put(resp, 8);
-		resp[2] = (uint8_t)(0x04 | ptpl_c);
+		resp[2] = (uint8_t)(0x08 | 0x04 | ptpl_c);
 		resp[3] = (uint8_t)(0x80 | s->aptpl);
 		resp[4] = 0xEA;
 		resp[5] = 0x01;
@@ -200,30 +191,92 @@ static void pr_event_to_nexus(const struct pr_reg *reg, enum pr_event ev, void *
 	pthread_mutex_unlock(&ctx->target->lock);
 }
 
-/* SPC-4 6.16.3: the parameter list's fields lunar does not support. */
-static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *out)
+/* The initiator ports a PERSISTENT RESERVE OUT names (TransportIDs). */
+struct pr_out_ports {
+	char port[PR_MAX_REGS][PR_PORT_NAME_MAX + 1];
+};
+
+/* SPC-4 6.16.3: SPEC_I_PT's TransportIDs, from byte 28 on. */
+static enum sense_reason pr_out_decode_ports(struct scsi_task *task, size_t len,
+					     struct pr_out *out, struct pr_out_ports *ports)
+{
+	const uint8_t *p = task->buf;
+	if (len < 28 || 28 + (uint64_t)be32_get(p + 24) != len)
+		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	size_t off = 28;
+	while (off < len) {
+		if (out->nports == PR_MAX_REGS)
+			return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
+		long used = pr_tpid_parse(p + off, len - off, ports->port[out->nports],
+					  sizeof(ports->port[0]));
+		if (used < 0)
+			return scsi_invalid_param_field(&task->detail, (unsigned)off, -1);
+		out->nports++;
+		off += (size_t)used;
+	}
+	out->ports = (const char (*)[PR_PORT_NAME_MAX + 1])ports->port;
+	return SENSE_NONE;
+}
+
+/* SPC-4 6.16.4: REGISTER AND MOVE's own parameter list. */
+static enum sense_reason pr_out_decode_move(struct scsi_task *task, size_t len,
+					    struct pr_out *out, struct pr_out_ports *ports)
+{
+	const uint8_t *p = task->buf;
+	enum { UNREG = 0x02, APTPL = 0x01 };
+	if (24 + (uint64_t)be32_get(p + 20) != len)
+		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	out->unreg = p[17] & UNREG;
+	out->aptpl = p[17] & APTPL;
+	/* lunar's target has one port: the one the command came through */
+	if (be16_get(p + 18) != task->nexus->target->rel_port)
+		return scsi_invalid_param_field(&task->detail, 18, -1);
+	if (pr_tpid_parse(p + 24, len - 24, ports->port[0], sizeof(ports->port[0])) < 0)
+		return scsi_invalid_param_field(&task->detail, 24, -1);
+	out->move_to = (struct pr_id){ ports->port[0], be16_get(p + 18) };
+	return SENSE_NONE;
+}
+
+static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *out,
+				       struct pr_out_ports *ports)
 {
 	const uint8_t *p = task->buf;
 	enum { SPEC_I_PT = 0x08, ALL_TG_PT = 0x04, APTPL = 0x01 };
-	if (scsi_task_data_out_sent(task) < PR_OUT_PARAM_LEN)
+	size_t len = scsi_task_data_out_sent(task);
+	if (len < PR_OUT_PARAM_LEN)
 		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	memset(out, 0, sizeof(*out));
 	out->service_action = task->cdb[1] & OP_SA_MASK;
 	out->type = (enum pr_type)(task->cdb[2] & 0x0F);
 	out->key = be64_get(p);
 	out->sa_key = be64_get(p + 8);
-	out->all_tg_pt = p[20] & ALL_TG_PT;
-	out->aptpl = p[20] & APTPL;
 	bool typed = out->service_action == PR_OUT_RESERVE ||
 		     out->service_action == PR_OUT_RELEASE ||
 		     out->service_action == PR_OUT_PREEMPT ||
 		     out->service_action == PR_OUT_PREEMPT_AND_ABORT;
 	if (typed && (task->cdb[2] >> 4) != PR_SCOPE_LU)
 		return scsi_invalid_cdb_field(&task->detail, 2, 7);
-	/* SPEC_I_PT is not supported; APTPL needs a state directory. */
-	if (p[20] & SPEC_I_PT)
-		return scsi_invalid_param_field(&task->detail, 20, 3);
+	enum sense_reason r;
+	if (out->service_action == PR_OUT_REGISTER_AND_MOVE) {
+		r = pr_out_decode_move(task, len, out, ports);
+	} else {
+		out->all_tg_pt = p[20] & ALL_TG_PT;
+		out->aptpl = p[20] & APTPL;
+		out->spec_i_pt = p[20] & SPEC_I_PT;
+		bool registers = out->service_action == PR_OUT_REGISTER ||
+				 out->service_action == PR_OUT_REGISTER_IGNORE;
+		if (out->spec_i_pt && !registers)
+			return scsi_invalid_param_field(&task->detail, 20, 3);
+		r = out->spec_i_pt ? pr_out_decode_ports(task, len, out, ports)
+		    : len == PR_OUT_PARAM_LEN ? SENSE_NONE : SENSE_PARAM_LIST_LENGTH_ERROR;
+	}
+	if (r != SENSE_NONE)
+		return r;
+	/* APTPL needs a state directory. */
 	if (out->aptpl && !task->lu->pr_path)
-		return scsi_invalid_param_field(&task->detail, 20, 0);
+		return out->service_action == PR_OUT_REGISTER_AND_MOVE
+		       ? scsi_invalid_param_field(&task->detail, 17, 0)
+		       : scsi_invalid_param_field(&task->detail, 20, 0);
 	return SENSE_NONE;
 }
 
@@ -286,17 +339,12 @@ static void pr_abort_start(struct scsi_task *task, struct pr_abort *a)
 	}
 }
 
-/* SPC-4 6.16. PREEMPT AND ABORT is OP_ASYNC: on success it completes the
- * task itself. */
-enum sense_reason spc_pr_out(struct scsi_task *task)
+static enum sense_reason pr_out_apply(struct scsi_task *task, const struct pr_out *out)
 {
-	struct pr_out out;
-	enum sense_reason r = pr_out_decode(task, &out);
-	if (r != SENSE_NONE)
-		return r;
+	enum sense_reason r;
 	struct scsi_lu *lu = task->lu;
 	struct pr_id id = pr_id_of(task->nexus);
-	bool abort = out.service_action == PR_OUT_PREEMPT_AND_ABORT;
+	bool abort = out->service_action == PR_OUT_PREEMPT_AND_ABORT;
 	struct pr_abort *a = abort ? calloc(1, sizeof(*a)) : NULL;
 	struct pr_state *before = malloc(sizeof(*before));
 	if (!before || (abort && !a)) {
@@ -316,7 +364,7 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	if (pr_spc2_refuses(lu, task->nexus))
 		r = SENSE_RESERVATION_CONFLICT;
 	else
-		r = pr_state_out(lu->pr, &id, &out, pr_event_to_nexus, ctx);
+		r = pr_state_out(lu->pr, &id, out, pr_event_to_nexus, ctx);
 	if (r == SENSE_NONE)
 		r = pr_persist(lu, before);
 	scsi_pr_update_flag(lu);
@@ -328,3 +376,19 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 		free(a);
 	return r;
 }
+
+/* SPC-4 6.16. PREEMPT AND ABORT is OP_ASYNC: on success it completes the
+ * task itself. */
+enum sense_reason spc_pr_out(struct scsi_task *task)
+{
+	struct pr_out out;
+	struct pr_out_ports *ports = malloc(sizeof(*ports));
+	if (!ports)
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	enum sense_reason r = pr_out_decode(task, &out, ports);
+	if (r == SENSE_NONE)
+		r = pr_out_apply(task, &out);
+	free(ports);
+	return r;
+}
+

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void pr_state_init(struct pr_state *s)
 {
@@ -46,8 +47,9 @@ bool pr_state_valid(const struct pr_state *s)
 int pr_state_find(const struct pr_state *s, const struct pr_id *id)
 {
 	for (unsigned i = 0; i < s->nregs; i++)
+		/* iSCSI names compare without ASCII case (RFC 3722). */
 		if (s->regs[i].rel_port == id->rel_port &&
-		    strcmp(s->regs[i].initiator, id->initiator) == 0)
+		    strcasecmp(s->regs[i].initiator, id->initiator) == 0)
 			return (int)i;
 	return -1;
 }
@@ -122,6 +124,41 @@ static int pr_remove(struct pr_state *s, int r, int keep)
 	return keep == (int)last ? r : keep;
 }
 
+static void pr_add(struct pr_state *s, const struct pr_id *id, uint64_t key)
+{
+	struct pr_reg *reg = &s->regs[s->nregs++];
+	snprintf(reg->initiator, sizeof(reg->initiator), "%s", id->initiator);
+	reg->rel_port = id->rel_port;
+	reg->key = key;
+}
+
+/* SPC-4 5.12.7: SPEC_I_PT registers the sender and every initiator port
+ * named, through the same target port, all or none. */
+static enum sense_reason pr_register_ports(struct pr_state *s, const struct pr_id *id, int r,
+					   const struct pr_out *out)
+{
+	if (out->service_action != PR_OUT_REGISTER || r >= 0 || out->sa_key == 0)
+		return SENSE_INVALID_FIELD_IN_PARAM_LIST;
+	if (s->nregs + 1 + out->nports > PR_MAX_REGS)
+		return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
+	for (unsigned i = 0; i < out->nports; i++) {
+		struct pr_id other = { out->ports[i], id->rel_port };
+		if (pr_state_find(s, &other) >= 0 || strcasecmp(out->ports[i], id->initiator) == 0)
+			return SENSE_INVALID_FIELD_IN_PARAM_LIST;
+		for (unsigned j = 0; j < i; j++)
+			if (strcasecmp(out->ports[i], out->ports[j]) == 0)
+				return SENSE_INVALID_FIELD_IN_PARAM_LIST;
+	}
+	pr_add(s, id, out->sa_key);
+	for (unsigned i = 0; i < out->nports; i++) {
+		struct pr_id other = { out->ports[i], id->rel_port };
+		pr_add(s, &other, out->sa_key);
+	}
+	s->aptpl = out->aptpl;
+	s->generation++;
+	return SENSE_NONE;
+}
+
 static enum sense_reason pr_register(struct pr_state *s, const struct pr_id *id, int r,
 				     const struct pr_out *out, pr_event_fn fn, void *arg)
 {
@@ -132,15 +169,14 @@ static enum sense_reason pr_register(struct pr_state *s, const struct pr_id *id,
 		if (out->key != have)
 			return SENSE_RESERVATION_CONFLICT;
 	}
+	if (out->spec_i_pt)
+		return pr_register_ports(s, id, r, out);
 	if (r < 0 && out->sa_key == 0)
 		return SENSE_NONE;
 	if (r < 0) {
 		if (s->nregs == PR_MAX_REGS)
 			return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
-		struct pr_reg *reg = &s->regs[s->nregs++];
-		snprintf(reg->initiator, sizeof(reg->initiator), "%s", id->initiator);
-		reg->rel_port = id->rel_port;
-		reg->key = out->sa_key;
+		pr_add(s, id, out->sa_key);
 	} else if (out->sa_key == 0) {
 		/* SPC-4 5.12.11.2.2: the holder unregistering releases a
 		 * reservation it holds alone. */
@@ -243,6 +279,33 @@ static enum sense_reason pr_preempt(struct pr_state *s, int r, const struct pr_o
 	return SENSE_NONE;
 }
 
+/* SPC-4 5.12.8: the holder hands its reservation to another I_T nexus,
+ * registering it with the service action key. */
+static enum sense_reason pr_register_and_move(struct pr_state *s, int r, const struct pr_out *out)
+{
+	if (out->sa_key == 0)
+		return SENSE_INVALID_FIELD_IN_PARAM_LIST;
+	if (!pr_index_holds(s, r) || pr_type_all_registrants(s->type))
+		return SENSE_RESERVATION_CONFLICT;
+	int to = pr_state_find(s, &out->move_to);
+	if (to == r)
+		return SENSE_INVALID_FIELD_IN_PARAM_LIST;
+	if (to < 0) {
+		if (s->nregs == PR_MAX_REGS)
+			return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
+		pr_add(s, &out->move_to, out->sa_key);
+		to = (int)s->nregs - 1;
+	} else {
+		s->regs[to].key = out->sa_key;
+	}
+	s->holder = to;
+	if (out->unreg)
+		pr_remove(s, r, -1);
+	s->aptpl = out->aptpl;
+	s->generation++;
+	return SENSE_NONE;
+}
+
 enum sense_reason pr_state_out(struct pr_state *s, const struct pr_id *id,
 			       const struct pr_out *out, pr_event_fn fn, void *arg)
 {
@@ -270,6 +333,8 @@ enum sense_reason pr_state_out(struct pr_state *s, const struct pr_id *id,
 	case PR_OUT_PREEMPT:
 	case PR_OUT_PREEMPT_AND_ABORT:
 		return pr_preempt(s, r, out, fn, arg);
+	case PR_OUT_REGISTER_AND_MOVE:
+		return pr_register_and_move(s, r, out);
 	}
 	return SENSE_INVALID_FIELD_IN_CDB;
 }

@@ -18,13 +18,15 @@
  * §4.2.7.1) with ",i,0x" and a 12-digit ISID. */
 #define PR_PORT_NAME_MAX 244
 
-/* PERSISTENT RESERVE OUT's parameter list (SPC-4 6.16.3). */
+/* PERSISTENT RESERVE OUT's parameter list (SPC-4 6.16.3), and the
+ * longest: with SPEC_I_PT, a TransportID for each registration. */
 #define PR_OUT_PARAM_LEN 24
 /* The longest PERSISTENT RESERVE IN response: READ FULL STATUS, a header
  * and, per registration, a 24-byte descriptor with an iSCSI TransportID
  * of 4 bytes and the name padded to 4 (SPC-4 6.15.5, 7.6.4.6). */
 #define PR_TRANSPORT_ID_MAX (4 + ((PR_PORT_NAME_MAX + 1 + 3) & ~3))
 #define PR_IN_RESP_MAX (8 + PR_MAX_REGS * (24 + PR_TRANSPORT_ID_MAX))
+#define PR_OUT_PARAM_MAX (PR_OUT_PARAM_LEN + 4 + PR_MAX_REGS * PR_TRANSPORT_ID_MAX)
 
 /* SPC-4 6.16.3 table 212: the TYPE field. */
 enum pr_type {
@@ -74,6 +76,15 @@ struct pr_out {
 	uint64_t sa_key;        /* SERVICE ACTION RESERVATION KEY */
 	bool aptpl;
 	bool all_tg_pt;
+	/* REGISTER with SPEC_I_PT (SPC-4 5.12.7): the other initiator ports
+	 * to register through the same target port; nports 0: none */
+	bool spec_i_pt;
+	unsigned nports;
+	const char (*ports)[PR_PORT_NAME_MAX + 1];
+	/* REGISTER AND MOVE (SPC-4 5.12.8): where the reservation goes, and
+	 * whether the sender's registration goes too */
+	struct pr_id move_to;
+	bool unreg;
 };
 
 enum pr_out_sa {
@@ -84,6 +95,7 @@ enum pr_out_sa {
 	PR_OUT_PREEMPT = 0x04,
 	PR_OUT_PREEMPT_AND_ABORT = 0x05, /* PREEMPT, then pr.c aborts the preempted's tasks */
 	PR_OUT_REGISTER_IGNORE = 0x06,
+	PR_OUT_REGISTER_AND_MOVE = 0x07,
 };
 
 void pr_state_init(struct pr_state *s);

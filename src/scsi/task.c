@@ -122,7 +122,7 @@ static enum sense_reason task_decode(struct scsi_task *task)
 	}
 	case OP_XFER_PARAM:
 		task->xfer_len = (uint32_t)be_get(task->cdb + op->count.off, op->count.size);
-		if (op->resp_max && task->xfer_len != op->resp_max)
+		if (op->resp_max && task->xfer_len > op->resp_max)
 			return SENSE_PARAM_LIST_LENGTH_ERROR;
 		task->dir = task->xfer_len ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
 		return SENSE_NONE;

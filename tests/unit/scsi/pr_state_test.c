@@ -229,6 +229,85 @@ static void test_preempt_all_registrants_with_key_zero_takes_over(void **state)
 	assert_int_equal(s.type, PR_TYPE_WE);
 }
 
+static enum sense_reason register_ports(struct pr_state *s, const struct pr_id *id, uint8_t sa,
+				       uint64_t key, const char (*ports)[PR_PORT_NAME_MAX + 1],
+				       unsigned n)
+{
+	struct pr_out o = { .service_action = sa, .sa_key = key, .spec_i_pt = true,
+			    .ports = ports, .nports = n };
+	struct events none = { 0 };
+	return pr_state_out(s, id, &o, record, &none);
+}
+
+/* SPC-4 5.12.7: SPEC_I_PT registers the sender and the ports it names, all
+ * or none. */
+static void test_spec_i_pt_registers_every_port_named(void **state)
+{
+	static const char ports[2][PR_PORT_NAME_MAX + 1] = {
+		"iqn.2026-11.org.lunar:b,i,0x23d000000001",
+		"iqn.2026-11.org.lunar:c,i,0x23d000000001",
+	};
+	struct pr_state s;
+	pr_state_init(&s);
+	assert_int_equal(register_ports(&s, &A, PR_OUT_REGISTER_IGNORE, 7, ports, 2),
+			 SENSE_INVALID_FIELD_IN_PARAM_LIST);
+	assert_int_equal(register_ports(&s, &A, PR_OUT_REGISTER, 0, ports, 2),
+			 SENSE_INVALID_FIELD_IN_PARAM_LIST);
+	assert_int_equal(register_ports(&s, &A, PR_OUT_REGISTER, 7, ports, 2), SENSE_NONE);
+	assert_int_equal(s.nregs, 3);
+	assert_int_equal(s.generation, 1);
+	assert_true(pr_state_find(&s, &B) >= 0);
+	assert_true(pr_state_find(&s, &C) >= 0);
+	/* a port already registered: nothing happens */
+	static const char again[1][PR_PORT_NAME_MAX + 1] = { "iqn.2026-11.org.lunar:c,i,0x23d000000001" };
+	struct pr_id d = { "iqn.2026-11.org.lunar:d,i,0x1", 1 };
+	assert_int_equal(register_ports(&s, &d, PR_OUT_REGISTER, 7, again, 1),
+			 SENSE_INVALID_FIELD_IN_PARAM_LIST);
+	assert_int_equal(s.nregs, 3);
+}
+
+static enum sense_reason move(struct pr_state *s, const struct pr_id *id, uint64_t key,
+			      uint64_t sa_key, const struct pr_id *to, bool unreg)
+{
+	struct pr_out o = { .service_action = PR_OUT_REGISTER_AND_MOVE, .key = key,
+			    .sa_key = sa_key, .move_to = *to, .unreg = unreg };
+	struct events none = { 0 };
+	return pr_state_out(s, id, &o, record, &none);
+}
+
+/* SPC-4 5.12.8 */
+static void test_register_and_move_hands_the_reservation_over(void **state)
+{
+	struct pr_state s;
+	pr_state_init(&s);
+	reg(&s, &A, 0xA);
+	reg(&s, &B, 0xB);
+	assert_int_equal(move(&s, &A, 0xA, 0xC, &C, false), SENSE_RESERVATION_CONFLICT);
+	out(&s, &A, PR_OUT_RESERVE, PR_TYPE_WE, 0xA, 0, NULL);
+	assert_int_equal(move(&s, &B, 0xB, 0xC, &C, false), SENSE_RESERVATION_CONFLICT);
+	assert_int_equal(move(&s, &A, 0xA, 0, &C, false), SENSE_INVALID_FIELD_IN_PARAM_LIST);
+	assert_int_equal(move(&s, &A, 0xA, 0xC, &A, false), SENSE_INVALID_FIELD_IN_PARAM_LIST);
+	assert_int_equal(move(&s, &A, 0xA, 0xC, &C, true), SENSE_NONE);
+	assert_true(pr_state_is_holder(&s, &C));
+	assert_int_equal(s.type, PR_TYPE_WE);
+	assert_int_equal(pr_state_find(&s, &A), -1);
+	assert_int_equal(s.regs[pr_state_find(&s, &C)].key, 0xC);
+	/* an all-registrants reservation has no one holder to move */
+	out(&s, &C, PR_OUT_RELEASE, PR_TYPE_WE, 0xC, 0, NULL);
+	out(&s, &C, PR_OUT_RESERVE, PR_TYPE_WE_AR, 0xC, 0, NULL);
+	assert_int_equal(move(&s, &C, 0xC, 0xA, &A, false), SENSE_RESERVATION_CONFLICT);
+}
+
+/* iSCSI names compare without case (RFC 3722). */
+static void test_initiator_names_compare_without_case(void **state)
+{
+	struct pr_state s;
+	pr_state_init(&s);
+	reg(&s, &A, 0xA);
+	struct pr_id upper = { "IQN.2026-11.ORG.LUNAR:A,i,0x23D000000001", 1 };
+	assert_int_equal(pr_state_find(&s, &upper), 0);
+}
+
 /* libiscsi's expectations, SPC-4 5.12.1 table 61: read and write access of
  * a registered and an unregistered nexus that does not hold the
  * reservation, per type. */
@@ -318,6 +397,9 @@ int main(void)
 		cmocka_unit_test(test_preempt_without_reservation_removes_registrations),
 		cmocka_unit_test(test_preempt_of_the_holder_takes_the_reservation),
 		cmocka_unit_test(test_preempt_all_registrants_with_key_zero_takes_over),
+		cmocka_unit_test(test_spec_i_pt_registers_every_port_named),
+		cmocka_unit_test(test_register_and_move_hands_the_reservation_over),
+		cmocka_unit_test(test_initiator_names_compare_without_case),
 		cmocka_unit_test(test_conflicts_follow_the_type),
 		cmocka_unit_test(test_identity_includes_the_target_port),
 		cmocka_unit_test(test_opcode_table_conflict_column),

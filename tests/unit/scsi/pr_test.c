@@ -14,7 +14,7 @@
 #include "util/be.h"
 
 #define ME "iqn.2024-01.org.test:init,i,0x1"
-#define OTHER "iqn.2024-01.org.test:other,i,0x2"
+#define OTHER "iqn.2024-01.org.test:other,i,0x000000000002"
 
 static const uint8_t read10[16] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
 static const uint8_t write10[16] = { 0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
@@ -184,6 +184,69 @@ static void test_reserve6_and_persistent_reservations_exclude_each_other(void **
 	assert_int_equal(run(p, release10), SCSI_STATUS_RESERVATION_CONFLICT);
 }
 
+/* REGISTER with SPEC_I_PT naming OTHER, then READ FULL STATUS shows both
+ * with their TransportIDs (SPC-4 6.15.5). */
+static void test_spec_i_pt_and_read_full_status(void **state)
+{
+	struct pr *p = *state;
+	uint8_t param[24 + 4 + 48] = { 0 };
+	be64_put(param + 8, 0xAA);
+	param[20] = 0x08; /* SPEC_I_PT */
+	be32_put(param + 24, 48);
+	param[28] = 0x45;
+	be16_put(param + 30, 44);
+	memcpy(param + 32, OTHER, strlen(OTHER));
+	uint8_t cdb[16] = { 0x5F, 0x00, 0, 0, 0, 0, 0, 0, sizeof(param), 0 };
+	assert_true(fixture_run(p->f, 0, cdb, param));
+	assert_int_equal(p->f->task.status, SCSI_STATUS_GOOD);
+	as(p, OTHER);
+	assert_int_equal(prout(p, 0x01, 0x01, 0xAA, 0, 0), SCSI_STATUS_GOOD);
+	const uint8_t *d = prin(p, 0x03);
+	assert_int_equal(be32_get(d), 1);
+	size_t off = 8;
+	const char *want[] = { ME, OTHER };
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(be64_get(d + off), 0xAA);
+		assert_int_equal(d[off + 12], i == 1 ? 0x01 : 0x00); /* R_HOLDER */
+		assert_int_equal(be16_get(d + off + 18), 1);
+		uint32_t tid = be32_get(d + off + 20);
+		assert_int_equal(d[off + 24], 0x45);
+		assert_string_equal((const char *)d + off + 28, want[i]);
+		off += 24 + tid;
+	}
+	assert_int_equal(be32_get(d + 4), off - 8);
+}
+
+/* REGISTER AND MOVE (SPC-4 6.16.4) to OTHER through target port 1. */
+static void test_register_and_move(void **state)
+{
+	struct pr *p = *state;
+	assert_int_equal(prout(p, 0x06, 0, 0, 0xAA, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(prout(p, 0x01, 0x03, 0xAA, 0, 0), SCSI_STATUS_GOOD);
+	uint8_t param[24 + 48] = { 0 };
+	be64_put(param, 0xAA);
+	be64_put(param + 8, 0xBB);
+	param[17] = 0x02; /* UNREG */
+	be16_put(param + 18, 1);
+	be32_put(param + 20, 48);
+	param[24] = 0x45;
+	be16_put(param + 26, 44);
+	memcpy(param + 28, OTHER, strlen(OTHER));
+	uint8_t cdb[16] = { 0x5F, 0x07, 0x03, 0, 0, 0, 0, 0, sizeof(param), 0 };
+	assert_true(fixture_run(p->f, 0, cdb, param));
+	assert_int_equal(p->f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(run(p, read10), SCSI_STATUS_RESERVATION_CONFLICT);
+	as(p, OTHER);
+	const uint8_t *d = prin(p, 0x01);
+	assert_int_equal(be64_get(d + 8), 0xBB);
+	assert_int_equal(run(p, write10), SCSI_STATUS_GOOD);
+	/* a target port that is not this target's */
+	be16_put(param + 18, 9);
+	be64_put(param, 0xBB);
+	assert_true(fixture_run(p->f, 0, cdb, param));
+	assert_true(fixture_check(p->f, 0x5, 0x26, 0x00));
+}
+
 static void test_read_keys_lists_registrations(void **state)
 {
 	struct pr *p = *state;
@@ -251,11 +314,17 @@ static void test_preempt_and_abort_completes(void **state)
 	assert_int_equal(d[21], 0x03);
 }
 
-static void test_parameter_list_must_be_24_bytes(void **state)
+/* SPC-4 6.16.3: 24 bytes without SPEC_I_PT; never more than the
+ * TransportIDs of every registration. */
+static void test_parameter_list_length_is_checked(void **state)
 {
 	struct pr *p = *state;
+	uint8_t param[25] = { 0 };
 	uint8_t cdb[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0, 0, 25, 0 };
-	assert_false(fixture_prepare(p->f, 0, cdb));
+	assert_true(fixture_run(p->f, 0, cdb, param));
+	assert_true(fixture_check(p->f, 0x5, 0x1A, 0x00));
+	uint8_t huge[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0x01, 0, 0, 0 };
+	assert_false(fixture_prepare(p->f, 0, huge));
 	assert_true(fixture_check(p->f, 0x5, 0x1A, 0x00));
 }
 
@@ -282,10 +351,12 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_read_keys_lists_registrations),
+		T(test_spec_i_pt_and_read_full_status),
+		T(test_register_and_move),
 		T(test_exclusive_access_refuses_the_others),
 		T(test_preempt_raises_registrations_preempted),
 		T(test_preempt_and_abort_completes),
-		T(test_parameter_list_must_be_24_bytes),
+		T(test_parameter_list_length_is_checked),
 		T(test_aptpl_without_state_dir_is_invalid),
 		T(test_service_action_out_of_range_is_invalid),
 		T(test_reserve6_holds_off_other_nexuses),
