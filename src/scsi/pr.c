@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scsi/handlers.h"
 #include "scsi/pr_file.h"
@@ -90,10 +91,8 @@ static size_t pr_full_status(const struct pr_state *s, uint8_t *resp)
 		uint8_t *d = resp + len;
 		memset(d, 0, 24);
 		be64_put(d, reg->key);
-		bool holder = s->type != PR_TYPE_NONE &&
-			      (s->type == PR_TYPE_WE_AR || s->type == PR_TYPE_EA_AR ||
-			       s->holder == (int)i);
-		if (holder) {
+		struct pr_id id = { reg->initiator, reg->rel_port };
+		if (pr_state_is_holder(s, &id)) {
 			d[12] = 0x01;
 			d[13] = (uint8_t)(PR_SCOPE_LU << 4 | s->type);
 		}
@@ -186,7 +185,7 @@ static void pr_event_to_nexus(const struct pr_reg *reg, enum pr_event ev, void *
 	pthread_mutex_lock(&ctx->target->lock);
 	for (struct scsi_nexus *n = ctx->target->nexuses; n; n = n->next)
 		if (ctx->target->rel_port == reg->rel_port &&
-		    strcmp(n->initiator_port, reg->initiator) == 0)
+		    strcasecmp(n->initiator_port, reg->initiator) == 0)
 			atomic_fetch_or(&n->ua[ctx->lu->lun], (uint32_t)pr_event_ua[ev]);
 	pthread_mutex_unlock(&ctx->target->lock);
 }
@@ -307,7 +306,7 @@ static bool pr_abort_match(const struct scsi_nexus *n, void *arg)
 	const struct pr_abort *a = arg;
 	for (unsigned i = 0; i < a->ctx.npreempted; i++)
 		if (a->preempted[i].rel_port == n->target->rel_port &&
-		    strcmp(a->preempted[i].initiator, n->initiator_port) == 0)
+		    strcasecmp(a->preempted[i].initiator, n->initiator_port) == 0)
 			return true;
 	return false;
 }
