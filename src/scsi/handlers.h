@@ -21,6 +21,12 @@ enum sense_reason spc_report_supported_tmfs(struct scsi_task *task);
 enum sense_reason spc_mode_sense(struct scsi_task *task);
 /* mode_select.c */
 enum sense_reason spc_mode_select(struct scsi_task *task);
+/* pr.c */
+enum sense_reason spc_pr_in(struct scsi_task *task);
+enum sense_reason spc_pr_out(struct scsi_task *task);
+/* reserve.c */
+enum sense_reason spc_reserve(struct scsi_task *task);
+enum sense_reason spc_release(struct scsi_task *task);
 /* sbc.c */
 enum sense_reason sbc_read_capacity10(struct scsi_task *task);
 enum sense_reason sbc_read_capacity16(struct scsi_task *task);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/pr.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
 
@@ -88,6 +89,12 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 		return NULL;
 	}
 	lu->lun = cfg->lun;
+	if (scsi_pr_init(lu, cfg->state_dir, target_name) < 0) {
+		log_error("target %s: LUN %u: cannot set up persistent reservations",
+			  target_name, cfg->lun);
+		free(lu);
+		return NULL;
+	}
 	lu->bs = bs;
 	lu->close_bs = cfg->close_bs;
 	atomic_init(&lu->refs, 1);
@@ -131,5 +138,6 @@ void scsi_lu_put(struct scsi_lu *lu)
 		return;
 	lu->close_bs(lu->bs);
 	range_lock_fini(&lu->range_lock);
+	scsi_pr_fini(lu);
 	free(lu);
 }

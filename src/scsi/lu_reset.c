@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "scsi/nexus.h"
+#include "scsi/pr.h"
 #include "scsi/task.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -26,6 +27,10 @@ struct lu_reset_part {
 struct scsi_lu_reset {
 	struct scsi_target *target;
 	struct scsi_nexus *only;    /* the one nexus it covers; NULL: all of target */
+	/* and of those, the ones match accepts (NULL: all): PREEMPT AND
+	 * ABORT narrows a LUN's reset to the preempted nexuses */
+	bool (*match)(const struct scsi_nexus *n, void *arg);
+	void *match_arg;
 	int lun;                    /* the target's LUN, or -1: every LUN */
 	enum scsi_ua ua;            /* established for each LUN it covers; 0: none */
 	struct scsi_nexus *from;    /* the nexus that asked */
@@ -61,6 +66,8 @@ static void reset_removed(struct scsi_task *task, void *arg)
 /* One LU's share of the reset on nexus n. */
 static void reset_nexus_lun(struct scsi_lu_reset *r, struct scsi_nexus *n, uint16_t target_lun)
 {
+	if (r->match && !r->match(n, r->match_arg))
+		return;
 	/* Tasks carry the LUN as their initiator numbers it; a nexus whose
 	 * view leaves the LU out has none for it. */
 	int lun = scsi_nexus_initiator_lun(n, target_lun);
@@ -132,7 +139,8 @@ static void reset_part_run(struct loop_msg *msg)
 /* Starts a reset of lun (the target's; -1: all) on only (NULL: every
  * nexus of from's target), establishing ua, with done posted to from's
  * loop at the end. */
-static int reset_start(struct scsi_nexus *from, struct scsi_nexus *only, int lun,
+static int reset_start(struct scsi_nexus *from, struct scsi_nexus *only,
+		       bool (*match)(const struct scsi_nexus *n, void *arg), void *match_arg, int lun,
 		       enum scsi_ua ua, bool end, void (*done)(void *arg), void *arg)
 {
 	struct scsi_target *t = from->target;
@@ -158,6 +166,8 @@ static int reset_start(struct scsi_nexus *from, struct scsi_nexus *only, int lun
 	pthread_mutex_unlock(&t->lock);
 	r->target = t;
 	r->only = only;
+	r->match = match;
+	r->match_arg = match_arg;
 	r->lun = lun;
 	r->ua = ua;
 	r->from = from;
@@ -180,7 +190,25 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 	int target_lun = scsi_nexus_target_lun(from, lun);
 	if (target_lun < 0)
 		return -ENOENT;
-	return reset_start(from, NULL, target_lun, SCSI_UA_LU_RESET, false, done, arg);
+	int ret = reset_start(from, NULL, NULL, NULL, target_lun, SCSI_UA_LU_RESET, false, done, arg);
+	/* SPC-2 5.5.1: a LOGICAL UNIT RESET releases the SPC-2 reservation
+	 * (persistent reservations stay, SPC-4 5.12.2). */
+	struct scsi_lu *lu = ret == 0 ? scsi_target_lu_get(from->target, target_lun) : NULL;
+	if (lu) {
+		scsi_reserve_lu_reset(lu);
+		scsi_lu_put(lu);
+	}
+	return ret;
+}
+
+int scsi_lu_abort_nexuses(struct scsi_nexus *from, uint16_t lun,
+			  bool (*match)(const struct scsi_nexus *n, void *arg), void *match_arg,
+			  void (*done)(void *arg), void *arg)
+{
+	int target_lun = scsi_nexus_target_lun(from, lun);
+	if (target_lun < 0)
+		return -ENOENT;
+	return reset_start(from, NULL, match, match_arg, target_lun, 0, false, done, arg);
 }
 
 int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg), void *arg)
@@ -188,12 +216,16 @@ int scsi_abort_task_set(struct scsi_nexus *from, uint16_t lun, void (*done)(void
 	int target_lun = scsi_nexus_target_lun(from, lun);
 	if (target_lun < 0)
 		return -ENOENT;
-	return reset_start(from, from, target_lun, 0, false, done, arg);
+	return reset_start(from, from, NULL, NULL, target_lun, 0, false, done, arg);
 }
 
 int scsi_it_nexus_reset(struct scsi_nexus *from, void (*done)(void *arg), void *arg)
 {
-	return reset_start(from, from, -1, SCSI_UA_IT_NEXUS_LOSS, false, done, arg);
+	int ret = reset_start(from, from, NULL, NULL, -1, SCSI_UA_IT_NEXUS_LOSS, false, done, arg);
+	/* An I_T nexus loss releases the SPC-2 reservations it held. */
+	if (ret == 0)
+		scsi_reserve_nexus_gone(from);
+	return ret;
 }
 
 /* The initiator port name up to its ",i," (the iSCSI initiator name,
@@ -225,5 +257,14 @@ int scsi_target_reset(struct scsi_nexus *from, bool cold, void (*done)(void *arg
 		return -EPERM;
 	/* SAM-5 6.3.2: a hard reset leaves every I_T nexus a unit attention
 	 * for every LU; 29h/00h names any reset. */
-	return reset_start(from, NULL, -1, SCSI_UA_POWER_ON, cold, done, arg);
+	int ret = reset_start(from, NULL, NULL, NULL, -1, SCSI_UA_POWER_ON, cold, done, arg);
+	/* A target reset is a LOGICAL UNIT RESET of every LU: SPC-2
+	 * reservations go (SPC-2 5.5.1), persistent ones stay. */
+	if (ret == 0) {
+		const struct scsi_lun_map *map = scsi_target_lun_map(from->target);
+		for (uint16_t lun = 0; lun < SCSI_MAX_LUNS; lun++)
+			if (map->lus[lun])
+				scsi_reserve_lu_reset(map->lus[lun]);
+	}
+	return ret;
 }

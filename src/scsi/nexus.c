@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "scsi/nexus.h"
+#include "scsi/pr.h"
 
 /* Pending unit attentions in the order they are reported (SAM-5 5.14: a
  * power-on condition outranks the others, then the other resets). */
@@ -16,6 +17,9 @@ static const struct {
 	{ SCSI_UA_CAPACITY_CHANGED, SENSE_CAPACITY_CHANGED_UA },
 	{ SCSI_UA_MODE_CHANGED, SENSE_MODE_PARAMS_CHANGED_UA },
 	{ SCSI_UA_LUNS_CHANGED, SENSE_REPORTED_LUNS_CHANGED_UA },
+	{ SCSI_UA_RESERVATIONS_PREEMPTED, SENSE_RESERVATIONS_PREEMPTED_UA },
+	{ SCSI_UA_RESERVATIONS_RELEASED, SENSE_RESERVATIONS_RELEASED_UA },
+	{ SCSI_UA_REGISTRATIONS_PREEMPTED, SENSE_REGISTRATIONS_PREEMPTED_UA },
 };
 
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
@@ -44,6 +48,8 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 void scsi_nexus_fini(struct scsi_nexus *nexus)
 {
 	scsi_nexus_fence_leave(nexus);
+	/* SPC-2 5.5.1: an I_T nexus loss releases its reservations. */
+	scsi_reserve_nexus_gone(nexus);
 	pthread_mutex_lock(&nexus->target->lock);
 	scsi_nexus_fence_release(nexus);
 	for (struct scsi_nexus **pp = &nexus->target->nexuses; *pp; pp = &(*pp)->next) {

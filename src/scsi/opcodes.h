@@ -35,6 +35,16 @@ enum op_flags {
 	OP_DATA_TWICE = 1u << 7,    /* data-out: two blocks per block (SBC-4 5.3) */
 };
 
+/* The conflict column: what a command may do while another I_T nexus
+ * holds a persistent reservation (SPC-4 5.12.1 table 61, SBC-3 4.16.2
+ * table 13). The zero value conflicts, so a row that says nothing is
+ * refused rather than let through. */
+enum op_pr {
+	OP_PR_CONFLICT, /* refused under every reservation type */
+	OP_PR_READ,     /* allowed under Write Exclusive types, refused under Exclusive Access */
+	OP_PR_ALLOWED,  /* never refused */
+};
+
 struct op_field {
 	uint8_t off, size; /* size 0: the CDB has no such field */
 };
@@ -53,9 +63,12 @@ struct scsi_opdef {
 	enum scsi_dir dir;
 	enum op_xfer xfer;
 	struct op_field lba, count;
-	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built */
+	uint16_t resp_max; /* OP_XFER_ALLOC: the largest response built;
+			    * OP_XFER_PARAM: if not 0, the longest parameter
+			    * list accepted */
 	unsigned flags;
 	scsi_handler handler;
+	enum op_pr pr;
 };
 
 extern const struct scsi_opdef scsi_opdefs[];

@@ -91,6 +91,9 @@ struct scsi_lu_config {
 	void (*close_bs)(struct backend *bs);
 	const char *serial; /* NULL: derived from target name and LUN */
 	const char *product; /* NULL: "lunar disk" */
+	/* where persistent reservations with APTPL are kept (pr_file.h);
+	 * NULL: APTPL is not supported */
+	const char *state_dir;
 };
 
 /* The parameters MODE SELECT can change, as bits of scsi_lu.mode. */
@@ -99,6 +102,8 @@ enum scsi_lu_mode {
 	SCSI_MODE_D_SENSE = 1u << 1, /* Control page: descriptor-format sense */
 	SCSI_MODE_SWP = 1u << 2,     /* Control page: software write protect */
 };
+
+struct pr_state;
 
 /* A logical unit. Locking rule:
  * - identity and geometry (lun ... revision, readonly) are fixed at
@@ -110,9 +115,13 @@ enum scsi_lu_mode {
  *   on different threads never undo each other's bits and a task never
  *   sees half of one;
  * - unit attentions the LU establishes on every I_T nexus go through its
- *   target's nexus list under scsi_target.lock; state that must change
- *   several fields at once (persistent reservations, when they come) takes
- *   that lock too;
+ *   target's nexus list under scsi_target.lock;
+ * - persistent reservations (pr, pr.c) change several fields at once:
+ *   they and the SPC-2 reservation (spc2_holder, reserve.c) are read and
+ *   changed under pr_lock, taken before a target's lock when both are
+ *   held. pr_reserved mirrors "a reservation of either kind exists",
+ *   so a command on an unreserved LU checks one relaxed atomic and takes
+ *   no lock;
  * - refs counts the holders: each LUN map that lists the LU, and each task
  *   from scsi_task_prepare to scsi_task_release. The backing store is
  *   closed when the last one goes, so a removed LU's commands in flight
@@ -128,6 +137,13 @@ struct scsi_lu {
 	char vendor[9], product[17], revision[5];
 	bool readonly;       /* fixed by the configuration */
 	_Atomic uint32_t mode;
+	pthread_mutex_t pr_lock;
+	struct pr_state *pr;
+	char *pr_path;       /* the APTPL file, or NULL */
+	/* the holder of a RESERVE(6)/(10) (SPC-2), or NULL; under pr_lock,
+	 * compared and never followed, cleared by the holder's nexus_fini */
+	const struct scsi_nexus *spc2_holder;
+	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 	struct range_lock range_lock; /* writes vs atomic commands, any thread */
 };
@@ -265,6 +281,9 @@ enum scsi_ua {
 	SCSI_UA_LUNS_CHANGED = 1u << 3,  /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
 	SCSI_UA_LU_RESET = 1u << 4,      /* 29h/03h BUS DEVICE RESET FUNCTION OCCURRED */
 	SCSI_UA_IT_NEXUS_LOSS = 1u << 5, /* 29h/07h I_T NEXUS LOSS OCCURRED */
+	SCSI_UA_RESERVATIONS_PREEMPTED = 1u << 6,  /* 2Ah/03h */
+	SCSI_UA_RESERVATIONS_RELEASED = 1u << 7,   /* 2Ah/04h */
+	SCSI_UA_REGISTRATIONS_PREEMPTED = 1u << 8, /* 2Ah/05h */
 };
 
 /* Where a task is in its nexus's task set. */

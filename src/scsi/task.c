@@ -5,6 +5,7 @@
 
 #include "scsi/nexus.h"
 #include "scsi/opcodes.h"
+#include "scsi/pr.h"
 #include "util/be.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -122,6 +123,8 @@ static enum sense_reason task_decode(struct scsi_task *task)
 	}
 	case OP_XFER_PARAM:
 		task->xfer_len = (uint32_t)be_get(task->cdb + op->count.off, op->count.size);
+		if (op->resp_max && task->xfer_len > op->resp_max)
+			return SENSE_PARAM_LIST_LENGTH_ERROR;
 		task->dir = task->xfer_len ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
 		return SENSE_NONE;
 	case OP_XFER_BLOCKS:
@@ -287,6 +290,9 @@ static enum sense_reason task_check(struct scsi_task *task)
 		task->detail = lookup_detail;
 		return lookup;
 	}
+	/* SPC-4 5.12.1: the opcode table's conflict column decides. */
+	if (task->lu && scsi_pr_conflicts(task->lu, task->nexus, op->pr))
+		return SENSE_RESERVATION_CONFLICT;
 	enum sense_reason r = task_decode(task);
 	if (r != SENSE_NONE)
 		return r;

@@ -43,6 +43,15 @@ unsigned scsi_task_set_abort_for(struct scsi_nexus *nexus, int lun, scsi_task_re
 /* Starts the waiting tasks of n that nothing holds back any more, oldest
  * first; on n's loop. */
 void scsi_task_set_start_waiting(struct scsi_nexus *n);
+/* PREEMPT AND ABORT (SPC-4 5.12.11.4.5) through scsi_lu_reset's
+ * machinery (lu_reset.c): the tasks for the LU from sees as lun are
+ * aborted on the nexuses match accepts, as a LOGICAL UNIT RESET aborts
+ * them, but with no unit attention. match runs on each nexus's loop, so
+ * what it reads must stay unchanged until done(arg) runs on from's loop,
+ * once every aborted task has completed. 0, -ENOENT or -ENOMEM. */
+int scsi_lu_abort_nexuses(struct scsi_nexus *from, uint16_t lun,
+			  bool (*match)(const struct scsi_nexus *n, void *arg), void *match_arg,
+			  void (*done)(void *arg), void *arg);
 /* An aborted task the reset counted has completed (task.c). */
 void scsi_lu_reset_put(struct scsi_lu_reset *reset);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/pr.h"
+#include "scsi/pr_state.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
 
@@ -144,12 +146,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_loop.stop = false;
 		if (ndone != 1)
 			abort();
-	} else if (task.status != SCSI_STATUS_CHECK_CONDITION || task.buf) {
+	} else if ((task.status != SCSI_STATUS_CHECK_CONDITION &&
+		    task.status != SCSI_STATUS_RESERVATION_CONFLICT) || task.buf) {
 		abort();
 	}
 	if (task.data_len > task.xfer_len || task.sense_len > SCSI_SENSE_MAX)
 		abort();
-	if ((task.status == SCSI_STATUS_GOOD) != (task.sense_len == 0))
+	/* Only CHECK CONDITION carries sense (RESERVATION CONFLICT has none). */
+	if ((task.status == SCSI_STATUS_CHECK_CONDITION) != (task.sense_len != 0))
 		abort();
 	scsi_task_release(&task);
 	if (bufpool_chunks(&fuzz_pool) != 0)
@@ -157,5 +161,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The nexus is on the stack: unlink it, or the next input's would
 	 * find this one in the target's list (MODE SELECT walks it). */
 	scsi_nexus_fini(&nexus);
+	/* Each input starts without persistent reservations, as it starts
+	 * with its own nexus: what one input registered must not refuse the
+	 * next one's commands. */
+	for (unsigned i = 0; i < 2; i++) {
+		pr_state_init(lus[i]->pr);
+		scsi_pr_update_flag(lus[i]);
+	}
 	return 0;
 }

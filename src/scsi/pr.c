@@ -1,0 +1,393 @@
+#include "scsi/pr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "scsi/handlers.h"
+#include "scsi/pr_file.h"
+#include "scsi/pr_state.h"
+#include "scsi/pr_tpid.h"
+#include "scsi/task.h"
+#include "util/be.h"
+#include "util/log.h"
+
+/* SPC-4 6.15.1 table 197 */
+enum pr_in_sa {
+	PR_IN_READ_KEYS = 0x00,
+	PR_IN_READ_RESERVATION = 0x01,
+	PR_IN_REPORT_CAPABILITIES = 0x02,
+	PR_IN_READ_FULL_STATUS = 0x03,
+};
+
+#define PR_SCOPE_LU 0x0
+
+int scsi_pr_init(struct scsi_lu *lu, const char *state_dir, const char *target_name)
+{
+	char path[4096];
+	if (state_dir && pr_file_path(path, sizeof(path), state_dir, target_name, lu->lun) < 0)
+		return -ENAMETOOLONG;
+	lu->pr = malloc(sizeof(*lu->pr));
+	lu->pr_path = state_dir ? strdup(path) : NULL;
+	if (!lu->pr || (state_dir && !lu->pr_path)) {
+		free(lu->pr);
+		free(lu->pr_path);
+		return -ENOMEM;
+	}
+	pr_state_init(lu->pr);
+	/* SPC-4 5.12.4: what APTPL kept comes back with the LU. */
+	if (lu->pr_path && pr_file_load(lu->pr_path, lu->pr) == 0)
+		log_info("target %s LUN %u: %u persistent reservation registrations restored",
+			 target_name, lu->lun, lu->pr->nregs);
+	pthread_mutex_init(&lu->pr_lock, NULL);
+	scsi_pr_update_flag(lu);
+	return 0;
+}
+
+void scsi_pr_fini(struct scsi_lu *lu)
+{
+	pthread_mutex_destroy(&lu->pr_lock);
+	free(lu->pr);
+	free(lu->pr_path);
+	lu->pr = NULL;
+	lu->pr_path = NULL;
+}
+
+static struct pr_id pr_id_of(const struct scsi_nexus *nexus)
+{
+	return (struct pr_id){ nexus->initiator_port, nexus->target->rel_port };
+}
+
+void scsi_pr_update_flag(struct scsi_lu *lu)
+{
+	atomic_store_explicit(&lu->pr_reserved, lu->pr->type != PR_TYPE_NONE || lu->spc2_holder,
+			      memory_order_relaxed);
+}
+
+/* SPC-2 5.5.1: another nexus's RESERVE leaves it only the allowed commands. */
+static bool pr_spc2_refuses(const struct scsi_lu *lu, const struct scsi_nexus *nexus)
+{
+	return lu->spc2_holder && lu->spc2_holder != nexus;
+}
+
+bool scsi_pr_conflicts_locked(struct scsi_lu *lu, const struct scsi_nexus *nexus,
+			      enum op_pr access)
+{
+	struct pr_id id = pr_id_of(nexus);
+	pthread_mutex_lock(&lu->pr_lock);
+	bool conflict = pr_spc2_refuses(lu, nexus) || pr_state_conflicts(lu->pr, &id, access);
+	pthread_mutex_unlock(&lu->pr_lock);
+	return conflict;
+}
+
+/* SPC-4 6.15.5: one descriptor per registration. */
+static size_t pr_full_status(const struct pr_state *s, uint8_t *resp)
+{
+	size_t len = 8;
+	for (unsigned i = 0; i < s->nregs; i++) {
+		const struct pr_reg *reg = &s->regs[i];
+		size_t tid = pr_tpid_len(reg->initiator);
+		uint8_t *d = resp + len;
+		memset(d, 0, 24);
+		be64_put(d, reg->key);
+		struct pr_id id = { reg->initiator, reg->rel_port };
+		if (pr_state_is_holder(s, &id)) {
+			d[12] = 0x01;
+			d[13] = (uint8_t)(PR_SCOPE_LU << 4 | s->type);
+		}
+		be16_put(d + 18, reg->rel_port);
+		be32_put(d + 20, (uint32_t)tid);
+		pr_tpid_put(d + 24, reg->initiator);
+		len += 24 + tid;
+	}
+	return len;
+}
+
+static size_t pr_in_build(const struct pr_state *s, unsigned sa, bool ptpl_c, uint8_t *resp)
+{
+	be32_put(resp, s->generation);
+	size_t len = 8;
+	switch (sa) {
+	case PR_IN_READ_KEYS:
+		for (unsigned i = 0; i < s->nregs; i++, len += 8)
+			be64_put(resp + len, s->regs[i].key);
+		break;
+	case PR_IN_READ_RESERVATION:
+		if (s->type == PR_TYPE_NONE)
+			break;
+		memset(resp + 8, 0, 16);
+		/* SPC-4 6.15.3: with an all-registrants type the key is 0. */
+		if (s->type != PR_TYPE_WE_AR && s->type != PR_TYPE_EA_AR)
+			be64_put(resp + 8, s->regs[s->holder].key);
+		resp[21] = (uint8_t)(PR_SCOPE_LU << 4 | s->type);
+		len += 16;
+		break;
+	case PR_IN_REPORT_CAPABILITIES:
+		/* SPC-4 6.15.4: SIP_C, ATP_C (one target port per target,
+		 * so ALL_TG_PT changes nothing), PTPL_C when the LU has a
+		 * state directory, PTPL_A, TMV with the six types. */
+		memset(resp, 0, 8);
+		be16_put(resp, 8);
+		resp[2] = (uint8_t)(0x08 | 0x04 | ptpl_c);
+		resp[3] = (uint8_t)(0x80 | s->aptpl);
+		resp[4] = 0xEA;
+		resp[5] = 0x01;
+		return 8;
+	case PR_IN_READ_FULL_STATUS:
+		len = pr_full_status(s, resp);
+		break;
+	}
+	be32_put(resp + 4, (uint32_t)(len - 8));
+	return len;
+}
+
+/* SPC-4 6.15 */
+enum sense_reason spc_pr_in(struct scsi_task *task)
+{
+	uint8_t *resp = malloc(PR_IN_RESP_MAX);
+	if (!resp)
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	struct scsi_lu *lu = task->lu;
+	pthread_mutex_lock(&lu->pr_lock);
+	if (pr_spc2_refuses(lu, task->nexus)) {
+		pthread_mutex_unlock(&lu->pr_lock);
+		free(resp);
+		return SENSE_RESERVATION_CONFLICT;
+	}
+	size_t len = pr_in_build(lu->pr, task->cdb[1] & OP_SA_MASK, lu->pr_path != NULL, resp);
+	pthread_mutex_unlock(&lu->pr_lock);
+	scsi_task_reply(task, resp, len);
+	free(resp);
+	return SENSE_NONE;
+}
+
+struct pr_event_ctx {
+	struct scsi_lu *lu;
+	struct scsi_target *target;
+	/* PREEMPT AND ABORT: the registrations it preempted (NULL: others) */
+	struct pr_reg *preempted;
+	unsigned npreempted;
+};
+
+static const enum scsi_ua pr_event_ua[] = {
+	[PR_EV_RESERVATIONS_PREEMPTED] = SCSI_UA_RESERVATIONS_PREEMPTED,
+	[PR_EV_RESERVATIONS_RELEASED] = SCSI_UA_RESERVATIONS_RELEASED,
+	[PR_EV_REGISTRATIONS_PREEMPTED] = SCSI_UA_REGISTRATIONS_PREEMPTED,
+};
+
+/* The unit attention goes to every I_T nexus of the registration. */
+static void pr_event_to_nexus(const struct pr_reg *reg, enum pr_event ev, void *arg)
+{
+	struct pr_event_ctx *ctx = arg;
+	if (ctx->preempted && ev == PR_EV_REGISTRATIONS_PREEMPTED)
+		ctx->preempted[ctx->npreempted++] = *reg;
+	pthread_mutex_lock(&ctx->target->lock);
+	for (struct scsi_nexus *n = ctx->target->nexuses; n; n = n->next)
+		if (ctx->target->rel_port == reg->rel_port &&
+		    strcasecmp(n->initiator_port, reg->initiator) == 0)
+			atomic_fetch_or(&n->ua[ctx->lu->lun], (uint32_t)pr_event_ua[ev]);
+	pthread_mutex_unlock(&ctx->target->lock);
+}
+
+/* The initiator ports a PERSISTENT RESERVE OUT names (TransportIDs). */
+struct pr_out_ports {
+	char port[PR_MAX_REGS][PR_PORT_NAME_MAX + 1];
+};
+
+/* SPC-4 6.16.3: SPEC_I_PT's TransportIDs, from byte 28 on. */
+static enum sense_reason pr_out_decode_ports(struct scsi_task *task, size_t len,
+					     struct pr_out *out, struct pr_out_ports *ports)
+{
+	const uint8_t *p = task->buf;
+	if (len < 28 || 28 + (uint64_t)be32_get(p + 24) != len)
+		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	size_t off = 28;
+	while (off < len) {
+		if (out->nports == PR_MAX_REGS)
+			return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
+		long used = pr_tpid_parse(p + off, len - off, ports->port[out->nports],
+					  sizeof(ports->port[0]));
+		if (used < 0)
+			return scsi_invalid_param_field(&task->detail, (unsigned)off, -1);
+		out->nports++;
+		off += (size_t)used;
+	}
+	out->ports = (const char (*)[PR_PORT_NAME_MAX + 1])ports->port;
+	return SENSE_NONE;
+}
+
+/* SPC-4 6.16.4: REGISTER AND MOVE's own parameter list. */
+static enum sense_reason pr_out_decode_move(struct scsi_task *task, size_t len,
+					    struct pr_out *out, struct pr_out_ports *ports)
+{
+	const uint8_t *p = task->buf;
+	enum { UNREG = 0x02, APTPL = 0x01 };
+	if (24 + (uint64_t)be32_get(p + 20) != len)
+		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	out->unreg = p[17] & UNREG;
+	out->aptpl = p[17] & APTPL;
+	/* lunar's target has one port: the one the command came through */
+	if (be16_get(p + 18) != task->nexus->target->rel_port)
+		return scsi_invalid_param_field(&task->detail, 18, -1);
+	if (pr_tpid_parse(p + 24, len - 24, ports->port[0], sizeof(ports->port[0])) < 0)
+		return scsi_invalid_param_field(&task->detail, 24, -1);
+	out->move_to = (struct pr_id){ ports->port[0], be16_get(p + 18) };
+	return SENSE_NONE;
+}
+
+static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *out,
+				       struct pr_out_ports *ports)
+{
+	const uint8_t *p = task->buf;
+	enum { SPEC_I_PT = 0x08, ALL_TG_PT = 0x04, APTPL = 0x01 };
+	size_t len = scsi_task_data_out_sent(task);
+	if (len < PR_OUT_PARAM_LEN)
+		return SENSE_PARAM_LIST_LENGTH_ERROR;
+	memset(out, 0, sizeof(*out));
+	out->service_action = task->cdb[1] & OP_SA_MASK;
+	out->type = (enum pr_type)(task->cdb[2] & 0x0F);
+	out->key = be64_get(p);
+	out->sa_key = be64_get(p + 8);
+	bool typed = out->service_action == PR_OUT_RESERVE ||
+		     out->service_action == PR_OUT_RELEASE ||
+		     out->service_action == PR_OUT_PREEMPT ||
+		     out->service_action == PR_OUT_PREEMPT_AND_ABORT;
+	if (typed && (task->cdb[2] >> 4) != PR_SCOPE_LU)
+		return scsi_invalid_cdb_field(&task->detail, 2, 7);
+	enum sense_reason r;
+	if (out->service_action == PR_OUT_REGISTER_AND_MOVE) {
+		r = pr_out_decode_move(task, len, out, ports);
+	} else {
+		out->all_tg_pt = p[20] & ALL_TG_PT;
+		out->aptpl = p[20] & APTPL;
+		out->spec_i_pt = p[20] & SPEC_I_PT;
+		bool registers = out->service_action == PR_OUT_REGISTER ||
+				 out->service_action == PR_OUT_REGISTER_IGNORE;
+		if (out->spec_i_pt && !registers)
+			return scsi_invalid_param_field(&task->detail, 20, 3);
+		r = out->spec_i_pt ? pr_out_decode_ports(task, len, out, ports)
+		    : len == PR_OUT_PARAM_LEN ? SENSE_NONE : SENSE_PARAM_LIST_LENGTH_ERROR;
+	}
+	if (r != SENSE_NONE)
+		return r;
+	/* APTPL needs a state directory. */
+	if (out->aptpl && !task->lu->pr_path)
+		return out->service_action == PR_OUT_REGISTER_AND_MOVE
+		       ? scsi_invalid_param_field(&task->detail, 17, 0)
+		       : scsi_invalid_param_field(&task->detail, 20, 0);
+	return SENSE_NONE;
+}
+
+/* SPC-4 5.12.4: with APTPL the new state is on stable storage before the
+ * command completes; APTPL 0 keeps nothing. On failure the old state
+ * stays, in memory and in the file. */
+static enum sense_reason pr_persist(struct scsi_lu *lu, const struct pr_state *before)
+{
+	if (!lu->pr_path || (!lu->pr->aptpl && !before->aptpl))
+		return SENSE_NONE;
+	int ret = lu->pr->aptpl ? pr_file_save(lu->pr_path, lu->pr) : pr_file_remove(lu->pr_path);
+	if (ret == 0)
+		return SENSE_NONE;
+	*lu->pr = *before;
+	return SENSE_INTERNAL_TARGET_FAILURE;
+}
+
+/* What PREEMPT AND ABORT waits for: the tasks of the nexuses it
+ * preempted, which the list names (read on their loops until done). */
+struct pr_abort {
+	struct scsi_task *task;
+	struct pr_event_ctx ctx;
+	struct pr_reg preempted[PR_MAX_REGS];
+};
+
+static bool pr_abort_match(const struct scsi_nexus *n, void *arg)
+{
+	const struct pr_abort *a = arg;
+	for (unsigned i = 0; i < a->ctx.npreempted; i++)
+		if (a->preempted[i].rel_port == n->target->rel_port &&
+		    strcasecmp(a->preempted[i].initiator, n->initiator_port) == 0)
+			return true;
+	return false;
+}
+
+static void pr_abort_done(void *arg)
+{
+	struct pr_abort *a = arg;
+	struct scsi_task *task = a->task;
+	free(a);
+	scsi_task_finish(task, SENSE_NONE);
+}
+
+/* SPC-4 5.12.11.4.5: the preempted nexuses' tasks for this LU are
+ * aborted as a LOGICAL UNIT RESET would (SAM-5 7.6), and the command
+ * completes after them; the preempted nexuses learn of it from their
+ * unit attention REGISTRATIONS PREEMPTED. */
+static void pr_abort_start(struct scsi_task *task, struct pr_abort *a)
+{
+	int lun = scsi_lun_decode(task->lun_raw);
+	if (a->ctx.npreempted == 0 ||
+	    scsi_lu_abort_nexuses(task->nexus, (uint16_t)lun, pr_abort_match, a, pr_abort_done,
+				  a) < 0) {
+		if (a->ctx.npreempted)
+			log_warn("target %s LUN %u: PREEMPT AND ABORT: out of memory, tasks of "
+				 "the preempted nexuses were not aborted",
+				 task->nexus->target->name, task->lu->lun);
+		free(a);
+		scsi_task_finish_later(task, SENSE_NONE);
+	}
+}
+
+static enum sense_reason pr_out_apply(struct scsi_task *task, const struct pr_out *out)
+{
+	enum sense_reason r;
+	struct scsi_lu *lu = task->lu;
+	struct pr_id id = pr_id_of(task->nexus);
+	bool abort = out->service_action == PR_OUT_PREEMPT_AND_ABORT;
+	struct pr_abort *a = abort ? calloc(1, sizeof(*a)) : NULL;
+	struct pr_state *before = malloc(sizeof(*before));
+	if (!before || (abort && !a)) {
+		free(before);
+		free(a);
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	}
+	struct pr_event_ctx local = { lu, task->nexus->target, NULL, 0 };
+	struct pr_event_ctx *ctx = abort ? &a->ctx : &local;
+	if (abort) {
+		a->task = task;
+		a->ctx = local;
+		a->ctx.preempted = a->preempted;
+	}
+	pthread_mutex_lock(&lu->pr_lock);
+	*before = *lu->pr;
+	if (pr_spc2_refuses(lu, task->nexus))
+		r = SENSE_RESERVATION_CONFLICT;
+	else
+		r = pr_state_out(lu->pr, &id, out, pr_event_to_nexus, ctx);
+	if (r == SENSE_NONE)
+		r = pr_persist(lu, before);
+	scsi_pr_update_flag(lu);
+	pthread_mutex_unlock(&lu->pr_lock);
+	free(before);
+	if (abort && r == SENSE_NONE)
+		pr_abort_start(task, a);
+	else
+		free(a);
+	return r;
+}
+
+/* SPC-4 6.16. PREEMPT AND ABORT is OP_ASYNC: on success it completes the
+ * task itself. */
+enum sense_reason spc_pr_out(struct scsi_task *task)
+{
+	struct pr_out out;
+	struct pr_out_ports *ports = malloc(sizeof(*ports));
+	if (!ports)
+		return SENSE_INTERNAL_TARGET_FAILURE;
+	enum sense_reason r = pr_out_decode(task, &out, ports);
+	if (r == SENSE_NONE)
+		r = pr_out_apply(task, &out);
+	free(ports);
+	return r;
+}
+
