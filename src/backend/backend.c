@@ -249,6 +249,14 @@ static int backend_io_check(const struct backend *bs, const struct backend_io *i
 	switch (io->op) {
 	case BACKEND_FLUSH:
 		return 0;
+	case BACKEND_DISCARD:
+		if (bs->readonly)
+			return -EROFS;
+		if (!bs->thin)
+			return -EOPNOTSUPP;
+		if (io->discard_len == 0 || io->offset > bs->size || io->discard_len > bs->size - io->offset)
+			return -EINVAL;
+		return 0;
 	case BACKEND_WRITE:
 		if (bs->readonly)
 			return -EROFS;

@@ -57,7 +57,10 @@ struct backend_config {
 	struct backend_value values[BACKEND_MAX_KEYS]; /* values[i] is type->keys[i] */
 };
 
-enum backend_op { BACKEND_READ, BACKEND_WRITE, BACKEND_FLUSH };
+/* DISCARD deallocates [offset, offset + discard_len): afterwards the bytes
+ * read as zeros (SBC-3 4.7.3.4 LBPRZ), and a thin store gives their space
+ * back. */
+enum backend_op { BACKEND_READ, BACKEND_WRITE, BACKEND_FLUSH, BACKEND_DISCARD };
 
 struct backend;
 
@@ -66,10 +69,11 @@ struct backend_io {
 	enum backend_op op;
 	bool fua;        /* write: reach stable storage before done (RWF_DSYNC) */
 	uint64_t offset; /* bytes */
+	uint64_t discard_len; /* DISCARD: bytes, a multiple of the block size */
 	/* The data, scattered or not: each base 4096-aligned (so O_DIRECT
 	 * works), at most BACKEND_MAX_IOV entries. The array and the buffers
 	 * stay valid until done; the store never writes to the array. None
-	 * for FLUSH. */
+	 * for FLUSH and DISCARD. */
 	const struct iovec *iov;
 	unsigned iovcnt;
 	struct iovec one; /* backend_io_set_buf's single entry */
@@ -106,6 +110,10 @@ struct backend {
 	uint64_t size; /* bytes, a multiple of block_size */
 	uint32_t block_size;
 	bool readonly;
+	/* thin provisioned (the `thin` key): DISCARD gives space back and
+	 * deallocated blocks read as zeros; the SCSI core then serves UNMAP.
+	 * A store that is not thin refuses DISCARD with -EOPNOTSUPP. */
+	bool thin;
 	void *priv;    /* type->priv_size bytes, the store's own state */
 };
 

@@ -59,7 +59,8 @@ static int backend_file_open_fd(struct backend *bs, const struct backend_config 
 
 static int backend_file_open(struct backend *bs, const struct backend_config *cfg)
 {
-	int ret = backend_fd_init(bs, cfg);
+	/* Files are created sparse: thin unless the configuration says not. */
+	int ret = backend_fd_init(bs, cfg, true);
 	struct backend_fd *fs = backend_fd(bs);
 	bool created = false;
 	if (ret == 0)
