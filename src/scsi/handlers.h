@@ -32,5 +32,7 @@ enum sense_reason sbc_write(struct scsi_task *task);
 enum sense_reason sbc_sync_cache(struct scsi_task *task);
 enum sense_reason sbc_verify(struct scsi_task *task);
 enum sense_reason sbc_write_verify(struct scsi_task *task);
+/* sbc_thin.c: OP_ASYNC handlers */
+enum sense_reason sbc_unmap(struct scsi_task *task);
 
 #endif

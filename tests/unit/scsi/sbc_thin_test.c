@@ -1,0 +1,289 @@
+/* Thin provisioning: the UNMAP parameter list decoder, UNMAP through the
+ * core, and what VPD B0h/B2h and READ CAPACITY(16) say of a thin LU. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scsi/sbc_thin.h"
+#include "scsi_fixture.h"
+#include "util/be.h"
+
+static int setup(void **state)
+{
+	struct fixture *f = fixture_new(false);
+	f->store.bs.thin = true;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_free(*state);
+	return 0;
+}
+
+/* An UNMAP parameter list of n descriptors (lba[i], count[i]). */
+static uint32_t unmap_list(uint8_t *p, unsigned n, const uint64_t *lba, const uint32_t *count)
+{
+	uint32_t len = 8 + 16 * n;
+	memset(p, 0, len);
+	be16_put(p, (uint16_t)(len - 2));
+	be16_put(p + 2, (uint16_t)(16 * n));
+	for (unsigned i = 0; i < n; i++) {
+		be64_put(p + 8 + 16 * i, lba[i]);
+		be32_put(p + 16 + 16 * i, count[i]);
+	}
+	return len;
+}
+
+static void unmap_cdb(uint8_t *cdb, uint16_t len)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = 0x42;
+	be16_put(cdb + 7, len);
+}
+
+static enum sense_reason decode(struct fixture *f, const uint8_t *p, uint32_t len, unsigned *n,
+				struct sbc_unmap_desc *out, struct scsi_sense_detail *d)
+{
+	memset(d, 0, sizeof(*d));
+	return sbc_unmap_decode(f->lus[0], p, len, out, n, d);
+}
+
+static void empty_list_decodes_to_nothing(void **state)
+{
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n = 9;
+	assert_int_equal(decode(*state, NULL, 0, &n, out, &d), SENSE_NONE);
+	assert_int_equal(n, 0);
+}
+
+static void list_shorter_than_its_header_is_a_length_error(void **state)
+{
+	uint8_t p[8] = { 0 };
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n;
+	assert_int_equal(decode(*state, p, 7, &n, out, &d), SENSE_PARAM_LIST_LENGTH_ERROR);
+}
+
+static void descriptors_are_decoded_in_order(void **state)
+{
+	uint8_t p[64];
+	const uint64_t lba[2] = { 100, 7 };
+	const uint32_t count[2] = { 8, 0 };
+	uint32_t len = unmap_list(p, 2, lba, count);
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n;
+	assert_int_equal(decode(*state, p, len, &n, out, &d), SENSE_NONE);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].lba, 100);
+	assert_int_equal(out[0].count, 8);
+	assert_int_equal(out[1].lba, 7);
+	assert_int_equal(out[1].count, 0);
+}
+
+static void descriptors_past_the_list_are_not_read(void **state)
+{
+	uint8_t p[64];
+	const uint64_t lba[2] = { 1, 2 };
+	const uint32_t count[2] = { 1, 1 };
+	unmap_list(p, 2, lba, count);
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n;
+	/* The list ends inside the second descriptor. */
+	assert_int_equal(decode(*state, p, 8 + 16 + 10, &n, out, &d), SENSE_NONE);
+	assert_int_equal(n, 1);
+}
+
+static void too_many_descriptors_is_an_invalid_field(void **state)
+{
+	static uint8_t p[8 + 16 * 257];
+	static uint64_t lba[257];
+	static uint32_t count[257];
+	uint32_t len = unmap_list(p, 257, lba, count);
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n;
+	assert_int_equal(decode(*state, p, len, &n, out, &d), SENSE_INVALID_FIELD_IN_PARAM_LIST);
+	assert_int_equal(d.field, 2);
+	assert_false(d.in_cdb);
+}
+
+static void descriptor_past_the_last_lba_is_out_of_range(void **state)
+{
+	uint8_t p[64];
+	const uint64_t lba[2] = { 0, FIX_NBLOCKS - 1 };
+	const uint32_t count[2] = { 1, 2 };
+	uint32_t len = unmap_list(p, 2, lba, count);
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n;
+	assert_int_equal(decode(*state, p, len, &n, out, &d), SENSE_LBA_OUT_OF_RANGE);
+	assert_int_equal(n, 0);
+}
+
+static void zero_blocks_at_the_end_of_the_lu_is_in_range(void **state)
+{
+	uint8_t p[64];
+	const uint64_t lba[1] = { FIX_NBLOCKS };
+	const uint32_t count[1] = { 0 };
+	uint32_t len = unmap_list(p, 1, lba, count);
+	struct sbc_unmap_desc out[SBC_UNMAP_MAX_DESCRIPTORS];
+	struct scsi_sense_detail d;
+	unsigned n;
+	assert_int_equal(decode(*state, p, len, &n, out, &d), SENSE_NONE);
+}
+
+static void unmap_zeroes_the_blocks_of_each_descriptor(void **state)
+{
+	struct fixture *f = *state;
+	memset(f->store.mem, 0xAA, 64 * FIX_BLOCK);
+	uint8_t p[128], cdb[16];
+	const uint64_t lba[6] = { 1, 10, 20, 30, 40, 50 };
+	const uint32_t count[6] = { 2, 0, 1, 1, 1, 3 };
+	uint32_t len = unmap_list(p, 6, lba, count);
+	unmap_cdb(cdb, (uint16_t)len);
+	assert_true(fixture_run(f, 0, cdb, p));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	/* Five non-empty descriptors: two steps of backend discards. */
+	assert_int_equal(f->store.ndiscards, 5);
+	static const uint8_t zero[3 * FIX_BLOCK];
+	assert_memory_equal(f->store.mem + FIX_BLOCK, zero, 2 * FIX_BLOCK);
+	assert_memory_equal(f->store.mem + 50 * FIX_BLOCK, zero, 3 * FIX_BLOCK);
+	assert_int_equal(f->store.mem[0], 0xAA);
+	assert_int_equal(f->store.mem[3 * FIX_BLOCK], 0xAA);
+	assert_int_equal(f->store.mem[10 * FIX_BLOCK], 0xAA);
+}
+
+static void unmap_without_a_list_is_good(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	unmap_cdb(cdb, 0);
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.ndiscards, 0);
+}
+
+static void unmap_with_anchor_is_an_invalid_field_in_cdb(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	unmap_cdb(cdb, 0);
+	cdb[1] = 0x01;
+	assert_false(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+	int bit;
+	assert_int_equal(fixture_field_pointer(f, &bit), 1);
+	assert_int_equal(bit, 0);
+}
+
+static void unmap_on_a_fully_provisioned_lu_is_an_invalid_opcode(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.thin = false;
+	uint8_t p[64], cdb[16];
+	const uint64_t lba[1] = { 0 };
+	const uint32_t count[1] = { 1 };
+	uint32_t len = unmap_list(p, 1, lba, count);
+	unmap_cdb(cdb, (uint16_t)len);
+	assert_true(fixture_run(f, 0, cdb, p));
+	assert_true(fixture_check(f, 0x05, 0x20, 0x00));
+	assert_int_equal(f->store.ndiscards, 0);
+}
+
+static const uint8_t *inquiry_vpd(struct fixture *f, uint8_t page)
+{
+	const uint8_t cdb[6] = { 0x12, 0x01, page, 0x01, 0x00, 0x00 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	return fixture_read_data(f);
+}
+
+static void block_limits_give_the_unmap_limits_of_a_thin_lu(void **state)
+{
+	const uint8_t *r = inquiry_vpd(*state, 0xB0);
+	assert_int_equal(be32_get(r + 20), (4ull << 30) / FIX_BLOCK);
+	assert_int_equal(be32_get(r + 24), 256);
+	assert_int_equal(be32_get(r + 28), 4096 / FIX_BLOCK);
+}
+
+static void block_limits_of_a_fully_provisioned_lu_have_no_unmap(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.thin = false;
+	const uint8_t *r = inquiry_vpd(f, 0xB0);
+	assert_int_equal(be32_get(r + 20), 0);
+	assert_int_equal(be32_get(r + 24), 0);
+}
+
+static void provisioning_page_of_a_thin_lu_sets_lbpu_and_lbprz(void **state)
+{
+	const uint8_t *r = inquiry_vpd(*state, 0xB2);
+	assert_int_equal(be16_get(r + 2), 4);
+	assert_int_equal(r[5], 0x84);
+	assert_int_equal(r[6] & 0x07, 0x02);
+}
+
+static void provisioning_page_of_a_fully_provisioned_lu_is_zero(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.thin = false;
+	const uint8_t *r = inquiry_vpd(f, 0xB2);
+	assert_int_equal(r[5], 0);
+	assert_int_equal(r[6], 0);
+}
+
+static const uint8_t *read_capacity16(struct fixture *f)
+{
+	uint8_t cdb[16] = { 0x9E, 0x10 };
+	cdb[13] = 32;
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	return fixture_read_data(f);
+}
+
+static void read_capacity16_of_a_thin_lu_sets_lbpme_and_lbprz(void **state)
+{
+	assert_int_equal(read_capacity16(*state)[14] & 0xC0, 0xC0);
+}
+
+static void read_capacity16_of_a_fully_provisioned_lu_clears_lbpme(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.thin = false;
+	assert_int_equal(read_capacity16(f)[14] & 0xC0, 0);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(empty_list_decodes_to_nothing),
+		T(list_shorter_than_its_header_is_a_length_error),
+		T(descriptors_are_decoded_in_order),
+		T(descriptors_past_the_list_are_not_read),
+		T(too_many_descriptors_is_an_invalid_field),
+		T(descriptor_past_the_last_lba_is_out_of_range),
+		T(zero_blocks_at_the_end_of_the_lu_is_in_range),
+		T(unmap_zeroes_the_blocks_of_each_descriptor),
+		T(unmap_without_a_list_is_good),
+		T(unmap_with_anchor_is_an_invalid_field_in_cdb),
+		T(unmap_on_a_fully_provisioned_lu_is_an_invalid_opcode),
+		T(block_limits_give_the_unmap_limits_of_a_thin_lu),
+		T(block_limits_of_a_fully_provisioned_lu_have_no_unmap),
+		T(provisioning_page_of_a_thin_lu_sets_lbpu_and_lbprz),
+		T(provisioning_page_of_a_fully_provisioned_lu_is_zero),
+		T(read_capacity16_of_a_thin_lu_sets_lbpme_and_lbprz),
+		T(read_capacity16_of_a_fully_provisioned_lu_clears_lbpme),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
