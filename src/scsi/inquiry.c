@@ -128,7 +128,7 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 	 * is punched in whole 4 KiB pages, partial ones are zeroed, so that
 	 * is the granularity worth unmapping in (UGAVALID 0: any alignment). */
 	if (sbc_lu_is_thin(task->lu)) {
-		be32_put(p + 16, sbc_unmap_max_blocks(task->lu));
+		be32_put(p + 16, SBC_UNMAP_MAX_BLOCKS);
 		be32_put(p + 20, SBC_UNMAP_MAX_DESCRIPTORS);
 		be32_put(p + 24, granularity);
 	}

@@ -38,7 +38,7 @@ enum sense_reason sbc_unmap_decode(const struct scsi_lu *lu, const uint8_t *p, u
 			return SENSE_LBA_OUT_OF_RANGE;
 		}
 		blocks += nb;
-		if (blocks > sbc_unmap_max_blocks(lu))
+		if (blocks > SBC_UNMAP_MAX_BLOCKS)
 			return scsi_invalid_param_field(detail, SBC_UNMAP_HEADER_LEN + i * SBC_UNMAP_DESC_LEN + 8,
 							-1);
 		out[i] = (struct sbc_unmap_desc){ .lba = lba, .count = nb };

@@ -10,10 +10,12 @@
 #include "scsi/sense.h"
 
 /* Block Limits VPD (SBC-3 6.5.3). 256 descriptors is what fstrim and
- * ESXi send at most; 4 GiB a command bounds how long one UNMAP holds its
- * task slot (a hole punched over many extents is not free). */
+ * ESXi send at most; 2^20 blocks a command (512 MiB to 4 GiB) bounds how
+ * long one UNMAP holds its task slot (a hole punched over many extents is
+ * not free), and is the most initiators' sanity checks (libiscsi's)
+ * accept short of "no limit". */
 #define SBC_UNMAP_MAX_DESCRIPTORS 256u
-#define SBC_UNMAP_MAX_BYTES (4ull << 30)
+#define SBC_UNMAP_MAX_BLOCKS (1u << 20)
 #define SBC_UNMAP_HEADER_LEN 8u
 #define SBC_UNMAP_DESC_LEN 16u
 
@@ -26,12 +28,6 @@ struct sbc_unmap_desc {
 static inline bool sbc_lu_is_thin(const struct scsi_lu *lu)
 {
 	return lu->bs->thin;
-}
-
-/* MAXIMUM UNMAP LBA COUNT for lu's block size. */
-static inline uint32_t sbc_unmap_max_blocks(const struct scsi_lu *lu)
-{
-	return (uint32_t)(SBC_UNMAP_MAX_BYTES / lu->block_size);
 }
 
 /* Decodes and checks an UNMAP parameter list of len bytes (SBC-3 5.28.2)
