@@ -30,6 +30,8 @@ enum op_flags {
 	OP_EMPTY_IS_GOOD = 1u << 4, /* no blocks to move: GOOD without I/O */
 	OP_ASYNC = 1u << 5,         /* the handler completes the task itself */
 	OP_BYTCHK = 1u << 6,        /* BYTCHK in byte 1 bits 2:1 (SBC-3 VERIFY) */
+	OP_ONE_BLOCK_OUT = 1u << 7, /* one logical block of data-out for any range (WRITE SAME) */
+	OP_NDOB = 1u << 8,          /* NDOB in byte 1 bit 0: no data-out (SBC-3 WRITE SAME(16)) */
 };
 
 struct op_field {

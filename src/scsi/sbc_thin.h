@@ -19,6 +19,14 @@
 #define SBC_UNMAP_HEADER_LEN 8u
 #define SBC_UNMAP_DESC_LEN 16u
 
+/* MAXIMUM WRITE SAME LENGTH (Block Limits VPD): what one WRITE may move.
+ * A larger range would be cheap for us, but initiators check a range
+ * written with WRITE SAME by reading it back in one command. */
+static inline uint32_t sbc_write_same_max_blocks(const struct scsi_lu *lu)
+{
+	return SCSI_MAX_XFER_BYTES / lu->block_size;
+}
+
 struct sbc_unmap_desc {
 	uint64_t lba;
 	uint32_t count;

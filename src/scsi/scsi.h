@@ -345,7 +345,8 @@ struct scsi_task {
 	enum scsi_task_state state;
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
 	struct scsi_lu_reset *lu_reset; /* aborted by this reset, which waits for it */
-	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
+	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks;
+				     * WRITE SAME: its block repeated */
 	struct iovec verify_iov;    /* the read into verify_buf */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */
 	struct bufwait_entry data_wait;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -229,7 +230,7 @@ static void provisioning_page_of_a_thin_lu_sets_lbpu_and_lbprz(void **state)
 {
 	const uint8_t *r = inquiry_vpd(*state, 0xB2);
 	assert_int_equal(be16_get(r + 2), 4);
-	assert_int_equal(r[5], 0x84);
+	assert_int_equal(r[5], 0xC4);
 	assert_int_equal(r[6] & 0x07, 0x02);
 }
 
@@ -263,6 +264,152 @@ static void read_capacity16_of_a_fully_provisioned_lu_clears_lbpme(void **state)
 	assert_int_equal(read_capacity16(f)[14] & 0xC0, 0);
 }
 
+static void write_same16_cdb(uint8_t *cdb, uint64_t lba, uint32_t count, uint8_t byte1)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = 0x93;
+	cdb[1] = byte1;
+	be64_put(cdb + 2, lba);
+	be32_put(cdb + 10, count);
+}
+
+static void write_same_repeats_the_block_over_the_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t block[FIX_BLOCK], cdb[16];
+	for (unsigned i = 0; i < FIX_BLOCK; i++)
+		block[i] = (uint8_t)(i * 3 + 1);
+	write_same16_cdb(cdb, 5, 300, 0);
+	assert_true(fixture_run(f, 0, cdb, block));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	for (unsigned b = 5; b < 305; b++)
+		assert_memory_equal(f->store.mem + b * FIX_BLOCK, block, FIX_BLOCK);
+	assert_int_equal(f->store.mem[4 * FIX_BLOCK], 0);
+	assert_int_equal(f->store.mem[305 * FIX_BLOCK], 0);
+	assert_int_equal(f->store.ndiscards, 0);
+}
+
+/* 4096 blocks of 512 bytes: 2 MiB, more than one pattern buffer (1 MiB),
+ * so the range takes several writes. */
+static void write_same_of_more_than_one_pattern_takes_several_writes(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.size = 4096ull * FIX_BLOCK;
+	f->store.mem = realloc(f->store.mem, f->store.bs.size);
+	memset(f->store.mem, 0, f->store.bs.size);
+	f->lus[0]->nblocks = 4096;
+	uint8_t block[FIX_BLOCK], cdb[16];
+	memset(block, 0x5A, sizeof(block));
+	write_same16_cdb(cdb, 0, 0, 0);
+	assert_true(fixture_run(f, 0, cdb, block));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.nsubmits, 2);
+	assert_int_equal(f->store.mem[0], 0x5A);
+	assert_int_equal(f->store.mem[4096 * FIX_BLOCK - 1], 0x5A);
+}
+
+static void write_same_with_unmap_and_zeros_deallocates(void **state)
+{
+	struct fixture *f = *state;
+	memset(f->store.mem, 0xEE, 16 * FIX_BLOCK);
+	uint8_t block[FIX_BLOCK] = { 0 }, cdb[16];
+	write_same16_cdb(cdb, 2, 8, 0x08);
+	assert_true(fixture_run(f, 0, cdb, block));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.ndiscards, 1);
+	assert_int_equal(f->store.mem[2 * FIX_BLOCK], 0);
+	assert_int_equal(f->store.mem[10 * FIX_BLOCK - 1], 0);
+	assert_int_equal(f->store.mem[10 * FIX_BLOCK], 0xEE);
+}
+
+static void write_same_with_unmap_and_data_writes_the_data(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t block[FIX_BLOCK], cdb[16];
+	memset(block, 0x77, sizeof(block));
+	write_same16_cdb(cdb, 0, 4, 0x08);
+	assert_true(fixture_run(f, 0, cdb, block));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.ndiscards, 0);
+	assert_int_equal(f->store.mem[4 * FIX_BLOCK - 1], 0x77);
+}
+
+static void write_same_ndob_unmap_moves_no_data_and_deallocates(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	write_same16_cdb(cdb, 0, 4, 0x09);
+	assert_true(fixture_prepare(f, 0, cdb));
+	assert_int_equal(f->task.dir, SCSI_DIR_NONE);
+	assert_int_equal(f->task.xfer_len, 0);
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(f->store.ndiscards, 1);
+}
+
+static void write_same_moves_one_block_of_data_out(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	write_same16_cdb(cdb, 0, 100, 0);
+	assert_true(fixture_prepare(f, 0, cdb));
+	assert_int_equal(f->task.dir, SCSI_DIR_WRITE);
+	assert_int_equal(f->task.xfer_len, FIX_BLOCK);
+}
+
+static void write_same_past_the_maximum_length_is_an_invalid_field(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.size = 20000ull * FIX_BLOCK;
+	f->store.mem = realloc(f->store.mem, f->store.bs.size);
+	f->lus[0]->nblocks = 20000;
+	uint8_t block[FIX_BLOCK] = { 0 }, cdb[16];
+	write_same16_cdb(cdb, 0, SCSI_MAX_XFER_BYTES / FIX_BLOCK + 1, 0);
+	assert_true(fixture_run(f, 0, cdb, block));
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+	int bit;
+	assert_int_equal(fixture_field_pointer(f, &bit), 10);
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void write_same_with_anchor_is_an_invalid_field(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16];
+	write_same16_cdb(cdb, 0, 1, 0x18);
+	assert_false(fixture_prepare(f, 0, cdb));
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+	int bit;
+	assert_int_equal(fixture_field_pointer(f, &bit), 1);
+	assert_int_equal(bit, 4);
+}
+
+static void write_same10_with_unmap_is_an_invalid_field(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x41, 0x08 };
+	cdb[8] = 1;
+	assert_false(fixture_prepare(f, 0, cdb));
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+}
+
+static void write_same_with_unmap_on_a_fully_provisioned_lu_is_an_invalid_field(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.thin = false;
+	uint8_t block[FIX_BLOCK] = { 0 }, cdb[16];
+	write_same16_cdb(cdb, 0, 1, 0x08);
+	assert_true(fixture_run(f, 0, cdb, block));
+	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+	assert_int_equal(f->store.nsubmits, 0);
+}
+
+static void block_limits_give_the_maximum_write_same_length(void **state)
+{
+	const uint8_t *r = inquiry_vpd(*state, 0xB0);
+	assert_int_equal(be64_get(r + 36), SCSI_MAX_XFER_BYTES / FIX_BLOCK);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -284,6 +431,17 @@ int main(void)
 		T(provisioning_page_of_a_fully_provisioned_lu_is_zero),
 		T(read_capacity16_of_a_thin_lu_sets_lbpme_and_lbprz),
 		T(read_capacity16_of_a_fully_provisioned_lu_clears_lbpme),
+		T(write_same_repeats_the_block_over_the_range),
+		T(write_same_of_more_than_one_pattern_takes_several_writes),
+		T(write_same_with_unmap_and_zeros_deallocates),
+		T(write_same_with_unmap_and_data_writes_the_data),
+		T(write_same_ndob_unmap_moves_no_data_and_deallocates),
+		T(write_same_moves_one_block_of_data_out),
+		T(write_same_past_the_maximum_length_is_an_invalid_field),
+		T(write_same_with_anchor_is_an_invalid_field),
+		T(write_same10_with_unmap_is_an_invalid_field),
+		T(write_same_with_unmap_on_a_fully_provisioned_lu_is_an_invalid_field),
+		T(block_limits_give_the_maximum_write_same_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
