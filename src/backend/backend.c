@@ -293,6 +293,22 @@ void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io
 	bs->type->submit(bs, loop, io);
 }
 
+int backend_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent)
+{
+	if (offset >= bs->size)
+		return -EINVAL;
+	uint64_t left = bs->size - offset;
+	if (!bs->type->lba_status) {
+		*mapped = true;
+		*extent = left;
+		return 0;
+	}
+	int ret = bs->type->lba_status(bs, offset, mapped, extent);
+	if (ret == 0 && (*extent > left || *extent == 0))
+		*extent = left;
+	return ret;
+}
+
 void backend_close(struct backend *bs)
 {
 	if (!bs)

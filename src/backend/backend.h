@@ -103,6 +103,9 @@ struct backend_type {
 	int (*open)(struct backend *bs, const struct backend_config *cfg);
 	void (*submit)(struct backend *bs, struct loop *loop, struct backend_io *io);
 	void (*close)(struct backend *bs);
+	/* Optional, for thin stores that know where their holes are: see
+	 * backend_lba_status. NULL: every byte is mapped. */
+	int (*lba_status)(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
 };
 
 struct backend {
@@ -155,5 +158,12 @@ void backend_io_scatter(const struct backend_io *io, const void *src);
 /* Thread-safe for concurrent submits from different loops. */
 void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
 void backend_close(struct backend *bs);
+/* Whether the byte at offset is mapped (has storage) or deallocated, and
+ * how many bytes from offset on share that status (*extent, at least one
+ * block, at most to the end of the store), for GET LBA STATUS (SBC-3
+ * 5.20). Synchronous, on the caller's thread: the stores that implement
+ * it ask the file system's extent map (lseek SEEK_DATA/SEEK_HOLE, which
+ * io_uring cannot queue), usually in memory. Returns 0 or -errno. */
+int backend_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
 
 #endif

@@ -1,6 +1,7 @@
 #include "scsi/opcodes.h"
 
 #include "scsi/handlers.h"
+#include "scsi/sbc_thin.h"
 
 #define NO_SA (-1)
 #define FIELD(o, s) { .off = (o), .size = (s) }
@@ -146,6 +147,11 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, FIELD(2, 8), FIELD(10, 4), 32,
 	  0, sbc_read_capacity16 },
+	{ 0x9E, 0x12, "GET LBA STATUS", 16,
+	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, FIELD(2, 8), FIELD(10, 4), SBC_LBA_STATUS_RESP_MAX,
+	  0, sbc_get_lba_status },
 	{ 0xA0, NO_SA, "REPORT LUNS", 12,
 	  { 0xFF, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), 8 + 8 * SCSI_MAX_LUNS,

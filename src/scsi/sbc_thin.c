@@ -1,5 +1,8 @@
-/* UNMAP (SBC-3 5.28): deallocation through the store's DISCARD. */
+/* The thin provisioning commands: UNMAP (SBC-3 5.28), deallocation
+ * through the store's DISCARD, and GET LBA STATUS (SBC-3 5.20). */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
@@ -117,5 +120,59 @@ enum sense_reason sbc_unmap(struct scsi_task *task)
 	task->nblocks = n;
 	task->ios_next = 0;
 	unmap_submit(task, n);
+	return SENSE_NONE;
+}
+
+/* SBC-3 5.20.2: provisioning status of an LBA status descriptor. */
+#define LBA_MAPPED 0x0
+#define LBA_DEALLOCATED 0x1
+
+/* One descriptor at lba: the extent the store reports, in blocks. A
+ * fully provisioned LU is mapped throughout, whatever its store says. */
+static int lba_status_desc(const struct scsi_lu *lu, uint64_t lba, uint8_t *d)
+{
+	bool mapped = true;
+	uint64_t bytes = (lu->nblocks - lba) * lu->block_size;
+	if (sbc_lu_is_thin(lu)) {
+		int err = backend_lba_status(lu->bs, lba * lu->block_size, &mapped, &bytes);
+		if (err < 0)
+			return err;
+	}
+	uint64_t blocks = bytes / lu->block_size;
+	if (blocks > lu->nblocks - lba)
+		blocks = lu->nblocks - lba;
+	if (blocks > UINT32_MAX)
+		blocks = UINT32_MAX;
+	memset(d, 0, 16);
+	be64_put(d, lba);
+	be32_put(d + 8, (uint32_t)blocks);
+	d[12] = mapped ? LBA_MAPPED : LBA_DEALLOCATED;
+	return (int)(blocks > 0);
+}
+
+/* SBC-3 5.20: the extents from the starting LBA on, as many as the
+ * allocation length holds (at least one, cut short by it). */
+enum sense_reason sbc_get_lba_status(struct scsi_task *task)
+{
+	const struct scsi_lu *lu = task->lu;
+	if (task->lba >= lu->nblocks)
+		return SENSE_LBA_OUT_OF_RANGE;
+	uint8_t resp[SBC_LBA_STATUS_RESP_MAX];
+	unsigned room = task->xfer_len > 8 ? (task->xfer_len - 8) / 16 : 0;
+	unsigned max = room < 1 ? 1 : room < SBC_LBA_STATUS_MAX_DESCRIPTORS ? room : SBC_LBA_STATUS_MAX_DESCRIPTORS;
+	unsigned n = 0;
+	memset(resp, 0, 8);
+	for (uint64_t lba = task->lba; n < max && lba < lu->nblocks; n++) {
+		uint8_t *d = resp + 8 + 16 * n;
+		int ret = lba_status_desc(lu, lba, d);
+		if (ret < 0) {
+			log_error("scsi: LUN %u GET LBA STATUS at LBA %llu: %s", lu->lun, (unsigned long long)lba,
+				  strerror(-ret));
+			return ret == -EIO ? SENSE_READ_ERROR : SENSE_INTERNAL_TARGET_FAILURE;
+		}
+		lba += be32_get(d + 8);
+	}
+	be32_put(resp, 4 + 16 * n);
+	scsi_task_reply(task, resp, 8 + 16 * n);
 	return SENSE_NONE;
 }

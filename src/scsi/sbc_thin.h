@@ -27,6 +27,10 @@ static inline uint32_t sbc_write_same_max_blocks(const struct scsi_lu *lu)
 	return SCSI_MAX_XFER_BYTES / lu->block_size;
 }
 
+/* GET LBA STATUS (SBC-3 5.20): descriptors one answer carries at most. */
+#define SBC_LBA_STATUS_MAX_DESCRIPTORS 32u
+#define SBC_LBA_STATUS_RESP_MAX (8u + 16u * SBC_LBA_STATUS_MAX_DESCRIPTORS)
+
 struct sbc_unmap_desc {
 	uint64_t lba;
 	uint32_t count;

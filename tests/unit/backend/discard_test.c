@@ -1,5 +1,6 @@
 /* BACKEND_DISCARD on the stores that can deallocate: file (a hole) and
- * memory (pages dropped). Afterwards the range reads as zeros. */
+ * memory (pages dropped); afterwards the range reads as zeros. And
+ * backend_lba_status, which tells mapped bytes from deallocated ones. */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -170,6 +171,71 @@ static void memory_discard_inside_one_page_zeroes_only_its_blocks(void **state)
 	backend_close(bs);
 }
 
+static void fresh_file_is_deallocated_to_the_end(void **state)
+{
+	struct fixture *f = *state;
+	struct backend *bs = open_store(f, "file", -1);
+	bool mapped = true;
+	uint64_t extent = 0;
+	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, 4 * MIB);
+	backend_close(bs);
+}
+
+static void written_range_is_mapped_between_holes(void **state)
+{
+	struct fixture *f = *state;
+	struct backend *bs = open_store(f, "file", -1);
+	char *data = runner_buf(64 * 1024, 2);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, MIB, data, 64 * 1024, true), 0);
+	bool mapped;
+	uint64_t extent;
+	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, MIB);
+	assert_int_equal(backend_lba_status(bs, MIB + 512, &mapped, &extent), 0);
+	assert_true(mapped);
+	assert_int_equal(extent, 64 * 1024 - 512);
+	assert_int_equal(backend_lba_status(bs, MIB + 64 * 1024, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, 3 * MIB - 64 * 1024);
+	free(data);
+	backend_close(bs);
+}
+
+static void discarded_range_is_deallocated(void **state)
+{
+	struct fixture *f = *state;
+	struct backend *bs = open_store(f, "file", -1);
+	char *data = runner_buf(MIB, 4);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 0, data, MIB, true), 0);
+	assert_int_equal(runner_discard(&f->runner, bs, 64 * 1024, 64 * 1024), 0);
+	bool mapped;
+	uint64_t extent;
+	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
+	assert_true(mapped);
+	assert_int_equal(extent, 64 * 1024);
+	assert_int_equal(backend_lba_status(bs, 64 * 1024, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, 64 * 1024);
+	free(data);
+	backend_close(bs);
+}
+
+static void memory_is_mapped_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	struct backend *bs = open_store(f, "memory", -1);
+	bool mapped = false;
+	uint64_t extent;
+	assert_int_equal(backend_lba_status(bs, 512, &mapped, &extent), 0);
+	assert_true(mapped);
+	assert_int_equal(extent, 4 * MIB - 512);
+	assert_int_equal(backend_lba_status(bs, 4 * MIB, &mapped, &extent), -EINVAL);
+	backend_close(bs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -182,6 +248,10 @@ int main(void)
 		T(discard_on_a_readonly_store_fails_with_erofs),
 		T(memory_discard_reads_back_zeros),
 		T(memory_discard_inside_one_page_zeroes_only_its_blocks),
+		T(fresh_file_is_deallocated_to_the_end),
+		T(written_range_is_mapped_between_holes),
+		T(discarded_range_is_deallocated),
+		T(memory_is_mapped_everywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* Thin provisioning: the UNMAP parameter list decoder, UNMAP through the
- * core, and what VPD B0h/B2h and READ CAPACITY(16) say of a thin LU. */
+/* Thin provisioning: the UNMAP parameter list decoder, UNMAP, WRITE SAME
+ * and GET LBA STATUS through the core, and what VPD B0h/B2h and READ
+ * CAPACITY(16) say of a thin LU. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -410,6 +411,95 @@ static void block_limits_give_the_maximum_write_same_length(void **state)
 	assert_int_equal(be64_get(r + 36), SCSI_MAX_XFER_BYTES / FIX_BLOCK);
 }
 
+/* A store whose blocks [64, 128) are deallocated, the rest mapped. */
+#define HOLE_START (64u * FIX_BLOCK)
+#define HOLE_END (128u * FIX_BLOCK)
+
+static int holey_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent)
+{
+	if (offset < HOLE_START) {
+		*mapped = true;
+		*extent = HOLE_START - offset;
+	} else if (offset < HOLE_END) {
+		*mapped = false;
+		*extent = HOLE_END - offset;
+	} else {
+		*mapped = true;
+		*extent = bs->size - offset;
+	}
+	return 0;
+}
+
+static struct backend_type holey_type;
+
+static void use_holey_store(struct fixture *f)
+{
+	holey_type = *f->store.bs.type;
+	holey_type.lba_status = holey_lba_status;
+	f->store.bs.type = &holey_type;
+}
+
+static const uint8_t *get_lba_status(struct fixture *f, uint64_t lba, uint32_t alloc)
+{
+	uint8_t cdb[16] = { 0x9E, 0x12 };
+	be64_put(cdb + 2, lba);
+	be32_put(cdb + 10, alloc);
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	return fixture_read_data(f);
+}
+
+static void lba_status_lists_the_extents_from_the_lba(void **state)
+{
+	struct fixture *f = *state;
+	use_holey_store(f);
+	const uint8_t *r = get_lba_status(f, 10, 1024);
+	assert_int_equal(f->task.data_len, 8 + 3 * 16);
+	assert_int_equal(be32_get(r), 4 + 3 * 16);
+	assert_int_equal(be64_get(r + 8), 10);
+	assert_int_equal(be32_get(r + 16), 54);
+	assert_int_equal(r[20], 0);
+	assert_int_equal(be64_get(r + 24), 64);
+	assert_int_equal(be32_get(r + 32), 64);
+	assert_int_equal(r[36], 1);
+	assert_int_equal(be64_get(r + 40), 128);
+	assert_int_equal(be32_get(r + 48), FIX_NBLOCKS - 128);
+	assert_int_equal(r[52], 0);
+}
+
+static void lba_status_gives_as_many_descriptors_as_fit(void **state)
+{
+	struct fixture *f = *state;
+	use_holey_store(f);
+	const uint8_t *r = get_lba_status(f, 70, 24);
+	assert_int_equal(f->task.data_len, 24);
+	assert_int_equal(be32_get(r), 4 + 16);
+	assert_int_equal(be64_get(r + 8), 70);
+	assert_int_equal(be32_get(r + 16), 58);
+	assert_int_equal(r[20], 1);
+}
+
+static void lba_status_of_a_fully_provisioned_lu_is_mapped(void **state)
+{
+	struct fixture *f = *state;
+	use_holey_store(f);
+	f->store.bs.thin = false;
+	const uint8_t *r = get_lba_status(f, 100, 1024);
+	assert_int_equal(be32_get(r), 4 + 16);
+	assert_int_equal(be32_get(r + 16), FIX_NBLOCKS - 100);
+	assert_int_equal(r[20], 0);
+}
+
+static void lba_status_past_the_last_lba_is_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x9E, 0x12 };
+	be64_put(cdb + 2, FIX_NBLOCKS);
+	be32_put(cdb + 10, 24);
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_true(fixture_check(f, 0x05, 0x21, 0x00));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -442,6 +532,10 @@ int main(void)
 		T(write_same10_with_unmap_is_an_invalid_field),
 		T(write_same_with_unmap_on_a_fully_provisioned_lu_is_an_invalid_field),
 		T(block_limits_give_the_maximum_write_same_length),
+		T(lba_status_lists_the_extents_from_the_lba),
+		T(lba_status_gives_as_many_descriptors_as_fit),
+		T(lba_status_of_a_fully_provisioned_lu_is_mapped),
+		T(lba_status_past_the_last_lba_is_out_of_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
