@@ -204,7 +204,7 @@ static void unmap_on_a_fully_provisioned_lu_is_an_invalid_opcode(void **state)
 
 static const uint8_t *inquiry_vpd(struct fixture *f, uint8_t page)
 {
-	const uint8_t cdb[6] = { 0x12, 0x01, page, 0x01, 0x00, 0x00 };
+	const uint8_t cdb[16] = { 0x12, 0x01, page, 0x01, 0x00, 0x00 };
 	assert_true(fixture_run(f, 0, cdb, NULL));
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 	return fixture_read_data(f);
