@@ -59,14 +59,14 @@ static struct sbc_unmap_desc *unmap_descs(struct scsi_task *task)
 
 static void unmap_step(struct scsi_task *task, int err);
 
-/* Up to SCSI_TASK_MAX_IOS discards at a time, from descriptor ios_next on;
- * descriptors of 0 blocks deallocate nothing (SBC-3 5.28.2). */
-static void unmap_submit(struct scsi_task *task, unsigned ndesc)
+/* Up to SCSI_TASK_MAX_IOS discards at a time, from descriptor ios_next
+ * to ios_end; descriptors of 0 blocks deallocate nothing (SBC-3 5.28.2). */
+static void unmap_submit(struct scsi_task *task)
 {
 	const struct sbc_unmap_desc *descs = unmap_descs(task);
 	scsi_task_io_step(task, unmap_step);
 	unsigned used = 0;
-	while (task->ios_next < ndesc && used < SCSI_TASK_MAX_IOS) {
+	while (task->ios_next < task->ios_end && used < SCSI_TASK_MAX_IOS) {
 		const struct sbc_unmap_desc *d = &descs[task->ios_next++];
 		if (d->count == 0)
 			continue;
@@ -81,19 +81,12 @@ static void unmap_submit(struct scsi_task *task, unsigned ndesc)
 		scsi_task_finish_later(task, SENSE_NONE);
 }
 
-/* The number of descriptors is in task->nblocks, which UNMAP, having no
- * range of its own in the CDB, does not otherwise use. */
 static void unmap_step(struct scsi_task *task, int err)
 {
-	if (err) {
+	if (err || task->ios_next >= task->ios_end)
 		scsi_task_finish(task, scsi_task_io_reason(task, err));
-		return;
-	}
-	if (task->ios_next >= task->nblocks) {
-		scsi_task_finish(task, SENSE_NONE);
-		return;
-	}
-	unmap_submit(task, task->nblocks);
+	else
+		unmap_submit(task);
 }
 
 enum sense_reason sbc_unmap(struct scsi_task *task)
@@ -117,9 +110,9 @@ enum sense_reason sbc_unmap(struct scsi_task *task)
 	_Static_assert(sizeof(struct sbc_unmap_desc) <= SBC_UNMAP_DESC_LEN, "descriptor fits its bytes");
 	for (unsigned i = 0; i < n; i++)
 		unmap_descs(task)[i] = descs[i];
-	task->nblocks = n;
 	task->ios_next = 0;
-	unmap_submit(task, n);
+	task->ios_end = n;
+	unmap_submit(task);
 	return SENSE_NONE;
 }
 

@@ -19,15 +19,16 @@
 
 static void write_same_step(struct scsi_task *task, int err);
 
-/* Up to SCSI_TASK_MAX_IOS writes of the pattern from block ios_next on. */
+/* Up to SCSI_TASK_MAX_IOS writes of the pattern, from block ios_next (of
+ * the command's range) to ios_end. */
 static void write_same_submit(struct scsi_task *task)
 {
 	const struct scsi_lu *lu = task->lu;
 	uint32_t pattern_blocks = (uint32_t)(task->verify_iov.iov_len / lu->block_size);
 	bool fua = !scsi_lu_mode_has(lu, SCSI_MODE_WCE);
 	scsi_task_io_step(task, write_same_step);
-	for (unsigned i = 0; i < SCSI_TASK_MAX_IOS && task->ios_next < task->nblocks; i++) {
-		uint32_t n = min_u32(pattern_blocks, task->nblocks - task->ios_next);
+	for (unsigned i = 0; i < SCSI_TASK_MAX_IOS && task->ios_next < task->ios_end; i++) {
+		uint32_t n = min_u32(pattern_blocks, task->ios_end - task->ios_next);
 		struct backend_io *io = scsi_task_io_slot(task);
 		io->op = BACKEND_WRITE;
 		io->fua = fua;
@@ -40,7 +41,7 @@ static void write_same_submit(struct scsi_task *task)
 
 static void write_same_step(struct scsi_task *task, int err)
 {
-	if (err || task->ios_next >= task->nblocks)
+	if (err || task->ios_next >= task->ios_end)
 		scsi_task_finish(task, scsi_task_io_reason(task, err));
 	else
 		write_same_submit(task);
@@ -124,6 +125,7 @@ enum sense_reason sbc_write_same(struct scsi_task *task)
 	if (r != SENSE_NONE)
 		return r;
 	task->ios_next = 0;
+	task->ios_end = task->nblocks;
 	write_same_submit(task);
 	return SENSE_NONE;
 }

@@ -339,7 +339,8 @@ struct scsi_task {
 	int ios_err;                /* the step's first error, or 0 */
 	enum backend_op ios_err_op; /* the operation that failed first */
 	void (*ios_then)(struct scsi_task *task, int err);
-	uint32_t ios_next;          /* commands of many steps (UNMAP): where the next starts */
+	uint32_t ios_next, ios_end; /* commands of many steps (UNMAP, WRITE SAME): where the
+				     * next step starts, and where the last one ends */
 	struct scsi_sense_detail detail;
 	struct loop_op complete_op; /* defers done() to the loop */
 	enum scsi_task_state state;
