@@ -131,7 +131,8 @@ static int lba_status_desc(const struct scsi_lu *lu, uint64_t lba, uint8_t *d)
 		if (err < 0)
 			return err;
 	}
-	uint64_t blocks = bytes / lu->block_size;
+	/* At least the block asked about, so the caller always moves on. */
+	uint64_t blocks = bytes < lu->block_size ? 1 : bytes / lu->block_size;
 	if (blocks > lu->nblocks - lba)
 		blocks = lu->nblocks - lba;
 	if (blocks > UINT32_MAX)
@@ -140,7 +141,7 @@ static int lba_status_desc(const struct scsi_lu *lu, uint64_t lba, uint8_t *d)
 	be64_put(d, lba);
 	be32_put(d + 8, (uint32_t)blocks);
 	d[12] = mapped ? LBA_MAPPED : LBA_DEALLOCATED;
-	return (int)(blocks > 0);
+	return 0;
 }
 
 /* SBC-3 5.20: the extents from the starting LBA on, as many as the
