@@ -249,6 +249,14 @@ static int backend_io_check(const struct backend *bs, const struct backend_io *i
 	switch (io->op) {
 	case BACKEND_FLUSH:
 		return 0;
+	case BACKEND_DISCARD:
+		if (bs->readonly)
+			return -EROFS;
+		if (!bs->thin)
+			return -EOPNOTSUPP;
+		if (io->discard_len == 0 || io->offset > bs->size || io->discard_len > bs->size - io->offset)
+			return -EINVAL;
+		return 0;
 	case BACKEND_WRITE:
 		if (bs->readonly)
 			return -EROFS;
@@ -283,6 +291,22 @@ void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io
 		return;
 	}
 	bs->type->submit(bs, loop, io);
+}
+
+int backend_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent)
+{
+	if (offset >= bs->size)
+		return -EINVAL;
+	uint64_t left = bs->size - offset;
+	if (!bs->type->lba_status) {
+		*mapped = true;
+		*extent = left;
+		return 0;
+	}
+	int ret = bs->type->lba_status(bs, offset, mapped, extent);
+	if (ret == 0 && (*extent > left || *extent == 0))
+		*extent = left;
+	return ret;
 }
 
 void backend_close(struct backend *bs)

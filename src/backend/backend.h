@@ -57,7 +57,10 @@ struct backend_config {
 	struct backend_value values[BACKEND_MAX_KEYS]; /* values[i] is type->keys[i] */
 };
 
-enum backend_op { BACKEND_READ, BACKEND_WRITE, BACKEND_FLUSH };
+/* DISCARD deallocates [offset, offset + discard_len): afterwards the bytes
+ * read as zeros (SBC-3 4.7.3.4 LBPRZ), and a thin store gives their space
+ * back. */
+enum backend_op { BACKEND_READ, BACKEND_WRITE, BACKEND_FLUSH, BACKEND_DISCARD };
 
 struct backend;
 
@@ -66,10 +69,11 @@ struct backend_io {
 	enum backend_op op;
 	bool fua;        /* write: reach stable storage before done (RWF_DSYNC) */
 	uint64_t offset; /* bytes */
+	uint64_t discard_len; /* DISCARD: bytes, a multiple of the block size */
 	/* The data, scattered or not: each base 4096-aligned (so O_DIRECT
 	 * works), at most BACKEND_MAX_IOV entries. The array and the buffers
 	 * stay valid until done; the store never writes to the array. None
-	 * for FLUSH. */
+	 * for FLUSH and DISCARD. */
 	const struct iovec *iov;
 	unsigned iovcnt;
 	struct iovec one; /* backend_io_set_buf's single entry */
@@ -99,6 +103,9 @@ struct backend_type {
 	int (*open)(struct backend *bs, const struct backend_config *cfg);
 	void (*submit)(struct backend *bs, struct loop *loop, struct backend_io *io);
 	void (*close)(struct backend *bs);
+	/* Optional, for thin stores that know where their holes are: see
+	 * backend_lba_status. NULL: every byte is mapped. */
+	int (*lba_status)(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
 };
 
 struct backend {
@@ -106,6 +113,10 @@ struct backend {
 	uint64_t size; /* bytes, a multiple of block_size */
 	uint32_t block_size;
 	bool readonly;
+	/* thin provisioned (the `thin` key): DISCARD gives space back and
+	 * deallocated blocks read as zeros; the SCSI core then serves UNMAP.
+	 * A store that is not thin refuses DISCARD with -EOPNOTSUPP. */
+	bool thin;
 	void *priv;    /* type->priv_size bytes, the store's own state */
 };
 
@@ -147,5 +158,12 @@ void backend_io_scatter(const struct backend_io *io, const void *src);
 /* Thread-safe for concurrent submits from different loops. */
 void backend_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
 void backend_close(struct backend *bs);
+/* Whether the byte at offset is mapped (has storage) or deallocated, and
+ * how many bytes from offset on share that status (*extent, at least one
+ * block, at most to the end of the store), for GET LBA STATUS (SBC-3
+ * 5.20). Synchronous, on the caller's thread: the stores that implement
+ * it ask the file system's extent map (lseek SEEK_DATA/SEEK_HOLE, which
+ * io_uring cannot queue), usually in memory. Returns 0 or -errno. */
+int backend_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
 
 #endif

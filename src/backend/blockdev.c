@@ -46,7 +46,9 @@ static int backend_blockdev_size(struct backend *bs, const struct backend_config
 
 static int backend_blockdev_open(struct backend *bs, const struct backend_config *cfg)
 {
-	int ret = backend_fd_init(bs, cfg);
+	/* Whether a device deallocates and reads zeros back (WRITE ZEROES
+	 * with unmap) only its operator knows: thin only when configured. */
+	int ret = backend_fd_init(bs, cfg, false);
 	if (ret < 0) {
 		backend_fd_close(bs);
 		return ret;

@@ -1,6 +1,7 @@
 /* The io_uring data path shared by the file and blockdev stores. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ static void backend_fd_queue(struct backend_io *io);
 static void backend_fd_on_complete(struct loop_op *op, int res)
 {
 	struct backend_io *io = container_of(op, struct backend_io, lop);
-	if (io->op == BACKEND_FLUSH) {
+	if (io->op == BACKEND_FLUSH || io->op == BACKEND_DISCARD) {
 		io->done(io, res < 0 ? res : 0);
 		return;
 	}
@@ -99,6 +100,17 @@ static void backend_fd_queue(struct backend_io *io)
 		/* SBC-4 5.26 SYNCHRONIZE CACHE: fdatasync semantics. */
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
+	case BACKEND_DISCARD:
+		/* A hole in a file frees its blocks and reads as zeros. On a
+		 * block device (kernel 6.1 blkdev_fallocate) the same mode is
+		 * WRITE ZEROES that may unmap, never a slow fallback of
+		 * written zeros: deallocation with zeros read back, what
+		 * LBPRZ promises, where a plain BLKDISCARD promises nothing
+		 * about the data. io_uring runs it on its own workers, so the
+		 * loop never waits, and no thread of lunar's is needed. */
+		io_uring_prep_fallocate(sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)io->offset,
+					(off_t)io->discard_len);
+		break;
 	}
 	io->lop.cb = backend_fd_on_complete;
 	loop_sqe_set_op(sqe, &io->lop);
@@ -112,12 +124,14 @@ void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io 
 	backend_fd_queue(io);
 }
 
-int backend_fd_init(struct backend *bs, const struct backend_config *cfg)
+int backend_fd_init(struct backend *bs, const struct backend_config *cfg, bool thin_default)
 {
 	struct backend_fd *fs = backend_fd(bs);
 	const char *path = cfg->values[BACKEND_FD_KEY_PATH].str;
+	const struct backend_value *thin = &cfg->values[BACKEND_FD_KEY_THIN];
 	fs->fd = -1;
 	fs->direct = cfg->values[BACKEND_FD_KEY_DIRECT].flag;
+	bs->thin = thin->given ? thin->flag : thin_default;
 	if (!path)
 		return backend_fail(cfg->type->name, EINVAL, "no path");
 	fs->path = strdup(path);

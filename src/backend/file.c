@@ -59,7 +59,8 @@ static int backend_file_open_fd(struct backend *bs, const struct backend_config 
 
 static int backend_file_open(struct backend *bs, const struct backend_config *cfg)
 {
-	int ret = backend_fd_init(bs, cfg);
+	/* Files are created sparse: thin unless the configuration says not. */
+	int ret = backend_fd_init(bs, cfg, true);
 	struct backend_fd *fs = backend_fd(bs);
 	bool created = false;
 	if (ret == 0)
@@ -83,6 +84,32 @@ static int backend_file_open(struct backend *bs, const struct backend_config *cf
 	return ret;
 }
 
+/* A hole is where the file system holds no blocks: deallocated. Its
+ * edges fall on the file system's blocks, which may be smaller than a
+ * logical block; a logical block with any data in it is mapped. */
+static int backend_file_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent)
+{
+	const struct backend_fd *fs = backend_fd(bs);
+	uint64_t bsize = bs->block_size;
+	off_t data = lseek(fs->fd, (off_t)offset, SEEK_DATA);
+	if (data < 0 && errno != ENXIO)
+		return -errno;
+	/* ENXIO: no data from offset to the end of the file. */
+	uint64_t hole_len = data < 0 ? UINT64_MAX : (uint64_t)data - offset;
+	if (hole_len >= bsize) {
+		*mapped = false;
+		*extent = hole_len - hole_len % bsize;
+		return 0;
+	}
+	off_t hole = lseek(fs->fd, data, SEEK_HOLE);
+	if (hole < 0)
+		return -errno;
+	uint64_t data_len = (uint64_t)hole - offset;
+	*mapped = true;
+	*extent = (data_len + bsize - 1) / bsize * bsize;
+	return 0;
+}
+
 const struct backend_type backend_file_type = {
 	.name = "file",
 	.keys = backend_file_keys,
@@ -91,4 +118,5 @@ const struct backend_type backend_file_type = {
 	.open = backend_file_open,
 	.submit = backend_fd_submit,
 	.close = backend_fd_close,
+	.lba_status = backend_file_lba_status,
 };

@@ -1,15 +1,19 @@
 /* Anonymous memory as a backing store: for tests and benchmarks that should
  * measure the target rather than a disk. */
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "backend/store.h"
 
-enum { MEMORY_KEY_SIZE };
+enum { MEMORY_KEY_SIZE, MEMORY_KEY_THIN };
 
 static const struct backend_key backend_memory_keys[] = {
 	[MEMORY_KEY_SIZE] = { .name = "size", .type = BACKEND_KEY_SIZE, .required = true,
 			      .help = "bytes of zero-filled memory, lost at exit" },
+	[MEMORY_KEY_THIN] = { .name = "thin", .type = BACKEND_KEY_BOOL,
+			      .help = "thin provisioned: UNMAP and WRITE SAME with UNMAP deallocate" },
 };
 
 struct backend_memory {
@@ -35,7 +39,26 @@ static int backend_memory_open(struct backend *bs, const struct backend_config *
 		return backend_fail(what, errno, "mapping %llu bytes", (unsigned long long)size);
 	ms->mem = mem;
 	bs->size = size;
+	const struct backend_value *thin = &cfg->values[MEMORY_KEY_THIN];
+	bs->thin = thin->given ? thin->flag : true;
 	return 0;
+}
+
+/* Deallocation: whole pages go back to the kernel (a private anonymous
+ * page dropped with MADV_DONTNEED reads as zeros again), the partial
+ * pages at either end are zeroed. */
+static void backend_memory_discard(char *mem, uint64_t off, uint64_t len)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t end = off + len;
+	uint64_t first = (off + page - 1) / page * page;
+	uint64_t last = end / page * page;
+	if (first >= last || madvise(mem + first, last - first, MADV_DONTNEED) < 0) {
+		memset(mem + off, 0, len);
+		return;
+	}
+	memset(mem + off, 0, first - off);
+	memset(mem + last, 0, end - last);
 }
 
 static void backend_memory_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
@@ -46,6 +69,8 @@ static void backend_memory_submit(struct backend *bs, struct loop *loop, struct 
 		backend_io_scatter(io, at);
 	else if (io->op == BACKEND_WRITE)
 		backend_io_gather(io, at);
+	else if (io->op == BACKEND_DISCARD)
+		backend_memory_discard(ms->mem, io->offset, io->discard_len);
 	io->completed = io->len;
 	backend_complete_via_nop(loop, io);
 }

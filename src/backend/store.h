@@ -28,21 +28,24 @@ struct backend_fd {
 
 /* The keys file and blockdev share come first in both tables, in this
  * order, so one index names them in either. */
-enum { BACKEND_FD_KEY_PATH, BACKEND_FD_KEY_DIRECT, BACKEND_FD_NKEYS };
+enum { BACKEND_FD_KEY_PATH, BACKEND_FD_KEY_DIRECT, BACKEND_FD_KEY_THIN, BACKEND_FD_NKEYS };
 #define BACKEND_FD_KEYS                                                                   \
 	[BACKEND_FD_KEY_PATH] = { .name = "path", .type = BACKEND_KEY_PATH, .required = true, \
 				  .help = "the file or device holding the blocks" },            \
 	[BACKEND_FD_KEY_DIRECT] = { .name = "direct", .type = BACKEND_KEY_BOOL,               \
-				    .help = "O_DIRECT: bypass the page cache" }
+				    .help = "O_DIRECT: bypass the page cache" },                  \
+	[BACKEND_FD_KEY_THIN] = { .name = "thin", .type = BACKEND_KEY_BOOL,                   \
+				  .help = "thin provisioned: UNMAP and WRITE SAME with UNMAP deallocate" }
 
 static inline struct backend_fd *backend_fd(const struct backend *bs)
 {
 	return bs->priv;
 }
 
-/* Copies path and direct from cfg into bs's state; the fd is -1.
+/* Copies path and direct from cfg into bs's state, and thin into bs->thin
+ * (thin_default when the key is not given); the fd is -1.
  * Returns 0 or -ENOMEM, logged. */
-int backend_fd_init(struct backend *bs, const struct backend_config *cfg);
+int backend_fd_init(struct backend *bs, const struct backend_config *cfg, bool thin_default);
 /* The io_uring path of the fd-backed stores (file and blockdev). */
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
 /* Closes the fd and frees the path; for a failed open too. */

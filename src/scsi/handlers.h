@@ -54,5 +54,10 @@ unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len);
 /* sbc_atomic.c: OP_ASYNC handlers */
 enum sense_reason sbc_compare_and_write(struct scsi_task *task);
 enum sense_reason sbc_orwrite(struct scsi_task *task);
+/* sbc_thin.c: OP_ASYNC handlers */
+enum sense_reason sbc_unmap(struct scsi_task *task);
+enum sense_reason sbc_get_lba_status(struct scsi_task *task);
+/* sbc_write_same.c: OP_ASYNC */
+enum sense_reason sbc_write_same(struct scsi_task *task);
 
 #endif

@@ -3,6 +3,7 @@
 #include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
+#include "scsi/sbc_thin.h"
 #include "scsi/task.h"
 
 #define INQ_RESP_MAX 1024
@@ -124,6 +125,15 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 	be16_put(p + 2, granularity);
 	be32_put(p + 4, max_blocks);
 	be32_put(p + 8, max_blocks);
+	/* UNMAP limits only where UNMAP is served; zero says "none". A hole
+	 * is punched in whole 4 KiB pages, partial ones are zeroed, so that
+	 * is the granularity worth unmapping in (UGAVALID 0: any alignment). */
+	be64_put(p + 32, sbc_write_same_max_blocks(task->lu));
+	if (sbc_lu_is_thin(task->lu)) {
+		be32_put(p + 16, SBC_UNMAP_MAX_BLOCKS);
+		be32_put(p + 20, SBC_UNMAP_MAX_DESCRIPTORS);
+		be32_put(p + 24, granularity);
+	}
 	return 0x3C;
 }
 
@@ -137,10 +147,22 @@ static size_t vpd_block_characteristics(const struct scsi_task *task, uint8_t *p
 	return 0x3C;
 }
 
-/* SBC-3 6.5.4: fully provisioned, so LBPU, LBPWS and LBPWS10 are zero. */
+/* SBC-3 6.5.4. A thin LU serves UNMAP (LBPU) and WRITE SAME(16) with
+ * UNMAP (LBPWS; not the 10-byte form, see opcodes.c), and reads
+ * deallocated blocks as zeros (LBPRZ): its store's DISCARD guarantees it. ANC_SUP 0
+ * (no anchored state), DP 0 (no descriptor), no thresholds. */
+#define LBP_LBPU 0x80
+#define LBP_LBPWS 0x40
+#define LBP_LBPRZ 0x04
+#define LBP_TYPE_THIN 0x02
+
 static size_t vpd_lb_provisioning(const struct scsi_task *task, uint8_t *p)
 {
 	memset(p, 0, 4);
+	if (sbc_lu_is_thin(task->lu)) {
+		p[1] = LBP_LBPU | LBP_LBPWS | LBP_LBPRZ;
+		p[2] = LBP_TYPE_THIN;
+	}
 	return 4;
 }
 

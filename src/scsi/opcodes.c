@@ -2,6 +2,7 @@
 
 #include "scsi/handlers.h"
 #include "scsi/pr_state.h"
+#include "scsi/sbc_thin.h"
 
 #define NO_SA (-1)
 #define FIELD(o, s) { .off = (o), .size = (s) }
@@ -109,6 +110,20 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0x1F, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), 4,
 	  0, sbc_read_defect_data, OP_PR_READ },
+	/* WRITE SAME: ANCHOR is not accepted (ANC_SUP 0, SBC-3 5.42), nor
+	 * the obsolete PBDATA and LBDATA. Deallocation is UNMAP's and WRITE
+	 * SAME(16)'s (LBPWS10 0): no initiator needs the 10-byte form for it,
+	 * and libiscsi's WriteSame10.UnmapUntilEnd would have nonzero data
+	 * read back as zeros, which SBC-4 5.50 forbids. */
+	{ 0x41, NO_SA, "WRITE SAME(10)", 10,
+	  { 0xFF, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_RANGE, FIELD(2, 4), FIELD(7, 2), 0,
+	  OP_ONE_BLOCK_OUT | OP_WRITES_MEDIUM | OP_ASYNC, sbc_write_same, OP_PR_CONFLICT },
+	/* ANCHOR is not accepted: ANC_SUP is 0 (SBC-3 5.28). */
+	{ 0x42, NO_SA, "UNMAP", 10,
+	  { 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F, 0xFF, 0xFF, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
+	  OP_ASYNC, sbc_unmap, OP_PR_CONFLICT },
 	{ 0x55, NO_SA, "MODE SELECT(10)", 10,
 	  { 0xFF, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
@@ -182,11 +197,21 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_NONE, OP_XFER_RANGE, FIELD(2, 8), FIELD(10, 4), 0,
 	  OP_ASYNC, sbc_sync_cache, OP_PR_CONFLICT },
+	{ 0x93, NO_SA, "WRITE SAME(16)", 16,
+	  { 0xFF, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_RANGE, FIELD(2, 8), FIELD(10, 4), 0,
+	  OP_ONE_BLOCK_OUT | OP_NDOB | OP_WRITES_MEDIUM | OP_ASYNC, sbc_write_same, OP_PR_CONFLICT },
 	{ 0x9E, 0x10, "READ CAPACITY(16)", 16,
 	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, FIELD(2, 8), FIELD(10, 4), 32,
 	  0, sbc_read_capacity16, OP_PR_ALLOWED },
+	{ 0x9E, 0x12, "GET LBA STATUS", 16,
+	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, FIELD(2, 8), FIELD(10, 4), SBC_LBA_STATUS_RESP_MAX,
+	  0, sbc_get_lba_status, OP_PR_READ },
 	{ 0xA0, NO_SA, "REPORT LUNS", 12,
 	  { 0xFF, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), 8 + 8 * SCSI_MAX_LUNS,

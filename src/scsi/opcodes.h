@@ -33,6 +33,8 @@ enum op_flags {
 	OP_ASYNC = 1u << 5,         /* the handler completes the task itself */
 	OP_BYTCHK = 1u << 6,        /* BYTCHK in byte 1 bits 2:1 (SBC-3 VERIFY) */
 	OP_DATA_TWICE = 1u << 7,    /* data-out: two blocks per block (SBC-4 5.3) */
+	OP_ONE_BLOCK_OUT = 1u << 8, /* one logical block of data-out for any range (WRITE SAME) */
+	OP_NDOB = 1u << 9,          /* NDOB in byte 1 bit 0: no data-out (SBC-3 WRITE SAME(16)) */
 };
 
 /* The conflict column: what a command may do while another I_T nexus

@@ -3,6 +3,7 @@
 #include "util/be.h"
 #include "scsi/handlers.h"
 #include "scsi/opcodes.h"
+#include "scsi/sbc_thin.h"
 #include "scsi/task.h"
 
 /* SBC-3 5.16 */
@@ -32,8 +33,11 @@ enum sense_reason sbc_read_capacity16(struct scsi_task *task)
 	memset(resp, 0, sizeof(resp));
 	be64_put(resp, lu->nblocks - 1);
 	be32_put(resp + 8, lu->block_size);
-	/* No protection information, LBPME 0 (fully provisioned), one logical
-	 * block per physical block, lowest aligned LBA 0. */
+	/* No protection information, one logical block per physical block,
+	 * lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ (SBC-3 4.7.3):
+	 * deallocated blocks read as zeros. */
+	if (sbc_lu_is_thin(lu))
+		resp[14] = 0x80 | 0x40;
 	scsi_task_reply(task, resp, sizeof(resp));
 	return SENSE_NONE;
 }

@@ -369,12 +369,15 @@ struct scsi_task {
 	int ios_err;                /* the step's first error, or 0 */
 	enum backend_op ios_err_op; /* the operation that failed first */
 	void (*ios_then)(struct scsi_task *task, int err);
+	uint32_t ios_next, ios_end; /* commands of many steps (UNMAP, WRITE SAME): where the
+				     * next step starts, and where the last one ends */
 	struct scsi_sense_detail detail;
 	struct loop_op complete_op; /* defers done() to the loop */
 	enum scsi_task_state state;
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
 	struct scsi_lu_reset *lu_reset; /* aborted by this reset, which waits for it */
-	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks */
+	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks;
+				     * WRITE SAME: its block repeated */
 	struct iovec verify_iov;    /* the read into verify_buf */
 	uint32_t step_at;           /* ORWRITE: bytes of data-out done so far */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */

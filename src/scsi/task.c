@@ -92,6 +92,12 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 		task->xfer_len = (uint32_t)bytes;
 		task->dir = op->dir;
 	}
+	/* SBC-3 WRITE SAME: one block of data-out whatever the range, none
+	 * with NDOB. */
+	if ((op->flags & OP_ONE_BLOCK_OUT) && !((op->flags & OP_NDOB) && (task->cdb[1] & 0x01))) {
+		task->xfer_len = lu->block_size;
+		task->dir = SCSI_DIR_WRITE;
+	}
 	if (!task_range_ok(lu, task->lba, count))
 		return SENSE_LBA_OUT_OF_RANGE;
 	task->nblocks = (uint32_t)count;

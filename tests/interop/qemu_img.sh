@@ -85,6 +85,17 @@ if check_run "qemu-img convert writes ${image_mib} MiB into the LUN" "$work/conv
     fi
 fi
 
+# Thin provisioning, on lunard's default LUN (a sparse file): qemu's iSCSI
+# driver deallocates with UNMAP, the range reads back as zeros, and
+# qemu-img map finds it through GET LBA STATUS.
+if [[ $SERVER_KIND == lunard ]] &&
+    check_run "qemu-io discards 1 MiB and reads zeros there" "$work/discard.log" \
+        timeout "$step_timeout" qemu-io -f raw -c "discard 1M 1M" -c "read -P 0 1M 1M" "$TARGET_URL"; then
+    hole=$(timeout "$step_timeout" qemu-img map --output=json -f raw "$TARGET_URL" 2>/dev/null |
+        python3 -c 'import json,sys; print(any(e["start"] <= 1048576 and e["start"] + e["length"] >= 2097152 and not e["data"] for e in json.load(sys.stdin)))' 2>/dev/null || echo unparsable)
+    check_eq "qemu-img map shows the discarded MiB as a hole" True "$hole"
+fi
+
 if [[ -n $SERVER_KIND ]] && ! server_alive; then
     check_fail "$SERVER_KIND still running after the test"
 fi

@@ -71,6 +71,18 @@ static inline int runner_one(struct io_runner *r, struct backend *bs, enum backe
 	return rio.err;
 }
 
+/* One DISCARD of len bytes at offset; returns its err. */
+static inline int runner_discard(struct io_runner *r, struct backend *bs, uint64_t offset, uint64_t len)
+{
+	struct runner_io rio;
+	runner_prep(r, &rio, BACKEND_DISCARD, offset, NULL, 0, false);
+	rio.io.iov = NULL;
+	rio.io.iovcnt = 0;
+	rio.io.discard_len = len;
+	runner_run(r, bs, &rio, 1);
+	return rio.err;
+}
+
 /* A config of the store TYPE; PATH (not copied: the test owns it) and
  * SIZE only when not NULL or 0, BLOCK_SIZE 0 for the store's default. */
 static inline struct backend_config runner_cfg(const char *type, char *path, uint64_t size, uint32_t block_size)

@@ -206,6 +206,19 @@ static void wrong_type_is_an_error(void **state)
 		   "must be an integer");
 }
 
+static void thin_is_a_boolean_every_backend_takes(void **state)
+{
+	struct lunar_config cfg = load_ok(TARGET("{ lun = 0; backend = \"blockdev\"; path = \"/dev/sdb\"; thin = true; }"));
+	assert_true(backend_config_value(&cfg.targets[0].luns[0].bs, "thin")->flag);
+	config_free(&cfg);
+	cfg = load_ok(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; thin = false; }"));
+	assert_true(backend_config_value(&cfg.targets[0].luns[0].bs, "thin")->given);
+	assert_false(backend_config_value(&cfg.targets[0].luns[0].bs, "thin")->flag);
+	config_free(&cfg);
+	load_fails(TARGET("{ lun = 0; backend = \"file\"; path = \"d.img\"; size = \"1M\"; thin = 1; }"), 3,
+		   "targets.[0].luns.[0].thin", "true or false");
+}
+
 static void missing_required_keys_are_errors(void **state)
 {
 	load_fails("targets = ( { luns = ( { lun = 0; backend = \"memory\"; size = \"1M\"; } ); } );\n", 1,
@@ -285,7 +298,7 @@ static void unknown_lun_key_lists_the_keys_of_every_backend(void **state)
 {
 	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; sise = 1; }"), 3,
 		   "targets.[0].luns.[0].sise",
-		   "unknown key (known here: backend, lun, block_size, readonly, serial, path, direct, size, pool, "
+		   "unknown key (known here: backend, lun, block_size, readonly, serial, path, direct, thin, size, pool, "
 		   "depth, conf)");
 }
 
@@ -486,6 +499,7 @@ int main(void)
 		cmocka_unit_test(registered_backend_key_errors_name_the_key),
 		cmocka_unit_test(unknown_lun_key_lists_the_keys_of_every_backend),
 		cmocka_unit_test(wrong_type_is_an_error),
+		cmocka_unit_test(thin_is_a_boolean_every_backend_takes),
 		cmocka_unit_test(missing_required_keys_are_errors),
 		cmocka_unit_test(key_that_does_not_apply_to_the_backend_is_an_error),
 		cmocka_unit_test(bad_size_names_the_lun_key),

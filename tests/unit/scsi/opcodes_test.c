@@ -50,7 +50,7 @@ static void test_lookup_service_action_selects_read_capacity16(void **state)
 
 static void test_lookup_unknown_service_action_points_at_it(void **state)
 {
-	uint8_t cdb[16] = { 0x9E, 0x12 };
+	uint8_t cdb[16] = { 0x9E, 0x1F };
 	enum sense_reason r;
 	struct scsi_sense_detail d;
 	assert_null(lookup(cdb, &r, &d));

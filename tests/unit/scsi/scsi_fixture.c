@@ -16,6 +16,8 @@ static void fake_complete(struct loop_op *op, int res)
 			backend_io_scatter(io, fs->mem + io->offset);
 		else if (io->op == BACKEND_WRITE)
 			backend_io_gather(io, fs->mem + io->offset);
+		else if (io->op == BACKEND_DISCARD)
+			memset(fs->mem + io->offset, 0, io->discard_len);
 		if (io->op == BACKEND_WRITE && fs->flip_write && fs->flip_at < io->len)
 			fs->mem[io->offset + fs->flip_at] ^= 0xFF;
 	}
@@ -28,6 +30,8 @@ static void fake_submit(struct backend *bs, struct loop *loop, struct backend_io
 	fs->nsubmits++;
 	if (io->op == BACKEND_FLUSH)
 		fs->nflushes++;
+	if (io->op == BACKEND_DISCARD)
+		fs->ndiscards++;
 	if (io->op == BACKEND_WRITE)
 		fs->last_fua = io->fua;
 	io->lop.cb = fake_complete;

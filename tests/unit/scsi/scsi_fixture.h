@@ -21,7 +21,7 @@ struct fake_store {
 	int fail_err;        /* non-zero: every I/O completes with this */
 	bool flip_write;     /* store byte flip_at of each write inverted */
 	uint32_t flip_at;
-	unsigned nsubmits, nflushes;
+	unsigned nsubmits, nflushes, ndiscards;
 	unsigned ncloses;    /* LUs over this store that dropped their last reference */
 	bool last_fua;
 };
