@@ -112,7 +112,20 @@ enum sense_reason sbc_unmap(struct scsi_task *task)
 		unmap_descs(task)[i] = descs[i];
 	task->ios_next = 0;
 	task->ios_end = n;
-	unmap_submit(task);
+	/* Deallocation is a write: it waits for a COMPARE AND WRITE on any
+	 * of its blocks, held over the span of the descriptors. */
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (descs[i].count == 0)
+			continue;
+		lo = descs[i].lba < lo ? descs[i].lba : lo;
+		hi = descs[i].lba + descs[i].count > hi ? descs[i].lba + descs[i].count : hi;
+	}
+	if (hi == 0) {
+		scsi_task_finish_later(task, SENSE_NONE);
+		return SENSE_NONE;
+	}
+	scsi_task_range_lock_span(task, lo, hi - lo, false, unmap_submit);
 	return SENSE_NONE;
 }
 

@@ -118,7 +118,7 @@ enum sense_reason sbc_write_same(struct scsi_task *task)
 		block = task->buf;
 	}
 	if (unmap && (!block || block_is_zero(block, lu->block_size))) {
-		write_same_unmap(task);
+		scsi_task_range_lock(task, false, write_same_unmap);
 		return SENSE_NONE;
 	}
 	enum sense_reason r = write_same_pattern(task, block);
@@ -126,6 +126,7 @@ enum sense_reason sbc_write_same(struct scsi_task *task)
 		return r;
 	task->ios_next = 0;
 	task->ios_end = task->nblocks;
-	write_same_submit(task);
+	/* Like any write, it waits for a COMPARE AND WRITE on its blocks. */
+	scsi_task_range_lock(task, false, write_same_submit);
 	return SENSE_NONE;
 }

@@ -62,6 +62,10 @@ void scsi_lu_reset_put(struct scsi_lu_reset *reset);
  * the task only waits for exclusive holders. task_complete lets go. */
 void scsi_task_range_lock(struct scsi_task *task, bool exclusive,
 			  void (*then)(struct scsi_task *task));
+/* The same for blocks [lba, lba + nblocks) other than the CDB's range:
+ * UNMAP's descriptors. */
+void scsi_task_range_lock_span(struct scsi_task *task, uint64_t lba, uint64_t nblocks, bool exclusive,
+			       void (*then)(struct scsi_task *task));
 void scsi_task_range_unlock(struct scsi_task *task);
 
 /* The sense reason for a step's error. */

@@ -18,9 +18,15 @@ static void task_range_granted(struct loop_msg *msg)
 void scsi_task_range_lock(struct scsi_task *task, bool exclusive,
 			  void (*then)(struct scsi_task *task))
 {
+	scsi_task_range_lock_span(task, task->lba, task->nblocks, exclusive, then);
+}
+
+void scsi_task_range_lock_span(struct scsi_task *task, uint64_t lba, uint64_t nblocks, bool exclusive,
+			       void (*then)(struct scsi_task *task))
+{
 	task->range = (struct range_lock_req){
-		.lba = task->lba,
-		.nblocks = task->nblocks,
+		.lba = lba,
+		.nblocks = nblocks,
 		.exclusive = exclusive,
 		.loop = task->loop,
 	};
