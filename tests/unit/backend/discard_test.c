@@ -15,42 +15,17 @@
 #include <cmocka.h>
 
 #include "backend/backend.h"
-#include "io_runner.h"
+#include "file_fixture.h"
 
 #define MIB (1u << 20)
 
-struct fixture {
-	char dir[256];
-	char path[PATH_MAX];
-	struct io_runner runner;
-};
-
 static int fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/lunar-discard-test-XXXXXX", tmp);
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/lun.img", f->dir);
-	if (loop_init(&f->runner.loop, 64) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return file_fixture_setup(state, "lunar-discard-test");
 }
 
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-	assert_false(f->runner.done_inside_submit);
-	loop_fini(&f->runner.loop);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
 
-static struct backend *open_store(struct fixture *f, const char *type, int thin)
+static struct backend *open_store(struct file_fixture *f, const char *type, int thin)
 {
 	struct backend_config cfg = runner_cfg(type, strcmp(type, "file") ? NULL : f->path, 4 * MIB, 512);
 	if (thin >= 0)
@@ -87,7 +62,7 @@ static void discard_reads_back_zeros(struct io_runner *r, struct backend *bs)
 
 static void file_is_thin_by_default(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
 	assert_true(bs->thin);
 	backend_close(bs);
@@ -95,7 +70,7 @@ static void file_is_thin_by_default(void **state)
 
 static void file_discard_reads_back_zeros(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
 	discard_reads_back_zeros(&f->runner, bs);
 	backend_close(bs);
@@ -103,7 +78,7 @@ static void file_discard_reads_back_zeros(void **state)
 
 static void file_discard_frees_the_space(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
 	char *data = runner_buf(2 * MIB, 1);
 	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 0, data, 2 * MIB, true), 0);
@@ -116,7 +91,7 @@ static void file_discard_frees_the_space(void **state)
 
 static void discard_on_a_store_not_thin_fails_with_eopnotsupp(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", 0);
 	assert_false(bs->thin);
 	assert_int_equal(runner_discard(&f->runner, bs, 0, 4096), -EOPNOTSUPP);
@@ -125,7 +100,7 @@ static void discard_on_a_store_not_thin_fails_with_eopnotsupp(void **state)
 
 static void discard_past_the_end_fails_with_einval(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "memory", -1);
 	assert_int_equal(runner_discard(&f->runner, bs, 4 * MIB - 512, 1024), -EINVAL);
 	assert_int_equal(runner_discard(&f->runner, bs, 0, 0), -EINVAL);
@@ -134,7 +109,7 @@ static void discard_past_the_end_fails_with_einval(void **state)
 
 static void discard_on_a_readonly_store_fails_with_erofs(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	backend_close(open_store(f, "file", -1));
 	struct backend_config cfg = runner_cfg("file", f->path, 0, 512);
 	cfg.readonly = true;
@@ -146,7 +121,7 @@ static void discard_on_a_readonly_store_fails_with_erofs(void **state)
 
 static void memory_discard_reads_back_zeros(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "memory", -1);
 	assert_true(bs->thin);
 	discard_reads_back_zeros(&f->runner, bs);
@@ -155,7 +130,7 @@ static void memory_discard_reads_back_zeros(void **state)
 
 static void memory_discard_inside_one_page_zeroes_only_its_blocks(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "memory", -1);
 	char *data = runner_buf(4096, 9);
 	char *in = runner_buf(4096, 0);
@@ -173,7 +148,7 @@ static void memory_discard_inside_one_page_zeroes_only_its_blocks(void **state)
 
 static void fresh_file_is_deallocated_to_the_end(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
 	bool mapped = true;
 	uint64_t extent = 0;
@@ -185,7 +160,7 @@ static void fresh_file_is_deallocated_to_the_end(void **state)
 
 static void written_range_is_mapped_between_holes(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
 	char *data = runner_buf(64 * 1024, 2);
 	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, MIB, data, 64 * 1024, true), 0);
@@ -206,7 +181,7 @@ static void written_range_is_mapped_between_holes(void **state)
 
 static void discarded_range_is_deallocated(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
 	char *data = runner_buf(MIB, 4);
 	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 0, data, MIB, true), 0);
@@ -225,7 +200,7 @@ static void discarded_range_is_deallocated(void **state)
 
 static void memory_is_mapped_everywhere(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "memory", -1);
 	bool mapped = false;
 	uint64_t extent;
@@ -238,7 +213,7 @@ static void memory_is_mapped_everywhere(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, file_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(file_is_thin_by_default),
 		T(file_discard_reads_back_zeros),

@@ -13,38 +13,13 @@
 #include <cmocka.h>
 
 #include "backend/backend.h"
-#include "io_runner.h"
-
-struct fixture {
-	char dir[256];
-	char path[PATH_MAX];
-	struct io_runner runner;
-};
+#include "file_fixture.h"
 
 static int fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/lunar-file-test-XXXXXX", tmp);
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/lun.img", f->dir);
-	if (loop_init(&f->runner.loop, 64) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return file_fixture_setup(state, "lunar-file-test");
 }
 
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-	assert_false(f->runner.done_inside_submit);
-	loop_fini(&f->runner.loop);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
 
 static void make_file(const char *path, off_t size)
 {
@@ -61,14 +36,14 @@ static off_t file_size(const char *path)
 	return st.st_size;
 }
 
-static struct backend_config file_cfg(const struct fixture *f, uint64_t size)
+static struct backend_config file_cfg(const struct file_fixture *f, uint64_t size)
 {
 	return runner_cfg("file", (char *)f->path, size, 512);
 }
 
 static void missing_file_is_created_sparse_at_size(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1ull << 30);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -83,7 +58,7 @@ static void missing_file_is_created_sparse_at_size(void **state)
 
 static void existing_file_size_is_used_when_size_is_zero(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 3 << 20);
 	struct backend_config cfg = file_cfg(f, 0);
 	struct backend *bs;
@@ -94,7 +69,7 @@ static void existing_file_size_is_used_when_size_is_zero(void **state)
 
 static void smaller_existing_file_is_grown(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 4096);
 	struct backend_config cfg = file_cfg(f, 8 << 20);
 	struct backend *bs;
@@ -106,7 +81,7 @@ static void smaller_existing_file_is_grown(void **state)
 
 static void larger_existing_file_is_not_shrunk(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 8 << 20);
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *bs;
@@ -118,7 +93,7 @@ static void larger_existing_file_is_not_shrunk(void **state)
 
 static void size_is_rounded_down_to_block_size(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 3 * 4096 + 1000);
 	struct backend_config cfg = file_cfg(f, 0);
 	cfg.block_size = 4096;
@@ -131,7 +106,7 @@ static void size_is_rounded_down_to_block_size(void **state)
 
 static void file_smaller_than_one_block_is_rejected(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 511);
 	struct backend_config cfg = file_cfg(f, 0);
 	struct backend *bs = NULL;
@@ -141,7 +116,7 @@ static void file_smaller_than_one_block_is_rejected(void **state)
 
 static void failed_create_leaves_no_file(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 100);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
@@ -150,7 +125,7 @@ static void failed_create_leaves_no_file(void **state)
 
 static void missing_file_without_size_is_rejected(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 0);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -ENOENT);
@@ -159,7 +134,7 @@ static void missing_file_without_size_is_rejected(void **state)
 
 static void missing_directory_is_rejected(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/no/such/dir/lun.img", f->dir);
 	struct backend_config cfg = runner_cfg("file", path, 1 << 20, 0);
@@ -169,7 +144,7 @@ static void missing_directory_is_rejected(void **state)
 
 static void block_size_other_than_512_or_4096_is_rejected(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	cfg.block_size = 1024;
 	struct backend *bs;
@@ -178,7 +153,7 @@ static void block_size_other_than_512_or_4096_is_rejected(void **state)
 
 static void file_locked_by_another_open_is_rejected(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *first, *second;
 	assert_int_equal(backend_open(&cfg, &first), 0);
@@ -190,7 +165,7 @@ static void file_locked_by_another_open_is_rejected(void **state)
 
 static void readonly_opens_share_the_file(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 1 << 20);
 	struct backend_config cfg = file_cfg(f, 0);
 	cfg.readonly = true;
@@ -204,7 +179,7 @@ static void readonly_opens_share_the_file(void **state)
 
 static void readonly_missing_file_is_not_created(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	cfg.readonly = true;
 	struct backend *bs;
@@ -214,7 +189,7 @@ static void readonly_missing_file_is_not_created(void **state)
 
 static void write_to_readonly_file_fails_with_erofs(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	make_file(f->path, 1 << 20);
 	struct backend_config cfg = file_cfg(f, 0);
 	cfg.readonly = true;
@@ -228,14 +203,14 @@ static void write_to_readonly_file_fails_with_erofs(void **state)
 
 static void fifo_is_not_a_regular_file(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	assert_int_equal(mkfifo(f->path, 0600), 0);
 	struct backend_config cfg = file_cfg(f, 0);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
 }
 
-static void round_trip(struct fixture *f, bool direct, uint32_t block_size)
+static void round_trip(struct file_fixture *f, bool direct, uint32_t block_size)
 {
 	struct backend_config cfg = file_cfg(f, 16 << 20);
 	assert_int_equal(backend_config_set_bool(&cfg, "direct", direct), 0);
@@ -264,7 +239,7 @@ static void direct_write_then_read_returns_the_data(void **state)
 }
 
 /* Written from three iovecs, read back into two split elsewhere. */
-static void scattered_round_trip(struct fixture *f, bool direct)
+static void scattered_round_trip(struct file_fixture *f, bool direct)
 {
 	struct backend_config cfg = file_cfg(f, 16 << 20);
 	assert_int_equal(backend_config_set_bool(&cfg, "direct", direct), 0);
@@ -306,7 +281,7 @@ static void scattered_direct_write_then_read_returns_the_data(void **state)
 
 static void concurrent_writes_land_at_their_offsets(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -332,7 +307,7 @@ static void concurrent_writes_land_at_their_offsets(void **state)
 
 static void fua_write_succeeds_and_is_readable(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -348,7 +323,7 @@ static void fua_write_succeeds_and_is_readable(void **state)
 
 static void flush_succeeds(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -361,7 +336,7 @@ static void flush_succeeds(void **state)
 
 static void read_past_the_end_fails_with_einval(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -373,7 +348,7 @@ static void read_past_the_end_fails_with_einval(void **state)
 
 static void read_of_a_shrunk_file_fails_with_eio(void **state)
 {
-	struct fixture *f = *state;
+	struct file_fixture *f = *state;
 	struct backend_config cfg = file_cfg(f, 1 << 20);
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
@@ -384,7 +359,7 @@ static void read_of_a_shrunk_file_fails_with_eio(void **state)
 	backend_close(bs);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, file_fixture_teardown)
 
 int main(void)
 {
