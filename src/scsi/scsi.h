@@ -380,6 +380,7 @@ struct scsi_task {
 				     * WRITE SAME: its block repeated */
 	struct iovec verify_iov;    /* the read into verify_buf */
 	uint32_t step_at;           /* ORWRITE: bytes of data-out done so far */
+	struct xcopy_state *xcopy;  /* EXTENDED COPY: its list, LUs and range (xcopy.c) */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */
 	struct bufwait_entry data_wait;
 	struct range_lock_req range;  /* in lu->range_lock while range_held */
