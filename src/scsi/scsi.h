@@ -272,6 +272,15 @@ struct scsi_nexus {
 	struct scsi_task_list awaiting_data;
 	unsigned nrunning;
 	bool ordered_running;       /* one of the running is ORDERED */
+	/* the results of this nexus's last EXTENDED COPY that asked for them
+	 * to be held (SPC-4 6.18.3; xcopy.c); its loop only */
+	struct scsi_copy_result {
+		bool held;
+		uint8_t list_id;
+		uint8_t status;         /* COPY MANAGER STATUS */
+		uint16_t segments;      /* SEGMENTS PROCESSED */
+		uint32_t kib;           /* TRANSFER COUNT in KiB */
+	} copy_result;
 };
 
 enum scsi_ua {

@@ -31,6 +31,7 @@ struct xcopy_state {
 	struct range_lock_req range;  /* on the destination LU while range_held */
 	bool range_held;
 	uint8_t *buf;                 /* XCOPY_STEP_BYTES */
+	uint64_t bytes_done;          /* for COPY STATUS */
 };
 
 static void xcopy_unlock(struct xcopy_state *x)
@@ -107,15 +108,38 @@ static enum sense_reason xcopy_check(struct scsi_task *task, struct xcopy_state 
 
 static void xcopy_next(struct scsi_task *task);
 
+/* SPC-4 6.3.1 table 106: LIST ID USAGE 00b asks the copy manager to hold
+ * the results for RECEIVE COPY RESULTS. */
+#define LIST_ID_USAGE_MASK 0x18
+#define LIST_ID_USAGE_HOLD 0x00
+#define COPY_STATUS_GOOD 0x00
+#define COPY_STATUS_FAILED 0x01
+
+static void xcopy_finish(struct scsi_task *task, enum sense_reason reason)
+{
+	struct xcopy_state *x = task->xcopy;
+	if ((task->buf[1] & LIST_ID_USAGE_MASK) == LIST_ID_USAGE_HOLD) {
+		task->nexus->copy_result = (struct scsi_copy_result){
+			.held = true,
+			.list_id = task->buf[0],
+			.status = reason == SENSE_NONE ? COPY_STATUS_GOOD : COPY_STATUS_FAILED,
+			.segments = (uint16_t)x->seg,
+			.kib = (uint32_t)(x->bytes_done >> 10),
+		};
+	}
+	scsi_task_finish(task, reason);
+}
+
 static void xcopy_written(struct scsi_task *task, int err)
 {
 	struct xcopy_state *x = task->xcopy;
 	xcopy_unlock(x);
 	if (err) {
-		scsi_task_finish(task, scsi_task_io_reason(task, err));
+		xcopy_finish(task, scsi_task_io_reason(task, err));
 		return;
 	}
 	x->seg_done += x->step_blocks;
+	x->bytes_done += (uint64_t)x->step_blocks * x->lus[x->list.segments[x->seg].dst]->block_size;
 	xcopy_next(task);
 }
 
@@ -136,7 +160,7 @@ static void xcopy_read(struct scsi_task *task, int err)
 	struct xcopy_state *x = task->xcopy;
 	if (err) {
 		xcopy_unlock(x);
-		scsi_task_finish(task, scsi_task_io_reason(task, err));
+		xcopy_finish(task, scsi_task_io_reason(task, err));
 		return;
 	}
 	const struct xcopy_segment *s = &x->list.segments[x->seg];
@@ -178,7 +202,7 @@ static void xcopy_next(struct scsi_task *task)
 		x->seg_done = 0;
 	}
 	if (x->seg == x->list.nsegments) {
-		scsi_task_finish(task, SENSE_NONE);
+		xcopy_finish(task, SENSE_NONE);
 		return;
 	}
 	const struct xcopy_segment *s = &x->list.segments[x->seg];
@@ -222,6 +246,23 @@ enum sense_reason spc_extended_copy(struct scsi_task *task)
 	return SENSE_NONE;
 }
 
+/* SPC-4 6.18.3: the held results of the copy with this LIST IDENTIFIER;
+ * one it does not know is an invalid field. */
+enum sense_reason spc_receive_copy_status(struct scsi_task *task)
+{
+	const struct scsi_copy_result *c = &task->nexus->copy_result;
+	if (!c->held || c->list_id != task->cdb[2])
+		return scsi_invalid_cdb_field(&task->detail, 2, -1);
+	uint8_t r[XCOPY_COPY_STATUS_LEN] = { 0 };
+	be32_put(r, XCOPY_COPY_STATUS_LEN - 4);
+	r[4] = c->status;
+	be16_put(r + 5, c->segments);
+	r[7] = 0x01; /* TRANSFER COUNT UNITS: kibibytes */
+	be32_put(r + 8, c->kib);
+	scsi_task_reply(task, r, sizeof(r));
+	return SENSE_NONE;
+}
+
 /* SPC-4 6.18.4 */
 enum sense_reason spc_receive_copy_op_params(struct scsi_task *task)
 {
@@ -248,7 +289,7 @@ size_t xcopy_vpd_third_party_copy(uint8_t *p)
 {
 	static const uint8_t commands[] = {
 		0x83, 1, 0x00, /* EXTENDED COPY (LID1) */
-		0x84, 1, 0x03, /* RECEIVE COPY RESULTS: OPERATING PARAMETERS */
+		0x84, 2, 0x00, 0x03, /* RECEIVE COPY RESULTS: COPY STATUS, OPERATING PARAMETERS */
 	};
 	static const uint8_t descriptors[] = { XCOPY_SEG_B2B, XCOPY_CSCD_ID };
 	memset(p, 0, XCOPY_VPD_MAX);

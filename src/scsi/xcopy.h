@@ -57,6 +57,9 @@ size_t xcopy_vpd_third_party_copy(uint8_t *p);
 
 /* OP_ASYNC handler: EXTENDED COPY (LID1). */
 enum sense_reason spc_extended_copy(struct scsi_task *task);
+/* RECEIVE COPY RESULTS, COPY STATUS (SPC-4 6.18.3). */
+#define XCOPY_COPY_STATUS_LEN 12
+enum sense_reason spc_receive_copy_status(struct scsi_task *task);
 /* RECEIVE COPY RESULTS, OPERATING PARAMETERS. */
 enum sense_reason spc_receive_copy_op_params(struct scsi_task *task);
 /* Lets go of what a copy holds (its LUs, its range); from task release. */
