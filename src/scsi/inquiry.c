@@ -5,6 +5,7 @@
 #include "scsi/opcodes.h"
 #include "scsi/sbc_thin.h"
 #include "scsi/task.h"
+#include "scsi/xcopy.h"
 
 #define INQ_RESP_MAX 1024
 
@@ -166,6 +167,13 @@ static size_t vpd_lb_provisioning(const struct scsi_task *task, uint8_t *p)
 	return 4;
 }
 
+/* SPC-4 7.8.17 */
+static size_t vpd_third_party_copy(const struct scsi_task *task, uint8_t *p)
+{
+	(void)task;
+	return xcopy_vpd_third_party_copy(p);
+}
+
 static const struct {
 	uint8_t code;
 	vpd_builder build;
@@ -173,6 +181,7 @@ static const struct {
 	{ 0x00, vpd_supported_pages },
 	{ 0x80, vpd_unit_serial },
 	{ 0x83, vpd_device_id },
+	{ 0x8F, vpd_third_party_copy },
 	{ 0xB0, vpd_block_limits },
 	{ 0xB1, vpd_block_characteristics },
 	{ 0xB2, vpd_lb_provisioning },

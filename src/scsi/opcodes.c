@@ -3,6 +3,7 @@
 #include "scsi/handlers.h"
 #include "scsi/pr_state.h"
 #include "scsi/sbc_thin.h"
+#include "scsi/xcopy.h"
 
 #define NO_SA (-1)
 #define FIELD(o, s) { .off = (o), .size = (s) }
@@ -155,6 +156,24 @@ const struct scsi_opdef scsi_opdefs[] = {
 	PR_OUT_ASYNC_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
 	PR_OUT_ROW(0x06, "PERSISTENT RESERVE OUT: REGISTER AND IGNORE EXISTING KEY"),
 	PR_OUT_ROW(0x07, "PERSISTENT RESERVE OUT: REGISTER AND MOVE"),
+	/* SPC-4 6.3: EXTENDED COPY (LID1); the copy manager checks the CSCDs'
+	 * LUs itself. SPC-4 6.18: RECEIVE COPY RESULTS, COPY STATUS (of the
+	 * nexus's last copy holding its results) and OPERATING PARAMETERS. */
+	{ 0x83, 0x00, "EXTENDED COPY", 16,
+	  { 0xFF, 0x1F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(10, 4), XCOPY_PARAM_MAX,
+	  OP_EMPTY_IS_GOOD | OP_ASYNC, spc_extended_copy, OP_PR_CONFLICT },
+	{ 0x84, 0x00, "RECEIVE COPY RESULTS: COPY STATUS", 16,
+	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(10, 4), XCOPY_COPY_STATUS_LEN,
+	  0, spc_receive_copy_status, OP_PR_ALLOWED },
+	{ 0x84, 0x03, "RECEIVE COPY RESULTS: OPERATING PARAMETERS", 16,
+	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(10, 4), XCOPY_OP_PARAMS_LEN,
+	  0, spc_receive_copy_op_params, OP_PR_ALLOWED },
 	{ 0x88, NO_SA, "READ(16)", 16,
 	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },

@@ -272,6 +272,15 @@ struct scsi_nexus {
 	struct scsi_task_list awaiting_data;
 	unsigned nrunning;
 	bool ordered_running;       /* one of the running is ORDERED */
+	/* the results of this nexus's last EXTENDED COPY that asked for them
+	 * to be held (SPC-4 6.18.3; xcopy.c); its loop only */
+	struct scsi_copy_result {
+		bool held;
+		uint8_t list_id;
+		uint8_t status;         /* COPY MANAGER STATUS */
+		uint16_t segments;      /* SEGMENTS PROCESSED */
+		uint32_t kib;           /* TRANSFER COUNT in KiB */
+	} copy_result;
 };
 
 enum scsi_ua {
@@ -380,6 +389,7 @@ struct scsi_task {
 				     * WRITE SAME: its block repeated */
 	struct iovec verify_iov;    /* the read into verify_buf */
 	uint32_t step_at;           /* ORWRITE: bytes of data-out done so far */
+	struct xcopy_state *xcopy;  /* EXTENDED COPY: its list, LUs and range (xcopy.c) */
 	struct bufwait *bufs;       /* the pool of task->loop's thread */
 	struct bufwait_entry data_wait;
 	struct range_lock_req range;  /* in lu->range_lock while range_held */

@@ -68,6 +68,19 @@ static const struct {
 					    { SENSE_KEY_HARDWARE_ERROR, 0x44, 0x00 } },
 	[SENSE_DATA_PHASE_ERROR] = { "data phase error", CC,
 				     { SENSE_KEY_ABORTED_COMMAND, 0x4B, 0x00 } },
+	/* SPC-4 6.3: EXTENDED COPY's parameter list and copy manager. */
+	[SENSE_TOO_MANY_TARGET_DESCRIPTORS] = { "too many target descriptors", CC,
+						{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x06 } },
+	[SENSE_UNSUPPORTED_TARGET_DESCRIPTOR_TYPE] = {
+		"unsupported target descriptor type code", CC,
+		{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x07 } },
+	[SENSE_TOO_MANY_SEGMENT_DESCRIPTORS] = { "too many segment descriptors", CC,
+						 { SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x08 } },
+	[SENSE_UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE] = {
+		"unsupported segment descriptor type code", CC,
+		{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x09 } },
+	[SENSE_COPY_TARGET_UNREACHABLE] = { "copy target device not reachable", CC,
+					    { SENSE_KEY_COPY_ABORTED, 0x0D, 0x02 } },
 	[SENSE_CONDITION_MET] = { "condition met", SCSI_STATUS_CONDITION_MET, { 0 } },
 	[SENSE_BUSY] = { "busy", SCSI_STATUS_BUSY, { 0 } },
 	[SENSE_RESERVATION_CONFLICT] = { "reservation conflict",

@@ -6,6 +6,7 @@
 #include "scsi/nexus.h"
 #include "scsi/opcodes.h"
 #include "scsi/pr.h"
+#include "scsi/xcopy.h"
 #include "util/be.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -30,6 +31,7 @@ static void task_reset(struct scsi_task *task)
 	task->nblocks = 0;
 	memset(&task->detail, 0, sizeof(task->detail));
 	task->verify_buf = NULL;
+	task->xcopy = NULL;
 	task->state = SCSI_TASK_IDLE;
 	task->aborted = false;
 	task->lu_reset = NULL;
@@ -592,6 +594,7 @@ void scsi_task_release(struct scsi_task *task)
 		task_list_remove(&task->nexus->awaiting_data, task);
 		task->state = SCSI_TASK_IDLE;
 	}
+	xcopy_task_release(task);
 	scsi_lu_put(task->lu);
 	task->lu = NULL;
 	task_drop_data(task);

@@ -105,7 +105,7 @@ static void test_vpd_supported_pages_lists_every_page(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t *p = vpd(f, 0x00);
-	static const uint8_t want[] = { 0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2 };
+	static const uint8_t want[] = { 0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2 };
 	assert_int_equal(be16(p + 2), sizeof(want));
 	assert_memory_equal(p + 4, want, sizeof(want));
 }
