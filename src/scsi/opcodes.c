@@ -2,6 +2,7 @@
 
 #include "scsi/handlers.h"
 #include "scsi/pr_state.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi/sbc_thin.h"
 
 #define NO_SA (-1)
@@ -23,6 +24,14 @@
 #define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
 /* PREEMPT AND ABORT completes once the preempted tasks have. */
 #define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
+
+/* SBC-4 5.30: AUSE is accepted (a failed sanitize leaves no failure mode
+ * to exit); IMMED is not, the sanitize completing before its status. */
+#define SANITIZE_ROW(sa, name) \
+	{ 0x48, (sa), (name), 10, \
+	  { 0xFF, 0x3F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0, \
+	  OP_WRITES_MEDIUM | OP_ASYNC, sbc_sanitize, OP_PR_CONFLICT }
 
 /* Usage masks follow the CDB layouts of SPC-4 §6 and SBC-3 §5. Hints that
  * need no action are accepted: DPO, RARC, FUA_NV, group number, IMMED,
@@ -124,6 +133,10 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
 	  OP_ASYNC, sbc_unmap, OP_PR_CONFLICT },
+	/* No CRYPTOGRAPHIC ERASE: no store encrypts. */
+	SANITIZE_ROW(SBC_SANITIZE_OVERWRITE, "SANITIZE: OVERWRITE"),
+	SANITIZE_ROW(SBC_SANITIZE_BLOCK_ERASE, "SANITIZE: BLOCK ERASE"),
+	SANITIZE_ROW(SBC_SANITIZE_EXIT_FAILURE_MODE, "SANITIZE: EXIT FAILURE MODE"),
 	{ 0x55, NO_SA, "MODE SELECT(10)", 10,
 	  { 0xFF, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
