@@ -124,9 +124,10 @@ const struct scsi_opdef scsi_opdefs[] = {
 	 * the obsolete PBDATA and LBDATA. Deallocation is UNMAP's and WRITE
 	 * SAME(16)'s (LBPWS10 0): no initiator needs the 10-byte form for it,
 	 * and libiscsi's WriteSame10.UnmapUntilEnd would have nonzero data
-	 * read back as zeros, which SBC-4 5.50 forbids. */
+	 * read back as zeros, which SBC-4 5.50 forbids. The handler refuses
+	 * its UNMAP bit, after the check for a write-protected LU. */
 	{ 0x41, NO_SA, "WRITE SAME(10)", 10,
-	  { 0xFF, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  { 0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_RANGE, FIELD(2, 4), FIELD(7, 2), 0,
 	  OP_ONE_BLOCK_OUT | OP_WRITES_MEDIUM | OP_ASYNC, sbc_write_same, OP_PR_CONFLICT },
 	/* ANCHOR is not accepted: ANC_SUP is 0 (SBC-3 5.28). */
