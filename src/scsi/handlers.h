@@ -57,6 +57,8 @@ enum sense_reason sbc_orwrite(struct scsi_task *task);
 /* sbc_thin.c: OP_ASYNC handlers */
 enum sense_reason sbc_unmap(struct scsi_task *task);
 enum sense_reason sbc_get_lba_status(struct scsi_task *task);
+/* sbc_sanitize.c: OP_ASYNC */
+enum sense_reason sbc_sanitize(struct scsi_task *task);
 /* sbc_write_same.c: OP_ASYNC */
 enum sense_reason sbc_write_same(struct scsi_task *task);
 

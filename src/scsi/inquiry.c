@@ -145,6 +145,10 @@ static size_t vpd_block_characteristics(const struct scsi_task *task, uint8_t *p
 	/* 0001h: non-rotating medium, the usual store being SSD or memory;
 	 * nominal form factor 0: not reported. */
 	be16_put(p, 0x0001);
+	/* WABEREQ 01b: after SANITIZE BLOCK ERASE a read is GOOD (zeros,
+	 * LBPRZ), on the thin LUs that serve it (SBC-4 6.6.2). */
+	if (sbc_lu_is_thin(task->lu))
+		p[3] = 0x40;
 	return 0x3C;
 }
 

@@ -2,6 +2,7 @@
 
 #include "scsi/handlers.h"
 #include "scsi/pr_state.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi/sbc_thin.h"
 #include "scsi/xcopy.h"
 
@@ -24,6 +25,15 @@
 #define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
 /* PREEMPT AND ABORT completes once the preempted tasks have. */
 #define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
+
+/* SBC-4 5.30: AUSE is accepted (a failed sanitize leaves no failure mode
+ * to exit); IMMED is not, the sanitize completing before its status. The
+ * handler refuses a write-protected LU (DATA PROTECT). */
+#define SANITIZE_ROW(sa, name) \
+	{ 0x48, (sa), (name), 10, \
+	  { 0xFF, 0x3F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0, \
+	  OP_ASYNC, sbc_sanitize, OP_PR_CONFLICT }
 
 /* Usage masks follow the CDB layouts of SPC-4 §6 and SBC-3 §5. Hints that
  * need no action are accepted: DPO, RARC, FUA_NV, group number, IMMED,
@@ -115,9 +125,10 @@ const struct scsi_opdef scsi_opdefs[] = {
 	 * the obsolete PBDATA and LBDATA. Deallocation is UNMAP's and WRITE
 	 * SAME(16)'s (LBPWS10 0): no initiator needs the 10-byte form for it,
 	 * and libiscsi's WriteSame10.UnmapUntilEnd would have nonzero data
-	 * read back as zeros, which SBC-4 5.50 forbids. */
+	 * read back as zeros, which SBC-4 5.50 forbids. The handler refuses
+	 * its UNMAP bit, after the check for a write-protected LU. */
 	{ 0x41, NO_SA, "WRITE SAME(10)", 10,
-	  { 0xFF, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
+	  { 0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_RANGE, FIELD(2, 4), FIELD(7, 2), 0,
 	  OP_ONE_BLOCK_OUT | OP_WRITES_MEDIUM | OP_ASYNC, sbc_write_same, OP_PR_CONFLICT },
 	/* ANCHOR is not accepted: ANC_SUP is 0 (SBC-3 5.28). */
@@ -125,6 +136,9 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
 	  OP_ASYNC, sbc_unmap, OP_PR_CONFLICT },
+	/* OVERWRITE and CRYPTOGRAPHIC ERASE: see sbc_sanitize.c. */
+	SANITIZE_ROW(SBC_SANITIZE_BLOCK_ERASE, "SANITIZE: BLOCK ERASE"),
+	SANITIZE_ROW(SBC_SANITIZE_EXIT_FAILURE_MODE, "SANITIZE: EXIT FAILURE MODE"),
 	{ 0x55, NO_SA, "MODE SELECT(10)", 10,
 	  { 0xFF, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,

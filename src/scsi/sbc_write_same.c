@@ -98,8 +98,9 @@ enum sense_reason sbc_write_same(struct scsi_task *task)
 	const struct scsi_lu *lu = task->lu;
 	bool unmap = task->cdb[1] & WS_UNMAP;
 	bool ndob = (task->op->flags & OP_NDOB) && (task->cdb[1] & WS_NDOB);
-	/* LBPWS 0: a fully provisioned LU does not deallocate (SBC-3 6.5.4). */
-	if (unmap && !sbc_lu_is_thin(lu))
+	/* LBPWS 0: a fully provisioned LU does not deallocate (SBC-3 6.5.4);
+	 * LBPWS10 0: nor does the 10-byte form (opcodes.c). */
+	if (unmap && (!sbc_lu_is_thin(lu) || task->op->cdb_len == 10))
 		return scsi_invalid_cdb_field(&task->detail, 1, 3);
 	/* SBC-3 5.42: 0 blocks is every block from the LBA to the last (WSNZ
 	 * 0); more than MAXIMUM WRITE SAME LENGTH is an invalid field. */

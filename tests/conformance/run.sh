@@ -183,8 +183,34 @@ elif ((!update_skips)); then
     echo "warning: $skips_file does not exist: every skip is unexpected" >&2
 fi
 
+# --- a write-protected LUN --------------------------------------------------
+# The ReadOnly tests need an LU served write-protected. When we start
+# lunard, its configuration is the embedded default's (LUN 0: a 1 GiB
+# sparse file, block size 512) plus a second target whose only LUN is
+# readonly; those tests run against it, every other test against LUN 0.
+readonly_re='^SCSI\.ReadOnly\.'
+readonly_iqn=iqn.2026-11.org.lunar:readonly
+readonly_url=
+conf_dir=
+if [[ $SERVER_KIND == lunard ]]; then
+    conf_dir=$(mktemp -d "${TMPDIR:-/tmp}/lunar-conformance-conf.XXXXXX")
+    cat >"$conf_dir/lunar.conf" <<EOF
+targets = (
+  { name = "$TARGET_DEFAULT_IQN"; open = true;
+    luns = ( { lun = 0; backend = "file"; path = "$conf_dir/lun0.img"; size = "1G"; block_size = 512; } ); },
+  { name = "$readonly_iqn"; open = true;
+    luns = ( { lun = 0; backend = "memory"; size = "64M"; block_size = 512; readonly = true; } ); }
+);
+EOF
+    LUNARD_ARGS="${LUNARD_ARGS:-} --config $conf_dir/lunar.conf"
+fi
+
 # --- run -------------------------------------------------------------------
 target_setup
+if [[ -n $conf_dir ]]; then
+    trap 'rc=$?; server_on_exit $rc; rm -rf "$conf_dir"' EXIT
+    readonly_url=iscsi://$TARGET_PORTAL/$readonly_iqn/0
+fi
 if [[ -z $log_dir ]]; then
     log_dir=$(mktemp -d "${TMPDIR:-/tmp}/lunar-conformance.XXXXXX")
 fi
@@ -293,6 +319,9 @@ for name in "${tests[@]}"; do
         continue
     fi
     urls=("$TARGET_URL")
+    if [[ -n $readonly_url && $name =~ $readonly_re ]]; then
+        urls=("$readonly_url")
+    fi
     # The multipath tests need a second path; the same portal logged in as
     # the second initiator is one.
     if [[ $name == *.MultipathIO.* ]]; then

@@ -390,8 +390,21 @@ static void write_same10_with_unmap_is_an_invalid_field(void **state)
 	struct fixture *f = *state;
 	uint8_t cdb[16] = { 0x41, 0x08 };
 	cdb[8] = 1;
-	assert_false(fixture_prepare(f, 0, cdb));
+	uint8_t block[FIX_BLOCK] = { 0 };
+	assert_true(fixture_run(f, 0, cdb, block));
 	assert_true(fixture_check(f, 0x05, 0x24, 0x00));
+	assert_int_equal(f->store.ndiscards, 0);
+}
+
+/* libiscsi's ReadOnly.ReadOnlySBC: write protection is reported first. */
+static void write_same10_with_unmap_on_a_readonly_lu_is_write_protected(void **state)
+{
+	struct fixture *f = *state;
+	f->lus[0]->readonly = true;
+	uint8_t cdb[16] = { 0x41, 0x08 };
+	cdb[8] = 1;
+	assert_false(fixture_prepare(f, 0, cdb));
+	assert_true(fixture_check(f, 0x07, 0x27, 0x00));
 }
 
 static void write_same_with_unmap_on_a_fully_provisioned_lu_is_an_invalid_field(void **state)
@@ -530,6 +543,7 @@ int main(void)
 		T(write_same_past_the_maximum_length_is_an_invalid_field),
 		T(write_same_with_anchor_is_an_invalid_field),
 		T(write_same10_with_unmap_is_an_invalid_field),
+		T(write_same10_with_unmap_on_a_readonly_lu_is_write_protected),
 		T(write_same_with_unmap_on_a_fully_provisioned_lu_is_an_invalid_field),
 		T(block_limits_give_the_maximum_write_same_length),
 		T(lba_status_lists_the_extents_from_the_lba),
