@@ -3,6 +3,7 @@
 #include "scsi/handlers.h"
 #include "scsi/pr_state.h"
 #include "scsi/sbc_thin.h"
+#include "scsi/tpg.h"
 
 #define NO_SA (-1)
 #define FIELD(o, s) { .off = (o), .size = (s) }
@@ -216,6 +217,11 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), 8 + 8 * SCSI_MAX_LUNS,
 	  EXEMPT, spc_report_luns, OP_PR_ALLOWED },
+	/* SPC-4 6.36: PARAMETER DATA FORMAT is in byte 1 bits 7:5. */
+	{ 0xA3, 0x0A, "REPORT TARGET PORT GROUPS", 12,
+	  { 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), RTPG_RESP_MAX,
+	  0, spc_report_target_port_groups, OP_PR_ALLOWED },
 	{ 0xA3, 0x0C, "REPORT SUPPORTED OPERATION CODES", 12,
 	  { 0xFF, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), RSOC_RESP_MAX,
