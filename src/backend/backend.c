@@ -330,3 +330,19 @@ void backend_complete_via_nop(struct loop *loop, struct backend_io *io)
 	io->lop.cb = backend_on_nop;
 	loop_sqe_set_op(sqe, &io->lop);
 }
+
+int64_t backend_refresh_size(struct backend *bs)
+{
+	uint64_t now = atomic_load(&bs->size);
+	if (!bs->type->current_size)
+		return (int64_t)now;
+	uint64_t size;
+	int ret = bs->type->current_size(bs, &size);
+	if (ret < 0)
+		return ret;
+	size -= size % bs->block_size;
+	/* Grow only: blocks already reported stay addressable. */
+	while (size > now && !atomic_compare_exchange_weak(&bs->size, &now, size))
+		;
+	return (int64_t)atomic_load(&bs->size);
+}
