@@ -175,6 +175,10 @@ int backend_choose_block_size(struct backend *bs, const struct backend_config *c
 	/* SBC-4 6.6.2: the LOGICAL BLOCK LENGTHs lunar serves. */
 	if (bs->block_size != 512 && bs->block_size != 4096)
 		return backend_fail(what, EINVAL, "block size %u is not 512 or 4096", bs->block_size);
+	bs->physical_block_size = cfg->physical_block_size ? cfg->physical_block_size : bs->block_size;
+	if (bs->physical_block_size < bs->block_size)
+		return backend_fail(what, EINVAL, "physical block size %u is less than the block size %u",
+				    bs->physical_block_size, bs->block_size);
 	return 0;
 }
 

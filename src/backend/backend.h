@@ -54,6 +54,9 @@ struct backend_type;
 struct backend_config {
 	const struct backend_type *type;
 	uint32_t block_size; /* logical block size, 512 or 4096; 0: the store's choice */
+	/* 512 or 4096, at least block_size; 0: block_size. 4096 under 512-byte
+	 * blocks is "512e" (SBC-3 4.6.2): initiators align to it. */
+	uint32_t physical_block_size;
 	bool readonly;
 	struct backend_value values[BACKEND_MAX_KEYS]; /* values[i] is type->keys[i] */
 };
@@ -118,6 +121,7 @@ struct backend {
 	 * read by every loop */
 	_Atomic uint64_t size;
 	uint32_t block_size;
+	uint32_t physical_block_size; /* a power-of-two multiple of block_size */
 	bool readonly;
 	/* thin provisioned (the `thin` key): DISCARD gives space back and
 	 * deallocated blocks read as zeros; the SCSI core then serves UNMAP.

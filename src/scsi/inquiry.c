@@ -134,8 +134,10 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 {
 	uint32_t bs = task->lu->block_size;
 	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
-	/* Transfers in whole 4 KiB pages avoid read-modify-write below. */
-	uint16_t granularity = bs < 4096 ? (uint16_t)(4096 / bs) : 1;
+	/* Transfers in whole physical blocks and whole 4 KiB pages avoid
+	 * read-modify-write below. */
+	uint32_t unit = task->lu->physical_block_size > 4096 ? task->lu->physical_block_size : 4096;
+	uint16_t granularity = bs < unit ? (uint16_t)(unit / bs) : 1;
 	memset(p, 0, 0x3C);
 	p[1] = SCSI_CAW_MAX_BLOCKS; /* page byte 5: MAXIMUM COMPARE AND WRITE LENGTH */
 	be16_put(p + 2, granularity);

@@ -101,6 +101,8 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 	atomic_init(&lu->refs, 1);
 	range_lock_init(&lu->range_lock);
 	lu->block_size = bs->block_size;
+	lu->physical_block_size = bs->physical_block_size > bs->block_size ? bs->physical_block_size
+									  : bs->block_size;
 	atomic_init(&lu->nblocks, bs->size / bs->block_size);
 	lu->readonly = bs->readonly;
 	/* Completed writes may sit in the page cache or a disk cache until a

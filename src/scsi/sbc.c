@@ -42,9 +42,10 @@ enum sense_reason sbc_read_capacity16(struct scsi_task *task)
 	memset(resp, 0, sizeof(resp));
 	be64_put(resp, sbc_current_nblocks(task) - 1);
 	be32_put(resp + 8, lu->block_size);
-	/* No protection information, one logical block per physical block,
-	 * lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ (SBC-3 4.7.3):
+	/* No protection information; LOGICAL BLOCKS PER PHYSICAL BLOCK
+	 * EXPONENT (3 for 512e), lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ (SBC-3 4.7.3):
 	 * deallocated blocks read as zeros. */
+	resp[13] = (uint8_t)__builtin_ctz(lu->physical_block_size / lu->block_size);
 	if (sbc_lu_is_thin(lu))
 		resp[14] = 0x80 | 0x40;
 	scsi_task_reply(task, resp, sizeof(resp));

@@ -132,6 +132,7 @@ struct scsi_lu {
 	struct backend *bs;  /* owned; see scsi_lu_config */
 	void (*close_bs)(struct backend *bs);
 	uint32_t block_size;
+	uint32_t physical_block_size; /* the store's; a power-of-two multiple of block_size */
 	/* grows when the store does (scsi_lu_refresh_size), never shrinks:
 	 * a range checked against it stays valid */
 	_Atomic uint64_t nblocks;

@@ -115,6 +115,26 @@ static void test_read_capacity_sees_grown_store_and_tells_other_nexuses(void **s
 	scsi_nexus_fini(&other);
 }
 
+static void test_read_capacity16_512e_exponent(void **state)
+{
+	struct fixture *f = *state;
+	f->lus[0]->physical_block_size = 4096;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(be32(f->task.buf + 8), 512);
+	assert_int_equal(f->task.buf[13] & 0x0F, 3);
+	assert_int_equal(f->task.buf[14] & 0x3F, 0);
+	assert_int_equal(f->task.buf[15], 0);
+}
+
+static void test_read_capacity16_native_exponent_is_0(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.buf[13], 0);
+}
+
 static void test_read_capacity_never_shrinks(void **state)
 {
 	struct fixture *f = *state;
@@ -652,6 +672,8 @@ int main(void)
 		T(test_read_capacity16_honours_allocation_length),
 		T(test_read_capacity_sees_grown_store_and_tells_other_nexuses),
 		T(test_read_capacity_never_shrinks),
+		T(test_read_capacity16_512e_exponent),
+		T(test_read_capacity16_native_exponent_is_0),
 		T(test_write_then_read_round_trip),
 		T(test_write_short_data_out_writes_only_whole_blocks_sent),
 		T(test_write_less_than_a_block_of_data_out_writes_nothing),
