@@ -20,7 +20,6 @@
  * configuration: this is the one place to read it from. */
 enum scsi_tpg_state scsi_tpg_state(const struct scsi_target *target)
 {
-	(void)target;
 	return SCSI_TPG_ACTIVE_OPTIMIZED;
 }
 
