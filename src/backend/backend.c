@@ -175,6 +175,10 @@ int backend_choose_block_size(struct backend *bs, const struct backend_config *c
 	/* SBC-4 6.6.2: the LOGICAL BLOCK LENGTHs lunar serves. */
 	if (bs->block_size != 512 && bs->block_size != 4096)
 		return backend_fail(what, EINVAL, "block size %u is not 512 or 4096", bs->block_size);
+	bs->physical_block_size = cfg->physical_block_size ? cfg->physical_block_size : bs->block_size;
+	if (bs->physical_block_size < bs->block_size)
+		return backend_fail(what, EINVAL, "physical block size %u is less than the block size %u",
+				    bs->physical_block_size, bs->block_size);
 	return 0;
 }
 
@@ -329,4 +333,20 @@ void backend_complete_via_nop(struct loop *loop, struct backend_io *io)
 	io_uring_prep_nop(sqe);
 	io->lop.cb = backend_on_nop;
 	loop_sqe_set_op(sqe, &io->lop);
+}
+
+int64_t backend_refresh_size(struct backend *bs)
+{
+	uint64_t now = atomic_load(&bs->size);
+	if (!bs->type->current_size)
+		return (int64_t)now;
+	uint64_t size;
+	int ret = bs->type->current_size(bs, &size);
+	if (ret < 0)
+		return ret;
+	size -= size % bs->block_size;
+	/* Grow only: blocks already reported stay addressable. */
+	while (size > now && !atomic_compare_exchange_weak(&bs->size, &now, size))
+		;
+	return (int64_t)atomic_load(&bs->size);
 }

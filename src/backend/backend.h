@@ -9,6 +9,7 @@
 #ifndef LUNAR_BACKEND_BACKEND_H
 #define LUNAR_BACKEND_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,9 @@ struct backend_type;
 struct backend_config {
 	const struct backend_type *type;
 	uint32_t block_size; /* logical block size, 512 or 4096; 0: the store's choice */
+	/* 512 or 4096, at least block_size; 0: block_size. 4096 under 512-byte
+	 * blocks is "512e" (SBC-3 4.6.2): initiators align to it. */
+	uint32_t physical_block_size;
 	bool readonly;
 	struct backend_value values[BACKEND_MAX_KEYS]; /* values[i] is type->keys[i] */
 };
@@ -106,12 +110,18 @@ struct backend_type {
 	/* Optional, for thin stores that know where their holes are: see
 	 * backend_lba_status. NULL: every byte is mapped. */
 	int (*lba_status)(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
+	/* Optional, for stores that can grow while served: their size in
+	 * bytes now (see backend_refresh_size). NULL: the size is fixed. */
+	int (*current_size)(const struct backend *bs, uint64_t *size);
 };
 
 struct backend {
 	const struct backend_type *type;
-	uint64_t size; /* bytes, a multiple of block_size */
+	/* bytes, a multiple of block_size; only grows (backend_refresh_size),
+	 * read by every loop */
+	_Atomic uint64_t size;
 	uint32_t block_size;
+	uint32_t physical_block_size; /* a power-of-two multiple of block_size */
 	bool readonly;
 	/* thin provisioned (the `thin` key): DISCARD gives space back and
 	 * deallocated blocks read as zeros; the SCSI core then serves UNMAP.
@@ -165,5 +175,10 @@ void backend_close(struct backend *bs);
  * it ask the file system's extent map (lseek SEEK_DATA/SEEK_HOLE, which
  * io_uring cannot queue), usually in memory. Returns 0 or -errno. */
 int backend_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
+/* Asks the store for its size now and, when it has grown (a file
+ * extended under the daemon), grows bs->size to it in whole blocks; a
+ * store never shrinks while served. Synchronous (an fstat), any thread.
+ * Returns the size in bytes, or -errno with the old size kept. */
+int64_t backend_refresh_size(struct backend *bs);
 
 #endif

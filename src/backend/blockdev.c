@@ -37,6 +37,15 @@ static int backend_blockdev_size(struct backend *bs, const struct backend_config
 		return backend_fail(fs->path, EINVAL, "block size %u is not a multiple of the device's %d-byte sectors",
 				    bs->block_size, logical);
 
+	/* A 512e disk (4096-byte sectors behind 512-byte ones) tells the
+	 * initiator to align to its physical sectors (SBC-3 4.6.2). */
+	int physical;
+	if (!cfg->physical_block_size && ioctl(fs->fd, BLKPBSZGET, &physical) == 0 &&
+	    physical > 0 && (uint32_t)physical > bs->block_size &&
+	    (uint32_t)physical % bs->block_size == 0 &&
+	    __builtin_popcount((unsigned)physical / bs->block_size) == 1)
+		bs->physical_block_size = (uint32_t)physical;
+
 	uint64_t size = dev_size - dev_size % bs->block_size;
 	if (size == 0)
 		return backend_fail(fs->path, EINVAL, "smaller than one %u-byte block", bs->block_size);

@@ -110,6 +110,17 @@ static int backend_file_lba_status(const struct backend *bs, uint64_t offset, bo
 	return 0;
 }
 
+/* Someone may extend the file while it is served (to grow the LU). */
+static int backend_file_current_size(const struct backend *bs, uint64_t *size)
+{
+	const struct backend_fd *fs = backend_fd(bs);
+	struct stat st;
+	if (fstat(fs->fd, &st) < 0)
+		return -errno;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
 const struct backend_type backend_file_type = {
 	.name = "file",
 	.keys = backend_file_keys,
@@ -119,4 +130,5 @@ const struct backend_type backend_file_type = {
 	.submit = backend_fd_submit,
 	.close = backend_fd_close,
 	.lba_status = backend_file_lba_status,
+	.current_size = backend_file_current_size,
 };

@@ -370,6 +370,7 @@ static const struct config_key config_lun_keys[] = {
 	/* SAM-5 4.7.3: single-level LUNs 0..255 (peripheral addressing). */
 	{ KEY("lun", config_key_uint, struct config_lun, lun), .min = 0, .max = 255, .required = true },
 	{ KEY("block_size", config_key_block_size, struct config_lun, bs.block_size) },
+	{ KEY("physical_block_size", config_key_block_size, struct config_lun, bs.physical_block_size) },
 	{ KEY("readonly", config_key_bool, struct config_lun, bs.readonly) },
 	{ KEY("serial", config_key_serial, struct config_lun, serial), .max = 64 },
 };

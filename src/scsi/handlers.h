@@ -13,6 +13,8 @@ enum sense_reason spc_request_sense(struct scsi_task *task);
 enum sense_reason spc_report_luns(struct scsi_task *task);
 /* inquiry.c */
 enum sense_reason spc_inquiry(struct scsi_task *task);
+/* tpg.c */
+enum sense_reason spc_report_target_port_groups(struct scsi_task *task);
 /* rsoc.c */
 enum sense_reason spc_report_supported_opcodes(struct scsi_task *task);
 /* tmf_report.c */

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "util/be.h"
@@ -5,6 +6,7 @@
 #include "scsi/opcodes.h"
 #include "scsi/sbc_thin.h"
 #include "scsi/task.h"
+#include "scsi/tpg.h"
 #include "scsi/xcopy.h"
 
 #define INQ_RESP_MAX 1024
@@ -34,6 +36,7 @@ static size_t inq_standard(const struct scsi_task *task, uint8_t *r)
 	r[2] = 0x06;        /* VERSION: SPC-4 */
 	r[3] = 0x10 | 0x02; /* HISUP, RESPONSE DATA FORMAT 2 */
 	r[4] = (uint8_t)(len - 5);
+	r[5] = 0x10;        /* TPGS 01b: implicit ALUA only (tpg.c) */
 	r[7] = 0x02;        /* CMDQUE */
 	inq_put_ascii(r + 8, 8, lu ? lu->vendor : "LUNAR");
 	inq_put_ascii(r + 16, 16, lu ? lu->product : "");
@@ -79,6 +82,17 @@ static size_t vpd_designator(uint8_t *p, unsigned code_set, unsigned assoc, unsi
 	return 4 + padded_len;
 }
 
+/* A SCSI name string with its terminator and padding, in the one-byte
+ * DESIGNATOR LENGTH: at most 252 bytes (a multiple of 4). */
+#define VPD_NAME_MAX 252
+
+static size_t vpd_name_designator(uint8_t *p, unsigned assoc, const char *name)
+{
+	size_t name_len = strnlen(name, VPD_NAME_MAX - 1);
+	size_t padded = (name_len + 1 + 3) & ~(size_t)3;
+	return vpd_designator(p, CODE_SET_UTF8, assoc, DESIG_NAME, name, name_len, padded);
+}
+
 /* SPC-4 7.8.6 */
 static size_t vpd_device_id(const struct scsi_task *task, uint8_t *p)
 {
@@ -106,10 +120,12 @@ static size_t vpd_device_id(const struct scsi_task *task, uint8_t *p)
 	/* SPC-4 7.8.6.11: null-terminated, padded to a multiple of 4, at most
 	 * 256 bytes; iSCSI names are at most 223 bytes (RFC 7143 §4.2.7.1). */
 	if (tgt->name) {
-		size_t name_len = strnlen(tgt->name, 255);
-		size_t padded = (name_len + 1 + 3) & ~(size_t)3;
-		len += vpd_designator(p + len, CODE_SET_UTF8, ASSOC_TARGET, DESIG_NAME,
-				      tgt->name, name_len, padded);
+		len += vpd_name_designator(p + len, ASSOC_TARGET, tgt->name);
+		/* RFC 7143 §10.1 (SPC-4 7.8.6.11): the target port's SCSI
+		 * name is the target name, ",t,0x" and the portal group tag. */
+		char port_name[VPD_NAME_MAX];
+		snprintf(port_name, sizeof(port_name), "%s,t,0x%04x", tgt->name, tgt->tpg);
+		len += vpd_name_designator(p + len, ASSOC_PORT, port_name);
 	}
 	return len;
 }
@@ -119,8 +135,10 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 {
 	uint32_t bs = task->lu->block_size;
 	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
-	/* Transfers in whole 4 KiB pages avoid read-modify-write below. */
-	uint16_t granularity = bs < 4096 ? (uint16_t)(4096 / bs) : 1;
+	/* Transfers in whole physical blocks and whole 4 KiB pages avoid
+	 * read-modify-write below. */
+	uint32_t unit = task->lu->physical_block_size > 4096 ? task->lu->physical_block_size : 4096;
+	uint16_t granularity = bs < unit ? (uint16_t)(unit / bs) : 1;
 	memset(p, 0, 0x3C);
 	p[1] = SCSI_CAW_MAX_BLOCKS; /* page byte 5: MAXIMUM COMPARE AND WRITE LENGTH */
 	be16_put(p + 2, granularity);
@@ -171,6 +189,26 @@ static size_t vpd_lb_provisioning(const struct scsi_task *task, uint8_t *p)
 	return 4;
 }
 
+/* SPC-4 7.8.7. The task set runs SIMPLE, ORDERED and HEAD OF QUEUE
+ * tasks (SAM-5 8.6). The page cache is a volatile cache (V_SUP) that
+ * FUA and SYNCHRONIZE CACHE write through; there is no non-volatile one.
+ * WRITE LONG is not served, so no WU_SUP or CRD_SUP. LUICLR: REPORTED
+ * LUNS DATA HAS CHANGED clears on every LU at once (nexus.c). */
+#define EXT_HEADSUP 0x04
+#define EXT_ORDSUP 0x02
+#define EXT_SIMPSUP 0x01
+#define EXT_V_SUP 0x01
+#define EXT_LUICLR 0x01
+
+static size_t vpd_extended_inquiry(const struct scsi_task *task, uint8_t *p)
+{
+	memset(p, 0, 0x3C);
+	p[1] = EXT_HEADSUP | EXT_ORDSUP | EXT_SIMPSUP;
+	p[2] = EXT_V_SUP;
+	p[3] = EXT_LUICLR;
+	return 0x3C;
+}
+
 /* SPC-4 7.8.17 */
 static size_t vpd_third_party_copy(const struct scsi_task *task, uint8_t *p)
 {
@@ -185,6 +223,7 @@ static const struct {
 	{ 0x00, vpd_supported_pages },
 	{ 0x80, vpd_unit_serial },
 	{ 0x83, vpd_device_id },
+	{ 0x86, vpd_extended_inquiry },
 	{ 0x8F, vpd_third_party_copy },
 	{ 0xB0, vpd_block_limits },
 	{ 0xB1, vpd_block_characteristics },

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/nexus.h"
 #include "scsi/pr.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
@@ -100,7 +101,9 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 	atomic_init(&lu->refs, 1);
 	range_lock_init(&lu->range_lock);
 	lu->block_size = bs->block_size;
-	lu->nblocks = bs->size / bs->block_size;
+	lu->physical_block_size = bs->physical_block_size > bs->block_size ? bs->physical_block_size
+									  : bs->block_size;
+	atomic_init(&lu->nblocks, bs->size / bs->block_size);
 	lu->readonly = bs->readonly;
 	/* Completed writes may sit in the page cache or a disk cache until a
 	 * flush: tell the initiator so it sends SYNCHRONIZE CACHE. */
@@ -124,6 +127,28 @@ void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits)
 	uint32_t old = atomic_load(&lu->mode);
 	while (!atomic_compare_exchange_weak(&lu->mode, &old, (old & ~mask) | (bits & mask)))
 		;
+}
+
+void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_target *target,
+			  const struct scsi_nexus *from)
+{
+	int64_t size = backend_refresh_size(lu->bs);
+	if (size < 0)
+		return;
+	uint64_t nblocks = (uint64_t)size / lu->block_size;
+	uint64_t old = atomic_load(&lu->nblocks);
+	do {
+		if (nblocks <= old)
+			return;
+	} while (!atomic_compare_exchange_weak(&lu->nblocks, &old, nblocks));
+	/* Only the thread that grew it tells the nexuses, once. */
+	log_info("target %s: LUN %u: grown from %llu to %llu blocks", target->name, lu->lun,
+		 (unsigned long long)old, (unsigned long long)nblocks);
+	pthread_mutex_lock(&target->lock);
+	for (struct scsi_nexus *n = target->nexuses; n; n = n->next)
+		if (n != from)
+			scsi_ua_establish(n, lu->lun, SCSI_UA_CAPACITY_CHANGED);
+	pthread_mutex_unlock(&target->lock);
 }
 
 struct scsi_lu *scsi_lu_get(struct scsi_lu *lu)

@@ -4,6 +4,7 @@
 #include "scsi/pr_state.h"
 #include "scsi/sbc_sanitize.h"
 #include "scsi/sbc_thin.h"
+#include "scsi/tpg.h"
 #include "scsi/xcopy.h"
 
 #define NO_SA (-1)
@@ -249,6 +250,11 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), 8 + 8 * SCSI_MAX_LUNS,
 	  EXEMPT, spc_report_luns, OP_PR_ALLOWED },
+	/* SPC-4 6.36: PARAMETER DATA FORMAT is in byte 1 bits 7:5. */
+	{ 0xA3, 0x0A, "REPORT TARGET PORT GROUPS", 12,
+	  { 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), RTPG_RESP_MAX,
+	  0, spc_report_target_port_groups, OP_PR_ALLOWED },
 	{ 0xA3, 0x0C, "REPORT SUPPORTED OPERATION CODES", 12,
 	  { 0xFF, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(6, 4), RSOC_RESP_MAX,
@@ -280,6 +286,9 @@ const struct scsi_opdef scsi_opdefs[] = {
 };
 
 const size_t scsi_nopdefs = sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]);
+/* REPORT SUPPORTED OPERATION CODES has room for every row. */
+_Static_assert(sizeof(scsi_opdefs) / sizeof(scsi_opdefs[0]) <= RSOC_MAX_ENTRIES,
+	       "raise RSOC_MAX_ENTRIES");
 
 const struct scsi_opdef *scsi_opdef_find(uint8_t opcode, int service_action)
 {

@@ -6,6 +6,15 @@
 #include "scsi/sbc_thin.h"
 #include "scsi/task.h"
 
+/* A file the LU sits on may have been extended; READ CAPACITY is where an
+ * initiator looks for the new size (after a rescan), so the one fstat is
+ * spent here rather than on every I/O. */
+static uint64_t sbc_current_nblocks(struct scsi_task *task)
+{
+	scsi_lu_refresh_size(task->lu, task->nexus->target, task->nexus);
+	return atomic_load(&task->lu->nblocks);
+}
+
 /* SBC-3 5.16 */
 enum sense_reason sbc_read_capacity10(struct scsi_task *task)
 {
@@ -13,7 +22,7 @@ enum sense_reason sbc_read_capacity10(struct scsi_task *task)
 	bool pmi = task->cdb[8] & 0x01;
 	if (!pmi && task->lba != 0)
 		return scsi_invalid_cdb_field(&task->detail, 2, -1);
-	uint64_t last = lu->nblocks - 1;
+	uint64_t last = sbc_current_nblocks(task) - 1;
 	uint8_t resp[8];
 	/* FFFFFFFFh sends the initiator to READ CAPACITY(16). */
 	be32_put(resp, last >= UINT32_MAX ? UINT32_MAX : (uint32_t)last);
@@ -31,11 +40,12 @@ enum sense_reason sbc_read_capacity16(struct scsi_task *task)
 		return scsi_invalid_cdb_field(&task->detail, 2, -1);
 	uint8_t resp[32];
 	memset(resp, 0, sizeof(resp));
-	be64_put(resp, lu->nblocks - 1);
+	be64_put(resp, sbc_current_nblocks(task) - 1);
 	be32_put(resp + 8, lu->block_size);
-	/* No protection information, one logical block per physical block,
-	 * lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ (SBC-3 4.7.3):
+	/* No protection information; LOGICAL BLOCKS PER PHYSICAL BLOCK
+	 * EXPONENT (3 for 512e), lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ (SBC-3 4.7.3):
 	 * deallocated blocks read as zeros. */
+	resp[13] = (uint8_t)__builtin_ctz(lu->physical_block_size / lu->block_size);
 	if (sbc_lu_is_thin(lu))
 		resp[14] = 0x80 | 0x40;
 	scsi_task_reply(task, resp, sizeof(resp));

@@ -107,7 +107,8 @@ struct pr_state;
 
 /* A logical unit. Locking rule:
  * - identity and geometry (lun ... revision, readonly) are fixed at
- *   creation and read without locks;
+ *   creation and read without locks, except nblocks, which only grows
+ *   and is atomic;
  * - mode is the LU-wide state MODE SELECT changes: one atomic word of
  *   enum scsi_lu_mode bits. Tasks on any data-plane thread read it
  *   lock-free (scsi_lu_mode_has); a change is one compare-and-swap of the
@@ -131,7 +132,10 @@ struct scsi_lu {
 	struct backend *bs;  /* owned; see scsi_lu_config */
 	void (*close_bs)(struct backend *bs);
 	uint32_t block_size;
-	uint64_t nblocks;
+	uint32_t physical_block_size; /* the store's; a power-of-two multiple of block_size */
+	/* grows when the store does (scsi_lu_refresh_size), never shrinks:
+	 * a range checked against it stays valid */
+	_Atomic uint64_t nblocks;
 	char serial[33];     /* Unit Serial Number VPD, space-free ASCII */
 	uint8_t naa[16];     /* NAA 6 designator, stable for target name + LUN */
 	char vendor[9], product[17], revision[5];
@@ -155,6 +159,14 @@ static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode 
 
 /* Sets the bits of mask to their values in bits, leaving the others. */
 void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits);
+struct scsi_target;
+struct scsi_nexus;
+
+/* Asks the store whether it has grown and, if it has, grows nblocks and
+ * establishes CAPACITY DATA HAS CHANGED (SBC-3 4.8) on every I_T nexus of
+ * target but from (NULL: every one). Synchronous, any thread. */
+void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_target *target,
+			  const struct scsi_nexus *from);
 
 /* A target's LUN table as the data plane sees it: an immutable snapshot.
  * It holds a reference to each LU it lists. */

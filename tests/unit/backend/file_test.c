@@ -359,6 +359,57 @@ static void read_of_a_shrunk_file_fails_with_eio(void **state)
 	backend_close(bs);
 }
 
+static void grown_file_grows_the_store_in_whole_blocks(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 1 << 20);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(truncate(f->path, (2 << 20) + 100), 0);
+	assert_int_equal(backend_refresh_size(bs), 2 << 20);
+	assert_int_equal(bs->size, 2u << 20);
+	void *in = runner_buf(4096, 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_READ, (2 << 20) - 4096, in, 4096, false), 0);
+	free(in);
+	backend_close(bs);
+}
+
+static void shrunk_file_keeps_the_store_size(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 1 << 20);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(truncate(f->path, 4096), 0);
+	assert_int_equal(backend_refresh_size(bs), 1 << 20);
+	backend_close(bs);
+}
+
+static void physical_block_size_defaults_to_block_size(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 1 << 20);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(bs->physical_block_size, 512);
+	backend_close(bs);
+	cfg.physical_block_size = 4096;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(bs->block_size, 512);
+	assert_int_equal(bs->physical_block_size, 4096);
+	backend_close(bs);
+}
+
+static void physical_block_size_below_block_size_is_rejected(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 1 << 20);
+	cfg.block_size = 4096;
+	cfg.physical_block_size = 512;
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, file_fixture_teardown)
 
 int main(void)
@@ -388,6 +439,10 @@ int main(void)
 		T(flush_succeeds),
 		T(read_past_the_end_fails_with_einval),
 		T(read_of_a_shrunk_file_fails_with_eio),
+		T(grown_file_grows_the_store_in_whole_blocks),
+		T(shrunk_file_keeps_the_store_size),
+		T(physical_block_size_defaults_to_block_size),
+		T(physical_block_size_below_block_size_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -298,7 +298,7 @@ static void unknown_lun_key_lists_the_keys_of_every_backend(void **state)
 {
 	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; sise = 1; }"), 3,
 		   "targets.[0].luns.[0].sise",
-		   "unknown key (known here: backend, lun, block_size, readonly, serial, path, direct, thin, size, pool, "
+		   "unknown key (known here: backend, lun, block_size, physical_block_size, readonly, serial, path, direct, thin, size, pool, "
 		   "depth, conf)");
 }
 
@@ -342,6 +342,21 @@ static void invalid_target_name_is_an_error(void **state)
 		   1, "targets.[0].name", "lowercase");
 	load_fails("targets = ( { name = \"disk1\"; luns = ( { lun = 0; backend = \"memory\"; size = \"1M\"; } ); } );\n",
 		   1, "targets.[0].name", "not an iSCSI name");
+}
+
+static void physical_block_size_is_read(void **state)
+{
+	struct lunar_config cfg = load_ok(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; "
+						 "physical_block_size = 4096; }"));
+	assert_int_equal(cfg.targets[0].luns[0].bs.physical_block_size, 4096);
+	assert_int_equal(cfg.targets[0].luns[0].bs.block_size, 0);
+	config_free(&cfg);
+}
+
+static void physical_block_size_other_than_512_or_4096_is_an_error(void **state)
+{
+	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; physical_block_size = 2048; }"), 3,
+		   "targets.[0].luns.[0].physical_block_size", "512 or 4096");
 }
 
 static void block_size_other_than_512_or_4096_is_an_error(void **state)
@@ -510,6 +525,8 @@ int main(void)
 		cmocka_unit_test(duplicate_target_name_is_an_error),
 		cmocka_unit_test(invalid_target_name_is_an_error),
 		cmocka_unit_test(block_size_other_than_512_or_4096_is_an_error),
+		cmocka_unit_test(physical_block_size_is_read),
+		cmocka_unit_test(physical_block_size_other_than_512_or_4096_is_an_error),
 		cmocka_unit_test(serial_must_be_printable_ascii),
 		cmocka_unit_test(threads_out_of_range_is_an_error),
 		cmocka_unit_test(memory_budget_is_a_size_in_range),

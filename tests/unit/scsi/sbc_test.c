@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "scsi/nexus.h"
 #include "scsi_fixture.h"
 
 static int setup(void **state)
@@ -91,6 +92,56 @@ static void test_read_capacity16_honours_allocation_length(void **state)
 	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12 };
 	assert_true(fixture_run(f, 0, cdb, NULL));
 	assert_int_equal(f->task.data_len, 12);
+}
+
+static void test_read_capacity_sees_grown_store_and_tells_other_nexuses(void **state)
+{
+	struct fixture *f = *state;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x1", &f->loop, NULL);
+	memset(other.ua, 0, sizeof(other.ua));
+	f->store.grown_size = (uint64_t)(FIX_NBLOCKS + 8) * FIX_BLOCK + 100;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(be64(f->task.buf), FIX_NBLOCKS + 7);
+	assert_int_equal(f->store.bs.size, (uint64_t)(FIX_NBLOCKS + 8) * FIX_BLOCK);
+	assert_int_equal(scsi_ua_take(&other, 0), SENSE_CAPACITY_CHANGED_UA);
+	/* The nexus that asked has the new capacity already. */
+	assert_int_equal(f->nexus.ua[0], 0);
+	/* Told once: the next READ CAPACITY finds nothing new. */
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(scsi_ua_take(&other, 0), SENSE_NONE);
+	scsi_nexus_fini(&other);
+}
+
+static void test_read_capacity16_512e_exponent(void **state)
+{
+	struct fixture *f = *state;
+	f->lus[0]->physical_block_size = 4096;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(be32(f->task.buf + 8), 512);
+	assert_int_equal(f->task.buf[13] & 0x0F, 3);
+	assert_int_equal(f->task.buf[14] & 0x3F, 0);
+	assert_int_equal(f->task.buf[15], 0);
+}
+
+static void test_read_capacity16_native_exponent_is_0(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(f->task.buf[13], 0);
+}
+
+static void test_read_capacity_never_shrinks(void **state)
+{
+	struct fixture *f = *state;
+	f->store.grown_size = FIX_BLOCK;
+	uint8_t cdb[16] = { 0x25 };
+	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_int_equal(be32(f->task.buf), FIX_NBLOCKS - 1);
 }
 
 static void test_write_then_read_round_trip(void **state)
@@ -619,6 +670,10 @@ int main(void)
 		T(test_read_capacity10_lba_with_pmi_is_accepted),
 		T(test_read_capacity16),
 		T(test_read_capacity16_honours_allocation_length),
+		T(test_read_capacity_sees_grown_store_and_tells_other_nexuses),
+		T(test_read_capacity_never_shrinks),
+		T(test_read_capacity16_512e_exponent),
+		T(test_read_capacity16_native_exponent_is_0),
 		T(test_write_then_read_round_trip),
 		T(test_write_short_data_out_writes_only_whole_blocks_sent),
 		T(test_write_less_than_a_block_of_data_out_writes_nothing),

@@ -45,9 +45,17 @@ void fake_store_close(struct backend *bs)
 	((struct fake_store *)bs)->ncloses++;
 }
 
+static int fake_current_size(const struct backend *bs, uint64_t *size)
+{
+	const struct fake_store *s = (const struct fake_store *)bs;
+	*size = s->grown_size ? s->grown_size : bs->size;
+	return 0;
+}
+
 static const struct backend_type fake_type = {
 	.name = "fake",
 	.submit = fake_submit,
+	.current_size = fake_current_size,
 };
 
 static void fixture_done(struct scsi_task *task)

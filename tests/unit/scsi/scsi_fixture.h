@@ -24,6 +24,9 @@ struct fake_store {
 	unsigned nsubmits, nflushes, ndiscards;
 	unsigned ncloses;    /* LUs over this store that dropped their last reference */
 	bool last_fua;
+	/* not 0: the store's size now, as if extended under the LU (no
+	 * memory behind the new blocks) */
+	uint64_t grown_size;
 };
 
 /* An LU's close_bs for a fake store: counts, the fixture frees it. */

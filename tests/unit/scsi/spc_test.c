@@ -66,6 +66,14 @@ static void test_inquiry_standard_data(void **state)
 	assert_int_equal(be16(p + 62), 0x0460);
 }
 
+static void test_inquiry_reports_implicit_alua(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cdb[16] = { 0x12, 0, 0, 0, 0xFF };
+	const uint8_t *p = run_ok(f, 0, cdb);
+	assert_int_equal((p[5] >> 4) & 3, 1);
+}
+
 static void test_inquiry_honours_allocation_length(void **state)
 {
 	struct fixture *f = *state;
@@ -105,7 +113,7 @@ static void test_vpd_supported_pages_lists_every_page(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t *p = vpd(f, 0x00);
-	static const uint8_t want[] = { 0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2 };
+	static const uint8_t want[] = { 0x00, 0x80, 0x83, 0x86, 0x8F, 0xB0, 0xB1, 0xB2 };
 	assert_int_equal(be16(p + 2), sizeof(want));
 	assert_memory_equal(p + 4, want, sizeof(want));
 }
@@ -200,6 +208,52 @@ static void test_vpd_device_id_scsi_name_string(void **state)
 	assert_int_equal(d[3] % 4, 0);
 	assert_true(d[3] > strlen(FIX_TARGET));
 	assert_memory_equal(d + 4, FIX_TARGET, strlen(FIX_TARGET) + 1);
+}
+
+/* Finds the designator of assoc and type whose value starts with prefix. */
+static const uint8_t *find_name(const uint8_t *p, unsigned assoc, const char *prefix)
+{
+	size_t end = 4u + be16(p + 2);
+	for (size_t off = 4; off + 4 <= end; off += 4u + p[off + 3]) {
+		const uint8_t *d = p + off;
+		if (((d[1] >> 4) & 3) == assoc && (d[1] & 0xF) == 8 &&
+		    memcmp(d + 4, prefix, strlen(prefix)) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static void test_vpd_device_id_target_port_name(void **state)
+{
+	struct fixture *f = *state;
+	f->target.tpg = 0x2a;
+	const char *want = FIX_TARGET ",t,0x002a";
+	const uint8_t *d = find_name(vpd(f, 0x83), 1, FIX_TARGET);
+	assert_non_null(d);
+	assert_int_equal(d[0], 0x50 | 3);
+	assert_true(d[1] & 0x80);
+	assert_int_equal(d[3] % 4, 0);
+	assert_memory_equal(d + 4, want, strlen(want) + 1);
+}
+
+static void test_vpd_device_id_keeps_lu_designators(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t *p = vpd(f, 0x83);
+	assert_non_null(find_designator(p, 0, 3));
+	assert_non_null(find_designator(p, 0, 1));
+	assert_non_null(find_name(p, 2, FIX_TARGET));
+}
+
+static void test_vpd_extended_inquiry(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t *p = vpd(f, 0x86);
+	assert_int_equal(be16(p + 2), 0x3C);
+	assert_int_equal(p[4], 0);
+	assert_int_equal(p[5], 0x07); /* HEADSUP, ORDSUP, SIMPSUP */
+	assert_int_equal(p[6], 0x01); /* V_SUP; WU_SUP, CRD_SUP, NV_SUP 0 */
+	assert_int_equal(p[7], 0x01); /* LUICLR */
 }
 
 static void test_vpd_block_limits(void **state)
@@ -459,6 +513,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_inquiry_standard_data),
+		T(test_inquiry_reports_implicit_alua),
 		T(test_inquiry_honours_allocation_length),
 		T(test_inquiry_absent_lun_has_qualifier_3),
 		T(test_inquiry_page_code_without_evpd_is_invalid),
@@ -471,6 +526,9 @@ int main(void)
 		T(test_vpd_device_id_t10_vendor),
 		T(test_vpd_device_id_relative_port_and_group),
 		T(test_vpd_device_id_scsi_name_string),
+		T(test_vpd_device_id_target_port_name),
+		T(test_vpd_device_id_keeps_lu_designators),
+		T(test_vpd_extended_inquiry),
 		T(test_vpd_block_limits),
 		T(test_vpd_block_characteristics),
 		T(test_vpd_lb_provisioning_not_thin),
