@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "iscsi/conn_admit.h"
 #include "util/addr.h"
+#include "util/clock.h"
 #include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -363,18 +363,9 @@ int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl)
 
 /* ---- liveness ---- */
 
-#define NSEC_PER_S 1000000000ull
-
-uint64_t iscsi_conn_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t s_to_ns(unsigned s)
 {
-	return (uint64_t)s * NSEC_PER_S;
+	return (uint64_t)s * CLOCK_NS_PER_S;
 }
 
 static void idle_arm(struct iscsi_conn *conn, uint64_t ns)
@@ -397,7 +388,7 @@ static void idle_arm(struct iscsi_conn *conn, uint64_t ns)
 static void idle_check(struct iscsi_conn *conn)
 {
 	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
-	uint64_t now = iscsi_conn_now_ns(), idle = now - conn->rx_last_ns;
+	uint64_t now = clock_now_ns(), idle = now - conn->rx_last_ns;
 	if (conn->idle_policy == CONN_IDLE_PING) {
 		conn->upper->tick(conn, now);
 		if (conn->phase == CONN_CLOSING)
@@ -444,7 +435,7 @@ static void on_idle_timer(struct loop_op *op, int res)
 static void idle_start(struct iscsi_conn *conn)
 {
 	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
-	conn->rx_last_ns = iscsi_conn_now_ns();
+	conn->rx_last_ns = clock_now_ns();
 	if (conn->idle_policy == CONN_IDLE_CLOSE && l->discovery_idle_s)
 		idle_arm(conn, s_to_ns(l->discovery_idle_s));
 	else if (conn->idle_policy == CONN_IDLE_PING && l->nop_interval_s && l->nop_timeout_s)
@@ -483,13 +474,13 @@ static void rx_submit(struct iscsi_conn *conn)
 	 * submitted, so it lives in the connection; the timeout's own
 	 * completion carries no op. */
 	sqe->flags |= IOSQE_IO_LINK;
-	uint64_t pdu_ns = conn->host->login_limits.login_pdu_timeout_s * NSEC_PER_S;
-	uint64_t now = iscsi_conn_now_ns();
+	uint64_t pdu_ns = conn->host->login_limits.login_pdu_timeout_s * CLOCK_NS_PER_S;
+	uint64_t now = clock_now_ns();
 	uint64_t left = conn->login_deadline_ns > now ? conn->login_deadline_ns - now : 0;
 	/* Past the deadline: a timeout that fires at once. */
 	uint64_t wait = left < pdu_ns ? (left ? left : 1) : pdu_ns;
 	conn->login_timeout = (struct __kernel_timespec){
-		.tv_sec = (long long)(wait / NSEC_PER_S), .tv_nsec = (long long)(wait % NSEC_PER_S),
+		.tv_sec = (long long)(wait / CLOCK_NS_PER_S), .tv_nsec = (long long)(wait % CLOCK_NS_PER_S),
 	};
 	struct io_uring_sqe *tsqe = loop_get_sqe(conn->loop);
 	io_uring_prep_link_timeout(tsqe, &conn->login_timeout, 0);
@@ -598,7 +589,7 @@ static void on_rx(struct loop_op *op, int res)
 	}
 	conn->rx_got += (uint32_t)res;
 	if (conn->rx_last_ns)
-		conn->rx_last_ns = iscsi_conn_now_ns();
+		conn->rx_last_ns = clock_now_ns();
 	if (!conn->rx_in_tail) {
 		if (conn->rx_got < ISCSI_BHS_LEN)
 			rx_submit(conn);
@@ -665,7 +656,7 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	conn->idle_op.cb = on_idle_timer;
 	conn->peer = peer;
 	conn->counted_in_login = true;
-	conn->login_deadline_ns = iscsi_conn_now_ns() + host->login_limits.login_timeout_s * NSEC_PER_S;
+	conn->login_deadline_ns = clock_now_ns() + host->login_limits.login_timeout_s * CLOCK_NS_PER_S;
 	len = sizeof(conn->local);
 	getsockname(fd, (struct sockaddr *)&conn->local, &len);
 	addr_format(peer_sa, addr_port(peer_sa), conn->peer_text, sizeof(conn->peer_text));

@@ -113,7 +113,7 @@ struct iscsi_conn_upper {
 	 * Target Transfer Tag) and return its tag for iscsi_conn_pong. */
 	uint32_t (*ping)(struct iscsi_conn *conn);
 	/* CONN_IDLE_PING: the liveness timer ran (at least every
-	 * nop_interval_s); now_ns is iscsi_conn_now_ns(). */
+	 * nop_interval_s); now_ns is clock_now_ns() (util/clock.h). */
 	void (*tick)(struct iscsi_conn *conn, uint64_t now_ns);
 };
 
@@ -212,7 +212,6 @@ int iscsi_conn_login_init(struct iscsi_conn *conn);
 /* Resizes rx_buf for the negotiated MaxRecvDataSegmentLength. */
 int iscsi_conn_size_rx_buf(struct iscsi_conn *conn, uint32_t max_dsl);
 /* CLOCK_MONOTONIC in nanoseconds, the liveness timer's clock. */
-uint64_t iscsi_conn_now_ns(void);
 /* A NOP-Out answering a ping (RFC 7143 §11.18) came with this TTT. */
 void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt);
 /* Starts reading PDUs on conn->loop (used after a handoff). */

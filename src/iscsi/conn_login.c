@@ -5,12 +5,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "iscsi/auth_throttle.h"
 #include "iscsi/conn.h"
 #include "iscsi/ffp.h"
 #include "iscsi/session.h"
+#include "util/clock.h"
 #include "util/escape.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -31,14 +31,6 @@ struct login_delay {
 };
 
 static struct login_delay *login_delays;
-
-static uint64_t login_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void *env_find_target(void *ctx, const char *name)
 {
@@ -220,7 +212,7 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 	const struct iscsi_login_limits *lim = &conn->host->login_limits;
 	login_throttle.max_failures = lim->auth_fail_max;
 	login_throttle.window_ms = (uint64_t)lim->auth_fail_window_s * 1000;
-	if (auth_throttle_blocked(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms())) {
+	if (auth_throttle_blocked(&login_throttle, (const struct sockaddr *)&conn->peer, clock_now_ms())) {
 		login_refuse_throttled(conn, h);
 		return;
 	}
@@ -241,7 +233,7 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 					 ? log_escape_str(who, sizeof(who), conn->login.initiator_name)
 					 : "an unnamed initiator",
 				 conn->login.fail_reason ? conn->login.fail_reason : "refused");
-		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, login_now_ms());
+		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, clock_now_ms());
 		login_send_delayed(conn, tx);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
+#include "util/clock.h"
 #include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -344,7 +345,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		}
 	}
 	t->unsol_pending = !h->final;
-	t->data_at_ns = iscsi_conn_now_ns();
+	t->data_at_ns = clock_now_ns();
 	iscsi_session_add_task(s, t);
 
 	conn->ffp->rx_task = t;
@@ -444,7 +445,7 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		return;
 	}
 	t->got += conn->ffp->rx_task_len;
-	t->data_at_ns = iscsi_conn_now_ns();
+	t->data_at_ns = clock_now_ns();
 	if (slot) {
 		slot->got += h->data_len;
 		if (slot->got == slot->len) {

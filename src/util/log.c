@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "util/clock.h"
 
 static enum log_level current_level = LL_INFO;
 
@@ -75,20 +76,13 @@ bool log_limit_allow(struct log_limit *l, uint64_t now_ms, unsigned *suppressed)
 	return true;
 }
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 void log_msg_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
 {
 	if (level > current_level)
 		return;
 	unsigned suppressed;
 	pthread_mutex_lock(&limit_lock);
-	bool allowed = log_limit_allow(l, monotonic_ms(), &suppressed);
+	bool allowed = log_limit_allow(l, clock_now_ms(), &suppressed);
 	pthread_mutex_unlock(&limit_lock);
 	if (!allowed)
 		return;
