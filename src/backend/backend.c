@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend/store.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -214,20 +215,12 @@ void backend_io_set_buf(struct backend_io *io, void *buf, uint32_t len)
 
 void backend_io_gather(const struct backend_io *io, void *dst)
 {
-	char *at = dst;
-	for (unsigned i = 0; i < io->iovcnt; i++) {
-		memcpy(at, io->iov[i].iov_base, io->iov[i].iov_len);
-		at += io->iov[i].iov_len;
-	}
+	iov_gather(io->iov, io->iovcnt, 0, dst, io->len);
 }
 
 void backend_io_scatter(const struct backend_io *io, const void *src)
 {
-	const char *at = src;
-	for (unsigned i = 0; i < io->iovcnt; i++) {
-		memcpy(io->iov[i].iov_base, at, io->iov[i].iov_len);
-		at += io->iov[i].iov_len;
-	}
+	iov_scatter(io->iov, io->iovcnt, 0, src, io->len);
 }
 
 /* Sums the iovecs into io->len; -EINVAL if there are too many or the sum
