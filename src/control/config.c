@@ -528,16 +528,15 @@ static int config_key_memory_budget(struct config_ctx *c, const config_setting_t
 static int config_key_limits(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
 			     void *obj)
 {
-	struct config_key keys[64];
-	size_t n = iscsi_limit_nkeys < NKEYS(keys) ? iscsi_limit_nkeys : NKEYS(keys);
-	for (size_t i = 0; i < n; i++) {
+	struct config_key keys[ISCSI_LIMIT_NKEYS];
+	for (size_t i = 0; i < ISCSI_LIMIT_NKEYS; i++) {
 		const struct iscsi_limit_key *l = &iscsi_limit_keys[i];
 		keys[i] = (struct config_key){
 			.name = l->name, .parse = config_key_uint, .off = l->offset,
 			.width = sizeof(unsigned), .min = l->min, .max = l->max,
 		};
 	}
-	return config_walk_group(c, s, keys, n, (char *)obj + k->off, NULL);
+	return config_walk_group(c, s, keys, ISCSI_LIMIT_NKEYS, (char *)obj + k->off, NULL);
 }
 
 static const struct config_key config_root_keys[] = {

@@ -37,7 +37,7 @@ struct options {
 	unsigned threads;
 	bool threads_set;
 	/* --limit NAME=N and its shorthands, applied over the config's */
-	struct { const char *name; unsigned value; } limits[MAX_LIMIT_OPTIONS];
+	struct { const struct iscsi_limit_key *key; unsigned value; } limits[MAX_LIMIT_OPTIONS];
 	size_t nlimits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
@@ -88,7 +88,7 @@ static int add_limit(struct options *o, const char *option, const char *name, co
 	unsigned value;
 	if (parse_bounded(option, text, k->min, k->max, &value) < 0)
 		return -1;
-	o->limits[o->nlimits].name = k->name;
+	o->limits[o->nlimits].key = k;
 	o->limits[o->nlimits++].value = value;
 	return 0;
 }
@@ -122,7 +122,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "limit", required_argument, NULL, 'C' },
-		{ "conn-limit", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -226,7 +225,7 @@ static int load_config(const struct options *o, struct lunar_config *cfg)
 		}
 	}
 	for (size_t i = 0; i < o->nlimits; i++)
-		iscsi_limits_set(&cfg->peer_limits, o->limits[i].name, o->limits[i].value);
+		iscsi_limit_put(&cfg->peer_limits, o->limits[i].key, o->limits[i].value);
 	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
 		fprintf(stderr, "lunard: out of memory\n");
 		return -1;

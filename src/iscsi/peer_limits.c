@@ -44,7 +44,7 @@ void iscsi_limits_default(struct iscsi_limits *l)
 #define CONN(f) #f, offsetof(struct iscsi_limits, conn.f)
 #define HOUR 3600u
 
-const struct iscsi_limit_key iscsi_limit_keys[] = {
+const struct iscsi_limit_key iscsi_limit_keys[ISCSI_LIMIT_NKEYS] = {
 	/* A login timeout of 0 would end every login at once: at least 1 s. */
 	{ LOGIN(login_timeout_s), 1, HOUR },
 	{ LOGIN(login_pdu_timeout_s), 1, HOUR },
@@ -68,11 +68,12 @@ const struct iscsi_limit_key iscsi_limit_keys[] = {
 	{ CONN(data_out_timeout_s), 0, HOUR },
 };
 
-const size_t iscsi_limit_nkeys = ARRAY_SIZE(iscsi_limit_keys);
+/* Every row filled: a row left out of the table would be an empty name. */
+_Static_assert(ARRAY_SIZE(iscsi_limit_keys) == ISCSI_LIMIT_NKEYS, "ISCSI_LIMIT_NKEYS");
 
 const struct iscsi_limit_key *iscsi_limit_find(const char *name)
 {
-	for (size_t i = 0; i < iscsi_limit_nkeys; i++)
+	for (size_t i = 0; i < ISCSI_LIMIT_NKEYS; i++)
 		if (strcmp(name, iscsi_limit_keys[i].name) == 0)
 			return &iscsi_limit_keys[i];
 	return NULL;
@@ -85,6 +86,11 @@ int iscsi_limits_set(struct iscsi_limits *l, const char *name, unsigned value)
 		return -ENOENT;
 	if (value < k->min || value > k->max)
 		return -ERANGE;
-	*(unsigned *)((char *)l + k->offset) = value;
+	iscsi_limit_put(l, k, value);
 	return 0;
+}
+
+void iscsi_limit_put(struct iscsi_limits *l, const struct iscsi_limit_key *k, unsigned value)
+{
+	*(unsigned *)((char *)l + k->offset) = value;
 }

@@ -84,13 +84,17 @@ struct iscsi_limit_key {
 	unsigned min, max;
 };
 
-extern const struct iscsi_limit_key iscsi_limit_keys[];
-extern const size_t iscsi_limit_nkeys;
+#define ISCSI_LIMIT_NKEYS 20
+
+extern const struct iscsi_limit_key iscsi_limit_keys[ISCSI_LIMIT_NKEYS];
 
 /* The key called name, or NULL. */
 const struct iscsi_limit_key *iscsi_limit_find(const char *name);
 /* Sets the limit called name: 0, -ENOENT (no such limit) or -ERANGE
  * (value outside the key's range; nothing changes). */
 int iscsi_limits_set(struct iscsi_limits *l, const char *name, unsigned value);
+/* Sets the limit k names to value, which the caller has checked against
+ * k's range. */
+void iscsi_limit_put(struct iscsi_limits *l, const struct iscsi_limit_key *k, unsigned value);
 
 #endif

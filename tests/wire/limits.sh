@@ -18,10 +18,10 @@ fi
 # The values tests/wire/wire_limits.c expects; LUNARD_ARGS from the
 # environment come last, to override one (e.g. tx_queue_bytes=0 to watch
 # the stopped reader fail).
-LUNARD_ARGS="--conn-limit nop_interval_s=1 --conn-limit nop_timeout_s=2
-    --conn-limit discovery_idle_s=2 --conn-limit tx_stall_s=3
-    --conn-limit tx_queue_bytes=1048576 --conn-limit data_out_timeout_s=1
-    --conn-limit session_data_bytes=16777216
+LUNARD_ARGS="--limit nop_interval_s=1 --limit nop_timeout_s=2
+    --limit discovery_idle_s=2 --limit tx_stall_s=3
+    --limit tx_queue_bytes=1048576 --limit data_out_timeout_s=1
+    --limit session_data_bytes=16777216
     ${LUNARD_ARGS:-}"
 target_setup
 trap 'server_on_exit $?' EXIT

@@ -15,7 +15,7 @@ static void defaults_turn_every_limit_on(void **state)
 {
 	struct iscsi_limits l;
 	iscsi_limits_default(&l);
-	for (size_t i = 0; i < iscsi_limit_nkeys; i++) {
+	for (size_t i = 0; i < ISCSI_LIMIT_NKEYS; i++) {
 		unsigned v = *(unsigned *)((char *)&l + iscsi_limit_keys[i].offset);
 		if (v == ISCSI_SESSION_DATA_FROM_POOL)
 			continue; /* the pool's figure, known once it exists */
