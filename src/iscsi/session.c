@@ -120,10 +120,11 @@ static bool session_may_reinstate(const struct iscsi_login *lg)
 	for (const struct iscsi_session *old = table; old; old = old->next) {
 		if (session_same_nexus(old, lg->target, lg->isid, lg->initiator_name) &&
 		    strcmp(old->chap_user, lg->chap_user) != 0) {
-			char who[LOG_ESCAPE_BUF], user[LOG_ESCAPE_BUF];
+			char who[LOG_ESCAPE_BUF], user[LOG_ESCAPE_BUF], owner[LOG_ESCAPE_BUF];
 			log_warn_limited("session %s tsih %u: a login as CHAP user \"%s\" may not reinstate it (\"%s\")",
 				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih,
-				 log_escape_str(user, sizeof(user), lg->chap_user), old->chap_user);
+				 log_escape_str(user, sizeof(user), lg->chap_user),
+				 log_escape_str(owner, sizeof(owner), old->chap_user));
 			ok = false;
 		}
 	}
@@ -185,9 +186,10 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 		scsi_nexus_init(&s->nexus, host->scsi_target(s->target), port, s->loop,
 				&iscsi_nexus_ops);
 		scsi_nexus_set_view(&s->nexus, view);
+		char who[LOG_ESCAPE_BUF];
 		if (scsi_nexus_replace(&s->nexus) < 0)
 			log_error("session %s: out of memory: it may not wait for the commands of the session it replaces",
-				  s->initiator_name);
+				  log_escape_str(who, sizeof(who), s->initiator_name));
 	}
 
 	pthread_mutex_lock(&table_lock);
@@ -373,8 +375,10 @@ bool iscsi_session_admit(struct iscsi_session *s, const struct iscsi_hdr *h, boo
 	 * held bounds it (iscsi_session_window_full). */
 	uint32_t max = iscsi_sn_lt(s->max_cmdsn, s->max_cmdsn_told) ? s->max_cmdsn_told : s->max_cmdsn;
 	if (!h->immediate && (iscsi_sn_lt(cmdsn, s->exp_cmdsn) || iscsi_sn_lt(max, cmdsn))) {
+		char who[LOG_ESCAPE_BUF];
 		log_debug("session %s tsih %u: CmdSN %u outside window [%u, %u], dropped",
-			  s->initiator_name, s->tsih, cmdsn, s->exp_cmdsn, max);
+			  log_escape_str(who, sizeof(who), s->initiator_name), s->tsih, cmdsn,
+			  s->exp_cmdsn, max);
 		return false;
 	}
 	if (h->immediate || cmdsn == s->exp_cmdsn) {

@@ -40,9 +40,14 @@ bool log_limit_allow(struct log_limit *l, uint64_t now_ms, unsigned *suppressed)
 void log_msg_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Each use is its own call site with its own limit. */
+/* Each use is its own call site with its own limit. Below the log level
+ * the arguments (escaped names) are not even computed. */
 #define log_limited_(level, ...) \
-	do { static struct log_limit log_limit_; log_msg_limited(&log_limit_, level, __VA_ARGS__); } while (0)
+	do { \
+		static struct log_limit log_limit_; \
+		if (log_get_level() >= (level)) \
+			log_msg_limited(&log_limit_, level, __VA_ARGS__); \
+	} while (0)
 #define log_warn_limited(...) log_limited_(LL_WARN, __VA_ARGS__)
 #define log_info_limited(...) log_limited_(LL_INFO, __VA_ARGS__)
 
