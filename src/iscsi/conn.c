@@ -371,7 +371,7 @@ static uint64_t s_to_ns(unsigned s)
 static void idle_arm(struct iscsi_conn *conn, uint64_t ns)
 {
 	conn->idle_ts = (struct __kernel_timespec){
-		.tv_sec = (long long)(ns / 1000000000u), .tv_nsec = (long long)(ns % 1000000000u),
+		.tv_sec = (long long)(ns / CLOCK_NS_PER_S), .tv_nsec = (long long)(ns % CLOCK_NS_PER_S),
 	};
 	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
 	io_uring_prep_timeout(sqe, &conn->idle_ts, 0, 0);

@@ -345,7 +345,8 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		}
 	}
 	t->unsol_pending = !h->final;
-	t->data_at_ns = clock_now_ns();
+	/* The connection stamped this PDU's arrival (its idle clock). */
+	t->data_at_ns = conn->rx_last_ns;
 	iscsi_session_add_task(s, t);
 
 	conn->ffp->rx_task = t;
@@ -445,7 +446,7 @@ void iscsi_data_out_rx_done(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		return;
 	}
 	t->got += conn->ffp->rx_task_len;
-	t->data_at_ns = clock_now_ns();
+	t->data_at_ns = conn->rx_last_ns;
 	if (slot) {
 		slot->got += h->data_len;
 		if (slot->got == slot->len) {
@@ -495,7 +496,7 @@ bool iscsi_task_abort(struct iscsi_task *t, uint32_t tmf_itt)
 
 void iscsi_task_expire_data_out(struct iscsi_conn *conn, uint64_t now_ns)
 {
-	uint64_t limit = (uint64_t)conn->host->conn_limits.data_out_timeout_s * 1000000000u;
+	uint64_t limit = (uint64_t)conn->host->conn_limits.data_out_timeout_s * CLOCK_NS_PER_S;
 	struct iscsi_session *s = conn->session;
 	if (!limit)
 		return;
