@@ -137,6 +137,7 @@ struct iscsi_conn {
 	struct iscsi_login login;   /* valid while login_active */
 	struct iscsi_login_env login_env;
 	bool login_active;
+	bool login_bad_header;      /* the Login Request coming in has a malformed BHS */
 	struct iscsi_ffp_conn *ffp; /* full feature phase state (ffp.h) */
 
 	/* receive: BHS, then tail (AHS, padded data, digests) */

@@ -201,8 +201,7 @@ static void login_reject_malformed(struct iscsi_conn *conn, const struct iscsi_h
 
 static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
 {
-	struct iscsi_hdr parsed;
-	if (iscsi_parse_bhs(conn->rx_bhs, &parsed) != ISCSI_PARSE_OK) {
+	if (conn->login_bad_header) {
 		login_reject_malformed(conn, h);
 		return;
 	}
@@ -274,6 +273,7 @@ static void login_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 	 * (login_pdu): closing with it unread would make the kernel reset the
 	 * connection, and a reset can destroy the answer before the initiator
 	 * reads it. */
+	conn->login_bad_header = err != ISCSI_PARSE_OK;
 }
 
 /* A connection can close between the bind step and the full feature
