@@ -129,8 +129,7 @@ void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits)
 		;
 }
 
-void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_target *target,
-			  const struct scsi_nexus *from)
+void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_nexus *from)
 {
 	int64_t size = backend_refresh_size(lu->bs);
 	if (size < 0)
@@ -142,13 +141,9 @@ void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_target *target,
 			return;
 	} while (!atomic_compare_exchange_weak(&lu->nblocks, &old, nblocks));
 	/* Only the thread that grew it tells the nexuses, once. */
-	log_info("target %s: LUN %u: grown from %llu to %llu blocks", target->name, lu->lun,
+	log_info("target %s: LUN %u: grown from %llu to %llu blocks", from->target->name, lu->lun,
 		 (unsigned long long)old, (unsigned long long)nblocks);
-	pthread_mutex_lock(&target->lock);
-	for (struct scsi_nexus *n = target->nexuses; n; n = n->next)
-		if (n != from)
-			scsi_ua_establish(n, lu->lun, SCSI_UA_CAPACITY_CHANGED);
-	pthread_mutex_unlock(&target->lock);
+	scsi_ua_establish_others(from, lu->lun, SCSI_UA_CAPACITY_CHANGED);
 }
 
 struct scsi_lu *scsi_lu_get(struct scsi_lu *lu)

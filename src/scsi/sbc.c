@@ -11,7 +11,7 @@
  * spent here rather than on every I/O. */
 static uint64_t sbc_current_nblocks(struct scsi_task *task)
 {
-	scsi_lu_refresh_size(task->lu, task->nexus->target, task->nexus);
+	scsi_lu_refresh_size(task->lu, task->nexus);
 	return atomic_load(&task->lu->nblocks);
 }
 

@@ -164,9 +164,9 @@ struct scsi_nexus;
 
 /* Asks the store whether it has grown and, if it has, grows nblocks and
  * establishes CAPACITY DATA HAS CHANGED (SBC-3 4.8) on every I_T nexus of
- * target but from (NULL: every one). Synchronous, any thread. */
-void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_target *target,
-			  const struct scsi_nexus *from);
+ * from's target but from, which learns the new size from its answer.
+ * Synchronous, any thread. */
+void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_nexus *from);
 
 /* A target's LUN table as the data plane sees it: an immutable snapshot.
  * It holds a reference to each LU it lists. */
