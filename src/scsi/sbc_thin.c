@@ -34,8 +34,7 @@ enum sense_reason sbc_unmap_decode(const struct scsi_lu *lu, const uint8_t *p, u
 		const uint8_t *d = p + SBC_UNMAP_HEADER_LEN + i * SBC_UNMAP_DESC_LEN;
 		uint64_t lba = be64_get(d);
 		uint32_t nb = be32_get(d + 8);
-		/* SBC-3 4.5: written so that lba + nb cannot wrap. */
-		if (lba > lu->nblocks || nb > lu->nblocks - lba) {
+		if (!scsi_lu_range_ok(lu, lba, nb)) {
 			detail->info_valid = true;
 			detail->info = lba;
 			return SENSE_LBA_OUT_OF_RANGE;

@@ -159,6 +159,14 @@ static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode 
 
 /* Sets the bits of mask to their values in bits, leaving the others. */
 void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits);
+/* Whether blocks [lba, lba + count) lie within the medium; written so
+ * that lba + count cannot wrap (SBC-3 4.5). The size is read once: it
+ * only grows, so the answer stays true. */
+static inline bool scsi_lu_range_ok(const struct scsi_lu *lu, uint64_t lba, uint64_t count)
+{
+	uint64_t n = atomic_load_explicit(&lu->nblocks, memory_order_relaxed);
+	return lba <= n && count <= n - lba;
+}
 struct scsi_target;
 struct scsi_nexus;
 

@@ -66,13 +66,6 @@ void scsi_task_reply(struct scsi_task *task, const void *data, size_t len)
 		memcpy(task->buf, data, task->data_len);
 }
 
-/* The blocks a command addresses must lie within the medium; written so
- * that lba + count cannot wrap (SBC-3 4.5). */
-static bool task_range_ok(const struct scsi_lu *lu, uint64_t lba, uint64_t count)
-{
-	return lba <= lu->nblocks && count <= lu->nblocks - lba;
-}
-
 static enum sense_reason task_decode_blocks(struct scsi_task *task)
 {
 	const struct scsi_opdef *op = task->op;
@@ -100,7 +93,7 @@ static enum sense_reason task_decode_blocks(struct scsi_task *task)
 		task->xfer_len = lu->block_size;
 		task->dir = SCSI_DIR_WRITE;
 	}
-	if (!task_range_ok(lu, task->lba, count))
+	if (!scsi_lu_range_ok(lu, task->lba, count))
 		return SENSE_LBA_OUT_OF_RANGE;
 	task->nblocks = (uint32_t)count;
 	if ((op->flags & OP_WRITES_MEDIUM) && lu->readonly)

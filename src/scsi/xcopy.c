@@ -72,11 +72,6 @@ static struct scsi_lu *xcopy_find_lu(struct scsi_task *task, const struct xcopy_
 	return NULL;
 }
 
-static bool xcopy_in_range(const struct scsi_lu *lu, uint64_t lba, uint32_t nblocks)
-{
-	return lba <= lu->nblocks && nblocks <= lu->nblocks - lba;
-}
-
 /* Resolves the CSCDs the segments name and checks each segment: same
  * block size on both sides, within both LUs, destination writable. */
 static enum sense_reason xcopy_check(struct scsi_task *task, struct xcopy_state *x)
@@ -94,8 +89,8 @@ static enum sense_reason xcopy_check(struct scsi_task *task, struct xcopy_state 
 		/* SPC-4 6.3.7.5: the copy manager does not convert between
 		 * block sizes; an LBA range beyond either LU aborts the copy. */
 		if (src->block_size != dst->block_size ||
-		    !xcopy_in_range(src, s->src_lba, s->nblocks) ||
-		    !xcopy_in_range(dst, s->dst_lba, s->nblocks))
+		    !scsi_lu_range_ok(src, s->src_lba, s->nblocks) ||
+		    !scsi_lu_range_ok(dst, s->dst_lba, s->nblocks))
 			return SENSE_COPY_TARGET_UNREACHABLE;
 		if ((uint64_t)s->nblocks * src->block_size > XCOPY_MAX_SEGMENT_BYTES)
 			return scsi_invalid_param_field(&task->detail,
