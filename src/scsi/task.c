@@ -314,10 +314,7 @@ bool scsi_task_prepare(struct scsi_task *task)
 	}
 	if (r == SENSE_NONE)
 		return true;
-	task_drop_data(task);
-	task->xfer_len = 0;
-	task->dir = SCSI_DIR_NONE;
-	scsi_task_set_result(task, r);
+	task_end_unexecuted(task, r);
 	return false;
 }
 
@@ -334,6 +331,9 @@ static void task_complete(struct scsi_task *task)
 	if (task->state == SCSI_TASK_ENDING)
 		task->state = SCSI_TASK_IDLE;
 	scsi_task_range_unlock(task);
+	/* A copy holds a range on its destination LU, not on task->lu: it
+	 * lets go here too, also when an abort ended it between steps. */
+	xcopy_task_release(task);
 	task_set_leave(task);
 	/* done may free the task: take what the reset needs first. */
 	struct scsi_lu_reset *reset = task->lu_reset;
