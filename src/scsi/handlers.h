@@ -50,7 +50,16 @@ void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iove
 		   unsigned iovcnt, bool fua);
 void sbc_io_submit_at(struct scsi_task *task, enum backend_op op, const struct iovec *iov,
 		      unsigned iovcnt, uint64_t offset, bool fua);
+/* The same over one flat buffer, and a deallocation of len bytes. */
+void sbc_io_submit_buf(struct scsi_task *task, enum backend_op op, void *buf, uint32_t len,
+		       uint64_t offset, bool fua);
+void sbc_io_discard(struct scsi_task *task, uint64_t offset, uint64_t len);
 void sbc_io_finish(struct scsi_task *task, int err);
+/* SBC-3 6.4.4: with WCE cleared every write reaches the medium before
+ * GOOD. sbc_write_fua adds the CDB's FUA bit (byte 1 bit 3 of every
+ * write CDB longer than 6 bytes). */
+bool sbc_write_through(const struct scsi_lu *lu);
+bool sbc_write_fua(const struct scsi_task *task);
 uint32_t sbc_data_out_whole_blocks(const struct scsi_task *task);
 unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len);
 /* sbc_atomic.c: OP_ASYNC handlers */

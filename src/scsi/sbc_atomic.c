@@ -21,15 +21,8 @@
 #include "util/macros.h"
 
 #define CAW_NLB_BYTE 13 /* NUMBER OF LOGICAL BLOCKS */
-#define FUA_BIT 0x08
 /* ORWRITE reads this much of the medium per round. */
 #define OR_ROUND (4 * SCSI_DATA_CHUNK)
-
-/* With WCE cleared every write reaches the medium before GOOD. */
-static bool write_fua(const struct scsi_task *task)
-{
-	return (task->cdb[1] & FUA_BIT) || !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
-}
 
 static unsigned chunks_for(uint64_t len)
 {
@@ -116,7 +109,7 @@ static void caw_read(struct scsi_task *task, int err)
 	unsigned n = iov_slice(task->data_iov, chunks_for(task->xfer_len), len, len, write_iov,
 			       SCSI_TASK_MAX_CHUNKS - used);
 	scsi_task_io_step(task, sbc_io_finish);
-	sbc_io_submit(task, BACKEND_WRITE, write_iov, n, write_fua(task));
+	sbc_io_submit(task, BACKEND_WRITE, write_iov, n, sbc_write_fua(task));
 }
 
 static void caw_locked(struct scsi_task *task)
@@ -181,7 +174,7 @@ static void or_read(struct scsi_task *task, int err)
 	}
 	scsi_task_io_step(task, sbc_io_finish);
 	sbc_io_submit(task, BACKEND_WRITE, task->data_iov, sbc_data_prefix(task, len),
-		      write_fua(task));
+		      sbc_write_fua(task));
 }
 
 static void or_next_round(struct scsi_task *task)

@@ -7,7 +7,8 @@
 #include "util/iov.h"
 #include "util/log.h"
 
-#define FUA_BIT 0x08 /* byte 1 of READ/WRITE(10, 12, 16); SBC-3 5.x */
+/* byte 1 of every write CDB but WRITE(6), whose byte 1 holds LBA bits */
+#define FUA_BIT 0x08
 
 /* The one place that fills a backend_io: a slot of the task's current
  * step, at byte offset of the store, over iovcnt entries of iov (none for
@@ -30,6 +31,40 @@ void sbc_io_submit(struct scsi_task *task, enum backend_op op, const struct iove
 		   unsigned iovcnt, bool fua)
 {
 	sbc_io_submit_at(task, op, iov, iovcnt, task->lba * task->lu->block_size, fua);
+}
+
+void sbc_io_submit_buf(struct scsi_task *task, enum backend_op op, void *buf, uint32_t len,
+		       uint64_t offset, bool fua)
+{
+	struct backend_io *io = scsi_task_io_slot(task);
+	if (!io)
+		return;
+	io->op = op;
+	io->fua = fua;
+	io->offset = offset;
+	backend_io_set_buf(io, buf, len);
+	backend_submit(task->lu->bs, task->loop, io);
+}
+
+void sbc_io_discard(struct scsi_task *task, uint64_t offset, uint64_t len)
+{
+	struct backend_io *io = scsi_task_io_slot(task);
+	if (!io)
+		return;
+	io->op = BACKEND_DISCARD;
+	io->offset = offset;
+	io->discard_len = len;
+	backend_submit(task->lu->bs, task->loop, io);
+}
+
+bool sbc_write_through(const struct scsi_lu *lu)
+{
+	return !scsi_lu_mode_has(lu, SCSI_MODE_WCE);
+}
+
+bool sbc_write_fua(const struct scsi_task *task)
+{
+	return (task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT)) || sbc_write_through(task->lu);
 }
 
 /* The entries of data_iov that hold the first len bytes of data, the
@@ -79,13 +114,9 @@ uint32_t sbc_data_out_whole_blocks(const struct scsi_task *task)
 
 static void write_locked(struct scsi_task *task)
 {
-	/* WRITE(6) has no FUA bit: byte 1 holds LBA bits there. With WCE
-	 * cleared (SBC-3 6.4.4) every write must reach the medium before GOOD. */
-	bool fua = (task->op->cdb_len > 6 && (task->cdb[1] & FUA_BIT)) ||
-		   !scsi_lu_mode_has(task->lu, SCSI_MODE_WCE);
 	scsi_task_io_step(task, sbc_io_finish);
 	sbc_io_submit(task, BACKEND_WRITE, task->data_iov,
-		  sbc_data_prefix(task, sbc_data_out_whole_blocks(task)), fua);
+		  sbc_data_prefix(task, sbc_data_out_whole_blocks(task)), sbc_write_fua(task));
 }
 
 /* A write waits for any COMPARE AND WRITE on its blocks (SBC-4 5.3). */

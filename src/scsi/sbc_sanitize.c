@@ -24,20 +24,11 @@ static enum sense_reason sanitize_writable(const struct scsi_lu *lu)
 	return SENSE_NONE;
 }
 
-static void block_erase_done(struct scsi_task *task, int err)
-{
-	scsi_task_finish(task, scsi_task_io_reason(task, err));
-}
-
 static void block_erase_submit(struct scsi_task *task)
 {
 	const struct scsi_lu *lu = task->lu;
-	scsi_task_io_step(task, block_erase_done);
-	struct backend_io *io = scsi_task_io_slot(task);
-	io->op = BACKEND_DISCARD;
-	io->offset = 0;
-	io->discard_len = lu->nblocks * lu->block_size;
-	backend_submit(lu->bs, task->loop, io);
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_discard(task, 0, lu->nblocks * lu->block_size);
 }
 
 /* SBC-4 5.30.3.3: on a thin LU every block is deallocated, and reads as

@@ -69,11 +69,8 @@ static void unmap_submit(struct scsi_task *task)
 		const struct sbc_unmap_desc *d = &descs[task->ios_next++];
 		if (d->count == 0)
 			continue;
-		struct backend_io *io = scsi_task_io_slot(task);
-		io->op = BACKEND_DISCARD;
-		io->offset = d->lba * task->lu->block_size;
-		io->discard_len = (uint64_t)d->count * task->lu->block_size;
-		backend_submit(task->lu->bs, task->loop, io);
+		sbc_io_discard(task, d->lba * task->lu->block_size,
+			       (uint64_t)d->count * task->lu->block_size);
 		used++;
 	}
 	if (used == 0)

@@ -25,16 +25,12 @@ static void write_same_submit(struct scsi_task *task)
 {
 	const struct scsi_lu *lu = task->lu;
 	uint32_t pattern_blocks = (uint32_t)(task->verify_iov.iov_len / lu->block_size);
-	bool fua = !scsi_lu_mode_has(lu, SCSI_MODE_WCE);
+	bool fua = sbc_write_through(lu);
 	scsi_task_io_step(task, write_same_step);
 	for (unsigned i = 0; i < SCSI_TASK_MAX_IOS && task->ios_next < task->ios_end; i++) {
 		uint32_t n = min_u32(pattern_blocks, task->ios_end - task->ios_next);
-		struct backend_io *io = scsi_task_io_slot(task);
-		io->op = BACKEND_WRITE;
-		io->fua = fua;
-		io->offset = (task->lba + task->ios_next) * lu->block_size;
-		backend_io_set_buf(io, task->verify_buf, n * lu->block_size);
-		backend_submit(lu->bs, task->loop, io);
+		sbc_io_submit_buf(task, BACKEND_WRITE, task->verify_buf, n * lu->block_size,
+				  (task->lba + task->ios_next) * lu->block_size, fua);
 		task->ios_next += n;
 	}
 }
@@ -74,23 +70,14 @@ static bool block_is_zero(const uint8_t *p, uint32_t len)
 	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
 }
 
-static void write_same_unmapped(struct scsi_task *task, int err)
-{
-	scsi_task_finish(task, scsi_task_io_reason(task, err));
-}
-
 /* SBC-3 4.7.3.4.2: with LBPRZ 1, a deallocated block reads as zeros, so
  * the range may be deallocated instead of written only when the block
  * is zeros; any other block is written as asked. */
 static void write_same_unmap(struct scsi_task *task)
 {
 	const struct scsi_lu *lu = task->lu;
-	scsi_task_io_step(task, write_same_unmapped);
-	struct backend_io *io = scsi_task_io_slot(task);
-	io->op = BACKEND_DISCARD;
-	io->offset = task->lba * lu->block_size;
-	io->discard_len = (uint64_t)task->nblocks * lu->block_size;
-	backend_submit(lu->bs, task->loop, io);
+	scsi_task_io_step(task, sbc_io_finish);
+	sbc_io_discard(task, task->lba * lu->block_size, (uint64_t)task->nblocks * lu->block_size);
 }
 
 enum sense_reason sbc_write_same(struct scsi_task *task)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/handlers.h"
 #include "scsi/opcodes.h"
 #include "scsi/task.h"
 #include "scsi/xcopy.h"
@@ -162,7 +163,7 @@ static void xcopy_read(struct scsi_task *task, int err)
 	struct scsi_lu *dst = x->lus[s->dst];
 	scsi_task_io_step(task, xcopy_written);
 	xcopy_submit(task, dst, BACKEND_WRITE, s->dst_lba + x->seg_done,
-		     !scsi_lu_mode_has(dst, SCSI_MODE_WCE));
+		     sbc_write_through(dst));
 }
 
 static void xcopy_locked(struct scsi_task *task)
