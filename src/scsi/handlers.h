@@ -59,6 +59,10 @@ void sbc_io_finish(struct scsi_task *task, int err);
  * GOOD. sbc_write_fua adds the CDB's FUA bit (byte 1 bit 3 of every
  * write CDB longer than 6 bytes). */
 bool sbc_write_through(const struct scsi_lu *lu);
+/* A flat, page-aligned buffer of len bytes in task->verify_buf (freed
+ * with the task), outside the chunk budget: for the medium's side of the
+ * rare commands that read before they compare or write. */
+enum sense_reason sbc_flat_buf(struct scsi_task *task, uint32_t len);
 bool sbc_write_fua(const struct scsi_task *task);
 uint32_t sbc_data_out_whole_blocks(const struct scsi_task *task);
 unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len);

@@ -202,13 +202,9 @@ enum sense_reason sbc_orwrite(struct scsi_task *task)
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
 	}
-	void *buf;
-	if (posix_memalign(&buf, 4096, min_u32(OR_ROUND, len)) != 0) {
-		log_error("scsi: LUN %u %s: cannot allocate %u bytes", task->lu->lun,
-			  task->op->name, min_u32(OR_ROUND, len));
-		return SENSE_INTERNAL_TARGET_FAILURE;
-	}
-	task->verify_buf = buf;
+	enum sense_reason r = sbc_flat_buf(task, min_u32(OR_ROUND, len));
+	if (r != SENSE_NONE)
+		return r;
 	scsi_task_range_lock(task, true, or_locked);
 	return SENSE_NONE;
 }

@@ -156,9 +156,7 @@ static void verify_compare(struct scsi_task *task, uint32_t len)
 	scsi_task_finish(task, SENSE_NONE);
 }
 
-/* The medium's side of a comparison is one flat buffer, outside the
- * chunk budget: VERIFY and WRITE AND VERIFY are rare. */
-static enum sense_reason verify_alloc(struct scsi_task *task, uint32_t len)
+enum sense_reason sbc_flat_buf(struct scsi_task *task, uint32_t len)
 {
 	void *buf;
 	if (posix_memalign(&buf, 4096, len) != 0) {
@@ -183,7 +181,7 @@ static void verify_read(struct scsi_task *task, int err)
  * the medium. */
 enum sense_reason sbc_verify(struct scsi_task *task)
 {
-	enum sense_reason r = verify_alloc(task, task->xfer_len);
+	enum sense_reason r = sbc_flat_buf(task, task->xfer_len);
 	if (r != SENSE_NONE)
 		return r;
 	task->verify_iov = (struct iovec){ task->verify_buf, task->xfer_len };
@@ -229,7 +227,7 @@ enum sense_reason sbc_write_verify(struct scsi_task *task)
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;
 	}
-	enum sense_reason r = verify_alloc(task, len);
+	enum sense_reason r = sbc_flat_buf(task, len);
 	if (r != SENSE_NONE)
 		return r;
 	scsi_task_range_lock(task, false, write_verify_locked);

@@ -49,18 +49,16 @@ static enum sense_reason write_same_pattern(struct scsi_task *task, const uint8_
 	uint32_t bs = task->lu->block_size;
 	uint64_t total = (uint64_t)task->nblocks * bs;
 	uint32_t len = total < WS_PATTERN_MAX ? (uint32_t)total : WS_PATTERN_MAX;
-	void *buf;
-	if (posix_memalign(&buf, 4096, len) != 0) {
-		log_error("scsi: LUN %u %s: cannot allocate %u bytes", task->lu->lun, task->op->name, len);
-		return SENSE_INTERNAL_TARGET_FAILURE;
-	}
+	enum sense_reason r = sbc_flat_buf(task, len);
+	if (r != SENSE_NONE)
+		return r;
+	uint8_t *buf = task->verify_buf;
 	for (uint32_t at = 0; at < len; at += bs) {
 		if (block)
-			memcpy((uint8_t *)buf + at, block, bs);
+			memcpy(buf + at, block, bs);
 		else
-			memset((uint8_t *)buf + at, 0, bs);
+			memset(buf + at, 0, bs);
 	}
-	task->verify_buf = buf;
 	task->verify_iov = (struct iovec){ buf, len };
 	return SENSE_NONE;
 }

@@ -405,8 +405,9 @@ struct scsi_task {
 	enum scsi_task_state state;
 	struct scsi_task *set_prev, *set_next; /* in nexus->running or ->waiting */
 	struct scsi_lu_reset *lu_reset; /* aborted by this reset, which waits for it */
-	uint8_t *verify_buf;        /* VERIFY with BYTCHK: the medium's blocks;
-				     * WRITE SAME: its block repeated */
+	/* the flat buffer of sbc_flat_buf: VERIFY's and ORWRITE's read of
+	 * the medium, WRITE SAME's repeated block, EXTENDED COPY's step */
+	uint8_t *verify_buf;
 	struct iovec verify_iov;    /* the read into verify_buf */
 	uint32_t step_at;           /* ORWRITE: bytes of data-out done so far */
 	struct xcopy_state *xcopy;  /* EXTENDED COPY: its list, LUs and range (xcopy.c) */

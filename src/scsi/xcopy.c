@@ -31,7 +31,6 @@ struct xcopy_state {
 	uint32_t step_blocks;         /* blocks of the step in flight */
 	struct range_lock_req range;  /* on the destination LU while range_held */
 	bool range_held;
-	uint8_t *buf;                 /* XCOPY_STEP_BYTES */
 	uint64_t bytes_done;          /* for COPY STATUS */
 };
 
@@ -51,7 +50,6 @@ void xcopy_task_release(struct scsi_task *task)
 	xcopy_unlock(x);
 	for (unsigned i = 0; i < XCOPY_MAX_CSCDS; i++)
 		scsi_lu_put(x->lus[i]);
-	free(x->buf);
 	free(x);
 	task->xcopy = NULL;
 }
@@ -147,7 +145,7 @@ static void xcopy_submit(struct scsi_task *task, struct scsi_lu *lu, enum backen
 	io->op = op;
 	io->fua = fua;
 	io->offset = lba * lu->block_size;
-	backend_io_set_buf(io, x->buf, x->step_blocks * lu->block_size);
+	backend_io_set_buf(io, task->verify_buf, x->step_blocks * lu->block_size);
 	backend_submit(lu->bs, task->loop, io);
 }
 
@@ -233,11 +231,9 @@ enum sense_reason spc_extended_copy(struct scsi_task *task)
 		r = xcopy_check(task, x);
 	if (r != SENSE_NONE)
 		return r;
-	if (posix_memalign((void **)&x->buf, 4096, XCOPY_STEP_BYTES) != 0) {
-		log_error("scsi: LUN %u %s: cannot allocate %u bytes", task->lu->lun,
-			  task->op->name, XCOPY_STEP_BYTES);
-		return SENSE_INTERNAL_TARGET_FAILURE;
-	}
+	r = sbc_flat_buf(task, XCOPY_STEP_BYTES);
+	if (r != SENSE_NONE)
+		return r;
 	xcopy_next(task);
 	return SENSE_NONE;
 }
