@@ -40,12 +40,7 @@ host2=iqn.2026-11.org.test:host2
 nobody=iqn.2026-11.org.test:nobody
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-access.XXXXXX")
-on_exit() {
-    local rc=$?
-    rm -rf "$work"
-    server_on_exit "$rc"
-}
-trap on_exit EXIT
+server_cleanup_add "$work"
 
 # Target LUN n is 1 MiB of the byte 0x41 + n ('A', 'B', 'C'): which LU a
 # read reaches shows in its data. host1 sees target LUN 2 as its LUN 0 and

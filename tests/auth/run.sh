@@ -51,6 +51,7 @@ done
 [[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-auth.XXXXXX")
+server_cleanup_add "$work"
 printf '%s\n' \
     'targets = ( {' \
     "  name = \"$iqn\";" \
@@ -70,12 +71,6 @@ printf '%s\n' \
 LUNARD_ARGS="--config $work/lunar.conf ${LUNARD_ARGS:-}"
 TARGET_IQN=$iqn
 target_setup
-on_exit() {
-    local rc=$?
-    rm -rf "$work"
-    server_on_exit "$rc"
-}
-trap on_exit EXIT
 echo "auth: CHAP against $TARGET_PORTAL"
 
 url() { # url [USER%SECRET@] [?ARGS]

@@ -194,6 +194,7 @@ readonly_url=
 conf_dir=
 if [[ $SERVER_KIND == lunard ]]; then
     conf_dir=$(mktemp -d "${TMPDIR:-/tmp}/lunar-conformance-conf.XXXXXX")
+    server_cleanup_add "$conf_dir"
     cat >"$conf_dir/lunar.conf" <<EOF
 targets = (
   { name = "$TARGET_DEFAULT_IQN"; open = true;
@@ -208,7 +209,6 @@ fi
 # --- run -------------------------------------------------------------------
 target_setup
 if [[ -n $conf_dir ]]; then
-    trap 'rc=$?; server_on_exit $rc; rm -rf "$conf_dir"' EXIT
     readonly_url=iscsi://$TARGET_PORTAL/$readonly_iqn/0
 fi
 if [[ -z $log_dir ]]; then

@@ -36,7 +36,7 @@ check() {
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-fault.XXXXXX")
-trap 'rm -rf "$work"; server_on_exit $?' EXIT
+server_cleanup_add "$work"
 
 # 1. Killed mid-write.
 "$TOOL" write --url "$TARGET_URL" --log "$work/acked" --seconds 10 >"$work/write.out" 2>&1 &

@@ -72,7 +72,7 @@ default_budget_mib() {
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-hostile.XXXXXX")
-trap 'rc=$?; server_on_exit $rc; rm -rf "$work"' EXIT
+server_cleanup_add "$work"
 mkdir -p "$work/state" "$work/probe"
 
 # A file LUN: its blocks live in the page cache, not in lunard's resident set.
@@ -134,8 +134,6 @@ fi
 write_config "$work/lunard.conf" "$work/state" "$budget_line"
 export LUNARD_ARGS="--config $work/lunard.conf ${LUNARD_ARGS:-}"
 target_setup
-# target_setup sets its own EXIT trap; ours must still remove $work.
-trap 'rc=$?; server_on_exit $rc; rm -rf "$work"' EXIT
 
 host=${TARGET_PORTAL%:*}
 port=${TARGET_PORTAL##*:}

@@ -47,12 +47,7 @@ fi
 
 target_setup
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-iscsi-ls.XXXXXX")
-on_exit() {
-    local rc=$?
-    rm -rf "$work"
-    server_on_exit "$rc"
-}
-trap on_exit EXIT
+server_cleanup_add "$work"
 echo "iscsi-ls: $TARGET_URL, expecting vendor '$expect_vendor', $expect_size bytes"
 
 # Value of "Key:value" in a tool's output, trailing blanks dropped.

@@ -45,13 +45,7 @@ fi
 
 target_setup
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-qemu-img.XXXXXX")
-# Runs before the server helper's own EXIT handler is replaced: keep both.
-on_exit() {
-    local rc=$?
-    rm -rf "$work"
-    server_on_exit "$rc"
-}
-trap on_exit EXIT
+server_cleanup_add "$work"
 echo "qemu-img: $TARGET_URL, ${image_mib} MiB image"
 
 if check_run "qemu-img info opens the LUN" "$work/info.log" \

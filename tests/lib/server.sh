@@ -130,11 +130,13 @@ target_setup() {
         echo "error: --lun must be a number, got '$TARGET_LUN'" >&2
         exit 2
     fi
+    # One EXIT trap for every script: it stops the server and removes what
+    # server_cleanup_add listed, however the script ends.
+    trap 'server_on_exit $?' EXIT
+    trap 'exit 130' INT TERM
     if [[ -n $SERVER_KIND ]]; then
         SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lunar-test.XXXXXX")
         SERVER_LOG=$SERVER_DIR/server.log
-        trap 'server_on_exit $?' EXIT
-        trap 'exit 130' INT TERM
         SERVER_PORT=$(server_free_port)
         server_start
         TARGET_PORTAL=127.0.0.1:$SERVER_PORT
@@ -284,6 +286,18 @@ server_on_exit() {
         server_show_tail_once >&2
     fi
     server_stop
+    if ((${#SERVER_CLEANUP[@]})); then
+        rm -rf "${SERVER_CLEANUP[@]}"
+    fi
+}
+
+# server_cleanup_add PATH...: removed at exit, after the server has
+# stopped (a test's work directory with the server's files in it), also
+# when the script ends before target_setup.
+SERVER_CLEANUP=()
+server_cleanup_add() {
+    SERVER_CLEANUP+=("$@")
+    trap 'server_on_exit $?' EXIT
 }
 
 server_stop() {

@@ -24,7 +24,6 @@ LUNARD_ARGS="--limit nop_interval_s=1 --limit nop_timeout_s=2
     --limit session_data_bytes=16777216
     ${LUNARD_ARGS:-}"
 target_setup
-trap 'server_on_exit $?' EXIT
 
 host=${TARGET_PORTAL%:*}
 port=${TARGET_PORTAL##*:}

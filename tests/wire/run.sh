@@ -34,7 +34,6 @@ if [[ $SERVER_KIND == lunard ]]; then
     done
 fi
 target_setup
-trap 'server_on_exit $?' EXIT
 if [[ $SERVER_KIND == lunard ]]; then
     listed+=(--listed-portal "$TARGET_PORTAL")
 fi
