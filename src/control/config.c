@@ -400,14 +400,6 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 	return 0;
 }
 
-static int config_key_chap(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
-{
-	struct config_chap *chap = (struct config_chap *)((char *)obj + k->off);
-	if (strcmp(k->name, "discovery") == 0)
-		return config_chap_parse_discovery(s, c->file, chap, c->err, c->errlen);
-	return config_chap_parse(s, c->file, chap, c->err, c->errlen);
-}
-
 static const struct config_key config_target_keys[] = {
 	{ KEY("name", config_key_iscsi_name, struct config_target, name), .required = true },
 	/* RFC 7143 §13.6: TargetAlias is at most 255 bytes. */
@@ -548,7 +540,7 @@ static const struct config_key config_root_keys[] = {
 	{ .name = "portals", .parse = config_key_portals },
 	{ KEY("iscsi", config_key_iscsi, struct lunar_config, limits) },
 	{ .name = "targets", .parse = config_key_targets },
-	{ KEY("discovery", config_key_chap, struct lunar_config, discovery_chap) },
+	{ KEY("discovery", config_key_discovery, struct lunar_config, discovery_chap) },
 };
 
 static const char *const config_default_portals[] = { "0.0.0.0:3260", "[::]:3260" };

@@ -4,7 +4,6 @@
 #ifndef LUNAR_CONTROL_CONFIG_CHAP_H
 #define LUNAR_CONTROL_CONFIG_CHAP_H
 
-#include <libconfig.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,15 +25,8 @@ struct config_chap {
 	bool required;               /* AuthMethod=None is refused */
 };
 
-/* Parses a `chap` group into chap. On error returns -1 and writes
- * "FILE:LINE: key 'PATH': why" to err (file names the text when the
- * setting has no source file of its own). */
-int config_chap_parse(const config_setting_t *s, const char *file, struct config_chap *chap,
-		      char *err, size_t errlen);
-/* Same for the top-level `discovery` group, which holds a `chap` group. */
-int config_chap_parse_discovery(const config_setting_t *s, const char *file,
-				struct config_chap *chap, char *err, size_t errlen);
-/* Frees and wipes the secrets. */
+/* Parsed by config_key_chap and config_key_discovery (config_walk.h).
+ * Frees and wipes the secrets. */
 void config_chap_free(struct config_chap *chap);
 
 #endif

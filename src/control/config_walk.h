@@ -1,6 +1,7 @@
 /* The walker behind config.c, shared with the parsers of its topics
- * (config_acl.c): every group is walked against a table of typed keys, and
- * every error names the file, line and key path. Private to src/control. */
+ * (config_chap.c, config_acl.c): every group is walked against a table of
+ * typed keys, and every error names the file, line and key path. Private
+ * to src/control. */
 #ifndef LUNAR_CONTROL_CONFIG_WALK_H
 #define LUNAR_CONTROL_CONFIG_WALK_H
 
@@ -52,6 +53,12 @@ int config_key_string(struct config_ctx *c, const config_setting_t *s, const str
  * are accepted and parsed into it. */
 int config_walk_group(struct config_ctx *c, const config_setting_t *s, const struct config_key *keys,
 		      size_t nkeys, void *obj, struct backend_config *store);
+
+/* config_chap.c: a `chap` group into the struct config_chap at k->off,
+ * and the top-level `discovery` group, which holds one. */
+int config_key_chap(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
+int config_key_discovery(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+			 void *obj);
 
 /* config_acl.c: the "acl" list of target t (after its "luns"). */
 int config_key_acl(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
