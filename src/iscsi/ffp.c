@@ -120,7 +120,7 @@ static void text_answer(struct iscsi_conn *conn, const uint8_t *data, uint32_t l
 		log_info_limited("connection %s: bad Text Request: %s", conn->peer_text,
 				 iscsi_text_error_str(err));
 		text_end(conn->ffp);
-		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
 	uint8_t *out = malloc(TEXT_RSP_MAX);
@@ -415,7 +415,7 @@ void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		handle_tmf(conn, h);
 		break;
 	default:
-		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_CMD_NOT_SUPPORTED);
 		break;
 	}
 }

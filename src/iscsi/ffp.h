@@ -43,6 +43,9 @@ struct iscsi_ffp_conn {
 /* Login is over (conn->session bound): the full feature phase takes the
  * connection's PDUs from now on. Fails only for lack of memory. */
 int iscsi_ffp_start(struct iscsi_conn *conn);
+/* Rejects the PDU being handled (RFC 7143 §11.17): its header is
+ * conn->ffp->cur_bhs. */
+void iscsi_ffp_reject(struct iscsi_conn *conn, uint8_t reason);
 /* Full feature phase PDUs other than SCSI Command and Data-Out (ffp.c). */
 void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		      const uint8_t *data, uint32_t len);

@@ -17,7 +17,7 @@
 /* A Data-Out may land in every chunk of the largest transfer. */
 _Static_assert(SCSI_TASK_MAX_CHUNKS + 1 <= ISCSI_RX_DEST_MAX, "rx destination too short");
 
-static void reject(struct iscsi_conn *conn, uint8_t reason)
+void iscsi_ffp_reject(struct iscsi_conn *conn, uint8_t reason)
 {
 	iscsi_reply_reject(conn, conn->ffp->cur_bhs, reason);
 }
@@ -32,7 +32,7 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 	if (s->discovery && h->opcode != ISCSI_OP_TEXT_REQ && h->opcode != ISCSI_OP_LOGOUT_REQ &&
 	    h->opcode != ISCSI_OP_NOP_OUT) {
 		/* RFC 7143 §4.3: a discovery session carries Text, Logout and NOP only. */
-		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		return RX_TO_SINK;
 	}
 	switch (h->opcode) {
@@ -41,11 +41,11 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 		return RX_TO_DATA_OUT;
 	case ISCSI_OP_SNACK_REQ:
 		/* SNACK needs ErrorRecoveryLevel > 0, which lunar does not offer. */
-		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		return RX_TO_SINK;
 	case ISCSI_OP_LOGIN_REQ:
 		/* RFC 7143 §6: a Login Request in full feature phase is a protocol error. */
-		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		return RX_TO_SINK;
 	default:
 		break;
@@ -55,7 +55,7 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 		 * §4.2.2.1), so only a count keeps it from growing what lunard
 		 * holds past the window: Reject reason 0x06, "too many
 		 * immediate commands" (§11.17.1). */
-		reject(conn, ISCSI_REJECT_IMMEDIATE_CMD);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_IMMEDIATE_CMD);
 		return RX_TO_SINK;
 	}
 	bool hold;
@@ -97,12 +97,12 @@ static void ffp_header(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		/* RFC 7143 §7.2.2: more than MaxRecvDataSegmentLength is a protocol error. */
 		log_warn_limited("connection %s: data segment of %u bytes exceeds %u", conn->peer_text,
 			 h->data_len, conn->params.max_recv_dsl);
-		reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		iscsi_conn_close_after_tx(conn, "oversized data segment");
 		return;
 	}
 	if (err != ISCSI_PARSE_OK) {
-		reject(conn, err == ISCSI_PARSE_BAD_OPCODE ? ISCSI_REJECT_CMD_NOT_SUPPORTED
+		iscsi_ffp_reject(conn, err == ISCSI_PARSE_BAD_OPCODE ? ISCSI_REJECT_CMD_NOT_SUPPORTED
 							   : ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
@@ -127,6 +127,8 @@ static void dispatch_held(struct iscsi_conn *conn, struct iscsi_held_pdu *p)
 		iscsi_cmd_run_buffered(conn, &p->hdr, p->data, p->hdr.data_len);
 	else
 		iscsi_ffp_handle(conn, &p->hdr, p->data, p->hdr.data_len);
+	/* p is freed next: nothing may keep pointing into it. */
+	conn->ffp->cur_bhs = conn->rx_bhs;
 }
 
 static void ffp_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)

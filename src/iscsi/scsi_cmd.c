@@ -300,12 +300,12 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	if (violation) {
 		log_info_limited("connection %s: ITT 0x%08x: %s", conn->peer_text, h->itt, violation);
 		iscsi_session_cmd_done(s);
-		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
 	if (iscsi_session_find_task(s, h->itt)) {
 		iscsi_session_cmd_done(s);
-		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
 	struct iscsi_task *t = calloc(1, sizeof(*t));
@@ -396,7 +396,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	struct iscsi_task *t = iscsi_session_find_task(conn->session, h->itt);
 	uint32_t off = h->data_out.offset, len = h->data_len;
 	if (!t || t->executing) {
-		iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+		iscsi_ffp_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
 	if (h->data_out.ttt == ISCSI_RSVD_TAG) {
@@ -406,7 +406,7 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		    h->data_out.datasn != t->unsol_datasn ||
 		    len > conn->session->params.first_burst - min_u32(off, conn->session->params.first_burst)) {
 			/* RFC 7143 §13.14: unsolicited data stops at FirstBurstLength. */
-			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		t->unsol_next += len;
@@ -416,12 +416,12 @@ void iscsi_data_out_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	} else {
 		struct iscsi_r2t_slot *slot = task_find_r2t(t, h->data_out.ttt);
 		if (!slot) {
-			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+			iscsi_ffp_reject(conn, ISCSI_REJECT_INVALID_PDU_FIELD);
 			return;
 		}
 		if (off != slot->offset + slot->got || len > slot->len - slot->got ||
 		    h->data_out.datasn != slot->next_datasn) {
-			iscsi_reply_reject(conn, conn->ffp->cur_bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 			return;
 		}
 		slot->next_datasn++;
