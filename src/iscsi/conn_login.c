@@ -161,42 +161,41 @@ static void login_delay_cancel(struct iscsi_conn *conn)
 	}
 }
 
-/* Answers a Login Request from an address over its failure limit with
- * 0201 at once, without running the login. */
-static void login_refuse_throttled(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+/* Sends r, a response that ends the login, and closes once it is out. */
+static void login_end_with(struct iscsi_conn *conn, const struct iscsi_login_rsp *r, const char *why)
 {
 	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
 	if (!tx) {
 		iscsi_conn_close(conn, "out of memory for Login Response");
 		return;
 	}
+	iscsi_build_login_rsp(tx->bhs, r);
+	iscsi_conn_queue(conn, tx);
+	iscsi_conn_close_after_tx(conn, why);
+}
+
+/* Answers a Login Request from an address over its failure limit with
+ * 0201 at once, without running the login. */
+static void login_refuse_throttled(struct iscsi_conn *conn, const struct iscsi_hdr *h)
+{
 	struct iscsi_login_rsp r = {
 		.itt = h->itt, .csg = h->login.csg, .tsih = h->login.tsih,
 		.statsn = conn->login.statsn + 1, .exp_cmdsn = h->login.cmdsn,
 		.max_cmdsn = h->login.cmdsn, .status = ISCSI_LOGIN_AUTH_FAILED,
 	};
 	memcpy(r.isid, h->login.isid, sizeof(r.isid));
-	iscsi_build_login_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
 	log_warn_limited("connection %s: login refused: too many failed authentications from this address",
 		 conn->peer_text);
-	iscsi_conn_close_after_tx(conn, "too many failed authentications");
+	login_end_with(conn, &r, "too many failed authentications");
 }
 
 /* A Login Request with impossible stage fields (e.g. CSG=3) is an
  * initiator error: answer 0x0200 and close (RFC 7143 §11.13.5). */
 static void login_reject_malformed(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 {
-	struct iscsi_tx *tx = iscsi_conn_alloc_tx(0);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory for Login Response");
-		return;
-	}
 	struct iscsi_login_rsp r = { .itt = h->itt, .status = ISCSI_LOGIN_INITIATOR_ERROR };
 	memcpy(r.isid, conn->rx_bhs + 8, sizeof(r.isid));
-	iscsi_build_login_rsp(tx->bhs, &r);
-	iscsi_conn_queue(conn, tx);
-	iscsi_conn_close_after_tx(conn, "malformed Login Request");
+	login_end_with(conn, &r, "malformed Login Request");
 }
 
 static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
