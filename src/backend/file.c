@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend/store.h"
+#include "util/macros.h"
 
 enum { FILE_KEY_SIZE = BACKEND_FD_NKEYS, FILE_NKEYS };
 
@@ -106,7 +107,7 @@ static int backend_file_lba_status(const struct backend *bs, uint64_t offset, bo
 		return -errno;
 	uint64_t data_len = (uint64_t)hole - offset;
 	*mapped = true;
-	*extent = (data_len + bsize - 1) / bsize * bsize;
+	*extent = DIV_ROUND_UP(data_len, bsize) * bsize;
 	return 0;
 }
 

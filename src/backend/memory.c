@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backend/store.h"
+#include "util/macros.h"
 
 enum { MEMORY_KEY_SIZE, MEMORY_KEY_THIN };
 
@@ -51,7 +52,7 @@ static void backend_memory_discard(char *mem, uint64_t off, uint64_t len)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t end = off + len;
-	uint64_t first = (off + page - 1) / page * page;
+	uint64_t first = DIV_ROUND_UP(off, page) * page;
 	uint64_t last = end / page * page;
 	if (first >= last || madvise(mem + first, last - first, MADV_DONTNEED) < 0) {
 		memset(mem + off, 0, len);

@@ -26,7 +26,7 @@
 
 static unsigned chunks_for(uint64_t len)
 {
-	return (unsigned)((len + SCSI_DATA_CHUNK - 1) / SCSI_DATA_CHUNK);
+	return (unsigned)DIV_ROUND_UP(len, SCSI_DATA_CHUNK);
 }
 
 /* Bytes of the blocks the command acts on: one half of its data-out. */

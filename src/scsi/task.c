@@ -168,7 +168,7 @@ static enum sense_reason task_alloc_buf(struct scsi_task *task)
 /* The chunks from data_iovcnt on that bring the memory up to end. */
 static void task_data_request(struct scsi_task *task, uint32_t end, bool last)
 {
-	uint64_t upto = ((uint64_t)end + SCSI_DATA_CHUNK - 1) / SCSI_DATA_CHUNK * SCSI_DATA_CHUNK;
+	uint64_t upto = DIV_ROUND_UP((uint64_t)end, SCSI_DATA_CHUNK) * SCSI_DATA_CHUNK;
 	if (upto > task->xfer_len)
 		upto = task->xfer_len;
 	struct bufwait_entry *e = &task->data_wait;

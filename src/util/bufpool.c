@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "util/macros.h"
+
 #define BUFPOOL_ALIGN 4096u /* O_DIRECT, as backend.h asks of I/O buffers */
 
 int bufpool_init(struct bufpool *pool, size_t chunk_size, size_t max_bytes, size_t reserve_bytes)
@@ -11,7 +13,7 @@ int bufpool_init(struct bufpool *pool, size_t chunk_size, size_t max_bytes, size
 		return -EINVAL;
 	pool->chunk_size = chunk_size;
 	pool->max_chunks = max_bytes / chunk_size;
-	pool->reserve_chunks = (reserve_bytes + chunk_size - 1) / chunk_size;
+	pool->reserve_chunks = DIV_ROUND_UP(reserve_bytes, chunk_size);
 	if (pool->reserve_chunks >= pool->max_chunks)
 		return -EINVAL;
 	pool->overdraft_chunks = 0;
@@ -27,8 +29,8 @@ void bufpool_set_guarantee(struct bufpool *pool, size_t overdraft_bytes, size_t 
 			   size_t share_bytes)
 {
 	size_t size = pool->chunk_size;
-	pool->overdraft_chunks = (overdraft_bytes + size - 1) / size;
-	pool->minimum_chunks = (minimum_bytes + size - 1) / size;
+	pool->overdraft_chunks = DIV_ROUND_UP(overdraft_bytes, size);
+	pool->minimum_chunks = DIV_ROUND_UP(minimum_bytes, size);
 	pool->share_bytes = share_bytes;
 }
 
@@ -146,7 +148,7 @@ int bufpool_get_iov(struct bufpool_cache *cache, uint32_t len, struct iovec *iov
 		    bool from_reserve)
 {
 	size_t size = cache->pool->chunk_size;
-	size_t n = (len + size - 1) / size;
+	size_t n = DIV_ROUND_UP(len, size);
 	if (n > max_iov)
 		return -E2BIG;
 	if (!bufpool_count_out(cache->pool, n, from_reserve))
@@ -166,7 +168,7 @@ int bufpool_get_iov_overdraft(struct bufpool_cache *cache, uint32_t len, struct 
 			      unsigned max_iov)
 {
 	struct bufpool *pool = cache->pool;
-	size_t n = (len + pool->chunk_size - 1) / pool->chunk_size;
+	size_t n = DIV_ROUND_UP(len, pool->chunk_size);
 	if (n > max_iov)
 		return -E2BIG;
 	if (!count_out(&pool->over_in_use, pool->overdraft_chunks, n))

@@ -62,7 +62,7 @@ static void arm_retry(struct bufwait *bw)
 static bool guaranteed(const struct bufwait *bw, const struct bufwait_entry *e)
 {
 	const struct bufpool *pool = bw->cache.pool;
-	size_t need = (e->len + pool->chunk_size - 1) / pool->chunk_size;
+	size_t need = DIV_ROUND_UP(e->len, pool->chunk_size);
 	return e->account && e->account->chunks + need <= pool->minimum_chunks;
 }
 
