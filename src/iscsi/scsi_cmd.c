@@ -14,6 +14,11 @@
 #include "util/log.h"
 #include "util/macros.h"
 
+/* conn.c's tx_flush sends a PDU only if its pieces fit one sendmsg: a
+ * Data-In's header, its data over every chunk of the largest transfer, and
+ * padding. A PDU that could not fit would be sent as nothing, forever. */
+_Static_assert(1 + SCSI_TASK_MAX_CHUNKS + 1 <= ISCSI_TX_IOV_MAX, "a Data-In PDU fits one sendmsg");
+
 void iscsi_task_put(struct iscsi_task *task)
 {
 	if (--task->refs > 0)
