@@ -12,6 +12,7 @@
 #include "scsi/task.h"
 #include "util/be.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 /* SPC-4 6.15.1 table 197 */
 enum pr_in_sa {
@@ -168,6 +169,12 @@ struct pr_event_ctx {
 	/* PREEMPT AND ABORT: the registrations it preempted (NULL: others) */
 	struct pr_reg *preempted;
 	unsigned npreempted;
+	/* the unit attentions the change owes each registration it touched,
+	 * delivered only once the change has been kept (pr_events_deliver);
+	 * one more than PR_MAX_REGS for REGISTER AND MOVE's new one */
+	struct pr_reg told[PR_MAX_REGS + 1];
+	uint32_t told_ua[PR_MAX_REGS + 1];
+	unsigned ntold;
 };
 
 static const enum scsi_ua pr_event_ua[] = {
@@ -176,17 +183,40 @@ static const enum scsi_ua pr_event_ua[] = {
 	[PR_EV_REGISTRATIONS_PREEMPTED] = SCSI_UA_REGISTRATIONS_PREEMPTED,
 };
 
-/* The unit attention goes to every I_T nexus of the registration. */
-static void pr_event_to_nexus(const struct pr_reg *reg, enum pr_event ev, void *arg)
+static bool pr_reg_same(const struct pr_reg *a, const struct pr_reg *b)
+{
+	return a->rel_port == b->rel_port && strcasecmp(a->initiator, b->initiator) == 0;
+}
+
+/* Notes the unit attention reg's nexuses are owed. */
+static void pr_event_note(const struct pr_reg *reg, enum pr_event ev, void *arg)
 {
 	struct pr_event_ctx *ctx = arg;
 	if (ctx->preempted && ev == PR_EV_REGISTRATIONS_PREEMPTED)
 		ctx->preempted[ctx->npreempted++] = *reg;
+	unsigned i = 0;
+	while (i < ctx->ntold && !pr_reg_same(&ctx->told[i], reg))
+		i++;
+	if (i == ctx->ntold) {
+		/* Each registration is noted once, and there are no more. */
+		if (i == ARRAY_SIZE(ctx->told))
+			return;
+		ctx->told[i] = *reg;
+		ctx->told_ua[i] = 0;
+		ctx->ntold++;
+	}
+	ctx->told_ua[i] |= (uint32_t)pr_event_ua[ev];
+}
+
+/* Each unit attention goes to every I_T nexus of its registration. */
+static void pr_events_deliver(const struct pr_event_ctx *ctx)
+{
 	pthread_mutex_lock(&ctx->target->lock);
 	for (struct scsi_nexus *n = ctx->target->nexuses; n; n = n->next)
-		if (ctx->target->rel_port == reg->rel_port &&
-		    strcasecmp(n->initiator_port, reg->initiator) == 0)
-			atomic_fetch_or(&n->ua[ctx->lu->lun], (uint32_t)pr_event_ua[ev]);
+		for (unsigned i = 0; i < ctx->ntold; i++)
+			if (ctx->target->rel_port == ctx->told[i].rel_port &&
+			    strcasecmp(n->initiator_port, ctx->told[i].initiator) == 0)
+				atomic_fetch_or(&n->ua[ctx->lu->lun], ctx->told_ua[i]);
 	pthread_mutex_unlock(&ctx->target->lock);
 }
 
@@ -351,7 +381,7 @@ static enum sense_reason pr_out_apply(struct scsi_task *task, const struct pr_ou
 		free(a);
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	}
-	struct pr_event_ctx local = { lu, task->nexus->target, NULL, 0 };
+	struct pr_event_ctx local = { .lu = lu, .target = task->nexus->target };
 	struct pr_event_ctx *ctx = abort ? &a->ctx : &local;
 	if (abort) {
 		a->task = task;
@@ -363,9 +393,13 @@ static enum sense_reason pr_out_apply(struct scsi_task *task, const struct pr_ou
 	if (pr_spc2_refuses(lu, task->nexus))
 		r = SENSE_RESERVATION_CONFLICT;
 	else
-		r = pr_state_out(lu->pr, &id, out, pr_event_to_nexus, ctx);
+		r = pr_state_out(lu->pr, &id, out, pr_event_note, ctx);
 	if (r == SENSE_NONE)
 		r = pr_persist(lu, before);
+	/* A change that could not be kept was rolled back: it owes no one a
+	 * unit attention. */
+	if (r == SENSE_NONE)
+		pr_events_deliver(ctx);
 	scsi_pr_update_flag(lu);
 	pthread_mutex_unlock(&lu->pr_lock);
 	free(before);

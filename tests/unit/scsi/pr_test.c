@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -338,6 +339,33 @@ static void test_aptpl_without_state_dir_is_invalid(void **state)
 	assert_int_equal(d[2] & 0x01, 0); /* PTPL_C */
 }
 
+/* A change whose APTPL file cannot be written is rolled back (SPC-4
+ * 5.12.4) and, never having happened, raises no unit attention. */
+static void test_failed_aptpl_save_tells_no_one(void **state)
+{
+	struct pr *p = *state;
+	struct scsi_lu *lu = p->f->lus[0];
+	char dir[] = "/tmp/lunar-pr-test-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pr.state", dir);
+	lu->pr_path = strdup(path);
+	as(p, OTHER);
+	assert_int_equal(prout(p, 0x06, 0, 0, 0xBB, 0), SCSI_STATUS_GOOD);
+	as(p, ME);
+	assert_int_equal(prout(p, 0x06, 0, 0, 0xAA, 0x01), SCSI_STATUS_GOOD);
+	/* The file can no longer be replaced. */
+	free(lu->pr_path);
+	lu->pr_path = strdup("/nonexistent-lunar-dir/pr.state");
+	assert_int_equal(prout(p, 0x04, 0x01, 0xAA, 0xBB, 0), SCSI_STATUS_CHECK_CONDITION);
+	assert_true(fixture_check(p->f, 0x4, 0x44, 0x00));
+	assert_false(atomic_load(&p->other.ua[0]) & SCSI_UA_REGISTRATIONS_PREEMPTED);
+	/* OTHER is still registered. */
+	const uint8_t *d = prin(p, 0x00);
+	assert_int_equal(be32_get(d + 4), 16);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_service_action_out_of_range_is_invalid(void **state)
 {
 	struct pr *p = *state;
@@ -358,6 +386,7 @@ int main(void)
 		T(test_preempt_and_abort_completes),
 		T(test_parameter_list_length_is_checked),
 		T(test_aptpl_without_state_dir_is_invalid),
+		T(test_failed_aptpl_save_tells_no_one),
 		T(test_service_action_out_of_range_is_invalid),
 		T(test_reserve6_holds_off_other_nexuses),
 		T(test_reserve6_ends_with_a_lu_reset),
