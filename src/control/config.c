@@ -389,7 +389,7 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 	t->nluns = n;
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		if (config_walk_group(c, e, config_lun_keys, NKEYS(config_lun_keys), &t->luns[i], &t->luns[i].bs) < 0)
+		if (config_walk_group(c, e, config_lun_keys, ARRAY_SIZE(config_lun_keys), &t->luns[i], &t->luns[i].bs) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (t->luns[j].lun == t->luns[i].lun)
@@ -423,7 +423,7 @@ static int config_key_targets(struct config_ctx *c, const config_setting_t *s, c
 	cfg->ntargets = n;
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		if (config_walk_group(c, e, config_target_keys, NKEYS(config_target_keys), &cfg->targets[i], NULL) < 0)
+		if (config_walk_group(c, e, config_target_keys, ARRAY_SIZE(config_target_keys), &cfg->targets[i], NULL) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->targets[j].name, cfg->targets[i].name) == 0)
@@ -486,7 +486,7 @@ static const struct config_key config_iscsi_keys[] = {
 static int config_key_iscsi(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	struct iscsi_target_limits *l = (struct iscsi_target_limits *)((char *)obj + k->off);
-	if (config_walk_group(c, s, config_iscsi_keys, NKEYS(config_iscsi_keys), l, NULL) < 0)
+	if (config_walk_group(c, s, config_iscsi_keys, ARRAY_SIZE(config_iscsi_keys), l, NULL) < 0)
 		return -1;
 	/* RFC 7143 §13.14: FirstBurstLength must not exceed MaxBurstLength. */
 	if (l->first_burst > l->max_burst) {
@@ -547,7 +547,7 @@ static const char *const config_default_portals[] = { "0.0.0.0:3260", "[::]:3260
 
 static int config_init_defaults(struct lunar_config *cfg, const char *state_dir)
 {
-	size_t n = NKEYS(config_default_portals);
+	size_t n = ARRAY_SIZE(config_default_portals);
 	memset(cfg, 0, sizeof(*cfg));
 	iscsi_target_limits_default(&cfg->limits);
 	iscsi_limits_default(&cfg->peer_limits);
@@ -585,7 +585,7 @@ static int config_load_text(const char *text, const char *name, const char *incl
 			 config_error_line(&lc), config_error_text(&lc));
 	} else {
 		struct config_ctx c = { .file = name, .text = text, .err = err, .errlen = errlen, .cfg = &cfg };
-		ret = config_walk_group(&c, config_root_setting(&lc), config_root_keys, NKEYS(config_root_keys),
+		ret = config_walk_group(&c, config_root_setting(&lc), config_root_keys, ARRAY_SIZE(config_root_keys),
 					&cfg, NULL);
 	}
 	config_destroy(&lc);

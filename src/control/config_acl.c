@@ -48,7 +48,7 @@ static int config_key_acl_luns(struct config_ctx *c, const config_setting_t *s, 
 	e->nluns = n;
 	for (size_t i = 0; i < n; i++)
 		if (config_walk_group(c, config_setting_get_elem(s, (unsigned)i), config_acl_lun_keys,
-				      NKEYS(config_acl_lun_keys), &e->luns[i], NULL) < 0)
+				      ARRAY_SIZE(config_acl_lun_keys), &e->luns[i], NULL) < 0)
 			return -1;
 	return 0;
 }
@@ -105,7 +105,7 @@ int config_key_acl(struct config_ctx *c, const config_setting_t *s, const struct
 	t->nacl = n;
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		if (config_walk_group(c, e, config_acl_keys, NKEYS(config_acl_keys), &t->acl[i], NULL) < 0 ||
+		if (config_walk_group(c, e, config_acl_keys, ARRAY_SIZE(config_acl_keys), &t->acl[i], NULL) < 0 ||
 		    config_acl_check_luns(c, e, t, &t->acl[i]) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)

@@ -52,7 +52,7 @@ static int config_key_chap_users(struct config_ctx *c, const config_setting_t *s
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
-		if (config_walk_group(c, e, chap_account_keys, NKEYS(chap_account_keys),
+		if (config_walk_group(c, e, chap_account_keys, ARRAY_SIZE(chap_account_keys),
 				      &chap->users[i], NULL) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
@@ -70,7 +70,7 @@ static int config_key_chap_mutual(struct config_ctx *c, const config_setting_t *
 {
 	struct config_chap *chap = obj;
 
-	if (config_walk_group(c, s, chap_account_keys, NKEYS(chap_account_keys), &chap->mutual, NULL) < 0)
+	if (config_walk_group(c, s, chap_account_keys, ARRAY_SIZE(chap_account_keys), &chap->mutual, NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < chap->nusers; i++)
 		if (strcmp(chap->users[i].secret, chap->mutual.secret) == 0)
@@ -92,7 +92,7 @@ int config_key_chap(struct config_ctx *c, const config_setting_t *s, const struc
 
 	/* Accounts configured: CHAP is asked for unless said otherwise. */
 	chap->required = true;
-	return config_walk_group(c, s, chap_keys, NKEYS(chap_keys), chap, NULL);
+	return config_walk_group(c, s, chap_keys, ARRAY_SIZE(chap_keys), chap, NULL);
 }
 
 static const struct config_key discovery_keys[] = {
@@ -102,7 +102,7 @@ static const struct config_key discovery_keys[] = {
 int config_key_discovery(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
 			 void *obj)
 {
-	return config_walk_group(c, s, discovery_keys, NKEYS(discovery_keys), (char *)obj + k->off, NULL);
+	return config_walk_group(c, s, discovery_keys, ARRAY_SIZE(discovery_keys), (char *)obj + k->off, NULL);
 }
 
 static void chap_account_free(struct config_chap_account *a)

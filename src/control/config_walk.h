@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "control/config.h"
+#include "util/macros.h"
 
 struct config_ctx {
 	const char *file;            /* names the text in messages */
@@ -33,7 +34,6 @@ struct config_key {
 
 #define KEY(n, fn, type, field) \
 	.name = (n), .parse = (fn), .off = offsetof(type, field), .width = sizeof(((type *)0)->field)
-#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* Writes "FILE:LINE: key 'PATH[.child]': why" about s (or its missing
  * child) and returns -1. */
