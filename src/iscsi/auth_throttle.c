@@ -1,34 +1,9 @@
 /* A small table of recent authentication failures by source address. */
 #include "iscsi/auth_throttle.h"
 
-#include <netinet/in.h>
 #include <string.h>
 
-/* The address's key; false for a family that is not counted. */
-static bool throttle_key(const struct sockaddr *addr, uint8_t key[9])
-{
-	memset(key, 0, 9);
-	if (addr->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-
-		key[0] = AF_INET;
-		memcpy(key + 1, &in->sin_addr, 4);
-		return true;
-	}
-	if (addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			key[0] = AF_INET;
-			memcpy(key + 1, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			key[0] = AF_INET6;
-			memcpy(key + 1, in6->sin6_addr.s6_addr, 8);
-		}
-		return true;
-	}
-	return false;
-}
+#include "util/addr.h"
 
 static bool throttle_live(const struct auth_throttle *t, const struct auth_throttle_slot *s,
 			  uint64_t now_ms)
@@ -36,21 +11,21 @@ static bool throttle_live(const struct auth_throttle *t, const struct auth_throt
 	return s->failures && now_ms - s->first_ms < t->window_ms;
 }
 
-static struct auth_throttle_slot *throttle_find(struct auth_throttle *t, const uint8_t key[9],
+static struct auth_throttle_slot *throttle_find(struct auth_throttle *t, const uint8_t key[ADDR_HOST_KEY_LEN],
 						uint64_t now_ms)
 {
 	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS; i++)
-		if (throttle_live(t, &t->slots[i], now_ms) && memcmp(t->slots[i].key, key, 9) == 0)
+		if (throttle_live(t, &t->slots[i], now_ms) && memcmp(t->slots[i].key, key, ADDR_HOST_KEY_LEN) == 0)
 			return &t->slots[i];
 	return NULL;
 }
 
 bool auth_throttle_blocked(struct auth_throttle *t, const struct sockaddr *addr, uint64_t now_ms)
 {
-	uint8_t key[9];
+	uint8_t key[ADDR_HOST_KEY_LEN];
 	const struct auth_throttle_slot *s;
 
-	if (!t->max_failures || !throttle_key(addr, key))
+	if (!t->max_failures || !addr_host_key(addr, key))
 		return false;
 	s = throttle_find(t, key, now_ms);
 	return s && s->failures >= t->max_failures;
@@ -58,10 +33,10 @@ bool auth_throttle_blocked(struct auth_throttle *t, const struct sockaddr *addr,
 
 void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *addr, uint64_t now_ms)
 {
-	uint8_t key[9];
+	uint8_t key[ADDR_HOST_KEY_LEN];
 	struct auth_throttle_slot *s;
 
-	if (!t->max_failures || !throttle_key(addr, key))
+	if (!t->max_failures || !addr_host_key(addr, key))
 		return;
 	s = throttle_find(t, key, now_ms);
 	if (s) {
@@ -73,7 +48,7 @@ void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *addr, 
 	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS && throttle_live(t, s, now_ms); i++)
 		if (!throttle_live(t, &t->slots[i], now_ms) || t->slots[i].first_ms < s->first_ms)
 			s = &t->slots[i];
-	memcpy(s->key, key, 9);
+	memcpy(s->key, key, ADDR_HOST_KEY_LEN);
 	s->failures = 1;
 	s->first_ms = now_ms;
 }

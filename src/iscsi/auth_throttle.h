@@ -2,10 +2,9 @@
  * secrets from one host stays slow: after max_failures failures within
  * window_ms, logins from that address are refused until the window
  * (counted from the first of them) has passed; max_failures 0 turns the
- * throttle off. An IPv6
- * address counts by its /64, which one host usually holds whole; an
- * IPv4-mapped address counts as the IPv4 address. Pure: the caller passes
- * the time and keeps the table (logins all run on the control thread). */
+ * throttle off. An address counts by addr_host_key (an IPv6 one by its
+ * /64). Pure: the caller passes the time and keeps the table (logins all
+ * run on the control thread). */
 #ifndef LUNAR_ISCSI_AUTH_THROTTLE_H
 #define LUNAR_ISCSI_AUTH_THROTTLE_H
 
@@ -13,12 +12,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "util/addr.h"
+
 /* Addresses tracked at once; when all are in use the one whose window
  * started first is forgotten. */
 #define AUTH_THROTTLE_SLOTS 256
 
 struct auth_throttle_slot {
-	uint8_t key[9];          /* family, then 4 (IPv4) or 8 (IPv6 /64) bytes */
+	uint8_t key[ADDR_HOST_KEY_LEN]; /* addr_host_key */
 	unsigned failures;       /* 0: the slot is free */
 	uint64_t first_ms;       /* when the window's first failure came */
 };

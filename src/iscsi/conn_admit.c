@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "util/addr.h"
 
-/* One source address with connections. The table holds only addresses
- * with at least one, so it never has more rows than max_connections. */
+/* One source (addr_host_key: an IPv6 host by its /64, so that a peer
+ * cannot leave its caps by rotating addresses it holds) with
+ * connections. The table holds only sources with at least one, so it
+ * never has more rows than max_connections. */
 struct admit_peer {
-	sa_family_t family;
-	uint8_t addr[16];
+	uint8_t key[ADDR_HOST_KEY_LEN];
 	unsigned conns;
 	unsigned logins;         /* of those, in their login phase */
 };
@@ -44,18 +46,15 @@ const char *iscsi_admit_why(enum iscsi_admit a)
 
 static struct admit_peer peer_key(const struct sockaddr *sa)
 {
-	struct admit_peer k = { .family = sa->sa_family };
-	if (sa->sa_family == AF_INET)
-		memcpy(k.addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(k.addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	struct admit_peer k = { 0 };
+	addr_host_key(sa, k.key);
 	return k;
 }
 
 static struct admit_peer *peer_find(const struct admit_peer *k)
 {
 	for (size_t i = 0; i < npeers; i++)
-		if (peers[i].family == k->family && memcmp(peers[i].addr, k->addr, 16) == 0)
+		if (memcmp(peers[i].key, k->key, ADDR_HOST_KEY_LEN) == 0)
 			return &peers[i];
 	return NULL;
 }

@@ -86,6 +86,33 @@ static void v6_addresses_count_apart_from_v4(void **state)
 	iscsi_admit_release(SA(four));
 }
 
+static struct sockaddr_in6 v6(const char *text)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	inet_pton(AF_INET6, text, &a.sin6_addr);
+	return a;
+}
+
+/* A host holds its IPv6 /64 whole: rotating addresses in it does not
+ * leave the per-address cap; an IPv4-mapped address is its IPv4 host. */
+static void one_host_is_its_v6_prefix_or_its_v4_address(void **state)
+{
+	const struct iscsi_login_limits lim = { .max_connections_per_address = 1 };
+	struct sockaddr_in6 a = v6("2001:db8:1:2::10"), b = v6("2001:db8:1:2::20");
+	struct sockaddr_in6 other = v6("2001:db8:1:3::10"), mapped = v6("::ffff:192.0.2.7");
+	struct sockaddr_in four = v4("192.0.2.7", 1);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(a)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(b)), ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(other)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(four)), ISCSI_ADMIT_OK);
+	assert_int_equal(iscsi_admit_conn(&lim, SA(mapped)), ISCSI_ADMIT_TOO_MANY_FROM_ADDRESS);
+	for (int i = 0; i < 3; i++)
+		iscsi_admit_login_over(i == 0 ? SA(a) : i == 1 ? SA(other) : SA(four));
+	iscsi_admit_release(SA(a));
+	iscsi_admit_release(SA(other));
+	iscsi_admit_release(SA(four));
+}
+
 static void no_caps_admit_many(void **state)
 {
 	const struct iscsi_login_limits lim = { 0 };
@@ -125,6 +152,7 @@ int main(void)
 		cmocka_unit_test(logins_are_capped_until_one_is_over),
 		cmocka_unit_test(connections_in_all_are_capped),
 		cmocka_unit_test(v6_addresses_count_apart_from_v4),
+		cmocka_unit_test(one_host_is_its_v6_prefix_or_its_v4_address),
 		cmocka_unit_test(no_caps_admit_many),
 		cmocka_unit_test(logins_from_one_address_are_capped_below_the_rest),
 	};
