@@ -159,15 +159,19 @@ if ((run_fuzz)); then
 			local p=0 f=0 t
 			for t in build-fuzz/tests/fuzz/fuzz_*; do
 				[[ -x $t && ! -d $t ]] || continue
-				local corpus
+				local corpus name regress
+				name=$(basename "$t")
 				corpus=$(mktemp -d)
-				if "$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=4096 "$corpus" \
-					>"$logs/$(basename "$t").log" 2>&1; then
-					echo "ok $(basename "$t")"
+				# Inputs that once crashed a target run first, every time.
+				regress=tests/fuzz/regress/$name
+				if { [[ ! -d $regress ]] || "$t" "$regress"/*; } >"$logs/$name.log" 2>&1 &&
+					"$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=4096 "$corpus" \
+					>>"$logs/$name.log" 2>&1; then
+					echo "ok $name"
 					p=$((p + 1))
 				else
-					echo "FAIL $(basename "$t"): see $logs/$(basename "$t").log"
-					tail -n 30 "$logs/$(basename "$t").log"
+					echo "FAIL $name: see $logs/$name.log"
+					tail -n 30 "$logs/$name.log"
 					f=$((f + 1))
 				fi
 				rm -rf "$corpus"

@@ -109,7 +109,7 @@ static void xcopy_next(struct scsi_task *task);
 #define COPY_STATUS_GOOD 0x00
 #define COPY_STATUS_FAILED 0x01
 
-static void xcopy_finish(struct scsi_task *task, enum sense_reason reason)
+static void xcopy_hold_result(struct scsi_task *task, enum sense_reason reason)
 {
 	struct xcopy_state *x = task->xcopy;
 	if ((task->buf[1] & LIST_ID_USAGE_MASK) == LIST_ID_USAGE_HOLD) {
@@ -121,7 +121,22 @@ static void xcopy_finish(struct scsi_task *task, enum sense_reason reason)
 			.kib = (uint32_t)(x->bytes_done >> 10),
 		};
 	}
+}
+
+static void xcopy_finish(struct scsi_task *task, enum sense_reason reason)
+{
+	xcopy_hold_result(task, reason);
 	scsi_task_finish(task, reason);
+}
+
+/* Moves past finished (and empty) segments; true when none is left. */
+static bool xcopy_advance(struct xcopy_state *x)
+{
+	while (x->seg < x->list.nsegments && x->seg_done == x->list.segments[x->seg].nblocks) {
+		x->seg++;
+		x->seg_done = 0;
+	}
+	return x->seg == x->list.nsegments;
 }
 
 static void xcopy_written(struct scsi_task *task, int err)
@@ -191,11 +206,7 @@ static void xcopy_granted(struct loop_msg *msg)
 static void xcopy_next(struct scsi_task *task)
 {
 	struct xcopy_state *x = task->xcopy;
-	while (x->seg < x->list.nsegments && x->seg_done == x->list.segments[x->seg].nblocks) {
-		x->seg++;
-		x->seg_done = 0;
-	}
-	if (x->seg == x->list.nsegments) {
+	if (xcopy_advance(x)) {
 		xcopy_finish(task, SENSE_NONE);
 		return;
 	}
@@ -231,6 +242,13 @@ enum sense_reason spc_extended_copy(struct scsi_task *task)
 		r = xcopy_check(task, x);
 	if (r != SENSE_NONE)
 		return r;
+	/* A list with no blocks to copy completes on the next loop turn: a
+	 * handler must not complete its task before it returns. */
+	if (xcopy_advance(x)) {
+		xcopy_hold_result(task, SENSE_NONE);
+		scsi_task_finish_later(task, SENSE_NONE);
+		return SENSE_NONE;
+	}
 	r = sbc_flat_buf(task, XCOPY_STEP_BYTES);
 	if (r != SENSE_NONE)
 		return r;
