@@ -1,10 +1,13 @@
 # Debian 12 packages lunar needs, installed on demand. Sourced by the
 # other scripts; run as root (or with sudo available).
 
+# jansson: the management API's JSON; microhttpd: the metrics endpoint;
+# libisns: iSNS registration (open-isns); scdoc: the man pages.
 LUNAR_BUILD_PKGS="gcc meson ninja-build pkg-config liburing-dev libssl-dev
-  libconfig-dev libsystemd-dev"
+  libconfig-dev libsystemd-dev libjansson-dev libmicrohttpd-dev libisns-dev scdoc"
+# open-isns-server and -utils: isnsd and isnsadm, the iSNS test peer.
 LUNAR_TEST_PKGS="libcmocka-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra
-  clang libclang-rt-14-dev python3 iproute2 tgt"
+  clang libclang-rt-14-dev python3 iproute2 tgt open-isns-server open-isns-utils"
 
 # lunar_install PKG...: installs whichever of the packages are missing.
 lunar_install() {
