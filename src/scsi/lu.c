@@ -6,6 +6,7 @@
 
 #include "scsi/nexus.h"
 #include "scsi/pr.h"
+#include "scsi/rod_token.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
 
@@ -156,6 +157,7 @@ void scsi_lu_put(struct scsi_lu *lu)
 {
 	if (!lu || atomic_fetch_sub_explicit(&lu->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	rod_token_lu_gone(lu);
 	lu->close_bs(lu->bs);
 	range_lock_fini(&lu->range_lock);
 	scsi_pr_fini(lu);

@@ -150,6 +150,9 @@ struct scsi_lu {
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 	struct range_lock range_lock; /* writes vs atomic commands, any thread */
+	/* ROD tokens over this LU's blocks that a write must cancel
+	 * (rod_token.h); 0 keeps writes to one relaxed load */
+	_Atomic unsigned rod_tokens;
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
@@ -263,6 +266,11 @@ struct scsi_nexus_fence {
 
 struct scsi_fence_link;
 
+/* Held POPULATE TOKEN / WRITE USING TOKEN results per I_T nexus, and
+ * the sense each keeps (fixed format). */
+#define SCSI_ODX_RESULTS 4
+#define SCSI_ODX_SENSE_MAX 28
+
 struct scsi_nexus {
 	struct scsi_target *target;
 	struct loop *loop;          /* where the nexus's tasks run */
@@ -301,6 +309,22 @@ struct scsi_nexus {
 		uint16_t segments;      /* SEGMENTS PROCESSED */
 		uint32_t kib;           /* TRANSFER COUNT in KiB */
 	} copy_result;
+	/* the results of this nexus's last POPULATE TOKEN and WRITE USING
+	 * TOKEN commands, by LIST IDENTIFIER, for RECEIVE ROD TOKEN
+	 * INFORMATION (SBC-3 5.9, 5.46; odx.c); its loop only */
+	struct scsi_odx_result {
+		bool held;
+		bool running;           /* the command has not completed */
+		uint8_t service_action;
+		uint8_t status;         /* COPY OPERATION STATUS */
+		uint32_t list_id;
+		uint64_t age;           /* the oldest goes first */
+		uint64_t blocks;        /* TRANSFER COUNT in logical blocks */
+		uint8_t sense_len;
+		uint8_t sense[SCSI_ODX_SENSE_MAX];
+		bool has_token;
+		uint8_t token[512];
+	} odx_results[SCSI_ODX_RESULTS];
 };
 
 enum scsi_ua {

@@ -81,6 +81,23 @@ static const struct {
 		{ SENSE_KEY_ILLEGAL_REQUEST, 0x26, 0x09 } },
 	[SENSE_COPY_TARGET_UNREACHABLE] = { "copy target device not reachable", CC,
 					    { SENSE_KEY_COPY_ABORTED, 0x0D, 0x02 } },
+	/* SPC-4 6.3, SBC-3 5.9, 5.46: copy operations and ROD tokens. */
+	[SENSE_OPERATION_IN_PROGRESS] = { "operation in progress", CC,
+					  { SENSE_KEY_ILLEGAL_REQUEST, 0x00, 0x16 } },
+	[SENSE_INSUFFICIENT_RESOURCES_FOR_ROD_TOKEN] = {
+		"insufficient resources to create rod token", CC,
+		{ SENSE_KEY_ILLEGAL_REQUEST, 0x55, 0x0D } },
+	[SENSE_TOKEN_INVALID] = { "invalid token operation, cause not reportable", CC,
+				  { SENSE_KEY_ILLEGAL_REQUEST, 0x23, 0x00 } },
+	[SENSE_REMOTE_TOKEN_USAGE_UNSUPPORTED] = {
+		"invalid token operation, remote token usage not supported", CC,
+		{ SENSE_KEY_ILLEGAL_REQUEST, 0x23, 0x02 } },
+	[SENSE_TOKEN_UNKNOWN] = { "invalid token operation, token unknown", CC,
+				  { SENSE_KEY_ILLEGAL_REQUEST, 0x23, 0x04 } },
+	[SENSE_TOKEN_EXPIRED] = { "invalid token operation, token expired", CC,
+				  { SENSE_KEY_ILLEGAL_REQUEST, 0x23, 0x07 } },
+	[SENSE_TOKEN_CANCELLED] = { "invalid token operation, token cancelled", CC,
+				    { SENSE_KEY_ILLEGAL_REQUEST, 0x23, 0x08 } },
 	[SENSE_CONDITION_MET] = { "condition met", SCSI_STATUS_CONDITION_MET, { 0 } },
 	[SENSE_BUSY] = { "busy", SCSI_STATUS_BUSY, { 0 } },
 	[SENSE_RESERVATION_CONFLICT] = { "reservation conflict",

@@ -245,6 +245,120 @@ static void test_copy_to_unknown_lu_or_past_the_end_aborts(void **state)
 	assert_true(fixture_check(f, 0xA, 0x0D, 0x02));
 }
 
+/* LU 2 over a store of BIG_BLOCKS, so a segment spans several 1 MiB
+ * steps of the copy. */
+#define BIG_BLOCKS 8192u
+
+static void grow_store_add_lu2(struct fixture *f)
+{
+	uint64_t size = (uint64_t)BIG_BLOCKS * FIX_BLOCK;
+	uint8_t *mem = realloc(f->store.mem, size);
+	if (!mem)
+		abort();
+	memset(mem + f->store.bs.size, 0, size - f->store.bs.size);
+	f->store.mem = mem;
+	f->store.bs.size = size;
+	fixture_add_lu(f, 2);
+}
+
+static void fill_pattern(uint8_t *p, uint32_t nblocks)
+{
+	for (uint32_t i = 0; i < nblocks; i++)
+		for (uint32_t j = 0; j < FIX_BLOCK; j += 4)
+			be32_put(p + i * FIX_BLOCK + j, i * 977u + j);
+}
+
+/* SPC-4 6.3.7.5: a segment copies as if its whole source were read before
+ * anything is written, also when source and destination overlap on one
+ * LU with the destination after the source, over more than one step. */
+static void test_copy_forward_overlap_on_one_lu(void **state)
+{
+	struct fixture *f = *state;
+	grow_store_add_lu2(f);
+	enum { N = 5000, SRC = 100, DST = 1300 };
+	uint8_t *want = malloc((size_t)N * FIX_BLOCK);
+	fill_pattern(want, N);
+	memcpy(store_block(f, SRC), want, (size_t)N * FIX_BLOCK);
+	struct list_builder b = { 0 };
+	add_cscd(&b, XCOPY_CSCD_ID, f->lus[2]->naa);
+	add_seg(&b, XCOPY_SEG_B2B, 0, 0, N, SRC, DST);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, finish_list(&b, 1));
+	assert_true(fixture_run(f, 2, cdb, b.p));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(store_block(f, DST), want, (size_t)N * FIX_BLOCK);
+
+	/* and the other way round, the destination before the source */
+	memcpy(store_block(f, DST), want, (size_t)N * FIX_BLOCK);
+	memset(&b, 0, sizeof(b));
+	add_cscd(&b, XCOPY_CSCD_ID, f->lus[2]->naa);
+	add_seg(&b, XCOPY_SEG_B2B, 0, 0, N, DST, SRC);
+	xcopy_cdb(cdb, finish_list(&b, 1));
+	assert_true(fixture_run(f, 2, cdb, b.p));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	assert_memory_equal(store_block(f, SRC), want, (size_t)N * FIX_BLOCK);
+	free(want);
+}
+
+static void other_done(struct scsi_task *t)
+{
+	t->loop->stop = true;
+}
+
+/* RESERVE(6) of lun from another I_T nexus. */
+static void reserve_from(struct fixture *f, struct scsi_nexus *other, uint16_t lun)
+{
+	struct scsi_task t;
+	memset(&t, 0, sizeof(t));
+	t.nexus = other;
+	t.lun_raw = scsi_lun_encode(lun);
+	t.cdb[0] = 0x16;
+	t.attr = SCSI_ATTR_SIMPLE;
+	t.loop = &f->loop;
+	t.done = other_done;
+	assert_true(scsi_task_prepare(&t));
+	scsi_task_execute(&t);
+	f->loop.stop = false;
+	loop_run(&f->loop);
+	f->loop.stop = false;
+	assert_int_equal(t.status, SCSI_STATUS_GOOD);
+	scsi_task_release(&t);
+}
+
+/* SPC-4 5.12.1: a copy into or out of an LU another initiator holds
+ * reserved meets RESERVATION CONFLICT, as a direct write or read would,
+ * whichever LU the EXTENDED COPY was sent to. */
+static void test_copy_meets_reservations_of_the_lus_it_names(void **state)
+{
+	struct fixture *f = *state;
+	struct scsi_nexus other;
+	scsi_nexus_init(&other, &f->target, "iqn.2024-01.org.test:other,i,0x2", &f->loop, NULL);
+	memset(other.ua, 0, sizeof(other.ua));
+	reserve_from(f, &other, 1);
+	memset(store_block(f, 0), 0x5A, FIX_BLOCK);
+	memset(store_block(f, 10), 0, FIX_BLOCK);
+
+	struct list_builder b = { 0 };
+	add_cscd(&b, XCOPY_CSCD_ID, f->lus[0]->naa);
+	add_cscd(&b, XCOPY_CSCD_ID, f->lus[1]->naa);
+	add_seg(&b, XCOPY_SEG_B2B, 0, 1, 1, 0, 10); /* into the reserved LU */
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, finish_list(&b, 1));
+	assert_true(fixture_run(f, 0, cdb, b.p));
+	assert_int_equal(f->task.status, SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(store_block(f, 10)[0], 0);
+
+	memset(&b, 0, sizeof(b));
+	add_cscd(&b, XCOPY_CSCD_ID, f->lus[0]->naa);
+	add_cscd(&b, XCOPY_CSCD_ID, f->lus[1]->naa);
+	add_seg(&b, XCOPY_SEG_B2B, 1, 0, 1, 0, 10); /* out of it */
+	xcopy_cdb(cdb, finish_list(&b, 1));
+	assert_true(fixture_run(f, 0, cdb, b.p));
+	assert_int_equal(f->task.status, SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(store_block(f, 10)[0], 0);
+	scsi_nexus_fini(&other);
+}
+
 static void test_operating_parameters_give_the_limits(void **state)
 {
 	struct fixture *f = *state;
@@ -276,6 +390,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operating_parameters_give_the_limits, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_copy_forward_overlap_on_one_lu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_meets_reservations_of_the_lus_it_names,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
