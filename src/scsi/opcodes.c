@@ -1,6 +1,7 @@
 #include "scsi/opcodes.h"
 
 #include "scsi/handlers.h"
+#include "scsi/odx.h"
 #include "scsi/pr_state.h"
 #include "scsi/sbc_sanitize.h"
 #include "scsi/sbc_thin.h"
@@ -26,6 +27,15 @@
 #define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
 /* PREEMPT AND ABORT completes once the preempted tasks have. */
 #define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
+
+/* SBC-3 5.9.1, 5.46.1: LIST IDENTIFIER in bytes 6-9, PARAMETER LIST
+ * LENGTH in 10-13, GROUP NUMBER in 14. */
+#define ODX_ROW(sa, name, max, flags, handler, pr) \
+	{ 0x83, (sa), (name), 16, \
+	  { 0xFF, 0x1F, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, \
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 }, \
+	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(10, 4), (max), \
+	  OP_ASYNC | (flags), (handler), (pr) }
 
 /* SBC-4 5.30: AUSE is accepted (a failed sanitize leaves no failure mode
  * to exit); IMMED is not, the sanitize completing before its status. The
@@ -179,6 +189,13 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(10, 4), XCOPY_PARAM_MAX,
 	  OP_EMPTY_IS_GOOD | OP_ASYNC, spc_extended_copy, OP_PR_CONFLICT },
+	/* SBC-3 5.9, 5.46: ODX. POPULATE TOKEN only reads its LU; the
+	 * handlers check the token's LU themselves. IMMED is accepted and
+	 * changes nothing: status follows the token or the copy. */
+	ODX_ROW(ODX_SA_POPULATE_TOKEN, "POPULATE TOKEN", ODX_PT_PARAM_MAX, 0,
+		sbc_populate_token, OP_PR_READ),
+	ODX_ROW(ODX_SA_WRITE_USING_TOKEN, "WRITE USING TOKEN", ODX_WUT_PARAM_MAX,
+		OP_WRITES_MEDIUM, sbc_write_using_token, OP_PR_CONFLICT),
 	{ 0x84, 0x00, "RECEIVE COPY RESULTS: COPY STATUS", 16,
 	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
@@ -189,6 +206,12 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(10, 4), XCOPY_OP_PARAMS_LEN,
 	  0, spc_receive_copy_op_params, OP_PR_ALLOWED },
+	/* SPC-4 6.18.6: the held results of the nexus's ODX commands. */
+	{ 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO, "RECEIVE ROD TOKEN INFORMATION", 16,
+	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00,
+	    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00 },
+	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(10, 4), ODX_RRTI_RESP_MAX,
+	  0, spc_receive_rod_token_info, OP_PR_ALLOWED },
 	{ 0x88, NO_SA, "READ(16)", 16,
 	  { 0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },

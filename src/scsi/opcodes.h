@@ -84,7 +84,7 @@ extern const size_t scsi_nopdefs;
  * 20-byte descriptor (with command timeouts) for up to 64 table entries. */
 #define RSOC_DESC_LEN 8
 #define RSOC_TIMEOUTS_LEN 12
-#define RSOC_MAX_ENTRIES 64
+#define RSOC_MAX_ENTRIES 80
 #define RSOC_RESP_MAX (4 + RSOC_MAX_ENTRIES * (RSOC_DESC_LEN + RSOC_TIMEOUTS_LEN))
 
 /* The entry for opcode and service_action (-1 for an opcode without

@@ -317,6 +317,7 @@ struct scsi_nexus {
 		bool running;           /* the command has not completed */
 		uint8_t service_action;
 		uint8_t status;         /* COPY OPERATION STATUS */
+		uint8_t scsi_status;    /* the command's own */
 		uint32_t list_id;
 		uint64_t age;           /* the oldest goes first */
 		uint64_t blocks;        /* TRANSFER COUNT in logical blocks */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "scsi/handlers.h"
+#include "scsi/odx.h"
 #include "scsi/opcodes.h"
 #include "scsi/pr.h"
 #include "scsi/task.h"
@@ -164,22 +165,26 @@ enum sense_reason spc_receive_copy_op_params(struct scsi_task *task)
 }
 
 /* SPC-4 7.8.17: the Supported Commands, Parameter Data and Supported
- * Descriptors third-party copy descriptors, each padded to 4 bytes. */
+ * Descriptors third-party copy descriptors, then ODX's (odx.c), each
+ * padded to 4 bytes. */
 size_t xcopy_vpd_third_party_copy(uint8_t *p)
 {
 	static const uint8_t commands[] = {
-		0x83, 1, 0x00, /* EXTENDED COPY (LID1) */
-		0x84, 2, 0x00, 0x03, /* RECEIVE COPY RESULTS: COPY STATUS, OPERATING PARAMETERS */
+		0x83, 3, 0x00, ODX_SA_POPULATE_TOKEN, ODX_SA_WRITE_USING_TOKEN,
+		/* RECEIVE COPY RESULTS: COPY STATUS, OPERATING PARAMETERS,
+		 * RECEIVE ROD TOKEN INFORMATION */
+		0x84, 3, 0x00, 0x03, ODX_SA_RECEIVE_ROD_TOKEN_INFO,
 	};
 	static const uint8_t descriptors[] = { XCOPY_SEG_B2B, XCOPY_CSCD_ID };
 	memset(p, 0, XCOPY_VPD_MAX);
 	size_t len = 0;
 
+	size_t cmd_len = (1 + sizeof(commands) + 3) & ~(size_t)3;
 	be16_put(p + len, 0x0001);
-	be16_put(p + len + 2, 8);
+	be16_put(p + len + 2, (uint16_t)cmd_len);
 	p[len + 4] = sizeof(commands);
 	memcpy(p + len + 5, commands, sizeof(commands));
-	len += 12;
+	len += 4 + cmd_len;
 
 	be16_put(p + len, 0x0004);
 	be16_put(p + len + 2, 0x1C);
@@ -193,5 +198,5 @@ size_t xcopy_vpd_third_party_copy(uint8_t *p)
 	p[len + 4] = sizeof(descriptors);
 	memcpy(p + len + 5, descriptors, sizeof(descriptors));
 	len += 8;
-	return len;
+	return len + odx_vpd_descriptors(p + len);
 }

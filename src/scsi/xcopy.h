@@ -112,7 +112,7 @@ enum sense_reason xcopy_parse(const uint8_t *p, uint32_t len, struct xcopy_list 
 #define XCOPY_OP_PARAMS_LEN 46
 /* VPD 8Fh (SPC-4 7.8.17): writes the page payload, returns its length
  * (at most XCOPY_VPD_MAX). */
-#define XCOPY_VPD_MAX 64
+#define XCOPY_VPD_MAX 400
 size_t xcopy_vpd_third_party_copy(uint8_t *p);
 
 /* OP_ASYNC handler: EXTENDED COPY (LID1). */
