@@ -337,6 +337,10 @@ static int run(void)
 		      blocks_equal(a, 1, 100, src, 700) &&
 		      blocks_equal(a, 1, 3000, src + 700 * BLOCK, N + M - 700),
 	      "WRITE USING TOKEN into LUN 1 of the same target, two ranges");
+	struct range dst_b = { 10000, N + M };
+	check(ok && good(write_using(b, 1, 30, token, 0, &dst_b, 1)) &&
+		      blocks_equal(b, 1, 10000, src, N + M),
+	      "the token redeemed by another initiator's session (LUN 1)");
 	struct scsi_task *t = rrti(a, 1, 3);
 	check(t && t->status == SCSI_STATUS_GOOD && t->datain.data[4] == 0x11 &&
 		      t->datain.data[5] == 0x01 && t->datain.data[15] == 0xF1 &&

@@ -531,6 +531,27 @@ static void test_populate_checks_its_fields(void **state)
 	assert_true(fixture_check(f, 0x5, 0x24, 0x00));
 }
 
+/* A read-only or software write protected LU takes no token copy. */
+static void test_write_protected_destination_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t zero[ROD_TOKEN_LEN] = { 0 };
+	be32_put(zero, ROD_TYPE_BLOCK_ZERO);
+	struct plist w;
+	plist_init(&w, true);
+	plist_range(&w, 0, 1);
+	memset(blk(f, 0), 0x44, FIX_BLOCK);
+	f->lus[0]->readonly = true;
+	write_using(f, 0, zero, 0, &w, 1);
+	assert_true(fixture_check(f, 0x7, 0x27, 0x00));
+	f->lus[0]->readonly = false;
+	scsi_lu_mode_change(f->lus[0], SCSI_MODE_SWP, SCSI_MODE_SWP);
+	write_using(f, 0, zero, 0, &w, 2);
+	assert_true(fixture_check(f, 0x7, 0x27, 0x02));
+	scsi_lu_mode_change(f->lus[0], SCSI_MODE_SWP, 0);
+	assert_int_equal(blk(f, 0)[0], 0x44);
+}
+
 /* SPC-4 7.8.17: VPD 8Fh names the ODX commands and has the block device
  * ROD limits, ROD token features and supported ROD types descriptors. */
 static void test_third_party_copy_vpd_describes_odx(void **state)
@@ -586,6 +607,7 @@ int main(void)
 		T(test_token_count_is_bounded),
 		T(test_populate_checks_its_fields),
 		T(test_third_party_copy_vpd_describes_odx),
+		T(test_write_protected_destination_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
