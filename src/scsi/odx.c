@@ -54,29 +54,18 @@ static enum sense_reason result_begin(struct scsi_task *task, uint8_t sa)
 	if (slot && slot->running)
 		return SENSE_OPERATION_IN_PROGRESS;
 	uint64_t newest = 0;
+	struct scsi_odx_result *free_slot = NULL, *oldest = NULL;
 	for (unsigned i = 0; i < SCSI_ODX_RESULTS; i++) {
 		struct scsi_odx_result *r = &n->odx_results[i];
 		if (r->age > newest)
 			newest = r->age;
-		if (slot || r->running)
-			continue;
-		if (!r->held) {
-			slot = r;
-			continue;
-		}
-		/* the oldest finished one, unless a free slot turns up */
-		struct scsi_odx_result *oldest = r;
-		for (unsigned k = 0; k < SCSI_ODX_RESULTS; k++) {
-			struct scsi_odx_result *o = &n->odx_results[k];
-			if (!o->held) {
-				oldest = o;
-				break;
-			}
-			if (!o->running && o->age < oldest->age)
-				oldest = o;
-		}
-		slot = oldest;
+		if (!r->held && !free_slot)
+			free_slot = r;
+		if (r->held && !r->running && (!oldest || r->age < oldest->age))
+			oldest = r;
 	}
+	if (!slot)
+		slot = free_slot ? free_slot : oldest;
 	if (!slot)
 		return SENSE_NONE;
 	*slot = (struct scsi_odx_result){

@@ -8,18 +8,14 @@
  * A segment whose destination overlaps its source after it on the same
  * store is copied backwards, so it copies as if its whole source had
  * been read first. */
-#include <stdlib.h>
 #include <string.h>
 
-#include "scsi/handlers.h"
 #include "scsi/odx.h"
 #include "scsi/opcodes.h"
 #include "scsi/pr.h"
 #include "scsi/task.h"
 #include "scsi/xcopy.h"
 #include "util/be.h"
-#include "util/log.h"
-#include "util/macros.h"
 
 /* The LU of the task's target the nexus sees with c's designator. Inside
  * the handler's callback, where the LUN map is valid. */
