@@ -18,6 +18,8 @@
 #include "control/targets.h"
 #include "daemon/dataplane.h"
 #include "iscsi/conn.h"
+#include "iscsi/transport_stats.h"
+#include "scsi/stats.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/macros.h"
@@ -368,6 +370,12 @@ int main(int argc, char **argv)
 		log_error("control loop setup failed");
 		goto out_config;
 	}
+	/* Before the first LU: each gets a counter shard per thread. */
+	scsi_stats_set_threads(cfg.threads);
+	if (iscsi_stats_init() < 0) {
+		log_error("out of memory for the per-thread counters");
+		goto out_targets;
+	}
 	if (targets_build(&cfg) < 0)
 		goto out_targets;
 	host.limits = cfg.limits;
@@ -391,6 +399,8 @@ out_dataplane:
 	dataplane_stop();
 out_targets:
 	targets_free();
+	scsi_stats_registry_free();
+	iscsi_stats_fini();
 	loop_fini(&ctl.loop);
 	close(ctl.sigfd);
 out_config:

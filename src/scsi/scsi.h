@@ -104,6 +104,7 @@ enum scsi_lu_mode {
 };
 
 struct pr_state;
+struct scsi_stats_block;
 
 /* A logical unit. Locking rule:
  * - identity and geometry (lun ... revision, readonly) are fixed at
@@ -150,6 +151,7 @@ struct scsi_lu {
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 	struct range_lock range_lock; /* writes vs atomic commands, any thread */
+	struct scsi_stats_block *stats; /* its I/O counters (stats.h), or NULL */
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
@@ -301,6 +303,7 @@ struct scsi_nexus {
 		uint16_t segments;      /* SEGMENTS PROCESSED */
 		uint32_t kib;           /* TRANSFER COUNT in KiB */
 	} copy_result;
+	struct scsi_stats_block *stats; /* its I/O counters (stats.h), or NULL */
 };
 
 enum scsi_ua {
@@ -368,6 +371,8 @@ struct scsi_task {
 				  * length writes no more than was sent */
 	struct bufwait_account *data_account; /* whose minimum guarantee the chunks
 					       * draw on (util/bufwait.h), or NULL */
+	uint64_t arrived_ns;     /* CLOCK_MONOTONIC when the command came in, for
+				  * its latency (stats.h); 0: not measured */
 
 	/* set by scsi_task_prepare */
 	struct scsi_lu *lu;      /* a reference; NULL when the LUN does not exist */
