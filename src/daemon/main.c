@@ -14,6 +14,7 @@
 
 #include "control/access.h"
 #include "control/config.h"
+#include "control/metrics.h"
 #include "control/portal.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
@@ -43,6 +44,7 @@ struct options {
 	size_t nlimits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
+	const char *metrics; /* --metrics ADDR:PORT */
 };
 
 static void usage(FILE *out)
@@ -64,6 +66,9 @@ static void usage(FILE *out)
 		"                          connections one source address may hold (default %u)\n"
 		"  -C, --limit NAME=N      a limit of the config's limits group (docs/CONFIG.md),\n"
 		"                          e.g. nop_interval_s=15; 0 turns most off\n"
+		"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                          (docs/METRICS.md), e.g. 127.0.0.1:9470; loopback only\n"
+		"                          unless the config's metrics group has allow_remote\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
@@ -111,7 +116,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256 };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -124,6 +129,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "limit", required_argument, NULL, 'C' },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -189,6 +195,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			log_set_level(level);
 			break;
 		}
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
 		case 'V':
 			printf("lunard %s\n", LUNAR_VERSION);
 			exit(0);
@@ -230,6 +239,13 @@ static int load_config(const struct options *o, struct lunar_config *cfg)
 		iscsi_limit_put(&cfg->peer_limits, o->limits[i].key, o->limits[i].value);
 	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
 		fprintf(stderr, "lunard: out of memory\n");
+		return -1;
+	}
+	const char *why = o->metrics ? config_metrics_set_listen(&cfg->metrics, o->metrics) : NULL;
+	if (!why)
+		why = config_metrics_check(&cfg->metrics);
+	if (why) {
+		fprintf(stderr, "lunard: metrics %s: %s\n", cfg->metrics.text[0] ? cfg->metrics.text : o->metrics, why);
 		return -1;
 	}
 	if (o->threads_set)
@@ -386,7 +402,7 @@ int main(int argc, char **argv)
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
-	if (portals_open(&cfg, &ctl.loop, &host) < 0)
+	if (portals_open(&cfg, &ctl.loop, &host) < 0 || metrics_start(&cfg.metrics) < 0)
 		goto out_portals;
 	control_arm_signal(&ctl);
 	print_banner(&cfg);
@@ -394,6 +410,7 @@ int main(int argc, char **argv)
 	loop_run(&ctl.loop);
 	status = 0;
 out_portals:
+	metrics_stop();
 	portals_close();
 out_dataplane:
 	dataplane_stop();
