@@ -246,6 +246,7 @@ static int load_config(const struct options *o, struct lunar_config *cfg)
 		why = config_metrics_check(&cfg->metrics);
 	if (why) {
 		fprintf(stderr, "lunard: metrics %s: %s\n", cfg->metrics.text[0] ? cfg->metrics.text : o->metrics, why);
+		config_free(cfg);
 		return -1;
 	}
 	if (o->threads_set)
