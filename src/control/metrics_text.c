@@ -150,7 +150,7 @@ static void io_families(struct out *o, const char *prefix, const char *whose, co
 	char name[64], help[160], sec[32];
 
 	snprintf(name, sizeof(name), "%s_commands_total", prefix);
-	snprintf(help, sizeof(help), "SCSI commands completed %s, by kind (read and write move medium blocks).", whose);
+	snprintf(help, sizeof(help), "SCSI commands answered, by kind (read and write move medium blocks); %s.", whose);
 	family(o, name, "counter", help);
 	for (size_t i = 0; i < n; i++)
 		for (unsigned k = 0; k < SCSI_STATS_NKINDS; k++)
@@ -158,19 +158,19 @@ static void io_families(struct out *o, const char *prefix, const char *whose, co
 			     (unsigned long long)v[i].t.done[k]);
 
 	snprintf(name, sizeof(name), "%s_read_bytes_total", prefix);
-	snprintf(help, sizeof(help), "Bytes of medium data read %s.", whose);
+	snprintf(help, sizeof(help), "Bytes of medium data read; %s.", whose);
 	family(o, name, "counter", help);
 	for (size_t i = 0; i < n; i++)
 		emit(o, "%s{%s} %llu\n", name, v[i].labels, (unsigned long long)v[i].t.bytes_read);
 
 	snprintf(name, sizeof(name), "%s_written_bytes_total", prefix);
-	snprintf(help, sizeof(help), "Bytes of medium data written %s (commands that completed GOOD).", whose);
+	snprintf(help, sizeof(help), "Bytes of medium data written by commands that completed GOOD; %s.", whose);
 	family(o, name, "counter", help);
 	for (size_t i = 0; i < n; i++)
 		emit(o, "%s{%s} %llu\n", name, v[i].labels, (unsigned long long)v[i].t.bytes_written);
 
 	snprintf(name, sizeof(name), "%s_check_conditions_total", prefix);
-	snprintf(help, sizeof(help), "Commands %s that ended in CHECK CONDITION, by sense key (keys seen only).", whose);
+	snprintf(help, sizeof(help), "Commands that ended in CHECK CONDITION, by sense key (keys seen only); %s.", whose);
 	family(o, name, "counter", help);
 	for (size_t i = 0; i < n; i++)
 		for (unsigned k = 0; k < SCSI_STATS_SENSE_KEYS; k++)
@@ -179,13 +179,13 @@ static void io_families(struct out *o, const char *prefix, const char *whose, co
 				     (unsigned long long)v[i].t.check_condition[k]);
 
 	snprintf(name, sizeof(name), "%s_commands_in_flight", prefix);
-	snprintf(help, sizeof(help), "SCSI commands received %s and not yet answered (queue depth).", whose);
+	snprintf(help, sizeof(help), "SCSI commands received and not yet answered (queue depth); %s.", whose);
 	family(o, name, "gauge", help);
 	for (size_t i = 0; i < n; i++)
 		emit(o, "%s{%s} %llu\n", name, v[i].labels, (unsigned long long)scsi_stats_in_flight(&v[i].t));
 
 	snprintf(name, sizeof(name), "%s_command_latency_seconds", prefix);
-	snprintf(help, sizeof(help), "Latency of SCSI commands %s: from the command's arrival to its response sent.", whose);
+	snprintf(help, sizeof(help), "Time from a SCSI command's arrival to its response sent; %s.", whose);
 	family(o, name, "histogram", help);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t cum = 0;
@@ -300,14 +300,14 @@ char *metrics_text(const struct scsi_stats_snapshot *s, const struct iscsi_stats
 	if (n < 0)
 		o.failed = true;
 	else
-		io_families(&o, "lunar_lu", "on the logical unit", v, (size_t)n);
+		io_families(&o, "lunar_lu", "per logical unit", v, (size_t)n);
 	free(v);
 	v = NULL;
 	n = build_series(s, SCSI_STATS_NEXUS, &v);
 	if (n < 0)
 		o.failed = true;
 	else
-		io_families(&o, "lunar_initiator", "by the initiator to the target", v, (size_t)n);
+		io_families(&o, "lunar_initiator", "per initiator and target, its sessions added up", v, (size_t)n);
 	free(v);
 	if (o.failed) {
 		free(o.buf);
