@@ -290,8 +290,8 @@ static void transport_families(struct out *o, const struct iscsi_stats_totals *t
 char *metrics_text(const struct scsi_stats_snapshot *s, const struct iscsi_stats_totals *t, size_t max,
 		   size_t *len)
 {
-	struct out o = { .cap = 4096, .max = max };
-	o.buf = o.cap <= max + 1 ? malloc(o.cap) : NULL;
+	struct out o = { .cap = max < 4096 ? max + 1 : 4096, .max = max };
+	o.buf = malloc(o.cap);
 	if (!o.buf)
 		return NULL;
 	transport_families(&o, t);

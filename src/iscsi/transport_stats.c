@@ -15,7 +15,7 @@ static unsigned nshards = 1;
 int iscsi_stats_init(void)
 {
 	unsigned n = scsi_stats_nshards();
-	union iscsi_stats_shard *s = aligned_alloc(64, n * sizeof(*s));
+	union iscsi_stats_shard *s = aligned_alloc(SCSI_STATS_CACHE_LINE, n * sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	memset(s, 0, n * sizeof(*s));

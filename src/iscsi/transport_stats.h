@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "scsi/stats.h"
 #include "util/macros.h"
 
 enum iscsi_stats_session { ISCSI_STATS_NORMAL, ISCSI_STATS_DISCOVERY, ISCSI_STATS_NSESSION };
@@ -49,7 +50,8 @@ struct iscsi_stats_counters {
 
 union iscsi_stats_shard {
 	struct iscsi_stats_counters c;
-	char pad[DIV_ROUND_UP(sizeof(struct iscsi_stats_counters), 64) * 64];
+	char pad[DIV_ROUND_UP(sizeof(struct iscsi_stats_counters), SCSI_STATS_CACHE_LINE) *
+		 SCSI_STATS_CACHE_LINE];
 };
 
 struct iscsi_stats_totals {
