@@ -11,6 +11,9 @@
 #     lunar_authentication_failures_total; an initiator off the ACL:
 #     authorization; an unknown target: not_found), a good one
 #     lunar_logins_total;
+#   - a session held open on a raw socket (raw_session.py) shows in the
+#     gauges and has its initiator's series; the Reject its bad opcode
+#     gets counts;
 #   - --metrics ADDR:PORT serves it too; a wildcard address is refused
 #     without allow_remote; with neither, nothing listens.
 # Usage: tests/metrics/run.sh --lunard PATH
@@ -237,6 +240,34 @@ sessions_left() {
     echo "$v"
 }
 check_eq "no session is left" 0 "$(sessions_left)"
+
+# ---- a session held open on a raw socket: gauges, its series, a Reject ----
+raw_initiator=iqn.2026-11.org.test:metrics-raw
+scrape before || true
+coproc RAW { timeout "$step_timeout" python3 "$here/raw_session.py" 127.0.0.1 "${portal##*:}" "$t_open" "$raw_initiator" 2>&1; }
+# shellcheck disable=SC2153  # RAW_PID is set by coproc
+raw_pid=$RAW_PID
+exec {raw_out}<&"${RAW[0]}" {raw_in}>&"${RAW[1]}"
+line=
+read -r -t "$step_timeout" line <&"$raw_out" || true
+if [[ $line == logged-in ]]; then
+    check_ok "a raw session logged in"
+    scrape held || true
+    check_eq "it shows in lunar_sessions" 1 "$(value "$work/held.prom" 'lunar_sessions{type="normal"}')"
+    check_eq "and in lunar_connections" 1 "$(value "$work/held.prom" lunar_connections)"
+    check_eq "its initiator has its series" 0 \
+        "$(value "$work/held.prom" "lunar_initiator_commands_in_flight{target=\"$t_open\",initiator=\"$raw_initiator\"}")"
+    echo go >&"$raw_in"
+    line=
+    read -r -t "$step_timeout" line <&"$raw_out" || true
+    check_eq "a vendor-specific opcode is rejected as not supported" "reject 0x05" "$line"
+else
+    check_fail "the raw session did not log in: $line"
+fi
+exec {raw_in}>&- {raw_out}<&-
+wait "$raw_pid" 2>/dev/null || true
+scrape after || true
+check_eq "the Reject counted" 1 "$(delta lunar_rejects_sent_total)"
 
 # ---- how it is switched on, and off ----
 server_kill
