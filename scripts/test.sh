@@ -9,6 +9,7 @@
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
 #   odx       ODX token copy and EXTENDED COPY end to end (sanitizer lunard)
+#   metrics   the Prometheus endpoint: counters follow I/O and logins (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -150,6 +151,9 @@ if ((have_asan)); then
 		stage odx tests/odx/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/odx/lunar-odx-tool
 	stage odx-sanitizers sanitizer_clean "$logs/odx-lunard.log"
+	SERVER_KEEP_LOG=$logs/metrics-lunard.log \
+		stage metrics tests/metrics/run.sh --lunard $asan/src/daemon/lunard
+	stage metrics-sanitizers sanitizer_clean "$logs/metrics-lunard.log"
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard

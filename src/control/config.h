@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "control/config_chap.h"
+#include "control/config_metrics.h"
 #include "iscsi/peer_limits.h"
 #include "iscsi/params.h"
 
@@ -64,6 +65,7 @@ struct lunar_config {
 	size_t ntargets;
 	struct iscsi_target_limits limits;
 	struct config_chap discovery_chap;
+	struct config_metrics metrics; /* the Prometheus endpoint; off unless configured */
 };
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */

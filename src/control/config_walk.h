@@ -60,6 +60,9 @@ int config_key_chap(struct config_ctx *c, const config_setting_t *s, const struc
 int config_key_discovery(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
 			 void *obj);
 
+/* config_metrics.c: the top-level `metrics` group. */
+int config_key_metrics(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
+
 /* config_acl.c: the "acl" list of target t (after its "luns"). */
 int config_key_acl(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
 void config_acl_free(struct config_target *t);

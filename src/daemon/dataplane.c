@@ -10,6 +10,7 @@
 
 #include "iscsi/conn.h"
 #include "scsi/scsi.h"
+#include "scsi/stats.h"
 #include "util/bufwait.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -85,6 +86,7 @@ static void *dp_main(void *arg)
 	snprintf(name, sizeof(name), "lunar-dp%u", t->index);
 	pthread_setname_np(pthread_self(), name);
 	bufwait_bind(&t->bufs);
+	scsi_stats_bind_thread(t->index);
 	loop_run(&t->loop);
 	return NULL;
 }

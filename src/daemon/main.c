@@ -14,10 +14,13 @@
 
 #include "control/access.h"
 #include "control/config.h"
+#include "control/metrics.h"
 #include "control/portal.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
 #include "iscsi/conn.h"
+#include "iscsi/transport_stats.h"
+#include "scsi/stats.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/macros.h"
@@ -41,6 +44,7 @@ struct options {
 	size_t nlimits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
+	const char *metrics; /* --metrics ADDR:PORT */
 };
 
 static void usage(FILE *out)
@@ -62,6 +66,9 @@ static void usage(FILE *out)
 		"                          connections one source address may hold (default %u)\n"
 		"  -C, --limit NAME=N      a limit of the config's limits group (docs/CONFIG.md),\n"
 		"                          e.g. nop_interval_s=15; 0 turns most off\n"
+		"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                          (docs/METRICS.md), e.g. 127.0.0.1:9470; loopback only\n"
+		"                          unless the config's metrics group has allow_remote\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
@@ -109,7 +116,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256 };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -122,6 +129,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "limit", required_argument, NULL, 'C' },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -187,6 +195,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			log_set_level(level);
 			break;
 		}
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
 		case 'V':
 			printf("lunard %s\n", LUNAR_VERSION);
 			exit(0);
@@ -228,6 +239,14 @@ static int load_config(const struct options *o, struct lunar_config *cfg)
 		iscsi_limit_put(&cfg->peer_limits, o->limits[i].key, o->limits[i].value);
 	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
 		fprintf(stderr, "lunard: out of memory\n");
+		return -1;
+	}
+	const char *why = o->metrics ? config_metrics_set_listen(&cfg->metrics, o->metrics) : NULL;
+	if (!why)
+		why = config_metrics_check(&cfg->metrics);
+	if (why) {
+		fprintf(stderr, "lunard: metrics %s: %s\n", cfg->metrics.text[0] ? cfg->metrics.text : o->metrics, why);
+		config_free(cfg);
 		return -1;
 	}
 	if (o->threads_set)
@@ -368,6 +387,12 @@ int main(int argc, char **argv)
 		log_error("control loop setup failed");
 		goto out_config;
 	}
+	/* Before the first LU: each gets a counter shard per thread. */
+	scsi_stats_set_threads(cfg.threads);
+	if (iscsi_stats_init() < 0) {
+		log_error("out of memory for the per-thread counters");
+		goto out_targets;
+	}
 	if (targets_build(&cfg) < 0)
 		goto out_targets;
 	host.limits = cfg.limits;
@@ -378,7 +403,7 @@ int main(int argc, char **argv)
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
-	if (portals_open(&cfg, &ctl.loop, &host) < 0)
+	if (portals_open(&cfg, &ctl.loop, &host) < 0 || metrics_start(&cfg.metrics) < 0)
 		goto out_portals;
 	control_arm_signal(&ctl);
 	print_banner(&cfg);
@@ -386,11 +411,14 @@ int main(int argc, char **argv)
 	loop_run(&ctl.loop);
 	status = 0;
 out_portals:
+	metrics_stop();
 	portals_close();
 out_dataplane:
 	dataplane_stop();
 out_targets:
 	targets_free();
+	scsi_stats_registry_free();
+	iscsi_stats_fini();
 	loop_fini(&ctl.loop);
 	close(ctl.sigfd);
 out_config:

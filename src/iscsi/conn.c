@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "iscsi/conn_admit.h"
+#include "iscsi/transport_stats.h"
 #include "util/addr.h"
 #include "util/clock.h"
 #include "util/iov.h"
@@ -38,6 +39,7 @@ static void all_add(struct iscsi_conn *conn)
 	all_head = conn;
 	all_count++;
 	pthread_mutex_unlock(&all_lock);
+	iscsi_stats_conn_opened();
 }
 
 static void all_remove(struct iscsi_conn *conn)
@@ -51,6 +53,7 @@ static void all_remove(struct iscsi_conn *conn)
 		conn->all_next->all_prev = conn->all_prev;
 	all_count--;
 	pthread_mutex_unlock(&all_lock);
+	iscsi_stats_conn_closed();
 }
 
 unsigned iscsi_conn_live_count(void)
@@ -234,6 +237,8 @@ static void on_tx(struct loop_op *op, int res)
 		return;
 	}
 	if (res < 0) {
+		if (res == -ECANCELED)
+			iscsi_stats_dropped(ISCSI_STATS_DROP_SEND_STALL);
 		iscsi_conn_close(conn, res == -ECANCELED ? "the peer accepted nothing within the send timeout"
 				 : strerror(-res));
 		iscsi_conn_put(conn);
@@ -396,6 +401,7 @@ static void idle_check(struct iscsi_conn *conn)
 	}
 	if (conn->idle_policy == CONN_IDLE_CLOSE) {
 		if (idle >= s_to_ns(l->discovery_idle_s)) {
+			iscsi_stats_dropped(ISCSI_STATS_DROP_DISCOVERY_IDLE);
 			iscsi_conn_close(conn, "discovery session idle");
 			return;
 		}
@@ -405,6 +411,7 @@ static void idle_check(struct iscsi_conn *conn)
 	if (conn->ping_out) {
 		uint64_t waited = now - conn->ping_sent_ns;
 		if (waited >= s_to_ns(l->nop_timeout_s)) {
+			iscsi_stats_dropped(ISCSI_STATS_DROP_NOP_TIMEOUT);
 			iscsi_conn_close(conn, "no NOP-Out answered the NOP-In ping");
 			return;
 		}

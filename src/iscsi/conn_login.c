@@ -10,6 +10,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/ffp.h"
 #include "iscsi/session.h"
+#include "iscsi/transport_stats.h"
 #include "util/clock.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -186,6 +187,7 @@ static void login_refuse_throttled(struct iscsi_conn *conn, const struct iscsi_h
 	memcpy(r.isid, h->login.isid, sizeof(r.isid));
 	log_warn_limited("connection %s: login refused: too many failed authentications from this address",
 		 conn->peer_text);
+	iscsi_stats_login_failed(r.status);
 	login_end_with(conn, &r, "too many failed authentications");
 }
 
@@ -195,6 +197,7 @@ static void login_reject_malformed(struct iscsi_conn *conn, const struct iscsi_h
 {
 	struct iscsi_login_rsp r = { .itt = h->itt, .status = ISCSI_LOGIN_INITIATOR_ERROR };
 	memcpy(r.isid, conn->rx_bhs + 8, sizeof(r.isid));
+	iscsi_stats_login_failed(r.status);
 	login_end_with(conn, &r, "malformed Login Request");
 }
 
@@ -232,6 +235,8 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 					 : "an unnamed initiator",
 				 conn->login.fail_reason ? conn->login.fail_reason : "refused");
 		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, clock_now_ms());
+		iscsi_stats_auth_failed();
+		iscsi_stats_login_failed(conn->login.status);
 		login_send_delayed(conn, tx);
 		return;
 	}
@@ -245,9 +250,11 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 	case ISCSI_LOGIN_CONTINUE:
 		break;
 	case ISCSI_LOGIN_REJECTED:
+		iscsi_stats_login_failed(conn->login.status);
 		iscsi_conn_close_after_tx(conn, "login rejected");
 		break;
 	case ISCSI_LOGIN_DONE:
+		iscsi_stats_login_done(conn->login.discovery);
 		login_finish(conn);
 		break;
 	}

@@ -4,6 +4,7 @@
 
 #include "iscsi/conn.h"
 #include "iscsi/session.h"
+#include "iscsi/transport_stats.h"
 #include "util/be.h"
 #include "util/log.h"
 
@@ -75,6 +76,7 @@ void iscsi_reply_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t rea
 		return;
 	memcpy(tx->inline_data, bhs, ISCSI_BHS_LEN);
 	const struct iscsi_reject r = { .reason = reason, .data_len = ISCSI_BHS_LEN };
+	iscsi_stats_reject_sent();
 	iscsi_build_reject(tx->bhs, &r);
 	iscsi_reply_queue(conn, tx);
 }

@@ -336,6 +336,8 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	t->scsi.transport_priv = t;
 	t->scsi.expected_len = h->cmd.edtl;
 	t->scsi.data_account = &s->data_held;
+	/* The clock conn.c read when this PDU's bytes came in (stats.h). */
+	t->scsi.arrived_ns = conn->rx_last_ns;
 	t->prepared = scsi_task_prepare(&t->scsi);
 	if (t->prepared)
 		task_claim(s, t);

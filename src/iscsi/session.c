@@ -11,6 +11,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/reply.h"
 #include "iscsi/task.h"
+#include "iscsi/transport_stats.h"
 #include "util/escape.h"
 #include "util/log.h"
 
@@ -220,6 +221,7 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	s->next = table;
 	table = s;
 	pthread_mutex_unlock(&table_lock);
+	iscsi_stats_session_opened(s->discovery);
 
 	conn->session = s;
 	*tsih = s->tsih;
@@ -237,6 +239,7 @@ static void table_remove(struct iscsi_session *s)
 	for (struct iscsi_session **pp = &table; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
+			iscsi_stats_session_closed(s->discovery);
 			break;
 		}
 	}

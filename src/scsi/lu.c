@@ -8,6 +8,7 @@
 #include "scsi/pr.h"
 #include "scsi/rod_token.h"
 #include "scsi/scsi.h"
+#include "scsi/stats.h"
 #include "util/log.h"
 
 #define LU_DEFAULT_PRODUCT "lunar disk"
@@ -120,6 +121,7 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 	lu_copy_ascii(lu->product, sizeof(lu->product),
 		      cfg->product ? cfg->product : LU_DEFAULT_PRODUCT);
 	lu_copy_ascii(lu->revision, sizeof(lu->revision), LU_REVISION);
+	lu->stats = scsi_stats_lu_open(target_name, lu->lun);
 	return lu;
 }
 
@@ -161,5 +163,6 @@ void scsi_lu_put(struct scsi_lu *lu)
 	lu->close_bs(lu->bs);
 	range_lock_fini(&lu->range_lock);
 	scsi_pr_fini(lu);
+	scsi_stats_close(lu->stats);
 	free(lu);
 }

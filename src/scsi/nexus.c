@@ -4,6 +4,7 @@
 
 #include "scsi/nexus.h"
 #include "scsi/pr.h"
+#include "scsi/stats.h"
 
 /* Pending unit attentions in the order they are reported (SAM-5 5.14: a
  * power-on condition outranks the others, then the other resets). */
@@ -32,6 +33,7 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 	nexus->ops = ops;
 	snprintf(nexus->initiator_port, sizeof(nexus->initiator_port), "%s",
 		 initiator_port ? initiator_port : "");
+	nexus->stats = scsi_stats_nexus_open(target->name, nexus->initiator_port);
 	/* A new I_T nexus sees every LU as just powered on (SAM-5 6.3.1).
 	 * Under the lock the map cannot be replaced, so either this nexus
 	 * sees a new LU here or the change reaches it through the list. */
@@ -60,6 +62,8 @@ void scsi_nexus_fini(struct scsi_nexus *nexus)
 	}
 	pthread_mutex_unlock(&nexus->target->lock);
 	scsi_nexus_set_view(nexus, NULL);
+	scsi_stats_close(nexus->stats);
+	nexus->stats = NULL;
 }
 
 void scsi_ua_establish(struct scsi_nexus *nexus, uint16_t lun, enum scsi_ua ua)

@@ -104,6 +104,7 @@ enum scsi_lu_mode {
 };
 
 struct pr_state;
+struct scsi_stats_block;
 
 /* A logical unit. Locking rule:
  * - identity and geometry (lun ... revision, readonly) are fixed at
@@ -153,6 +154,7 @@ struct scsi_lu {
 	/* ROD tokens over this LU's blocks that a write must cancel
 	 * (rod_token.h); 0 keeps writes to one relaxed load */
 	_Atomic unsigned rod_tokens;
+	struct scsi_stats_block *stats; /* its I/O counters (stats.h), or NULL */
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
@@ -326,6 +328,7 @@ struct scsi_nexus {
 		bool has_token;
 		uint8_t token[512];
 	} odx_results[SCSI_ODX_RESULTS];
+	struct scsi_stats_block *stats; /* its I/O counters (stats.h), or NULL */
 };
 
 enum scsi_ua {
@@ -393,6 +396,8 @@ struct scsi_task {
 				  * length writes no more than was sent */
 	struct bufwait_account *data_account; /* whose minimum guarantee the chunks
 					       * draw on (util/bufwait.h), or NULL */
+	uint64_t arrived_ns;     /* CLOCK_MONOTONIC when the command came in, for
+				  * its latency (stats.h); 0: not measured */
 
 	/* set by scsi_task_prepare */
 	struct scsi_lu *lu;      /* a reference; NULL when the LUN does not exist */

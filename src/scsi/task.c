@@ -6,8 +6,10 @@
 #include "scsi/nexus.h"
 #include "scsi/opcodes.h"
 #include "scsi/pr.h"
+#include "scsi/stats.h"
 #include "scsi/xcopy.h"
 #include "util/be.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -304,6 +306,7 @@ bool scsi_task_prepare(struct scsi_task *task)
 {
 	task_reset(task);
 	enum sense_reason r = task_check(task);
+	scsi_stats_task_begin(task);
 	if (r == SENSE_NONE && task_write_ends_mid_block(task)) {
 		/* No data moves, but direction and length stay as the CDB says:
 		 * the transport's residual tells the initiator how far its
@@ -588,6 +591,9 @@ void scsi_task_release(struct scsi_task *task)
 		task->state = SCSI_TASK_IDLE;
 	}
 	xcopy_task_release(task);
+	/* The transport stamped the command's arrival from the clock read
+	 * it already makes per PDU; this is the one read per command. */
+	scsi_stats_task_end(task, task->arrived_ns ? clock_now_ns() : 0);
 	scsi_lu_put(task->lu);
 	task->lu = NULL;
 	task_drop_data(task);

@@ -95,6 +95,9 @@ static void new_nexus_waits_until_the_old_one_is_gone(void **state)
 	run_until(1);
 	assert_int_equal(order[0], 0);
 	assert_int_equal(tasks[1].state, SCSI_TASK_WAITING);
+	/* A nexus ends after its last task (scsi_nexus_fini). */
+	scsi_task_release(&tasks[0]);
+	memset(&tasks[0], 0, sizeof(tasks[0]));
 	scsi_nexus_fini(&old);
 	run_until(2);
 	assert_int_equal(order[1], 1);
