@@ -87,10 +87,13 @@ static void login_finish(struct iscsi_conn *conn)
 		return;
 	}
 	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
-	log_info_limited("connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
-		 s->discovery ? "discovery" : "normal", s->tsih,
-		 log_escape_str(who, sizeof(who), s->initiator_name), s->discovery ? "" : " to ",
-		 s->discovery ? "" : log_escape_str(what, sizeof(what), s->target_name));
+	const struct log_fields f = {
+		.initiator = log_escape_str(who, sizeof(who), s->initiator_name),
+		.target = s->discovery ? NULL : log_escape_str(what, sizeof(what), s->target_name),
+	};
+	log_info_limited_fields(&f, "connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
+		 s->discovery ? "discovery" : "normal", s->tsih, f.initiator,
+		 s->discovery ? "" : " to ", s->discovery ? "" : f.target);
 	if (s->discovery)
 		return;
 	conn->handoff_to = s->loop;
