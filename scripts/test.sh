@@ -8,6 +8,7 @@
 #   fault     SIGKILL mid-write, dropped connections    (sanitizer lunard)
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
+#   isns      registration with isnsd, discovery domains (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -145,6 +146,9 @@ if ((have_asan)); then
 		stage access tests/access/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/access/lunar-access-tool
 	stage access-sanitizers sanitizer_clean "$logs/access-lunard.log"
+	SERVER_KEEP_LOG=$logs/isns-lunard.log \
+		stage isns tests/isns/run.sh --lunard $asan/src/daemon/lunard
+	stage isns-sanitizers sanitizer_clean "$logs/isns-lunard.log"
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard

@@ -53,6 +53,15 @@ struct config_target {
 	size_t nacl;
 };
 
+/* isns = { server = "addr:port"; dd_refresh_s = N; } (config_isns.c) */
+struct config_isns {
+	bool enabled;                /* the group is present */
+	struct config_portal server; /* port 3205 when the text has none */
+	unsigned dd_refresh_s;       /* discovery-domain membership re-read */
+};
+#define CONFIG_ISNS_PORT 3205
+#define CONFIG_ISNS_DD_REFRESH_S 10
+
 struct lunar_config {
 	char *state_dir;
 	unsigned threads;            /* data-plane threads; 0 = online CPUs */
@@ -64,6 +73,7 @@ struct lunar_config {
 	size_t ntargets;
 	struct iscsi_target_limits limits;
 	struct config_chap discovery_chap;
+	struct config_isns isns;
 };
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */

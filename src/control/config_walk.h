@@ -64,4 +64,7 @@ int config_key_discovery(struct config_ctx *c, const config_setting_t *s, const 
 int config_key_acl(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
 void config_acl_free(struct config_target *t);
 
+/* config_isns.c: the top-level "isns" group. */
+int config_key_isns(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "control/access.h"
 #include "control/config.h"
+#include "control/isns.h"
 #include "control/portal.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
@@ -508,7 +509,11 @@ int main(int argc, char **argv)
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
+	if (cfg.isns.enabled)
+		targets_set_sendtargets_filter(lunar_isns_visible);
 	if (portals_open(&cfg, &ctl.loop, &host) < 0)
+		goto out_portals;
+	if (lunar_isns_start(&cfg) < 0)
 		goto out_portals;
 	control_arm_signal(&ctl);
 	print_banner(&cfg);
@@ -519,6 +524,7 @@ int main(int argc, char **argv)
 	status = 0;
 out_portals:
 	portals_close();
+	lunar_isns_stop();
 out_dataplane:
 	dataplane_stop();
 	liveness_fini(&ctl.liveness);
