@@ -9,6 +9,7 @@
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
 #   isns      registration with isnsd, discovery domains (sanitizer lunard)
+#   systemd   READY, STATUS, watchdog pings, STOPPING   (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -149,6 +150,7 @@ if ((have_asan)); then
 	SERVER_KEEP_LOG=$logs/isns-lunard.log \
 		stage isns tests/isns/run.sh --lunard $asan/src/daemon/lunard
 	stage isns-sanitizers sanitizer_clean "$logs/isns-lunard.log"
+	stage systemd tests/systemd/run.sh --lunard $asan/src/daemon/lunard
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard
