@@ -19,7 +19,7 @@
 
 /* How long one exchange with the server may take (libisns retries the
  * connection meanwhile): it bounds how late shutdown deregisters. */
-#define ISNS_CALL_TIMEOUT_S 5
+#define ISNS_CALL_TIMEOUT_S 3
 /* Refresh period when the server does not say its registration period,
  * and the longest one used even when it allows more. */
 #define ISNS_REFRESH_DEFAULT_S 60
@@ -34,6 +34,21 @@ struct isns_want {
 	struct sockaddr_storage *portals;
 	size_t nportals;
 };
+
+/* The client thread's view of the server: whether the last exchange
+ * failed (then the rest of a round is skipped, and the failure is logged
+ * once, not at every retry), and whether the entity is registered. */
+static bool server_down;
+static bool entity_registered;
+
+/* Logs a failed exchange once per outage. */
+static void exchange_failed(const char *what, int status)
+{
+	if (!server_down)
+		log_warn("isns: %s with %s failed: %s; retrying every %d s", what,
+			 isns_config.ic_server_name, isns_strerror(status), ISNS_RETRY_S);
+	server_down = true;
+}
 
 /* Who may see each target, as read from the server. */
 struct isns_domain_view {
@@ -192,11 +207,13 @@ static long isns_register(isns_client_t *clnt, const struct isns_want *w)
 					period = (long)v;
 			}
 		isns_object_list_destroy(&got);
-		log_info("isns: registered entity %s: %zu target(s), %zu portal(s)", isns.eid,
-			 w->ntargets, nportals);
+		if (server_down || !entity_registered)
+			log_info("isns: registered entity %s: %zu target(s), %zu portal(s)", isns.eid,
+				 w->ntargets, nportals);
+		server_down = false;
+		entity_registered = true;
 	} else {
-		log_warn("isns: registration with %s failed: %s", isns_config.ic_server_name,
-			 isns_strerror(status));
+		exchange_failed("registration", status);
 	}
 	isns_simple_free(reg);
 	isns_source_release(source);
@@ -222,7 +239,7 @@ static void isns_deregister(isns_client_t *clnt, const char *source_target)
 	if (status == ISNS_SUCCESS)
 		log_info("isns: deregistered entity %s", isns.eid);
 	else
-		log_warn("isns: deregistration failed: %s", isns_strerror(status));
+		exchange_failed("deregistration", status);
 	isns_simple_free(dereg);
 	isns_source_release(clnt->ic_source);
 	clnt->ic_source = saved;
@@ -284,7 +301,7 @@ static int read_domains(isns_client_t *clnt, const char *target, struct isns_dom
 	}
 	/* NO_SUCH_ENTRY ends the walk (§5.6.5.3). */
 	if (status != ISNS_NO_SUCH_ENTRY) {
-		log_warn("isns: discovery domains of %s: %s", target, isns_strerror(status));
+		exchange_failed("reading discovery domains", status);
 		ret = -1;
 	}
 	isns_simple_free(q);
@@ -334,6 +351,25 @@ static void wait_until(time_t deadline)
 	pthread_mutex_unlock(&isns.lock);
 }
 
+static bool stop_asked(void)
+{
+	pthread_mutex_lock(&isns.lock);
+	bool stop = isns.stop;
+	pthread_mutex_unlock(&isns.lock);
+	return stop;
+}
+
+/* The seconds until the registration is refreshed: half the server's
+ * registration period, so one lost exchange does not let it expire. */
+static long refresh_after(long period)
+{
+	if (period < 0)
+		return ISNS_RETRY_S;
+	if (period == 0 || period / 2 > ISNS_REFRESH_MAX_S)
+		return ISNS_REFRESH_MAX_S;
+	return period / 2 ? period / 2 : 1;
+}
+
 static void *isns_main(void *arg)
 {
 	isns_client_t *clnt = arg;
@@ -355,23 +391,18 @@ static void *isns_main(void *arg)
 		time_t now = now_s();
 		/* An entity without a storage node has no source to register
 		 * with (§5.6.1): a target-less lunard is not registered. */
-		if (w && w->ntargets && now >= next_register) {
-			long period = isns_register(clnt, w);
-			/* Refresh at half the period, so one lost exchange does
-			 * not let the registration expire. */
-			long every = period < 0 ? ISNS_RETRY_S
-				     : period == 0 ? ISNS_REFRESH_MAX_S
-				     : period / 2 > ISNS_REFRESH_MAX_S ? ISNS_REFRESH_MAX_S
-				     : period / 2 ? period / 2 : 1;
-			next_register = now + every;
-		}
-		if (w && now >= next_domains) {
+		if (w && w->ntargets && now >= next_register)
+			next_register = now + refresh_after(isns_register(clnt, w));
+		if (w && now >= next_domains && !server_down && !stop_asked()) {
 			refresh_domains(clnt, w);
 			next_domains = now + isns.dd_refresh_s;
+		} else if (server_down) {
+			next_domains = next_register;
 		}
 		wait_until(next_register < next_domains ? next_register : next_domains);
 	}
-	if (w && w->ntargets)
+	/* An unreachable server would only make shutdown wait. */
+	if (w && w->ntargets && entity_registered && !server_down)
 		isns_deregister(clnt, w->targets[0]);
 	want_free(w);
 	isns_client_destroy(clnt);

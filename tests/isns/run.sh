@@ -7,7 +7,9 @@
 #   - with the initiator and only one target in a discovery domain
 #     (isnsadm --dd-register), SendTargets (iscsi-ls -s) lists only that
 #     target to that initiator, and nothing to an initiator in no domain;
-#   - after SIGTERM the targets are gone from the server.
+#   - after SIGTERM the targets are gone from the server;
+#   - with the server unreachable, lunard serves logins as usual and stops
+#     promptly (the iSNS client never holds the control loop).
 # Usage: tests/isns/run.sh --lunard PATH
 # Ends with "N passed, N failed".
 # shellcheck source-path=SCRIPTDIR
@@ -174,4 +176,22 @@ else
     check_fail "lunard logged the deregistration: $(grep isns "$SERVER_LOG" | tail -3)"
 fi
 stop_isnsd
+
+# The server gone: a port nothing listens on.
+dead_port=$(server_free_port)
+sed -i "s/127.0.0.1:$isns_port/127.0.0.1:$dead_port/" "$work/lunar.conf"
+server_start
+sleep 1
+if timeout 10 iscsi-ls -i "$member" "iscsi://$portal" >"$work/down.out" 2>&1; then
+    check_ok "discovery answered while the iSNS server is unreachable"
+else
+    check_fail "discovery answered while the iSNS server is unreachable: $(tail -2 "$work/down.out")"
+fi
+start=$SECONDS
+server_kill
+if ((SECONDS - start <= 5)); then
+    check_ok "shutdown does not wait for an unreachable iSNS server ($((SECONDS - start)) s)"
+else
+    check_fail "shutdown took $((SECONDS - start)) s with the iSNS server unreachable"
+fi
 check_summary
