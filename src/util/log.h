@@ -67,6 +67,7 @@ void log_msg_limited(struct log_limit *l, enum log_level level, const struct log
 #define log_warn_limited(...) log_limited_(LL_WARN, NULL, __VA_ARGS__)
 #define log_info_limited(...) log_limited_(LL_INFO, NULL, __VA_ARGS__)
 /* The same with journal fields (a const struct log_fields *). */
+#define log_warn_limited_fields(fields, ...) log_limited_(LL_WARN, fields, __VA_ARGS__)
 #define log_info_limited_fields(fields, ...) log_limited_(LL_INFO, fields, __VA_ARGS__)
 
 #endif
