@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Listens on a datagram socket as systemd's NOTIFY_SOCKET does and prints
-each notification's lines, one per line, until SECONDS pass or the file
-STOP_FILE appears."""
+each notification's lines as "SECONDS LINE" (monotonic time), until
+SECONDS pass or the file STOP_FILE appears."""
 import os
 import socket
 import sys
@@ -19,5 +19,6 @@ while time.monotonic() < end and not os.path.exists(stop_file):
         data = sock.recv(4096).decode(errors="replace")
     except socket.timeout:
         continue
+    now = time.monotonic()
     for line in data.splitlines():
-        print(line, flush=True)
+        print("%.3f %s" % (now, line), flush=True)
