@@ -10,6 +10,8 @@
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
 #   odx       ODX token copy and EXTENDED COPY end to end (sanitizer lunard)
 #   metrics   the Prometheus endpoint: counters follow I/O and logins (sanitizer lunard)
+#   isns      registration with isnsd, discovery domains (sanitizer lunard)
+#   systemd   READY, STATUS, watchdog pings, STOPPING   (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -154,6 +156,10 @@ if ((have_asan)); then
 	SERVER_KEEP_LOG=$logs/metrics-lunard.log \
 		stage metrics tests/metrics/run.sh --lunard $asan/src/daemon/lunard
 	stage metrics-sanitizers sanitizer_clean "$logs/metrics-lunard.log"
+	SERVER_KEEP_LOG=$logs/isns-lunard.log \
+		stage isns tests/isns/run.sh --lunard $asan/src/daemon/lunard
+	stage isns-sanitizers sanitizer_clean "$logs/isns-lunard.log"
+	stage systemd tests/systemd/run.sh --lunard $asan/src/daemon/lunard
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard

@@ -542,6 +542,7 @@ static const struct config_key config_root_keys[] = {
 	{ .name = "targets", .parse = config_key_targets },
 	{ KEY("discovery", config_key_discovery, struct lunar_config, discovery_chap) },
 	{ KEY("metrics", config_key_metrics, struct lunar_config, metrics) },
+	{ KEY("isns", config_key_isns, struct lunar_config, isns) },
 };
 
 static const char *const config_default_portals[] = { "0.0.0.0:3260", "[::]:3260" };

@@ -54,6 +54,15 @@ struct config_target {
 	size_t nacl;
 };
 
+/* isns = { server = "addr:port"; dd_refresh_s = N; } (config_isns.c) */
+struct config_isns {
+	bool enabled;                /* the group is present */
+	struct config_portal server; /* port 3205 when the text has none */
+	unsigned dd_refresh_s;       /* discovery-domain membership re-read */
+};
+#define CONFIG_ISNS_PORT 3205
+#define CONFIG_ISNS_DD_REFRESH_S 10
+
 struct lunar_config {
 	char *state_dir;
 	unsigned threads;            /* data-plane threads; 0 = online CPUs */
@@ -66,6 +75,7 @@ struct lunar_config {
 	struct iscsi_target_limits limits;
 	struct config_chap discovery_chap;
 	struct config_metrics metrics; /* the Prometheus endpoint; off unless configured */
+	struct config_isns isns;
 };
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */

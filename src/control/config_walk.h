@@ -67,4 +67,7 @@ int config_key_metrics(struct config_ctx *c, const config_setting_t *s, const st
 int config_key_acl(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
 void config_acl_free(struct config_target *t);
 
+/* config_isns.c: the top-level "isns" group. */
+int config_key_isns(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
+
 #endif

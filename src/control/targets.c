@@ -315,6 +315,13 @@ static void portal_list_build(struct portal_list *pl)
 		freeifaddrs(ifs);
 }
 
+static bool (*sendtargets_filter)(const char *target, const char *initiator);
+
+void targets_set_sendtargets_filter(bool (*visible)(const char *target, const char *initiator))
+{
+	sendtargets_filter = visible;
+}
+
 int targets_sendtargets(const char *value, const char *initiator_name,
 			const char *session_target, char *out, size_t cap)
 {
@@ -327,7 +334,8 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 		 * is whether the name could log in at all. */
 		size_t nst = 0;
 		for (size_t i = 0; i < ntargets; i++)
-			if (acl_lists(targets[i]->config, initiator_name))
+			if (acl_lists(targets[i]->config, initiator_name) &&
+			    (!sendtargets_filter || sendtargets_filter(targets[i]->scsi.name, initiator_name)))
 				st[nst++] = (struct iscsi_st_target){
 					.name = targets[i]->scsi.name, .portals = pl->portals, .nportals = pl->n,
 				};

@@ -80,6 +80,9 @@ int targets_lun_view(void *target, const char *initiator_name, struct scsi_lun_v
  * initiator_name may log in to are listed or answered for by name
  * (RFC 7143 §12.3: the response lists the targets the initiator is
  * authorized to access). Returns the bytes written or -errno. */
+/* Also lists a target only when visible(target, initiator) says so (iSNS
+ * discovery domains, control/isns.h); set before the portals open. */
+void targets_set_sendtargets_filter(bool (*visible)(const char *target, const char *initiator));
 int targets_sendtargets(const char *value, const char *initiator_name,
 			const char *session_target, char *out, size_t cap);
 

@@ -149,12 +149,17 @@ struct loop *dataplane_pick(void)
 struct loop_job {
 	struct loop_msg msg;
 	struct loop *loop;
+	bool ask_logout;  /* else close */
+	uint16_t seconds; /* to log out in */
 };
 
-static void close_connections_here(struct loop_msg *msg)
+static void connections_job_here(struct loop_msg *msg)
 {
 	struct loop_job *job = (struct loop_job *)msg;
-	iscsi_conn_close_all_on(job->loop);
+	if (job->ask_logout)
+		iscsi_conn_ask_logout_all_on(job->loop, job->seconds);
+	else
+		iscsi_conn_close_all_on(job->loop);
 	free(job);
 }
 
@@ -165,17 +170,29 @@ static void stop_here(struct loop_msg *msg)
 }
 
 /* Shutdown asks again every few milliseconds, so a lost request (no
- * memory for it) only delays the close. */
-void dataplane_close_connections(void)
+ * memory for it) only delays it. */
+static void post_connections_job(bool ask_logout, uint16_t seconds)
 {
 	for (unsigned i = 0; i < nthreads; i++) {
 		struct loop_job *job = calloc(1, sizeof(*job));
 		if (!job)
 			continue;
-		job->msg.fn = close_connections_here;
+		job->msg.fn = connections_job_here;
 		job->loop = &threads[i].loop;
+		job->ask_logout = ask_logout;
+		job->seconds = seconds;
 		loop_post(&threads[i].loop, &job->msg);
 	}
+}
+
+void dataplane_close_connections(void)
+{
+	post_connections_job(false, 0);
+}
+
+void dataplane_ask_logout(uint16_t seconds)
+{
+	post_connections_job(true, seconds);
 }
 
 void dataplane_stop(void)

@@ -18,6 +18,9 @@ struct loop *const *dataplane_loops(void);
 struct loop *dataplane_pick(void);
 /* Asks every data-plane loop to close its connections. */
 void dataplane_close_connections(void);
+/* Asks every data-plane loop to have its connections' initiators log out
+ * within seconds (iscsi_conn_ask_logout_all_on). */
+void dataplane_ask_logout(uint16_t seconds);
 /* Stops and joins every thread. */
 void dataplane_stop(void);
 

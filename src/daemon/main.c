@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,15 @@
 #include "control/access.h"
 #include "control/config.h"
 #include "control/metrics.h"
+#include "control/isns.h"
 #include "control/portal.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
 #include "iscsi/conn.h"
 #include "iscsi/transport_stats.h"
 #include "scsi/stats.h"
+#include "iscsi/session.h"
+#include "util/liveness.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/macros.h"
@@ -28,8 +32,14 @@
 /* Commands the target accepts beyond ExpCmdSN (MaxCmdSN - ExpCmdSN + 1). */
 #define CMD_WINDOW 128
 #define CONTROL_RING_ENTRIES 256
+/* After the initiators had their chance to log out (RFC 7143 §11.9.1
+ * AsyncEvent 1, --shutdown-timeout), how long closing what remains may
+ * take. */
 #define SHUTDOWN_GRACE_MS 5000
 #define SHUTDOWN_POLL_MS 20
+#define SHUTDOWN_LOGOUT_DEFAULT_S 10
+/* systemd's STATUS= line is refreshed at most this often. */
+#define STATUS_INTERVAL_MS 1000
 #define MAX_LISTEN 16
 #define MAX_LIMIT_OPTIONS 32
 
@@ -39,6 +49,8 @@ struct options {
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
+	unsigned logout_timeout_s; /* graceful shutdown: initiators log out within it */
+	bool logout_timeout_set;
 	/* --limit NAME=N and its shorthands, applied over the config's */
 	struct { const struct iscsi_limit_key *key; unsigned value; } limits[MAX_LIMIT_OPTIONS];
 	size_t nlimits;
@@ -70,10 +82,13 @@ static void usage(FILE *out)
 		"                          (docs/METRICS.md), e.g. 127.0.0.1:9470; loopback only\n"
 		"                          unless the config's metrics group has allow_remote\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
+		"      --shutdown-timeout S\n"
+		"                          on SIGTERM, initiators are asked to log out and\n"
+		"                          have S seconds to do it (default %u); 0 closes at once\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
 		LUNAR_DEFAULT_STATE_DIR, defaults.login.login_timeout_s,
-		defaults.login.max_connections_per_address);
+		defaults.login.max_connections_per_address, SHUTDOWN_LOGOUT_DEFAULT_S);
 }
 
 static int parse_bounded(const char *option, const char *text, unsigned min, unsigned max,
@@ -116,7 +131,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -131,6 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "limit", required_argument, NULL, 'C' },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -172,6 +188,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_PER_ADDRESS:
 			if (add_limit(o, "--max-conns-per-address", "max_connections_per_address", optarg) < 0)
 				return -1;
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			/* Parameter3 of the Async Message is 16 bits of seconds. */
+			if (parse_bounded("--shutdown-timeout", optarg, 0, 3600, &o->logout_timeout_s) < 0)
+				return -1;
+			o->logout_timeout_set = true;
 			break;
 		case 'C': {
 			const char *eq = strchr(optarg, '=');
@@ -295,7 +317,29 @@ struct control {
 	struct __kernel_timespec tick;
 	unsigned waited_ms;
 	bool shutting_down;
+	bool closing;               /* the logout wait is over: what remains is closed */
+	unsigned logout_timeout_s;
+	const struct lunar_config *cfg;
+	/* systemd (sd_notify): STATUS= and the watchdog */
+	struct loop_op status_op;
+	struct __kernel_timespec status_ts;
+	char status[128];
+	struct loop_op watchdog_op;
+	struct __kernel_timespec watchdog_ts;
+	uint64_t watchdog_ns;       /* between pings: half systemd's interval */
+	struct liveness liveness;   /* the data-plane loops, asked at each ping */
+	bool watchdog_starved;      /* a loop did not answer: pings withheld */
 };
+
+static void control_arm_timer(struct control *c, struct loop_op *op, struct __kernel_timespec *ts,
+			      uint64_t ns)
+{
+	*ts = (struct __kernel_timespec){ .tv_sec = (long long)(ns / 1000000000u),
+					  .tv_nsec = (long long)(ns % 1000000000u) };
+	struct io_uring_sqe *sqe = loop_get_sqe(&c->loop);
+	io_uring_prep_timeout(sqe, ts, 0, 0);
+	loop_sqe_set_op(sqe, op);
+}
 
 static void control_arm_signal(struct control *c)
 {
@@ -306,27 +350,48 @@ static void control_arm_signal(struct control *c)
 
 static void control_arm_tick(struct control *c)
 {
-	c->tick = (struct __kernel_timespec){ .tv_nsec = SHUTDOWN_POLL_MS * 1000000L };
-	struct io_uring_sqe *sqe = loop_get_sqe(&c->loop);
-	io_uring_prep_timeout(sqe, &c->tick, 0, 0);
-	loop_sqe_set_op(sqe, &c->tick_op);
+	control_arm_timer(c, &c->tick_op, &c->tick, SHUTDOWN_POLL_MS * 1000000ull);
 }
 
-/* Waits for connections to drain, asking again in case one was on its
- * way to a data-plane loop when the first request went out. */
+/* Asks the initiators to log out, or (once the wait is over) closes what
+ * remains, here and on every data-plane loop; asked again at each tick in
+ * case a connection was on its way to a data-plane loop the first time. */
+static void shutdown_sweep(struct control *c)
+{
+	if (c->closing) {
+		iscsi_conn_close_all_on(&c->loop);
+		dataplane_close_connections();
+	} else {
+		iscsi_conn_ask_logout_all_on(&c->loop, (uint16_t)c->logout_timeout_s);
+		dataplane_ask_logout((uint16_t)c->logout_timeout_s);
+	}
+}
+
+/* Graceful shutdown (RFC 7143 §11.9.1): the initiators were asked to log
+ * out within logout_timeout_s while their commands in flight complete;
+ * then whatever is left is closed, and SHUTDOWN_GRACE_MS bounds that. */
 static void on_tick(struct loop_op *op, int res)
 {
 	struct control *c = container_of(op, struct control, tick_op);
 	c->waited_ms += SHUTDOWN_POLL_MS;
 	unsigned live = iscsi_conn_live_count();
-	if (live == 0 || c->waited_ms >= SHUTDOWN_GRACE_MS) {
-		if (live)
-			log_warn("shutdown: %u connection(s) still open after %u ms", live, c->waited_ms);
+	if (live == 0) {
+		log_info("shutdown: every connection ended");
 		c->loop.stop = true;
 		return;
 	}
-	iscsi_conn_close_all_on(&c->loop);
-	dataplane_close_connections();
+	if (!c->closing && c->waited_ms >= c->logout_timeout_s * 1000u) {
+		if (c->logout_timeout_s)
+			log_warn("shutdown: %u connection(s) did not log out within %u s: closing them",
+				 live, c->logout_timeout_s);
+		c->closing = true;
+		c->waited_ms = 0;
+	} else if (c->closing && c->waited_ms >= SHUTDOWN_GRACE_MS) {
+		log_warn("shutdown: %u connection(s) still open after %u ms", live, c->waited_ms);
+		c->loop.stop = true;
+		return;
+	}
+	shutdown_sweep(c);
 	control_arm_tick(c);
 }
 
@@ -340,12 +405,73 @@ static void on_signal(struct loop_op *op, int res)
 	if (c->shutting_down)
 		return;
 	c->shutting_down = true;
-	log_info("signal %u: shutting down", c->siginfo.ssi_signo);
+	log_info("signal %u: shutting down; initiators have %u s to log out", c->siginfo.ssi_signo,
+		 c->logout_timeout_s);
 	sd_notify(0, "STOPPING=1");
+	/* No new logins from here on. */
 	portals_close();
-	iscsi_conn_close_all_on(&c->loop);
-	dataplane_close_connections();
+	c->closing = c->logout_timeout_s == 0;
+	shutdown_sweep(c);
 	control_arm_tick(c);
+}
+
+/* systemd's STATUS= line, sent when it changes. */
+static void on_status(struct loop_op *op, int res)
+{
+	struct control *c = container_of(op, struct control, status_op);
+	char now[sizeof(c->status)];
+	unsigned conns = iscsi_conn_live_count(), sessions = iscsi_session_count();
+	if (c->shutting_down)
+		snprintf(now, sizeof(now), "shutting down: %u connection%s left", conns,
+			 conns == 1 ? "" : "s");
+	else
+		snprintf(now, sizeof(now), "serving %zu target%s, %u session%s, %u connection%s",
+			 c->cfg->ntargets, c->cfg->ntargets == 1 ? "" : "s", sessions,
+			 sessions == 1 ? "" : "s", conns, conns == 1 ? "" : "s");
+	if (strcmp(now, c->status) != 0) {
+		memcpy(c->status, now, sizeof(now));
+		sd_notifyf(0, "STATUS=%s", c->status);
+	}
+	control_arm_timer(c, &c->status_op, &c->status_ts, STATUS_INTERVAL_MS * 1000000ull);
+}
+
+/* The watchdog is fed only while every data-plane loop answers, so that a
+ * stuck one makes systemd restart lunard (WatchdogSec in the unit). */
+static void on_watchdog(struct loop_op *op, int res)
+{
+	struct control *c = container_of(op, struct control, watchdog_op);
+	unsigned stuck;
+	if (liveness_check(&c->liveness, &stuck)) {
+		if (c->watchdog_starved)
+			log_warn("watchdog: every data-plane thread answers again");
+		c->watchdog_starved = false;
+		sd_notify(0, "WATCHDOG=1");
+	} else if (!c->watchdog_starved) {
+		c->watchdog_starved = true;
+		log_error("watchdog: data-plane thread %u does not answer; systemd is no longer told "
+			  "lunard is alive", stuck);
+	}
+	control_arm_timer(c, &c->watchdog_op, &c->watchdog_ts, c->watchdog_ns);
+}
+
+/* STATUS= updates when systemd listens; watchdog pings at half the
+ * interval when the unit asks for them (WatchdogSec). */
+static int control_start_systemd(struct control *c)
+{
+	if (getenv("NOTIFY_SOCKET"))
+		on_status(&c->status_op, 0);
+	uint64_t usec;
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	int ret = liveness_init(&c->liveness, dataplane_loops(), dataplane_count());
+	if (ret < 0)
+		return ret;
+	log_info("watchdog: pinging systemd every %llu ms while the data plane answers",
+		 (unsigned long long)(usec / 2000));
+	c->watchdog_ns = usec * 1000 / 2;
+	control_arm_timer(c, &c->watchdog_op, &c->watchdog_ts, c->watchdog_ns);
+	sd_notify(0, "WATCHDOG=1");
+	return 0;
 }
 
 static struct iscsi_host host = {
@@ -381,7 +507,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status = 1;
-	struct control ctl = { .sig_op.cb = on_signal, .tick_op.cb = on_tick };
+	struct control ctl = {
+		.sig_op.cb = on_signal, .tick_op.cb = on_tick, .status_op.cb = on_status,
+		.watchdog_op.cb = on_watchdog, .cfg = &cfg,
+		.logout_timeout_s = opts.logout_timeout_set ? opts.logout_timeout_s
+				    : SHUTDOWN_LOGOUT_DEFAULT_S,
+	};
 	ctl.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (ctl.sigfd < 0 || loop_init(&ctl.loop, CONTROL_RING_ENTRIES) < 0) {
 		log_error("control loop setup failed");
@@ -403,18 +534,26 @@ int main(int argc, char **argv)
 	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
+	if (cfg.isns.enabled)
+		targets_set_sendtargets_filter(lunar_isns_visible);
 	if (portals_open(&cfg, &ctl.loop, &host) < 0 || metrics_start(&cfg.metrics) < 0)
+		goto out_portals;
+	if (lunar_isns_start(&cfg) < 0)
 		goto out_portals;
 	control_arm_signal(&ctl);
 	print_banner(&cfg);
+	if (control_start_systemd(&ctl) < 0)
+		goto out_portals;
 	sd_notify(0, "READY=1");
 	loop_run(&ctl.loop);
 	status = 0;
 out_portals:
 	metrics_stop();
 	portals_close();
+	lunar_isns_stop();
 out_dataplane:
 	dataplane_stop();
+	liveness_fini(&ctl.liveness);
 out_targets:
 	targets_free();
 	scsi_stats_registry_free();

@@ -64,22 +64,58 @@ unsigned iscsi_conn_live_count(void)
 	return n;
 }
 
-void iscsi_conn_close_all_on(struct loop *loop)
+/* Applies act to every connection living on loop that wants it. Acting
+ * may free connections of this loop, so collect first; only this thread
+ * frees its connections, so they stay valid meanwhile. act must make the
+ * connection unwanted, or the walk would not end. */
+static void each_on(struct loop *loop, bool (*wanted)(const struct iscsi_conn *c),
+		    void (*act)(struct iscsi_conn *c, uint16_t arg), uint16_t arg)
 {
-	/* Closing may free connections of this loop, so collect first. Only
-	 * this thread frees its connections, so they stay valid meanwhile. */
 	struct iscsi_conn *mine[256];
 	unsigned n;
 	do {
 		n = 0;
 		pthread_mutex_lock(&all_lock);
 		for (struct iscsi_conn *c = all_head; c && n < 256; c = c->all_next)
-			if (c->loop == loop && !c->handoff_pending && c->phase != CONN_CLOSING)
+			if (c->loop == loop && !c->handoff_pending && c->phase != CONN_CLOSING &&
+			    wanted(c))
 				mine[n++] = c;
 		pthread_mutex_unlock(&all_lock);
 		for (unsigned i = 0; i < n; i++)
-			iscsi_conn_close(mine[i], "target shutting down");
+			act(mine[i], arg);
 	} while (n == 256);
+}
+
+static bool any_conn(const struct iscsi_conn *c)
+{
+	return true;
+}
+
+static void close_for_shutdown(struct iscsi_conn *c, uint16_t unused)
+{
+	iscsi_conn_close(c, "target shutting down");
+}
+
+void iscsi_conn_close_all_on(struct loop *loop)
+{
+	each_on(loop, any_conn, close_for_shutdown, 0);
+}
+
+static bool not_asked(const struct iscsi_conn *c)
+{
+	return !c->logout_asked;
+}
+
+static void ask_logout(struct iscsi_conn *c, uint16_t seconds)
+{
+	c->logout_asked = true;
+	if (!c->upper->ask_logout || !c->upper->ask_logout(c, seconds))
+		iscsi_conn_close(c, "target shutting down");
+}
+
+void iscsi_conn_ask_logout_all_on(struct loop *loop, uint16_t seconds)
+{
+	each_on(loop, not_asked, ask_logout, seconds);
 }
 
 static void rx_arm(struct iscsi_conn *conn);

@@ -115,6 +115,9 @@ struct iscsi_conn_upper {
 	/* CONN_IDLE_PING: the liveness timer ran (at least every
 	 * nop_interval_s); now_ns is clock_now_ns() (util/clock.h). */
 	void (*tick)(struct iscsi_conn *conn, uint64_t now_ns);
+	/* Shutdown: asks the initiator to log out within seconds (NULL, or
+	 * false returned: nothing to log out of, the connection is closed). */
+	bool (*ask_logout)(struct iscsi_conn *conn, uint16_t seconds);
 };
 
 #define ISCSI_AHS_MAX (255u * 4u)
@@ -175,6 +178,7 @@ struct iscsi_conn {
 	struct loop *handoff_to;
 	struct loop_msg handoff_msg;
 	struct iscsi_conn *all_prev, *all_next; /* every live connection, for shutdown */
+	bool logout_asked;          /* shutdown asked the upper once (ask_logout) */
 
 	/* limits (struct iscsi_conn_limits) */
 	uint32_t tx_queued;         /* memory the send queue holds (tx_queue_bytes) */
@@ -219,6 +223,10 @@ void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt);
 void iscsi_conn_rx_start(struct iscsi_conn *conn);
 /* Shutdown: closes every connection living on loop (call on its thread). */
 void iscsi_conn_close_all_on(struct loop *loop);
+/* Graceful shutdown, first step: asks every connection living on loop to
+ * log out within seconds (once each; later calls reach the connections
+ * that arrived since), and closes those with nothing to log out of. */
+void iscsi_conn_ask_logout_all_on(struct loop *loop, uint16_t seconds);
 unsigned iscsi_conn_live_count(void);
 
 #endif

@@ -88,10 +88,13 @@ static void login_finish(struct iscsi_conn *conn)
 		return;
 	}
 	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
-	log_info_limited("connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
-		 s->discovery ? "discovery" : "normal", s->tsih,
-		 log_escape_str(who, sizeof(who), s->initiator_name), s->discovery ? "" : " to ",
-		 s->discovery ? "" : log_escape_str(what, sizeof(what), s->target_name));
+	const struct log_fields f = {
+		.initiator = log_escape_str(who, sizeof(who), s->initiator_name),
+		.target = s->discovery ? NULL : log_escape_str(what, sizeof(what), s->target_name),
+	};
+	log_info_limited_fields(&f, "connection %s: %s session tsih %u for %s%s%s", conn->peer_text,
+		 s->discovery ? "discovery" : "normal", s->tsih, f.initiator,
+		 s->discovery ? "" : " to ", s->discovery ? "" : f.target);
 	if (s->discovery)
 		return;
 	conn->handoff_to = s->loop;
@@ -201,6 +204,27 @@ static void login_reject_malformed(struct iscsi_conn *conn, const struct iscsi_h
 	login_end_with(conn, &r, "malformed Login Request");
 }
 
+/* A refused login, with the names the initiator sent as journal fields. */
+static void log_refusal(const struct iscsi_conn *conn)
+{
+	if (log_get_level() < LL_WARN)
+		return;
+	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
+	log_escape_str(who, sizeof(who), conn->login.initiator_name);
+	log_escape_str(what, sizeof(what), conn->login.target_name);
+	const struct log_fields f = {
+		.initiator = who[0] ? who : NULL,
+		.target = !conn->login.discovery && what[0] ? what : NULL,
+	};
+	if (conn->login.status == ISCSI_LOGIN_AUTH_FAILED)
+		log_warn_limited_fields(&f, "connection %s: authentication failed for %s: %s",
+					conn->peer_text, who[0] ? who : "an unnamed initiator",
+					conn->login.fail_reason ? conn->login.fail_reason : "refused");
+	else if (conn->login.status == ISCSI_LOGIN_NOT_AUTHORIZED)
+		log_warn_limited_fields(&f, "connection %s: %s not authorized for %s", conn->peer_text,
+					who, conn->login.discovery ? "discovery" : what);
+}
+
 static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const uint8_t *data)
 {
 	if (conn->login_bad_header) {
@@ -227,24 +251,15 @@ static void login_pdu(struct iscsi_conn *conn, const struct iscsi_hdr *h, const 
 						       tx->inline_data, LOGIN_RSP_MAX, &rsp_len);
 	tx->data_len = (uint32_t)rsp_len;
 	conn->reply_seq.next_statsn = conn->login.statsn + 1;
-	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
+	if (res == ISCSI_LOGIN_REJECTED)
+		log_refusal(conn);
 	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_AUTH_FAILED) {
-		log_warn_limited("connection %s: authentication failed for %s: %s", conn->peer_text,
-				 conn->login.initiator_name[0]
-					 ? log_escape_str(who, sizeof(who), conn->login.initiator_name)
-					 : "an unnamed initiator",
-				 conn->login.fail_reason ? conn->login.fail_reason : "refused");
 		auth_throttle_failed(&login_throttle, (const struct sockaddr *)&conn->peer, clock_now_ms());
 		iscsi_stats_auth_failed();
 		iscsi_stats_login_failed(conn->login.status);
 		login_send_delayed(conn, tx);
 		return;
 	}
-	if (res == ISCSI_LOGIN_REJECTED && conn->login.status == ISCSI_LOGIN_NOT_AUTHORIZED)
-		log_warn_limited("connection %s: %s not authorized for %s", conn->peer_text,
-				 log_escape_str(who, sizeof(who), conn->login.initiator_name),
-				 conn->login.discovery ? "discovery"
-					 : log_escape_str(what, sizeof(what), conn->login.target_name));
 	iscsi_conn_queue(conn, tx);
 	switch (res) {
 	case ISCSI_LOGIN_CONTINUE:

@@ -221,6 +221,23 @@ static void handle_logout(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		iscsi_conn_close_after_tx(conn, "logout");
 }
 
+/* RFC 7143 §11.9.1 AsyncEvent 1: the target requests a Logout, which the
+ * initiator sends on this connection within Parameter3 seconds (Parameters
+ * 1 and 2 are reserved for this event). A discovery session is simply
+ * closed: it holds nothing the initiator would lose. */
+bool iscsi_ffp_ask_logout(struct iscsi_conn *conn, uint16_t seconds)
+{
+	if (conn->session->discovery)
+		return false;
+	struct iscsi_tx *tx = iscsi_reply_alloc(conn, 0, "Async Message");
+	if (!tx)
+		return true;
+	const struct iscsi_async_msg m = { .event = ISCSI_ASYNC_LOGOUT_REQUEST, .param3 = seconds };
+	iscsi_build_async_msg(tx->bhs, &m);
+	iscsi_reply_queue(conn, tx);
+	return true;
+}
+
 /* TMF functions, RFC 7143 §11.5.1. */
 enum {
 	TMF_ABORT_TASK = 1, TMF_ABORT_TASK_SET = 2, TMF_CLEAR_ACA = 3, TMF_CLEAR_TASK_SET = 4,

@@ -4,6 +4,7 @@
 #ifndef LUNAR_ISCSI_FFP_H
 #define LUNAR_ISCSI_FFP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "iscsi/pdu.h"
@@ -49,5 +50,8 @@ void iscsi_ffp_reject(struct iscsi_conn *conn, uint8_t reason);
 /* Full feature phase PDUs other than SCSI Command and Data-Out (ffp.c). */
 void iscsi_ffp_handle(struct iscsi_conn *conn, const struct iscsi_hdr *h,
 		      const uint8_t *data, uint32_t len);
+/* Shutdown: sends the Async Message that asks the initiator to log out
+ * within seconds; false for a discovery session (close it instead). */
+bool iscsi_ffp_ask_logout(struct iscsi_conn *conn, uint16_t seconds);
 
 #endif

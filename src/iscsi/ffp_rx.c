@@ -196,6 +196,7 @@ static const struct iscsi_conn_upper ffp_upper = {
 	.free = ffp_free,
 	.ping = ffp_ping,
 	.tick = ffp_tick,
+	.ask_logout = iscsi_ffp_ask_logout,
 };
 
 int iscsi_ffp_start(struct iscsi_conn *conn)

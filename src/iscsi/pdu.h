@@ -232,8 +232,13 @@ struct iscsi_reject {
 };
 void iscsi_build_reject(uint8_t bhs[ISCSI_BHS_LEN], const struct iscsi_reject *r);
 
+/* AsyncEvent codes, RFC 7143 §11.9.1. */
+enum iscsi_async_event {
+	ISCSI_ASYNC_LOGOUT_REQUEST = 1,
+};
+
 struct iscsi_async_msg {
-	uint8_t event, vcode;
+	uint8_t event, vcode;    /* event: enum iscsi_async_event */
 	uint16_t param1, param2, param3;
 	uint32_t statsn, exp_cmdsn, max_cmdsn;
 	uint64_t lun;

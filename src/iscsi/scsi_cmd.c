@@ -10,6 +10,7 @@
 #include "iscsi/session.h"
 #include "iscsi/task.h"
 #include "util/clock.h"
+#include "util/escape.h"
 #include "util/iov.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -303,7 +304,14 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 	conn->ffp->rx_task = NULL;
 	const char *violation = cmd_unsolicited_violation(&s->params, h);
 	if (violation) {
-		log_info_limited("connection %s: ITT 0x%08x: %s", conn->peer_text, h->itt, violation);
+		char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
+		const struct log_fields f = {
+			.initiator = log_escape_str(who, sizeof(who), s->initiator_name),
+			.target = log_escape_str(what, sizeof(what), s->target_name),
+			.itt = h->itt, .has_itt = true,
+		};
+		log_info_limited_fields(&f, "connection %s: ITT 0x%08x: %s", conn->peer_text, h->itt,
+					violation);
 		iscsi_session_cmd_done(s);
 		iscsi_ffp_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;

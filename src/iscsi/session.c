@@ -270,10 +270,13 @@ void iscsi_session_put(struct iscsi_session *s)
 static void session_end(struct iscsi_session *s)
 {
 	table_remove(s);
-	char who[LOG_ESCAPE_BUF];
-	log_info("session %s tsih %u%s: closed", log_escape_str(who, sizeof(who), s->initiator_name),
-		 s->tsih,
-		 s->discovery ? " (discovery)" : "");
+	char who[LOG_ESCAPE_BUF], what[LOG_ESCAPE_BUF];
+	const struct log_fields f = {
+		.initiator = log_escape_str(who, sizeof(who), s->initiator_name),
+		.target = s->discovery ? NULL : log_escape_str(what, sizeof(what), s->target_name),
+	};
+	log_msg_fields(LL_INFO, &f, "session %s tsih %u%s: closed", f.initiator, s->tsih,
+		       s->discovery ? " (discovery)" : "");
 	iscsi_session_put(s);
 }
 

@@ -3,7 +3,15 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+/* CODE_FILE= and friends would name this file, not the call site. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 
@@ -11,6 +19,10 @@ static enum log_level current_level = LL_INFO;
 
 static const char *const level_names[] = {
 	[LL_ERROR] = "error", [LL_WARN] = "warn", [LL_INFO] = "info", [LL_DEBUG] = "debug",
+};
+
+static const int level_priorities[] = {
+	[LL_ERROR] = LOG_ERR, [LL_WARN] = LOG_WARNING, [LL_INFO] = LOG_INFO, [LL_DEBUG] = LOG_DEBUG,
 };
 
 /* Call sites' limits may be shared by every loop thread. */
@@ -37,11 +49,54 @@ int log_parse_level(const char *name, enum log_level *level)
 	return -1;
 }
 
-__attribute__((format(printf, 3, 0)))
-static void log_vmsg(enum log_level level, unsigned suppressed, const char *fmt, va_list ap)
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+static bool to_journal;
+
+/* systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected
+ * stdout/stderr to; a redirected stderr keeps its plain lines. */
+static void journal_detect(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0)
+		to_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* One journal entry: MESSAGE, PRIORITY and the fields known. */
+static void journal_line(enum log_level level, const struct log_fields *f, const char *line)
+{
+	char fields[6][1100];
+	struct iovec iov[6];
+	unsigned n = 0;
+	snprintf(fields[n++], sizeof(fields[0]), "MESSAGE=%s", line);
+	snprintf(fields[n++], sizeof(fields[0]), "PRIORITY=%d", level_priorities[level]);
+	snprintf(fields[n++], sizeof(fields[0]), "SYSLOG_IDENTIFIER=lunard");
+	if (f && f->target)
+		snprintf(fields[n++], sizeof(fields[0]), "TARGET=%s", f->target);
+	if (f && f->initiator)
+		snprintf(fields[n++], sizeof(fields[0]), "INITIATOR=%s", f->initiator);
+	if (f && f->has_itt)
+		snprintf(fields[n++], sizeof(fields[0]), "ITT=0x%08x", f->itt);
+	for (unsigned i = 0; i < n; i++)
+		iov[i] = (struct iovec){ .iov_base = fields[i], .iov_len = strlen(fields[i]) };
+	sd_journal_sendv(iov, (int)n);
+}
+
+__attribute__((format(printf, 4, 0)))
+static void log_vmsg(enum log_level level, unsigned suppressed, const struct log_fields *f,
+		     const char *fmt, va_list ap)
 {
 	char line[1024];
-	vsnprintf(line, sizeof(line), fmt, ap);
+	int len = vsnprintf(line, sizeof(line), fmt, ap);
+	pthread_once(&journal_once, journal_detect);
+	if (to_journal) {
+		if (suppressed && len >= 0 && (size_t)len < sizeof(line))
+			snprintf(line + len, sizeof(line) - (size_t)len,
+				 " (%u similar messages suppressed)", suppressed);
+		journal_line(level, f, line);
+		return;
+	}
 	/* One fprintf per line so lines from data-plane threads do not interleave. */
 	if (suppressed)
 		fprintf(stderr, "lunard[%s]: %s (%u similar messages suppressed)\n",
@@ -56,7 +111,17 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	log_vmsg(level, 0, fmt, ap);
+	log_vmsg(level, 0, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_fields(enum log_level level, const struct log_fields *f, const char *fmt, ...)
+{
+	if (level > current_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, 0, f, fmt, ap);
 	va_end(ap);
 }
 
@@ -76,7 +141,8 @@ bool log_limit_allow(struct log_limit *l, uint64_t now_ms, unsigned *suppressed)
 	return true;
 }
 
-void log_msg_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+void log_msg_limited(struct log_limit *l, enum log_level level, const struct log_fields *f,
+		     const char *fmt, ...)
 {
 	if (level > current_level)
 		return;
@@ -88,6 +154,6 @@ void log_msg_limited(struct log_limit *l, enum log_level level, const char *fmt,
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	log_vmsg(level, suppressed, fmt, ap);
+	log_vmsg(level, suppressed, f, fmt, ap);
 	va_end(ap);
 }

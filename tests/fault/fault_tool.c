@@ -10,6 +10,11 @@
  *          logging out; then check a fresh session still reads.
  *   idle   --url URL --seconds S              log in, send nothing for S
  *          seconds, then check the session still reads.
+ *   hold   --url URL --seconds S              log in and serve the session
+ *          (libiscsi answers a target's logout request) until the target
+ *          ends it; fails if it still stands after S seconds.
+ *   deaf   --url URL --seconds S              log in, then read nothing
+ *          for S seconds (a peer that ignores the logout request).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -291,6 +297,43 @@ static int do_idle(const struct opts *o)
 	return ok ? 0 : 1;
 }
 
+/* ---- hold and deaf: the two sides of graceful shutdown ---- */
+
+static int do_hold(const struct opts *o)
+{
+	int lun;
+	struct iscsi_context *iscsi = login(o->url, &lun);
+	if (!iscsi)
+		return 2;
+	if (!read_block0(iscsi, lun))
+		read_block0(iscsi, lun);
+	printf("hold: logged in\n");
+	fflush(stdout);
+	uint64_t start = now_ms(), end = start + o->seconds * 1000u;
+	bool ended = false;
+	while (!ended && now_ms() < end)
+		ended = !service(iscsi, 100);
+	iscsi_destroy_context(iscsi);
+	printf("hold: session %s after %" PRIu64 " ms\n", ended ? "ended by the target" : "still up",
+	       now_ms() - start);
+	return ended ? 0 : 1;
+}
+
+static int do_deaf(const struct opts *o)
+{
+	int lun;
+	struct iscsi_context *iscsi = login(o->url, &lun);
+	if (!iscsi)
+		return 2;
+	if (!read_block0(iscsi, lun))
+		read_block0(iscsi, lun);
+	printf("deaf: logged in\n");
+	fflush(stdout);
+	sleep(o->seconds);
+	iscsi_destroy_context(iscsi);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .seconds = 5, .rounds = 20 };
@@ -312,7 +355,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !o.url || o.seconds > 60 || o.rounds > 200) {
-		fprintf(stderr, "usage: lunar-fault-tool write|verify|drop|idle --url URL [--log FILE] "
+		fprintf(stderr, "usage: lunar-fault-tool write|verify|drop|idle|hold|deaf --url URL [--log FILE] "
 				"[--seconds S<=60] [--rounds N<=200]\n");
 		return 2;
 	}
@@ -325,6 +368,10 @@ int main(int argc, char **argv)
 		return do_drop(&o);
 	if (strcmp(o.mode, "idle") == 0)
 		return do_idle(&o);
+	if (strcmp(o.mode, "hold") == 0)
+		return do_hold(&o);
+	if (strcmp(o.mode, "deaf") == 0)
+		return do_deaf(&o);
 	fprintf(stderr, "fault-tool: unknown mode or missing --log\n");
 	return 2;
 }

@@ -6,7 +6,10 @@
 #     still in flight into freed task memory shows within a run): the
 #     daemon keeps serving;
 #   - a client silent during login is disconnected after --login-timeout;
-#   - orderly shutdown: SIGTERM exits 0, with no sanitizer report.
+#   - orderly shutdown: SIGTERM exits 0, with no sanitizer report;
+#   - graceful shutdown: an initiator that honours the Async Message's
+#     logout request logs out and lunard exits 0 well before the timeout;
+#     one that ignores it is closed at --shutdown-timeout.
 # Usage: tests/fault/run.sh --lunard PATH --tool PATH
 # Ends with "N passed, N failed".
 set -euo pipefail
@@ -98,5 +101,83 @@ else
         check sigterm_exits_cleanly 0 "exit status $status; $(grep -m3 -E "Sanitizer|runtime error" "$SERVER_LOG" || true)"
     fi
 fi
+# 5. Graceful shutdown (RFC 7143 §11.9.1 AsyncEvent 1). sigterm_and_time
+# sends SIGTERM and sets elapsed_ms and status once lunard has exited
+# (at most 20 s later).
+shutdown_timeout=4
+sigterm_and_time() {
+    local t0 t1 i
+    t0=$(date +%s%N)
+    kill -TERM "$SERVER_PID"
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    t1=$(date +%s%N)
+    elapsed_ms=$(((t1 - t0) / 1000000))
+    status=0
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        status=timeout
+        server_kill
+    else
+        wait "$SERVER_PID" || status=$?
+        SERVER_PID=
+    fi
+}
+# Waits (at most 10 s) for the tool's "logged in" line in file.
+wait_logged_in() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q "logged in" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+LUNARD_ARGS="--shutdown-timeout $shutdown_timeout ${LUNARD_ARGS:-}"
+server_start
+log_from=$(wc -l <"$SERVER_LOG")
+"$TOOL" hold --url "$TARGET_URL" --seconds 20 >"$work/hold.out" 2>&1 &
+holder=$!
+if wait_logged_in "$work/hold.out"; then
+    sigterm_and_time
+    hold_status=0
+    wait "$holder" || hold_status=$?
+    if [[ $status == 0 && $hold_status == 0 ]] && ((elapsed_ms < shutdown_timeout * 1000 / 2)) &&
+        ! tail -n +"$((log_from + 1))" "$SERVER_LOG" | grep -q "did not log out"; then
+        check sigterm_initiator_logs_out_on_async_message 1
+    else
+        check sigterm_initiator_logs_out_on_async_message 0 \
+            "exit $status after $elapsed_ms ms; $(tail -1 "$work/hold.out")"
+    fi
+else
+    kill "$holder" 2>/dev/null || true
+    wait "$holder" 2>/dev/null || true
+    check sigterm_initiator_logs_out_on_async_message 0 "no login: $(tail -1 "$work/hold.out")"
+fi
+
+server_start
+log_from=$(wc -l <"$SERVER_LOG")
+"$TOOL" deaf --url "$TARGET_URL" --seconds $((shutdown_timeout + 8)) >"$work/deaf.out" 2>&1 &
+deaf=$!
+if wait_logged_in "$work/deaf.out"; then
+    sigterm_and_time
+    if [[ $status == 0 ]] && ((elapsed_ms >= shutdown_timeout * 1000 - 100)) &&
+        ((elapsed_ms < shutdown_timeout * 1000 + 5000)) &&
+        tail -n +"$((log_from + 1))" "$SERVER_LOG" | grep -q "did not log out"; then
+        check sigterm_deaf_initiator_closed_at_timeout 1
+    else
+        check sigterm_deaf_initiator_closed_at_timeout 0 "exit $status after $elapsed_ms ms"
+    fi
+else
+    check sigterm_deaf_initiator_closed_at_timeout 0 "no login: $(tail -1 "$work/deaf.out")"
+fi
+kill "$deaf" 2>/dev/null || true
+wait "$deaf" 2>/dev/null || true
+if grep -qE "Sanitizer|runtime error" "$SERVER_LOG"; then
+    check graceful_shutdown_no_sanitizer_report 0 "$(grep -m3 -E "Sanitizer|runtime error" "$SERVER_LOG")"
+else
+    check graceful_shutdown_no_sanitizer_report 1
+fi
+
 echo "$passed passed, $failed failed"
 ((failed == 0))
