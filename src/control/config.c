@@ -541,6 +541,7 @@ static const struct config_key config_root_keys[] = {
 	{ KEY("iscsi", config_key_iscsi, struct lunar_config, limits) },
 	{ .name = "targets", .parse = config_key_targets },
 	{ KEY("discovery", config_key_discovery, struct lunar_config, discovery_chap) },
+	{ KEY("management", config_key_management, struct lunar_config, management) },
 };
 
 static const char *const config_default_portals[] = { "0.0.0.0:3260", "[::]:3260" };
@@ -690,6 +691,7 @@ void config_free(struct lunar_config *cfg)
 		config_chap_free(&t->chap);
 	}
 	config_chap_free(&cfg->discovery_chap);
+	config_management_free(&cfg->management);
 	free(cfg->targets);
 	free(cfg->portals);
 	free(cfg->state_dir);

@@ -53,6 +53,13 @@ struct config_target {
 	size_t nacl;
 };
 
+/* The management socket (docs/MANAGEMENT.md); NULL / 0: the defaults. */
+struct config_management {
+	char *socket;
+	unsigned mode;               /* of the socket file; 0: 0600 */
+	char *group;                 /* whose members may connect too */
+};
+
 struct lunar_config {
 	char *state_dir;
 	unsigned threads;            /* data-plane threads; 0 = online CPUs */
@@ -64,6 +71,7 @@ struct lunar_config {
 	size_t ntargets;
 	struct iscsi_target_limits limits;
 	struct config_chap discovery_chap;
+	struct config_management management;
 };
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */

@@ -64,4 +64,9 @@ int config_key_discovery(struct config_ctx *c, const config_setting_t *s, const 
 int config_key_acl(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
 void config_acl_free(struct config_target *t);
 
+/* config_management.c: the "management" group (the management socket). */
+int config_key_management(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+			  void *obj);
+void config_management_free(struct config_management *m);
+
 #endif
