@@ -3,6 +3,7 @@
  * control loop (accept, login, discovery, signals) until told to stop. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,13 @@
 
 #include "control/access.h"
 #include "control/config.h"
+#include "control/mgmt_methods.h"
+#include "control/mgmt_server.h"
 #include "control/portal.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
 #include "iscsi/conn.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/macros.h"
@@ -33,6 +37,7 @@
 struct options {
 	const char *config_path;
 	const char *state_dir;
+	const char *mgmt_socket;
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
@@ -63,10 +68,12 @@ static void usage(FILE *out)
 		"  -C, --limit NAME=N      a limit of the config's limits group (docs/CONFIG.md),\n"
 		"                          e.g. nop_interval_s=15; 0 turns most off\n"
 		"  -L, --log-level LEVEL   error, warn, info (default) or debug\n"
+		"      --mgmt-socket PATH  the management socket for lunarctl (default: the\n"
+		"                          config's management.socket, else %s)\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
 		LUNAR_DEFAULT_STATE_DIR, defaults.login.login_timeout_s,
-		defaults.login.max_connections_per_address);
+		defaults.login.max_connections_per_address, MGMT_DEFAULT_SOCKET);
 }
 
 static int parse_bounded(const char *option, const char *text, unsigned min, unsigned max,
@@ -109,7 +116,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256 };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_MGMT_SOCKET };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -121,6 +128,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+		{ "mgmt-socket", required_argument, NULL, OPT_MGMT_SOCKET },
 		{ "limit", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
@@ -164,6 +172,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_PER_ADDRESS:
 			if (add_limit(o, "--max-conns-per-address", "max_connections_per_address", optarg) < 0)
 				return -1;
+			break;
+		case OPT_MGMT_SOCKET:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "lunard: --mgmt-socket %s: want an absolute path\n", optarg);
+				return -1;
+			}
+			o->mgmt_socket = optarg;
 			break;
 		case 'C': {
 			const char *eq = strchr(optarg, '=');
@@ -329,6 +344,45 @@ static void on_signal(struct loop_op *op, int res)
 	control_arm_tick(c);
 }
 
+/* ---- the management socket ---- */
+
+static const struct lunar_config *served_config;
+
+static const struct lunar_config *mgmt_served_config(void)
+{
+	return served_config;
+}
+
+static struct mgmt_env mgmt_env = { .config = mgmt_served_config };
+static struct mgmt_methods mgmt_methods;
+
+/* Serves lunarctl. Without it lunard still serves iSCSI: a second lunard
+ * on the default path, say, only warns. */
+static void mgmt_start(const struct options *o, const struct lunar_config *cfg, struct loop *loop)
+{
+	const struct config_management *m = &cfg->management;
+	struct mgmt_server_options so = {
+		.path = o->mgmt_socket ? o->mgmt_socket : m->socket ? m->socket : MGMT_DEFAULT_SOCKET,
+		.mode = m->mode ? m->mode : MGMT_DEFAULT_MODE,
+	};
+	if (m->group) {
+		struct group *g = getgrnam(m->group);
+		if (!g) {
+			log_warn("management socket: no group %s; only root may connect", m->group);
+		} else {
+			so.has_group = true;
+			so.gid = g->gr_gid;
+		}
+	}
+	served_config = cfg;
+	mgmt_env.control = loop;
+	mgmt_env.loops = dataplane_loops();
+	mgmt_env.nloops = dataplane_count();
+	mgmt_methods_init(&mgmt_methods, &mgmt_env);
+	if (mgmt_server_start(loop, &so, &mgmt_methods) < 0)
+		log_warn("management socket %s: not served; lunarctl cannot reach this lunard", so.path);
+}
+
 static struct iscsi_host host = {
 	.find_target = targets_find,
 	.put_target = targets_release,
@@ -344,6 +398,7 @@ static struct iscsi_host host = {
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
+	mgmt_env.started_ns = clock_now_ns();
 	struct lunar_config cfg = { 0 };
 	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
 		return 2;
@@ -380,11 +435,13 @@ int main(int argc, char **argv)
 	targets_set_readers(dataplane_loops(), dataplane_count());
 	if (portals_open(&cfg, &ctl.loop, &host) < 0)
 		goto out_portals;
+	mgmt_start(&opts, &cfg, &ctl.loop);
 	control_arm_signal(&ctl);
 	print_banner(&cfg);
 	sd_notify(0, "READY=1");
 	loop_run(&ctl.loop);
 	status = 0;
+	mgmt_server_stop();
 out_portals:
 	portals_close();
 out_dataplane:
