@@ -9,15 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "control/access.h"
 #include "control/config.h"
 #include "control/mgmt_methods.h"
 #include "control/mgmt_server.h"
 #include "control/portal.h"
+#include "control/running.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
 #include "iscsi/conn.h"
@@ -42,7 +41,7 @@ struct options {
 	unsigned threads;
 	bool threads_set;
 	/* --limit NAME=N and its shorthands, applied over the config's */
-	struct { const struct iscsi_limit_key *key; unsigned value; } limits[MAX_LIMIT_OPTIONS];
+	struct running_limit_override limits[MAX_LIMIT_OPTIONS];
 	size_t nlimits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
@@ -220,36 +219,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int load_config(const struct options *o, struct lunar_config *cfg)
+/* The running configuration (control/running.h), with the command
+ * line's overrides. */
+static int load_config(const struct options *o)
 {
+	const struct running_options ro = {
+		.config_path = o->config_path, .state_dir = o->state_dir,
+		.listen = o->listen, .nlisten = o->nlisten,
+		.limits = o->limits, .nlimits = o->nlimits,
+		.threads = o->threads_set ? o->threads : 0,
+	};
 	char err[512];
-	if (o->config_path) {
-		if (config_load_file(o->config_path, cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "lunard: %s\n", err);
-			return -1;
-		}
-	} else {
-		const char *dir = o->state_dir ? o->state_dir : LUNAR_DEFAULT_STATE_DIR;
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			fprintf(stderr, "lunard: state directory %s: %s\n", dir, strerror(errno));
-			return -1;
-		}
-		if (config_load_default(cfg, dir) < 0) {
-			fprintf(stderr, "lunard: cannot build the default configuration\n");
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < o->nlimits; i++)
-		iscsi_limit_put(&cfg->peer_limits, o->limits[i].key, o->limits[i].value);
-	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
-		fprintf(stderr, "lunard: out of memory\n");
+	if (running_init(&ro, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lunard: %s\n", err);
 		return -1;
-	}
-	if (o->threads_set)
-		cfg->threads = o->threads;
-	if (cfg->threads == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
 	}
 	return 0;
 }
@@ -326,6 +309,22 @@ static void on_tick(struct loop_op *op, int res)
 	control_arm_tick(c);
 }
 
+/* SIGHUP: the configuration file as it is now, applied live (ctld
+ * style); a refused one leaves everything as it was. */
+static void control_reload(void)
+{
+	sd_notify(0, "RELOADING=1");
+	struct running_report rep = { 0 };
+	char err[512];
+	log_info("SIGHUP: reloading %s", running_path());
+	if (running_reload_file(&rep, err, sizeof(err)) < 0)
+		log_error("SIGHUP: configuration not reloaded: %s", err);
+	else
+		log_info("SIGHUP: configuration reloaded, %zu change%s", rep.n, rep.n == 1 ? "" : "s");
+	running_report_free(&rep);
+	sd_notify(0, "READY=1");
+}
+
 static void on_signal(struct loop_op *op, int res)
 {
 	struct control *c = container_of(op, struct control, sig_op);
@@ -335,6 +334,11 @@ static void on_signal(struct loop_op *op, int res)
 	}
 	if (c->shutting_down)
 		return;
+	if (c->siginfo.ssi_signo == SIGHUP) {
+		control_reload();
+		control_arm_signal(c);
+		return;
+	}
 	c->shutting_down = true;
 	log_info("signal %u: shutting down", c->siginfo.ssi_signo);
 	sd_notify(0, "STOPPING=1");
@@ -346,14 +350,7 @@ static void on_signal(struct loop_op *op, int res)
 
 /* ---- the management socket ---- */
 
-static const struct lunar_config *served_config;
-
-static const struct lunar_config *mgmt_served_config(void)
-{
-	return served_config;
-}
-
-static struct mgmt_env mgmt_env = { .config = mgmt_served_config };
+static struct mgmt_env mgmt_env = { .config = running_config };
 static struct mgmt_methods mgmt_methods;
 
 /* Serves lunarctl. Without it lunard still serves iSCSI: a second lunard
@@ -374,7 +371,6 @@ static void mgmt_start(const struct options *o, const struct lunar_config *cfg, 
 			so.gid = g->gr_gid;
 		}
 	}
-	served_config = cfg;
 	mgmt_env.control = loop;
 	mgmt_env.loops = dataplane_loops();
 	mgmt_env.nloops = dataplane_count();
@@ -399,9 +395,9 @@ int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
 	mgmt_env.started_ns = clock_now_ns();
-	struct lunar_config cfg = { 0 };
-	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
+	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts) < 0)
 		return 2;
+	const struct lunar_config *cfg = running_config();
 
 	/* Signals arrive through a signalfd on the control loop; every thread
 	 * created below inherits the blocked mask. */
@@ -409,6 +405,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -423,21 +420,17 @@ int main(int argc, char **argv)
 		log_error("control loop setup failed");
 		goto out_config;
 	}
-	if (targets_build(&cfg) < 0)
+	if (targets_build(cfg) < 0)
 		goto out_targets;
-	host.limits = cfg.limits;
-	host.access = access_ops;
-	access_configure(&cfg);
-	host.login_limits = cfg.peer_limits.login;
-	host.conn_limits = cfg.peer_limits.conn;
-	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
+	running_serve(&ctl.loop, &host);
+	if (dataplane_start(cfg->threads, cfg->memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
-	if (portals_open(&cfg, &ctl.loop, &host) < 0)
+	if (portals_open(cfg, &ctl.loop, &host) < 0)
 		goto out_portals;
-	mgmt_start(&opts, &cfg, &ctl.loop);
+	mgmt_start(&opts, cfg, &ctl.loop);
 	control_arm_signal(&ctl);
-	print_banner(&cfg);
+	print_banner(cfg);
 	sd_notify(0, "READY=1");
 	loop_run(&ctl.loop);
 	status = 0;
@@ -451,7 +444,7 @@ out_targets:
 	loop_fini(&ctl.loop);
 	close(ctl.sigfd);
 out_config:
-	config_free(&cfg);
+	running_fini();
 	log_info("stopped");
 	return status;
 }
