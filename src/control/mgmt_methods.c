@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control/running.h"
 #include "control/targets.h"
 #include "iscsi/conn.h"
 #include "iscsi/session.h"
@@ -30,8 +31,8 @@ static void m_daemon_status(struct mgmt_call *call, json_t *params, void *ctx)
 	size_t luns = 0;
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		luns += cfg->targets[i].nluns;
-	mgmt_call_result(call, json_pack("{s:s, s:i, s:I, s:i, s:I, s:I, s:I, s:i, s:i}",
-					 "version", LUNAR_VERSION, "pid", (int)getpid(),
+	mgmt_call_result(call, json_pack("{s:s, s:i, s:s, s:I, s:i, s:I, s:I, s:I, s:i, s:i}",
+					 "version", LUNAR_VERSION, "pid", (int)getpid(), "config", running_path(),
 					 "uptime_s", (json_int_t)((clock_now_ns() - env->started_ns) / CLOCK_NS_PER_S),
 					 "threads", (int)env->nloops, "targets", (json_int_t)cfg->ntargets,
 					 "luns", (json_int_t)luns, "portals", (json_int_t)cfg->nportals,
@@ -251,7 +252,11 @@ static const struct mgmt_method show_methods[] = {
 	{ "session.list", mgmt_session_list },
 };
 
+static struct mgmt_method all_methods[ARRAY_SIZE(show_methods) + MGMT_EDIT_NMETHODS];
+
 void mgmt_methods_init(struct mgmt_methods *m, struct mgmt_env *env)
 {
-	*m = (struct mgmt_methods){ .list = show_methods, .n = ARRAY_SIZE(show_methods), .ctx = env };
+	memcpy(all_methods, show_methods, sizeof(show_methods));
+	memcpy(all_methods + ARRAY_SIZE(show_methods), mgmt_edit_methods, sizeof(mgmt_edit_methods));
+	*m = (struct mgmt_methods){ .list = all_methods, .n = ARRAY_SIZE(all_methods), .ctx = env };
 }

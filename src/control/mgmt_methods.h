@@ -25,6 +25,10 @@ struct mgmt_env {
 /* The table of every method, reading env (which must outlive it). */
 void mgmt_methods_init(struct mgmt_methods *m, struct mgmt_env *env);
 
+/* mgmt_methods_edit.c: the methods that change the running configuration */
+#define MGMT_EDIT_NMETHODS 18
+extern const struct mgmt_method mgmt_edit_methods[MGMT_EDIT_NMETHODS];
+
 /* mgmt_sessions.c */
 void mgmt_session_list(struct mgmt_call *call, json_t *params, void *ctx);
 
