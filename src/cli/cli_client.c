@@ -95,11 +95,12 @@ enum cli_exit cli_call(const char *path, const char *method, json_t *params, boo
 		free(text);
 		return CLI_UNREACHABLE;
 	}
-	char *line = NULL;
-	int sent = send_all(fd, text, strlen(text)) == 0 && send_all(fd, "\n", 1) == 0;
-	if (sent)
-		line = recv_line(fd);
-	int err = errno;
+	/* A refused client gets its answer at once and the socket closed, so
+	 * the request may not go out; the answer is read all the same. */
+	bool sent = send_all(fd, text, strlen(text)) == 0 && send_all(fd, "\n", 1) == 0;
+	int send_err = errno;
+	char *line = recv_line(fd);
+	int err = !line && !sent ? send_err : errno;
 	close(fd);
 	free(text);
 	if (!line) {
