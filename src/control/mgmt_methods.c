@@ -3,6 +3,7 @@
  * parameters, from the running configuration and the live registry. */
 #include "control/mgmt_methods.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,21 +61,31 @@ static void m_target_list(struct mgmt_call *call, json_t *params, void *ctx)
 	mgmt_call_result(call, out);
 }
 
-/* The LU as served now: its size follows a store that grew. */
-static void lun_live(const char *target, uint16_t lun, json_t *o)
+bool mgmt_lun_state(const char *target, uint16_t lun, struct mgmt_lun_state *st)
 {
 	struct lunar_target *t = targets_get(target);
 	struct scsi_lu *lu = t ? scsi_target_lu_get(&t->scsi, lun) : NULL;
 	if (lu) {
-		uint64_t nblocks = atomic_load_explicit(&lu->nblocks, memory_order_relaxed);
-		json_object_set_new(o, "size", json_integer((json_int_t)(nblocks * lu->block_size)));
-		json_object_set_new(o, "block_size", json_integer(lu->block_size));
-		json_object_set_new(o, "serial", json_string(lu->serial));
+		st->bytes = atomic_load_explicit(&lu->nblocks, memory_order_relaxed) * lu->block_size;
+		st->block_size = lu->block_size;
+		snprintf(st->serial, sizeof(st->serial), "%s", lu->serial);
 		scsi_lu_put(lu);
 	}
-	json_object_set_new(o, "online", json_boolean(lu != NULL));
 	if (t)
 		targets_put(t);
+	return lu != NULL;
+}
+
+static void lun_live(const char *target, uint16_t lun, json_t *o)
+{
+	struct mgmt_lun_state st;
+	bool online = mgmt_lun_state(target, lun, &st);
+	if (online) {
+		json_object_set_new(o, "size", json_integer((json_int_t)st.bytes));
+		json_object_set_new(o, "block_size", json_integer(st.block_size));
+		json_object_set_new(o, "serial", json_string(st.serial));
+	}
+	json_object_set_new(o, "online", json_boolean(online));
 }
 
 /* The store's own keys as the configuration gives them. */

@@ -5,6 +5,7 @@
 #ifndef LUNAR_CONTROL_MGMT_METHODS_H
 #define LUNAR_CONTROL_MGMT_METHODS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "control/config.h"
@@ -24,6 +25,15 @@ struct mgmt_env {
 
 /* The table of every method, reading env (which must outlive it). */
 void mgmt_methods_init(struct mgmt_methods *m, struct mgmt_env *env);
+
+/* LUN lun of target as served now (its size follows a store that grew);
+ * false when it is not served. */
+struct mgmt_lun_state {
+	uint64_t bytes;
+	uint32_t block_size;
+	char serial[33];
+};
+bool mgmt_lun_state(const char *target, uint16_t lun, struct mgmt_lun_state *st);
 
 /* mgmt_methods_edit.c: the methods that change the running configuration */
 #define MGMT_EDIT_NMETHODS 18

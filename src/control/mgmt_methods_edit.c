@@ -209,6 +209,19 @@ static void m_lun_resize(struct mgmt_call *call, json_t *params, void *ctx)
 				"param \"size\": required");
 		return;
 	}
+	/* SBC-3 4.5: an initiator may hold on to the capacity it read; a
+	 * shrink would take away blocks it believes in. Resize only grows. */
+	struct mgmt_lun_state st = { 0 };
+	uint64_t bytes = 0, now = mgmt_lun_state(target, (uint16_t)lun, &st) ? st.bytes : 0;
+	if ((json_is_string(size) && config_parse_size(json_string_value(size), &bytes) == 0) ||
+	    (json_is_integer(size) && json_integer_value(size) > 0 && (bytes = (uint64_t)json_integer_value(size)))) {
+		if (bytes < now) {
+			mgmt_call_error(call, MGMT_ERR_REFUSED, json_pack("{s:I}", "size", (json_int_t)now),
+					"target %s: LUN %llu serves %llu bytes and a resize only grows it (delete and "
+					"create it to shrink)", target, lun, (unsigned long long)now);
+			return;
+		}
+	}
 	config_t doc;
 	char err[512];
 	if (!doc_open(call, &doc))

@@ -7,7 +7,7 @@
 #   - session list shows a libiscsi session (TSIH, ISID, initiator,
 #     address, CID, negotiated parameters);
 #   - a LUN in use is not deleted without --force, and is with it;
-#   - resize shows the new capacity to READ CAPACITY;
+#   - resize shows the new capacity to READ CAPACITY, and never shrinks;
 #   - a malformed request, an oversized one, an unknown method, a client
 #     over the cap and a non-root client are refused, and lunard keeps
 #     serving; lunarctl's exit codes say which failure it was.
@@ -198,6 +198,9 @@ ctl lun resize "$t_new" 0 16M
 check_eq "lun resize" 0 "$rc"
 bytes=$(timeout 30 iscsi-readcapacity16 -s "iscsi://$portal/$t_new/0" 2>/dev/null || true)
 check_eq "READ CAPACITY shows the new size" 16777216 "${bytes:-none}"
+ctl lun resize "$t_new" 0 8M
+check_eq "a resize never shrinks" 1 "$rc"
+[[ $err == *"only grows"* ]] && check_ok "and says so ($err)" || check_fail "message: $err"
 
 # ---- export ----
 ctl config export
