@@ -9,6 +9,8 @@
 #   - a LUN's size made larger grows it: the logged-in session gets
 #     CAPACITY DATA HAS CHANGED and reads the new capacity; a smaller size
 #     is refused;
+#   - a file grown by someone else is noticed at the next SIGHUP;
+#   - a change that fails halfway (a store that cannot open) is undone;
 #   - portals opened and closed live (a second lunard without --listen);
 #   - lunard restarted on the same file serves the same targets and data.
 # Usage: tests/manage/reload.sh --lunard PATH --tool PATH [--bench PATH]
@@ -240,7 +242,41 @@ else
 fi
 write_conf 16M 0 1
 
-# 7. Restart on the same file: same targets, same data.
+# 7. A file grown by someone else is noticed at the next reload.
+hold_start hold_grown "iscsi://$portal/$t_keep/0"
+truncate -s 20M "$work/keep0.img"
+reload "grown file"
+hold_go hold_grown
+check_eq "a file grown under lunard: CAPACITY DATA HAS CHANGED at SIGHUP" "tur=6/2a/09" \
+    "$(grep '^tur=' "$work/hold_grown.out" || true)"
+check_eq "and the new capacity" "after blocks=40960" "$(grep '^after' "$work/hold_grown.out" || true)"
+
+# 8. A change that fails halfway (a store that cannot open) is undone:
+# the LUN added before the failure is gone again.
+{
+    sed '$d' "$conf"
+    echo "  , { name = \"iqn.2026-11.org.lunar:broken\"; open = true;"
+    echo "      luns = ( { lun = 0; backend = \"file\"; path = \"/nonexistent/lunar/x.img\"; size = \"1M\"; } ); }"
+    echo ");"
+} >"$work/broken.conf"
+sed -i 's|{ lun = 1; backend = "memory"; size = "2M"; }|&, { lun = 2; backend = "memory"; size = "1M"; }|' "$work/broken.conf"
+cp "$conf" "$work/good.conf"
+cp "$work/broken.conf" "$conf"
+reload "store that cannot open"
+if last_reload_line | grep -q 'not reloaded: cannot apply "added target iqn.2026-11.org.lunar:broken"'; then
+    check_ok "a store that cannot open is refused: $(last_reload_line | sed 's/.*SIGHUP: //')"
+else
+    check_fail "a store that cannot open: $(last_reload_line)"
+fi
+run ls-undone iscsi-ls -s "iscsi://$portal"
+if grep -q '^Lun:2' "$work/ls-undone.out"; then
+    check_fail "the LUN added before the failure is still served"
+else
+    check_ok "the LUN added before the failure was taken back"
+fi
+cp "$work/good.conf" "$conf"
+
+# 9. Restart on the same file: same targets, same data.
 server_restart
 portal=127.0.0.1:$SERVER_PORT
 check_eq "targets after a restart" "$t_keep $t_new " "$(targets_listed)"
@@ -253,8 +289,8 @@ else
     check_fail "reading back after the restart: exit $rc: $(tail -2 "$work/read.out" | tr '\n' ' ')"
 fi
 run cap-after iscsi-readcapacity16 "iscsi://$portal/$t_keep/0"
-if grep -q 'RETURNED LOGICAL BLOCK ADDRESS:32767' "$work/cap-after.out"; then
-    check_ok "the grown LUN keeps its size after the restart"
+if grep -q 'RETURNED LOGICAL BLOCK ADDRESS:40959' "$work/cap-after.out"; then
+    check_ok "the grown LUN keeps the size of its file after the restart"
 else
     check_fail "the grown LUN after the restart: $(tr '\n' ' ' <"$work/cap-after.out")"
 fi
@@ -264,7 +300,7 @@ else
     check_fail "the config file was rewritten by a reload"
 fi
 
-# 8. Portals, on a second lunard that takes them from its file.
+# 10. Portals, on a second lunard that takes them from its file.
 p1=$(server_free_port)
 p2=$(server_free_port)
 pconf=$work/portals.conf
