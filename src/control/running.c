@@ -204,6 +204,9 @@ int running_init(const struct running_options *o, char *err, size_t errlen)
 		ret = load(text, run.path, run.path, &run.cfg, &run.doc, err, errlen);
 	} else if (o->config_path || errno != ENOENT) {
 		ret = fail(err, errlen, -errno, "%s: %s", run.path, strerror(errno));
+	} else if (strpbrk(dir, "\"\\")) {
+		/* It goes into the document between quotes. */
+		ret = fail(err, errlen, -EINVAL, "state directory %s: a quote or backslash in its name", dir);
 	} else if (asprintf(&text, running_default_fmt, dir) < 0) {
 		text = NULL;
 		ret = fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
