@@ -40,6 +40,11 @@ static struct {
 	struct running_options o;    /* the overrides; the caller's arrays outlive us */
 	struct loop *loop;           /* NULL until running_serve: nothing to apply to */
 	struct iscsi_host *host;
+	struct {
+		running_listener_fn fn;
+		void *arg;
+	} listeners[RUNNING_MAX_LISTENERS];
+	size_t nlisteners;
 } run;
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -231,6 +236,15 @@ void running_serve(struct loop *control, struct iscsi_host *host)
 const struct lunar_config *running_config(void)
 {
 	return &run.cfg;
+}
+
+int running_listen(running_listener_fn fn, void *arg)
+{
+	if (run.nlisteners == RUNNING_MAX_LISTENERS)
+		return -ENOSPC;
+	run.listeners[run.nlisteners].fn = fn;
+	run.listeners[run.nlisteners++].arg = arg;
+	return 0;
 }
 
 const char *running_path(void)
@@ -464,7 +478,8 @@ static void commit_steps(struct apply *a)
 	}
 }
 
-static void make_running(struct lunar_config *cfg, config_t *doc)
+/* changed: something differs, for the listeners. */
+static void make_running(struct lunar_config *cfg, config_t *doc, bool changed)
 {
 	struct lunar_config old = run.cfg;
 	run.cfg = *cfg;
@@ -479,6 +494,8 @@ static void make_running(struct lunar_config *cfg, config_t *doc)
 		run.host->login_limits = run.cfg.peer_limits.login;
 	}
 	config_free(&old);
+	for (size_t i = 0; changed && i < run.nlisteners; i++)
+		run.listeners[i].fn(&run.cfg, run.listeners[i].arg);
 }
 
 /* Applies the configuration cfg (with its document doc; both taken over
@@ -522,7 +539,7 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 			reconfig_describe(&plan.changes[i], a.old, a.new, line, sizeof(line));
 			report_add(rep, line);
 		}
-		make_running(cfg, doc);
+		make_running(cfg, doc, plan.n > 0);
 	}
 	free(a.steps);
 	reconfig_plan_free(&plan);
