@@ -155,8 +155,6 @@ static int apply_overrides(struct lunar_config *cfg)
 	return 0;
 }
 
-/* Validates text (named name in messages) as the loader does at start:
- * the effective configuration and the document. */
 static void doc_free(config_t *doc)
 {
 	if (!doc)
@@ -165,6 +163,9 @@ static void doc_free(config_t *doc)
 	free(doc);
 }
 
+/* Validates text (named name in messages; read from file, if not NULL)
+ * as the loader does at start: the effective configuration and the
+ * document. */
 static int load(const char *text, const char *name, const char *file, struct lunar_config *cfg,
 		config_t **doc, char *err, size_t errlen)
 {
@@ -288,7 +289,8 @@ static int save_text(const char *path, const char *text)
 		else if (n > 0)
 			off += (size_t)n;
 	}
-	/* A file made by an earlier lunard with a wider mode is narrowed. */
+	/* A temporary file a crash left behind keeps its mode through
+	 * O_TRUNC, and the umask may narrow 0600: make it exactly that. */
 	if (ret == 0 && (fchmod(fd, 0600) < 0 || fsync(fd) < 0))
 		ret = -errno;
 	if (fd >= 0 && close(fd) < 0 && ret == 0)
@@ -298,10 +300,13 @@ static int save_text(const char *path, const char *text)
 	if (ret < 0) {
 		unlink(tmp);
 	} else {
-		/* The rename is durable once the directory is. */
+		/* The rename is durable once the directory is. It has been
+		 * made, so the new document is the file's now: a failure here
+		 * is only logged. */
 		int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || fsync(dfd) < 0)
-			ret = -errno;
+			log_warn("configuration saved to %s, but syncing its directory failed: %s", path,
+				 strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
 	}
@@ -381,12 +386,9 @@ static int step_do(struct apply *a, struct step *s)
 		s->lu = targets_detach_lun(old_target(a, c)->name, old_target(a, c)->luns[c->old_lun].lun);
 		return s->lu ? 0 : -ENOMEM;
 	case RECONFIG_LUN_REPLACE: {
-		/* The old store goes first: the new one may be the same file,
-		 * which the old one holds locked. */
 		const struct config_target *t = old_target(a, c);
-		int ret = targets_remove_lun(t->name, t->luns[c->old_lun].lun);
-		if (ret == 0 && (ret = targets_add_lun(t->name, &new_target(a, c)->luns[c->new_lun])) < 0 &&
-		    targets_add_lun(t->name, &t->luns[c->old_lun]) < 0)
+		int ret = targets_replace_lun(t->name, &new_target(a, c)->luns[c->new_lun]);
+		if (ret < 0 && ret != -EBUSY && targets_add_lun(t->name, &t->luns[c->old_lun]) < 0)
 			log_error("target %s LUN %u: its old store would not open again: the LUN is gone",
 				  t->name, t->luns[c->old_lun].lun);
 		return ret;
@@ -432,13 +434,9 @@ static void step_undo(struct apply *a, struct step *s)
 		ret = targets_attach_lun(old_target(a, c)->name, s->lu);
 		s->lu = NULL;
 		break;
-	case RECONFIG_LUN_REPLACE: {
-		const struct config_target *t = old_target(a, c);
-		ret = targets_remove_lun(t->name, t->luns[c->old_lun].lun);
-		if (ret == 0)
-			ret = targets_add_lun(t->name, &t->luns[c->old_lun]);
+	case RECONFIG_LUN_REPLACE:
+		ret = targets_replace_lun(old_target(a, c)->name, &old_target(a, c)->luns[c->old_lun]);
 		break;
-	}
 	case RECONFIG_PORTAL_ADD:
 		ret = portals_remove(&a->new->portals[c->portal]);
 		break;

@@ -242,6 +242,18 @@ else
 fi
 write_conf 16M 0 1
 
+# 6b. Another key of a LUN (its serial) replaces the store, here its own
+# file again, which the old one held locked until it was closed.
+sed -i 's|path = "new0.img"; size = "4M";|& serial = "replaced1";|' "$conf"
+reload "replace"
+if last_reload_line | grep -q 'configuration reloaded, 1 change$'; then
+    check_ok "a LUN's serial changed: its store replaced ($(grep -c "configuration: replaced the store of LUN 0 of target $t_new" "$SERVER_LOG") report)"
+else
+    check_fail "replacing a LUN's store: $(last_reload_line)"
+fi
+run inq-serial iscsi-inq -e 1 -c 128 "iscsi://$portal/$t_new/0"
+check_eq "the replaced LUN has the new serial" "Unit Serial Number:[replaced1]" "$(head -c 40 "$work/inq-serial.out")"
+
 # 7. A file grown by someone else is noticed at the next reload.
 hold_start hold_grown "iscsi://$portal/$t_keep/0"
 truncate -s 20M "$work/keep0.img"

@@ -225,6 +225,27 @@ static void access_follows_the_document(void **state)
 	assert_false(targets_authorize(held, "iqn.2026-11.org.test:other", ""));
 }
 
+/* A new serial is a new store on the same file, which the old store
+ * holds locked until it is closed. */
+static void forced_replace_reopens_the_same_file(void **state)
+{
+	(void)state;
+	char text[2048];
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s\";\n"
+		 "targets = ( { name = \"" T_A "\"; open = true;\n"
+		 "  luns = ( { lun = 0; backend = \"file\"; path = \"a0.img\"; size = \"1M\"; serial = \"new\"; }, "
+		 MEM(1) " ); },\n"
+		 "  { name = \"" T_B "\"; open = true; luns = ( " MEM(0) " ); } );\n", dir);
+	assert_string_not_equal(scsi_target_lun_map(&held->scsi)->lus[0]->serial, "new");
+	assert_int_equal(apply(text, 0), -EBUSY);
+	assert_string_equal(err, "target " T_A ": LUN 0 is in use by 1 session (force to replace its store)");
+	assert_int_equal(apply(text, RUNNING_FORCE), 0);
+	assert_string_equal(scsi_target_lun_map(&held->scsi)->lus[0]->serial, "new");
+	assert_true(atomic_load(&nexus.ua[1]) & SCSI_UA_LUNS_CHANGED);
+	assert_true(served(T_A, 1));
+}
+
 static void change_failing_halfway_is_undone(void **state)
 {
 	(void)state;
@@ -248,6 +269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unrelated_target_goes_without_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(grown_lun_tells_every_nexus, setup, teardown),
 		cmocka_unit_test_setup_teardown(access_follows_the_document, setup, teardown),
+		cmocka_unit_test_setup_teardown(forced_replace_reopens_the_same_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(change_failing_halfway_is_undone, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
