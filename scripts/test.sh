@@ -8,6 +8,7 @@
 #   fault     SIGKILL mid-write, dropped connections    (sanitizer lunard)
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
+#   manage-reload  SIGHUP reconfiguration, live and persistent (sanitizer lunard)
 #   manage-lunarctl  lunarctl on the management socket, refusals (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
@@ -146,6 +147,10 @@ if ((have_asan)); then
 		stage access tests/access/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/access/lunar-access-tool
 	stage access-sanitizers sanitizer_clean "$logs/access-lunard.log"
+	SERVER_KEEP_LOG=$logs/manage-lunard.log \
+		stage manage-reload tests/manage/reload.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/manage/lunar-manage-tool --bench $asan/bench/lunar-bench
+	stage manage-sanitizers sanitizer_clean "$logs/manage-lunard.log"
 	SERVER_KEEP_LOG=$logs/manage-lunarctl-lunard.log \
 		stage manage-lunarctl tests/manage/lunarctl.sh --lunard $asan/src/daemon/lunard \
 		--lunarctl $asan/src/cli/lunarctl

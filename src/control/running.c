@@ -40,6 +40,11 @@ static struct {
 	struct running_options o;    /* the overrides; the caller's arrays outlive us */
 	struct loop *loop;           /* NULL until running_serve: nothing to apply to */
 	struct iscsi_host *host;
+	struct {
+		running_listener_fn fn;
+		void *arg;
+	} listeners[RUNNING_MAX_LISTENERS];
+	size_t nlisteners;
 } run;
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -150,8 +155,6 @@ static int apply_overrides(struct lunar_config *cfg)
 	return 0;
 }
 
-/* Validates text (named name in messages) as the loader does at start:
- * the effective configuration and the document. */
 static void doc_free(config_t *doc)
 {
 	if (!doc)
@@ -160,6 +163,9 @@ static void doc_free(config_t *doc)
 	free(doc);
 }
 
+/* Validates text (named name in messages; read from file, if not NULL)
+ * as the loader does at start: the effective configuration and the
+ * document. */
 static int load(const char *text, const char *name, const char *file, struct lunar_config *cfg,
 		config_t **doc, char *err, size_t errlen)
 {
@@ -204,6 +210,9 @@ int running_init(const struct running_options *o, char *err, size_t errlen)
 		ret = load(text, run.path, run.path, &run.cfg, &run.doc, err, errlen);
 	} else if (o->config_path || errno != ENOENT) {
 		ret = fail(err, errlen, -errno, "%s: %s", run.path, strerror(errno));
+	} else if (strpbrk(dir, "\"\\")) {
+		/* It goes into the document between quotes. */
+		ret = fail(err, errlen, -EINVAL, "state directory %s: a quote or backslash in its name", dir);
 	} else if (asprintf(&text, running_default_fmt, dir) < 0) {
 		text = NULL;
 		ret = fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
@@ -228,6 +237,15 @@ void running_serve(struct loop *control, struct iscsi_host *host)
 const struct lunar_config *running_config(void)
 {
 	return &run.cfg;
+}
+
+int running_listen(running_listener_fn fn, void *arg)
+{
+	if (run.nlisteners == RUNNING_MAX_LISTENERS)
+		return -ENOSPC;
+	run.listeners[run.nlisteners].fn = fn;
+	run.listeners[run.nlisteners++].arg = arg;
+	return 0;
 }
 
 const char *running_path(void)
@@ -271,7 +289,8 @@ static int save_text(const char *path, const char *text)
 		else if (n > 0)
 			off += (size_t)n;
 	}
-	/* A file made by an earlier lunard with a wider mode is narrowed. */
+	/* A temporary file a crash left behind keeps its mode through
+	 * O_TRUNC, and the umask may narrow 0600: make it exactly that. */
 	if (ret == 0 && (fchmod(fd, 0600) < 0 || fsync(fd) < 0))
 		ret = -errno;
 	if (fd >= 0 && close(fd) < 0 && ret == 0)
@@ -281,10 +300,13 @@ static int save_text(const char *path, const char *text)
 	if (ret < 0) {
 		unlink(tmp);
 	} else {
-		/* The rename is durable once the directory is. */
+		/* The rename is durable once the directory is. It has been
+		 * made, so the new document is the file's now: a failure here
+		 * is only logged. */
 		int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || fsync(dfd) < 0)
-			ret = -errno;
+			log_warn("configuration saved to %s, but syncing its directory failed: %s", path,
+				 strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
 	}
@@ -364,12 +386,9 @@ static int step_do(struct apply *a, struct step *s)
 		s->lu = targets_detach_lun(old_target(a, c)->name, old_target(a, c)->luns[c->old_lun].lun);
 		return s->lu ? 0 : -ENOMEM;
 	case RECONFIG_LUN_REPLACE: {
-		/* The old store goes first: the new one may be the same file,
-		 * which the old one holds locked. */
 		const struct config_target *t = old_target(a, c);
-		int ret = targets_remove_lun(t->name, t->luns[c->old_lun].lun);
-		if (ret == 0 && (ret = targets_add_lun(t->name, &new_target(a, c)->luns[c->new_lun])) < 0 &&
-		    targets_add_lun(t->name, &t->luns[c->old_lun]) < 0)
+		int ret = targets_replace_lun(t->name, &new_target(a, c)->luns[c->new_lun]);
+		if (ret < 0 && ret != -EBUSY && targets_add_lun(t->name, &t->luns[c->old_lun]) < 0)
 			log_error("target %s LUN %u: its old store would not open again: the LUN is gone",
 				  t->name, t->luns[c->old_lun].lun);
 		return ret;
@@ -415,13 +434,9 @@ static void step_undo(struct apply *a, struct step *s)
 		ret = targets_attach_lun(old_target(a, c)->name, s->lu);
 		s->lu = NULL;
 		break;
-	case RECONFIG_LUN_REPLACE: {
-		const struct config_target *t = old_target(a, c);
-		ret = targets_remove_lun(t->name, t->luns[c->old_lun].lun);
-		if (ret == 0)
-			ret = targets_add_lun(t->name, &t->luns[c->old_lun]);
+	case RECONFIG_LUN_REPLACE:
+		ret = targets_replace_lun(old_target(a, c)->name, &old_target(a, c)->luns[c->old_lun]);
 		break;
-	}
 	case RECONFIG_PORTAL_ADD:
 		ret = portals_remove(&a->new->portals[c->portal]);
 		break;
@@ -461,7 +476,8 @@ static void commit_steps(struct apply *a)
 	}
 }
 
-static void make_running(struct lunar_config *cfg, config_t *doc)
+/* changed: something differs, for the listeners. */
+static void make_running(struct lunar_config *cfg, config_t *doc, bool changed)
 {
 	struct lunar_config old = run.cfg;
 	run.cfg = *cfg;
@@ -476,6 +492,8 @@ static void make_running(struct lunar_config *cfg, config_t *doc)
 		run.host->login_limits = run.cfg.peer_limits.login;
 	}
 	config_free(&old);
+	for (size_t i = 0; changed && i < run.nlisteners; i++)
+		run.listeners[i].fn(&run.cfg, run.listeners[i].arg);
 }
 
 /* Applies the configuration cfg (with its document doc; both taken over
@@ -519,7 +537,7 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 			reconfig_describe(&plan.changes[i], a.old, a.new, line, sizeof(line));
 			report_add(rep, line);
 		}
-		make_running(cfg, doc);
+		make_running(cfg, doc, plan.n > 0);
 	}
 	free(a.steps);
 	reconfig_plan_free(&plan);

@@ -84,6 +84,13 @@ int running_reload_file(struct running_report *rep, char *err, size_t errlen);
 /* The running document as text (malloc'd, NUL-terminated). Returns 0 or
  * -ENOMEM. */
 int running_export(char **text);
+/* Calls fn(cfg, arg) on the control thread after every change that
+ * became the running configuration (cfg is running_config()), e.g. to
+ * tell an iSNS server. At most RUNNING_MAX_LISTENERS; returns 0 or
+ * -ENOSPC. */
+#define RUNNING_MAX_LISTENERS 4
+typedef void (*running_listener_fn)(const struct lunar_config *cfg, void *arg);
+int running_listen(running_listener_fn fn, void *arg);
 /* Where the document is saved. */
 const char *running_path(void);
 void running_report_free(struct running_report *rep);

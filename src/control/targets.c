@@ -393,6 +393,34 @@ struct scsi_lu *targets_detach_lun(const char *name, uint16_t lun)
 	return lu;
 }
 
+/* How long targets_replace_lun waits for a removed LU to be let go: a
+ * grace period of the data-plane loops and the commands in flight. */
+#define LU_RELEASE_WAIT_MS 5000
+
+static bool lu_wait_last_reference(struct scsi_lu *lu)
+{
+	for (int ms = 0; ms < LU_RELEASE_WAIT_MS && atomic_load(&lu->refs) > 1; ms++)
+		usleep(1000);
+	return atomic_load(&lu->refs) == 1;
+}
+
+int targets_replace_lun(const char *name, const struct config_lun *cl)
+{
+	struct scsi_lu *old = targets_detach_lun(name, cl->lun);
+	if (!old)
+		return -ENOMEM;
+	/* The new store may be the old one's file, which stays locked
+	 * (flock) until the old LU is closed: wait for that, briefly. */
+	if (!lu_wait_last_reference(old)) {
+		log_error("target %s LUN %u: still in use %d ms after its removal: not replaced", name, cl->lun,
+			  LU_RELEASE_WAIT_MS);
+		targets_attach_lun(name, old);
+		return -EBUSY;
+	}
+	scsi_lu_put(old);
+	return targets_add_lun(name, cl);
+}
+
 int targets_attach_lun(const char *name, struct scsi_lu *lu)
 {
 	struct lunar_target *t = targets_lookup(name);

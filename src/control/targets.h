@@ -87,6 +87,13 @@ unsigned targets_sessions(const char *name);
 struct scsi_lu *targets_detach_lun(const char *name, uint16_t lun);
 /* Serves lu again (taking over the reference). Returns 0 or -errno. */
 int targets_attach_lun(const char *name, struct scsi_lu *lu);
+/* Serves the store cl describes as LUN cl->lun in place of the one
+ * there, closing the old store first (the new one may be its file): waits
+ * on this thread, at most a few seconds, for commands in flight and a
+ * grace period to let the old LU go. Returns 0; or -EBUSY (the old one
+ * stays) or -errno from opening the new store, and then the LUN is gone
+ * (targets_add_lun the old configuration to restore it). */
+int targets_replace_lun(const char *name, const struct config_lun *cl);
 /* Grows LUN cl->lun's file to size bytes (never shrinks it) and the LU
  * with it: CAPACITY DATA HAS CHANGED on every I_T nexus. Returns 0,
  * -ENOENT, -EROFS or -errno of the file. */

@@ -161,6 +161,32 @@ static void a_refused_change_keeps_everything(void **state)
 	assert_int_equal(running_config()->targets[0].chap.nusers, 1);
 }
 
+static unsigned heard;
+
+static void listener(const struct lunar_config *cfg, void *arg)
+{
+	assert_ptr_equal(cfg, running_config());
+	assert_ptr_equal(arg, &heard);
+	heard++;
+}
+
+static void listeners_hear_of_changes_only(void **state)
+{
+	(void)state;
+	write_file(doc());
+	struct running_options o = { .config_path = path };
+	assert_int_equal(running_init(&o, err, sizeof(err)), 0);
+	heard = 0;
+	assert_int_equal(running_listen(listener, &heard), 0);
+	assert_int_equal(running_apply_text(doc(), 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(heard, 0);
+	char text[1024];
+	snprintf(text, sizeof(text), "%s", doc());
+	memcpy(strstr(text, "open = true"), "open= false", 11);
+	assert_int_equal(running_apply_text(text, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(heard, 1);
+}
+
 static void doc_copy_edits_round_trip(void **state)
 {
 	(void)state;
@@ -192,6 +218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_change_is_saved_0600_without_comments, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_refused_change_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(doc_copy_edits_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(listeners_hear_of_changes_only, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
