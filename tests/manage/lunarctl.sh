@@ -8,6 +8,7 @@
 #     address, CID, negotiated parameters);
 #   - a LUN in use is not deleted without --force, and is with it;
 #   - resize shows the new capacity to READ CAPACITY, and never shrinks;
+#   - export, import (unchanged and edited) and reload;
 #   - a malformed request, an oversized one, an unknown method, a client
 #     over the cap and a non-root client are refused, and lunard keeps
 #     serving; lunarctl's exit codes say which failure it was.
@@ -208,6 +209,16 @@ ctl config export
     check_fail "export: $out"
 grep -q "$t_new" "$work/lunar.conf" && check_ok "and they were saved to the config file" ||
     check_fail "the config file lacks $t_new"
+printf '%s\n' "$out" >"$work/export.conf"
+ctl config import "$work/export.conf"
+check_eq "importing the export changes nothing" "0 no change" "$rc $out"
+sed "s/alias = \"new\"/alias = \"renamed\"/" "$work/export.conf" >"$work/renamed.conf"
+ctl config import "$work/renamed.conf"
+[[ $rc == 0 && $out == *"$t_new"* ]] && check_ok "an edited import applies ($out)" || check_fail "import: $rc $out $err"
+ctl --json target list
+[[ $out == *'"alias": "renamed"'* ]] && check_ok "target list shows the imported alias" || check_fail "after import: $out"
+ctl reload
+check_eq "reload of the saved file changes nothing" "0 no change" "$rc $out"
 
 # ---- refusals ----
 answer=$(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":' | raw)
