@@ -372,6 +372,7 @@ int mgmt_server_start(struct loop *loop, const struct mgmt_server_options *o, co
 		return fd;
 	}
 	srv.fd = fd;
+	srv.stopping = false;
 	srv.loop = loop;
 	srv.opt = *o;
 	srv.methods = methods;
