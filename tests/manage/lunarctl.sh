@@ -121,6 +121,15 @@ ctl --json lun list "$t_base"
 ctl portal list
 [[ $out == *"$portal"* ]] && check_ok "portal list shows $portal" || check_fail "portal list: $out"
 
+# bash completion offers the running lunard's targets.
+completion=$(PATH=$(dirname "$LUNARCTL"):$PATH bash -c '
+    source "$1/dist/bash-completion/lunarctl"
+    COMP_WORDS=(lunarctl --socket "$2" acl add "")
+    COMP_CWORD=5
+    _lunarctl
+    echo "${COMPREPLY[*]}"' _ "$here/../.." "$sock" 2>/dev/null || true)
+check_eq "bash completion of a target name" "$t_base" "$completion"
+
 # ---- a target and a LUN live ----
 ctl target create "$t_new" --open --alias new --backend file --path "$work/new.img" --size 8M
 check_eq "target create" "0 added target $t_new" "$rc $out"
