@@ -632,33 +632,38 @@ int config_load_file(const char *path, struct lunar_config *cfg, char *err, size
 	return ret;
 }
 
-int config_load_default(struct lunar_config *cfg, const char *state_dir)
+/* The portals and limits are the loader's defaults. */
+static const char config_default_fmt[] =
+	"state_dir = \"%s\";\n"
+	"targets = (\n"
+	"  {\n"
+	"    name = \"" LUNAR_DEFAULT_TARGET "\";\n"
+	"    alias = \"default\";\n"
+	"    open = true; # a quick start with no configuration: anyone may log in\n"
+	"    luns = ( { lun = 0; backend = \"file\"; path = \"default-lun0.img\"; size = \"1G\"; block_size = 512; } );\n"
+	"  }\n"
+	");\n";
+
+int config_default_text(const char *state_dir, char **text)
 {
 	if (!state_dir)
 		state_dir = LUNAR_DEFAULT_STATE_DIR;
-	struct config_target *t = NULL;
-	char *path = NULL;
-	bool ok = config_init_defaults(cfg, state_dir) == 0 && (t = calloc(1, sizeof(*t))) &&
-		  (t->name = strdup(LUNAR_DEFAULT_TARGET)) && (t->alias = strdup("default")) &&
-		  (t->luns = calloc(1, sizeof(*t->luns))) && asprintf(&path, "%s/default-lun0.img", state_dir) >= 0;
-	cfg->targets = t;
-	cfg->ntargets = t ? 1 : 0;
-	if (t)
-		t->open = true; /* a quick start with no configuration: anyone may log in */
-	if (t && t->luns) {
-		t->nluns = 1;
-		struct backend_config *bs = &t->luns[0].bs;
-		backend_config_init(bs, backend_type_find("file"));
-		bs->block_size = 512;
-		ok = ok && backend_config_set_str(bs, "path", path) == 0 &&
-		     backend_config_set_size(bs, "size", 1ull << 30) == 0;
-	}
-	free(path);
-	if (!ok) {
-		config_free(cfg);
-		return -ENOMEM;
-	}
-	return 0;
+	/* It goes into the document between quotes. */
+	if (strpbrk(state_dir, "\"\\"))
+		return -EINVAL;
+	return asprintf(text, config_default_fmt, state_dir) < 0 ? -ENOMEM : 0;
+}
+
+int config_load_default(struct lunar_config *cfg, const char *state_dir)
+{
+	char *text;
+	int ret = config_default_text(state_dir, &text);
+	if (ret < 0)
+		return ret;
+	char err[256];
+	ret = config_load_string(text, "the embedded default configuration", cfg, err, sizeof(err)) < 0 ? -EINVAL : 0;
+	free(text);
+	return ret;
 }
 
 int config_set_portals(struct lunar_config *cfg, const struct config_portal *portals, size_t n)

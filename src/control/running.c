@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +20,6 @@
 #include "util/log.h"
 
 #define RUNNING_FILE "lunar.conf"
-
-/* The embedded default, as a document: what config_load_default builds. */
-static const char running_default_fmt[] =
-	"state_dir = \"%s\";\n"
-	"portals = [ \"0.0.0.0:3260\", \"[::]:3260\" ];\n"
-	"targets = (\n"
-	"  {\n"
-	"    name = \"" LUNAR_DEFAULT_TARGET "\";\n"
-	"    alias = \"default\";\n"
-	"    open = true;\n"
-	"    luns = ( { lun = 0; backend = \"file\"; path = \"default-lun0.img\"; size = \"1G\"; block_size = 512; } );\n"
-	"  }\n"
-	");\n";
 
 static struct {
 	config_t *doc;               /* on the heap: its settings point back at it */
@@ -193,12 +181,16 @@ static int load(const char *text, const char *name, const char *file, struct lun
 int running_init(const struct running_options *o, char *err, size_t errlen)
 {
 	run.o = *o;
-	const char *dir = o->state_dir ? o->state_dir : LUNAR_DEFAULT_STATE_DIR;
+	const char *given = o->state_dir ? o->state_dir : LUNAR_DEFAULT_STATE_DIR;
+	char dir[PATH_MAX];
 	if (o->config_path) {
 		run.path = strdup(o->config_path);
 	} else {
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return fail(err, errlen, -errno, "state directory %s: %s", dir, strerror(errno));
+		if (mkdir(given, 0700) < 0 && errno != EEXIST)
+			return fail(err, errlen, -errno, "state directory %s: %s", given, strerror(errno));
+		/* The document names it, and the loader wants it absolute. */
+		if (!realpath(given, dir))
+			return fail(err, errlen, -errno, "state directory %s: %s", given, strerror(errno));
 		if (asprintf(&run.path, "%s/%s", dir, RUNNING_FILE) < 0)
 			run.path = NULL;
 	}
@@ -210,12 +202,10 @@ int running_init(const struct running_options *o, char *err, size_t errlen)
 		ret = load(text, run.path, run.path, &run.cfg, &run.doc, err, errlen);
 	} else if (o->config_path || errno != ENOENT) {
 		ret = fail(err, errlen, -errno, "%s: %s", run.path, strerror(errno));
-	} else if (strpbrk(dir, "\"\\")) {
-		/* It goes into the document between quotes. */
-		ret = fail(err, errlen, -EINVAL, "state directory %s: a quote or backslash in its name", dir);
-	} else if (asprintf(&text, running_default_fmt, dir) < 0) {
+	} else if ((ret = config_default_text(dir, &text)) < 0) {
 		text = NULL;
-		ret = fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
+		fail(err, errlen, ret, "state directory %s: %s", dir,
+		     ret == -EINVAL ? "a quote or backslash in its name" : strerror(-ret));
 	} else {
 		ret = load(text, "the embedded default configuration", NULL, &run.cfg, &run.doc, err, errlen);
 	}
