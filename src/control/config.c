@@ -2,6 +2,7 @@
  * of keys per group, so every key is typed, range-checked and unknown keys
  * are caught as typos. */
 #include "control/config.h"
+#include "control/config_file.h"
 #include "control/config_walk.h"
 
 #include <ctype.h>
@@ -604,25 +605,11 @@ int config_load_string(const char *text, const char *name, struct lunar_config *
 
 int config_load_file(const char *path, struct lunar_config *cfg, char *err, size_t errlen)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = fopen(path, "re");
-	FILE *mem = f ? open_memstream(&text, &len) : NULL;
-	char buf[4096];
-	size_t n;
-	while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	int read_err = f && ferror(f) ? errno : 0;
-	if (mem)
-		fclose(mem);
-	if (!f || !mem || read_err) {
-		snprintf(err, errlen, "%s: %s", path, strerror(!f ? errno : read_err ? read_err : ENOMEM));
-		if (f)
-			fclose(f);
-		free(text);
+	char *text = config_file_read(path);
+	if (!text) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	fclose(f);
 	char *dir_copy = strdup(path);
 	int ret = dir_copy ? config_load_text(text, path, dirname(dir_copy), cfg, err, errlen) : -1;
 	if (!dir_copy)

@@ -3,7 +3,6 @@
 #include "control/running.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -14,8 +13,9 @@
 #include <unistd.h>
 
 #include "control/access.h"
-#include "control/portal.h"
+#include "control/config_file.h"
 #include "control/reconfig.h"
+#include "control/reconfig_apply.h"
 #include "control/targets.h"
 #include "util/log.h"
 
@@ -70,29 +70,6 @@ void running_report_free(struct running_report *rep)
 		free(rep->lines[i]);
 	free(rep->lines);
 	*rep = (struct running_report){ 0 };
-}
-
-/* The whole file as a NUL-terminated string; NULL with errno set. */
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	char buf[4096];
-	size_t n;
-	while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	int read_err = ferror(f) ? errno : 0;
-	fclose(f);
-	if (!mem || fclose(mem) != 0 || read_err) {
-		free(text);
-		errno = read_err ? read_err : ENOMEM;
-		return NULL;
-	}
-	return text;
 }
 
 static int doc_text(const config_t *doc, char **text)
@@ -197,7 +174,7 @@ int running_init(const struct running_options *o, char *err, size_t errlen)
 	if (!run.path)
 		return fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
 	int ret;
-	char *text = read_text(run.path);
+	char *text = config_file_read(run.path);
 	if (text) {
 		ret = load(text, run.path, run.path, &run.cfg, &run.doc, err, errlen);
 	} else if (o->config_path || errno != ENOENT) {
@@ -259,213 +236,6 @@ int running_doc_copy(config_t *out)
 	return ret < 0 ? -ENOMEM : 0;
 }
 
-/* ---- saving: write a temporary file, fsync, rename, fsync the directory ---- */
-
-static int save_text(const char *path, const char *text)
-{
-	char *tmp = NULL, *dir_copy = strdup(path);
-	if (!dir_copy || asprintf(&tmp, "%s.tmp", path) < 0) {
-		free(dir_copy);
-		return -ENOMEM;
-	}
-	/* 0600: the document holds CHAP secrets. */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int ret = fd < 0 ? -errno : 0;
-	size_t len = strlen(text), off = 0;
-	while (ret == 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno != EINTR)
-			ret = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	/* A temporary file a crash left behind keeps its mode through
-	 * O_TRUNC, and the umask may narrow 0600: make it exactly that. */
-	if (ret == 0 && (fchmod(fd, 0600) < 0 || fsync(fd) < 0))
-		ret = -errno;
-	if (fd >= 0 && close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0) {
-		unlink(tmp);
-	} else {
-		/* The rename is durable once the directory is. It has been
-		 * made, so the new document is the file's now: a failure here
-		 * is only logged. */
-		int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || fsync(dfd) < 0)
-			log_warn("configuration saved to %s, but syncing its directory failed: %s", path,
-				 strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-	}
-	free(tmp);
-	free(dir_copy);
-	return ret;
-}
-
-/* ---- applying a plan: each step, and its undo ---- */
-
-struct step {
-	const struct reconfig_change *c;
-	struct lunar_target *detached;   /* TARGET_REMOVE: held until commit */
-	struct scsi_lu *lu;              /* LUN_REMOVE: held until commit */
-};
-
-struct apply {
-	const struct lunar_config *old, *new;
-	unsigned flags;
-	struct step *steps;
-	size_t done;
-	char *err;
-	size_t errlen;
-};
-
-static const struct config_target *old_target(const struct apply *a, const struct reconfig_change *c)
-{
-	return &a->old->targets[c->old_target];
-}
-
-static const struct config_target *new_target(const struct apply *a, const struct reconfig_change *c)
-{
-	return &a->new->targets[c->new_target];
-}
-
-static uint64_t lun_size(const struct config_lun *cl)
-{
-	const struct backend_value *v = backend_config_value(&cl->bs, "size");
-	return v && v->given ? v->size : 0;
-}
-
-/* Without RUNNING_FORCE, nothing a logged-in session uses is deleted. */
-static int check_in_use(const struct apply *a, const struct reconfig_plan *plan)
-{
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct reconfig_change *c = &plan->changes[i];
-		if (c->kind != RECONFIG_TARGET_REMOVE && c->kind != RECONFIG_LUN_REMOVE &&
-		    c->kind != RECONFIG_LUN_REPLACE)
-			continue;
-		const struct config_target *t = old_target(a, c);
-		unsigned n = targets_sessions(t->name);
-		if (n == 0 || (a->flags & RUNNING_FORCE))
-			continue;
-		const char *s = n == 1 ? "" : "s";
-		if (c->kind == RECONFIG_TARGET_REMOVE)
-			return fail(a->err, a->errlen, -EBUSY, "target %s is in use by %u session%s (force to delete)",
-				    t->name, n, s);
-		return fail(a->err, a->errlen, -EBUSY, "target %s: LUN %u is in use by %u session%s (force to %s)",
-			    t->name, t->luns[c->old_lun].lun, n, s,
-			    c->kind == RECONFIG_LUN_REMOVE ? "delete" : "replace its store");
-	}
-	return 0;
-}
-
-static int step_do(struct apply *a, struct step *s)
-{
-	const struct reconfig_change *c = s->c;
-	switch (c->kind) {
-	case RECONFIG_TARGET_ADD:
-		return targets_add(new_target(a, c));
-	case RECONFIG_TARGET_REMOVE:
-		s->detached = targets_detach(old_target(a, c)->name);
-		return s->detached ? 0 : -ENOENT;
-	case RECONFIG_LUN_ADD:
-		return targets_add_lun(new_target(a, c)->name, &new_target(a, c)->luns[c->new_lun]);
-	case RECONFIG_LUN_REMOVE:
-		s->lu = targets_detach_lun(old_target(a, c)->name, old_target(a, c)->luns[c->old_lun].lun);
-		return s->lu ? 0 : -ENOMEM;
-	case RECONFIG_LUN_REPLACE: {
-		const struct config_target *t = old_target(a, c);
-		int ret = targets_replace_lun(t->name, &new_target(a, c)->luns[c->new_lun]);
-		if (ret < 0 && ret != -EBUSY && targets_add_lun(t->name, &t->luns[c->old_lun]) < 0)
-			log_error("target %s LUN %u: its old store would not open again: the LUN is gone",
-				  t->name, t->luns[c->old_lun].lun);
-		return ret;
-	}
-	case RECONFIG_LUN_GROW: {
-		const struct config_lun *cl = &new_target(a, c)->luns[c->new_lun];
-		return targets_grow_lun(new_target(a, c)->name, cl, lun_size(cl));
-	}
-	case RECONFIG_PORTAL_ADD:
-		return portals_add(&a->new->portals[c->portal]);
-	case RECONFIG_PORTAL_REMOVE:
-		return portals_remove(&a->old->portals[c->portal]);
-	case RECONFIG_DISCOVERY_CHAP:
-	case RECONFIG_TARGET_ACCESS:
-	case RECONFIG_ISCSI_PARAMS:
-	case RECONFIG_LOGIN_LIMITS:
-	case RECONFIG_AT_RESTART:
-		/* Swapped all at once at commit. */
-		return 0;
-	}
-	return 0;
-}
-
-static void step_undo(struct apply *a, struct step *s)
-{
-	const struct reconfig_change *c = s->c;
-	int ret = 0;
-	switch (c->kind) {
-	case RECONFIG_TARGET_ADD: {
-		struct lunar_target *t = targets_detach(new_target(a, c)->name);
-		if (t)
-			targets_retire(t, false);
-		break;
-	}
-	case RECONFIG_TARGET_REMOVE:
-		ret = targets_attach(s->detached);
-		s->detached = NULL;
-		break;
-	case RECONFIG_LUN_ADD:
-		ret = targets_remove_lun(new_target(a, c)->name, new_target(a, c)->luns[c->new_lun].lun);
-		break;
-	case RECONFIG_LUN_REMOVE:
-		ret = targets_attach_lun(old_target(a, c)->name, s->lu);
-		s->lu = NULL;
-		break;
-	case RECONFIG_LUN_REPLACE:
-		ret = targets_replace_lun(old_target(a, c)->name, &old_target(a, c)->luns[c->old_lun]);
-		break;
-	case RECONFIG_PORTAL_ADD:
-		ret = portals_remove(&a->new->portals[c->portal]);
-		break;
-	case RECONFIG_PORTAL_REMOVE:
-		ret = portals_add(&a->old->portals[c->portal]);
-		break;
-	case RECONFIG_LUN_GROW:
-		/* A LUN never shrinks: it stays grown. */
-	case RECONFIG_DISCOVERY_CHAP:
-	case RECONFIG_TARGET_ACCESS:
-	case RECONFIG_ISCSI_PARAMS:
-	case RECONFIG_LOGIN_LIMITS:
-	case RECONFIG_AT_RESTART:
-		break;
-	}
-	if (ret < 0) {
-		char what[512];
-		reconfig_describe(c, a->old, a->new, what, sizeof(what));
-		log_error("configuration: cannot undo \"%s\": %s", what, strerror(-ret));
-	}
-}
-
-static void undo_all(struct apply *a)
-{
-	while (a->done > 0)
-		step_undo(a, &a->steps[--a->done]);
-}
-
-/* The steps that cannot be undone, once the new document is kept. */
-static void commit_steps(struct apply *a)
-{
-	for (size_t i = 0; i < a->done; i++) {
-		struct step *s = &a->steps[i];
-		if (s->detached)
-			targets_retire(s->detached, true);
-		scsi_lu_put(s->lu);
-	}
-}
-
 /* changed: something differs, for the listeners. */
 static void make_running(struct lunar_config *cfg, config_t *doc, bool changed)
 {
@@ -495,41 +265,27 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 	int ret = reconfig_diff(&run.cfg, cfg, &plan, err, errlen);
 	if (ret < 0)
 		return ret == -ENOMEM ? ret : -EINVAL;
-	struct apply a = { .old = &run.cfg, .new = cfg, .flags = flags, .err = err, .errlen = errlen };
-	a.steps = calloc(plan.n ? plan.n : 1, sizeof(*a.steps));
-	if (!a.steps) {
-		reconfig_plan_free(&plan);
-		return fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
-	}
-	ret = run.loop ? check_in_use(&a, &plan) : 0;
-	for (size_t i = 0; run.loop && ret == 0 && i < plan.n; i++) {
-		a.steps[i].c = &plan.changes[i];
-		ret = step_do(&a, &a.steps[i]);
-		if (ret < 0) {
-			char what[512];
-			reconfig_describe(&plan.changes[i], a.old, a.new, what, sizeof(what));
-			fail(err, errlen, ret, "cannot apply \"%s\": %s; nothing changed", what, strerror(-ret));
-		} else {
-			a.done++;
-		}
-	}
-	if (ret == 0 && save && (ret = save_text(run.path, text)) < 0) {
+	struct reconfig_applied *applied = NULL;
+	if (run.loop)
+		ret = reconfig_apply(&plan, &run.cfg, cfg, flags & RUNNING_FORCE, &applied, err, errlen);
+	if (ret == 0 && save && (ret = config_file_save(run.path, text)) < 0) {
 		fail(err, errlen, -EIO, "cannot save the configuration to %s: %s; nothing changed", run.path,
 		     strerror(-ret));
 		ret = -EIO;
 	}
 	if (ret < 0) {
-		undo_all(&a);
+		if (applied)
+			reconfig_undo(applied);
 	} else {
-		commit_steps(&a);
+		if (applied)
+			reconfig_commit(applied);
 		for (size_t i = 0; i < plan.n; i++) {
 			char line[512];
-			reconfig_describe(&plan.changes[i], a.old, a.new, line, sizeof(line));
+			reconfig_describe(&plan.changes[i], &run.cfg, cfg, line, sizeof(line));
 			report_add(rep, line);
 		}
 		make_running(cfg, doc, plan.n > 0);
 	}
-	free(a.steps);
 	reconfig_plan_free(&plan);
 	return ret;
 }
@@ -569,7 +325,7 @@ int running_apply_doc(config_t *doc, unsigned flags, struct running_report *rep,
 
 int running_reload_file(struct running_report *rep, char *err, size_t errlen)
 {
-	char *text = read_text(run.path);
+	char *text = config_file_read(run.path);
 	if (!text)
 		return fail(err, errlen, -errno, "%s: %s", run.path, strerror(errno));
 	struct lunar_config cfg;
