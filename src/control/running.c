@@ -35,6 +35,7 @@ static struct {
 	size_t nlisteners;
 } run;
 
+__attribute__((format(printf, 4, 5)))
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	if (err && errlen) {
