@@ -381,10 +381,11 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 	struct config_target *t = obj;
 	if (!config_setting_is_list(s))
 		return config_fail(c, s, NULL, "must be a list ( { ... }, ... )");
+	/* None is a target whose LUNs come later (a management change): it
+	 * answers REPORT LUNS with an empty list, like a target whose last
+	 * LUN was removed. */
 	size_t n = (size_t)config_setting_length(s);
-	if (n == 0)
-		return config_fail(c, s, NULL, "must list at least one LUN");
-	t->luns = calloc(n, sizeof(*t->luns));
+	t->luns = calloc(n ? n : 1, sizeof(*t->luns));
 	if (!t->luns)
 		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
 	t->nluns = n;

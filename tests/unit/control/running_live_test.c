@@ -204,6 +204,21 @@ static void unrelated_target_goes_without_force(void **state)
 	assert_true(served(T_A, 1));
 }
 
+/* lunarctl's order: a target, then its LUNs; and back to none. */
+static void target_without_luns_then_with_one(void **state)
+{
+	(void)state;
+	assert_int_equal(apply(doc(true, "1M", true, MEM(0), ", { name = \"" T_C "\"; luns = ( ); }"), 0), 0);
+	struct lunar_target *c = targets_get(T_C);
+	assert_non_null(c);
+	targets_put(c);
+	assert_false(served(T_C, 0));
+	assert_int_equal(apply(doc(true, "1M", true, MEM(0), ", { name = \"" T_C "\"; luns = ( " MEM(0) " ); }"), 0), 0);
+	assert_true(served(T_C, 0));
+	assert_int_equal(apply(doc(true, "1M", true, MEM(0), ", { name = \"" T_C "\"; luns = ( ); }"), 0), 0);
+	assert_false(served(T_C, 0));
+}
+
 static void grown_lun_tells_every_nexus(void **state)
 {
 	(void)state;
@@ -267,6 +282,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(target_in_use_is_kept_without_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(forced_target_delete_ends_its_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(unrelated_target_goes_without_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(target_without_luns_then_with_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(grown_lun_tells_every_nexus, setup, teardown),
 		cmocka_unit_test_setup_teardown(access_follows_the_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(forced_replace_reopens_the_same_file, setup, teardown),
