@@ -162,7 +162,11 @@ int running_init(const struct running_options *o, char *err, size_t errlen)
 	const char *given = o->state_dir ? o->state_dir : LUNAR_DEFAULT_STATE_DIR;
 	char dir[PATH_MAX];
 	if (o->config_path) {
-		run.path = strdup(o->config_path);
+		/* Absolute, because lunard leaves its working directory when it
+		 * detaches; and a symbolic link's target is what is rewritten. */
+		run.path = realpath(o->config_path, NULL);
+		if (!run.path && errno != ENOMEM)
+			return fail(err, errlen, -errno, "%s: %s", o->config_path, strerror(errno));
 	} else {
 		if (mkdir(given, 0700) < 0 && errno != EEXIST)
 			return fail(err, errlen, -errno, "state directory %s: %s", given, strerror(errno));
