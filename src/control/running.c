@@ -290,6 +290,9 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 			report_add(rep, line);
 		}
 		make_running(cfg, doc, plan.n > 0);
+		for (size_t i = 0; run.loop && i < plan.n; i++)
+			if (plan.changes[i].kind == RECONFIG_TARGET_ACCESS)
+				targets_end_unlisted(run.cfg.targets[plan.changes[i].new_target].name);
 	}
 	reconfig_plan_free(&plan);
 	return ret;

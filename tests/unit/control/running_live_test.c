@@ -261,6 +261,33 @@ static void forced_replace_reopens_the_same_file(void **state)
 	assert_true(served(T_A, 1));
 }
 
+static const char *doc_acl(const char *initiator)
+{
+	static char text[2048];
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s\";\n"
+		 "targets = ( { name = \"" T_A "\"; acl = ( { initiator = \"%s\"; } );\n"
+		 "  luns = ( { lun = 0; backend = \"file\"; path = \"a0.img\"; size = \"1M\"; }, " MEM(1) " ); },\n"
+		 "  { name = \"" T_B "\"; open = true; luns = ( " MEM(0) " ); } );\n", dir, initiator);
+	return text;
+}
+
+static void revoked_initiator_loses_its_session(void **state)
+{
+	(void)state;
+	assert_int_equal(apply(doc_acl("iqn.2026-11.org.test:someone-else"), 0), 0);
+	wait_for_end();
+}
+
+static void initiator_still_listed_keeps_its_session(void **state)
+{
+	(void)state;
+	/* Names compare without ASCII case (RFC 3722). */
+	assert_int_equal(apply(doc_acl("iqn.2026-11.org.test:INIT"), 0), 0);
+	usleep(20000);
+	assert_int_equal(atomic_load(&ends), 0);
+}
+
 static void change_failing_halfway_is_undone(void **state)
 {
 	(void)state;
@@ -286,6 +313,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(grown_lun_tells_every_nexus, setup, teardown),
 		cmocka_unit_test_setup_teardown(access_follows_the_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(forced_replace_reopens_the_same_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(revoked_initiator_loses_its_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(initiator_still_listed_keeps_its_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(change_failing_halfway_is_undone, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
