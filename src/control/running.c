@@ -23,7 +23,10 @@
 
 static struct {
 	config_t *doc;               /* on the heap: its settings point back at it */
-	struct lunar_config cfg;     /* effective: the document's plus the overrides */
+	/* effective: the document's plus the overrides. On the heap and
+	 * replaced whole: SendTargets on a data-plane loop reads it (under
+	 * the registry's lock, targets.c), so it is never changed in place. */
+	struct lunar_config *cfg;
 	char *path;                  /* where the document is saved */
 	struct running_options o;    /* the overrides; the caller's arrays outlive us */
 	struct loop *loop;           /* NULL until running_serve: nothing to apply to */
@@ -129,15 +132,28 @@ static void doc_free(config_t *doc)
 	free(doc);
 }
 
+static void cfg_free(struct lunar_config *cfg)
+{
+	if (!cfg)
+		return;
+	config_free(cfg);
+	free(cfg);
+}
+
 /* Validates text (named name in messages; read from file, if not NULL)
  * as the loader does at start: the effective configuration and the
  * document. */
-static int load(const char *text, const char *name, const char *file, struct lunar_config *cfg,
+static int load(const char *text, const char *name, const char *file, struct lunar_config **out,
 		config_t **doc, char *err, size_t errlen)
 {
+	struct lunar_config *cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
 	int ret = file ? config_load_file(file, cfg, err, errlen) : config_load_string(text, name, cfg, err, errlen);
-	if (ret < 0)
+	if (ret < 0) {
+		free(cfg);
 		return -EINVAL;
+	}
 	char *dir = file ? strdup(file) : NULL;
 	*doc = malloc(sizeof(**doc));
 	if ((file && !dir) || !*doc) {
@@ -151,9 +167,11 @@ static int load(const char *text, const char *name, const char *file, struct lun
 	if (ret < 0) {
 		free(*doc);
 		*doc = NULL;
-		config_free(cfg);
+		cfg_free(cfg);
+		return ret;
 	}
-	return ret;
+	*out = cfg;
+	return 0;
 }
 
 int running_init(const struct running_options *o, char *err, size_t errlen)
@@ -199,16 +217,16 @@ void running_serve(struct loop *control, struct iscsi_host *host)
 {
 	run.loop = control;
 	run.host = host;
-	host->limits = run.cfg.limits;
-	host->login_limits = run.cfg.peer_limits.login;
-	host->conn_limits = run.cfg.peer_limits.conn;
+	host->limits = run.cfg->limits;
+	host->login_limits = run.cfg->peer_limits.login;
+	host->conn_limits = run.cfg->peer_limits.conn;
 	host->access = access_ops;
-	access_configure(&run.cfg);
+	access_configure(run.cfg);
 }
 
 const struct lunar_config *running_config(void)
 {
-	return &run.cfg;
+	return run.cfg;
 }
 
 int running_listen(running_listener_fn fn, void *arg)
@@ -244,21 +262,21 @@ int running_doc_copy(config_t *out)
 /* changed: something differs, for the listeners. */
 static void make_running(struct lunar_config *cfg, config_t *doc, bool changed)
 {
-	struct lunar_config old = run.cfg;
-	run.cfg = *cfg;
+	struct lunar_config *old = run.cfg;
+	run.cfg = cfg;
 	doc_free(run.doc);
 	run.doc = doc;
 	if (run.loop) {
-		targets_reconfigure(&run.cfg);
-		access_configure(&run.cfg);
+		targets_reconfigure(cfg);
+		access_configure(cfg);
 		/* Read at login on this thread: they apply to new logins. The
 		 * connection limits are read on the data plane: at restart. */
-		run.host->limits = run.cfg.limits;
-		run.host->login_limits = run.cfg.peer_limits.login;
+		run.host->limits = cfg->limits;
+		run.host->login_limits = cfg->peer_limits.login;
 	}
-	config_free(&old);
+	cfg_free(old);
 	for (size_t i = 0; changed && i < run.nlisteners; i++)
-		run.listeners[i].fn(&run.cfg, run.listeners[i].arg);
+		run.listeners[i].fn(cfg, run.listeners[i].arg);
 }
 
 /* Applies the configuration cfg (with its document doc; both taken over
@@ -267,12 +285,12 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 		 struct running_report *rep, char *err, size_t errlen)
 {
 	struct reconfig_plan plan;
-	int ret = reconfig_diff(&run.cfg, cfg, &plan, err, errlen);
+	int ret = reconfig_diff(run.cfg, cfg, &plan, err, errlen);
 	if (ret < 0)
 		return ret == -ENOMEM ? ret : -EINVAL;
 	struct reconfig_applied *applied = NULL;
 	if (run.loop)
-		ret = reconfig_apply(&plan, &run.cfg, cfg, flags & RUNNING_FORCE, &applied, err, errlen);
+		ret = reconfig_apply(&plan, run.cfg, cfg, flags & RUNNING_FORCE, &applied, err, errlen);
 	if (ret == 0 && save && (ret = config_file_save(run.path, text)) < 0) {
 		fail(err, errlen, -EIO, "cannot save the configuration to %s: %s; nothing changed", run.path,
 		     strerror(-ret));
@@ -286,13 +304,13 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 			reconfig_commit(applied);
 		for (size_t i = 0; i < plan.n; i++) {
 			char line[512];
-			reconfig_describe(&plan.changes[i], &run.cfg, cfg, line, sizeof(line));
+			reconfig_describe(&plan.changes[i], run.cfg, cfg, line, sizeof(line));
 			report_add(rep, line);
 		}
 		make_running(cfg, doc, plan.n > 0);
 		for (size_t i = 0; run.loop && i < plan.n; i++)
 			if (plan.changes[i].kind == RECONFIG_TARGET_ACCESS)
-				targets_end_unlisted(run.cfg.targets[plan.changes[i].new_target].name);
+				targets_end_unlisted(run.cfg->targets[plan.changes[i].new_target].name);
 	}
 	reconfig_plan_free(&plan);
 	return ret;
@@ -300,7 +318,7 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 
 int running_apply_text(const char *text, unsigned flags, struct running_report *rep, char *err, size_t errlen)
 {
-	struct lunar_config cfg;
+	struct lunar_config *cfg;
 	config_t *doc;
 	int ret = load(text, "the new configuration", NULL, &cfg, &doc, err, errlen);
 	if (ret < 0)
@@ -310,12 +328,12 @@ int running_apply_text(const char *text, unsigned flags, struct running_report *
 	char *saved;
 	ret = doc_text(doc, &saved);
 	if (ret == 0)
-		ret = apply(&cfg, doc, saved, true, flags, rep, err, errlen);
+		ret = apply(cfg, doc, saved, true, flags, rep, err, errlen);
 	else
 		fail(err, errlen, ret, "%s", strerror(-ret));
 	free(saved);
 	if (ret < 0) {
-		config_free(&cfg);
+		cfg_free(cfg);
 		doc_free(doc);
 	}
 	return ret;
@@ -336,13 +354,13 @@ int running_reload_file(struct running_report *rep, char *err, size_t errlen)
 	char *text = config_file_read(run.path);
 	if (!text)
 		return fail(err, errlen, -errno, "%s: %s", run.path, strerror(errno));
-	struct lunar_config cfg;
+	struct lunar_config *cfg;
 	config_t *doc;
 	int ret = load(text, run.path, run.path, &cfg, &doc, err, errlen);
 	if (ret == 0) {
-		ret = apply(&cfg, doc, text, false, 0, rep, err, errlen);
+		ret = apply(cfg, doc, text, false, 0, rep, err, errlen);
 		if (ret < 0) {
-			config_free(&cfg);
+			cfg_free(cfg);
 			doc_free(doc);
 		}
 	}
@@ -356,7 +374,7 @@ int running_reload_file(struct running_report *rep, char *err, size_t errlen)
 void running_fini(void)
 {
 	doc_free(run.doc);
-	config_free(&run.cfg);
+	cfg_free(run.cfg);
 	free(run.path);
 	run = (typeof(run)){ 0 };
 }
