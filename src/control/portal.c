@@ -161,8 +161,11 @@ int portals_open(const struct lunar_config *cfg, struct loop *loop, const struct
 int portals_add(const struct config_portal *cp)
 {
 	int ret = portal_start(cp);
-	if (ret == -EAFNOSUPPORT)
-		log_error("portal %s: address family not supported here", cp->text);
+	if (ret == -EAFNOSUPPORT) {
+		/* As at start: the other portals serve. */
+		log_warn("portal %s: address family not supported here, skipped", cp->text);
+		return 0;
+	}
 	return ret;
 }
 
@@ -183,7 +186,8 @@ int portals_remove(const struct config_portal *cp)
 			return 0;
 		}
 	}
-	return -ENOENT;
+	/* Skipped when it was added (its family unsupported here). */
+	return 0;
 }
 
 void portals_close(void)

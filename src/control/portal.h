@@ -13,8 +13,9 @@ struct portal;
  * (logged, naming the address). */
 int portals_open(const struct lunar_config *cfg, struct loop *loop, const struct iscsi_host *host);
 /* Live reconfiguration, control thread: starts or stops listening on one
- * portal (matched by address). Connections it accepted go on. Return 0,
- * -ENOENT (remove: not open) or -errno (logged). */
+ * portal (matched by address). Connections it accepted go on. A portal of
+ * an address family this host lacks is skipped, as at start. Return 0 or
+ * -errno (logged). */
 int portals_add(const struct config_portal *cp);
 int portals_remove(const struct config_portal *cp);
 void portals_close(void);

@@ -7,7 +7,8 @@
  * - targets, LUNs, portals: at once;
  * - a target's alias, open, acl and chap, discovery CHAP, the iscsi group
  *   and the login limits: to logins from then on; sessions already logged
- *   in keep what they negotiated and the LUN view they got;
+ *   in keep what they negotiated and the LUN view they got, except that
+ *   those of an initiator a target no longer admits are ended;
  * - threads, memory_budget, state_dir and the connection limits: only at
  *   the next start (the change is reported, not applied). */
 #ifndef LUNAR_CONTROL_RECONFIG_H

@@ -54,11 +54,13 @@ struct running_report {
 };
 
 /* Start-up: reads the document (see above) and applies the overrides.
- * Returns 0, or -1 with err saying why. */
+ * Returns 0, or -errno with err saying why (-EINVAL: the loader's
+ * message, with the file's line). */
 int running_init(const struct running_options *o, char *err, size_t errlen);
-/* Once the registry is built and the portals are open: changes are
- * applied live to them from now on; host's limits and access follow the
- * running configuration. */
+/* Once the registry is built (targets_build(running_config())), before
+ * the portals open: changes are applied live from now on, and host's
+ * limits and access follow the running configuration. control is the
+ * control thread's loop. */
 void running_serve(struct loop *control, struct iscsi_host *host);
 /* The effective configuration (overrides applied). Valid until the next
  * change. */
@@ -66,10 +68,11 @@ const struct lunar_config *running_config(void);
 /* A copy of the running document to edit; the caller config_destroy()s
  * it. Returns 0 or -ENOMEM. */
 int running_doc_copy(config_t *out);
-/* Replaces the running document by doc: validate, diff, apply live,
- * save, in that order. flags: RUNNING_FORCE. Returns 0, or -errno with
- * err saying why and nothing changed: -EINVAL (the document is refused;
- * the loader's message), -EBUSY (a LUN or target in use, without
+/* Replaces the running document by doc (which stays the caller's):
+ * validate, diff, apply live, save, in that order. flags: RUNNING_FORCE.
+ * Returns 0, or -errno with err saying why and nothing changed: -EINVAL
+ * (the document is refused: the loader's message, or a LUN would shrink),
+ * -EBUSY (deleting or replacing a LUN or target a session uses, without
  * RUNNING_FORCE), -EIO (the document could not be saved: the change was
  * undone), another -errno (a store would not open...). rep (may be NULL)
  * gets a line per change; running_report_free it. */

@@ -306,14 +306,50 @@ int targets_attach(struct lunar_target *t)
  * still add a connection; this answers it. */
 static const struct config_target target_gone_config = { .name = "" };
 
+/* Ending sessions from the control thread: one job per data-plane loop
+ * ends the sessions of its loop, since only that loop may touch them. */
 struct target_end_job {
 	struct loop_msg msg;
 	struct lunar_target *target;
 	struct loop *loop;
+	char **names;    /* the initiators whose sessions end; NULL: all */
+	size_t nnames;
 };
 
-/* On a data-plane loop: ends the sessions of the job's target that live
- * on it. Only this loop frees them, so they stay valid while it runs. */
+/* The iSCSI initiator name of a nexus: its initiator port name up to
+ * ",i," (RFC 7143 §10.1). */
+static void nexus_initiator_name(const struct scsi_nexus *n, char *out, size_t len)
+{
+	const char *sep = strstr(n->initiator_port, ",i,");
+	size_t l = sep ? (size_t)(sep - n->initiator_port) : strlen(n->initiator_port);
+	snprintf(out, len, "%.*s", (int)l, n->initiator_port);
+}
+
+static bool end_job_covers(const struct target_end_job *job, const struct scsi_nexus *n)
+{
+	if (n->loop != job->loop)
+		return false;
+	if (!job->names)
+		return true;
+	char name[sizeof(n->initiator_port)];
+	nexus_initiator_name(n, name, sizeof(name));
+	for (size_t i = 0; i < job->nnames; i++)
+		if (acl_name_equal(job->names[i], name))
+			return true;
+	return false;
+}
+
+static void end_job_free(struct target_end_job *job)
+{
+	for (size_t i = 0; i < job->nnames; i++)
+		free(job->names[i]);
+	free(job->names);
+	targets_put(job->target);
+	free(job);
+}
+
+/* On a data-plane loop: ends the job's sessions that live on it. Only
+ * this loop frees them, so they stay valid while it runs. */
 static void target_end_here(struct loop_msg *msg)
 {
 	struct target_end_job *job = container_of(msg, struct target_end_job, msg);
@@ -321,11 +357,11 @@ static void target_end_here(struct loop_msg *msg)
 	pthread_mutex_lock(&st->lock);
 	unsigned n = 0;
 	for (struct scsi_nexus *x = st->nexuses; x; x = x->next)
-		n += x->loop == job->loop;
+		n += end_job_covers(job, x);
 	struct scsi_nexus **mine = n ? calloc(n, sizeof(*mine)) : NULL;
 	unsigned k = 0;
 	for (struct scsi_nexus *x = st->nexuses; mine && x; x = x->next)
-		if (x->loop == job->loop)
+		if (end_job_covers(job, x))
 			mine[k++] = x;
 	pthread_mutex_unlock(&st->lock);
 	if (n && !mine) {
@@ -337,8 +373,35 @@ static void target_end_here(struct loop_msg *msg)
 		if (mine[i]->ops && mine[i]->ops->end)
 			mine[i]->ops->end(mine[i]);
 	free(mine);
-	targets_put(job->target);
-	free(job);
+	end_job_free(job);
+}
+
+/* Posts a job ending t's sessions (of the initiators in names, each
+ * copied; NULL: all) to every data-plane loop. */
+static void target_end_sessions(struct lunar_target *t, char *const *names, size_t nnames)
+{
+	for (unsigned i = 0; i < nreaders; i++) {
+		struct target_end_job *job = calloc(1, sizeof(*job));
+		bool ok = job != NULL;
+		if (ok) {
+			atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+			*job = (struct target_end_job){ .msg.fn = target_end_here, .target = t, .loop = readers[i] };
+		}
+		if (ok && names) {
+			job->names = calloc(nnames, sizeof(*job->names));
+			ok = job->names != NULL;
+			for (size_t j = 0; ok && j < nnames; j++, job->nnames++)
+				ok = (job->names[j] = strdup(names[j])) != NULL;
+		}
+		if (!ok) {
+			log_error("target %s: out of memory: sessions on loop %u that should end stay until they log out",
+				  t->scsi.name, i);
+			if (job)
+				end_job_free(job);
+			continue;
+		}
+		loop_post(readers[i], &job->msg);
+	}
 }
 
 void targets_retire(struct lunar_target *t, bool end_sessions)
@@ -352,19 +415,44 @@ void targets_retire(struct lunar_target *t, bool end_sessions)
 			log_error("target %s: out of memory: LUN %u's store stays open", t->scsi.name, lun);
 	}
 	t->config = &target_gone_config;
-	for (unsigned i = 0; end_sessions && i < nreaders; i++) {
-		struct target_end_job *job = calloc(1, sizeof(*job));
-		if (!job) {
-			log_error("target %s: out of memory: its sessions on loop %u stay until they log out",
-				  t->scsi.name, i);
-			continue;
-		}
-		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
-		*job = (struct target_end_job){ .msg.fn = target_end_here, .target = t, .loop = readers[i] };
-		loop_post(readers[i], &job->msg);
-	}
+	if (end_sessions)
+		target_end_sessions(t, NULL, 0);
 	log_info("target %s: removed", t->scsi.name);
 	targets_put(t);
+}
+
+void targets_end_unlisted(const char *name)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (!t)
+		return;
+	char **names = NULL;
+	size_t n = 0;
+	bool ok = true;
+	pthread_mutex_lock(&t->scsi.lock);
+	for (struct scsi_nexus *x = t->scsi.nexuses; x && ok; x = x->next) {
+		char who[sizeof(x->initiator_port)];
+		nexus_initiator_name(x, who, sizeof(who));
+		if (acl_lists(t->config, who))
+			continue;
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+		ok = grown && (grown[n] = strdup(who)) != NULL;
+		if (grown)
+			names = grown;
+		n += ok;
+	}
+	pthread_mutex_unlock(&t->scsi.lock);
+	if (!ok)
+		log_error("target %s: out of memory: sessions of initiators no longer allowed stay until they log out",
+			  name);
+	else if (n) {
+		for (size_t i = 0; i < n; i++)
+			log_info("target %s: initiator %s is no longer allowed: ending its sessions", name, names[i]);
+		target_end_sessions(t, names, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 unsigned targets_sessions(const char *name)

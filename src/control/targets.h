@@ -79,6 +79,11 @@ int targets_attach(struct lunar_target *t);
  * sessions are ended (their connections closed, on their own loops).
  * Drops the caller's reference. */
 void targets_retire(struct lunar_target *t, bool end_sessions);
+/* After the target's access changed (targets_reconfigure): ends the
+ * sessions of initiators its access no longer lists (RFC 7143: the
+ * target may end a session at any time; they would be refused at their
+ * next login). Sessions still allowed keep the LUN view they have. */
+void targets_end_unlisted(const char *name);
 /* I_T nexuses (logged-in sessions) of the target called name. */
 unsigned targets_sessions(const char *name);
 /* targets_remove_lun that hands back the LU with a reference, so that

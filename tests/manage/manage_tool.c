@@ -7,7 +7,8 @@
  *       a new I_T nexus, prints "ready blocks=N" (READ CAPACITY(16)), then
  *       waits for a line on stdin. Then it sends TEST UNIT READY and prints
  *       "tur=none" or "tur=KEY/ASC/ASCQ" (hex) for the unit attention it
- *       reports, then "after blocks=N", and logs out.
+ *       reports, then "after blocks=N", and logs out. A session the target
+ *       ended prints "tur=failed: why" and exits 1.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,12 +73,20 @@ static int do_hold(const char *url_text)
 		fprintf(stderr, "manage-tool: TEST UNIT READY failed: %s\n", iscsi_get_error(iscsi));
 		return 1;
 	}
+	bool answered = t->status == SCSI_STATUS_GOOD || t->status == SCSI_STATUS_CHECK_CONDITION;
 	if (t->status == SCSI_STATUS_GOOD)
 		printf("tur=none\n");
-	else
+	else if (answered)
 		printf("tur=%x/%02x/%02x\n", t->sense.key, t->sense.ascq >> 8, t->sense.ascq & 0xff);
+	else
+		printf("tur=failed: %s\n", iscsi_get_error(iscsi));
 	scsi_free_scsi_task(t);
-	printf("after blocks=%llu\n", (unsigned long long)read_blocks(iscsi, lun));
+	if (!answered)
+		return 1;
+	blocks = read_blocks(iscsi, lun);
+	printf("after blocks=%llu\n", (unsigned long long)blocks);
+	if (!blocks)
+		return 1;
 	iscsi_logout_sync(iscsi);
 	iscsi_destroy_url(url);
 	iscsi_destroy_context(iscsi);

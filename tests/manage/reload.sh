@@ -11,6 +11,7 @@
 #     is refused;
 #   - a file grown by someone else is noticed at the next SIGHUP;
 #   - a change that fails halfway (a store that cannot open) is undone;
+#   - an initiator taken off a target's access list loses its session;
 #   - portals opened and closed live (a second lunard without --listen);
 #   - lunard restarted on the same file serves the same targets and data.
 # Usage: tests/manage/reload.sh --lunard PATH --tool PATH [--bench PATH]
@@ -287,6 +288,19 @@ else
     check_ok "the LUN added before the failure was taken back"
 fi
 cp "$work/good.conf" "$conf"
+
+# 8b. An initiator taken off a target's access list loses its session.
+hold_start hold_revoked "iscsi://$portal/$t_keep/0"
+sed -i "s|{ name = \"$t_keep\"; open = true;|{ name = \"$t_keep\"; acl = ( { initiator = \"iqn.2026-11.org.test:other\"; } );|" "$conf"
+reload "revoke"
+hold_go hold_revoked
+if ((rc != 0)) && grep -q "initiator iqn.2026-11.org.test:manage is no longer allowed: ending its sessions" "$SERVER_LOG"; then
+    check_ok "a revoked initiator's session is ended"
+else
+    check_fail "a revoked initiator's session: tool exit $rc: $(tr '\n' ' ' <"$work/hold_revoked.out")"
+fi
+cp "$work/good.conf" "$conf"
+reload "allow again"
 
 # 9. Restart on the same file: same targets, same data.
 server_restart

@@ -204,6 +204,21 @@ static void unrelated_target_goes_without_force(void **state)
 	assert_true(served(T_A, 1));
 }
 
+/* lunarctl's order: a target, then its LUNs; and back to none. */
+static void target_without_luns_then_with_one(void **state)
+{
+	(void)state;
+	assert_int_equal(apply(doc(true, "1M", true, MEM(0), ", { name = \"" T_C "\"; luns = ( ); }"), 0), 0);
+	struct lunar_target *c = targets_get(T_C);
+	assert_non_null(c);
+	targets_put(c);
+	assert_false(served(T_C, 0));
+	assert_int_equal(apply(doc(true, "1M", true, MEM(0), ", { name = \"" T_C "\"; luns = ( " MEM(0) " ); }"), 0), 0);
+	assert_true(served(T_C, 0));
+	assert_int_equal(apply(doc(true, "1M", true, MEM(0), ", { name = \"" T_C "\"; luns = ( ); }"), 0), 0);
+	assert_false(served(T_C, 0));
+}
+
 static void grown_lun_tells_every_nexus(void **state)
 {
 	(void)state;
@@ -246,6 +261,33 @@ static void forced_replace_reopens_the_same_file(void **state)
 	assert_true(served(T_A, 1));
 }
 
+static const char *doc_acl(const char *initiator)
+{
+	static char text[2048];
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s\";\n"
+		 "targets = ( { name = \"" T_A "\"; acl = ( { initiator = \"%s\"; } );\n"
+		 "  luns = ( { lun = 0; backend = \"file\"; path = \"a0.img\"; size = \"1M\"; }, " MEM(1) " ); },\n"
+		 "  { name = \"" T_B "\"; open = true; luns = ( " MEM(0) " ); } );\n", dir, initiator);
+	return text;
+}
+
+static void revoked_initiator_loses_its_session(void **state)
+{
+	(void)state;
+	assert_int_equal(apply(doc_acl("iqn.2026-11.org.test:someone-else"), 0), 0);
+	wait_for_end();
+}
+
+static void initiator_still_listed_keeps_its_session(void **state)
+{
+	(void)state;
+	/* Names compare without ASCII case (RFC 3722). */
+	assert_int_equal(apply(doc_acl("iqn.2026-11.org.test:INIT"), 0), 0);
+	usleep(20000);
+	assert_int_equal(atomic_load(&ends), 0);
+}
+
 static void change_failing_halfway_is_undone(void **state)
 {
 	(void)state;
@@ -267,9 +309,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(target_in_use_is_kept_without_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(forced_target_delete_ends_its_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(unrelated_target_goes_without_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(target_without_luns_then_with_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(grown_lun_tells_every_nexus, setup, teardown),
 		cmocka_unit_test_setup_teardown(access_follows_the_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(forced_replace_reopens_the_same_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(revoked_initiator_loses_its_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(initiator_still_listed_keeps_its_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(change_failing_halfway_is_undone, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "control/reconfig.h"
 #include "control/running.h"
 
 #define T_A "iqn.2026-11.org.lunar:a"
@@ -161,6 +162,65 @@ static void a_refused_change_keeps_everything(void **state)
 	assert_int_equal(running_config()->targets[0].chap.nusers, 1);
 }
 
+/* libconfig writes an empty list back in a form it reads again. */
+static void saved_empty_lun_list_loads_again(void **state)
+{
+	(void)state;
+	write_file(doc());
+	struct running_options o = { .config_path = path };
+	assert_int_equal(running_init(&o, err, sizeof(err)), 0);
+	char text[512];
+	snprintf(text, sizeof(text), "state_dir = \"%s\";\ntargets = ( { name = \"" T_A "\"; luns = ( ); } );\n", dir);
+	assert_int_equal(running_apply_text(text, 0, NULL, err, sizeof(err)), 0);
+	struct lunar_config again;
+	if (config_load_file(path, &again, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(again.targets[0].nluns, 0);
+	config_free(&again);
+}
+
+/* What lunard saves loads to the same configuration: big integers keep
+ * their L suffix, strings their escapes, groups and lists their shape. */
+static void saved_document_loads_to_the_same_configuration(void **state)
+{
+	(void)state;
+	char text[2048];
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s\";\n"
+		 "threads = 3;\nmemory_budget = 17179869184L;\n"
+		 "portals = [ \"127.0.0.1:3999\", \"[::1]:3998\" ];\n"
+		 "iscsi = { max_burst_length = 65536; first_burst_length = 65536; immediate_data = false; };\n"
+		 "limits = { max_logins = 7; nop_interval_s = 0; };\n"
+		 "discovery = { chap = { users = ( { user = \"d\"; secret = \"disc\\\"overy-secret\"; } ); }; };\n"
+		 "targets = ( { name = \"" T_A "\"; alias = \"a \\\\ b\"; open = false;\n"
+		 "  chap = { users = ( { user = \"u\"; secret = \"secret-secret-1\"; } );\n"
+		 "           mutual = { user = \"t\"; secret = \"mutual-secret-1\"; }; };\n"
+		 "  acl = ( { initiator = \"iqn.2026-11.org.test:h\"; chap_user = \"u\"; luns = ( { lun = 0; target_lun = 1; } ); } );\n"
+		 "  luns = ( { lun = 0; backend = \"memory\"; size = 10737418240L; block_size = 4096; thin = false; },\n"
+		 "           { lun = 1; backend = \"file\"; path = \"x.img\"; size = \"1M\"; readonly = true; serial = \"s1\"; } ); } );\n",
+		 dir);
+	struct lunar_config a, b;
+	if (config_load_string(text, "orig", &a, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	write_file(text);
+	struct running_options o = { .config_path = path };
+	assert_int_equal(running_init(&o, err, sizeof(err)), 0);
+	char *saved;
+	assert_int_equal(running_export(&saved), 0);
+	if (config_load_string(saved, "saved", &b, err, sizeof(err)) < 0)
+		fail_msg("%s\n%s", err, saved);
+	struct reconfig_plan plan;
+	assert_int_equal(reconfig_diff(&a, &b, &plan, err, sizeof(err)), 0);
+	assert_int_equal(plan.n, 0);
+	assert_int_equal(b.memory_budget, 17179869184ull);
+	assert_string_equal(b.discovery_chap.users[0].secret, "disc\"overy-secret");
+	assert_string_equal(b.targets[0].alias, "a \\ b");
+	reconfig_plan_free(&plan);
+	free(saved);
+	config_free(&a);
+	config_free(&b);
+}
+
 static unsigned heard;
 
 static void listener(const struct lunar_config *cfg, void *arg)
@@ -219,6 +279,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_refused_change_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(doc_copy_edits_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(listeners_hear_of_changes_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(saved_empty_lun_list_loads_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(saved_document_loads_to_the_same_configuration, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
