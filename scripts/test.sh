@@ -12,6 +12,8 @@
 #   metrics   the Prometheus endpoint: counters follow I/O and logins (sanitizer lunard)
 #   isns      registration with isnsd, discovery domains (sanitizer lunard)
 #   systemd   READY, STATUS, watchdog pings, STOPPING   (sanitizer lunard)
+#   manage-reload  SIGHUP reconfiguration, live and persistent (sanitizer lunard)
+#   manage-lunarctl  lunarctl on the management socket, refusals (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -160,6 +162,14 @@ if ((have_asan)); then
 		stage isns tests/isns/run.sh --lunard $asan/src/daemon/lunard
 	stage isns-sanitizers sanitizer_clean "$logs/isns-lunard.log"
 	stage systemd tests/systemd/run.sh --lunard $asan/src/daemon/lunard
+	SERVER_KEEP_LOG=$logs/manage-lunard.log \
+		stage manage-reload tests/manage/reload.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/manage/lunar-manage-tool --bench $asan/bench/lunar-bench
+	stage manage-sanitizers sanitizer_clean "$logs/manage-lunard.log"
+	SERVER_KEEP_LOG=$logs/manage-lunarctl-lunard.log \
+		stage manage-lunarctl tests/manage/lunarctl.sh --lunard $asan/src/daemon/lunard \
+		--lunarctl $asan/src/cli/lunarctl
+	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard

@@ -2,6 +2,7 @@
  * of keys per group, so every key is typed, range-checked and unknown keys
  * are caught as typos. */
 #include "control/config.h"
+#include "control/config_file.h"
 #include "control/config_walk.h"
 
 #include <ctype.h>
@@ -380,10 +381,11 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 	struct config_target *t = obj;
 	if (!config_setting_is_list(s))
 		return config_fail(c, s, NULL, "must be a list ( { ... }, ... )");
+	/* None is a target whose LUNs come later (a management change): it
+	 * answers REPORT LUNS with an empty list, like a target whose last
+	 * LUN was removed. */
 	size_t n = (size_t)config_setting_length(s);
-	if (n == 0)
-		return config_fail(c, s, NULL, "must list at least one LUN");
-	t->luns = calloc(n, sizeof(*t->luns));
+	t->luns = calloc(n ? n : 1, sizeof(*t->luns));
 	if (!t->luns)
 		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
 	t->nluns = n;
@@ -543,6 +545,7 @@ static const struct config_key config_root_keys[] = {
 	{ KEY("discovery", config_key_discovery, struct lunar_config, discovery_chap) },
 	{ KEY("metrics", config_key_metrics, struct lunar_config, metrics) },
 	{ KEY("isns", config_key_isns, struct lunar_config, isns) },
+	{ KEY("management", config_key_management, struct lunar_config, management) },
 };
 
 static const char *const config_default_portals[] = { "0.0.0.0:3260", "[::]:3260" };
@@ -606,25 +609,11 @@ int config_load_string(const char *text, const char *name, struct lunar_config *
 
 int config_load_file(const char *path, struct lunar_config *cfg, char *err, size_t errlen)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = fopen(path, "re");
-	FILE *mem = f ? open_memstream(&text, &len) : NULL;
-	char buf[4096];
-	size_t n;
-	while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	int read_err = f && ferror(f) ? errno : 0;
-	if (mem)
-		fclose(mem);
-	if (!f || !mem || read_err) {
-		snprintf(err, errlen, "%s: %s", path, strerror(!f ? errno : read_err ? read_err : ENOMEM));
-		if (f)
-			fclose(f);
-		free(text);
+	char *text = config_file_read(path);
+	if (!text) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	fclose(f);
 	char *dir_copy = strdup(path);
 	int ret = dir_copy ? config_load_text(text, path, dirname(dir_copy), cfg, err, errlen) : -1;
 	if (!dir_copy)
@@ -634,33 +623,38 @@ int config_load_file(const char *path, struct lunar_config *cfg, char *err, size
 	return ret;
 }
 
-int config_load_default(struct lunar_config *cfg, const char *state_dir)
+/* The portals and limits are the loader's defaults. */
+static const char config_default_fmt[] =
+	"state_dir = \"%s\";\n"
+	"targets = (\n"
+	"  {\n"
+	"    name = \"" LUNAR_DEFAULT_TARGET "\";\n"
+	"    alias = \"default\";\n"
+	"    open = true; # a quick start with no configuration: anyone may log in\n"
+	"    luns = ( { lun = 0; backend = \"file\"; path = \"default-lun0.img\"; size = \"1G\"; block_size = 512; } );\n"
+	"  }\n"
+	");\n";
+
+int config_default_text(const char *state_dir, char **text)
 {
 	if (!state_dir)
 		state_dir = LUNAR_DEFAULT_STATE_DIR;
-	struct config_target *t = NULL;
-	char *path = NULL;
-	bool ok = config_init_defaults(cfg, state_dir) == 0 && (t = calloc(1, sizeof(*t))) &&
-		  (t->name = strdup(LUNAR_DEFAULT_TARGET)) && (t->alias = strdup("default")) &&
-		  (t->luns = calloc(1, sizeof(*t->luns))) && asprintf(&path, "%s/default-lun0.img", state_dir) >= 0;
-	cfg->targets = t;
-	cfg->ntargets = t ? 1 : 0;
-	if (t)
-		t->open = true; /* a quick start with no configuration: anyone may log in */
-	if (t && t->luns) {
-		t->nluns = 1;
-		struct backend_config *bs = &t->luns[0].bs;
-		backend_config_init(bs, backend_type_find("file"));
-		bs->block_size = 512;
-		ok = ok && backend_config_set_str(bs, "path", path) == 0 &&
-		     backend_config_set_size(bs, "size", 1ull << 30) == 0;
-	}
-	free(path);
-	if (!ok) {
-		config_free(cfg);
-		return -ENOMEM;
-	}
-	return 0;
+	/* It goes into the document between quotes. */
+	if (strpbrk(state_dir, "\"\\"))
+		return -EINVAL;
+	return asprintf(text, config_default_fmt, state_dir) < 0 ? -ENOMEM : 0;
+}
+
+int config_load_default(struct lunar_config *cfg, const char *state_dir)
+{
+	char *text;
+	int ret = config_default_text(state_dir, &text);
+	if (ret < 0)
+		return ret;
+	char err[256];
+	ret = config_load_string(text, "the embedded default configuration", cfg, err, sizeof(err)) < 0 ? -EINVAL : 0;
+	free(text);
+	return ret;
 }
 
 int config_set_portals(struct lunar_config *cfg, const struct config_portal *portals, size_t n)
@@ -692,6 +686,7 @@ void config_free(struct lunar_config *cfg)
 		config_chap_free(&t->chap);
 	}
 	config_chap_free(&cfg->discovery_chap);
+	config_management_free(&cfg->management);
 	free(cfg->targets);
 	free(cfg->portals);
 	free(cfg->state_dir);

@@ -62,6 +62,12 @@ struct config_isns {
 };
 #define CONFIG_ISNS_PORT 3205
 #define CONFIG_ISNS_DD_REFRESH_S 10
+/* The management socket (docs/MANAGEMENT.md); NULL / 0: the defaults. */
+struct config_management {
+	char *socket;
+	unsigned mode;               /* of the socket file; 0: 0600 */
+	char *group;                 /* whose members may connect too */
+};
 
 struct lunar_config {
 	char *state_dir;
@@ -76,6 +82,7 @@ struct lunar_config {
 	struct config_chap discovery_chap;
 	struct config_metrics metrics; /* the Prometheus endpoint; off unless configured */
 	struct config_isns isns;
+	struct config_management management;
 };
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */
@@ -85,9 +92,14 @@ int config_load_file(const char *path, struct lunar_config *cfg, char *err, size
 int config_load_string(const char *text, const char *name, struct lunar_config *cfg,
 		       char *err, size_t errlen);
 /* The embedded default: target LUNAR_DEFAULT_TARGET, open to any
- * initiator, with LUN 0 a 1 GiB sparse file in state_dir, portals
- * 0.0.0.0:3260 and [::]:3260. */
+ * initiator, with LUN 0 a 1 GiB sparse file in state_dir (absolute; NULL:
+ * LUNAR_DEFAULT_STATE_DIR), portals 0.0.0.0:3260 and [::]:3260. Returns 0,
+ * -EINVAL (state_dir not absolute, or with a quote or backslash) or
+ * -ENOMEM. */
 int config_load_default(struct lunar_config *cfg, const char *state_dir);
+/* The same as a document (malloc'd text): what lunard saves once it is
+ * changed. Returns 0, -EINVAL or -ENOMEM. */
+int config_default_text(const char *state_dir, char **text);
 /* "0.0.0.0:3260", "[::1]:3260", "127.0.0.1" (port 3260). Returns 0 or -1. */
 int config_parse_portal(const char *text, struct config_portal *portal);
 /* Same as config_parse_portal; returns NULL or why TEXT is not a portal. */

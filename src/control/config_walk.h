@@ -69,5 +69,9 @@ void config_acl_free(struct config_target *t);
 
 /* config_isns.c: the top-level "isns" group. */
 int config_key_isns(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
+/* config_management.c: the "management" group (the management socket). */
+int config_key_management(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+			  void *obj);
+void config_management_free(struct config_management *m);
 
 #endif

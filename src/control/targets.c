@@ -3,22 +3,32 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "control/acl.h"
 #include "iscsi/sendtargets.h"
 #include "util/addr.h"
 #include "util/escape.h"
 #include "util/log.h"
+#include "util/macros.h"
 #include "util/quiesce.h"
 
-/* The list is read and changed on the control thread only. */
+/* The list, the targets' config pointers and config are changed on the
+ * control thread only, under registry_lock. The control thread reads
+ * them without it; SendTargets also runs on data-plane loops (a Text
+ * Request in a normal session's full feature phase) and reads them under
+ * it. */
 static struct lunar_target **targets;
-static size_t ntargets;
+static size_t ntargets, targets_cap;
 static const struct lunar_config *config;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loop *const *readers;
 static unsigned nreaders;
 
@@ -46,6 +56,11 @@ static int target_lu_open(const char *target_name, const struct config_lun *cl,
 	log_info("target %s LUN %u: %s, %llu bytes in %u-byte blocks", target_name, cl->lun, what,
 		 (unsigned long long)bs->size, bs->block_size);
 	return 0;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
 static void target_retire_map(void *map)
@@ -125,21 +140,58 @@ static void target_log_access(const struct config_target *ct)
 		log_info("target %s: %zu initiator%s on its acl list", ct->name, ct->nacl, ct->nacl == 1 ? "" : "s");
 }
 
+/* Puts t in the list, taking over the caller's reference. */
+static int targets_insert(struct lunar_target *t)
+{
+	if (ntargets == targets_cap) {
+		size_t cap = targets_cap ? 2 * targets_cap : 8;
+		struct lunar_target **grown = malloc(cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		if (ntargets)
+			memcpy(grown, targets, ntargets * sizeof(*grown));
+		pthread_mutex_lock(&registry_lock);
+		struct lunar_target **old = targets;
+		targets = grown;
+		targets_cap = cap;
+		pthread_mutex_unlock(&registry_lock);
+		free(old);
+	}
+	pthread_mutex_lock(&registry_lock);
+	targets[ntargets++] = t;
+	pthread_mutex_unlock(&registry_lock);
+	return 0;
+}
+
+/* Builds the target ct describes with every LUN, unlisted. */
+static int target_create(const struct config_target *ct, struct lunar_target **out)
+{
+	struct lunar_target *t = target_build(ct);
+	if (!t)
+		return -ENOMEM;
+	int ret = target_add_luns(t, ct);
+	if (ret < 0) {
+		targets_put(t);
+		return ret;
+	}
+	*out = t;
+	return 0;
+}
+
 int targets_build(const struct lunar_config *cfg)
 {
 	config = cfg;
-	targets = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*targets));
-	if (!targets)
-		return -ENOMEM;
 	for (size_t i = 0; i < cfg->ntargets; i++) {
-		struct lunar_target *t = target_build(&cfg->targets[i]);
-		if (!t)
-			return -ENOMEM;
-		targets[ntargets++] = t;
+		struct lunar_target *t;
 		target_log_access(&cfg->targets[i]);
-		int ret = target_add_luns(t, &cfg->targets[i]);
+		int ret = target_create(&cfg->targets[i], &t);
 		if (ret < 0)
 			return ret;
+		ret = targets_insert(t);
+		if (ret < 0) {
+			targets_put(t);
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -151,6 +203,7 @@ void targets_free(void)
 	free(targets);
 	targets = NULL;
 	ntargets = 0;
+	targets_cap = 0;
 	readers = NULL;
 	nreaders = 0;
 }
@@ -211,6 +264,327 @@ int targets_remove_lun(const char *name, uint16_t lun)
 	if (target_retire(retired) < 0)
 		log_error("target %s: out of memory: LUN %u's store stays open", name, lun);
 	return 0;
+}
+
+int targets_add(const struct config_target *ct)
+{
+	if (targets_lookup(ct->name))
+		return -EEXIST;
+	struct lunar_target *t;
+	int ret = target_create(ct, &t);
+	if (ret == 0) {
+		ret = targets_insert(t);
+		if (ret < 0)
+			targets_put(t);
+	}
+	if (ret == 0)
+		target_log_access(ct);
+	return ret;
+}
+
+struct lunar_target *targets_detach(const char *name)
+{
+	for (size_t i = 0; i < ntargets; i++) {
+		struct lunar_target *t = targets[i];
+		if (strcmp(t->scsi.name, name) != 0)
+			continue;
+		pthread_mutex_lock(&registry_lock);
+		memmove(&targets[i], &targets[i + 1], (ntargets - i - 1) * sizeof(*targets));
+		ntargets--;
+		pthread_mutex_unlock(&registry_lock);
+		return t;
+	}
+	return NULL;
+}
+
+int targets_attach(struct lunar_target *t)
+{
+	return targets_insert(t);
+}
+
+/* Who may log in to a target that is gone: no one. A session of it may
+ * still add a connection; this answers it. */
+static const struct config_target target_gone_config = { .name = "" };
+
+/* Ending sessions from the control thread: one job per data-plane loop
+ * ends the sessions of its loop, since only that loop may touch them. */
+struct target_end_job {
+	struct loop_msg msg;
+	struct lunar_target *target;
+	struct loop *loop;
+	char **names;    /* the initiators whose sessions end; NULL: all */
+	size_t nnames;
+};
+
+/* The iSCSI initiator name of a nexus: its initiator port name up to
+ * ",i," (RFC 7143 §10.1). */
+static void nexus_initiator_name(const struct scsi_nexus *n, char *out, size_t len)
+{
+	const char *sep = strstr(n->initiator_port, ",i,");
+	size_t l = sep ? (size_t)(sep - n->initiator_port) : strlen(n->initiator_port);
+	snprintf(out, len, "%.*s", (int)l, n->initiator_port);
+}
+
+static bool end_job_covers(const struct target_end_job *job, const struct scsi_nexus *n)
+{
+	if (n->loop != job->loop)
+		return false;
+	if (!job->names)
+		return true;
+	char name[sizeof(n->initiator_port)];
+	nexus_initiator_name(n, name, sizeof(name));
+	for (size_t i = 0; i < job->nnames; i++)
+		if (acl_name_equal(job->names[i], name))
+			return true;
+	return false;
+}
+
+static void end_job_free(struct target_end_job *job)
+{
+	for (size_t i = 0; i < job->nnames; i++)
+		free(job->names[i]);
+	free(job->names);
+	targets_put(job->target);
+	free(job);
+}
+
+/* On a data-plane loop: ends the job's sessions that live on it. Only
+ * this loop frees them, so they stay valid while it runs. */
+static void target_end_here(struct loop_msg *msg)
+{
+	struct target_end_job *job = container_of(msg, struct target_end_job, msg);
+	struct scsi_target *st = &job->target->scsi;
+	pthread_mutex_lock(&st->lock);
+	unsigned n = 0;
+	for (struct scsi_nexus *x = st->nexuses; x; x = x->next)
+		n += end_job_covers(job, x);
+	struct scsi_nexus **mine = n ? calloc(n, sizeof(*mine)) : NULL;
+	unsigned k = 0;
+	for (struct scsi_nexus *x = st->nexuses; mine && x; x = x->next)
+		if (end_job_covers(job, x))
+			mine[k++] = x;
+	pthread_mutex_unlock(&st->lock);
+	if (n && !mine) {
+		log_warn("target %s: out of memory ending its sessions; retrying", st->name);
+		loop_post(job->loop, &job->msg);
+		return;
+	}
+	for (unsigned i = 0; i < k; i++)
+		if (mine[i]->ops && mine[i]->ops->end)
+			mine[i]->ops->end(mine[i]);
+	free(mine);
+	end_job_free(job);
+}
+
+/* Posts a job ending t's sessions (of the initiators in names, each
+ * copied; NULL: all) to every data-plane loop. */
+static void target_end_sessions(struct lunar_target *t, char *const *names, size_t nnames)
+{
+	for (unsigned i = 0; i < nreaders; i++) {
+		struct target_end_job *job = calloc(1, sizeof(*job));
+		bool ok = job != NULL;
+		if (ok) {
+			atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+			*job = (struct target_end_job){ .msg.fn = target_end_here, .target = t, .loop = readers[i] };
+		}
+		if (ok && names) {
+			job->names = calloc(nnames, sizeof(*job->names));
+			ok = job->names != NULL;
+			for (size_t j = 0; ok && j < nnames; j++, job->nnames++)
+				ok = (job->names[j] = strdup(names[j])) != NULL;
+		}
+		if (!ok) {
+			log_error("target %s: out of memory: sessions on loop %u that should end stay until they log out",
+				  t->scsi.name, i);
+			if (job)
+				end_job_free(job);
+			continue;
+		}
+		loop_post(readers[i], &job->msg);
+	}
+}
+
+void targets_retire(struct lunar_target *t, bool end_sessions)
+{
+	/* New commands get LOGICAL UNIT NOT SUPPORTED from here on. */
+	for (uint16_t lun = 0; lun < SCSI_MAX_LUNS; lun++) {
+		struct scsi_lun_map *retired;
+		if (!scsi_target_lun_map(&t->scsi)->lus[lun] || scsi_target_remove_lu(&t->scsi, lun, &retired) < 0)
+			continue;
+		if (target_retire(retired) < 0)
+			log_error("target %s: out of memory: LUN %u's store stays open", t->scsi.name, lun);
+	}
+	t->config = &target_gone_config;
+	if (end_sessions)
+		target_end_sessions(t, NULL, 0);
+	log_info("target %s: removed", t->scsi.name);
+	targets_put(t);
+}
+
+void targets_end_unlisted(const char *name)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (!t)
+		return;
+	char **names = NULL;
+	size_t n = 0;
+	bool ok = true;
+	pthread_mutex_lock(&t->scsi.lock);
+	for (struct scsi_nexus *x = t->scsi.nexuses; x && ok; x = x->next) {
+		char who[sizeof(x->initiator_port)];
+		nexus_initiator_name(x, who, sizeof(who));
+		if (acl_lists(t->config, who))
+			continue;
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+		ok = grown && (grown[n] = strdup(who)) != NULL;
+		if (grown)
+			names = grown;
+		n += ok;
+	}
+	pthread_mutex_unlock(&t->scsi.lock);
+	if (!ok)
+		log_error("target %s: out of memory: sessions of initiators no longer allowed stay until they log out",
+			  name);
+	else if (n) {
+		for (size_t i = 0; i < n; i++)
+			log_info("target %s: initiator %s is no longer allowed: ending its sessions", name, names[i]);
+		target_end_sessions(t, names, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+unsigned targets_sessions(const char *name)
+{
+	struct lunar_target *t = targets_lookup(name);
+	unsigned n = 0;
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->scsi.lock);
+	for (struct scsi_nexus *x = t->scsi.nexuses; x; x = x->next)
+		n++;
+	pthread_mutex_unlock(&t->scsi.lock);
+	return n;
+}
+
+struct scsi_lu *targets_detach_lun(const char *name, uint16_t lun)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (!t || lun >= SCSI_MAX_LUNS || !scsi_target_lun_map(&t->scsi)->lus[lun])
+		return NULL;
+	struct scsi_lu *lu = scsi_lu_get(scsi_target_lun_map(&t->scsi)->lus[lun]);
+	if (targets_remove_lun(name, lun) < 0) {
+		scsi_lu_put(lu);
+		return NULL;
+	}
+	return lu;
+}
+
+/* How long targets_replace_lun waits for a removed LU to be let go: a
+ * grace period of the data-plane loops and the commands in flight. */
+#define LU_RELEASE_WAIT_MS 5000
+
+static bool lu_wait_last_reference(struct scsi_lu *lu)
+{
+	for (int ms = 0; ms < LU_RELEASE_WAIT_MS && atomic_load(&lu->refs) > 1; ms++)
+		usleep(1000);
+	return atomic_load(&lu->refs) == 1;
+}
+
+int targets_replace_lun(const char *name, const struct config_lun *cl)
+{
+	struct scsi_lu *old = targets_detach_lun(name, cl->lun);
+	if (!old)
+		return -ENOMEM;
+	/* The new store may be the old one's file, which stays locked
+	 * (flock) until the old LU is closed: wait for that, briefly. */
+	if (!lu_wait_last_reference(old)) {
+		log_error("target %s LUN %u: still in use %d ms after its removal: not replaced", name, cl->lun,
+			  LU_RELEASE_WAIT_MS);
+		targets_attach_lun(name, old);
+		return -EBUSY;
+	}
+	scsi_lu_put(old);
+	return targets_add_lun(name, cl);
+}
+
+int targets_attach_lun(const char *name, struct scsi_lu *lu)
+{
+	struct lunar_target *t = targets_lookup(name);
+	if (!t) {
+		scsi_lu_put(lu);
+		return -ENOENT;
+	}
+	return target_publish_lu(t, lu);
+}
+
+int targets_grow_lun(const char *name, const struct config_lun *cl, uint64_t size)
+{
+	struct lunar_target *t = targets_lookup(name);
+	struct scsi_lu *lu = t ? scsi_target_lu_get(&t->scsi, cl->lun) : NULL;
+	if (!lu)
+		return -ENOENT;
+	const struct backend_value *path = backend_config_value(&cl->bs, "path");
+	int ret = 0;
+	if (lu->readonly) {
+		ret = -EROFS;
+	} else if (path && path->given) {
+		/* The store's own descriptor is private to it; the size is the
+		 * file's, whoever changes it. ftruncate never shrinks here. */
+		int fd = open(path->str, O_WRONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0))
+			ret = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (ret < 0)
+		log_error("target %s LUN %u: cannot grow to %llu bytes: %s", name, cl->lun,
+			  (unsigned long long)size, strerror(-ret));
+	else
+		scsi_lu_refresh_size_all(lu, &t->scsi);
+	scsi_lu_put(lu);
+	return ret;
+}
+
+void targets_refresh_sizes(void)
+{
+	for (size_t i = 0; i < ntargets; i++) {
+		const struct scsi_lun_map *map = scsi_target_lun_map(&targets[i]->scsi);
+		for (unsigned lun = 0; lun < SCSI_MAX_LUNS; lun++)
+			if (map->lus[lun])
+				scsi_lu_refresh_size_all(map->lus[lun], &targets[i]->scsi);
+	}
+}
+
+void targets_reconfigure(const struct lunar_config *cfg)
+{
+	pthread_mutex_lock(&registry_lock);
+	config = cfg;
+	for (size_t i = 0; i < ntargets; i++) {
+		struct lunar_target *t = targets[i];
+		for (size_t j = 0; j < cfg->ntargets; j++) {
+			if (strcmp(cfg->targets[j].name, t->scsi.name) == 0) {
+				t->config = &cfg->targets[j];
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	for (size_t i = 0; i < ntargets; i++) {
+		struct lunar_target *t = targets[i];
+		const char *alias = t->config->alias;
+		if (str_differs(alias, t->alias)) {
+			char *copy = alias ? strdup(alias) : NULL;
+			if (alias && !copy) {
+				log_error("target %s: out of memory: it keeps its old alias", t->scsi.name);
+				continue;
+			}
+			free(t->alias);
+			t->alias = copy;
+		}
+	}
 }
 
 void *targets_find(const char *name)
@@ -326,8 +700,9 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 			const char *session_target, char *out, size_t cap)
 {
 	struct portal_list *pl = calloc(1, sizeof(*pl));
-	struct iscsi_st_target *st = calloc(ntargets ? ntargets : 1, sizeof(*st));
 	int ret = -ENOMEM;
+	pthread_mutex_lock(&registry_lock);
+	struct iscsi_st_target *st = calloc(ntargets ? ntargets : 1, sizeof(*st));
 	if (pl && st) {
 		portal_list_build(pl);
 		/* Discovery has not authenticated for any target: what counts
@@ -346,6 +721,7 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 		if (ret == 0 || ret == -ENOSPC)
 			ret = (int)len;
 	}
+	pthread_mutex_unlock(&registry_lock);
 	free(pl);
 	free(st);
 	return ret;

@@ -3,7 +3,8 @@
  * the answers the transport asks the control plane for (find a target,
  * SendTargets).
  *
- * Threads: the registry is changed on the control thread. A target lives
+ * Threads: the registry is changed on the control thread (running.c
+ * drives live changes through the functions below). A target lives
  * while someone holds a reference: the registry holds one, and a session
  * should hold one from login to its end (targets_get / targets_put). Its
  * LUN table is read-copy-update (see struct scsi_target): the data plane
@@ -30,9 +31,10 @@ struct lunar_target {
 	struct scsi_target scsi; /* owns the LUs, which own their stores */
 	char *alias;
 	/* who may log in and what each initiator sees (open, acl; acl.h):
-	 * the configuration, which outlives the registry. Read at login and
-	 * SendTargets on the control thread; sessions keep the LUN view they
-	 * got at login. */
+	 * the running configuration's entry, repointed on the control thread
+	 * when it changes (targets_reconfigure). Read at login on the control
+	 * thread and by SendTargets (any loop, under the registry's lock);
+	 * sessions keep the LUN view they got at login. */
 	const struct config_target *config;
 	_Atomic unsigned refs;
 };
@@ -61,6 +63,53 @@ int targets_add_lun(const char *name, const struct config_lun *cl);
  * SUPPORTED and REPORT LUNS no longer lists it. Returns 0, -ENOENT or
  * -ENOMEM (nothing changed). */
 int targets_remove_lun(const char *name, uint16_t lun);
+
+/* Live reconfiguration (running.c), control thread. */
+/* Creates the target ct describes, opens its LUNs and lists it; ct must
+ * outlive it or be replaced through targets_reconfigure. Returns 0,
+ * -EEXIST or -errno (nothing listed). */
+int targets_add(const struct config_target *ct);
+/* Unlists the target called name and hands the registry's reference to
+ * the caller (NULL: none): new logins no longer find it, its sessions go
+ * on. Undone by targets_attach, finished by targets_retire. */
+struct lunar_target *targets_detach(const char *name);
+int targets_attach(struct lunar_target *t);
+/* Finishes a detached target: its LUNs go (new commands get LOGICAL UNIT
+ * NOT SUPPORTED), no one may log in to it again, and with end_sessions its
+ * sessions are ended (their connections closed, on their own loops).
+ * Drops the caller's reference. */
+void targets_retire(struct lunar_target *t, bool end_sessions);
+/* After the target's access changed (targets_reconfigure): ends the
+ * sessions of initiators its access no longer lists (RFC 7143: the
+ * target may end a session at any time; they would be refused at their
+ * next login). Sessions still allowed keep the LUN view they have. */
+void targets_end_unlisted(const char *name);
+/* I_T nexuses (logged-in sessions) of the target called name. */
+unsigned targets_sessions(const char *name);
+/* targets_remove_lun that hands back the LU with a reference, so that
+ * targets_attach_lun can serve it again (NULL: no such LUN or no
+ * memory). scsi_lu_put it to finish. */
+struct scsi_lu *targets_detach_lun(const char *name, uint16_t lun);
+/* Serves lu again (taking over the reference). Returns 0 or -errno. */
+int targets_attach_lun(const char *name, struct scsi_lu *lu);
+/* Serves the store cl describes as LUN cl->lun in place of the one
+ * there, closing the old store first (the new one may be its file): waits
+ * on this thread, at most a few seconds, for commands in flight and a
+ * grace period to let the old LU go. Returns 0; or -EBUSY (the old one
+ * stays) or -errno from opening the new store, and then the LUN is gone
+ * (targets_add_lun the old configuration to restore it). */
+int targets_replace_lun(const char *name, const struct config_lun *cl);
+/* Grows LUN cl->lun's file to size bytes (never shrinks it) and the LU
+ * with it: CAPACITY DATA HAS CHANGED on every I_T nexus. Returns 0,
+ * -ENOENT, -EROFS or -errno of the file. */
+int targets_grow_lun(const char *name, const struct config_lun *cl, uint64_t size);
+/* Notices stores that grew by themselves (a file extended by someone
+ * else) and tells every I_T nexus, as targets_grow_lun does. */
+void targets_refresh_sizes(void);
+/* Points every listed target at its entry in cfg (matched by name; its
+ * alias follows) and SendTargets at cfg's portals. cfg must list them
+ * all and outlive the next call. */
+void targets_reconfigure(const struct lunar_config *cfg);
 
 /* The transport's view of targets_get and targets_put: a session holds
  * its target from login to its end. */

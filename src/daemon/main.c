@@ -3,21 +3,23 @@
  * control loop (accept, login, discovery, signals) until told to stop. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "control/access.h"
 #include "control/config.h"
 #include "control/metrics.h"
 #include "control/isns.h"
+#include "control/mgmt_methods.h"
+#include "control/mgmt_server.h"
 #include "control/portal.h"
+#include "control/running.h"
 #include "control/targets.h"
 #include "daemon/dataplane.h"
 #include "iscsi/conn.h"
@@ -25,6 +27,7 @@
 #include "scsi/stats.h"
 #include "iscsi/session.h"
 #include "util/liveness.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/macros.h"
@@ -46,13 +49,14 @@
 struct options {
 	const char *config_path;
 	const char *state_dir;
+	const char *mgmt_socket;
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
 	unsigned logout_timeout_s; /* graceful shutdown: initiators log out within it */
 	bool logout_timeout_set;
 	/* --limit NAME=N and its shorthands, applied over the config's */
-	struct { const struct iscsi_limit_key *key; unsigned value; } limits[MAX_LIMIT_OPTIONS];
+	struct running_limit_override limits[MAX_LIMIT_OPTIONS];
 	size_t nlimits;
 	struct config_portal listen[MAX_LISTEN];
 	size_t nlisten;
@@ -85,10 +89,13 @@ static void usage(FILE *out)
 		"      --shutdown-timeout S\n"
 		"                          on SIGTERM, initiators are asked to log out and\n"
 		"                          have S seconds to do it (default %u); 0 closes at once\n"
+		"      --mgmt-socket PATH  the management socket for lunarctl (default: the\n"
+		"                          config's management.socket, else %s)\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this text\n",
 		LUNAR_DEFAULT_STATE_DIR, defaults.login.login_timeout_s,
-		defaults.login.max_connections_per_address, SHUTDOWN_LOGOUT_DEFAULT_S);
+		defaults.login.max_connections_per_address, SHUTDOWN_LOGOUT_DEFAULT_S,
+		MGMT_DEFAULT_SOCKET);
 }
 
 static int parse_bounded(const char *option, const char *text, unsigned min, unsigned max,
@@ -131,7 +138,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT, OPT_MGMT_SOCKET };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -143,6 +150,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+		{ "mgmt-socket", required_argument, NULL, OPT_MGMT_SOCKET },
 		{ "limit", required_argument, NULL, 'C' },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -195,6 +203,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			o->logout_timeout_set = true;
 			break;
+		case OPT_MGMT_SOCKET:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "lunard: --mgmt-socket %s: want an absolute path\n", optarg);
+				return -1;
+			}
+			o->mgmt_socket = optarg;
+			break;
 		case 'C': {
 			const char *eq = strchr(optarg, '=');
 			if (!eq) {
@@ -238,44 +253,35 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int load_config(const struct options *o, struct lunar_config *cfg)
+/* The metrics endpoint as started: the configuration's group with
+ * --metrics over it. */
+static struct config_metrics metrics_cfg;
+
+/* The running configuration (control/running.h), with the command
+ * line's overrides. */
+static int load_config(const struct options *o)
 {
+	const struct running_options ro = {
+		.config_path = o->config_path, .state_dir = o->state_dir,
+		.listen = o->listen, .nlisten = o->nlisten,
+		.limits = o->limits, .nlimits = o->nlimits,
+		.threads = o->threads_set ? o->threads : 0,
+	};
 	char err[512];
-	if (o->config_path) {
-		if (config_load_file(o->config_path, cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "lunard: %s\n", err);
-			return -1;
-		}
-	} else {
-		const char *dir = o->state_dir ? o->state_dir : LUNAR_DEFAULT_STATE_DIR;
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			fprintf(stderr, "lunard: state directory %s: %s\n", dir, strerror(errno));
-			return -1;
-		}
-		if (config_load_default(cfg, dir) < 0) {
-			fprintf(stderr, "lunard: cannot build the default configuration\n");
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < o->nlimits; i++)
-		iscsi_limit_put(&cfg->peer_limits, o->limits[i].key, o->limits[i].value);
-	if (o->nlisten && config_set_portals(cfg, o->listen, o->nlisten) < 0) {
-		fprintf(stderr, "lunard: out of memory\n");
+	if (running_init(&ro, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lunard: %s\n", err);
 		return -1;
 	}
-	const char *why = o->metrics ? config_metrics_set_listen(&cfg->metrics, o->metrics) : NULL;
+	/* The metrics endpoint is read once, at start: --metrics applies
+	 * over the configuration's group and is never saved into it. */
+	metrics_cfg = running_config()->metrics;
+	const char *why = o->metrics ? config_metrics_set_listen(&metrics_cfg, o->metrics) : NULL;
 	if (!why)
-		why = config_metrics_check(&cfg->metrics);
+		why = config_metrics_check(&metrics_cfg);
 	if (why) {
-		fprintf(stderr, "lunard: metrics %s: %s\n", cfg->metrics.text[0] ? cfg->metrics.text : o->metrics, why);
-		config_free(cfg);
+		fprintf(stderr, "lunard: metrics %s: %s\n", metrics_cfg.text[0] ? metrics_cfg.text : o->metrics, why);
+		running_fini();
 		return -1;
-	}
-	if (o->threads_set)
-		cfg->threads = o->threads;
-	if (cfg->threads == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
 	}
 	return 0;
 }
@@ -319,7 +325,6 @@ struct control {
 	bool shutting_down;
 	bool closing;               /* the logout wait is over: what remains is closed */
 	unsigned logout_timeout_s;
-	const struct lunar_config *cfg;
 	/* systemd (sd_notify): STATUS= and the watchdog */
 	struct loop_op status_op;
 	struct __kernel_timespec status_ts;
@@ -395,6 +400,22 @@ static void on_tick(struct loop_op *op, int res)
 	control_arm_tick(c);
 }
 
+/* SIGHUP: the configuration file as it is now, applied live (ctld
+ * style); a refused one leaves everything as it was. */
+static void control_reload(void)
+{
+	sd_notify(0, "RELOADING=1");
+	struct running_report rep = { 0 };
+	char err[512];
+	log_info("SIGHUP: reloading %s", running_path());
+	if (running_reload_file(&rep, err, sizeof(err)) < 0)
+		log_error("SIGHUP: configuration not reloaded: %s", err);
+	else
+		log_info("SIGHUP: configuration reloaded, %zu change%s", rep.n, rep.n == 1 ? "" : "s");
+	running_report_free(&rep);
+	sd_notify(0, "READY=1");
+}
+
 static void on_signal(struct loop_op *op, int res)
 {
 	struct control *c = container_of(op, struct control, sig_op);
@@ -404,6 +425,11 @@ static void on_signal(struct loop_op *op, int res)
 	}
 	if (c->shutting_down)
 		return;
+	if (c->siginfo.ssi_signo == SIGHUP) {
+		control_reload();
+		control_arm_signal(c);
+		return;
+	}
 	c->shutting_down = true;
 	log_info("signal %u: shutting down; initiators have %u s to log out", c->siginfo.ssi_signo,
 		 c->logout_timeout_s);
@@ -426,7 +452,7 @@ static void on_status(struct loop_op *op, int res)
 			 conns == 1 ? "" : "s");
 	else
 		snprintf(now, sizeof(now), "serving %zu target%s, %u session%s, %u connection%s",
-			 c->cfg->ntargets, c->cfg->ntargets == 1 ? "" : "s", sessions,
+			 running_config()->ntargets, running_config()->ntargets == 1 ? "" : "s", sessions,
 			 sessions == 1 ? "" : "s", conns, conns == 1 ? "" : "s");
 	if (strcmp(now, c->status) != 0) {
 		memcpy(c->status, now, sizeof(now));
@@ -474,6 +500,49 @@ static int control_start_systemd(struct control *c)
 	return 0;
 }
 
+/* ---- the management socket ---- */
+
+/* ---- iSNS: the registration follows the running configuration ---- */
+
+static void isns_on_change(const struct lunar_config *cfg, void *arg)
+{
+	lunar_isns_update(cfg);
+}
+
+static int isns_follow_changes(const struct lunar_config *cfg)
+{
+	return cfg->isns.enabled ? running_listen(isns_on_change, NULL) : 0;
+}
+
+static struct mgmt_env mgmt_env = { .config = running_config };
+static struct mgmt_methods mgmt_methods;
+
+/* Serves lunarctl. Without it lunard still serves iSCSI: a second lunard
+ * on the default path, say, only warns. */
+static void mgmt_start(const struct options *o, const struct lunar_config *cfg, struct loop *loop)
+{
+	const struct config_management *m = &cfg->management;
+	struct mgmt_server_options so = {
+		.path = o->mgmt_socket ? o->mgmt_socket : m->socket ? m->socket : MGMT_DEFAULT_SOCKET,
+		.mode = m->mode ? m->mode : MGMT_DEFAULT_MODE,
+	};
+	if (m->group) {
+		struct group *g = getgrnam(m->group);
+		if (!g) {
+			log_warn("management socket: no group %s; only root may connect", m->group);
+		} else {
+			so.has_group = true;
+			so.gid = g->gr_gid;
+		}
+	}
+	mgmt_env.control = loop;
+	mgmt_env.loops = dataplane_loops();
+	mgmt_env.nloops = dataplane_count();
+	mgmt_methods_init(&mgmt_methods, &mgmt_env);
+	if (mgmt_server_start(loop, &so, &mgmt_methods) < 0)
+		log_warn("management socket %s: not served; lunarctl cannot reach this lunard", so.path);
+}
+
 static struct iscsi_host host = {
 	.find_target = targets_find,
 	.put_target = targets_release,
@@ -489,9 +558,10 @@ static struct iscsi_host host = {
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
-	struct lunar_config cfg = { 0 };
-	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts, &cfg) < 0)
+	mgmt_env.started_ns = clock_now_ns();
+	if (parse_options(argc, argv, &opts) < 0 || load_config(&opts) < 0)
 		return 2;
+	const struct lunar_config *cfg = running_config();
 
 	/* Signals arrive through a signalfd on the control loop; every thread
 	 * created below inherits the blocked mask. */
@@ -499,6 +569,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -509,7 +580,7 @@ int main(int argc, char **argv)
 	int status = 1;
 	struct control ctl = {
 		.sig_op.cb = on_signal, .tick_op.cb = on_tick, .status_op.cb = on_status,
-		.watchdog_op.cb = on_watchdog, .cfg = &cfg,
+		.watchdog_op.cb = on_watchdog,
 		.logout_timeout_s = opts.logout_timeout_set ? opts.logout_timeout_s
 				    : SHUTDOWN_LOGOUT_DEFAULT_S,
 	};
@@ -519,35 +590,33 @@ int main(int argc, char **argv)
 		goto out_config;
 	}
 	/* Before the first LU: each gets a counter shard per thread. */
-	scsi_stats_set_threads(cfg.threads);
+	scsi_stats_set_threads(cfg->threads);
 	if (iscsi_stats_init() < 0) {
 		log_error("out of memory for the per-thread counters");
 		goto out_targets;
 	}
-	if (targets_build(&cfg) < 0)
+	if (targets_build(cfg) < 0)
 		goto out_targets;
-	host.limits = cfg.limits;
-	host.access = access_ops;
-	access_configure(&cfg);
-	host.login_limits = cfg.peer_limits.login;
-	host.conn_limits = cfg.peer_limits.conn;
-	if (dataplane_start(cfg.threads, cfg.memory_budget) < 0)
+	running_serve(&ctl.loop, &host);
+	if (dataplane_start(cfg->threads, cfg->memory_budget) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
-	if (cfg.isns.enabled)
+	if (cfg->isns.enabled)
 		targets_set_sendtargets_filter(lunar_isns_visible);
-	if (portals_open(&cfg, &ctl.loop, &host) < 0 || metrics_start(&cfg.metrics) < 0)
+	if (portals_open(cfg, &ctl.loop, &host) < 0 || metrics_start(&metrics_cfg) < 0)
 		goto out_portals;
-	if (lunar_isns_start(&cfg) < 0)
+	if (lunar_isns_start(cfg) < 0 || isns_follow_changes(cfg) < 0)
 		goto out_portals;
+	mgmt_start(&opts, cfg, &ctl.loop);
 	control_arm_signal(&ctl);
-	print_banner(&cfg);
+	print_banner(cfg);
 	if (control_start_systemd(&ctl) < 0)
 		goto out_portals;
 	sd_notify(0, "READY=1");
 	loop_run(&ctl.loop);
 	status = 0;
 out_portals:
+	mgmt_server_stop();
 	metrics_stop();
 	portals_close();
 	lunar_isns_stop();
@@ -561,7 +630,7 @@ out_targets:
 	loop_fini(&ctl.loop);
 	close(ctl.sigfd);
 out_config:
-	config_free(&cfg);
+	running_fini();
 	log_info("stopped");
 	return status;
 }

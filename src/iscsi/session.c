@@ -298,6 +298,15 @@ void iscsi_session_remove_conn(struct iscsi_session *s, struct iscsi_conn *conn)
 		session_end(s);
 }
 
+void iscsi_session_foreach_on(struct loop *loop, void (*fn)(const struct iscsi_session *s, void *arg), void *arg)
+{
+	pthread_mutex_lock(&table_lock);
+	for (const struct iscsi_session *s = table; s; s = s->next)
+		if (s->loop == loop)
+			fn(s, arg);
+	pthread_mutex_unlock(&table_lock);
+}
+
 unsigned iscsi_session_count(void)
 {
 	unsigned n = 0;

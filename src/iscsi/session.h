@@ -98,6 +98,9 @@ void iscsi_session_put(struct iscsi_session *s);
  * When it was the last one the session ends (ERL 0), see time2retain_timer. */
 void iscsi_session_remove_conn(struct iscsi_session *s, struct iscsi_conn *conn);
 unsigned iscsi_session_count(void);
+/* Calls fn for every session placed on loop, under the session table's
+ * lock (session_list.c takes its snapshots so): fn only copies. */
+void iscsi_session_foreach_on(struct loop *loop, void (*fn)(const struct iscsi_session *s, void *arg), void *arg);
 
 /* The command window. MaxCmdSN is recomputed whenever ExpCmdSN or the
  * count of active commands changes, and never moves back. */

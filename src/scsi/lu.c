@@ -132,21 +132,46 @@ void scsi_lu_mode_change(struct scsi_lu *lu, uint32_t mask, uint32_t bits)
 		;
 }
 
-void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_nexus *from)
+/* Grows nblocks to the store's size now; true (with the two sizes) for
+ * the one caller whose swap grew it. */
+static bool lu_grow(struct scsi_lu *lu, uint64_t *from_blocks, uint64_t *to_blocks)
 {
 	int64_t size = backend_refresh_size(lu->bs);
 	if (size < 0)
-		return;
+		return false;
 	uint64_t nblocks = (uint64_t)size / lu->block_size;
 	uint64_t old = atomic_load(&lu->nblocks);
 	do {
 		if (nblocks <= old)
-			return;
+			return false;
 	} while (!atomic_compare_exchange_weak(&lu->nblocks, &old, nblocks));
+	*from_blocks = old;
+	*to_blocks = nblocks;
+	return true;
+}
+
+void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_nexus *from)
+{
+	uint64_t old, nblocks;
+	if (!lu_grow(lu, &old, &nblocks))
+		return;
 	/* Only the thread that grew it tells the nexuses, once. */
 	log_info("target %s: LUN %u: grown from %llu to %llu blocks", from->target->name, lu->lun,
 		 (unsigned long long)old, (unsigned long long)nblocks);
 	scsi_ua_establish_others(from, lu->lun, SCSI_UA_CAPACITY_CHANGED);
+}
+
+void scsi_lu_refresh_size_all(struct scsi_lu *lu, struct scsi_target *target)
+{
+	uint64_t old, nblocks;
+	if (!lu_grow(lu, &old, &nblocks))
+		return;
+	log_info("target %s: LUN %u: grown from %llu to %llu blocks", target->name, lu->lun,
+		 (unsigned long long)old, (unsigned long long)nblocks);
+	pthread_mutex_lock(&target->lock);
+	for (struct scsi_nexus *n = target->nexuses; n; n = n->next)
+		scsi_ua_establish(n, lu->lun, SCSI_UA_CAPACITY_CHANGED);
+	pthread_mutex_unlock(&target->lock);
 }
 
 struct scsi_lu *scsi_lu_get(struct scsi_lu *lu)

@@ -180,6 +180,9 @@ struct scsi_nexus;
  * from's target but from, which learns the new size from its answer.
  * Synchronous, any thread. */
 void scsi_lu_refresh_size(struct scsi_lu *lu, struct scsi_nexus *from);
+/* The same from the control plane (a LUN grown by a reconfiguration):
+ * every I_T nexus of target gets the unit attention. */
+void scsi_lu_refresh_size_all(struct scsi_lu *lu, struct scsi_target *target);
 
 /* A target's LUN table as the data plane sees it: an immutable snapshot.
  * It holds a reference to each LU it lists. */

@@ -320,10 +320,16 @@ static void lun_above_255_is_an_error(void **state)
 		   "0..255");
 }
 
-static void empty_lun_list_is_an_error(void **state)
+/* A target whose LUNs are added later (lunarctl target create, then lun
+ * create), or whose last LUN was deleted. */
+static void target_without_luns_is_allowed(void **state)
 {
-	load_fails("targets = ( { name = \"iqn.2026-11.org.lunar:t\"; luns = (); } );\n", 1, "targets.[0].luns",
-		   "at least one LUN");
+	struct lunar_config cfg;
+	assert_int_equal(config_load_string("targets = ( { name = \"iqn.2026-11.org.lunar:t\"; luns = (); } );\n",
+					    "test.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ntargets, 1);
+	assert_int_equal(cfg.targets[0].nluns, 0);
+	config_free(&cfg);
 }
 
 static void duplicate_target_name_is_an_error(void **state)
@@ -521,7 +527,7 @@ int main(void)
 		cmocka_unit_test(unknown_backend_is_an_error),
 		cmocka_unit_test(duplicate_lun_is_an_error),
 		cmocka_unit_test(lun_above_255_is_an_error),
-		cmocka_unit_test(empty_lun_list_is_an_error),
+		cmocka_unit_test(target_without_luns_is_allowed),
 		cmocka_unit_test(duplicate_target_name_is_an_error),
 		cmocka_unit_test(invalid_target_name_is_an_error),
 		cmocka_unit_test(block_size_other_than_512_or_4096_is_an_error),
