@@ -211,6 +211,76 @@ static void render_sessions(json_t *r, FILE *out)
 	cli_table_print(t, out);
 }
 
+/* A number of o with one decimal, for latencies. */
+static const char *dec(json_t *o, const char *key, char *buf, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_number(v))
+		return NULL;
+	snprintf(buf, len, "%.1f", json_number_value(v));
+	return buf;
+}
+
+/* One row of I/O counters after the identity columns that precede it. */
+enum { STATS_IO_COLS = 8 };
+static void stats_io_cells(json_t *e, const char **row, char (*buf)[24])
+{
+	static const char *const keys[STATS_IO_COLS] = { "reads", "writes", "bytes_read", "bytes_written",
+							 "check_conditions", "in_flight", "latency_p50_us",
+							 "latency_p99_us" };
+	for (unsigned k = 0; k < STATS_IO_COLS; k++) {
+		if (strncmp(keys[k], "bytes", 5) == 0)
+			row[k] = size_text(json_object_get(e, keys[k]), buf[k], sizeof(buf[k]));
+		else if (strncmp(keys[k], "latency", 7) == 0)
+			row[k] = dec(e, keys[k], buf[k], sizeof(buf[k]));
+		else
+			row[k] = num(e, keys[k], buf[k], sizeof(buf[k]));
+	}
+}
+
+static void render_stats(json_t *r, FILE *out)
+{
+	json_t *tr = json_object_get(r, "transport"), *fail = json_object_get(tr, "login_failures");
+	json_int_t failed = 0;
+	const char *why;
+	json_t *n;
+	json_object_foreach(fail, why, n)
+		failed += json_integer_value(n);
+	fprintf(out, "sessions %" JSON_INTEGER_FORMAT ", connections %" JSON_INTEGER_FORMAT
+		", logins %" JSON_INTEGER_FORMAT ", failed logins %" JSON_INTEGER_FORMAT
+		" (authentication %" JSON_INTEGER_FORMAT ")\n\n",
+		json_integer_value(json_object_get(tr, "sessions")),
+		json_integer_value(json_object_get(tr, "connections")),
+		json_integer_value(json_object_get(tr, "logins")), failed,
+		json_integer_value(json_object_get(fail, "authentication")));
+	static const char *const lun_head[] = { "TARGET", "LUN", "READS", "WRITES", "READ", "WRITTEN",
+						"ERRORS", "QUEUED", "P50_US", "P99_US" };
+	struct cli_table *t = cli_table_new(2 + STATS_IO_COLS, lun_head);
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(r, "luns"), i, e) {
+		char lun[8], cells[STATS_IO_COLS][24];
+		const char *row[2 + STATS_IO_COLS] = { str(e, "target"), num(e, "lun", lun, 8) };
+		stats_io_cells(e, row + 2, cells);
+		cli_table_row(t, row);
+	}
+	cli_table_print(t, out);
+	json_t *sessions = json_object_get(r, "sessions");
+	if (json_array_size(sessions) == 0)
+		return;
+	static const char *const s_head[] = { "TARGET", "INITIATOR", "ISID", "READS", "WRITES", "READ",
+					      "WRITTEN", "ERRORS", "QUEUED", "P50_US", "P99_US" };
+	fputc('\n', out);
+	t = cli_table_new(3 + STATS_IO_COLS, s_head);
+	json_array_foreach(sessions, i, e) {
+		char cells[STATS_IO_COLS][24];
+		const char *row[3 + STATS_IO_COLS] = { str(e, "target"), str(e, "initiator"), str(e, "isid") };
+		stats_io_cells(e, row + 3, cells);
+		cli_table_row(t, row);
+	}
+	cli_table_print(t, out);
+}
+
 static void render_export(json_t *r, FILE *out)
 {
 	fputs(str(r, "text"), out);
@@ -293,7 +363,7 @@ static const struct cli_cmd commands[] = {
 	{ "session", "list", "session.list", "sessions: TSIH, ISID, initiator, address, target, connections",
 	  .pos = { { "TARGET", "target", CLI_STR, true } }, .render = render_sessions },
 	{ "stats", "", "stats.get", "per-target and per-LUN counters",
-	  .pos = { { "TARGET", "target", CLI_STR, true }, { "LUN", "lun", CLI_UINT, true } }, .render = render_json },
+	  .pos = { { "TARGET", "target", CLI_STR, true }, { "LUN", "lun", CLI_UINT, true } }, .render = render_stats },
 	{ "config", "export", "config.export", "the running configuration, as the config file",
 	  .render = render_export },
 	{ "config", "import", "config.import", "replace the configuration by FILE's (- for stdin), live",

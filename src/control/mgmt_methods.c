@@ -261,6 +261,7 @@ static const struct mgmt_method show_methods[] = {
 	{ "portal.list", m_portal_list },
 	{ "param.get", m_param_get },
 	{ "session.list", mgmt_session_list },
+	{ "stats.get", mgmt_stats_get },
 };
 
 static struct mgmt_method all_methods[ARRAY_SIZE(show_methods) + MGMT_EDIT_NMETHODS];

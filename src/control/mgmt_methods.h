@@ -41,5 +41,7 @@ extern const struct mgmt_method mgmt_edit_methods[MGMT_EDIT_NMETHODS];
 
 /* mgmt_sessions.c */
 void mgmt_session_list(struct mgmt_call *call, json_t *params, void *ctx);
+/* mgmt_stats.c */
+void mgmt_stats_get(struct mgmt_call *call, json_t *params, void *ctx);
 
 #endif

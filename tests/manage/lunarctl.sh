@@ -181,8 +181,19 @@ fi
 ctl session list
 [[ $out == *TSIH*ISID*INITIATOR* && $out == *"$watcher"* ]] && check_ok "session list table" ||
     check_fail "session table: $out"
+ctl stats "$t_base"
+[[ $out == *INITIATOR*ISID* && $out == *"$watcher"* ]] && check_ok "stats shows the live session's counters" ||
+    check_fail "stats while a session runs: $out"
 kill "$perf1" 2>/dev/null || true
 wait "$perf1" 2>/dev/null || true
+
+# ---- stats (the counters behind the metrics endpoint) ----
+ctl --json stats "$t_base" 0
+reads=$(python3 -c 'import json, sys; l = json.load(sys.stdin)["luns"][0]; print(l["reads"] > 0 and l["bytes_read"] >= 512 * l["reads"])' <<<"$out" 2>&1)
+check_eq "stats counts the reads iscsi-perf made on LUN 0" True "$reads"
+ctl stats "$t_base"
+[[ $out == *READS*WRITTEN*P99_US* && $out == *"$t_base"* ]] && check_ok "stats table" ||
+    check_fail "stats table: $out"
 
 # ---- deleting a LUN in use ----
 timeout 60 iscsi-perf -i "$watcher" -x 0 "iscsi://$portal/$t_new/1" >"$work/perf2.out" 2>&1 &
