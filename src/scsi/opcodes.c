@@ -236,6 +236,14 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_RANGE, FIELD(2, 8), FIELD(10, 4), 0,
 	  OP_ONE_BLOCK_OUT | OP_NDOB | OP_WRITES_MEDIUM | OP_ASYNC, sbc_write_same, OP_PR_CONFLICT },
+	/* SBC-4 5.48. DPO is a hint; WRPROTECT and ATOMIC BOUNDARY (no
+	 * boundaries: VPD B0h's MAXIMUM ATOMIC BOUNDARY SIZE is 0) are not
+	 * accepted. */
+	{ 0x9C, NO_SA, "WRITE ATOMIC(16)", 16,
+	  { 0xFF, 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0x00, 0x00, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(12, 2), 0,
+	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, sbc_write_atomic, OP_PR_CONFLICT },
 	{ 0x9E, 0x10, "READ CAPACITY(16)", 16,
 	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00 },
