@@ -27,9 +27,10 @@
 /* PREEMPT AND ABORT completes once the preempted tasks have. */
 #define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
 
-/* SBC-4 5.30: AUSE is accepted (a failed sanitize leaves no failure mode
- * to exit); IMMED is not, the sanitize completing before its status. The
- * handler refuses a write-protected LU (DATA PROTECT). */
+/* SBC-4 5.30: AUSE is accepted (after a failed OVERWRITE with AUSE 1,
+ * EXIT FAILURE MODE leaves the failure); IMMED is not, the sanitize
+ * completing before its status. The handler refuses a write-protected LU
+ * (DATA PROTECT). */
 #define SANITIZE_ROW(sa, name) \
 	{ 0x48, (sa), (name), 10, \
 	  { 0xFF, 0x3F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
@@ -138,6 +139,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
 	  OP_ASYNC, sbc_unmap, OP_PR_CONFLICT },
 	/* OVERWRITE and CRYPTOGRAPHIC ERASE: see sbc_sanitize.c. */
+	SANITIZE_ROW(SBC_SANITIZE_OVERWRITE, "SANITIZE: OVERWRITE"),
 	SANITIZE_ROW(SBC_SANITIZE_BLOCK_ERASE, "SANITIZE: BLOCK ERASE"),
 	SANITIZE_ROW(SBC_SANITIZE_EXIT_FAILURE_MODE, "SANITIZE: EXIT FAILURE MODE"),
 	{ 0x55, NO_SA, "MODE SELECT(10)", 10,

@@ -94,6 +94,10 @@ struct scsi_lu_config {
 	/* where persistent reservations with APTPL are kept (pr_file.h);
 	 * NULL: APTPL is not supported */
 	const char *state_dir;
+	/* SANITIZE OVERWRITE writes at most this many bytes a second (0: as
+	 * fast as the store goes), so one LU's sanitize leaves the disk to
+	 * the others */
+	uint64_t sanitize_rate;
 };
 
 /* The parameters MODE SELECT can change, as bits of scsi_lu.mode. */
@@ -150,6 +154,10 @@ struct scsi_lu {
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 	struct range_lock range_lock; /* writes vs atomic commands, any thread */
+	/* enum sbc_sanitize_state: a sanitize the LU owns (sbc_sanitize.c),
+	 * read lock-free by every command's checks */
+	_Atomic int sanitize;
+	uint64_t sanitize_rate; /* bytes/s, 0: unpaced */
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
