@@ -18,14 +18,13 @@
 	  { 0xFF, 0x1F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), PR_IN_RESP_MAX, \
 	  0, spc_pr_in, OP_PR_ALLOWED }
-#define PR_OUT_ROW_FLAGS(sa, name, flags) \
+/* A change kept with APTPL completes once it is on stable storage, and
+ * PREEMPT AND ABORT once the preempted tasks have (pr.c). */
+#define PR_OUT_ROW(sa, name) \
 	{ 0x5F, (sa), (name), 10, \
 	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(5, 4), PR_OUT_PARAM_MAX, \
-	  (flags), spc_pr_out, OP_PR_ALLOWED }
-#define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
-/* PREEMPT AND ABORT completes once the preempted tasks have. */
-#define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
+	  OP_ASYNC, spc_pr_out, OP_PR_ALLOWED }
 
 /* SBC-4 5.30: AUSE is accepted (after a failed OVERWRITE with AUSE 1,
  * EXIT FAILURE MODE leaves the failure); IMMED is not, the sanitize
@@ -170,7 +169,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	PR_OUT_ROW(0x02, "PERSISTENT RESERVE OUT: RELEASE"),
 	PR_OUT_ROW(0x03, "PERSISTENT RESERVE OUT: CLEAR"),
 	PR_OUT_ROW(0x04, "PERSISTENT RESERVE OUT: PREEMPT"),
-	PR_OUT_ASYNC_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
+	PR_OUT_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
 	PR_OUT_ROW(0x06, "PERSISTENT RESERVE OUT: REGISTER AND IGNORE EXISTING KEY"),
 	PR_OUT_ROW(0x07, "PERSISTENT RESERVE OUT: REGISTER AND MOVE"),
 	/* SPC-4 6.3: EXTENDED COPY (LID1); the copy manager checks the CSCDs'

@@ -151,6 +151,10 @@ struct scsi_lu {
 	/* the holder of a RESERVE(6)/(10) (SPC-2), or NULL; under pr_lock,
 	 * compared and never followed, cleared by the holder's nexus_fini */
 	const struct scsi_nexus *spc2_holder;
+	/* under pr_lock: the APTPL save in flight (pr.c), and the PERSISTENT
+	 * RESERVE OUT commands waiting for it; NULL: none */
+	struct pr_save *pr_save;
+	struct pr_save *pr_waiters;
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 	struct range_lock range_lock; /* writes vs atomic commands, any thread */
