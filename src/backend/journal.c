@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "backend/store.h"
@@ -262,6 +263,10 @@ int backend_journal_open(struct backend *bs, const char *path)
 	j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	j->path = strdup(path);
 	int ret = j->fd < 0 ? -errno : j->path ? 0 : -ENOMEM;
+	/* One journal serves one store: two would replay each other's
+	 * records into the wrong file. */
+	if (ret == 0 && flock(j->fd, LOCK_EX | LOCK_NB) < 0)
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 	for (unsigned i = 0; i < JOURNAL_SLOTS && ret == 0; i++) {
 		struct journal_slot *s = &j->slots[i];
 		s->j = j;

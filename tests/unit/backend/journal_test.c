@@ -179,6 +179,22 @@ static void record_past_the_end_of_the_store_is_not_replayed(void **state)
 	backend_close(bs);
 }
 
+static void journal_of_another_store_is_refused(void **state)
+{
+	struct jfix *j = *state;
+	struct backend *bs = open_file(j, true);
+	char other[PATH_MAX];
+	snprintf(other, sizeof(other), "%s/other.img", j->f->dir);
+	struct backend_config cfg = runner_cfg("file", other, 1 << 20, 512);
+	size_t i;
+	assert_non_null(backend_type_key(cfg.type, "atomic_journal", &i));
+	cfg.values[i] = (struct backend_value){ .given = true, .str = j->journal };
+	struct backend *second;
+	assert_int_equal(backend_open(&cfg, &second), -EBUSY);
+	assert_int_equal(access(other, F_OK), -1);
+	backend_close(bs);
+}
+
 static void atomic_write_without_a_journal_is_refused(void **state)
 {
 	struct jfix *j = *state;
@@ -247,6 +263,7 @@ int main(void)
 		T(whole_record_left_by_a_crash_is_replayed_at_open),
 		T(torn_record_is_not_replayed),
 		T(record_past_the_end_of_the_store_is_not_replayed),
+		T(journal_of_another_store_is_refused),
 		T(atomic_write_without_a_journal_is_refused),
 		T(atomic_write_larger_than_a_slot_is_refused),
 		T(ninth_concurrent_atomic_write_is_busy),
