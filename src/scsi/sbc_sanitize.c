@@ -147,6 +147,15 @@ static void run_io_done(struct backend_io *io, int err)
 	run_next(run);
 }
 
+/* For REQUEST SENSE: the share of all passes' bytes written. */
+static void run_progress(struct sanitize_run *run)
+{
+	double total = (double)run->passes * (double)run->end;
+	double done = (double)run->pass * (double)run->end + (double)run->at;
+	uint32_t p = total > 0 ? (uint32_t)(done / total * 65536.0) : 0;
+	atomic_store_explicit(&run->lu->sanitize_progress, min_u32(p, 65535), memory_order_relaxed);
+}
+
 static void run_timer_done(struct loop_op *op, int res)
 {
 	(void)res; /* -ETIME: the pause is over */
@@ -197,6 +206,7 @@ static void run_next(struct sanitize_run *run)
 		run_end(run, 0);
 		return;
 	}
+	run_progress(run);
 	if (run->at == run->end) {
 		/* A pass is over once it is on the medium (SBC-4 4.11.1). */
 		run_submit(run, BACKEND_FLUSH);
@@ -268,6 +278,7 @@ static enum sense_reason sanitize_overwrite(struct scsi_task *task)
 			return SENSE_SANITIZE_IN_PROGRESS;
 		}
 	} while (!atomic_compare_exchange_weak(&lu->sanitize, &was, SBC_SANITIZE_RUNNING));
+	atomic_store(&lu->sanitize_progress, 0);
 	run->lu = scsi_lu_get(lu);
 	run->loop = task->loop;
 	run->task = task;
@@ -308,6 +319,21 @@ enum sense_reason sbc_sanitize_check(const struct scsi_lu *lu, const struct scsi
 	case SBC_SANITIZE_FAILED_AUSE:
 		/* SBC-4 4.11.3: a new SANITIZE may start over a failed one. */
 		return op->opcode == 0x48 ? SENSE_NONE : SENSE_SANITIZE_FAILED;
+	default:
+		return SENSE_NONE;
+	}
+}
+
+enum sense_reason sbc_sanitize_sense(const struct scsi_lu *lu, struct scsi_sense_detail *detail)
+{
+	switch (atomic_load_explicit(&lu->sanitize, memory_order_acquire)) {
+	case SBC_SANITIZE_RUNNING:
+		detail->progress_valid = true;
+		detail->progress = (uint16_t)atomic_load_explicit(&lu->sanitize_progress, memory_order_relaxed);
+		return SENSE_SANITIZE_IN_PROGRESS;
+	case SBC_SANITIZE_FAILED:
+	case SBC_SANITIZE_FAILED_AUSE:
+		return SENSE_SANITIZE_FAILED;
 	default:
 		return SENSE_NONE;
 	}

@@ -30,5 +30,9 @@ struct scsi_opdef;
  * PROGRESS while one runs; MEDIUM ERROR, SANITIZE COMMAND FAILED after
  * one failed, but for SANITIZE itself; else SENSE_NONE. Any thread. */
 enum sense_reason sbc_sanitize_check(const struct scsi_lu *lu, const struct scsi_opdef *op);
+/* What REQUEST SENSE reports of lu's sanitize when no unit attention is
+ * pending (SBC-4 4.11.2): SANITIZE IN PROGRESS with its progress, SANITIZE
+ * COMMAND FAILED, or SENSE_NONE. */
+enum sense_reason sbc_sanitize_sense(const struct scsi_lu *lu, struct scsi_sense_detail *detail);
 
 #endif

@@ -161,6 +161,7 @@ struct scsi_lu {
 	/* enum sbc_sanitize_state: a sanitize the LU owns (sbc_sanitize.c),
 	 * read lock-free by every command's checks */
 	_Atomic int sanitize;
+	_Atomic uint32_t sanitize_progress; /* of the one running, in 65536ths */
 	uint64_t sanitize_rate; /* bytes/s, 0: unpaced */
 };
 
@@ -348,6 +349,10 @@ struct scsi_sense_detail {
 	uint16_t field;     /* byte offset of the field in error */
 	bool info_valid;
 	uint64_t info;
+	/* SPC-4 4.5.2.4.4: how far an operation is, in 65536ths (when no
+	 * field pointer is given) */
+	bool progress_valid;
+	uint16_t progress;
 };
 
 /* Backend I/Os one task may have in flight at once (task_io.c). */

@@ -125,6 +125,27 @@ static void sense_put_field_pointer(uint8_t *sks, const struct scsi_sense_detail
 	be16_put(sks + 1, d->field);
 }
 
+/* SPC-4 4.5.2.4.4: the three sense-key specific bytes for a progress
+ * indication. */
+static void sense_put_progress(uint8_t *sks, const struct scsi_sense_detail *d)
+{
+	sks[0] = 0x80; /* SKSV */
+	be16_put(sks + 1, d->progress);
+}
+
+static bool sense_has_sks(const struct scsi_sense_detail *d)
+{
+	return d && (d->field_valid || d->progress_valid);
+}
+
+static void sense_put_sks(uint8_t *sks, const struct scsi_sense_detail *d)
+{
+	if (d->field_valid)
+		sense_put_field_pointer(sks, d);
+	else
+		sense_put_progress(sks, d);
+}
+
 static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
 				const struct scsi_sense_detail *d)
 {
@@ -140,8 +161,8 @@ static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
 	out[7] = SENSE_FIXED_LEN - 8;
 	out[12] = code.asc;
 	out[13] = code.ascq;
-	if (d && d->field_valid)
-		sense_put_field_pointer(out + 15, d);
+	if (sense_has_sks(d))
+		sense_put_sks(out + 15, d);
 	return SENSE_FIXED_LEN;
 }
 
@@ -162,11 +183,11 @@ static size_t sense_build_descriptor(uint8_t *out, struct sense_code code,
 		be64_put(out + len + 4, d->info);
 		len += 12;
 	}
-	if (d && d->field_valid) {
+	if (sense_has_sks(d)) {
 		/* SPC-4 4.5.2.4 sense key specific descriptor */
 		out[len] = 0x02;
 		out[len + 1] = 0x06;
-		sense_put_field_pointer(out + len + 4, d);
+		sense_put_sks(out + len + 4, d);
 		len += 8;
 	}
 	out[7] = (uint8_t)(len - 8);

@@ -283,6 +283,38 @@ static void commands_during_a_sanitize_are_not_ready(void **state)
 	f->lus[0]->sanitize = SBC_SANITIZE_IDLE;
 }
 
+/* SBC-4 4.11.2: REQUEST SENSE, still served, tells how far it is
+ * (SPC-4 4.5.2.4.4 progress indication), in either sense format. */
+static void request_sense_during_a_sanitize_gives_its_progress(void **state)
+{
+	struct fixture *f = *state;
+	f->lus[0]->sanitize = SBC_SANITIZE_RUNNING;
+	f->lus[0]->sanitize_progress = 0x4000;
+	const uint8_t fixed[16] = { 0x03, 0, 0, 0, 252, 0 };
+	assert_true(fixture_run(f, 0, fixed, NULL));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	const uint8_t *d = fixture_read_data(f);
+	assert_int_equal(d[2] & 0x0F, 0x02);
+	assert_int_equal(d[12], 0x04);
+	assert_int_equal(d[13], 0x1B);
+	assert_int_equal(d[15], 0x80);
+	assert_int_equal(be16_get(d + 16), 0x4000);
+	const uint8_t desc[16] = { 0x03, 0x01, 0, 0, 252, 0 };
+	assert_true(fixture_run(f, 0, desc, NULL));
+	d = fixture_read_data(f);
+	assert_int_equal(d[0], 0x72);
+	assert_int_equal(d[8], 0x02); /* sense key specific descriptor */
+	assert_int_equal(d[12], 0x80);
+	assert_int_equal(be16_get(d + 13), 0x4000);
+	f->lus[0]->sanitize = SBC_SANITIZE_FAILED;
+	assert_true(fixture_run(f, 0, fixed, NULL));
+	d = fixture_read_data(f);
+	assert_int_equal(d[2] & 0x0F, 0x03);
+	assert_int_equal(d[12], 0x31);
+	assert_int_equal(d[13], 0x03);
+	f->lus[0]->sanitize = SBC_SANITIZE_IDLE;
+}
+
 /* SBC-4 4.11.3: after a failed sanitize, MEDIUM ERROR, SANITIZE COMMAND
  * FAILED until one succeeds; with AUSE 0 EXIT FAILURE MODE is refused. */
 static void failed_overwrite_fails_commands_until_a_sanitize_succeeds(void **state)
@@ -370,6 +402,7 @@ int main(void)
 		T(overwrite_count_0_or_a_bad_pattern_length_is_an_invalid_parameter),
 		T(overwrite_on_a_readonly_lu_is_write_protected),
 		T(commands_during_a_sanitize_are_not_ready),
+		T(request_sense_during_a_sanitize_gives_its_progress),
 		T(failed_overwrite_fails_commands_until_a_sanitize_succeeds),
 		T(exit_failure_mode_leaves_the_failure_of_an_ause_overwrite),
 		T(aborted_overwrite_command_completes_and_the_overwrite_goes_on),
