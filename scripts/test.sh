@@ -4,7 +4,10 @@
 #   unit      cmocka unit tests, normal and sanitizer builds
 #   wire      malformed PDUs on a raw socket            (sanitizer lunard)
 #   wire-limits  pings, idle and stopped peers, short limits (sanitizer lunard)
-#   conformance  libiscsi iscsi-test-cu with the ratchet (sanitizer lunard)
+#   conformance  libiscsi iscsi-test-cu with the ratchet (sanitizer lunard;
+#             file LUN, 512-byte blocks)
+#   conformance-file512e, -file4k, -mem512, -mem4k  the SCSI families on
+#             the other LUs of the matrix (normal lunard, for time)
 #   fault     SIGKILL mid-write, dropped connections    (sanitizer lunard)
 #   auth      CHAP with libiscsi and on the wire         (sanitizer lunard)
 #   access    initiator ACLs, LUN mapping, reinstatement (sanitizer lunard)
@@ -172,6 +175,11 @@ if ((have_asan)); then
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
 fi
 if ((have_ci)); then
+	for lu in file512e file4k mem512 mem4k; do
+		SERVER_KEEP_LOG=$logs/conformance-$lu-lunard.log \
+			stage "conformance-$lu" tests/conformance/run.sh --lunard build-ci/src/daemon/lunard \
+			--lu "$lu" --tests '^SCSI\.' --log-dir "$logs/conformance-$lu"
+	done
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard
 	stage interop-iscsi-ls tests/interop/iscsi_ls.sh --lunard build-ci/src/daemon/lunard
 	stage hostile tests/hostile/run.sh --lunard build-ci/src/daemon/lunard \

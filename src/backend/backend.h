@@ -72,6 +72,10 @@ struct backend_io {
 	/* set by the caller */
 	enum backend_op op;
 	bool fua;        /* write: reach stable storage before done (RWF_DSYNC) */
+	/* write: all of it lands or none, also across a crash of the daemon
+	 * or the machine; at most bs->atomic_max bytes. The caller keeps
+	 * other writes to these bytes out meanwhile (the SCSI range lock). */
+	bool atomic;
 	uint64_t offset; /* bytes */
 	uint64_t discard_len; /* DISCARD: bytes, a multiple of the block size */
 	/* The data, scattered or not: each base 4096-aligned (so O_DIRECT
@@ -127,6 +131,9 @@ struct backend {
 	 * deallocated blocks read as zeros; the SCSI core then serves UNMAP.
 	 * A store that is not thin refuses DISCARD with -EOPNOTSUPP. */
 	bool thin;
+	/* bytes an atomic write may carry (SBC-4 4.29); 0: the store cannot
+	 * promise all or none, and refuses atomic writes with -EOPNOTSUPP */
+	uint32_t atomic_max;
 	void *priv;    /* type->priv_size bytes, the store's own state */
 };
 

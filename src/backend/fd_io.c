@@ -116,8 +116,23 @@ static void backend_fd_queue(struct backend_io *io)
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
+static void backend_fd_unsupported(struct loop_op *op, int res)
+{
+	struct backend_io *io = container_of(op, struct backend_io, lop);
+	io->done(io, res);
+}
+
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
 {
+	if (io->op == BACKEND_WRITE && io->atomic) {
+		if (backend_fd(bs)->journal) {
+			backend_journal_submit(bs, loop, io);
+		} else {
+			io->lop.cb = backend_fd_unsupported;
+			loop_complete_remote(loop, &io->lop, -EOPNOTSUPP);
+		}
+		return;
+	}
 	/* Leading empty entries: the cursor starts at the first byte. */
 	while (io->cur_iov < io->iovcnt && io->iov[io->cur_iov].iov_len == 0)
 		io->cur_iov++;
@@ -143,6 +158,7 @@ int backend_fd_init(struct backend *bs, const struct backend_config *cfg, bool t
 void backend_fd_close(struct backend *bs)
 {
 	struct backend_fd *fs = backend_fd(bs);
+	backend_journal_close(bs);
 	if (fs->fd >= 0)
 		close(fs->fd);
 	fs->fd = -1;

@@ -9,12 +9,14 @@
 #include "backend/store.h"
 #include "util/macros.h"
 
-enum { FILE_KEY_SIZE = BACKEND_FD_NKEYS, FILE_NKEYS };
+enum { FILE_KEY_SIZE = BACKEND_FD_NKEYS, FILE_KEY_ATOMIC_JOURNAL, FILE_NKEYS };
 
 static const struct backend_key backend_file_keys[] = {
 	BACKEND_FD_KEYS,
 	[FILE_KEY_SIZE] = { .name = "size", .type = BACKEND_KEY_SIZE,
 			    .help = "bytes; the file is created or grown (sparse) to it" },
+	[FILE_KEY_ATOMIC_JOURNAL] = { .name = "atomic_journal", .type = BACKEND_KEY_PATH,
+				      .help = "journal file that makes WRITE ATOMIC all-or-none across a crash" },
 };
 
 static int backend_file_size(struct backend *bs, const struct backend_config *cfg)
@@ -77,6 +79,9 @@ static int backend_file_open(struct backend *bs, const struct backend_config *cf
 		ret = backend_file_size(bs, cfg);
 	if (ret == 0 && fs->direct)
 		ret = backend_fd_check_direct(bs);
+	/* Replayed before the store is served, with the file locked. */
+	if (ret == 0 && cfg->values[FILE_KEY_ATOMIC_JOURNAL].given && !cfg->readonly)
+		ret = backend_journal_open(bs, cfg->values[FILE_KEY_ATOMIC_JOURNAL].str);
 	if (ret < 0) {
 		if (created)
 			unlink(fs->path);

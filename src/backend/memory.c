@@ -1,6 +1,8 @@
 /* Anonymous memory as a backing store: for tests and benchmarks that should
  * measure the target rather than a disk. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -19,7 +21,27 @@ static const struct backend_key backend_memory_keys[] = {
 
 struct backend_memory {
 	char *mem;
+	/* bit i: page i holds written data (backend_lba_status); set by
+	 * writes, cleared when DISCARD gives the page back, from any thread */
+	_Atomic uint64_t *mapped;
+	uint64_t page;
 };
+
+static void mapped_set(struct backend_memory *ms, uint64_t first, uint64_t last, bool on)
+{
+	for (uint64_t p = first; p <= last; p++) {
+		uint64_t bit = 1ull << (p % 64);
+		if (on)
+			atomic_fetch_or_explicit(&ms->mapped[p / 64], bit, memory_order_relaxed);
+		else
+			atomic_fetch_and_explicit(&ms->mapped[p / 64], ~bit, memory_order_relaxed);
+	}
+}
+
+static bool mapped_get(const struct backend_memory *ms, uint64_t p)
+{
+	return atomic_load_explicit(&ms->mapped[p / 64], memory_order_relaxed) & (1ull << (p % 64));
+}
 
 static int backend_memory_open(struct backend *bs, const struct backend_config *cfg)
 {
@@ -38,19 +60,29 @@ static int backend_memory_open(struct backend *bs, const struct backend_config *
 	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
 		return backend_fail(what, errno, "mapping %llu bytes", (unsigned long long)size);
+	ms->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	ms->mapped = calloc(DIV_ROUND_UP(DIV_ROUND_UP(size, ms->page), 64), sizeof(*ms->mapped));
+	if (!ms->mapped) {
+		munmap(mem, size);
+		return backend_fail(what, ENOMEM, "the map of written pages");
+	}
 	ms->mem = mem;
 	bs->size = size;
 	const struct backend_value *thin = &cfg->values[MEMORY_KEY_THIN];
 	bs->thin = thin->given ? thin->flag : true;
+	/* A write is one copy on one thread, which the SCSI core's range lock
+	 * keeps apart from other writes; a crash loses every block alike. */
+	bs->atomic_max = UINT32_MAX;
 	return 0;
 }
 
 /* Deallocation: whole pages go back to the kernel (a private anonymous
  * page dropped with MADV_DONTNEED reads as zeros again), the partial
  * pages at either end are zeroed. */
-static void backend_memory_discard(char *mem, uint64_t off, uint64_t len)
+static void backend_memory_discard(struct backend_memory *ms, uint64_t off, uint64_t len)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	char *mem = ms->mem;
+	uint64_t page = ms->page;
 	uint64_t end = off + len;
 	uint64_t first = DIV_ROUND_UP(off, page) * page;
 	uint64_t last = end / page * page;
@@ -58,6 +90,7 @@ static void backend_memory_discard(char *mem, uint64_t off, uint64_t len)
 		memset(mem + off, 0, len);
 		return;
 	}
+	mapped_set(ms, first / page, last / page - 1, false);
 	memset(mem + off, 0, first - off);
 	memset(mem + last, 0, end - last);
 }
@@ -66,12 +99,14 @@ static void backend_memory_submit(struct backend *bs, struct loop *loop, struct 
 {
 	struct backend_memory *ms = bs->priv;
 	char *at = ms->mem + io->offset;
-	if (io->op == BACKEND_READ)
+	if (io->op == BACKEND_READ) {
 		backend_io_scatter(io, at);
-	else if (io->op == BACKEND_WRITE)
+	} else if (io->op == BACKEND_WRITE && io->len) {
 		backend_io_gather(io, at);
-	else if (io->op == BACKEND_DISCARD)
-		backend_memory_discard(ms->mem, io->offset, io->discard_len);
+		mapped_set(ms, io->offset / ms->page, (io->offset + io->len - 1) / ms->page, true);
+	} else if (io->op == BACKEND_DISCARD) {
+		backend_memory_discard(ms, io->offset, io->discard_len);
+	}
 	io->completed = io->len;
 	backend_complete_via_nop(loop, io);
 }
@@ -82,6 +117,25 @@ static void backend_memory_close(struct backend *bs)
 	if (ms->mem)
 		munmap(ms->mem, bs->size);
 	ms->mem = NULL;
+	free(ms->mapped);
+	ms->mapped = NULL;
+}
+
+/* A page is mapped from its first write until DISCARD gives it back
+ * whole; a logical block shares its page's status (a page holds whole
+ * blocks). */
+static int backend_memory_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent)
+{
+	const struct backend_memory *ms = bs->priv;
+	uint64_t p = offset / ms->page;
+	uint64_t last = DIV_ROUND_UP(bs->size, ms->page);
+	bool status = mapped_get(ms, p);
+	uint64_t q = p + 1;
+	while (q < last && mapped_get(ms, q) == status)
+		q++;
+	*mapped = status;
+	*extent = min_u64(q * ms->page, bs->size) - offset;
+	return 0;
 }
 
 const struct backend_type backend_memory_type = {
@@ -92,4 +146,5 @@ const struct backend_type backend_memory_type = {
 	.open = backend_memory_open,
 	.submit = backend_memory_submit,
 	.close = backend_memory_close,
+	.lba_status = backend_memory_lba_status,
 };

@@ -20,10 +20,13 @@ int backend_choose_block_size(struct backend *bs, const struct backend_config *c
 			      const char *what);
 
 /* The state of the fd-backed stores (file and blockdev), at bs->priv. */
+struct backend_journal;
+
 struct backend_fd {
 	int fd;
 	bool direct; /* O_DIRECT instead of the page cache */
 	char *path;
+	struct backend_journal *journal; /* atomic writes; NULL: none */
 };
 
 /* The keys file and blockdev share come first in both tables, in this
@@ -53,6 +56,17 @@ void backend_fd_close(struct backend *bs);
 /* With O_DIRECT, checks that block_size and 4096-aligned buffers satisfy
  * what the kernel asks of this fd. Returns 0 or -errno, logged. */
 int backend_fd_check_direct(const struct backend *bs);
+
+/* The file store's atomic-write journal (journal.c): slots of this much
+ * data each. */
+#define JOURNAL_MAX_BYTES (1u << 20)
+#define JOURNAL_SLOTS 8
+/* Opens (creating) the journal at path, replays the whole records a crash
+ * left in it into bs's file, and sets bs->atomic_max. 0 or -errno, logged. */
+int backend_journal_open(struct backend *bs, const char *path);
+/* An atomic write through the journal; completes on the loop. */
+void backend_journal_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
+void backend_journal_close(struct backend *bs);
 
 /* Accounts a read or write completion of res bytes. Returns a negative errno
  * to report, 0 when all bytes are done, 1 when the remainder (from

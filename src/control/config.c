@@ -374,6 +374,7 @@ static const struct config_key config_lun_keys[] = {
 	{ KEY("physical_block_size", config_key_block_size, struct config_lun, bs.physical_block_size) },
 	{ KEY("readonly", config_key_bool, struct config_lun, bs.readonly) },
 	{ KEY("serial", config_key_serial, struct config_lun, serial), .max = 64 },
+	{ KEY("sanitize_rate", config_key_size, struct config_lun, sanitize_rate) },
 };
 
 static int config_key_luns(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)

@@ -28,6 +28,7 @@ struct config_lun {
 	uint16_t lun;
 	struct backend_config bs;    /* its strings owned by the config */
 	char *serial;                /* NULL: derived */
+	uint64_t sanitize_rate;      /* SANITIZE OVERWRITE bytes/s; 0: unpaced */
 };
 
 /* One initiator a target admits (docs/CONFIG.md "Access control"). */

@@ -44,7 +44,7 @@ static int target_lu_open(const char *target_name, const struct config_lun *cl,
 	}
 	struct scsi_lu_config lc = {
 		.lun = cl->lun, .bs = bs, .close_bs = backend_close, .serial = cl->serial,
-		.state_dir = config->state_dir,
+		.state_dir = config->state_dir, .sanitize_rate = cl->sanitize_rate,
 	};
 	*out = scsi_lu_create(&lc, target_name);
 	if (!*out) {

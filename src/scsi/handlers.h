@@ -69,6 +69,10 @@ unsigned sbc_data_prefix(struct scsi_task *task, uint32_t len);
 /* sbc_atomic.c: OP_ASYNC handlers */
 enum sense_reason sbc_compare_and_write(struct scsi_task *task);
 enum sense_reason sbc_orwrite(struct scsi_task *task);
+enum sense_reason sbc_write_atomic(struct scsi_task *task);
+/* VPD B0h's MAXIMUM ATOMIC TRANSFER LENGTH: 0 where the store has no
+ * atomic writes. */
+uint32_t sbc_atomic_max_blocks(const struct scsi_lu *lu);
 /* sbc_thin.c: OP_ASYNC handlers */
 enum sense_reason sbc_unmap(struct scsi_task *task);
 enum sense_reason sbc_get_lba_status(struct scsi_task *task);

@@ -153,6 +153,9 @@ static size_t vpd_block_limits(const struct scsi_task *task, uint8_t *p)
 		be32_put(p + 20, SBC_UNMAP_MAX_DESCRIPTORS);
 		be32_put(p + 24, granularity);
 	}
+	/* SBC-4 6.6.4: MAXIMUM ATOMIC TRANSFER LENGTH; ATOMIC ALIGNMENT and
+	 * ATOMIC TRANSFER LENGTH GRANULARITY 0 (none asked); no boundaries. */
+	be32_put(p + 40, sbc_atomic_max_blocks(task->lu));
 	return 0x3C;
 }
 

@@ -107,6 +107,7 @@ struct scsi_lu *scsi_lu_create(const struct scsi_lu_config *cfg, const char *tar
 									  : bs->block_size;
 	atomic_init(&lu->nblocks, bs->size / bs->block_size);
 	lu->readonly = bs->readonly;
+	lu->sanitize_rate = cfg->sanitize_rate;
 	/* Completed writes may sit in the page cache or a disk cache until a
 	 * flush: tell the initiator so it sends SYNCHRONIZE CACHE. */
 	atomic_init(&lu->mode, SCSI_MODE_WCE);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/mode.h"
 #include "scsi/nexus.h"
 #include "scsi/pr.h"
 #include "scsi/task.h"
@@ -192,10 +193,13 @@ int scsi_lu_reset(struct scsi_nexus *from, uint16_t lun, void (*done)(void *arg)
 		return -ENOENT;
 	int ret = reset_start(from, NULL, NULL, NULL, target_lun, SCSI_UA_LU_RESET, false, done, arg);
 	/* SPC-2 5.5.1: a LOGICAL UNIT RESET releases the SPC-2 reservation
-	 * (persistent reservations stay, SPC-4 5.12.2). */
+	 * (persistent reservations stay, SPC-4 5.12.2); SAM-5 6.3.3: mode
+	 * parameters go back to their defaults, for every I_T nexus, since
+	 * the LU keeps one set for all. */
 	struct scsi_lu *lu = ret == 0 ? scsi_target_lu_get(from->target, target_lun) : NULL;
 	if (lu) {
 		scsi_reserve_lu_reset(lu);
+		mode_restore_defaults(lu);
 		scsi_lu_put(lu);
 	}
 	return ret;
@@ -259,12 +263,16 @@ int scsi_target_reset(struct scsi_nexus *from, bool cold, void (*done)(void *arg
 	 * for every LU; 29h/00h names any reset. */
 	int ret = reset_start(from, NULL, NULL, NULL, -1, SCSI_UA_POWER_ON, cold, done, arg);
 	/* A target reset is a LOGICAL UNIT RESET of every LU: SPC-2
-	 * reservations go (SPC-2 5.5.1), persistent ones stay. */
+	 * reservations go (SPC-2 5.5.1), persistent ones stay, mode
+	 * parameters go back to their defaults (SAM-5 6.3.3). */
 	if (ret == 0) {
 		const struct scsi_lun_map *map = scsi_target_lun_map(from->target);
-		for (uint16_t lun = 0; lun < SCSI_MAX_LUNS; lun++)
-			if (map->lus[lun])
-				scsi_reserve_lu_reset(map->lus[lun]);
+		for (uint16_t lun = 0; lun < SCSI_MAX_LUNS; lun++) {
+			if (!map->lus[lun])
+				continue;
+			scsi_reserve_lu_reset(map->lus[lun]);
+			mode_restore_defaults(map->lus[lun]);
+		}
 	}
 	return ret;
 }

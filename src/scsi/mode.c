@@ -123,6 +123,17 @@ void mode_page_collect(uint8_t code, const uint8_t *page, uint32_t *mask, uint32
 	}
 }
 
+void mode_restore_defaults(struct scsi_lu *lu)
+{
+	uint32_t mask = 0, bits = 0;
+	for (size_t j = 0; j < MODE_NPARAMS; j++) {
+		mask |= mode_params[j].lu_bit;
+		if (mode_params[j].dflt)
+			bits |= mode_params[j].lu_bit;
+	}
+	scsi_lu_mode_change(lu, mask, bits);
+}
+
 static size_t mode_block_descriptor(const struct scsi_lu *lu, bool long_lba, uint8_t *p)
 {
 	if (long_lba) {

@@ -22,5 +22,9 @@ size_t mode_page_build(const struct scsi_lu *lu, uint8_t code, enum mode_pc pc, 
  * LU's mode word: their bits to *mask, their values to *bits. The caller
  * has checked the page's other bytes against the current values. */
 void mode_page_collect(uint8_t code, const uint8_t *page, uint32_t *mask, uint32_t *bits);
+/* SAM-5 6.3.3 d): a logical unit reset returns the MODE SELECT parameters
+ * to their saved values or, with none saved (lunar saves none), to their
+ * defaults. */
+void mode_restore_defaults(struct scsi_lu *lu);
 
 #endif

@@ -19,14 +19,13 @@
 	  { 0xFF, 0x1F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_READ, OP_XFER_ALLOC, NO_FIELD, FIELD(7, 2), PR_IN_RESP_MAX, \
 	  0, spc_pr_in, OP_PR_ALLOWED }
-#define PR_OUT_ROW_FLAGS(sa, name, flags) \
+/* A change kept with APTPL completes once it is on stable storage, and
+ * PREEMPT AND ABORT once the preempted tasks have (pr.c). */
+#define PR_OUT_ROW(sa, name) \
 	{ 0x5F, (sa), (name), 10, \
 	  { 0xFF, 0x1F, 0xFF, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(5, 4), PR_OUT_PARAM_MAX, \
-	  (flags), spc_pr_out, OP_PR_ALLOWED }
-#define PR_OUT_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, 0)
-/* PREEMPT AND ABORT completes once the preempted tasks have. */
-#define PR_OUT_ASYNC_ROW(sa, name) PR_OUT_ROW_FLAGS(sa, name, OP_ASYNC)
+	  OP_ASYNC, spc_pr_out, OP_PR_ALLOWED }
 
 /* SBC-3 5.9.1, 5.46.1: LIST IDENTIFIER in bytes 6-9, PARAMETER LIST
  * LENGTH in 10-13, GROUP NUMBER in 14. */
@@ -37,9 +36,10 @@
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(10, 4), (max), \
 	  OP_ASYNC | (flags), (handler), (pr) }
 
-/* SBC-4 5.30: AUSE is accepted (a failed sanitize leaves no failure mode
- * to exit); IMMED is not, the sanitize completing before its status. The
- * handler refuses a write-protected LU (DATA PROTECT). */
+/* SBC-4 5.30: AUSE is accepted (after a failed OVERWRITE with AUSE 1,
+ * EXIT FAILURE MODE leaves the failure); IMMED is not, the sanitize
+ * completing before its status. The handler refuses a write-protected LU
+ * (DATA PROTECT). */
 #define SANITIZE_ROW(sa, name) \
 	{ 0x48, (sa), (name), 10, \
 	  { 0xFF, 0x3F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
@@ -148,6 +148,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
 	  OP_ASYNC, sbc_unmap, OP_PR_CONFLICT },
 	/* OVERWRITE and CRYPTOGRAPHIC ERASE: see sbc_sanitize.c. */
+	SANITIZE_ROW(SBC_SANITIZE_OVERWRITE, "SANITIZE: OVERWRITE"),
 	SANITIZE_ROW(SBC_SANITIZE_BLOCK_ERASE, "SANITIZE: BLOCK ERASE"),
 	SANITIZE_ROW(SBC_SANITIZE_EXIT_FAILURE_MODE, "SANITIZE: EXIT FAILURE MODE"),
 	{ 0x55, NO_SA, "MODE SELECT(10)", 10,
@@ -178,7 +179,7 @@ const struct scsi_opdef scsi_opdefs[] = {
 	PR_OUT_ROW(0x02, "PERSISTENT RESERVE OUT: RELEASE"),
 	PR_OUT_ROW(0x03, "PERSISTENT RESERVE OUT: CLEAR"),
 	PR_OUT_ROW(0x04, "PERSISTENT RESERVE OUT: PREEMPT"),
-	PR_OUT_ASYNC_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
+	PR_OUT_ROW(0x05, "PERSISTENT RESERVE OUT: PREEMPT AND ABORT"),
 	PR_OUT_ROW(0x06, "PERSISTENT RESERVE OUT: REGISTER AND IGNORE EXISTING KEY"),
 	PR_OUT_ROW(0x07, "PERSISTENT RESERVE OUT: REGISTER AND MOVE"),
 	/* SPC-4 6.3: EXTENDED COPY (LID1); the copy manager checks the CSCDs'
@@ -259,6 +260,14 @@ const struct scsi_opdef scsi_opdefs[] = {
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_RANGE, FIELD(2, 8), FIELD(10, 4), 0,
 	  OP_ONE_BLOCK_OUT | OP_NDOB | OP_WRITES_MEDIUM | OP_ASYNC, sbc_write_same, OP_PR_CONFLICT },
+	/* SBC-4 5.48. DPO is a hint; WRPROTECT and ATOMIC BOUNDARY (no
+	 * boundaries: VPD B0h's MAXIMUM ATOMIC BOUNDARY SIZE is 0) are not
+	 * accepted. */
+	{ 0x9C, NO_SA, "WRITE ATOMIC(16)", 16,
+	  { 0xFF, 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0x00, 0x00, 0xFF, 0xFF, 0x1F, 0x00 },
+	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(12, 2), 0,
+	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, sbc_write_atomic, OP_PR_CONFLICT },
 	{ 0x9E, 0x10, "READ CAPACITY(16)", 16,
 	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00 },

@@ -1,6 +1,7 @@
 #include "scsi/pr.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -309,20 +310,6 @@ static enum sense_reason pr_out_decode(struct scsi_task *task, struct pr_out *ou
 	return SENSE_NONE;
 }
 
-/* SPC-4 5.12.4: with APTPL the new state is on stable storage before the
- * command completes; APTPL 0 keeps nothing. On failure the old state
- * stays, in memory and in the file. */
-static enum sense_reason pr_persist(struct scsi_lu *lu, const struct pr_state *before)
-{
-	if (!lu->pr_path || (!lu->pr->aptpl && !before->aptpl))
-		return SENSE_NONE;
-	int ret = lu->pr->aptpl ? pr_file_save(lu->pr_path, lu->pr) : pr_file_remove(lu->pr_path);
-	if (ret == 0)
-		return SENSE_NONE;
-	*lu->pr = *before;
-	return SENSE_INTERNAL_TARGET_FAILURE;
-}
-
 /* What PREEMPT AND ABORT waits for: the tasks of the nexuses it
  * preempted, which the list names (read on their loops until done). */
 struct pr_abort {
@@ -368,50 +355,199 @@ static void pr_abort_start(struct scsi_task *task, struct pr_abort *a)
 	}
 }
 
+/* SPC-4 5.12.4: with APTPL, a PERSISTENT RESERVE OUT's new state is on
+ * stable storage before it takes effect and the command completes. The
+ * file is written by the saver thread (write, fsync, rename, fsync of the
+ * directory), so no loop waits for the disk. Until the save is done the
+ * LU keeps its old state, which every other command sees; no unit
+ * attention is owed yet; later PERSISTENT RESERVE OUT commands wait
+ * (lu->pr_waiters), since they must act on the new state; RESERVE and
+ * RELEASE are refused as while registrations exist. A save that fails
+ * leaves the old state, in memory and in the file, and the command gets
+ * INTERNAL TARGET FAILURE. */
+struct pr_save {
+	struct scsi_task *task;
+	struct pr_abort *abort;     /* PREEMPT AND ABORT's, or NULL */
+	struct pr_event_ctx ctx;    /* the others' events */
+	struct pr_state after;      /* the state to save, then to take effect */
+	bool remove;                /* APTPL 0 now: the file goes */
+	int ret;
+	struct loop_msg msg;        /* to the task's loop: saved, or run again */
+	struct pr_save *next;       /* in the saver's queue or lu->pr_waiters */
+};
+
+static pthread_mutex_t saver_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t saver_cv = PTHREAD_COND_INITIALIZER;
+static struct pr_save *saver_head, *saver_tail;
+static pthread_once_t saver_once = PTHREAD_ONCE_INIT;
+static bool saver_running;
+
+static void *pr_saver_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&saver_mu);
+		while (!saver_head)
+			pthread_cond_wait(&saver_cv, &saver_mu);
+		struct pr_save *s = saver_head;
+		saver_head = s->next;
+		if (!saver_head)
+			saver_tail = NULL;
+		pthread_mutex_unlock(&saver_mu);
+		const char *path = s->task->lu->pr_path;
+		s->ret = s->remove ? pr_file_remove(path) : pr_file_save(path, &s->after);
+		loop_post(s->task->loop, &s->msg);
+	}
+	return NULL;
+}
+
+/* One thread for every LU's saves, started at the first; it lives as long
+ * as the process and holds nothing between saves. */
+static void pr_saver_start(void)
+{
+	pthread_t t;
+	saver_running = pthread_create(&t, NULL, pr_saver_main, NULL) == 0;
+	if (saver_running)
+		pthread_detach(t);
+	else
+		log_warn("scsi: no thread for APTPL saves: they run on the data-plane threads");
+}
+
+static void pr_saver_submit(struct pr_save *s)
+{
+	pthread_once(&saver_once, pr_saver_start);
+	if (!saver_running) {
+		const char *path = s->task->lu->pr_path;
+		s->ret = s->remove ? pr_file_remove(path) : pr_file_save(path, &s->after);
+		loop_post(s->task->loop, &s->msg);
+		return;
+	}
+	s->next = NULL;
+	pthread_mutex_lock(&saver_mu);
+	if (saver_tail)
+		saver_tail->next = s;
+	else
+		saver_head = s;
+	saver_tail = s;
+	pthread_cond_signal(&saver_cv);
+	pthread_mutex_unlock(&saver_mu);
+}
+
+static struct pr_event_ctx *pr_save_ctx(struct pr_save *s)
+{
+	return s->abort ? &s->abort->ctx : &s->ctx;
+}
+
+/* The change took effect: PREEMPT AND ABORT goes on to abort, the others
+ * are done. */
+static void pr_out_done(struct pr_save *s)
+{
+	if (s->abort)
+		pr_abort_start(s->task, s->abort);
+	else
+		scsi_task_finish_later(s->task, SENSE_NONE);
+	free(s);
+}
+
+static void pr_out_run_again(struct loop_msg *msg);
+
+/* On the task's loop, once the saver is done with s. */
+static void pr_save_done(struct loop_msg *msg)
+{
+	struct pr_save *s = container_of(msg, struct pr_save, msg);
+	struct scsi_lu *lu = s->task->lu;
+	pthread_mutex_lock(&lu->pr_lock);
+	if (s->ret == 0) {
+		*lu->pr = s->after;
+		pr_events_deliver(pr_save_ctx(s));
+	}
+	lu->pr_save = NULL;
+	struct pr_save *waiters = lu->pr_waiters;
+	lu->pr_waiters = NULL;
+	scsi_pr_update_flag(lu);
+	pthread_mutex_unlock(&lu->pr_lock);
+	for (struct pr_save *w = waiters, *next; w; w = next) {
+		next = w->next;
+		w->msg.fn = pr_out_run_again;
+		loop_post(w->task->loop, &w->msg);
+	}
+	if (s->ret == 0) {
+		pr_out_done(s);
+		return;
+	}
+	scsi_task_finish(s->task, SENSE_INTERNAL_TARGET_FAILURE);
+	free(s->abort);
+	free(s);
+}
+
+static void pr_save_wait(struct scsi_lu *lu, struct pr_save *s)
+{
+	struct pr_save **at = &lu->pr_waiters;
+	while (*at)
+		at = &(*at)->next;
+	s->next = NULL;
+	*at = s;
+}
+
 static enum sense_reason pr_out_apply(struct scsi_task *task, const struct pr_out *out)
 {
-	enum sense_reason r;
 	struct scsi_lu *lu = task->lu;
 	struct pr_id id = pr_id_of(task->nexus);
 	bool abort = out->service_action == PR_OUT_PREEMPT_AND_ABORT;
+	struct pr_save *s = calloc(1, sizeof(*s));
 	struct pr_abort *a = abort ? calloc(1, sizeof(*a)) : NULL;
-	struct pr_state *before = malloc(sizeof(*before));
-	if (!before || (abort && !a)) {
-		free(before);
+	if (!s || (abort && !a)) {
+		free(s);
 		free(a);
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	}
-	struct pr_event_ctx local = { .lu = lu, .target = task->nexus->target };
-	struct pr_event_ctx *ctx = abort ? &a->ctx : &local;
+	s->task = task;
+	s->abort = a;
+	struct pr_event_ctx *ctx = pr_save_ctx(s);
+	*ctx = (struct pr_event_ctx){ .lu = lu, .target = task->nexus->target };
 	if (abort) {
 		a->task = task;
-		a->ctx = local;
-		a->ctx.preempted = a->preempted;
+		ctx->preempted = a->preempted;
 	}
 	pthread_mutex_lock(&lu->pr_lock);
-	*before = *lu->pr;
-	if (pr_spc2_refuses(lu, task->nexus))
-		r = SENSE_RESERVATION_CONFLICT;
-	else
-		r = pr_state_out(lu->pr, &id, out, pr_event_note, ctx);
-	if (r == SENSE_NONE)
-		r = pr_persist(lu, before);
-	/* A change that could not be kept was rolled back: it owes no one a
-	 * unit attention. */
-	if (r == SENSE_NONE)
+	if (lu->pr_save) {
+		pr_save_wait(lu, s);
+		pthread_mutex_unlock(&lu->pr_lock);
+		free(a);
+		s->abort = NULL;
+		return SENSE_NONE;
+	}
+	s->after = *lu->pr;
+	enum sense_reason r = pr_spc2_refuses(lu, task->nexus)
+			      ? SENSE_RESERVATION_CONFLICT
+			      : pr_state_out(&s->after, &id, out, pr_event_note, ctx);
+	bool save = r == SENSE_NONE && lu->pr_path && (s->after.aptpl || lu->pr->aptpl);
+	if (save) {
+		s->remove = !s->after.aptpl;
+		s->msg.fn = pr_save_done;
+		lu->pr_save = s;
+	} else if (r == SENSE_NONE) {
+		*lu->pr = s->after;
 		pr_events_deliver(ctx);
+	}
 	scsi_pr_update_flag(lu);
 	pthread_mutex_unlock(&lu->pr_lock);
-	free(before);
-	if (abort && r == SENSE_NONE)
-		pr_abort_start(task, a);
-	else
-		free(a);
+	if (save) {
+		pr_saver_submit(s);
+		return SENSE_NONE;
+	}
+	if (r == SENSE_NONE) {
+		pr_out_done(s);
+		return SENSE_NONE;
+	}
+	free(a);
+	free(s);
 	return r;
 }
 
-/* SPC-4 6.16. PREEMPT AND ABORT is OP_ASYNC: on success it completes the
- * task itself. */
+/* SPC-4 6.16. OP_ASYNC: on success the task completes once the change has
+ * taken effect (after its APTPL save, and for PREEMPT AND ABORT after the
+ * aborted tasks). */
 enum sense_reason spc_pr_out(struct scsi_task *task)
 {
 	struct pr_out out;
@@ -425,3 +561,15 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	return r;
 }
 
+
+/* A PERSISTENT RESERVE OUT that waited for another's save runs again, from
+ * its parameter list, against the state that save left. */
+static void pr_out_run_again(struct loop_msg *msg)
+{
+	struct pr_save *w = container_of(msg, struct pr_save, msg);
+	struct scsi_task *task = w->task;
+	free(w);
+	enum sense_reason r = spc_pr_out(task);
+	if (r != SENSE_NONE)
+		scsi_task_finish(task, r);
+}

@@ -10,10 +10,11 @@
 #include "scsi/pr_state.h"
 
 /* SPC-4 5.12.3 (CRH 0): while persistent reservations are in use, the
- * SPC-2 commands meet RESERVATION CONFLICT. */
+ * SPC-2 commands meet RESERVATION CONFLICT; also while a change to them
+ * is being saved (pr.c), which may bring them into use. */
 static bool reserve_pr_in_use(const struct scsi_lu *lu)
 {
-	return lu->pr->nregs > 0 || lu->pr->type != PR_TYPE_NONE;
+	return lu->pr->nregs > 0 || lu->pr->type != PR_TYPE_NONE || lu->pr_save;
 }
 
 enum sense_reason spc_reserve(struct scsi_task *task)

@@ -94,6 +94,10 @@ struct scsi_lu_config {
 	/* where persistent reservations with APTPL are kept (pr_file.h);
 	 * NULL: APTPL is not supported */
 	const char *state_dir;
+	/* SANITIZE OVERWRITE writes at most this many bytes a second (0: as
+	 * fast as the store goes), so one LU's sanitize leaves the disk to
+	 * the others */
+	uint64_t sanitize_rate;
 };
 
 /* The parameters MODE SELECT can change, as bits of scsi_lu.mode. */
@@ -148,6 +152,10 @@ struct scsi_lu {
 	/* the holder of a RESERVE(6)/(10) (SPC-2), or NULL; under pr_lock,
 	 * compared and never followed, cleared by the holder's nexus_fini */
 	const struct scsi_nexus *spc2_holder;
+	/* under pr_lock: the APTPL save in flight (pr.c), and the PERSISTENT
+	 * RESERVE OUT commands waiting for it; NULL: none */
+	struct pr_save *pr_save;
+	struct pr_save *pr_waiters;
 	_Atomic bool pr_reserved;
 	_Atomic unsigned refs;
 	struct range_lock range_lock; /* writes vs atomic commands, any thread */
@@ -155,6 +163,11 @@ struct scsi_lu {
 	 * (rod_token.h); 0 keeps writes to one relaxed load */
 	_Atomic unsigned rod_tokens;
 	struct scsi_stats_block *stats; /* its I/O counters (stats.h), or NULL */
+	/* enum sbc_sanitize_state: a sanitize the LU owns (sbc_sanitize.c),
+	 * read lock-free by every command's checks */
+	_Atomic int sanitize;
+	_Atomic uint32_t sanitize_progress; /* of the one running, in 65536ths */
+	uint64_t sanitize_rate; /* bytes/s, 0: unpaced */
 };
 
 static inline bool scsi_lu_mode_has(const struct scsi_lu *lu, enum scsi_lu_mode bit)
@@ -367,6 +380,10 @@ struct scsi_sense_detail {
 	uint16_t field;     /* byte offset of the field in error */
 	bool info_valid;
 	uint64_t info;
+	/* SPC-4 4.5.2.4.4: how far an operation is, in 65536ths (when no
+	 * field pointer is given) */
+	bool progress_valid;
+	uint16_t progress;
 };
 
 /* Backend I/Os one task may have in flight at once (task_io.c). */

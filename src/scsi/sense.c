@@ -37,6 +37,10 @@ static const struct {
 	[SENSE_READ_ERROR] = { "unrecovered read error", CC,
 			       { SENSE_KEY_MEDIUM_ERROR, 0x11, 0x00 } },
 	[SENSE_WRITE_ERROR] = { "write error", CC, { SENSE_KEY_MEDIUM_ERROR, 0x0C, 0x00 } },
+	[SENSE_SANITIZE_IN_PROGRESS] = { "logical unit not ready, sanitize in progress", CC,
+					 { SENSE_KEY_NOT_READY, 0x04, 0x1B } },
+	[SENSE_SANITIZE_FAILED] = { "sanitize command failed", CC,
+				    { SENSE_KEY_MEDIUM_ERROR, 0x31, 0x03 } },
 	[SENSE_MISCOMPARE] = { "miscompare during verify operation", CC,
 			       { SENSE_KEY_MISCOMPARE, 0x1D, 0x00 } },
 	[SENSE_POWER_ON_UA] = { "power on, reset, or bus device reset occurred", CC,
@@ -138,6 +142,27 @@ static void sense_put_field_pointer(uint8_t *sks, const struct scsi_sense_detail
 	be16_put(sks + 1, d->field);
 }
 
+/* SPC-4 4.5.2.4.4: the three sense-key specific bytes for a progress
+ * indication. */
+static void sense_put_progress(uint8_t *sks, const struct scsi_sense_detail *d)
+{
+	sks[0] = 0x80; /* SKSV */
+	be16_put(sks + 1, d->progress);
+}
+
+static bool sense_has_sks(const struct scsi_sense_detail *d)
+{
+	return d && (d->field_valid || d->progress_valid);
+}
+
+static void sense_put_sks(uint8_t *sks, const struct scsi_sense_detail *d)
+{
+	if (d->field_valid)
+		sense_put_field_pointer(sks, d);
+	else
+		sense_put_progress(sks, d);
+}
+
 static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
 				const struct scsi_sense_detail *d)
 {
@@ -153,8 +178,8 @@ static size_t sense_build_fixed(uint8_t *out, struct sense_code code,
 	out[7] = SENSE_FIXED_LEN - 8;
 	out[12] = code.asc;
 	out[13] = code.ascq;
-	if (d && d->field_valid)
-		sense_put_field_pointer(out + 15, d);
+	if (sense_has_sks(d))
+		sense_put_sks(out + 15, d);
 	return SENSE_FIXED_LEN;
 }
 
@@ -175,11 +200,11 @@ static size_t sense_build_descriptor(uint8_t *out, struct sense_code code,
 		be64_put(out + len + 4, d->info);
 		len += 12;
 	}
-	if (d && d->field_valid) {
+	if (sense_has_sks(d)) {
 		/* SPC-4 4.5.2.4 sense key specific descriptor */
 		out[len] = 0x02;
 		out[len + 1] = 0x06;
-		sense_put_field_pointer(out + len + 4, d);
+		sense_put_sks(out + len + 4, d);
 		len += 8;
 	}
 	out[7] = (uint8_t)(len - 8);

@@ -4,6 +4,7 @@
 #include "scsi/handlers.h"
 #include "scsi/nexus.h"
 #include "scsi/opcodes.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi/task.h"
 
 enum sense_reason spc_test_unit_ready(struct scsi_task *task)
@@ -18,10 +19,13 @@ enum sense_reason spc_request_sense(struct scsi_task *task)
 {
 	bool descriptor = task->cdb[1] & 0x01;
 	enum sense_reason pending = SENSE_LUN_NOT_SUPPORTED;
+	struct scsi_sense_detail detail = { 0 };
 	if (task->lu)
 		pending = scsi_ua_take(task->nexus, task->lu->lun);
+	if (task->lu && pending == SENSE_NONE)
+		pending = sbc_sanitize_sense(task->lu, &detail);
 	uint8_t sense[SENSE_DESC_MAX_LEN];
-	size_t len = sense_build(sense, pending, NULL, descriptor);
+	size_t len = sense_build(sense, pending, &detail, descriptor);
 	scsi_task_reply(task, sense, len);
 	return SENSE_NONE;
 }

@@ -7,6 +7,7 @@
 #include "scsi/opcodes.h"
 #include "scsi/pr.h"
 #include "scsi/stats.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi/xcopy.h"
 #include "util/be.h"
 #include "util/clock.h"
@@ -292,6 +293,13 @@ static enum sense_reason task_check(struct scsi_task *task)
 	if (lookup != SENSE_NONE) {
 		task->detail = lookup_detail;
 		return lookup;
+	}
+	/* SBC-4 4.11: while a sanitize runs or after one failed, only the
+	 * commands a unit attention lets through are served. */
+	if (task->lu && !(flags & OP_UA_EXEMPT)) {
+		enum sense_reason s = sbc_sanitize_check(task->lu, op);
+		if (s != SENSE_NONE)
+			return s;
 	}
 	/* SPC-4 5.12.1: the opcode table's conflict column decides. */
 	if (task->lu && scsi_pr_conflicts(task->lu, task->nexus, op->pr))

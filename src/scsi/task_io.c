@@ -64,6 +64,10 @@ enum sense_reason scsi_task_io_reason(const struct scsi_task *task, int err)
 	case -EPERM:
 	case -EACCES:
 		return SENSE_WRITE_PROTECTED;
+	case -EBUSY:
+		/* The store is out of a resource for now (an atomic-write
+		 * journal slot): the initiator retries (SAM-5 5.3). */
+		return SENSE_BUSY;
 	case -ENOSPC:
 	case -EDQUOT:
 		return SENSE_SPACE_ALLOC_FAILED;

@@ -15,11 +15,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/server.sh
 source "$here/../lib/server.sh"
 
-known_file=$here/known-failures.txt
-skips_file=$here/known-skips.txt
+known_file=
+skips_file=
+lu_config=file512
 update_skips=0
 log_dir=
 per_test_timeout=60
+# Sanitize.Reset checks that an OVERWRITE outlives aborts, resets and a
+# logout, then polls TEST UNIT READY once a minute until it is over.
+slow_re='^SCSI\.Sanitize\.Reset$'
+slow_timeout=150
 # The whole run must fit in 20 minutes on 2 cores (CI budget).
 budget_s=1080
 initiator1=iqn.2026-11.org.lunar:conformance-1
@@ -38,11 +43,20 @@ repeat those) with data-loss and sanitize tests enabled.
 $(target_common_usage)
 
 Options:
-  --known-failures FILE   ratchet file (default: tests/conformance/known-failures.txt)
+  --lu CONFIG             the LUN lunard serves the tests (default $lu_config):
+                          file512   file, 512-byte blocks, atomic writes
+                                    through a journal
+                          file512e  the same on 4096-byte physical blocks
+                          file4k    file, 4096-byte blocks, with the journal
+                          mem512    memory, 512-byte blocks
+                          mem4k     memory, 4096-byte blocks
+  --known-failures FILE   ratchet file (default: tests/conformance/known-failures.txt
+                          for file512, known-failures-CONFIG.txt for the others)
   --update-ratchet        rewrite the ratchet file from this run; keeps the
                           reasons of entries that still fail, new entries get
                           "unexplained (owning area: ...)" for a human to fill
-  --known-skips FILE      skip ratchet (default: tests/conformance/known-skips.txt;
+  --known-skips FILE      skip ratchet (default: tests/conformance/known-skips.txt
+                          for file512, known-skips-CONFIG.txt for the others;
                           "none": skips are not judged, e.g. for another target)
   --update-skips          rewrite the skip ratchet from this run: every test
                           that skipped, with the reason iscsi-test-cu printed
@@ -65,6 +79,7 @@ while (($#)); do
         --known-failures) known_file=$2; shift 2 ;;
         --update-ratchet) update_ratchet=1; shift ;;
         --known-skips) skips_file=$2; shift 2 ;;
+        --lu) lu_config=$2; shift 2 ;;
         --update-skips) update_skips=1; shift ;;
         --tests) test_filter=$2; shift 2 ;;
         --log-dir) log_dir=$2; shift 2 ;;
@@ -75,6 +90,24 @@ while (($#)); do
         *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
+
+# Each configuration is one LU of the matrix the SCSI families must pass
+# on. What a test does depends on the LU (LBPPB > 1 only on 512e), so each
+# configuration has its own pair of ratchet files.
+case $lu_config in
+    file512) lu_backend=file lu_block=512 lu_physical=512 ;;
+    file512e) lu_backend=file lu_block=512 lu_physical=4096 ;;
+    file4k) lu_backend=file lu_block=4096 lu_physical=4096 ;;
+    mem512) lu_backend=memory lu_block=512 lu_physical=512 ;;
+    mem4k) lu_backend=memory lu_block=4096 lu_physical=4096 ;;
+    *) echo "error: --lu $lu_config: not one of file512, file512e, file4k, mem512, mem4k" >&2; exit 2 ;;
+esac
+lists_suffix=
+if [[ $lu_config != file512 ]]; then
+    lists_suffix=-$lu_config
+fi
+: "${known_file:=$here/known-failures$lists_suffix.txt}"
+: "${skips_file:=$here/known-skips$lists_suffix.txt}"
 
 for tool in iscsi-test-cu timeout awk; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; exit 2; }
@@ -185,9 +218,10 @@ fi
 
 # --- a write-protected LUN --------------------------------------------------
 # The ReadOnly tests need an LU served write-protected. When we start
-# lunard, its configuration is the embedded default's (LUN 0: a 1 GiB
-# sparse file, block size 512) plus a second target whose only LUN is
-# readonly; those tests run against it, every other test against LUN 0.
+# lunard, its configuration is the default target with LUN 0 of the chosen
+# configuration (1 GiB; a file is sparse and has an atomic-write journal)
+# plus a second target whose only LUN is readonly; those tests run against
+# it, every other test against LUN 0.
 readonly_re='^SCSI\.ReadOnly\.'
 readonly_iqn=iqn.2026-11.org.lunar:readonly
 readonly_url=
@@ -195,15 +229,26 @@ conf_dir=
 if [[ $SERVER_KIND == lunard ]]; then
     conf_dir=$(mktemp -d "${TMPDIR:-/tmp}/lunar-conformance-conf.XXXXXX")
     server_cleanup_add "$conf_dir"
+    # SANITIZE OVERWRITE paced at 128 MiB/s: 8 s a pass over 1 GiB, so
+    # Sanitize.Reset finds it still running after its 4 s of resets.
+    lu_store="size = \"1G\"; sanitize_rate = \"128M\";"
+    if [[ $lu_backend == file ]]; then
+        lu_store="path = \"$conf_dir/lun0.img\"; atomic_journal = \"$conf_dir/lun0.journal\"; $lu_store"
+    fi
     cat >"$conf_dir/lunar.conf" <<EOF
 targets = (
   { name = "$TARGET_DEFAULT_IQN"; open = true;
-    luns = ( { lun = 0; backend = "file"; path = "$conf_dir/lun0.img"; size = "1G"; block_size = 512; } ); },
+    luns = ( { lun = 0; backend = "$lu_backend"; $lu_store
+               block_size = $lu_block; physical_block_size = $lu_physical; } ); },
   { name = "$readonly_iqn"; open = true;
-    luns = ( { lun = 0; backend = "memory"; size = "64M"; block_size = 512; readonly = true; } ); }
+    luns = ( { lun = 0; backend = "memory"; size = "64M"; block_size = $lu_block; readonly = true; } ); }
 );
 EOF
-    LUNARD_ARGS="${LUNARD_ARGS:-} --config $conf_dir/lunar.conf"
+    # Sanitize.Reset sleeps 60 s without reading its socket, so it would
+    # not answer a NOP-In ping in the default 15 s and lose its session
+    # (and, with the session, the end of the sanitize to a new unit
+    # attention). A peer that answers late is still dropped, after 90 s.
+    LUNARD_ARGS="${LUNARD_ARGS:-} --config $conf_dir/lunar.conf --limit nop_timeout_s=90"
 fi
 
 # --- run -------------------------------------------------------------------
@@ -219,7 +264,7 @@ if [[ -n $SERVER_KIND && -z $SERVER_KEEP_LOG ]]; then
     SERVER_KEEP_LOG=$log_dir/$SERVER_KIND.stderr.log
 fi
 
-echo "conformance: $TARGET_URL (${#tests[@]} tests listed, timeout ${per_test_timeout}s each, logs in $log_dir)"
+echo "conformance: $TARGET_URL, LU $lu_config (${#tests[@]} tests listed, timeout ${per_test_timeout}s each, logs in $log_dir)"
 
 declare -A outcome=() detail=()
 declare -a selected=() server_crashes=()
@@ -230,9 +275,12 @@ restarts=0
 # its death ends the test at once: libiscsi would otherwise retry the login
 # until the timeout.
 run_one_test() {
-    local log=$1 name=$2 tpid done_pid rc=0
+    local log=$1 name=$2 tpid done_pid rc=0 limit=$per_test_timeout
     shift 2
-    timeout -k 5 "$per_test_timeout" iscsi-test-cu -d -S -v \
+    if [[ $name =~ $slow_re ]]; then
+        limit=$slow_timeout
+    fi
+    timeout -k 5 "$limit" iscsi-test-cu -d -S -v \
         -i "$initiator1" -I "$initiator2" -t "$name" "$@" \
         >"$log" 2>&1 </dev/null &
     tpid=$!
@@ -331,7 +379,7 @@ for name in "${tests[@]}"; do
     run_one_test "$log" "$name" "${urls[@]}" || rc=$?
     result=$(classify "$log" "$rc")
     case $result in
-        timeout) detail[$name]="timed out after ${per_test_timeout}s" ;;
+        timeout) detail[$name]="timed out" ;;
         crash) detail[$name]="iscsi-test-cu died (exit $rc)" ;;
         error) detail[$name]="no CUnit summary (exit $rc): $(first_complaint "$log")" ;;
         notrun) detail[$name]="iscsi-test-cu ran no test for this name" ;;

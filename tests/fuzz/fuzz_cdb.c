@@ -10,6 +10,7 @@
 
 #include "scsi/pr.h"
 #include "scsi/pr_state.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
 
@@ -163,10 +164,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scsi_nexus_fini(&nexus);
 	/* Each input starts without persistent reservations, as it starts
 	 * with its own nexus: what one input registered must not refuse the
-	 * next one's commands. */
+	 * next one's commands; nor must a SANITIZE OVERWRITE that failed
+	 * (every SANITIZE has ended: its task waited for it). */
 	for (unsigned i = 0; i < 2; i++) {
 		pr_state_init(lus[i]->pr);
 		scsi_pr_update_flag(lus[i]);
+		if (atomic_load(&lus[i]->sanitize) == SBC_SANITIZE_RUNNING)
+			abort();
+		atomic_store(&lus[i]->sanitize, SBC_SANITIZE_IDLE);
 	}
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/sendtargets.h"
 #include "iscsi/session.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi/scsi.h"
 #include "util/be.h"
 #include "util/log.h"
@@ -280,10 +281,18 @@ static void run_hang(const struct fuzz_run *r, const char *why)
 	abort();
 }
 
+/* A SANITIZE OVERWRITE outlives its command and connection (SBC-4 4.11):
+ * the input is over once it has ended too. */
+static bool fuzz_sanitize_running(void)
+{
+	const struct scsi_lu *lu = scsi_target_lun_map(&target)->lus[0];
+	return lu && atomic_load(&lu->sanitize) == SBC_SANITIZE_RUNNING;
+}
+
 static void run_on_tick(struct loop_op *op, int res)
 {
 	struct fuzz_run *r = RUN_OF(op, tick_op);
-	if (r->send_done && r->recv_done && iscsi_conn_live_count() == 0) {
+	if (r->send_done && r->recv_done && iscsi_conn_live_count() == 0 && !fuzz_sanitize_running()) {
 		r->loop.stop = true;
 		return;
 	}

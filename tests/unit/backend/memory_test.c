@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -110,6 +111,44 @@ static void size_below_one_block_is_rejected(void **state)
 	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
 }
 
+static void fresh_store_is_deallocated_throughout(void **state)
+{
+	struct backend *bs = open_memory(1 << 20, 512);
+	bool mapped = true;
+	uint64_t extent = 0;
+	assert_int_equal(backend_lba_status(bs, 512, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, (1 << 20) - 512);
+	backend_close(bs);
+}
+
+/* Written pages are mapped; DISCARD of whole pages gives them back, a
+ * partial page stays mapped (zeroed). */
+static void written_pages_are_mapped_until_discarded(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	void *buf = runner_buf(3 * 4096, 5);
+	assert_int_equal(runner_one(r, bs, BACKEND_WRITE, 4096, buf, 3 * 4096, false), 0);
+	bool mapped;
+	uint64_t extent;
+	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, 4096);
+	assert_int_equal(backend_lba_status(bs, 4096 + 512, &mapped, &extent), 0);
+	assert_true(mapped);
+	assert_int_equal(extent, 3 * 4096 - 512);
+	assert_int_equal(runner_discard(r, bs, 4096, 4096 + 512), 0);
+	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
+	assert_false(mapped);
+	assert_int_equal(extent, 2 * 4096);
+	assert_int_equal(backend_lba_status(bs, 2 * 4096, &mapped, &extent), 0);
+	assert_true(mapped);
+	assert_int_equal(extent, 2 * 4096);
+	free(buf);
+	backend_close(bs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -117,6 +156,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(scattered_write_then_read_returns_the_data, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(fresh_store_reads_zeroes, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(flush_completes_from_the_loop, runner_setup, runner_teardown),
+		cmocka_unit_test(fresh_store_is_deallocated_throughout),
+		cmocka_unit_test_setup_teardown(written_pages_are_mapped_until_discarded, runner_setup, runner_teardown),
 		cmocka_unit_test(size_is_rounded_down_to_block_size),
 		cmocka_unit_test(size_below_one_block_is_rejected),
 	};

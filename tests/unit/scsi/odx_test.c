@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "scsi/odx.h"
+#include "scsi/sbc_sanitize.h"
 #include "scsi_fixture.h"
 #include "util/be.h"
 
@@ -316,6 +317,29 @@ static void test_write_to_source_cancels_token(void **state)
 	assert_int_equal(atomic_load(&f->lus[0]->rod_tokens), 0);
 }
 
+/* SANITIZE OVERWRITE writes every block, so it cancels every token over
+ * its LU like any other write. */
+static void test_sanitize_overwrite_cancels_token(void **state)
+{
+	struct fixture *f = *state;
+	struct plist pt;
+	plist_init(&pt, false);
+	plist_range(&pt, 10, 10);
+	uint8_t token[ROD_TOKEN_LEN];
+	assert_true(populate(f, 0, &pt, 1, token));
+	uint8_t p[8] = { 0x01, 0, 0, 1, 0x5A }; /* one pass of 0x5A */
+	uint8_t cdb[16] = { 0x48, SBC_SANITIZE_OVERWRITE };
+	be16_put(cdb + 7, 5);
+	assert_true(fixture_run(f, 0, cdb, p));
+	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
+	struct plist w;
+	plist_init(&w, true);
+	plist_range(&w, 0, 10);
+	write_using(f, 1, token, 0, &w, 2);
+	assert_true(fixture_check(f, 0x5, 0x23, 0x08));
+	assert_int_equal(atomic_load(&f->lus[0]->rod_tokens), 0);
+}
+
 static void test_unknown_token_and_deleted_token_are_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -599,6 +623,7 @@ int main(void)
 		T(test_token_copies_within_and_between_lus),
 		T(test_ranges_past_the_rod_write_what_it_holds),
 		T(test_write_to_source_cancels_token),
+		T(test_sanitize_overwrite_cancels_token),
 		T(test_unknown_token_and_deleted_token_are_refused),
 		T(test_zero_rod_token_writes_zeros),
 		T(test_overlapping_copy_on_one_lu),

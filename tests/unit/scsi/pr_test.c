@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "scsi/pr_state.h"
 #include "scsi_fixture.h"
 #include "util/be.h"
 
@@ -366,6 +367,55 @@ static void test_failed_aptpl_save_tells_no_one(void **state)
 	rmdir(dir);
 }
 
+/* SPC-4 5.12.4: an APTPL change takes effect once it is on stable storage.
+ * The save runs on the saver thread; until its completion reaches the
+ * loop, the LU keeps its old state and the command its status. */
+static void test_aptpl_change_takes_effect_once_saved(void **state)
+{
+	struct pr *p = *state;
+	struct scsi_lu *lu = p->f->lus[0];
+	char dir[] = "/tmp/lunar-pr-test-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pr.state", dir);
+	lu->pr_path = strdup(path);
+	uint8_t cdb[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t param[24] = { 0 };
+	be64_put(param + 8, 0xAA);
+	param[20] = 0x01; /* APTPL */
+	assert_true(fixture_prepare(p->f, 0, cdb));
+	fixture_fill_data_out(p->f, param, sizeof(param));
+	scsi_task_execute(&p->f->task);
+	assert_int_equal(p->f->ndone, 0);
+	pthread_mutex_lock(&lu->pr_lock);
+	assert_int_equal(lu->pr->nregs, 0);
+	assert_non_null(lu->pr_save);
+	pthread_mutex_unlock(&lu->pr_lock);
+	p->f->loop.stop = false;
+	loop_run(&p->f->loop);
+	assert_int_equal(p->f->task.status, SCSI_STATUS_GOOD);
+	assert_int_equal(lu->pr->nregs, 1);
+	assert_null(lu->pr_save);
+	assert_int_equal(access(path, F_OK), 0);
+	/* APTPL 0 takes the file away, through the saver too. */
+	assert_int_equal(prout(p, 0x06, 0, 0xAA, 0xAB, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(access(path, F_OK), -1);
+	rmdir(dir);
+}
+
+/* While a change is being saved, RESERVE cannot know whether persistent
+ * reservations will be in use: it is refused, as when they are. */
+static void test_reserve6_during_an_aptpl_save_conflicts(void **state)
+{
+	struct pr *p = *state;
+	struct scsi_lu *lu = p->f->lus[0];
+	/* opaque here: only that a save is in flight counts */
+	static char saving;
+	lu->pr_save = (struct pr_save *)&saving;
+	assert_int_equal(run(p, reserve6), SCSI_STATUS_RESERVATION_CONFLICT);
+	lu->pr_save = NULL;
+	assert_int_equal(run(p, reserve6), SCSI_STATUS_GOOD);
+}
+
 static void test_service_action_out_of_range_is_invalid(void **state)
 {
 	struct pr *p = *state;
@@ -387,6 +437,8 @@ int main(void)
 		T(test_parameter_list_length_is_checked),
 		T(test_aptpl_without_state_dir_is_invalid),
 		T(test_failed_aptpl_save_tells_no_one),
+		T(test_aptpl_change_takes_effect_once_saved),
+		T(test_reserve6_during_an_aptpl_save_conflicts),
 		T(test_service_action_out_of_range_is_invalid),
 		T(test_reserve6_holds_off_other_nexuses),
 		T(test_reserve6_ends_with_a_lu_reset),

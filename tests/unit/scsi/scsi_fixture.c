@@ -32,8 +32,10 @@ static void fake_submit(struct backend *bs, struct loop *loop, struct backend_io
 		fs->nflushes++;
 	if (io->op == BACKEND_DISCARD)
 		fs->ndiscards++;
-	if (io->op == BACKEND_WRITE)
+	if (io->op == BACKEND_WRITE) {
 		fs->last_fua = io->fua;
+		fs->last_atomic = io->atomic;
+	}
 	io->lop.cb = fake_complete;
 	struct io_uring_sqe *sqe = loop_get_sqe(loop);
 	io_uring_prep_nop(sqe);

@@ -24,6 +24,7 @@ struct fake_store {
 	unsigned nsubmits, nflushes, ndiscards;
 	unsigned ncloses;    /* LUs over this store that dropped their last reference */
 	bool last_fua;
+	bool last_atomic;
 	/* not 0: the store's size now, as if extended under the LU (no
 	 * memory behind the new blocks) */
 	uint64_t grown_size;

@@ -463,6 +463,45 @@ static void test_it_nexus_reset_aborts_every_lun_and_raises_29h_07h(void **state
 
 /* TARGET RESET: every nexus of the target gets 29h/00h, but only while
  * one initiator alone uses the target. */
+/* SAM-5 6.3.3 d): the LU's MODE SELECT parameters go back to their
+ * defaults (WCE on, D_SENSE and SWP off); other LUs keep theirs. */
+static void test_lu_reset_returns_mode_parameters_to_their_defaults(void **state)
+{
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	fixture_add_lu(r->f, 1);
+	r->f->nexus.ops = &rs_ops;
+	const uint32_t all = SCSI_MODE_WCE | SCSI_MODE_D_SENSE | SCSI_MODE_SWP;
+	scsi_lu_mode_change(r->f->lus[0], all, SCSI_MODE_SWP);
+	scsi_lu_mode_change(r->f->lus[1], all, SCSI_MODE_SWP | SCSI_MODE_D_SENSE);
+	assert_int_equal(scsi_lu_reset(&r->f->nexus, 1, rs_done, r), 0);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(atomic_load(&r->f->lus[1]->mode), SCSI_MODE_WCE);
+	assert_int_equal(atomic_load(&r->f->lus[0]->mode), SCSI_MODE_SWP);
+	scsi_lu_mode_change(r->f->lus[0], all, SCSI_MODE_WCE);
+}
+
+static void test_target_reset_returns_every_lu_to_its_mode_defaults(void **state)
+{
+	struct run *r = *state;
+	memset(&rs, 0, sizeof(rs));
+	fixture_add_lu(r->f, 1);
+	r->f->nexus.ops = &rs_ops;
+	const uint32_t all = SCSI_MODE_WCE | SCSI_MODE_D_SENSE | SCSI_MODE_SWP;
+	scsi_lu_mode_change(r->f->lus[0], all, SCSI_MODE_D_SENSE);
+	scsi_lu_mode_change(r->f->lus[1], all, SCSI_MODE_SWP);
+	assert_int_equal(scsi_target_reset(&r->f->nexus, false, rs_done, r), 0);
+	r->expect = NTASKS + 1;
+	r->f->loop.stop = false;
+	loop_run(&r->f->loop);
+	assert_true(rs.done);
+	assert_int_equal(atomic_load(&r->f->lus[0]->mode), SCSI_MODE_WCE);
+	assert_int_equal(atomic_load(&r->f->lus[1]->mode), SCSI_MODE_WCE);
+}
+
 static void test_target_reset_only_by_the_only_initiator(void **state)
 {
 	struct run *r = *state;
@@ -542,6 +581,8 @@ int main(void)
 		T(test_lu_reset_reaches_every_nexus_on_its_own_loop),
 		T(test_abort_task_set_aborts_one_lun_of_this_nexus_only),
 		T(test_it_nexus_reset_aborts_every_lun_and_raises_29h_07h),
+		T(test_lu_reset_returns_mode_parameters_to_their_defaults),
+		T(test_target_reset_returns_every_lu_to_its_mode_defaults),
 		T(test_target_reset_only_by_the_only_initiator),
 		T(test_target_cold_reset_ends_the_other_nexuses),
 	};
