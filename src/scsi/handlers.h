@@ -73,6 +73,9 @@ enum sense_reason sbc_write_atomic(struct scsi_task *task);
 /* VPD B0h's MAXIMUM ATOMIC TRANSFER LENGTH: 0 where the store has no
  * atomic writes. */
 uint32_t sbc_atomic_max_blocks(const struct scsi_lu *lu);
+/* Whether lu's store writes atomically at all (the WRITE ATOMIC row's
+ * `served`). */
+bool sbc_lu_has_atomic_write(const struct scsi_lu *lu);
 /* sbc_thin.c: OP_ASYNC handlers */
 enum sense_reason sbc_unmap(struct scsi_task *task);
 enum sense_reason sbc_get_lba_status(struct scsi_task *task);

@@ -40,11 +40,11 @@
  * EXIT FAILURE MODE leaves the failure); IMMED is not, the sanitize
  * completing before its status. The handler refuses a write-protected LU
  * (DATA PROTECT). */
-#define SANITIZE_ROW(sa, name) \
+#define SANITIZE_ROW(sa, name, flags) \
 	{ 0x48, (sa), (name), 10, \
 	  { 0xFF, 0x3F, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 }, \
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0, \
-	  OP_ASYNC, sbc_sanitize, OP_PR_CONFLICT }
+	  OP_ASYNC | (flags), sbc_sanitize, OP_PR_CONFLICT }
 
 /* Usage masks follow the CDB layouts of SPC-4 §6 and SBC-3 §5. Hints that
  * need no action are accepted: DPO, RARC, FUA_NV, group number, IMMED,
@@ -146,11 +146,12 @@ const struct scsi_opdef scsi_opdefs[] = {
 	{ 0x42, NO_SA, "UNMAP", 10,
 	  { 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
-	  OP_ASYNC, sbc_unmap, OP_PR_CONFLICT },
+	  OP_ASYNC | OP_THIN_ONLY, sbc_unmap, OP_PR_CONFLICT },
 	/* OVERWRITE and CRYPTOGRAPHIC ERASE: see sbc_sanitize.c. */
-	SANITIZE_ROW(SBC_SANITIZE_OVERWRITE, "SANITIZE: OVERWRITE"),
-	SANITIZE_ROW(SBC_SANITIZE_BLOCK_ERASE, "SANITIZE: BLOCK ERASE"),
-	SANITIZE_ROW(SBC_SANITIZE_EXIT_FAILURE_MODE, "SANITIZE: EXIT FAILURE MODE"),
+	SANITIZE_ROW(SBC_SANITIZE_OVERWRITE, "SANITIZE: OVERWRITE", 0),
+	/* SBC-4 5.30.3.3: a fully provisioned LU has no block erase. */
+	SANITIZE_ROW(SBC_SANITIZE_BLOCK_ERASE, "SANITIZE: BLOCK ERASE", OP_THIN_ONLY),
+	SANITIZE_ROW(SBC_SANITIZE_EXIT_FAILURE_MODE, "SANITIZE: EXIT FAILURE MODE", 0),
 	{ 0x55, NO_SA, "MODE SELECT(10)", 10,
 	  { 0xFF, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_PARAM, NO_FIELD, FIELD(7, 2), 0,
@@ -267,7 +268,8 @@ const struct scsi_opdef scsi_opdefs[] = {
 	  { 0xFF, 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0x00, 0x00, 0xFF, 0xFF, 0x1F, 0x00 },
 	  SCSI_DIR_WRITE, OP_XFER_BLOCKS, FIELD(2, 8), FIELD(12, 2), 0,
-	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC, sbc_write_atomic, OP_PR_CONFLICT },
+	  OP_WRITES_MEDIUM | OP_EMPTY_IS_GOOD | OP_ASYNC | OP_ATOMIC_ONLY, sbc_write_atomic,
+	  OP_PR_CONFLICT },
 	{ 0x9E, 0x10, "READ CAPACITY(16)", 16,
 	  { 0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00 },
@@ -338,6 +340,22 @@ bool scsi_opcode_has_service_actions(uint8_t opcode)
 		if (scsi_opdefs[i].opcode == opcode && scsi_opdefs[i].service_action != NO_SA)
 			return true;
 	return false;
+}
+
+bool scsi_opdef_served(const struct scsi_opdef *op, const struct scsi_lu *lu)
+{
+	if (!lu)
+		return true;
+	if ((op->flags & OP_THIN_ONLY) && !sbc_lu_is_thin(lu))
+		return false;
+	return !(op->flags & OP_ATOMIC_ONLY) || sbc_lu_has_atomic_write(lu);
+}
+
+enum sense_reason scsi_opdef_not_served(const struct scsi_opdef *op, struct scsi_sense_detail *detail)
+{
+	if (op->service_action != NO_SA)
+		return scsi_invalid_cdb_field(detail, OP_SA_BYTE, 4);
+	return SENSE_INVALID_OPCODE;
 }
 
 enum sense_reason scsi_opdef_lookup(const uint8_t *cdb, const struct scsi_opdef **op,

@@ -35,6 +35,8 @@ enum op_flags {
 	OP_DATA_TWICE = 1u << 7,    /* data-out: two blocks per block (SBC-4 5.3) */
 	OP_ONE_BLOCK_OUT = 1u << 8, /* one logical block of data-out for any range (WRITE SAME) */
 	OP_NDOB = 1u << 9,          /* NDOB in byte 1 bit 0: no data-out (SBC-3 WRITE SAME(16)) */
+	OP_THIN_ONLY = 1u << 10,    /* served by thin LUs only (scsi_opdef_served) */
+	OP_ATOMIC_ONLY = 1u << 11,  /* served where the store writes atomically */
 };
 
 /* The conflict column: what a command may do while another I_T nexus
@@ -93,6 +95,13 @@ const struct scsi_opdef *scsi_opdef_find(uint8_t opcode, int service_action);
 /* True when the table serves opcode with service actions. */
 bool scsi_opcode_has_service_actions(uint8_t opcode);
 
+/* Whether lu serves op (OP_THIN_ONLY, OP_ATOMIC_ONLY; a NULL lu: a command
+ * that needs none). One that does not answers as if the row did not
+ * exist, and REPORT SUPPORTED OPERATION CODES leaves it out for that LU. */
+bool scsi_opdef_served(const struct scsi_opdef *op, const struct scsi_lu *lu);
+/* op is in the table but lu does not serve it: the sense of a row that does
+ * not exist (an invalid service action, or an invalid opcode). */
+enum sense_reason scsi_opdef_not_served(const struct scsi_opdef *op, struct scsi_sense_detail *detail);
 /* Finds the entry for cdb. On failure *op is NULL and the reason says why
  * (INVALID_OPCODE, or INVALID_FIELD_IN_CDB for an unknown service action). */
 enum sense_reason scsi_opdef_lookup(const uint8_t *cdb, const struct scsi_opdef **op,

@@ -58,6 +58,8 @@ static enum sense_reason rsoc_all(struct scsi_task *task, bool rctd)
 	size_t desc_max = RSOC_DESC_LEN + RSOC_TIMEOUTS_LEN;
 	size_t len = 4;
 	for (size_t i = 0; i < scsi_nopdefs; i++) {
+		if (!scsi_opdef_served(&scsi_opdefs[i], task->lu))
+			continue;
 		if (len + desc_max > sizeof(resp))
 			return SENSE_INTERNAL_TARGET_FAILURE;
 		len += rsoc_put_descriptor(&scsi_opdefs[i], rctd, resp + len);
@@ -90,6 +92,8 @@ static enum sense_reason rsoc_one(struct scsi_task *task, enum rsoc_options opti
 	if ((options == RSOC_OPCODE && has_sa) || (options == RSOC_OPCODE_SA && !has_sa))
 		return scsi_invalid_cdb_field(&task->detail, 2, 2);
 	const struct scsi_opdef *op = scsi_opdef_find(opcode, has_sa ? sa : -1);
+	if (op && !scsi_opdef_served(op, task->lu))
+		op = NULL;
 
 	uint8_t resp[RSOC_ONE_HDR_LEN + SCSI_CDB_MAX + RSOC_TIMEOUTS_LEN];
 	size_t len = RSOC_ONE_HDR_LEN;

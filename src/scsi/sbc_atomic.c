@@ -229,6 +229,13 @@ static void write_atomic_locked(struct scsi_task *task)
 	backend_submit(task->lu->bs, task->loop, io);
 }
 
+/* A store that cannot promise all-or-none has no atomic write: the command
+ * is not served on its LU (VPD B0h says 0). */
+bool sbc_lu_has_atomic_write(const struct scsi_lu *lu)
+{
+	return sbc_atomic_max_blocks(lu) > 0;
+}
+
 uint32_t sbc_atomic_max_blocks(const struct scsi_lu *lu)
 {
 	return min_u32(lu->bs->atomic_max, SCSI_MAX_XFER_BYTES) / lu->block_size;
@@ -239,11 +246,7 @@ uint32_t sbc_atomic_max_blocks(const struct scsi_lu *lu)
  * block, so only the length is checked. */
 enum sense_reason sbc_write_atomic(struct scsi_task *task)
 {
-	/* A store that cannot promise all-or-none has no atomic write: the
-	 * command is not served on this LU (VPD B0h says 0). */
 	uint32_t max = sbc_atomic_max_blocks(task->lu);
-	if (max == 0)
-		return SENSE_INVALID_OPCODE;
 	if (task->nblocks > max)
 		return scsi_invalid_cdb_field(&task->detail, WA_LEN_BYTE, -1);
 	/* All or none: a write whose data-out is not all there is refused

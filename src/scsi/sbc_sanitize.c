@@ -44,11 +44,10 @@ static void block_erase_submit(struct scsi_task *task)
 }
 
 /* SBC-4 5.30.3.3: on a thin LU every block is deallocated, and reads as
- * zeros (LBPRZ); a fully provisioned LU has no block erase. */
+ * zeros (LBPRZ); a fully provisioned LU has no block erase (the row's
+ * `served`). */
 static enum sense_reason sanitize_block_erase(struct scsi_task *task)
 {
-	if (!sbc_lu_is_thin(task->lu))
-		return scsi_invalid_cdb_field(&task->detail, OP_SA_BYTE, 4);
 	if (task->xfer_len)
 		return scsi_invalid_cdb_field(&task->detail, SANITIZE_PARAM_LEN_BYTE, -1);
 	enum sense_reason r = sanitize_writable(task->lu);

@@ -87,10 +87,9 @@ static void unmap_step(struct scsi_task *task, int err)
 
 enum sense_reason sbc_unmap(struct scsi_task *task)
 {
+	/* SBC-3 4.7.3.2: a fully provisioned LU does not serve UNMAP (LBPU 0):
+	 * the row's `served` keeps it from coming here. */
 	const struct scsi_lu *lu = task->lu;
-	/* SBC-3 4.7.3.2: a fully provisioned LU does not serve UNMAP (LBPU 0). */
-	if (!sbc_lu_is_thin(lu))
-		return SENSE_INVALID_OPCODE;
 	if (lu->readonly)
 		return SENSE_WRITE_PROTECTED;
 	if (scsi_lu_mode_has(lu, SCSI_MODE_SWP))

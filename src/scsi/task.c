@@ -290,6 +290,8 @@ static enum sense_reason task_check(struct scsi_task *task)
 		if (ua != SENSE_NONE)
 			return ua;
 	}
+	if (lookup == SENSE_NONE && !scsi_opdef_served(op, task->lu))
+		lookup = scsi_opdef_not_served(op, &lookup_detail);
 	if (lookup != SENSE_NONE) {
 		task->detail = lookup_detail;
 		return lookup;

@@ -49,22 +49,57 @@ static void assert_invalid_cdb_field(const struct fixture *f, int byte, int bit)
 	assert_int_equal(got_bit, bit);
 }
 
-static void test_all_lists_every_table_entry_in_order(void **state)
+/* The rows LU 0 serves, in table order. */
+static size_t served_rows(const struct fixture *f, const struct scsi_opdef **rows)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < scsi_nopdefs; i++)
+		if (scsi_opdef_served(&scsi_opdefs[i], f->lus[0]))
+			rows[n++] = &scsi_opdefs[i];
+	return n;
+}
+
+static void test_all_lists_every_served_table_entry_in_order(void **state)
 {
 	struct fixture *f = *state;
+	const struct scsi_opdef *rows[RSOC_MAX_ENTRIES];
+	size_t n = served_rows(f, rows);
 	assert_true(rsoc(f, 0x00, 0, 0, 4096));
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 	const uint8_t *p = f->task.buf;
-	assert_int_equal(be32(p), scsi_nopdefs * 8);
-	assert_int_equal(f->task.data_len, 4 + scsi_nopdefs * 8);
-	for (size_t i = 0; i < scsi_nopdefs; i++) {
+	assert_int_equal(be32(p), n * 8);
+	assert_int_equal(f->task.data_len, 4 + n * 8);
+	for (size_t i = 0; i < n; i++) {
 		const uint8_t *d = p + 4 + 8 * i;
-		const struct scsi_opdef *op = &scsi_opdefs[i];
+		const struct scsi_opdef *op = rows[i];
 		assert_int_equal(d[0], op->opcode);
 		assert_int_equal(be16(d + 2), op->service_action >= 0 ? op->service_action : 0);
 		assert_int_equal(d[5], op->service_action >= 0 ? 0x01 : 0x00);
 		assert_int_equal(be16(d + 6), op->cdb_len);
 	}
+}
+
+/* UNMAP is a thin LU's and WRITE ATOMIC(16) an atomic store's: an LU
+ * without them reports them unsupported, alone and in the list. */
+static void test_commands_an_lu_does_not_serve_are_left_out(void **state)
+{
+	struct fixture *f = *state;
+	f->store.bs.thin = false;
+	f->store.bs.atomic_max = 0;
+	assert_true(rsoc(f, 0x01, 0x42, 0, 4096));
+	assert_int_equal(f->task.buf[1] & 0x07, 0x01);
+	assert_true(rsoc(f, 0x01, 0x9C, 0, 4096));
+	assert_int_equal(f->task.buf[1] & 0x07, 0x01);
+	assert_true(rsoc(f, 0x00, 0, 0, 4096));
+	const uint8_t *p = f->task.buf;
+	for (uint32_t off = 4; off < 4 + be32(p); off += 8)
+		assert_true(p[off] != 0x42 && p[off] != 0x9C);
+	f->store.bs.thin = true;
+	f->store.bs.atomic_max = 1 << 20;
+	assert_true(rsoc(f, 0x01, 0x42, 0, 4096));
+	assert_int_equal(f->task.buf[1] & 0x07, 0x03);
+	assert_true(rsoc(f, 0x01, 0x9C, 0, 4096));
+	assert_int_equal(f->task.buf[1] & 0x07, 0x03);
 }
 
 static void test_all_includes_itself_with_its_service_action(void **state)
@@ -82,12 +117,14 @@ static void test_all_includes_itself_with_its_service_action(void **state)
 static void test_all_with_rctd_adds_timeouts_descriptors(void **state)
 {
 	struct fixture *f = *state;
+	const struct scsi_opdef *rows[RSOC_MAX_ENTRIES];
+	size_t n = served_rows(f, rows);
 	assert_true(rsoc(f, 0x80, 0, 0, 4096));
 	const uint8_t *p = f->task.buf;
-	assert_int_equal(be32(p), scsi_nopdefs * 20);
-	for (size_t i = 0; i < scsi_nopdefs; i++) {
+	assert_int_equal(be32(p), n * 20);
+	for (size_t i = 0; i < n; i++) {
 		const uint8_t *d = p + 4 + 20 * i;
-		assert_int_equal(d[0], scsi_opdefs[i].opcode);
+		assert_int_equal(d[0], rows[i]->opcode);
 		assert_true(d[5] & 0x02);
 		assert_int_equal(be16(d + 8), 0x0A);
 	}
@@ -96,10 +133,12 @@ static void test_all_with_rctd_adds_timeouts_descriptors(void **state)
 static void test_all_honours_allocation_length(void **state)
 {
 	struct fixture *f = *state;
+	const struct scsi_opdef *rows[RSOC_MAX_ENTRIES];
+	size_t n = served_rows(f, rows);
 	assert_true(rsoc(f, 0x00, 0, 0, 12));
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 	assert_int_equal(f->task.data_len, 12);
-	assert_int_equal(be32(f->task.buf), scsi_nopdefs * 8);
+	assert_int_equal(be32(f->task.buf), n * 8);
 }
 
 static void test_table_fits_the_largest_report(void **state)
@@ -221,7 +260,8 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_all_lists_every_table_entry_in_order),
+		T(test_all_lists_every_served_table_entry_in_order),
+		T(test_commands_an_lu_does_not_serve_are_left_out),
 		T(test_all_includes_itself_with_its_service_action),
 		T(test_all_with_rctd_adds_timeouts_descriptors),
 		T(test_all_honours_allocation_length),

@@ -76,7 +76,7 @@ static void block_erase_on_a_fully_provisioned_lu_is_an_invalid_field(void **sta
 	f->store.bs.thin = false;
 	uint8_t cdb[16];
 	sanitize_cdb(cdb, SBC_SANITIZE_BLOCK_ERASE, 0);
-	assert_true(fixture_run(f, 0, cdb, NULL));
+	assert_false(fixture_run(f, 0, cdb, NULL));
 	expect_invalid_cdb_field(f, 1, 4);
 	assert_int_equal(f->store.ndiscards, 0);
 }

@@ -197,7 +197,7 @@ static void unmap_on_a_fully_provisioned_lu_is_an_invalid_opcode(void **state)
 	const uint32_t count[1] = { 1 };
 	uint32_t len = unmap_list(p, 1, lba, count);
 	unmap_cdb(cdb, (uint16_t)len);
-	assert_true(fixture_run(f, 0, cdb, p));
+	assert_false(fixture_run(f, 0, cdb, p));
 	assert_true(fixture_check(f, 0x05, 0x20, 0x00));
 	assert_int_equal(f->store.ndiscards, 0);
 }

@@ -107,7 +107,7 @@ static void store_without_atomic_writes_has_no_such_command(void **state)
 	uint8_t cdb[16];
 	wa_cdb(cdb, 0, 1);
 	uint8_t d[FIX_BLOCK] = { 0 };
-	assert_true(fixture_run(f, 0, cdb, d));
+	assert_false(fixture_run(f, 0, cdb, d));
 	assert_true(fixture_check(f, 0x05, 0x20, 0x00));
 	assert_int_equal(f->store.nsubmits, 0);
 }
