@@ -184,8 +184,9 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	if (!s->discovery) {
 		char port[sizeof(s->nexus.initiator_port)];
 		format_initiator_port(port, sizeof(port), s->initiator_name, s->isid);
-		scsi_nexus_init(&s->nexus, host->scsi_target(s->target), port, s->loop,
-				&iscsi_nexus_ops);
+		/* The target port is the portal group logged in through. */
+		scsi_nexus_init_port(&s->nexus, host->scsi_target(s->target), conn->login_env.tpgt, port,
+				     s->loop, &iscsi_nexus_ops);
 		scsi_nexus_set_view(&s->nexus, view);
 		char who[LOG_ESCAPE_BUF];
 		if (scsi_nexus_replace(&s->nexus) < 0)
