@@ -173,7 +173,7 @@ if ((have_asan)); then
 		--lunarctl $asan/src/cli/lunarctl
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
 	stage manage-portal-groups tests/manage/portal_groups.sh --lunard $asan/src/daemon/lunard \
-		--tool $asan/tests/manage/lunar-manage-tool
+		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard

@@ -11,11 +11,14 @@
 #     "<iqn>,t,0x<tag>";
 #   - SIGHUP moving a target off a group ends its sessions through that
 #     group and refuses new ones there; a group added opens its portal;
+#   - lunarctl: portal-group list/create/delete, portal add --group,
+#     target set --portal-groups, param set/get --target (a target's own
+#     MaxRecvDataSegmentLength, seen in session list);
 #   - a blockdev LUN over a loop device that grows (truncate + losetup -c)
 #     is noticed at READ CAPACITY and at SIGHUP: CAPACITY DATA HAS CHANGED
 #     and the new size. Without loop devices these checks are skipped,
 #     and counted as skipped, not passed.
-# Usage: tests/manage/portal_groups.sh --lunard PATH --tool PATH
+# Usage: tests/manage/portal_groups.sh --lunard PATH --tool PATH --lunarctl PATH
 # Ends with "N passed, N failed, N skipped".
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -28,14 +31,17 @@ source "$here/../lib/check.sh"
 
 LUNARD=
 TOOL=
+LUNARCTL=
 while (($#)); do
     case $1 in
         --lunard) LUNARD=$2; shift 2 ;;
         --tool) TOOL=$2; shift 2 ;;
-        *) echo "usage: $0 --lunard PATH --tool PATH" >&2; exit 2 ;;
+        --lunarctl) LUNARCTL=$2; shift 2 ;;
+        *) echo "usage: $0 --lunard PATH --tool PATH --lunarctl PATH" >&2; exit 2 ;;
     esac
 done
-[[ -x $LUNARD && -x $TOOL ]] || { echo "usage: $0 --lunard PATH --tool PATH" >&2; exit 2; }
+[[ -x $LUNARD && -x $TOOL && -x $LUNARCTL ]] ||
+    { echo "usage: $0 --lunard PATH --tool PATH --lunarctl PATH" >&2; exit 2; }
 for tool in iscsi-ls iscsi-inq iscsi-readcapacity16; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin)" >&2; exit 2; }
 done
@@ -78,8 +84,14 @@ fi
 p1=$(server_free_port)
 p2=$(server_free_port)
 p3=$(server_free_port)
+p4=$(server_free_port)
 while [[ $p2 == "$p1" ]]; do p2=$(server_free_port); done
 while [[ $p3 == "$p1" || $p3 == "$p2" ]]; do p3=$(server_free_port); done
+while [[ $p4 == "$p1" || $p4 == "$p2" || $p4 == "$p3" ]]; do p4=$(server_free_port); done
+sock=$work/lunar.sock
+ctl() {
+    "$LUNARCTL" --socket "$sock" "$@"
+}
 
 # write_conf ONE_GROUPS [WITH_GROUP3]: t_one in ONE_GROUPS, t_two in 2,
 # t_all in every group; group 3 (port p3) when asked.
@@ -113,7 +125,7 @@ write_conf() {
 }
 
 write_conf 1
-"$LUNARD" --foreground --config "$conf" --log-level info >"$work/lunard.log" 2>&1 &
+"$LUNARD" --foreground --config "$conf" --mgmt-socket "$sock" --log-level info >"$work/lunard.log" 2>&1 &
 pid=$!
 wait_port() {
     local i
@@ -227,7 +239,63 @@ check_eq "$t_one logs in through group 2 now" 0 "$rc"
 check_eq "group 3's portal opened" open "$(wait_port "$p3")"
 check_eq "VPD 83h through the new group 3 names port 3" "rc=0 [$t_all,t,0x0003]" "$(vpd_port g3 "$p3")"
 
-# 5. A block device that grows.
+# 5. lunarctl: groups, portals and a target's own parameters.
+check_eq "portal-group list" "1 127.0.0.1:$p1 $t_all 2 127.0.0.1:$p2 $t_one,$t_two,$t_all 3 127.0.0.1:$p3 $t_all " \
+    "$(ctl portal-group list | awk 'NR > 1 { printf "%s %s %s ", $1, $2, $3 }' | sed "s/$t_dev,\{0,1\}//g; s/,\( \|$\)/\1/g")"
+run pg-create "$LUNARCTL" --socket "$sock" portal-group create 4
+check_eq "portal-group create 4" "rc=0 added portal group 4" "rc=$rc $(cat "$work/pg-create.out")"
+run p-add "$LUNARCTL" --socket "$sock" portal add "127.0.0.1:$p4" --group 4
+check_eq "portal add --group 4" "rc=0 opened portal 127.0.0.1:$p4" "rc=$rc $(cat "$work/p-add.out")"
+check_eq "the new portal opened" open "$(wait_port "$p4")"
+check_eq "portal list shows its group" "127.0.0.1:$p4 4" "$(ctl portal list | awk -v a="127.0.0.1:$p4" '$1 == a { print $1, $2 }')"
+run inq-two-p4 iscsi-inq "iscsi://127.0.0.1:$p4/$t_two/0"
+((rc != 0)) && check_ok "$t_two through group 4 is refused before it joins it" || check_fail "$t_two logged in through group 4"
+run t-set "$LUNARCTL" --socket "$sock" target set "$t_two" --portal-groups 2,4
+check_eq "target set --portal-groups 2,4" "rc=0 changed the portal groups of target $t_two: apply to new logins" \
+    "rc=$rc $(cat "$work/t-set.out")"
+run inq-two-p4b iscsi-inq "iscsi://127.0.0.1:$p4/$t_two/0"
+check_eq "$t_two logs in through group 4 now" 0 "$rc"
+check_eq "target list shows its groups" "2,4" "$(ctl target list | awk -v t="$t_two" '$1 == t { print $NF }')"
+run pg-del-used "$LUNARCTL" --socket "$sock" portal-group delete 4
+if ((rc == 1)) && grep -q "no portal group has tag 4" "$work/pg-del-used.out"; then
+    check_ok "a group a target names is not deleted: $(tr '\n' ' ' <"$work/pg-del-used.out")"
+else
+    check_fail "deleting a group in use: rc=$rc $(tr '\n' ' ' <"$work/pg-del-used.out")"
+fi
+run param-set "$LUNARCTL" --socket "$sock" param set max_recv_data_segment_length 16384 --target "$t_two"
+check_eq "param set --target" "rc=0 changed the iscsi parameters of target $t_two: apply to new logins" \
+    "rc=$rc $(cat "$work/param-set.out")"
+check_eq "param get --target shows the target's value" 16384 \
+    "$(ctl --json param get max_recv_data_segment_length --target "$t_two" | sed -n 's/^ *"value": \([0-9]*\).*/\1/p')"
+check_eq "the global value is unchanged" 262144 \
+    "$(ctl --json param get max_recv_data_segment_length | sed -n 's/^ *"value": \([0-9]*\).*/\1/p')"
+run param-limits "$LUNARCTL" --socket "$sock" param set nop_interval_s 5 --target "$t_two"
+((rc == 1)) && check_ok "a limits key is not per target" || check_fail "param set nop_interval_s --target: rc=$rc"
+mkfifo "$work/hold4.fifo"
+timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p2/$t_two/0" <"$work/hold4.fifo" >"$work/hold4.out" 2>&1 &
+hold4_pid=$!
+exec {hold4_fd}>"$work/hold4.fifo"
+for ((i = 0; i < 100; i++)); do
+    grep -q '^ready' "$work/hold4.out" && break
+    sleep 0.1
+done
+check_eq "a session to $t_two negotiated the target's MaxRecvDataSegmentLength" 16384 \
+    "$(ctl --json session list "$t_two" | sed -n 's/^ *"max_recv_data_segment_length": \([0-9]*\).*/\1/p' | head -1)"
+echo go >&"$hold4_fd"
+exec {hold4_fd}>&-
+wait "$hold4_pid" || true
+run t-all "$LUNARCTL" --socket "$sock" target set "$t_two" --portal-groups all
+run pg-del "$LUNARCTL" --socket "$sock" portal-group delete 4
+check_eq "with no target naming it, portal-group delete 4" \
+    "rc=0 closed portal 127.0.0.1:$p4 removed portal group 4" "rc=$rc $(tr '\n' ' ' <"$work/pg-del.out" | sed 's/ $//')"
+sleep 0.3
+if server_port_open "$p4"; then
+    check_fail "the deleted group's portal still accepts"
+else
+    check_ok "the deleted group's portal is closed"
+fi
+
+# 6. A block device that grows.
 if [[ -z $loopdev ]]; then
     check_skip "no loop device here (losetup -f failed): a growing block device is not tested"
 else
