@@ -126,8 +126,7 @@ static size_t pr_in_build(const struct pr_state *s, unsigned sa, bool ptpl_c, ui
 		break;
 	case PR_IN_REPORT_CAPABILITIES:
 		/* SPC-4 6.15.4: SIP_C, ATP_C (ALL_TG_PT registers through
-		 * the port the command came through; extending it to the
-		 * target's other portal groups is issue 8), PTPL_C when the LU has a
+		 * every portal group of the target), PTPL_C when the LU has a
 		 * state directory, PTPL_A, TMV with the six types. */
 		memset(resp, 0, 8);
 		be16_put(resp, 8);
@@ -434,6 +433,14 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	if (!ports)
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	enum sense_reason r = pr_out_decode(task, &out, ports);
+	/* ALL_TG_PT: the target's ports, as the configuration has them now. */
+	struct scsi_target *t = task->nexus->target;
+	uint16_t tg_ports[SCSI_MAX_PORTS];
+	pthread_mutex_lock(&t->lock);
+	out.ntg_ports = t->nports;
+	memcpy(tg_ports, t->ports, t->nports * sizeof(*tg_ports));
+	pthread_mutex_unlock(&t->lock);
+	out.tg_ports = tg_ports;
 	if (r == SENSE_NONE)
 		r = pr_out_apply(task, &out);
 	free(ports);
