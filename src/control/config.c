@@ -840,7 +840,8 @@ size_t config_target_groups(const struct lunar_config *cfg, const struct config_
 	size_t n = ct->portal_groups ? ct->nportal_groups : cfg->ngroups;
 	if (n > CONFIG_MAX_PORTAL_GROUPS)
 		n = CONFIG_MAX_PORTAL_GROUPS;
-	memcpy(tags, from, n * sizeof(*tags));
+	if (n)
+		memcpy(tags, from, n * sizeof(*tags));
 	return n;
 }
 

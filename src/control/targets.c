@@ -337,9 +337,12 @@ static void nexus_initiator_name(const struct scsi_nexus *n, char *out, size_t l
 	snprintf(out, len, "%.*s", (int)l, n->initiator_port);
 }
 
-/* Under target->lock. */
+/* Under target->lock. A target given no ports (a configuration built
+ * without groups) has every nexus's. */
 static bool target_has_port(const struct scsi_target *st, uint16_t rel_port)
 {
+	if (st->nports == 0)
+		return true;
 	for (unsigned i = 0; i < st->nports; i++)
 		if (st->ports[i] == rel_port)
 			return true;

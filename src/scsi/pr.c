@@ -438,7 +438,8 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	uint16_t tg_ports[SCSI_MAX_PORTS];
 	pthread_mutex_lock(&t->lock);
 	out.ntg_ports = t->nports;
-	memcpy(tg_ports, t->ports, t->nports * sizeof(*tg_ports));
+	if (t->nports)
+		memcpy(tg_ports, t->ports, t->nports * sizeof(*tg_ports));
 	pthread_mutex_unlock(&t->lock);
 	out.tg_ports = tg_ports;
 	if (r == SENSE_NONE)

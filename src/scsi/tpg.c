@@ -30,7 +30,8 @@ void scsi_target_set_ports(struct scsi_target *target, const uint16_t *ports, un
 	if (n > SCSI_MAX_PORTS)
 		n = SCSI_MAX_PORTS;
 	pthread_mutex_lock(&target->lock);
-	memcpy(target->ports, ports, n * sizeof(*ports));
+	if (n)
+		memcpy(target->ports, ports, n * sizeof(*ports));
 	target->nports = n;
 	pthread_mutex_unlock(&target->lock);
 }
