@@ -388,16 +388,14 @@ static void m_portal_group_create(struct mgmt_call *call, json_t *params, void *
 static void m_portal_group_delete(struct mgmt_call *call, json_t *params, void *ctx)
 {
 	unsigned long long tag;
-	bool force = false;
-	if (mgmt_param_uint(call, params, "tag", true, UINT16_MAX, &tag) < 0 ||
-	    mgmt_param_bool(call, params, "force", &force) < 0)
+	if (mgmt_param_uint(call, params, "tag", true, UINT16_MAX, &tag) < 0)
 		return;
 	config_t doc;
 	char err[512];
 	if (!doc_open(call, &doc))
 		return;
 	int ret = config_edit_portal_group_delete(&doc, (unsigned)tag, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), force, NULL);
+	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
 }
 
 static void m_portal_remove(struct mgmt_call *call, json_t *params, void *ctx)
