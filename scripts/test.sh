@@ -17,6 +17,8 @@
 #   systemd   READY, STATUS, watchdog pings, STOPPING   (sanitizer lunard)
 #   manage-reload  SIGHUP reconfiguration, live and persistent (sanitizer lunard)
 #   manage-lunarctl  lunarctl on the management socket, refusals (sanitizer lunard)
+#   manage-portal-groups  portal groups (logins, SendTargets, VPD 83h, live moves) and a
+#                    growing block device on a loop device (sanitizer lunard)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -173,6 +175,8 @@ if ((have_asan)); then
 		stage manage-lunarctl tests/manage/lunarctl.sh --lunard $asan/src/daemon/lunard \
 		--lunarctl $asan/src/cli/lunarctl
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
+	stage manage-portal-groups tests/manage/portal_groups.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
 fi
 if ((have_ci)); then
 	for lu in file512e file4k mem512 mem4k; do

@@ -1,5 +1,6 @@
 /* A block device as a backing store; its size and sector size come from the
- * device. Shares the file store's I/O path. */
+ * device, and its size is read again when asked (a grown LV or LUN, a loop
+ * device after `losetup -c`). Shares the file store's I/O path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -78,6 +79,15 @@ static int backend_blockdev_open(struct backend *bs, const struct backend_config
 	return ret;
 }
 
+/* BLKGETSIZE64 asks the block layer, which already knows a resize the
+ * driver announced: no I/O, so it may run on a data-plane loop for READ
+ * CAPACITY like the file store's fstat. */
+static int backend_blockdev_current_size(const struct backend *bs, uint64_t *size)
+{
+	const struct backend_fd *fs = backend_fd(bs);
+	return ioctl(fs->fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+}
+
 const struct backend_type backend_blockdev_type = {
 	.name = "blockdev",
 	.keys = backend_blockdev_keys,
@@ -86,4 +96,5 @@ const struct backend_type backend_blockdev_type = {
 	.open = backend_blockdev_open,
 	.submit = backend_fd_submit,
 	.close = backend_fd_close,
+	.current_size = backend_blockdev_current_size,
 };

@@ -104,6 +104,29 @@ static bool opt_takes_value(enum cli_kind kind)
 	return kind != CLI_TRUE && kind != CLI_FALSE;
 }
 
+/* "1,2,5" as [1, 2, 5] under o->key of dst; "all" or "" as []. */
+static int list_apply(json_t *dst, const struct cli_opt *o, const char *value)
+{
+	json_t *list = json_array();
+	char *copy = strdup(value);
+	bool ok = list && copy;
+	if (ok && strcmp(copy, "all") != 0) {
+		char *save = NULL;
+		for (char *item = strtok_r(copy, ",", &save); ok && item; item = strtok_r(NULL, ",", &save)) {
+			json_t *v = value_json(CLI_UINT, item);
+			ok = v && json_array_append_new(list, v) == 0;
+		}
+	}
+	free(copy);
+	if (!ok) {
+		fprintf(stderr, "lunarctl: --%s %s: want numbers like 1,2 (or all)\n", o->name, value);
+		json_decref(list);
+		return -1;
+	}
+	json_object_set_new(dst, o->key, list);
+	return 0;
+}
+
 /* Puts value under key of params (or of params.luns[0]). */
 static int opt_apply(json_t *params, const struct cli_opt *o, const char *value)
 {
@@ -149,6 +172,8 @@ static int opt_apply(json_t *params, const struct cli_opt *o, const char *value)
 	}
 	case CLI_FILE:
 		return set_secret(dst, o->key, secret_from_file(value));
+	case CLI_LIST:
+		return list_apply(dst, o, value);
 	default: {
 		json_t *v = value_json(o->kind, value);
 		if (!v) {
@@ -249,6 +274,9 @@ void cli_args_usage(const struct cli_cmd *cmd, FILE *out)
 			break;
 		case CLI_MAP:
 			fprintf(out, " [--%s LUN=TARGET_LUN]...", o->name);
+			break;
+		case CLI_LIST:
+			fprintf(out, " [--%s N,N...|all]", o->name);
 			break;
 		default:
 			fprintf(out, " [--%s %s]", o->name, o->kind == CLI_FILE ? "FILE" : o->kind == CLI_UINT ? "N" : "V");

@@ -18,6 +18,7 @@ enum cli_kind {
 	CLI_SET,       /* KEY=VALUE: key KEY gets VALUE as CLI_VALUE; repeatable */
 	CLI_MAP,       /* N=M: {lun: N, target_lun: M} appended to key; repeatable */
 	CLI_FILE,      /* a file whose first line is key's value (a secret) */
+	CLI_LIST,      /* "1,2,5": an array of numbers; "all" (or "") the empty array */
 };
 
 struct cli_pos {

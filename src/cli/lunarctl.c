@@ -75,16 +75,32 @@ static void render_status(json_t *r, FILE *out)
 	}
 }
 
+/* The strings or numbers of array a, joined with commas, in buf. */
+static const char *joined(json_t *a, char *buf, size_t len)
+{
+	size_t i, at = 0;
+	json_t *v;
+	buf[0] = '\0';
+	json_array_foreach(a, i, v) {
+		int w = json_is_integer(v) ? snprintf(buf + at, len - at, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+						      json_integer_value(v))
+					   : snprintf(buf + at, len - at, "%s%s", i ? "," : "", json_string_value(v));
+		at = w > 0 && (size_t)w < len - at ? at + (size_t)w : at;
+	}
+	return buf[0] ? buf : NULL;
+}
+
 static void render_targets(json_t *r, FILE *out)
 {
-	static const char *const head[] = { "TARGET", "ALIAS", "ACCESS", "LUNS", "ACL", "CHAP" };
-	struct cli_table *t = cli_table_new(6, head);
+	static const char *const head[] = { "TARGET", "ALIAS", "ACCESS", "LUNS", "ACL", "CHAP", "GROUPS" };
+	struct cli_table *t = cli_table_new(7, head);
 	size_t i;
 	json_t *e;
 	json_array_foreach(r, i, e) {
-		char luns[16], acl[16], chap[8];
+		char luns[16], acl[16], chap[8], groups[512];
 		const char *row[] = { str(e, "name"), str(e, "alias"), str(e, "access"), num(e, "luns", luns, 16),
-				      num(e, "acl", acl, 16), num(e, "chap", chap, 8) };
+				      num(e, "acl", acl, 16), num(e, "chap", chap, 8),
+				      joined(json_object_get(e, "portal_groups"), groups, sizeof(groups)) };
 		cli_table_row(t, row);
 	}
 	cli_table_print(t, out);
@@ -153,12 +169,29 @@ static void render_chap(json_t *r, FILE *out)
 
 static void render_portals(json_t *r, FILE *out)
 {
-	static const char *const head[] = { "PORTAL" };
-	struct cli_table *t = cli_table_new(1, head);
+	static const char *const head[] = { "PORTAL", "GROUP" };
+	struct cli_table *t = cli_table_new(2, head);
 	size_t i;
 	json_t *e;
 	json_array_foreach(r, i, e) {
-		const char *row[] = { str(e, "address") };
+		char group[8];
+		const char *row[] = { str(e, "address"), num(e, "group", group, sizeof(group)) };
+		cli_table_row(t, row);
+	}
+	cli_table_print(t, out);
+}
+
+static void render_portal_groups(json_t *r, FILE *out)
+{
+	static const char *const head[] = { "GROUP", "PORTALS", "TARGETS" };
+	struct cli_table *t = cli_table_new(3, head);
+	size_t i;
+	json_t *e;
+	json_array_foreach(r, i, e) {
+		char tag[8], portals[1024], targets[2048];
+		const char *row[] = { num(e, "tag", tag, sizeof(tag)),
+				      joined(json_object_get(e, "portals"), portals, sizeof(portals)),
+				      joined(json_object_get(e, "targets"), targets, sizeof(targets)) };
 		cli_table_row(t, row);
 	}
 	cli_table_print(t, out);
@@ -313,9 +346,11 @@ static const struct cli_cmd commands[] = {
 	  .render = render_changes },
 	{ "target", "delete", "target.delete", "remove a target; --force even with sessions logged in",
 	  .pos = { { "NAME", "name", CLI_STR } }, .opt = { { "force", "force", CLI_TRUE } }, .render = render_changes },
-	{ "target", "set", "target.set", "change alias or access (--alias \"\" removes the alias)",
+	{ "target", "set", "target.set",
+	  "change alias, access or portal groups (--alias \"\" removes the alias; --portal-groups all)",
 	  .pos = { { "NAME", "name", CLI_STR } },
-	  .opt = { { "alias", "alias", CLI_STR }, { "open", "open", CLI_TRUE }, { "closed", "open", CLI_FALSE } },
+	  .opt = { { "alias", "alias", CLI_STR }, { "open", "open", CLI_TRUE }, { "closed", "open", CLI_FALSE },
+		   { "portal-groups", "portal_groups", CLI_LIST } },
 	  .render = render_changes },
 	{ "lun", "list", "lun.list", "LUNs of every target, or of one", .pos = { { "TARGET", "target", CLI_STR, true } },
 	  .render = render_luns },
@@ -351,15 +386,26 @@ static const struct cli_cmd commands[] = {
 	  .discovery_or_target = true, .secret_key = "secret", .render = render_changes },
 	{ "chap", "mutual-clear", "chap.mutual.clear", "no mutual CHAP", .pos = { { "TARGET", "target", CLI_STR } },
 	  .opt = { { "discovery", "discovery", CLI_TRUE } }, .discovery_or_target = true, .render = render_changes },
-	{ "portal", "list", "portal.list", "addresses lunard listens on", .render = render_portals },
-	{ "portal", "add", "portal.add", "listen on ADDR:PORT too", .pos = { { "ADDRESS", "address", CLI_STR } },
+	{ "portal", "list", "portal.list", "addresses lunard listens on, with their portal groups",
+	  .render = render_portals },
+	{ "portal", "add", "portal.add", "listen on ADDR:PORT too (in portal group N)",
+	  .pos = { { "ADDRESS", "address", CLI_STR } }, .opt = { { "group", "group", CLI_UINT } },
 	  .render = render_changes },
 	{ "portal", "remove", "portal.remove", "stop listening on ADDR:PORT",
 	  .pos = { { "ADDRESS", "address", CLI_STR } }, .render = render_changes },
-	{ "param", "get", "param.get", "iSCSI negotiation limits and peer limits", .pos = { { "KEY", "key", CLI_STR, true } },
+	{ "portal-group", "list", "portal_group.list", "portal groups: their portals and the targets they serve",
+	  .render = render_portal_groups },
+	{ "portal-group", "create", "portal_group.create", "a new portal group TAG (1..65535), empty",
+	  .pos = { { "TAG", "tag", CLI_UINT } }, .render = render_changes },
+	{ "portal-group", "delete", "portal_group.delete", "remove a portal group and close its portals",
+	  .pos = { { "TAG", "tag", CLI_UINT } }, .render = render_changes },
+	{ "param", "get", "param.get", "iSCSI negotiation limits and peer limits (--target: that target's)",
+	  .pos = { { "KEY", "key", CLI_STR, true } }, .opt = { { "target", "target", CLI_STR } },
 	  .render = render_params },
-	{ "param", "set", "param.set", "set one (docs/CONFIG.md \"iscsi\" and \"limits\")",
-	  .pos = { { "KEY", "key", CLI_STR }, { "VALUE", "value", CLI_VALUE } }, .render = render_changes },
+	{ "param", "set", "param.set",
+	  "set one (docs/CONFIG.md \"iscsi\" and \"limits\"); --target: an iscsi key for that target's logins",
+	  .pos = { { "KEY", "key", CLI_STR }, { "VALUE", "value", CLI_VALUE } },
+	  .opt = { { "target", "target", CLI_STR } }, .render = render_changes },
 	{ "session", "list", "session.list", "sessions: TSIH, ISID, initiator, address, target, connections",
 	  .pos = { { "TARGET", "target", CLI_STR, true } }, .render = render_sessions },
 	{ "stats", "", "stats.get", "per-target and per-LUN counters",

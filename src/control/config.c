@@ -403,6 +403,53 @@ static int config_key_luns(struct config_ctx *c, const config_setting_t *s, cons
 	return 0;
 }
 
+static int config_key_iscsi(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj);
+
+/* A target's own iscsi group: its keys over the top-level values, which
+ * config_key_targets copied in first. */
+static int config_key_target_iscsi(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+				   void *obj)
+{
+	struct config_target *t = obj;
+	t->own_limits = true;
+	return config_key_iscsi(c, s, k, obj);
+}
+
+static bool config_has_group(const struct lunar_config *cfg, uint16_t tag)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		if (cfg->groups[i] == tag)
+			return true;
+	return false;
+}
+
+/* portal_groups = [ 1, 2 ]: tags of groups the file defines, each once. */
+static int config_key_target_groups(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+				    void *obj)
+{
+	struct config_target *t = obj;
+	if (!config_setting_is_array(s) || config_setting_length(s) == 0)
+		return config_fail(c, s, NULL, "must be an array of portal group tags [ 1, 2 ]");
+	size_t n = (size_t)config_setting_length(s);
+	t->portal_groups = calloc(n, sizeof(*t->portal_groups));
+	if (!t->portal_groups)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	t->nportal_groups = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		long long v;
+		if (config_get_int(c, e, &v) < 0)
+			return -1;
+		if (v < 1 || v > UINT16_MAX || !config_has_group(c->cfg, (uint16_t)v))
+			return config_fail(c, e, NULL, "no portal group has tag %lld", v);
+		t->portal_groups[i] = (uint16_t)v;
+		for (size_t j = 0; j < i; j++)
+			if (t->portal_groups[j] == t->portal_groups[i])
+				return config_fail(c, e, NULL, "portal group %lld is listed twice", v);
+	}
+	return 0;
+}
+
 static const struct config_key config_target_keys[] = {
 	{ KEY("name", config_key_iscsi_name, struct config_target, name), .required = true },
 	/* RFC 7143 §13.6: TargetAlias is at most 255 bytes. */
@@ -412,6 +459,8 @@ static const struct config_key config_target_keys[] = {
 	{ KEY("open", config_key_bool, struct config_target, open) },
 	/* after "luns": its entries name the target's LUNs */
 	{ .name = "acl", .parse = config_key_acl },
+	{ .name = "portal_groups", .parse = config_key_target_groups },
+	{ .name = "iscsi", .parse = config_key_target_iscsi, .off = offsetof(struct config_target, limits) },
 };
 
 static int config_key_targets(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
@@ -426,6 +475,7 @@ static int config_key_targets(struct config_ctx *c, const config_setting_t *s, c
 	cfg->ntargets = n;
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		cfg->targets[i].limits = cfg->limits;
 		if (config_walk_group(c, e, config_target_keys, ARRAY_SIZE(config_target_keys), &cfg->targets[i], NULL) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
@@ -437,38 +487,120 @@ static int config_key_targets(struct config_ctx *c, const config_setting_t *s, c
 	return 0;
 }
 
+/* The portal strings of array s, tagged tag, appended to *portals (of
+ * every group so far, *n of them): an address appears once in the file. */
+static int config_add_portals(struct config_ctx *c, const config_setting_t *s, uint16_t tag,
+			      struct config_portal **portals, size_t *n)
+{
+	if (!config_setting_is_array(s))
+		return config_fail(c, s, NULL, "must be an array of strings [ \"addr:port\", ... ]");
+	size_t add = (size_t)config_setting_length(s);
+	struct config_portal *grown = realloc(*portals, (*n + add + 1) * sizeof(*grown));
+	if (!grown)
+		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	*portals = grown;
+	for (size_t i = 0; i < add; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		struct config_portal *p = &grown[*n];
+		const char *text;
+		const char *why;
+		memset(p, 0, sizeof(*p));
+		if (config_get_string(c, e, &text) < 0)
+			return -1;
+		if ((why = config_parse_portal_why(text, p)))
+			return config_fail(c, e, NULL, "\"%s\" %s", text, why);
+		p->tag = tag;
+		for (size_t j = 0; j < *n; j++)
+			if (grown[j].addrlen == p->addrlen && memcmp(&grown[j].addr, &p->addr, p->addrlen) == 0)
+				return config_fail(c, e, NULL, "\"%s\" is already a portal (of group %u)", text,
+						   grown[j].tag);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* portals = [ ... ]: one group, tag 1, as before portal groups existed. */
 static int config_key_portals(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
 {
 	struct lunar_config *cfg = obj;
-	if (!config_setting_is_array(s))
-		return config_fail(c, s, NULL, "must be an array of strings [ \"addr:port\", ... ]");
-	size_t n = (size_t)config_setting_length(s);
-	if (n == 0)
+	if (config_setting_is_array(s) && config_setting_length(s) == 0)
 		return config_fail(c, s, NULL, "must list at least one portal");
-	struct config_portal *portals = calloc(n, sizeof(*portals));
-	if (!portals)
-		return config_fail(c, s, NULL, "%s", strerror(ENOMEM));
-	int ret = 0;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *text;
-		const char *why;
-		if (config_get_string(c, e, &text) < 0)
-			ret = -1;
-		else if ((why = config_parse_portal_why(text, &portals[i])))
-			ret = config_fail(c, e, NULL, "\"%s\" %s", text, why);
-		for (size_t j = 0; j < i && ret == 0; j++)
-			if (portals[j].addrlen == portals[i].addrlen &&
-			    memcmp(&portals[j].addr, &portals[i].addr, portals[i].addrlen) == 0)
-				ret = config_fail(c, e, NULL, "\"%s\" repeats portals.[%zu]", text, j);
-	}
-	if (ret < 0) {
+	struct config_portal *portals = NULL;
+	size_t n = 0;
+	if (config_add_portals(c, s, CONFIG_DEFAULT_PORTAL_GROUP, &portals, &n) < 0) {
 		free(portals);
 		return -1;
 	}
 	free(cfg->portals);
 	cfg->portals = portals;
 	cfg->nportals = n;
+	return 0;
+}
+
+struct config_portal_group {
+	uint16_t tag;
+};
+
+/* A group's portals are read once its tag is known (config_add_portals). */
+static int config_key_later(struct config_ctx *c, const config_setting_t *s, const struct config_key *k, void *obj)
+{
+	return 0;
+}
+
+static const struct config_key config_portal_group_keys[] = {
+	{ KEY("tag", config_key_uint, struct config_portal_group, tag), .min = 1, .max = UINT16_MAX, .required = true },
+	{ .name = "portals", .parse = config_key_later },
+};
+
+/* portal_groups = ( { tag = 1; portals = [ ... ]; }, ... ): RFC 7143
+ * §4.2.1 target portal groups. A group may have no portal yet (a
+ * management change fills it); at least one portal in all. */
+static int config_key_portal_groups(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+				    void *obj)
+{
+	struct lunar_config *cfg = obj;
+	if (config_setting_get_member(config_setting_parent(s), "portals"))
+		return config_fail(c, s, NULL, "give either portals or portal_groups, not both");
+	if (!config_setting_is_list(s) || config_setting_length(s) == 0)
+		return config_fail(c, s, NULL, "must be a list of groups ( { tag = 1; portals = [ ... ]; }, ... )");
+	size_t ngroups = (size_t)config_setting_length(s);
+	if (ngroups > CONFIG_MAX_PORTAL_GROUPS)
+		return config_fail(c, s, NULL, "at most %d portal groups", CONFIG_MAX_PORTAL_GROUPS);
+	uint16_t *groups = calloc(ngroups, sizeof(*groups));
+	struct config_portal *portals = NULL;
+	size_t n = 0;
+	int ret = groups ? 0 : config_fail(c, s, NULL, "%s", strerror(ENOMEM));
+	for (size_t i = 0; i < ngroups && ret == 0; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		struct config_portal_group g = { 0 };
+		ret = config_walk_group(c, e, config_portal_group_keys, ARRAY_SIZE(config_portal_group_keys), &g,
+					NULL);
+		if (ret < 0)
+			break;
+		groups[i] = g.tag;
+		for (size_t j = 0; j < i && ret == 0; j++)
+			if (groups[j] == groups[i])
+				ret = config_fail(c, config_setting_get_member(e, "tag"), NULL,
+						  "portal group %u is already defined at line %u", g.tag,
+						  config_setting_source_line(config_setting_get_elem(s, (unsigned)j)));
+		const config_setting_t *list = config_setting_get_member(e, "portals");
+		if (ret == 0 && list)
+			ret = config_add_portals(c, list, groups[i], &portals, &n);
+	}
+	if (ret == 0 && n == 0)
+		ret = config_fail(c, s, NULL, "no group has a portal: lunard would listen nowhere");
+	if (ret < 0) {
+		free(groups);
+		free(portals);
+		return -1;
+	}
+	free(cfg->portals);
+	free(cfg->groups);
+	cfg->portals = portals;
+	cfg->nportals = n;
+	cfg->groups = groups;
+	cfg->ngroups = ngroups;
+	cfg->grouped = true;
 	return 0;
 }
 
@@ -541,6 +673,8 @@ static const struct config_key config_root_keys[] = {
 	{ KEY("memory_budget", config_key_memory_budget, struct lunar_config, memory_budget) },
 	{ KEY("limits", config_key_limits, struct lunar_config, peer_limits) },
 	{ .name = "portals", .parse = config_key_portals },
+	/* after "portals", before "targets", whose portal_groups name them */
+	{ .name = "portal_groups", .parse = config_key_portal_groups },
 	{ KEY("iscsi", config_key_iscsi, struct lunar_config, limits) },
 	{ .name = "targets", .parse = config_key_targets },
 	{ KEY("discovery", config_key_discovery, struct lunar_config, discovery_chap) },
@@ -559,11 +693,16 @@ static int config_init_defaults(struct lunar_config *cfg, const char *state_dir)
 	iscsi_limits_default(&cfg->peer_limits);
 	cfg->state_dir = strdup(state_dir);
 	cfg->portals = calloc(n, sizeof(*cfg->portals));
-	if (!cfg->state_dir || !cfg->portals)
+	cfg->groups = calloc(1, sizeof(*cfg->groups));
+	if (!cfg->state_dir || !cfg->portals || !cfg->groups)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		config_parse_portal(config_default_portals[i], &cfg->portals[i]);
+		cfg->portals[i].tag = CONFIG_DEFAULT_PORTAL_GROUP;
+	}
 	cfg->nportals = n;
+	cfg->groups[0] = CONFIG_DEFAULT_PORTAL_GROUP;
+	cfg->ngroups = 1;
 	return 0;
 }
 
@@ -663,13 +802,48 @@ int config_set_portals(struct lunar_config *cfg, const struct config_portal *por
 	if (n == 0)
 		return -1;
 	struct config_portal *copy = calloc(n, sizeof(*copy));
-	if (!copy)
+	uint16_t *groups = calloc(cfg->ngroups + 1, sizeof(*groups));
+	if (!copy || !groups) {
+		free(copy);
+		free(groups);
 		return -1;
+	}
 	memcpy(copy, portals, n * sizeof(*copy));
+	for (size_t i = 0; i < n; i++)
+		copy[i].tag = CONFIG_DEFAULT_PORTAL_GROUP;
+	if (cfg->ngroups)
+		memcpy(groups, cfg->groups, cfg->ngroups * sizeof(*groups));
+	size_t ngroups = cfg->ngroups;
+	if (!config_has_group(cfg, CONFIG_DEFAULT_PORTAL_GROUP))
+		groups[ngroups++] = CONFIG_DEFAULT_PORTAL_GROUP;
 	free(cfg->portals);
+	free(cfg->groups);
 	cfg->portals = copy;
 	cfg->nportals = n;
+	cfg->groups = groups;
+	cfg->ngroups = ngroups;
 	return 0;
+}
+
+bool config_target_in_group(const struct lunar_config *cfg, const struct config_target *ct, uint16_t tag)
+{
+	if (!ct->portal_groups)
+		return config_has_group(cfg, tag);
+	for (size_t i = 0; i < ct->nportal_groups; i++)
+		if (ct->portal_groups[i] == tag)
+			return true;
+	return false;
+}
+
+size_t config_target_groups(const struct lunar_config *cfg, const struct config_target *ct, uint16_t *tags)
+{
+	const uint16_t *from = ct->portal_groups ? ct->portal_groups : cfg->groups;
+	size_t n = ct->portal_groups ? ct->nportal_groups : cfg->ngroups;
+	if (n > CONFIG_MAX_PORTAL_GROUPS)
+		n = CONFIG_MAX_PORTAL_GROUPS;
+	if (n)
+		memcpy(tags, from, n * sizeof(*tags));
+	return n;
 }
 
 void config_free(struct lunar_config *cfg)
@@ -684,12 +858,14 @@ void config_free(struct lunar_config *cfg)
 		config_acl_free(t);
 		free(t->name);
 		free(t->alias);
+		free(t->portal_groups);
 		config_chap_free(&t->chap);
 	}
 	config_chap_free(&cfg->discovery_chap);
 	config_management_free(&cfg->management);
 	free(cfg->targets);
 	free(cfg->portals);
+	free(cfg->groups);
 	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

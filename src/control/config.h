@@ -22,7 +22,14 @@ struct config_portal {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[80];               /* as given, e.g. "[::]:3260" */
+	uint16_t tag;                /* its portal group (RFC 7143 §4.2.1 TPGT) */
 };
+
+/* Portal group tags are 1..65535: each group is also a SCSI target port
+ * (relative port identifier = target port group = tag, SPC-4 7.8.6.6), and
+ * relative port 0 is reserved. */
+#define CONFIG_MAX_PORTAL_GROUPS 64
+#define CONFIG_DEFAULT_PORTAL_GROUP 1
 
 struct config_lun {
 	uint16_t lun;
@@ -53,6 +60,12 @@ struct config_target {
 	bool open;                   /* any initiator may log in */
 	struct config_acl *acl;      /* the initiators allowed in, and what they see */
 	size_t nacl;
+	uint16_t *portal_groups;     /* the groups it is reached through; NULL: all */
+	size_t nportal_groups;
+	/* what its logins offer: the top-level iscsi group overridden by the
+	 * target's own (own_limits) */
+	struct iscsi_target_limits limits;
+	bool own_limits;
 };
 
 /* isns = { server = "addr:port"; dd_refresh_s = N; } (config_isns.c) */
@@ -75,8 +88,11 @@ struct lunar_config {
 	unsigned threads;            /* data-plane threads; 0 = online CPUs */
 	uint64_t memory_budget;      /* bytes for task data; 0 = a share of RAM */
 	struct iscsi_limits peer_limits; /* what one peer may make lunard hold (iscsi/peer_limits.h) */
-	struct config_portal *portals;
+	struct config_portal *portals; /* of every group, each with its tag */
 	size_t nportals;
+	uint16_t *groups;            /* the portal groups' tags, as listed */
+	size_t ngroups;
+	bool grouped;                /* written as portal_groups, not portals */
 	struct config_target *targets;
 	size_t ntargets;
 	struct iscsi_target_limits limits;
@@ -111,8 +127,14 @@ int config_parse_size(const char *text, uint64_t *bytes);
 /* RFC 7143 §4.2.7: NULL if NAME is an iqn., eui. or naa. name in its
  * normalized (lowercase) form, else why not. */
 const char *config_check_iscsi_name(const char *name);
-/* Replaces the portal list (for --listen). */
+/* Replaces the portal list (for --listen): every portal goes in group
+ * CONFIG_DEFAULT_PORTAL_GROUP, which is added if missing. */
 int config_set_portals(struct lunar_config *cfg, const struct config_portal *portals, size_t n);
+/* Whether the target ct is reached through portal group tag. */
+bool config_target_in_group(const struct lunar_config *cfg, const struct config_target *ct, uint16_t tag);
+/* The groups ct is reached through into tags[CONFIG_MAX_PORTAL_GROUPS];
+ * returns how many. */
+size_t config_target_groups(const struct lunar_config *cfg, const struct config_target *ct, uint16_t *tags);
 void config_free(struct lunar_config *cfg);
 
 #endif

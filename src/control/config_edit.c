@@ -405,26 +405,14 @@ int config_edit_chap_mutual_clear(config_t *doc, const char *target, char *err, 
 /* docs/CONFIG.md: what a document without "portals" listens on. */
 static const char *const default_portals[] = { "0.0.0.0:3260", "[::]:3260" };
 
-static config_setting_t *portals_get(config_t *doc, char *err, size_t errlen)
+static int edit_nomem(char *err, size_t errlen)
 {
-	config_setting_t *root = config_root_setting(doc);
-	config_setting_t *p = config_setting_get_member(root, "portals");
-	if (p)
-		return p;
-	p = config_setting_add(root, "portals", CONFIG_TYPE_ARRAY);
-	for (size_t i = 0; p && i < sizeof(default_portals) / sizeof(default_portals[0]); i++) {
-		config_setting_t *e = config_setting_add(p, NULL, CONFIG_TYPE_STRING);
-		if (!e || !config_setting_set_string(e, default_portals[i]))
-			p = NULL;
-	}
-	if (!p)
-		edit_fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
-	return p;
+	return edit_fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
 }
 
 static int portal_find(const config_setting_t *p, const char *address)
 {
-	for (int i = 0; i < config_setting_length(p); i++) {
+	for (int i = 0; p && i < config_setting_length(p); i++) {
 		const char *v = config_setting_get_string_elem(p, i);
 		if (v && strcmp(v, address) == 0)
 			return i;
@@ -432,40 +420,196 @@ static int portal_find(const config_setting_t *p, const char *address)
 	return -1;
 }
 
-int config_edit_portal_add(config_t *doc, const char *address, char *err, size_t errlen)
+static int add_string_elem(config_setting_t *array, const char *v)
 {
-	config_setting_t *p = portals_get(doc, err, errlen);
-	if (!p)
-		return -ENOMEM;
-	if (portal_find(p, address) >= 0)
+	config_setting_t *e = config_setting_add(array, NULL, CONFIG_TYPE_STRING);
+	return e && config_setting_set_string(e, v) ? 0 : -ENOMEM;
+}
+
+/* The flat "portals" list; a document with neither it nor portal groups
+ * gets the default one written out. NULL: the document has groups. */
+static config_setting_t *portals_flat(config_t *doc, bool *nomem)
+{
+	config_setting_t *root = config_root_setting(doc);
+	config_setting_t *p = config_setting_get_member(root, "portals");
+	*nomem = false;
+	if (p || config_setting_get_member(root, "portal_groups"))
+		return p;
+	p = config_setting_add(root, "portals", CONFIG_TYPE_ARRAY);
+	for (size_t i = 0; p && i < sizeof(default_portals) / sizeof(default_portals[0]); i++)
+		if (add_string_elem(p, default_portals[i]) < 0)
+			p = NULL;
+	*nomem = p == NULL;
+	return p;
+}
+
+/* The "portal_groups" list. A document with a flat "portals" list (or
+ * none) is rewritten in the grouped form first: its portals become group
+ * 1, as the loader reads them. NULL: out of memory. */
+static config_setting_t *groups_get(config_t *doc)
+{
+	config_setting_t *root = config_root_setting(doc);
+	config_setting_t *groups = config_setting_get_member(root, "portal_groups");
+	if (groups)
+		return groups;
+	bool nomem;
+	config_setting_t *flat = portals_flat(doc, &nomem);
+	if (!flat)
+		return NULL;
+	groups = config_setting_add(root, "portal_groups", CONFIG_TYPE_LIST);
+	config_setting_t *g = groups ? config_setting_add(groups, NULL, CONFIG_TYPE_GROUP) : NULL;
+	config_setting_t *tag = g ? config_setting_add(g, "tag", CONFIG_TYPE_INT) : NULL;
+	config_setting_t *list = tag && config_setting_set_int(tag, 1) ? config_setting_add(g, "portals", CONFIG_TYPE_ARRAY) : NULL;
+	for (int i = 0; list && i < config_setting_length(flat); i++)
+		if (add_string_elem(list, config_setting_get_string_elem(flat, i)) < 0)
+			list = NULL;
+	if (!list) {
+		if (groups)
+			config_setting_remove(root, "portal_groups");
+		return NULL;
+	}
+	config_setting_remove(root, "portals");
+	return groups;
+}
+
+/* The group of groups with tag, and its index (or NULL). */
+static config_setting_t *group_find(const config_setting_t *groups, unsigned tag, int *at)
+{
+	for (int i = 0; groups && i < config_setting_length(groups); i++) {
+		config_setting_t *g = config_setting_get_elem(groups, (unsigned)i);
+		int v;
+		if (config_setting_lookup_int(g, "tag", &v) && v >= 0 && (unsigned)v == tag) {
+			if (at)
+				*at = i;
+			return g;
+		}
+	}
+	return NULL;
+}
+
+/* The portals array holding address (and its index), in either form. */
+static config_setting_t *portal_owner(config_t *doc, const char *address, int *at)
+{
+	config_setting_t *root = config_root_setting(doc);
+	config_setting_t *flat = config_setting_get_member(root, "portals");
+	if ((*at = portal_find(flat, address)) >= 0)
+		return flat;
+	config_setting_t *groups = config_setting_get_member(root, "portal_groups");
+	for (int i = 0; groups && i < config_setting_length(groups); i++) {
+		config_setting_t *list = config_setting_get_member(config_setting_get_elem(groups, (unsigned)i), "portals");
+		if ((*at = portal_find(list, address)) >= 0)
+			return list;
+	}
+	return NULL;
+}
+
+int config_edit_portal_add(config_t *doc, const char *address, unsigned group, char *err, size_t errlen)
+{
+	bool nomem;
+	config_setting_t *flat = portals_flat(doc, &nomem);
+	if (nomem)
+		return edit_nomem(err, errlen);
+	int at;
+	if (portal_owner(doc, address, &at))
 		return edit_fail(err, errlen, -EEXIST, "portal %s exists", address);
-	config_setting_t *e = config_setting_add(p, NULL, CONFIG_TYPE_STRING);
-	if (!e || !config_setting_set_string(e, address))
-		return edit_fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
+	config_setting_t *into = flat;
+	/* A flat document stays flat unless the portal goes to another group
+	 * than 1; without a group, a grouped one takes it in its first. */
+	if (!flat || (group && group != 1)) {
+		config_setting_t *groups = groups_get(doc);
+		if (!groups)
+			return edit_nomem(err, errlen);
+		config_setting_t *g = group ? group_find(groups, group, NULL) : config_setting_get_elem(groups, 0);
+		if (!g)
+			return edit_fail(err, errlen, -ENOENT, "no portal group %u", group);
+		into = member_or_add(g, "portals", CONFIG_TYPE_ARRAY);
+	}
+	if (!into || add_string_elem(into, address) < 0)
+		return edit_nomem(err, errlen);
 	return 0;
 }
 
 int config_edit_portal_remove(config_t *doc, const char *address, char *err, size_t errlen)
 {
-	config_setting_t *p = portals_get(doc, err, errlen);
-	if (!p)
-		return -ENOMEM;
-	int i = portal_find(p, address);
-	if (i < 0)
+	bool nomem;
+	portals_flat(doc, &nomem);
+	if (nomem)
+		return edit_nomem(err, errlen);
+	int at;
+	config_setting_t *list = portal_owner(doc, address, &at);
+	if (!list)
 		return edit_fail(err, errlen, -ENOENT, "no portal %s", address);
-	config_setting_remove_elem(p, (unsigned)i);
+	config_setting_remove_elem(list, (unsigned)at);
 	return 0;
 }
 
-int config_edit_param_set(config_t *doc, const char *key, json_t *value, const char **group, char *err,
-			  size_t errlen)
+int config_edit_portal_group_add(config_t *doc, unsigned tag, char *err, size_t errlen)
+{
+	if (tag < 1 || tag > UINT16_MAX)
+		return edit_fail(err, errlen, -EINVAL, "a portal group tag is 1..65535, not %u", tag);
+	config_setting_t *groups = groups_get(doc);
+	if (!groups)
+		return edit_nomem(err, errlen);
+	if (group_find(groups, tag, NULL))
+		return edit_fail(err, errlen, -EEXIST, "portal group %u exists", tag);
+	config_setting_t *g = config_setting_add(groups, NULL, CONFIG_TYPE_GROUP);
+	if (!g || set_int(g, "tag", tag) < 0 || !config_setting_add(g, "portals", CONFIG_TYPE_ARRAY))
+		return edit_nomem(err, errlen);
+	return 0;
+}
+
+int config_edit_portal_group_delete(config_t *doc, unsigned tag, char *err, size_t errlen)
+{
+	config_setting_t *groups = groups_get(doc);
+	if (!groups)
+		return edit_nomem(err, errlen);
+	int at;
+	if (!group_find(groups, tag, &at))
+		return edit_fail(err, errlen, -ENOENT, "no portal group %u", tag);
+	config_setting_remove_elem(groups, (unsigned)at);
+	return 0;
+}
+
+int config_edit_target_groups(config_t *doc, const char *name, json_t *groups, char *err, size_t errlen)
+{
+	config_setting_t *t = target_find(doc, name, err, errlen);
+	if (!t)
+		return -ENOENT;
+	if (!json_is_array(groups))
+		return edit_fail(err, errlen, -EINVAL, "portal_groups: must be an array of tags");
+	if (config_setting_get_member(t, "portal_groups"))
+		config_setting_remove(t, "portal_groups");
+	/* [] is every group: the key's absence. */
+	if (json_array_size(groups) == 0)
+		return 0;
+	config_setting_t *a = config_setting_add(t, "portal_groups", CONFIG_TYPE_ARRAY);
+	size_t i;
+	json_t *v;
+	json_array_foreach(groups, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > UINT16_MAX)
+			return edit_fail(err, errlen, -EINVAL, "portal_groups: a tag is an integer 1..65535");
+		config_setting_t *e = a ? config_setting_add(a, NULL, CONFIG_TYPE_INT) : NULL;
+		if (!e || !config_setting_set_int(e, (int)json_integer_value(v)))
+			return edit_nomem(err, errlen);
+	}
+	return 0;
+}
+
+int config_edit_param_set(config_t *doc, const char *target, const char *key, json_t *value, const char **group,
+			  char *err, size_t errlen)
 {
 	/* A limit of iscsi/peer_limits.c's table goes to "limits"; every other
-	 * key to "iscsi", whose walker refuses one it does not know. */
+	 * key to "iscsi", whose walker refuses one it does not know. A target
+	 * has an iscsi group of its own, not limits. */
 	*group = iscsi_limit_find(key) ? "limits" : "iscsi";
+	if (target && strcmp(*group, "limits") == 0)
+		return edit_fail(err, errlen, -EINVAL, "limits.%s: applies to every target, not to one", key);
 	if (!json_is_integer(value) && !json_is_boolean(value))
 		return edit_fail(err, errlen, -EINVAL, "%s.%s: value must be an integer or a boolean", *group, key);
-	config_setting_t *g = member_or_add(config_root_setting(doc), *group, CONFIG_TYPE_GROUP);
+	config_setting_t *owner = config_root_setting(doc);
+	if (target && !(owner = target_find(doc, target, err, errlen)))
+		return -ENOENT;
+	config_setting_t *g = member_or_add(owner, *group, CONFIG_TYPE_GROUP);
 	if (!g)
 		return edit_fail(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
 	return set_json(g, key, value, err, errlen);

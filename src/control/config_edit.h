@@ -53,14 +53,26 @@ int config_edit_chap_mutual_set(config_t *doc, const char *target, const char *u
 int config_edit_chap_mutual_clear(config_t *doc, const char *target, char *err, size_t errlen);
 
 /* Portals: a document without a list stands for the default one, which
- * the first edit writes out. */
-int config_edit_portal_add(config_t *doc, const char *address, char *err, size_t errlen);
+ * the first edit writes out. group 0: the flat list, or the first group of
+ * a document with portal groups; another group (other than 1) rewrites a
+ * flat document as portal groups (its portals in group 1) first.
+ * -ENOENT: no such group. */
+int config_edit_portal_add(config_t *doc, const char *address, unsigned group, char *err, size_t errlen);
 int config_edit_portal_remove(config_t *doc, const char *address, char *err, size_t errlen);
+/* Portal groups (a flat document is rewritten as groups first): a new
+ * empty group with tag (1..65535; -EEXIST), or one removed with its
+ * portals (-ENOENT). */
+int config_edit_portal_group_add(config_t *doc, unsigned tag, char *err, size_t errlen);
+int config_edit_portal_group_delete(config_t *doc, unsigned tag, char *err, size_t errlen);
+/* The portal groups target is reached through: a JSON array of tags; []
+ * for every group. */
+int config_edit_target_groups(config_t *doc, const char *name, json_t *groups, char *err, size_t errlen);
 
 /* A key of the "iscsi" group (negotiation limits) or of the "limits"
  * group (what one peer may make lunard hold); value an integer or a
- * boolean. *group gets the group's name. */
-int config_edit_param_set(config_t *doc, const char *key, json_t *value, const char **group, char *err,
-			  size_t errlen);
+ * boolean. With target, the key goes to that target's own "iscsi" group
+ * (a limits key is refused: -EINVAL). *group gets the group's name. */
+int config_edit_param_set(config_t *doc, const char *target, const char *key, json_t *value, const char **group,
+			  char *err, size_t errlen);
 
 #endif

@@ -27,12 +27,16 @@
 /* After a failed registration, the next try. */
 #define ISNS_RETRY_S 5
 
-/* What to register: a copy of the configuration's targets and portals. */
+/* What to register: a copy of the configuration's targets and portals,
+ * each portal with its group's tag, and which target is reached through
+ * which portal (reach[t * nportals + p], from the target's groups). */
 struct isns_want {
 	char **targets;
 	size_t ntargets;
 	struct sockaddr_storage *portals;
+	uint16_t *tags;
 	size_t nportals;
+	bool *reach;
 };
 
 /* The client thread's view of the server: whether the last exchange
@@ -79,6 +83,8 @@ static void want_free(struct isns_want *w)
 		free(w->targets[i]);
 	free(w->targets);
 	free(w->portals);
+	free(w->tags);
+	free(w->reach);
 	free(w);
 }
 
@@ -89,7 +95,9 @@ static struct isns_want *want_from_config(const struct lunar_config *cfg)
 		return NULL;
 	w->targets = calloc(cfg->ntargets + 1, sizeof(*w->targets));
 	w->portals = calloc(cfg->nportals + 1, sizeof(*w->portals));
-	if (!w->targets || !w->portals) {
+	w->tags = calloc(cfg->nportals + 1, sizeof(*w->tags));
+	w->reach = calloc(cfg->ntargets * cfg->nportals + 1, sizeof(*w->reach));
+	if (!w->targets || !w->portals || !w->tags || !w->reach) {
 		want_free(w);
 		return NULL;
 	}
@@ -101,8 +109,13 @@ static struct isns_want *want_from_config(const struct lunar_config *cfg)
 		}
 		w->ntargets++;
 	}
-	for (size_t i = 0; i < cfg->nportals; i++)
-		memcpy(&w->portals[w->nportals++], &cfg->portals[i].addr, cfg->portals[i].addrlen);
+	for (size_t i = 0; i < cfg->nportals; i++) {
+		memcpy(&w->portals[i], &cfg->portals[i].addr, cfg->portals[i].addrlen);
+		w->tags[i] = cfg->portals[i].tag;
+		for (size_t t = 0; t < cfg->ntargets; t++)
+			w->reach[t * cfg->nportals + i] = config_target_in_group(cfg, &cfg->targets[t], w->tags[i]);
+	}
+	w->nportals = cfg->nportals;
 	return w;
 }
 
@@ -156,8 +169,9 @@ static long isns_register(isns_client_t *clnt, const struct isns_want *w)
 	isns_object_list_t objects = ISNS_OBJECT_LIST_INIT;
 	isns_object_t *entity = isns_create_entity(ISNS_ENTITY_PROTOCOL_ISCSI, isns.eid);
 	isns_object_t **portals = calloc(w->nportals + 1, sizeof(*portals));
+	size_t *from = calloc(w->nportals + 1, sizeof(*from)); /* each object's index in w->portals */
 	long period = -1;
-	if (!entity || !portals)
+	if (!entity || !portals || !from)
 		goto out;
 	size_t nportals = 0;
 	for (size_t i = 0; i < w->nportals; i++) {
@@ -172,6 +186,7 @@ static long isns_register(isns_client_t *clnt, const struct isns_want *w)
 		if (seen)
 			continue;
 		portals[nportals] = isns_create_portal(&pi, entity);
+		from[nportals] = i;
 		if (portals[nportals])
 			isns_object_list_append(&objects, portals[nportals++]);
 	}
@@ -180,8 +195,13 @@ static long isns_register(isns_client_t *clnt, const struct isns_want *w)
 		if (!node)
 			continue;
 		isns_object_list_append(&objects, node);
+		/* RFC 4171 §5.6.5.1: a PG object per (target, portal) the
+		 * target is reached through, with the portal's group tag. */
 		for (size_t p = 0; p < nportals; p++) {
-			isns_object_t *pg = isns_create_portal_group(portals[p], node, LUNAR_TPGT);
+			size_t i = from[p];
+			if (!w->reach[t * w->nportals + i])
+				continue;
+			isns_object_t *pg = isns_create_portal_group(portals[p], node, w->tags[i]);
 			if (pg) {
 				isns_object_list_append(&objects, pg);
 				isns_object_release(pg);
@@ -221,6 +241,7 @@ static long isns_register(isns_client_t *clnt, const struct isns_want *w)
 		isns_object_release(portals[i]);
 out:
 	free(portals);
+	free(from);
 	isns_object_list_destroy(&objects);
 	if (entity)
 		isns_object_release(entity);

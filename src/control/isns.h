@@ -1,7 +1,7 @@
 /* lunard's iSNS client (RFC 4171), through open-isns' libisns. When the
  * configuration has an isns group, lunard registers its network entity,
- * its portals and its targets (each with its portal group, tag
- * LUNAR_TPGT) with the server, refreshes the registration before the
+ * its portals and its targets (a portal group object for each target and
+ * each portal of the target's groups, with the group's tag) with the server, refreshes the registration before the
  * server's registration period runs out, and deregisters at shutdown.
  * It also reads, for every target, the discovery domains the target is
  * in (DevGetNext over DD objects with the target as source) and keeps

@@ -46,6 +46,17 @@ static const char *access_text(const struct config_target *t)
 	return t->open ? "open" : t->nacl ? "acl" : "closed";
 }
 
+/* The tags of the portal groups t is reached through. */
+static json_t *target_groups_json(const struct lunar_config *cfg, const struct config_target *t)
+{
+	uint16_t tags[CONFIG_MAX_PORTAL_GROUPS];
+	size_t n = config_target_groups(cfg, t, tags);
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_integer(tags[i]));
+	return a;
+}
+
 static void m_target_list(struct mgmt_call *call, json_t *params, void *ctx)
 {
 	const struct mgmt_env *env = ctx;
@@ -53,10 +64,11 @@ static void m_target_list(struct mgmt_call *call, json_t *params, void *ctx)
 	json_t *out = json_array();
 	for (size_t i = 0; out && i < cfg->ntargets; i++) {
 		const struct config_target *t = &cfg->targets[i];
-		json_array_append_new(out, json_pack("{s:s, s:s?, s:b, s:s, s:I, s:I, s:b}", "name", t->name,
+		json_array_append_new(out, json_pack("{s:s, s:s?, s:b, s:s, s:I, s:I, s:b, s:o, s:b}", "name", t->name,
 						     "alias", t->alias, "open", t->open, "access", access_text(t),
 						     "luns", (json_int_t)t->nluns, "acl", (json_int_t)t->nacl,
-						     "chap", t->chap.nusers > 0));
+						     "chap", t->chap.nusers > 0, "portal_groups",
+						     target_groups_json(cfg, t), "own_iscsi", t->own_limits));
 	}
 	mgmt_call_result(call, out);
 }
@@ -209,7 +221,27 @@ static void m_portal_list(struct mgmt_call *call, json_t *params, void *ctx)
 	const struct lunar_config *cfg = env->config();
 	json_t *out = json_array();
 	for (size_t i = 0; out && i < cfg->nportals; i++)
-		json_array_append_new(out, json_pack("{s:s}", "address", cfg->portals[i].text));
+		json_array_append_new(out, json_pack("{s:s, s:i}", "address", cfg->portals[i].text, "group",
+						     (int)cfg->portals[i].tag));
+	mgmt_call_result(call, out);
+}
+
+static void m_portal_group_list(struct mgmt_call *call, json_t *params, void *ctx)
+{
+	const struct mgmt_env *env = ctx;
+	const struct lunar_config *cfg = env->config();
+	json_t *out = json_array();
+	for (size_t g = 0; out && g < cfg->ngroups; g++) {
+		json_t *portals = json_array(), *targets = json_array();
+		for (size_t i = 0; portals && i < cfg->nportals; i++)
+			if (cfg->portals[i].tag == cfg->groups[g])
+				json_array_append_new(portals, json_string(cfg->portals[i].text));
+		for (size_t t = 0; targets && t < cfg->ntargets; t++)
+			if (config_target_in_group(cfg, &cfg->targets[t], cfg->groups[g]))
+				json_array_append_new(targets, json_string(cfg->targets[t].name));
+		json_array_append_new(out, json_pack("{s:i, s:o, s:o}", "tag", (int)cfg->groups[g], "portals",
+						     portals, "targets", targets));
+	}
 	mgmt_call_result(call, out);
 }
 
@@ -226,16 +258,23 @@ static void m_param_get(struct mgmt_call *call, json_t *params, void *ctx)
 {
 	const struct mgmt_env *env = ctx;
 	const struct lunar_config *cfg = env->config();
-	const char *key = NULL;
-	if (mgmt_param_string(call, params, "key", false, &key) < 0)
+	const char *key = NULL, *target = NULL;
+	if (mgmt_param_string(call, params, "key", false, &key) < 0 ||
+	    mgmt_param_string(call, params, "target", false, &target) < 0)
 		return;
+	const struct config_target *t = NULL;
+	if (target && !(t = target_or_fail(call, cfg, target)))
+		return;
+	/* A target's parameters are its own iscsi group over the global one;
+	 * the limits are lunard's. */
+	const struct iscsi_target_limits *iscsi = t ? &t->limits : &cfg->limits;
 	json_t *limits = json_object();
 	for (size_t i = 0; limits && i < ISCSI_LIMIT_NKEYS; i++) {
 		const struct iscsi_limit_key *k = &iscsi_limit_keys[i];
 		unsigned v = *(const unsigned *)((const char *)&cfg->peer_limits + k->offset);
 		json_object_set_new(limits, k->name, json_integer(v));
 	}
-	json_t *out = json_pack("{s:o, s:o}", "iscsi", iscsi_params_json(&cfg->limits), "limits", limits);
+	json_t *out = json_pack("{s:o, s:o}", "iscsi", iscsi_params_json(iscsi), "limits", limits);
 	if (!key || !out) {
 		mgmt_call_result(call, out);
 		return;
@@ -259,6 +298,7 @@ static const struct mgmt_method show_methods[] = {
 	{ "acl.list", m_acl_list },
 	{ "chap.list", m_chap_list },
 	{ "portal.list", m_portal_list },
+	{ "portal_group.list", m_portal_group_list },
 	{ "param.get", m_param_get },
 	{ "session.list", mgmt_session_list },
 	{ "stats.get", mgmt_stats_get },

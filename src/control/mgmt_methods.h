@@ -36,7 +36,7 @@ struct mgmt_lun_state {
 bool mgmt_lun_state(const char *target, uint16_t lun, struct mgmt_lun_state *st);
 
 /* mgmt_methods_edit.c: the methods that change the running configuration */
-#define MGMT_EDIT_NMETHODS 18
+#define MGMT_EDIT_NMETHODS 20
 extern const struct mgmt_method mgmt_edit_methods[MGMT_EDIT_NMETHODS];
 
 /* mgmt_sessions.c */

@@ -146,12 +146,20 @@ static void m_target_set(struct mgmt_call *call, json_t *params, void *ctx)
 				"param \"alias\": must be a string (\"\" removes it)");
 		return;
 	}
+	json_t *groups = json_object_get(params, "portal_groups");
+	if (groups && !json_is_array(groups)) {
+		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "portal_groups"),
+				"param \"portal_groups\": must be an array of tags ([] for every group)");
+		return;
+	}
 	config_t doc;
 	char err[512];
 	if (!doc_open(call, &doc))
 		return;
 	int ret = config_edit_target_set(&doc, name, alias ? json_string_value(alias) : NULL, flag_param(params, "open"),
 					 err, sizeof(err));
+	if (ret == 0 && groups)
+		ret = config_edit_target_groups(&doc, name, groups, err, sizeof(err));
 	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
 }
 
@@ -334,13 +342,59 @@ static void m_chap_mutual_clear(struct mgmt_call *call, json_t *params, void *ct
 static void m_portal_add(struct mgmt_call *call, json_t *params, void *ctx)
 {
 	const char *address;
-	if (mgmt_param_string(call, params, "address", true, &address) < 0)
+	unsigned long long group = 0;
+	if (mgmt_param_string(call, params, "address", true, &address) < 0 ||
+	    mgmt_param_uint(call, params, "group", false, UINT16_MAX, &group) < 0)
 		return;
 	config_t doc;
 	char err[512];
 	if (!doc_open(call, &doc))
 		return;
-	int ret = config_edit_portal_add(&doc, address, err, sizeof(err));
+	int ret = config_edit_portal_add(&doc, address, (unsigned)group, err, sizeof(err));
+	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+}
+
+static void m_portal_group_create(struct mgmt_call *call, json_t *params, void *ctx)
+{
+	unsigned long long tag;
+	json_t *portals = json_object_get(params, "portals");
+	if (mgmt_param_uint(call, params, "tag", true, UINT16_MAX, &tag) < 0)
+		return;
+	if (portals && !json_is_array(portals)) {
+		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "portals"),
+				"param \"portals\": must be an array of addresses");
+		return;
+	}
+	config_t doc;
+	char err[512];
+	if (!doc_open(call, &doc))
+		return;
+	int ret = config_edit_portal_group_add(&doc, (unsigned)tag, err, sizeof(err));
+	size_t i;
+	json_t *v;
+	json_array_foreach(portals, i, v) {
+		if (ret < 0)
+			break;
+		if (!json_is_string(v)) {
+			snprintf(err, sizeof(err), "portals: must be addresses \"addr:port\"");
+			ret = -EINVAL;
+			break;
+		}
+		ret = config_edit_portal_add(&doc, json_string_value(v), (unsigned)tag, err, sizeof(err));
+	}
+	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+}
+
+static void m_portal_group_delete(struct mgmt_call *call, json_t *params, void *ctx)
+{
+	unsigned long long tag;
+	if (mgmt_param_uint(call, params, "tag", true, UINT16_MAX, &tag) < 0)
+		return;
+	config_t doc;
+	char err[512];
+	if (!doc_open(call, &doc))
+		return;
+	int ret = config_edit_portal_group_delete(&doc, (unsigned)tag, err, sizeof(err));
 	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
 }
 
@@ -364,12 +418,6 @@ static void m_param_set(struct mgmt_call *call, json_t *params, void *ctx)
 	if (mgmt_param_string(call, params, "key", true, &key) < 0 ||
 	    mgmt_param_string(call, params, "target", false, &target) < 0)
 		return;
-	/* docs/CONFIG.md: the iscsi and limits groups are lunard-wide. */
-	if (target) {
-		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "target"),
-				"parameters are set for every target; lunard has no per-target ones");
-		return;
-	}
 	if (!value) {
 		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "value"),
 				"param \"value\": required");
@@ -379,7 +427,7 @@ static void m_param_set(struct mgmt_call *call, json_t *params, void *ctx)
 	char err[512];
 	if (!doc_open(call, &doc))
 		return;
-	int ret = config_edit_param_set(&doc, key, value, &group, err, sizeof(err));
+	int ret = config_edit_param_set(&doc, target, key, value, &group, err, sizeof(err));
 	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
 }
 
@@ -429,6 +477,8 @@ const struct mgmt_method mgmt_edit_methods[MGMT_EDIT_NMETHODS] = {
 	{ "chap.mutual.clear", m_chap_mutual_clear },
 	{ "portal.add", m_portal_add },
 	{ "portal.remove", m_portal_remove },
+	{ "portal_group.create", m_portal_group_create },
+	{ "portal_group.delete", m_portal_group_delete },
 	{ "param.set", m_param_set },
 	{ "config.export", m_config_export },
 	{ "config.import", m_config_import },

@@ -118,12 +118,48 @@ static const struct config_target *target_find(const struct lunar_config *cfg, c
 	return NULL;
 }
 
-static bool portal_in(const struct lunar_config *cfg, const struct config_portal *p)
+static const struct config_portal *portal_find(const struct lunar_config *cfg, const struct config_portal *p)
 {
 	for (size_t i = 0; i < cfg->nportals; i++)
 		if (cfg->portals[i].addrlen == p->addrlen && memcmp(&cfg->portals[i].addr, &p->addr, p->addrlen) == 0)
+			return &cfg->portals[i];
+	return NULL;
+}
+
+static bool portal_in(const struct lunar_config *cfg, const struct config_portal *p)
+{
+	return portal_find(cfg, p) != NULL;
+}
+
+static bool group_in(const struct lunar_config *cfg, uint16_t tag)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		if (cfg->groups[i] == tag)
 			return true;
 	return false;
+}
+
+/* The groups a target names (not the effective ones: a group added or
+ * removed is a change of its own). */
+static bool target_groups_same(const struct config_target *a, const struct config_target *b)
+{
+	if ((a->portal_groups == NULL) != (b->portal_groups == NULL) || a->nportal_groups != b->nportal_groups)
+		return false;
+	for (size_t i = 0; i < a->nportal_groups; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->nportal_groups && !found; j++)
+			found = a->portal_groups[i] == b->portal_groups[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool iscsi_params_same(const struct iscsi_target_limits *a, const struct iscsi_target_limits *b);
+
+static bool target_params_same(const struct config_target *a, const struct config_target *b)
+{
+	return a->own_limits == b->own_limits && (!a->own_limits || iscsi_params_same(&a->limits, &b->limits));
 }
 
 static bool iscsi_params_same(const struct iscsi_target_limits *a, const struct iscsi_target_limits *b)
@@ -228,6 +264,10 @@ static int diff_targets(struct diff *d, enum diff_pass pass)
 		}
 		if (pass == PASS_CHANGE && !access_same(&d->old->targets[i], b))
 			ret = diff_push(d, change(RECONFIG_TARGET_ACCESS, i, j));
+		if (ret == 0 && pass == PASS_CHANGE && !target_groups_same(&d->old->targets[i], b))
+			ret = diff_push(d, change(RECONFIG_TARGET_GROUPS, i, j));
+		if (ret == 0 && pass == PASS_CHANGE && !target_params_same(&d->old->targets[i], b))
+			ret = diff_push(d, change(RECONFIG_TARGET_PARAMS, i, j));
 		if (ret == 0)
 			ret = diff_luns(d, i, j, pass);
 	}
@@ -247,6 +287,25 @@ static int diff_portals(struct diff *d, enum diff_pass pass)
 	int ret = 0;
 	for (size_t i = 0; pass != PASS_CHANGE && i < from->nportals && ret == 0; i++) {
 		if (portal_in(to, &from->portals[i]))
+			continue;
+		struct reconfig_change c = change(kind, RECONFIG_NONE, RECONFIG_NONE);
+		c.portal = i;
+		ret = diff_push(d, c);
+	}
+	/* A portal that stays but changes group keeps listening: the group
+	 * is looked up at each login. */
+	for (size_t i = 0; pass == PASS_CHANGE && i < d->new->nportals && ret == 0; i++) {
+		const struct config_portal *p = &d->new->portals[i];
+		const struct config_portal *was = portal_find(d->old, p);
+		if (!was || was->tag == p->tag)
+			continue;
+		struct reconfig_change c = change(RECONFIG_PORTAL_MOVE, RECONFIG_NONE, RECONFIG_NONE);
+		c.portal = i;
+		ret = diff_push(d, c);
+	}
+	kind = pass == PASS_REMOVE ? RECONFIG_GROUP_REMOVE : RECONFIG_GROUP_ADD;
+	for (size_t i = 0; pass != PASS_CHANGE && i < from->ngroups && ret == 0; i++) {
+		if (group_in(to, from->groups[i]))
 			continue;
 		struct reconfig_change c = change(kind, RECONFIG_NONE, RECONFIG_NONE);
 		c.portal = i;
@@ -348,6 +407,22 @@ void reconfig_describe(const struct reconfig_change *c, const struct lunar_confi
 		break;
 	case RECONFIG_PORTAL_REMOVE:
 		snprintf(buf, len, "closed portal %s", old->portals[c->portal].text);
+		break;
+	case RECONFIG_PORTAL_MOVE:
+		snprintf(buf, len, "moved portal %s to portal group %u: applies to new logins",
+			 new->portals[c->portal].text, new->portals[c->portal].tag);
+		break;
+	case RECONFIG_GROUP_ADD:
+		snprintf(buf, len, "added portal group %u", new->groups[c->portal]);
+		break;
+	case RECONFIG_GROUP_REMOVE:
+		snprintf(buf, len, "removed portal group %u", old->groups[c->portal]);
+		break;
+	case RECONFIG_TARGET_GROUPS:
+		snprintf(buf, len, "changed the portal groups of target %s: apply to new logins", nt->name);
+		break;
+	case RECONFIG_TARGET_PARAMS:
+		snprintf(buf, len, "changed the iscsi parameters of target %s: apply to new logins", nt->name);
 		break;
 	case RECONFIG_DISCOVERY_CHAP:
 		snprintf(buf, len, "changed discovery CHAP: applies to new discovery logins");

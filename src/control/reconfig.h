@@ -4,7 +4,9 @@
  * applies the changes.
  *
  * What applies live, and to whom (docs/CONFIG.md "Reloading"):
- * - targets, LUNs, portals: at once;
+ * - targets, LUNs, portals and portal groups: at once (a target's
+ *   portal groups and per-target iscsi group: new logins; its sessions
+ *   through a group it is no longer reached through are ended);
  * - a target's alias, open, acl and chap, discovery CHAP, the iscsi group
  *   and the login limits: to logins from then on; sessions already logged
  *   in keep what they negotiated and the LUN view they got, except that
@@ -29,6 +31,11 @@ enum reconfig_kind {
 	RECONFIG_LUN_REPLACE,     /* another store key changed: removed, then added */
 	RECONFIG_PORTAL_ADD,      /* new->portals[portal] */
 	RECONFIG_PORTAL_REMOVE,   /* old->portals[portal] */
+	RECONFIG_PORTAL_MOVE,     /* new->portals[portal] is in another group now */
+	RECONFIG_GROUP_ADD,       /* new->groups[portal] */
+	RECONFIG_GROUP_REMOVE,    /* old->groups[portal] */
+	RECONFIG_TARGET_GROUPS,   /* a target's portal_groups: new logins; sessions through a group it left end */
+	RECONFIG_TARGET_PARAMS,   /* a target's own iscsi group: new logins */
 	RECONFIG_DISCOVERY_CHAP,
 	RECONFIG_ISCSI_PARAMS,    /* the iscsi group: new logins */
 	RECONFIG_LOGIN_LIMITS,    /* limits read at login: new logins */
@@ -41,7 +48,7 @@ struct reconfig_change {
 	enum reconfig_kind kind;
 	size_t old_target, new_target; /* indices, or RECONFIG_NONE */
 	size_t old_lun, new_lun;       /* indices in the targets' luns */
-	size_t portal;
+	size_t portal;                 /* index in portals, or in groups */
 	const char *setting;           /* RECONFIG_AT_RESTART: its key */
 };
 

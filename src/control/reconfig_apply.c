@@ -97,7 +97,13 @@ static int step_do(struct reconfig_applied *a, struct step *s)
 	case RECONFIG_ISCSI_PARAMS:
 	case RECONFIG_LOGIN_LIMITS:
 	case RECONFIG_AT_RESTART:
-		/* Swapped all at once at commit. */
+	case RECONFIG_PORTAL_MOVE:
+	case RECONFIG_GROUP_ADD:
+	case RECONFIG_GROUP_REMOVE:
+	case RECONFIG_TARGET_GROUPS:
+	case RECONFIG_TARGET_PARAMS:
+		/* Swapped all at once at commit (running.c ends the sessions
+		 * through groups their target left). */
 		return 0;
 	}
 	return 0;
@@ -136,6 +142,11 @@ static void step_undo(struct reconfig_applied *a, struct step *s)
 		break;
 	case RECONFIG_LUN_GROW:
 		/* A LUN never shrinks: it stays grown. */
+	case RECONFIG_PORTAL_MOVE:
+	case RECONFIG_GROUP_ADD:
+	case RECONFIG_GROUP_REMOVE:
+	case RECONFIG_TARGET_GROUPS:
+	case RECONFIG_TARGET_PARAMS:
 	case RECONFIG_DISCOVERY_CHAP:
 	case RECONFIG_TARGET_ACCESS:
 	case RECONFIG_ISCSI_PARAMS:

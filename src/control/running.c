@@ -311,6 +311,8 @@ static int apply(struct lunar_config *cfg, config_t *doc, const char *text, bool
 		for (size_t i = 0; run.loop && i < plan.n; i++)
 			if (plan.changes[i].kind == RECONFIG_TARGET_ACCESS)
 				targets_end_unlisted(run.cfg->targets[plan.changes[i].new_target].name);
+		if (run.loop && plan.n > 0)
+			targets_end_outside_groups();
 	}
 	reconfig_plan_free(&plan);
 	return ret;

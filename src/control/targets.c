@@ -14,6 +14,7 @@
 
 #include "control/acl.h"
 #include "iscsi/sendtargets.h"
+#include "scsi/tpg.h"
 #include "util/addr.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -100,6 +101,15 @@ static int target_serve_lun(struct lunar_target *t, const struct config_lun *cl)
 	return ret < 0 ? ret : target_publish_lu(t, lu);
 }
 
+/* Each portal group the target is reached through is one of its SCSI
+ * target ports (tpg.c). */
+static void target_set_ports(struct lunar_target *t)
+{
+	uint16_t tags[CONFIG_MAX_PORTAL_GROUPS];
+	size_t n = config_target_groups(config, t->config, tags);
+	scsi_target_set_ports(&t->scsi, tags, (unsigned)n);
+}
+
 static struct lunar_target *target_build(const struct config_target *ct)
 {
 	struct lunar_target *t = calloc(1, sizeof(*t));
@@ -109,7 +119,7 @@ static struct lunar_target *target_build(const struct config_target *ct)
 	t->scsi.name = strdup(ct->name);
 	t->alias = ct->alias ? strdup(ct->alias) : NULL;
 	t->config = ct;
-	t->scsi.rel_port = 1;
+	t->scsi.rel_port = LUNAR_TPGT;
 	t->scsi.tpg = LUNAR_TPGT;
 	if (!t->scsi.name || (ct->alias && !t->alias) || scsi_target_init(&t->scsi) < 0) {
 		free(t->scsi.name);
@@ -117,6 +127,7 @@ static struct lunar_target *target_build(const struct config_target *ct)
 		free(t);
 		return NULL;
 	}
+	target_set_ports(t);
 	return t;
 }
 
@@ -314,6 +325,7 @@ struct target_end_job {
 	struct loop *loop;
 	char **names;    /* the initiators whose sessions end; NULL: all */
 	size_t nnames;
+	bool outside_groups; /* only sessions through a portal group the target left */
 };
 
 /* The iSCSI initiator name of a nexus: its initiator port name up to
@@ -325,10 +337,24 @@ static void nexus_initiator_name(const struct scsi_nexus *n, char *out, size_t l
 	snprintf(out, len, "%.*s", (int)l, n->initiator_port);
 }
 
+/* Under target->lock. A target given no ports (a configuration built
+ * without groups) has every nexus's. */
+static bool target_has_port(const struct scsi_target *st, uint16_t rel_port)
+{
+	if (st->nports == 0)
+		return true;
+	for (unsigned i = 0; i < st->nports; i++)
+		if (st->ports[i] == rel_port)
+			return true;
+	return false;
+}
+
 static bool end_job_covers(const struct target_end_job *job, const struct scsi_nexus *n)
 {
 	if (n->loop != job->loop)
 		return false;
+	if (job->outside_groups)
+		return !target_has_port(&job->target->scsi, n->rel_port);
 	if (!job->names)
 		return true;
 	char name[sizeof(n->initiator_port)];
@@ -377,15 +403,17 @@ static void target_end_here(struct loop_msg *msg)
 }
 
 /* Posts a job ending t's sessions (of the initiators in names, each
- * copied; NULL: all) to every data-plane loop. */
-static void target_end_sessions(struct lunar_target *t, char *const *names, size_t nnames)
+ * copied; NULL: all; with outside_groups, those through a port t no
+ * longer has) to every data-plane loop. */
+static void target_end_sessions(struct lunar_target *t, char *const *names, size_t nnames, bool outside_groups)
 {
 	for (unsigned i = 0; i < nreaders; i++) {
 		struct target_end_job *job = calloc(1, sizeof(*job));
 		bool ok = job != NULL;
 		if (ok) {
 			atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
-			*job = (struct target_end_job){ .msg.fn = target_end_here, .target = t, .loop = readers[i] };
+			*job = (struct target_end_job){ .msg.fn = target_end_here, .target = t, .loop = readers[i],
+							 .outside_groups = outside_groups };
 		}
 		if (ok && names) {
 			job->names = calloc(nnames, sizeof(*job->names));
@@ -416,7 +444,7 @@ void targets_retire(struct lunar_target *t, bool end_sessions)
 	}
 	t->config = &target_gone_config;
 	if (end_sessions)
-		target_end_sessions(t, NULL, 0);
+		target_end_sessions(t, NULL, 0, false);
 	log_info("target %s: removed", t->scsi.name);
 	targets_put(t);
 }
@@ -448,11 +476,28 @@ void targets_end_unlisted(const char *name)
 	else if (n) {
 		for (size_t i = 0; i < n; i++)
 			log_info("target %s: initiator %s is no longer allowed: ending its sessions", name, names[i]);
-		target_end_sessions(t, names, n);
+		target_end_sessions(t, names, n, false);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+void targets_end_outside_groups(void)
+{
+	for (size_t i = 0; i < ntargets; i++) {
+		struct lunar_target *t = targets[i];
+		unsigned n = 0;
+		pthread_mutex_lock(&t->scsi.lock);
+		for (struct scsi_nexus *x = t->scsi.nexuses; x; x = x->next)
+			n += !target_has_port(&t->scsi, x->rel_port);
+		pthread_mutex_unlock(&t->scsi.lock);
+		if (n) {
+			log_info("target %s: ending %u session%s through portal groups it is no longer reached through",
+				 t->scsi.name, n, n == 1 ? "" : "s");
+			target_end_sessions(t, NULL, 0, true);
+		}
+	}
 }
 
 unsigned targets_sessions(const char *name)
@@ -572,6 +617,8 @@ void targets_reconfigure(const struct lunar_config *cfg)
 		}
 	}
 	pthread_mutex_unlock(&registry_lock);
+	for (size_t i = 0; i < ntargets; i++)
+		target_set_ports(targets[i]);
 	for (size_t i = 0; i < ntargets; i++) {
 		struct lunar_target *t = targets[i];
 		const char *alias = t->config->alias;
@@ -605,6 +652,52 @@ struct scsi_target *targets_scsi(void *target)
 const char *targets_alias(void *target)
 {
 	return ((struct lunar_target *)target)->alias;
+}
+
+static bool addr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+		      sizeof(struct in6_addr)) == 0;
+}
+
+static bool addr_is_wildcard(const struct sockaddr_storage *ss);
+
+uint16_t targets_portal_tag(const struct sockaddr_storage *local)
+{
+	/* Linux lets a wildcard and a specific address share a port only
+	 * with SO_REUSEPORT, which portals do not set: one of them matches. */
+	uint16_t port = addr_port((const struct sockaddr *)local);
+	uint16_t wildcard = 0;
+	for (size_t i = 0; i < config->nportals; i++) {
+		const struct config_portal *p = &config->portals[i];
+		if (addr_is_wildcard(&p->addr)) {
+			if (p->addr.ss_family == local->ss_family && addr_port((const struct sockaddr *)&p->addr) == port)
+				wildcard = p->tag;
+			continue;
+		}
+		if (addr_port((const struct sockaddr *)&p->addr) == port && addr_same_host(&p->addr, local))
+			return p->tag;
+	}
+	return wildcard;
+}
+
+bool targets_on_portal(void *target, uint16_t tag)
+{
+	const struct lunar_target *t = target;
+	return tag && config_target_in_group(config, t->config, tag);
+}
+
+bool targets_limits(const char *name, struct iscsi_target_limits *out)
+{
+	const struct lunar_target *t = targets_lookup(name);
+	if (!t || !t->config->own_limits)
+		return false;
+	*out = t->config->limits;
+	return true;
 }
 
 bool targets_authorize(void *target, const char *initiator_name, const char *chap_user)
@@ -646,7 +739,7 @@ struct portal_list {
 	size_t n;
 };
 
-static void portal_list_add(struct portal_list *pl, const struct sockaddr *sa, uint16_t port)
+static void portal_list_add(struct portal_list *pl, const struct sockaddr *sa, uint16_t port, uint16_t tag)
 {
 	if (pl->n == MAX_ST_PORTALS)
 		return;
@@ -656,7 +749,7 @@ static void portal_list_add(struct portal_list *pl, const struct sockaddr *sa, u
 		return;
 	char *out = pl->text[pl->n];
 	addr_format(sa, port, out, sizeof(pl->text[0]));
-	pl->portals[pl->n] = (struct iscsi_st_portal){ .addr = out, .tpgt = LUNAR_TPGT };
+	pl->portals[pl->n] = (struct iscsi_st_portal){ .addr = out, .tpgt = tag };
 	pl->n++;
 }
 
@@ -674,7 +767,7 @@ static void portal_list_build(struct portal_list *pl)
 		const struct sockaddr_storage *ss = &config->portals[i].addr;
 		uint16_t port = addr_port((const struct sockaddr *)ss);
 		if (!addr_is_wildcard(ss)) {
-			portal_list_add(pl, (const struct sockaddr *)ss, port);
+			portal_list_add(pl, (const struct sockaddr *)ss, port, config->portals[i].tag);
 			continue;
 		}
 		if (!ifs && getifaddrs(&ifs) < 0) {
@@ -683,7 +776,7 @@ static void portal_list_build(struct portal_list *pl)
 		}
 		for (struct ifaddrs *ifa = ifs; ifa; ifa = ifa->ifa_next)
 			if (ifa->ifa_addr && ifa->ifa_addr->sa_family == ss->ss_family)
-				portal_list_add(pl, ifa->ifa_addr, port);
+				portal_list_add(pl, ifa->ifa_addr, port, config->portals[i].tag);
 	}
 	if (ifs)
 		freeifaddrs(ifs);
@@ -702,18 +795,27 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 	struct portal_list *pl = calloc(1, sizeof(*pl));
 	int ret = -ENOMEM;
 	pthread_mutex_lock(&registry_lock);
-	struct iscsi_st_target *st = calloc(ntargets ? ntargets : 1, sizeof(*st));
-	if (pl && st) {
+	size_t n = ntargets ? ntargets : 1;
+	struct iscsi_st_target *st = calloc(n, sizeof(*st));
+	/* each target's portals: those of its portal groups */
+	struct iscsi_st_portal *mine = calloc(n * MAX_ST_PORTALS, sizeof(*mine));
+	if (pl && st && mine) {
 		portal_list_build(pl);
 		/* Discovery has not authenticated for any target: what counts
 		 * is whether the name could log in at all. */
 		size_t nst = 0;
-		for (size_t i = 0; i < ntargets; i++)
-			if (acl_lists(targets[i]->config, initiator_name) &&
-			    (!sendtargets_filter || sendtargets_filter(targets[i]->scsi.name, initiator_name)))
-				st[nst++] = (struct iscsi_st_target){
-					.name = targets[i]->scsi.name, .portals = pl->portals, .nportals = pl->n,
-				};
+		for (size_t i = 0; i < ntargets; i++) {
+			const struct lunar_target *t = targets[i];
+			if (!acl_lists(t->config, initiator_name) ||
+			    (sendtargets_filter && !sendtargets_filter(t->scsi.name, initiator_name)))
+				continue;
+			struct iscsi_st_portal *own = &mine[nst * MAX_ST_PORTALS];
+			size_t nown = 0;
+			for (size_t p = 0; p < pl->n; p++)
+				if (config_target_in_group(config, t->config, pl->portals[p].tpgt))
+					own[nown++] = pl->portals[p];
+			st[nst++] = (struct iscsi_st_target){ .name = t->scsi.name, .portals = own, .nportals = nown };
+		}
 		size_t len = 0;
 		ret = iscsi_sendtargets_build(value, session_target == NULL, session_target, st,
 					      nst, (uint8_t *)out, cap, &len);
@@ -724,5 +826,6 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 	pthread_mutex_unlock(&registry_lock);
 	free(pl);
 	free(st);
+	free(mine);
 	return ret;
 }

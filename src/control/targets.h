@@ -24,8 +24,9 @@
 #include "scsi/scsi.h"
 #include "util/loop.h"
 
-/* The one portal group every portal belongs to, for now. */
-#define LUNAR_TPGT 1
+/* The portal group of a portal the configuration puts in none (portals =
+ * [ ... ], --listen), and the port of a target's nexus made without one. */
+#define LUNAR_TPGT CONFIG_DEFAULT_PORTAL_GROUP
 
 struct lunar_target {
 	struct scsi_target scsi; /* owns the LUs, which own their stores */
@@ -84,6 +85,9 @@ void targets_retire(struct lunar_target *t, bool end_sessions);
  * target may end a session at any time; they would be refused at their
  * next login). Sessions still allowed keep the LUN view they have. */
 void targets_end_unlisted(const char *name);
+/* After targets_reconfigure: ends every session that logged in through a
+ * portal group its target is no longer reached through. */
+void targets_end_outside_groups(void);
 /* I_T nexuses (logged-in sessions) of the target called name. */
 unsigned targets_sessions(const char *name);
 /* targets_remove_lun that hands back the LU with a reference, so that
@@ -117,6 +121,12 @@ void *targets_find(const char *name);
 void targets_release(void *target);
 struct scsi_target *targets_scsi(void *target);
 const char *targets_alias(void *target);
+/* Login (iscsi_host): the portal group of the portal a connection's
+ * local address belongs to (0: none now); whether target is reached
+ * through group tag; the target's own iSCSI limits, when it has some. */
+uint16_t targets_portal_tag(const struct sockaddr_storage *local);
+bool targets_on_portal(void *target, uint16_t tag);
+bool targets_limits(const char *name, struct iscsi_target_limits *out);
 /* Login: may initiator_name, authenticated as chap_user ("" without
  * CHAP), use target? Logs a refusal. */
 bool targets_authorize(void *target, const char *initiator_name, const char *chap_user);

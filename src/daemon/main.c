@@ -552,6 +552,9 @@ static struct iscsi_host host = {
 	.lun_view = targets_lun_view,
 	.pick_dataplane = dataplane_pick,
 	.tpgt = LUNAR_TPGT,
+	.portal_tag = targets_portal_tag,
+	.target_on_portal = targets_on_portal,
+	.target_limits = targets_limits,
 	.cmd_window = CMD_WINDOW,
 };
 

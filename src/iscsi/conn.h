@@ -71,6 +71,15 @@ struct iscsi_host {
 	struct loop *(*pick_dataplane)(void);
 	struct iscsi_target_limits limits;
 	uint16_t tpgt;
+	/* Portal groups (RFC 7143 §4.2.1), on the control thread at login;
+	 * NULL: every portal is in group tpgt and serves every target. The
+	 * tag of the portal whose socket has address local (0: none now). */
+	uint16_t (*portal_tag)(const struct sockaddr_storage *local);
+	/* Whether target is reached through portal group tag. */
+	bool (*target_on_portal)(void *target, uint16_t tag);
+	/* The limits logins to the target called name offer, when it has its
+	 * own (else false: limits above). */
+	bool (*target_limits)(const char *name, struct iscsi_target_limits *out);
 	uint32_t cmd_window;
 	struct iscsi_login_limits login_limits;
 	struct iscsi_conn_limits conn_limits;

@@ -45,6 +45,18 @@ static const char *env_target_alias(void *ctx, void *target)
 	return conn->host->target_alias(target);
 }
 
+static bool env_target_here(void *ctx, void *target)
+{
+	struct iscsi_conn *conn = ctx;
+	return conn->host->target_on_portal(target, conn->login_env.tpgt);
+}
+
+static bool env_target_limits(void *ctx, const char *name, struct iscsi_target_limits *out)
+{
+	struct iscsi_conn *conn = ctx;
+	return conn->host->target_limits(name, out);
+}
+
 static uint16_t env_bind_session(void *ctx, struct iscsi_login *lg, uint16_t *tsih)
 {
 	return iscsi_session_bind(ctx, lg, tsih);
@@ -330,7 +342,11 @@ int iscsi_conn_login_init(struct iscsi_conn *conn)
 	env->bind_session = env_bind_session;
 	env->access = &conn->host->access;
 	env->limits = conn->host->limits;
-	env->tpgt = conn->host->tpgt;
+	env->tpgt = conn->host->portal_tag ? conn->host->portal_tag(&conn->local) : conn->host->tpgt;
+	if (conn->host->target_on_portal)
+		env->target_here = env_target_here;
+	if (conn->host->target_limits)
+		env->target_limits = env_target_limits;
 	env->cmd_window = conn->host->cmd_window;
 	if (iscsi_login_init(&conn->login, env) < 0)
 		return -1;

@@ -46,6 +46,7 @@ struct iscsi_login_priv {
 	bool finished;           /* a final or a reject response was built */
 	bool identified;         /* names checked and the target found */
 	bool identity_declared;  /* TargetPortalGroupTag and TargetAlias sent */
+	struct iscsi_target_limits target_limits; /* the target's own, when neg.limits points here */
 	uint8_t version_max, version_min;
 	/* authentication */
 	enum login_auth auth;
@@ -213,6 +214,11 @@ static uint16_t login_identify(struct iscsi_login *lg)
 			return ISCSI_LOGIN_MISSING_PARAMETER;
 		lg->target = env->find_target(env->ctx, lg->target_name);
 		if (!lg->target)
+			return ISCSI_LOGIN_TARGET_NOT_FOUND;
+		/* RFC 7143 §11.13.5 0203: "the requested iSCSI Target Name
+		 * does not exist at this address": the target is served only
+		 * through the portals of its portal groups. */
+		if (env->target_here && !env->target_here(env->ctx, lg->target))
 			return ISCSI_LOGIN_TARGET_NOT_FOUND;
 	}
 	pv->identified = true;
@@ -482,6 +488,27 @@ static uint16_t login_authenticate(struct iscsi_login *lg, const struct iscsi_hd
 	return ISCSI_LOGIN_SUCCESS;
 }
 
+/* A target may offer limits of its own. The first request names it
+ * (RFC 7143 §6.3: TargetName in the first Login Request of a Normal
+ * session), and may already carry operational keys, so its limits are
+ * chosen before any key is answered. Discovery keeps the global ones. */
+static void login_choose_limits(struct iscsi_login *lg, const struct iscsi_text_pair *pairs, size_t npairs)
+{
+	const struct iscsi_login_env *env = lg->env;
+	struct iscsi_login_priv *pv = lg->priv;
+	const char *target = NULL;
+	if (!env->target_limits)
+		return;
+	for (size_t i = 0; i < npairs; i++) {
+		if (iscsi_text_key_is(&pairs[i], "SessionType") && strcmp(pairs[i].value, "Discovery") == 0)
+			return;
+		if (iscsi_text_key_is(&pairs[i], "TargetName"))
+			target = pairs[i].value;
+	}
+	if (target && env->target_limits(env->ctx, target, &pv->target_limits))
+		pv->neg.limits = &pv->target_limits;
+}
+
 /* Answers one complete request text (all its C=1 parts) into rsp_text. */
 static uint16_t login_answer(struct iscsi_login *lg, const struct iscsi_hdr *req)
 {
@@ -495,6 +522,8 @@ static uint16_t login_answer(struct iscsi_login *lg, const struct iscsi_hdr *req
 			     LOGIN_PAIRS_MAX, &npairs) != ISCSI_TEXT_OK)
 		return ISCSI_LOGIN_INITIATOR_ERROR;
 	npairs = login_take_chap_keys(pv, pv->pairs, npairs);
+	if (!pv->identity_declared)
+		login_choose_limits(lg, pv->pairs, npairs);
 	st = iscsi_neg_answer(&pv->neg, lg->stage, pv->pairs, npairs, &out);
 	if (st == ISCSI_LOGIN_AUTH_FAILED)
 		return login_auth_fail(lg, "no AuthMethod offered that the target accepts");

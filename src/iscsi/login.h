@@ -24,6 +24,13 @@ struct iscsi_login_env {
 	 * handle may hold a reference: whoever ends the login without binding
 	 * a session (which takes lg->target over) releases it. */
 	void *(*find_target)(void *ctx, const char *target_name);
+	/* Optional: whether target is reached through this connection's
+	 * portal group (tpgt); no: 0203, the target is not at this address. */
+	bool (*target_here)(void *ctx, void *target);
+	/* Optional: the limits logins to the target called target_name
+	 * offer when it has its own, copied to *out (false: limits below).
+	 * Asked at the first request, before its keys are answered. */
+	bool (*target_limits)(void *ctx, const char *target_name, struct iscsi_target_limits *out);
 	/* Target's alias (may be NULL) for the TargetAlias key. */
 	const char *(*target_alias)(void *ctx, void *target);
 	/* Called once, just before the final response of a successful login

@@ -103,23 +103,26 @@ static void format_initiator_port(char *out, size_t cap, const char *name, const
 /* Is old the live normal session a new one for target, isid and name
  * reinstates (RFC 7143 §6.3.5: same initiator name, ISID and target)?
  * Under table_lock. */
-static bool session_same_nexus(const struct iscsi_session *old, const void *target,
+/* RFC 7143 §4.4.3: a session is named by the initiator, the target and
+ * its SSID (ISID and TPGT): the same ISID through another portal group is
+ * another session, and another I_T nexus. */
+static bool session_same_nexus(const struct iscsi_session *old, const void *target, uint16_t tpgt,
 			       const uint8_t isid[6], const char *initiator_name)
 {
-	return !old->discovery && old->target == target && memcmp(old->isid, isid, sizeof(old->isid)) == 0 &&
-	       strcmp(old->initiator_name, initiator_name) == 0;
+	return !old->discovery && old->target == target && old->nexus.rel_port == tpgt &&
+	       memcmp(old->isid, isid, sizeof(old->isid)) == 0 && strcmp(old->initiator_name, initiator_name) == 0;
 }
 
 /* Only whoever proved the old session's credentials may end it: a login
  * that authenticated as another CHAP user (or without CHAP, against a
  * session that used it) is refused. RFC 7143 §11.13.5: 0202 is for an
  * initiator that authenticated but is not allowed what it asks for. */
-static bool session_may_reinstate(const struct iscsi_login *lg)
+static bool session_may_reinstate(const struct iscsi_login *lg, uint16_t tpgt)
 {
 	bool ok = true;
 	pthread_mutex_lock(&table_lock);
 	for (const struct iscsi_session *old = table; old; old = old->next) {
-		if (session_same_nexus(old, lg->target, lg->isid, lg->initiator_name) &&
+		if (session_same_nexus(old, lg->target, tpgt, lg->isid, lg->initiator_name) &&
 		    strcmp(old->chap_user, lg->chap_user) != 0) {
 			char who[LOG_ESCAPE_BUF], user[LOG_ESCAPE_BUF], owner[LOG_ESCAPE_BUF];
 			log_warn_limited("session %s tsih %u: a login as CHAP user \"%s\" may not reinstate it (\"%s\")",
@@ -149,7 +152,7 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	 * it may end a session of that name, and what the nexus will see. */
 	struct scsi_lun_view *view = NULL;
 	if (!lg->discovery) {
-		if (!session_may_reinstate(lg))
+		if (!session_may_reinstate(lg, conn->login_env.tpgt))
 			return ISCSI_LOGIN_NOT_AUTHORIZED;
 		if (host->lun_view(lg->target, lg->initiator_name, &view) < 0)
 			return ISCSI_LOGIN_OUT_OF_RESOURCES;
@@ -184,8 +187,9 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	if (!s->discovery) {
 		char port[sizeof(s->nexus.initiator_port)];
 		format_initiator_port(port, sizeof(port), s->initiator_name, s->isid);
-		scsi_nexus_init(&s->nexus, host->scsi_target(s->target), port, s->loop,
-				&iscsi_nexus_ops);
+		/* The target port is the portal group logged in through. */
+		scsi_nexus_init_port(&s->nexus, host->scsi_target(s->target), conn->login_env.tpgt, port,
+				     s->loop, &iscsi_nexus_ops);
 		scsi_nexus_set_view(&s->nexus, view);
 		char who[LOG_ESCAPE_BUF];
 		if (scsi_nexus_replace(&s->nexus) < 0)
@@ -209,7 +213,7 @@ uint16_t iscsi_session_bind(struct iscsi_conn *conn, struct iscsi_login *lg, uin
 	 * Its commands in flight finish or abort before the new session's
 	 * run: the same initiator port, the new nexus waits (scsi_nexus_replace). */
 	for (struct iscsi_session *old = table; old; old = old->next) {
-		if (!s->discovery && session_same_nexus(old, s->target, s->isid, s->initiator_name)) {
+		if (!s->discovery && session_same_nexus(old, s->target, s->nexus.rel_port, s->isid, s->initiator_name)) {
 			char who[LOG_ESCAPE_BUF];
 			log_info("session %s tsih %u: reinstated by a new login",
 				 log_escape_str(who, sizeof(who), old->initiator_name), old->tsih);

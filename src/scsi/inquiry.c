@@ -111,10 +111,13 @@ static size_t vpd_device_id(const struct scsi_task *task, uint8_t *p)
 	len += vpd_designator(p + len, CODE_SET_ASCII, ASSOC_LU, DESIG_T10, t10,
 			      8 + serial_len, 8 + serial_len);
 
+	/* The port the command came through: each of the target's portal
+	 * groups is a target port, in a target port group of its own. */
+	uint16_t rel_port = task->nexus->rel_port;
 	uint8_t port[4] = { 0 };
-	be16_put(port + 2, tgt->rel_port);
+	be16_put(port + 2, rel_port);
 	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_PORT, DESIG_REL_PORT, port, 4, 4);
-	be16_put(port + 2, tgt->tpg);
+	be16_put(port + 2, rel_port);
 	len += vpd_designator(p + len, CODE_SET_BINARY, ASSOC_PORT, DESIG_TPG, port, 4, 4);
 
 	/* SPC-4 7.8.6.11: null-terminated, padded to a multiple of 4, at most
@@ -124,7 +127,7 @@ static size_t vpd_device_id(const struct scsi_task *task, uint8_t *p)
 		/* RFC 7143 §10.1 (SPC-4 7.8.6.11): the target port's SCSI
 		 * name is the target name, ",t,0x" and the portal group tag. */
 		char port_name[VPD_NAME_MAX];
-		snprintf(port_name, sizeof(port_name), "%s,t,0x%04x", tgt->name, tgt->tpg);
+		snprintf(port_name, sizeof(port_name), "%s,t,0x%04x", tgt->name, rel_port);
 		len += vpd_name_designator(p + len, ASSOC_PORT, port_name);
 	}
 	return len;

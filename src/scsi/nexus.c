@@ -27,8 +27,15 @@ void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port, struct loop *loop,
 		     const struct scsi_nexus_ops *ops)
 {
+	scsi_nexus_init_port(nexus, target, target->rel_port, initiator_port, loop, ops);
+}
+
+void scsi_nexus_init_port(struct scsi_nexus *nexus, struct scsi_target *target, uint16_t rel_port,
+			  const char *initiator_port, struct loop *loop, const struct scsi_nexus_ops *ops)
+{
 	memset(nexus, 0, sizeof(*nexus));
 	nexus->target = target;
+	nexus->rel_port = rel_port;
 	nexus->loop = loop;
 	nexus->ops = ops;
 	snprintf(nexus->initiator_port, sizeof(nexus->initiator_port), "%s",

@@ -64,7 +64,7 @@ int scsi_nexus_replace(struct scsi_nexus *next)
 	int ret = 0;
 	pthread_mutex_lock(&next->target->lock);
 	for (struct scsi_nexus *n = next->target->nexuses; n && ret == 0; n = n->next)
-		if (n != next && strcmp(n->initiator_port, next->initiator_port) == 0)
+		if (n != next && n->rel_port == next->rel_port && strcmp(n->initiator_port, next->initiator_port) == 0)
 			ret = fence_follow(next, n);
 	pthread_mutex_unlock(&next->target->lock);
 	return ret;

@@ -58,7 +58,7 @@ void scsi_pr_fini(struct scsi_lu *lu)
 
 static struct pr_id pr_id_of(const struct scsi_nexus *nexus)
 {
-	return (struct pr_id){ nexus->initiator_port, nexus->target->rel_port };
+	return (struct pr_id){ nexus->initiator_port, nexus->rel_port };
 }
 
 void scsi_pr_update_flag(struct scsi_lu *lu)
@@ -126,8 +126,8 @@ static size_t pr_in_build(const struct pr_state *s, unsigned sa, bool ptpl_c, ui
 		len += 16;
 		break;
 	case PR_IN_REPORT_CAPABILITIES:
-		/* SPC-4 6.15.4: SIP_C, ATP_C (one target port per target,
-		 * so ALL_TG_PT changes nothing), PTPL_C when the LU has a
+		/* SPC-4 6.15.4: SIP_C, ATP_C (ALL_TG_PT registers through
+		 * every portal group of the target), PTPL_C when the LU has a
 		 * state directory, PTPL_A, TMV with the six types. */
 		memset(resp, 0, 8);
 		be16_put(resp, 8);
@@ -215,7 +215,7 @@ static void pr_events_deliver(const struct pr_event_ctx *ctx)
 	pthread_mutex_lock(&ctx->target->lock);
 	for (struct scsi_nexus *n = ctx->target->nexuses; n; n = n->next)
 		for (unsigned i = 0; i < ctx->ntold; i++)
-			if (ctx->target->rel_port == ctx->told[i].rel_port &&
+			if (n->rel_port == ctx->told[i].rel_port &&
 			    strcasecmp(n->initiator_port, ctx->told[i].initiator) == 0)
 				atomic_fetch_or(&n->ua[ctx->lu->lun], ctx->told_ua[i]);
 	pthread_mutex_unlock(&ctx->target->lock);
@@ -248,6 +248,19 @@ static enum sense_reason pr_out_decode_ports(struct scsi_task *task, size_t len,
 	return SENSE_NONE;
 }
 
+/* Whether rel_port is a port of nexus's target (its own when the target
+ * lists none). Takes the target's lock, which may follow pr_lock. */
+static bool pr_target_has_port(const struct scsi_nexus *nexus, uint16_t rel_port)
+{
+	struct scsi_target *t = nexus->target;
+	bool found = rel_port == nexus->rel_port;
+	pthread_mutex_lock(&t->lock);
+	for (unsigned i = 0; i < t->nports && !found; i++)
+		found = t->ports[i] == rel_port;
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 /* SPC-4 6.16.4: REGISTER AND MOVE's own parameter list. */
 static enum sense_reason pr_out_decode_move(struct scsi_task *task, size_t len,
 					    struct pr_out *out, struct pr_out_ports *ports)
@@ -258,8 +271,9 @@ static enum sense_reason pr_out_decode_move(struct scsi_task *task, size_t len,
 		return SENSE_PARAM_LIST_LENGTH_ERROR;
 	out->unreg = p[17] & UNREG;
 	out->aptpl = p[17] & APTPL;
-	/* lunar's target has one port: the one the command came through */
-	if (be16_get(p + 18) != task->nexus->target->rel_port)
+	/* SPC-4 6.16.4: the RELATIVE TARGET PORT IDENTIFIER names a port of
+	 * this target; the I_T nexus moved to is reached through it. */
+	if (!pr_target_has_port(task->nexus, be16_get(p + 18)))
 		return scsi_invalid_param_field(&task->detail, 18, -1);
 	if (pr_tpid_parse(p + 24, len - 24, ports->port[0], sizeof(ports->port[0])) < 0)
 		return scsi_invalid_param_field(&task->detail, 24, -1);
@@ -322,7 +336,7 @@ static bool pr_abort_match(const struct scsi_nexus *n, void *arg)
 {
 	const struct pr_abort *a = arg;
 	for (unsigned i = 0; i < a->ctx.npreempted; i++)
-		if (a->preempted[i].rel_port == n->target->rel_port &&
+		if (a->preempted[i].rel_port == n->rel_port &&
 		    strcasecmp(a->preempted[i].initiator, n->initiator_port) == 0)
 			return true;
 	return false;
@@ -555,6 +569,15 @@ enum sense_reason spc_pr_out(struct scsi_task *task)
 	if (!ports)
 		return SENSE_INTERNAL_TARGET_FAILURE;
 	enum sense_reason r = pr_out_decode(task, &out, ports);
+	/* ALL_TG_PT: the target's ports, as the configuration has them now. */
+	struct scsi_target *t = task->nexus->target;
+	uint16_t tg_ports[SCSI_MAX_PORTS];
+	pthread_mutex_lock(&t->lock);
+	out.ntg_ports = t->nports;
+	if (t->nports)
+		memcpy(tg_ports, t->ports, t->nports * sizeof(*tg_ports));
+	pthread_mutex_unlock(&t->lock);
+	out.tg_ports = tg_ports;
 	if (r == SENSE_NONE)
 		r = pr_out_apply(task, &out);
 	free(ports);

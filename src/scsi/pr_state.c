@@ -159,6 +159,33 @@ static enum sense_reason pr_register_ports(struct pr_state *s, const struct pr_i
 	return SENSE_NONE;
 }
 
+/* SPC-4 5.12.7: with ALL_TG_PT the initiator port is registered through
+ * every target port, all or none; a port it is already registered
+ * through keeps its own registration. */
+static enum sense_reason pr_register_all_ports(struct pr_state *s, const struct pr_id *id,
+					       const struct pr_out *out)
+{
+	unsigned add = 0;
+	for (unsigned i = 0; i < out->ntg_ports; i++) {
+		struct pr_id other = { id->initiator, out->tg_ports[i] };
+		add += pr_state_find(s, &other) < 0;
+	}
+	/* the sender's own port, even if the list lacks it */
+	bool listed = false;
+	for (unsigned i = 0; i < out->ntg_ports && !listed; i++)
+		listed = out->tg_ports[i] == id->rel_port;
+	if (s->nregs + add + !listed > PR_MAX_REGS)
+		return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
+	if (!listed)
+		pr_add(s, id, out->sa_key);
+	for (unsigned i = 0; i < out->ntg_ports; i++) {
+		struct pr_id other = { id->initiator, out->tg_ports[i] };
+		if (pr_state_find(s, &other) < 0)
+			pr_add(s, &other, out->sa_key);
+	}
+	return SENSE_NONE;
+}
+
 static enum sense_reason pr_register(struct pr_state *s, const struct pr_id *id, int r,
 				     const struct pr_out *out, pr_event_fn fn, void *arg)
 {
@@ -173,7 +200,11 @@ static enum sense_reason pr_register(struct pr_state *s, const struct pr_id *id,
 		return pr_register_ports(s, id, r, out);
 	if (r < 0 && out->sa_key == 0)
 		return SENSE_NONE;
-	if (r < 0) {
+	if (r < 0 && out->all_tg_pt && out->ntg_ports) {
+		enum sense_reason why = pr_register_all_ports(s, id, out);
+		if (why != SENSE_NONE)
+			return why;
+	} else if (r < 0) {
 		if (s->nregs == PR_MAX_REGS)
 			return SENSE_INSUFFICIENT_REGISTRATION_RESOURCES;
 		pr_add(s, id, out->sa_key);

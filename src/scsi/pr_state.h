@@ -75,7 +75,12 @@ struct pr_out {
 	uint64_t key;           /* RESERVATION KEY */
 	uint64_t sa_key;        /* SERVICE ACTION RESERVATION KEY */
 	bool aptpl;
+	/* REGISTER with ALL_TG_PT (SPC-4 5.12.7): the new registration is
+	 * made through every target port of the target, tg_ports (the
+	 * sender's among them) */
 	bool all_tg_pt;
+	unsigned ntg_ports;
+	const uint16_t *tg_ports;
 	/* REGISTER with SPEC_I_PT (SPC-4 5.12.7): the other initiator ports
 	 * to register through the same target port; nports 0: none */
 	bool spec_i_pt;

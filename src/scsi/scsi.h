@@ -217,10 +217,19 @@ struct scsi_lun_map {
  * - any other thread reads luns under lock (scsi_nexus_init does).
  * lock also guards the nexus list, through which unit attentions reach
  * every I_T nexus. */
+#define SCSI_MAX_PORTS 64
+
 struct scsi_target {
 	char *name;          /* SCSI target device name: the iSCSI target name */
+	/* the port of a nexus set up without one (scsi_nexus_init) */
 	uint16_t rel_port;   /* relative target port identifier */
 	uint16_t tpg;        /* target port group */
+	/* every target port group, of one port each whose relative port
+	 * identifier is the group's (in iSCSI, a portal group and its tag),
+	 * for REPORT TARGET PORT GROUPS; under lock (scsi_target_set_ports);
+	 * none: the one port above */
+	uint16_t ports[SCSI_MAX_PORTS];
+	unsigned nports;
 	struct scsi_lun_map *_Atomic luns;
 	pthread_mutex_t lock;
 	struct scsi_nexus *nexuses; /* every I_T nexus to this target (scsi_nexus_init/fini) */
@@ -294,6 +303,9 @@ struct scsi_nexus {
 	struct loop *loop;          /* where the nexus's tasks run */
 	const struct scsi_nexus_ops *ops;
 	char initiator_port[300]; /* e.g. "iqn...,i,0x23d000000001" */
+	/* the target port of this nexus: relative port identifier, which is
+	 * also its target port group (tpg.c) */
+	uint16_t rel_port;
 	/* the LUNs this nexus sees (a reference), NULL: all, as numbered;
 	 * read lock-free by its tasks, so a new view can be published like
 	 * a LUN map (unit attentions below are kept by the target's LUN) */
@@ -507,6 +519,10 @@ void scsi_lun_map_free(struct scsi_lun_map *map);
 void scsi_nexus_init(struct scsi_nexus *nexus, struct scsi_target *target,
 		     const char *initiator_port, struct loop *loop,
 		     const struct scsi_nexus_ops *ops);
+/* scsi_nexus_init through target port rel_port (one of target's ports,
+ * in its group of the same number) instead of target->rel_port. */
+void scsi_nexus_init_port(struct scsi_nexus *nexus, struct scsi_target *target, uint16_t rel_port,
+			  const char *initiator_port, struct loop *loop, const struct scsi_nexus_ops *ops);
 void scsi_nexus_fini(struct scsi_nexus *nexus);
 
 /* A new I_T nexus replaces every other one of its target with the same

@@ -16,11 +16,14 @@ enum scsi_tpg_state {
 	SCSI_TPG_UNAVAILABLE = 0x3,
 };
 
-/* REPORT TARGET PORT GROUPS: the extended header and one group of one
- * port (SPC-4 6.36). */
-#define RTPG_RESP_MAX (8 + 8 + 4)
+/* REPORT TARGET PORT GROUPS: the extended header and every group, of one
+ * port each (SPC-4 6.36). */
+#define RTPG_RESP_MAX (8 + SCSI_MAX_PORTS * (8 + 4))
 
-/* The access state of target's port group. */
-enum scsi_tpg_state scsi_tpg_state(const struct scsi_target *target);
+/* The access state of target's port group tpg. */
+enum scsi_tpg_state scsi_tpg_state(const struct scsi_target *target, uint16_t tpg);
+/* Control side: the target's ports (relative port = group), at most
+ * SCSI_MAX_PORTS; REPORT TARGET PORT GROUPS lists them from then on. */
+void scsi_target_set_ports(struct scsi_target *target, const uint16_t *ports, unsigned n);
 
 #endif

@@ -73,8 +73,8 @@ static void m_edit(struct mgmt_call *call, json_t *params, void *ctx)
 		ret |= config_edit_lun_resize(&doc, target, 0, json_object_get(params, "size"), err, sizeof(err));
 	}
 	if (name) {
-		ret |= config_edit_param_set(&doc, name, json_object_get(params, "value"), &group, err, sizeof(err));
-		ret |= config_edit_portal_add(&doc, name, err, sizeof(err));
+		ret |= config_edit_param_set(&doc, NULL, name, json_object_get(params, "value"), &group, err, sizeof(err));
+		ret |= config_edit_portal_add(&doc, name, 0, err, sizeof(err));
 		ret |= config_edit_target_add(&doc, name, NULL, CONFIG_EDIT_KEEP, err, sizeof(err));
 	}
 	config_destroy(&doc);

@@ -137,6 +137,41 @@ static void direct_write_then_read_returns_the_data(void **state)
 	backend_close(bs);
 }
 
+/* The device grows under lunar (truncate the image, losetup -c): the next
+ * refresh reports the new size, rounded to whole blocks. */
+static void refresh_sees_a_grown_device(void **state)
+{
+	struct fixture *f = need_device(state);
+	struct backend_config cfg = runner_cfg("blockdev", f->dev, 0, 0);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(backend_refresh_size(bs), 8 << 20);
+
+	assert_int_equal(truncate(f->image, (12 << 20) + 100), 0);
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "losetup -c %s", f->dev);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(backend_refresh_size(bs), 12 << 20);
+	assert_int_equal(bs->size, 12 << 20);
+	backend_close(bs);
+}
+
+/* A device that shrank is never reported smaller: blocks an initiator
+ * was told about stay addressable (and fail with an I/O error). */
+static void refresh_never_shrinks(void **state)
+{
+	struct fixture *f = need_device(state);
+	struct backend_config cfg = runner_cfg("blockdev", f->dev, 0, 0);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(truncate(f->image, 4 << 20), 0);
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "losetup -c %s", f->dev);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(backend_refresh_size(bs), 8 << 20);
+	backend_close(bs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +180,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(block_size_multiple_of_the_sector_size_is_accepted, setup_512, teardown),
 		cmocka_unit_test_setup_teardown(second_open_is_busy, setup_512, teardown),
 		cmocka_unit_test_setup_teardown(direct_write_then_read_returns_the_data, setup_512, teardown),
+		cmocka_unit_test_setup_teardown(refresh_sees_a_grown_device, setup_512, teardown),
+		cmocka_unit_test_setup_teardown(refresh_never_shrinks, setup_512, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,8 +256,8 @@ static void chap_short_secret_left_to_loader(void **state)
 
 static void portals_add_remove(void **state)
 {
-	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3261", err, sizeof(err)), 0);
-	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3261", err, sizeof(err)), -EEXIST);
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3261", 0, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3261", 0, err, sizeof(err)), -EEXIST);
 	assert_int_equal(reload(), 0);
 	assert_int_equal(cfg.nportals, 2);
 	assert_int_equal(config_edit_portal_remove(&doc, "127.0.0.1:3260", err, sizeof(err)), 0);
@@ -270,7 +270,7 @@ static void portals_add_remove(void **state)
 static void portals_default_list_written_out(void **state)
 {
 	config_setting_remove(config_root_setting(&doc), "portals");
-	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3261", err, sizeof(err)), 0);
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3261", 0, err, sizeof(err)), 0);
 	assert_int_equal(reload(), 0);
 	assert_int_equal(cfg.nportals, 3);
 }
@@ -279,27 +279,101 @@ static void param_to_its_group(void **state)
 {
 	const char *group;
 	json_t *v = json_integer(65536);
-	assert_int_equal(config_edit_param_set(&doc, "max_recv_data_segment_length", v, &group, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_param_set(&doc, NULL, "max_recv_data_segment_length", v, &group, err, sizeof(err)), 0);
 	assert_string_equal(group, "iscsi");
 	json_decref(v);
 	v = json_integer(20);
-	assert_int_equal(config_edit_param_set(&doc, "nop_interval_s", v, &group, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_param_set(&doc, NULL, "nop_interval_s", v, &group, err, sizeof(err)), 0);
 	assert_string_equal(group, "limits");
 	json_decref(v);
 	v = json_false();
-	assert_int_equal(config_edit_param_set(&doc, "immediate_data", v, &group, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_param_set(&doc, NULL, "immediate_data", v, &group, err, sizeof(err)), 0);
 	assert_int_equal(reload(), 0);
 	assert_int_equal(cfg.limits.max_recv_dsl, 65536);
 	assert_false(cfg.limits.immediate_data);
 	assert_int_equal(cfg.peer_limits.conn.nop_interval_s, 20);
 	v = json_string("x");
-	assert_int_equal(config_edit_param_set(&doc, "initial_r2t", v, &group, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_edit_param_set(&doc, NULL, "initial_r2t", v, &group, err, sizeof(err)), -EINVAL);
 	json_decref(v);
 	v = json_integer(1);
-	assert_int_equal(config_edit_param_set(&doc, "no_such_key", v, &group, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_param_set(&doc, NULL, "no_such_key", v, &group, err, sizeof(err)), 0);
 	json_decref(v);
 	assert_int_equal(reload(), -1);
 	assert_non_null(strstr(err, "no_such_key"));
+}
+
+/* A portal for another group than 1 turns the flat list into group 1. */
+static void portal_to_a_new_group_rewrites_portals_as_groups(void **state)
+{
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3262", 2, err, sizeof(err)), -ENOENT);
+	assert_int_equal(config_edit_portal_group_add(&doc, 2, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_portal_group_add(&doc, 2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(config_edit_portal_group_add(&doc, 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3262", 2, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3260", 2, err, sizeof(err)), -EEXIST);
+	assert_null(config_setting_get_member(config_root_setting(&doc), "portals"));
+	assert_int_equal(reload(), 0);
+	assert_true(cfg.grouped);
+	assert_int_equal(cfg.ngroups, 2);
+	assert_int_equal(cfg.nportals, 2);
+	assert_string_equal(cfg.portals[0].text, "127.0.0.1:3260");
+	assert_int_equal(cfg.portals[0].tag, 1);
+	assert_string_equal(cfg.portals[1].text, "127.0.0.1:3262");
+	assert_int_equal(cfg.portals[1].tag, 2);
+	/* without a group, a grouped document takes it in its first group */
+	assert_int_equal(config_edit_portal_add(&doc, "127.0.0.1:3263", 0, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_portal_remove(&doc, "127.0.0.1:3262", err, sizeof(err)), 0);
+	assert_int_equal(reload(), 0);
+	assert_int_equal(cfg.nportals, 2);
+	assert_int_equal(cfg.portals[1].tag, 1);
+}
+
+static void portal_group_delete_and_target_groups(void **state)
+{
+	assert_int_equal(config_edit_portal_group_add(&doc, 7, err, sizeof(err)), 0);
+	json_t *groups = json_pack("[i]", 7);
+	assert_int_equal(config_edit_target_groups(&doc, T1, groups, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_target_groups(&doc, "iqn.2026-11.org.lunar:none", groups, err, sizeof(err)),
+			 -ENOENT);
+	json_decref(groups);
+	assert_int_equal(reload(), 0);
+	assert_int_equal(target(T1)->nportal_groups, 1);
+	assert_false(config_target_in_group(&cfg, target(T1), 1));
+	assert_true(config_target_in_group(&cfg, target(T1), 7));
+	/* a group a target names cannot go: the loader says why */
+	assert_int_equal(config_edit_portal_group_delete(&doc, 7, err, sizeof(err)), 0);
+	assert_int_equal(config_edit_portal_group_delete(&doc, 7, err, sizeof(err)), -ENOENT);
+	assert_int_equal(reload(), -1);
+	assert_non_null(strstr(err, "no portal group has tag 7"));
+	groups = json_array();
+	assert_int_equal(config_edit_target_groups(&doc, T1, groups, err, sizeof(err)), 0);
+	json_decref(groups);
+	assert_int_equal(reload(), 0);
+	assert_null(target(T1)->portal_groups);
+	groups = json_pack("[s]", "x");
+	assert_int_equal(config_edit_target_groups(&doc, T1, groups, err, sizeof(err)), -EINVAL);
+	json_decref(groups);
+}
+
+static void param_of_one_target(void **state)
+{
+	const char *group;
+	json_t *v = json_integer(16384);
+	assert_int_equal(config_edit_param_set(&doc, T1, "max_recv_data_segment_length", v, &group, err, sizeof(err)),
+			 0);
+	assert_string_equal(group, "iscsi");
+	assert_int_equal(config_edit_param_set(&doc, "iqn.2026-11.org.lunar:none", "max_burst_length", v, &group, err,
+					       sizeof(err)),
+			 -ENOENT);
+	json_decref(v);
+	v = json_integer(20);
+	assert_int_equal(config_edit_param_set(&doc, T1, "nop_interval_s", v, &group, err, sizeof(err)), -EINVAL);
+	json_decref(v);
+	assert_int_equal(reload(), 0);
+	assert_true(target(T1)->own_limits);
+	assert_int_equal(target(T1)->limits.max_recv_dsl, 16384);
+	assert_int_equal(target(T1)->limits.max_burst, cfg.limits.max_burst);
+	assert_int_equal(cfg.limits.max_recv_dsl, 262144);
 }
 
 int main(void)
@@ -307,6 +381,9 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(target_add_then_lun),
+		T(portal_to_a_new_group_rewrites_portals_as_groups),
+		T(portal_group_delete_and_target_groups),
+		T(param_of_one_target),
 		T(target_add_twice_is_eexist),
 		T(target_delete),
 		T(target_set_alias_and_open),

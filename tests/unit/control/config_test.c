@@ -419,7 +419,7 @@ static void limits_group_sets_each_limit_in_its_range(void **state)
 static void bad_portal_is_an_error(void **state)
 {
 	load_fails("portals = [\n \"127.0.0.1:3260\",\n \"localhost:3260\" ];\n", 3, "portals.[1]", "host name");
-	load_fails("portals = [ \"127.0.0.1:3260\", \"127.0.0.1\" ];\n", 1, "portals.[1]", "repeats portals.[0]");
+	load_fails("portals = [ \"127.0.0.1:3260\", \"127.0.0.1\" ];\n", 1, "portals.[1]", "is already a portal");
 	load_fails("portals = [ ];\n", 1, "portals", "at least one");
 }
 

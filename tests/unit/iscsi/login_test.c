@@ -421,6 +421,100 @@ static void test_unknown_target(void **state)
 	assert_rejected(&r, ISCSI_LOGIN_TARGET_NOT_FOUND);
 }
 
+/* Portal groups: this connection's group (fk.env.tpgt) does not serve the
+ * target. */
+static bool fake_target_elsewhere(void *ctx, void *target)
+{
+	return false;
+}
+
+static bool fake_target_here(void *ctx, void *target)
+{
+	return true;
+}
+
+static void test_target_not_at_this_portal_group(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fk.env.target_here = fake_target_elsewhere;
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	/* RFC 7143 §11.13.5: 0203, not at this address */
+	assert_rejected(&r, ISCSI_LOGIN_TARGET_NOT_FOUND);
+}
+
+static void test_portal_group_tag_declared(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fk.env.target_here = fake_target_here;
+	fk.env.tpgt = 7;
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(value(&r, "TargetPortalGroupTag"), "7");
+}
+
+/* A target with limits of its own: MaxRecvDataSegmentLength 16384,
+ * MaxBurstLength 131072. */
+static bool fake_target_limits(void *ctx, const char *name, struct iscsi_target_limits *out)
+{
+	if (strcmp(name, TARGET) != 0)
+		return false;
+	iscsi_target_limits_default(out);
+	out->max_recv_dsl = 16384;
+	out->max_burst = 131072;
+	out->first_burst = 8192;
+	return true;
+}
+
+static void test_target_limits_apply_to_its_logins(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fk.env.target_limits = fake_target_limits;
+	send_text(SEC, OPER, true, false, open_iscsi_security, &r);
+	assert_int_equal(r.status, 0);
+	send_text(OPER, FFP, true, false, open_iscsi_operational, &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_DONE);
+	assert_string_equal(value(&r, "MaxRecvDataSegmentLength"), "16384");
+	assert_string_equal(value(&r, "MaxBurstLength"), "131072");
+	assert_int_equal(fk.lg.params.max_recv_dsl, 16384);
+	assert_int_equal(fk.lg.params.max_burst, 131072);
+	assert_int_equal(fk.lg.params.first_burst, 8192);
+}
+
+/* Operational keys in the first request are answered with the target's
+ * limits too: they are chosen before any key is. */
+static void test_target_limits_chosen_before_the_first_keys(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fk.env.target_limits = fake_target_limits;
+	send_text(OPER, FFP, true, false,
+		  "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\nSessionType=Normal\n"
+		  "MaxBurstLength=16776192\nFirstBurstLength=262144\n", &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_DONE);
+	assert_string_equal(value(&r, "MaxBurstLength"), "131072");
+	assert_string_equal(value(&r, "FirstBurstLength"), "8192");
+}
+
+static void test_discovery_keeps_global_limits(void **state)
+{
+	struct rsp r;
+
+	(void)state;
+	fk.env.target_limits = fake_target_limits;
+	send_text(OPER, FFP, true, false,
+		  "InitiatorName=" INITIATOR "\nTargetName=" TARGET "\nSessionType=Discovery\n"
+		  "MaxRecvDataSegmentLength=262144\n", &r);
+	assert_int_equal(r.result, ISCSI_LOGIN_DONE);
+	assert_string_equal(value(&r, "MaxRecvDataSegmentLength"), "262144");
+}
+
 static void test_overlong_initiator_name(void **state)
 {
 	char text[400];
@@ -1341,6 +1435,11 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_target_not_at_this_portal_group),
+		T(test_portal_group_tag_declared),
+		T(test_target_limits_apply_to_its_logins),
+		T(test_target_limits_chosen_before_the_first_keys),
+		T(test_discovery_keeps_global_limits),
 #define TC(f) cmocka_unit_test_setup_teardown(f, setup_chap, teardown)
 		TC(test_chap_one_way),
 		TC(test_chap_every_algorithm),

@@ -69,11 +69,13 @@ struct attempt {
 	uint16_t tsih;
 };
 
-/* A login of INITIATOR with ISID isid_last as chap_user, at bind. Its
- * connection lives on the control loop, so a kill only marks it. */
-static uint16_t login_bind(struct attempt *a, uint8_t isid_last, const char *chap_user)
+/* A login of INITIATOR with ISID isid_last as chap_user through portal
+ * group tpgt, at bind. Its connection lives on the control loop, so a
+ * kill only marks it. */
+static uint16_t login_bind_through(struct attempt *a, uint8_t isid_last, const char *chap_user, uint16_t tpgt)
 {
 	memset(a, 0, sizeof(*a));
+	a->conn.login_env.tpgt = tpgt;
 	a->conn.host = &host;
 	a->conn.loop = &control;
 	snprintf(a->lg.initiator_name, sizeof(a->lg.initiator_name), "%s", INITIATOR);
@@ -81,6 +83,11 @@ static uint16_t login_bind(struct attempt *a, uint8_t isid_last, const char *cha
 	a->lg.isid[5] = isid_last;
 	a->lg.target = &target;
 	return iscsi_session_bind(&a->conn, &a->lg, &a->tsih);
+}
+
+static uint16_t login_bind(struct attempt *a, uint8_t isid_last, const char *chap_user)
+{
+	return login_bind_through(a, isid_last, chap_user, 1);
 }
 
 /* The session ends as when its connection goes, then is freed. */
@@ -175,6 +182,23 @@ static void another_isid_is_another_session(void **state)
 	end(&b);
 }
 
+/* RFC 7143 §4.4.3: the same ISID through another portal group is another
+ * session (its SSID has another TPGT) and another I_T nexus: nothing is
+ * reinstated, whatever CHAP user it proved. */
+static void another_portal_group_is_another_session(void **state)
+{
+	(void)state;
+	struct attempt a, b;
+	assert_int_equal(login_bind_through(&a, 1, "alice", 1), ISCSI_LOGIN_SUCCESS);
+	assert_int_equal(login_bind_through(&b, 1, "bob", 2), ISCSI_LOGIN_SUCCESS);
+	drain();
+	assert_false(a.conn.session->killed);
+	assert_null(b.conn.session->nexus.fence);
+	assert_int_equal(b.conn.session->nexus.rel_port, 2);
+	end(&a);
+	end(&b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -183,6 +207,7 @@ int main(void)
 		T(lun_view_out_of_memory_fails_the_login),
 		T(reinstatement_needs_the_same_chap_user),
 		T(another_isid_is_another_session),
+		T(another_portal_group_is_another_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

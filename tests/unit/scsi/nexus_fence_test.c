@@ -137,6 +137,21 @@ static void other_initiator_ports_are_not_waited_for(void **state)
 	scsi_nexus_fini(&other);
 }
 
+/* The same initiator port through another target port (another portal
+ * group) is another I_T nexus: it is not replaced. */
+static void other_target_ports_are_not_waited_for(void **state)
+{
+	(void)state;
+	struct scsi_nexus other;
+	scsi_nexus_init_port(&other, &fx->target, 2, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
+	struct scsi_nexus next;
+	scsi_nexus_init_port(&next, &fx->target, 3, "iqn.2024-01.org.test:init,i,0x1", &fx->loop, NULL);
+	assert_int_equal(scsi_nexus_replace(&next), 0);
+	assert_null(next.fence);
+	scsi_nexus_fini(&next);
+	scsi_nexus_fini(&other);
+}
+
 static void waiter_may_end_before_the_old_nexus(void **state)
 {
 	(void)state;
@@ -159,6 +174,7 @@ int main(void)
 		T(new_nexus_waits_until_the_old_one_is_gone),
 		T(nexus_follows_every_old_one),
 		T(other_initiator_ports_are_not_waited_for),
+		T(other_target_ports_are_not_waited_for),
 		T(waiter_may_end_before_the_old_nexus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -353,6 +353,30 @@ static void test_identity_includes_the_target_port(void **state)
 	assert_true(pr_state_conflicts(&s, &other_port, OP_PR_READ));
 }
 
+/* ALL_TG_PT (SPC-4 5.12.7): one REGISTER through port 1 registers the
+ * initiator through every port of the target; a port it already has a
+ * registration through keeps its key. */
+static void test_all_tg_pt_registers_through_every_port(void **state)
+{
+	struct pr_state s;
+	pr_state_init(&s);
+	static const uint16_t ports[] = { 1, 2, 5 };
+	struct pr_id at5 = { A.initiator, 5 };
+	reg(&s, &at5, 0x5);
+	struct pr_out o = { .service_action = PR_OUT_REGISTER, .sa_key = 0xA, .all_tg_pt = true,
+			    .ntg_ports = 3, .tg_ports = ports };
+	assert_int_equal(pr_state_out(&s, &A, &o, record, NULL), SENSE_NONE);
+	assert_int_equal(s.nregs, 3);
+	struct pr_id at2 = { A.initiator, 2 };
+	assert_int_equal(s.regs[pr_state_find(&s, &A)].key, 0xA);
+	assert_int_equal(s.regs[pr_state_find(&s, &at2)].key, 0xA);
+	assert_int_equal(s.regs[pr_state_find(&s, &at5)].key, 0x5);
+	/* without ALL_TG_PT only the sender's port */
+	o.all_tg_pt = false;
+	assert_int_equal(pr_state_out(&s, &B, &o, record, NULL), SENSE_NONE);
+	assert_int_equal(s.nregs, 4);
+}
+
 /* The conflict column of the opcode table (SPC-4 table 61, SBC-3 table 13). */
 static void test_opcode_table_conflict_column(void **state)
 {
@@ -402,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_initiator_names_compare_without_case),
 		cmocka_unit_test(test_conflicts_follow_the_type),
 		cmocka_unit_test(test_identity_includes_the_target_port),
+		cmocka_unit_test(test_all_tg_pt_registers_through_every_port),
 		cmocka_unit_test(test_opcode_table_conflict_column),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

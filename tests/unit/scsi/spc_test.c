@@ -183,11 +183,12 @@ static void test_vpd_device_id_t10_vendor(void **state)
 	assert_memory_equal(d + 4, "LUNAR   ", 8);
 }
 
+/* The port the command came through (the nexus's), in the group of the
+ * same number: each portal group is a target port and a group of its own. */
 static void test_vpd_device_id_relative_port_and_group(void **state)
 {
 	struct fixture *f = *state;
-	f->target.rel_port = 0x0102;
-	f->target.tpg = 0x0304;
+	f->nexus.rel_port = 0x0102;
 	const uint8_t *p = vpd(f, 0x83);
 	const uint8_t *rp = find_designator(p, 1, 4);
 	const uint8_t *tpg = find_designator(p, 1, 5);
@@ -196,7 +197,7 @@ static void test_vpd_device_id_relative_port_and_group(void **state)
 	assert_int_equal(rp[0] >> 4, 5);
 	assert_true(rp[1] & 0x80);
 	assert_int_equal(be16(rp + 6), 0x0102);
-	assert_int_equal(be16(tpg + 6), 0x0304);
+	assert_int_equal(be16(tpg + 6), 0x0102);
 }
 
 static void test_vpd_device_id_scsi_name_string(void **state)
@@ -226,7 +227,7 @@ static const uint8_t *find_name(const uint8_t *p, unsigned assoc, const char *pr
 static void test_vpd_device_id_target_port_name(void **state)
 {
 	struct fixture *f = *state;
-	f->target.tpg = 0x2a;
+	f->nexus.rel_port = 0x2a;
 	const char *want = FIX_TARGET ",t,0x002a";
 	const uint8_t *d = find_name(vpd(f, 0x83), 1, FIX_TARGET);
 	assert_non_null(d);
