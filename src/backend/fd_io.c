@@ -42,6 +42,33 @@ int backend_io_advance(struct backend_io *io, int res)
 	return io->completed < io->len;
 }
 
+static void backend_fd_on_inline(struct loop_op *op, int res)
+{
+	struct backend_io *io = container_of(op, struct backend_io, lop);
+	io->done(io, res);
+}
+
+/* A read the page cache holds is copied here, on the loop's thread: the
+ * ring would hand a buffered read it cannot finish without waiting to an
+ * io-wq worker (always, on tmpfs, which has no RWF_NOWAIT), and the wake-up,
+ * the switch and the completion sent back cost more than the copy. With
+ * RWF_NOWAIT the kernel copies only what is cached and never waits; a
+ * tmpfs or ramfs file is memory, which the memory store copies on the loop
+ * as well. Returns false when the ring must do the rest (nothing cached,
+ * a short copy, or an error the ring will report in its turn). */
+static bool backend_fd_read_now(struct backend_io *io)
+{
+	const struct backend_fd *fs = backend_fd(io->bs);
+	int flags = fs->read_inline == BACKEND_FD_INLINE_NOWAIT ? RWF_NOWAIT : 0;
+	ssize_t got = preadv2(fs->fd, io->iov + io->cur_iov, (int)(io->iovcnt - io->cur_iov),
+			      (off_t)io->offset, flags);
+	if (got <= 0 || backend_io_advance(io, (int)got) != 0)
+		return false;
+	io->lop.cb = backend_fd_on_inline;
+	loop_complete_soon(io->loop, &io->lop, 0);
+	return true;
+}
+
 static void backend_fd_queue(struct backend_io *io);
 
 static void backend_fd_on_complete(struct loop_op *op, int res)
@@ -117,33 +144,6 @@ static void backend_fd_queue(struct backend_io *io)
 	}
 	io->lop.cb = backend_fd_on_complete;
 	loop_sqe_set_op(sqe, &io->lop);
-}
-
-static void backend_fd_on_inline(struct loop_op *op, int res)
-{
-	struct backend_io *io = container_of(op, struct backend_io, lop);
-	io->done(io, res);
-}
-
-/* A read the page cache holds is copied here, on the loop's thread: the
- * ring would hand a buffered read it cannot finish without waiting to an
- * io-wq worker (always, on tmpfs, which has no RWF_NOWAIT), and the wake-up,
- * the switch and the completion sent back cost more than the copy. With
- * RWF_NOWAIT the kernel copies only what is cached and never waits; a
- * tmpfs or ramfs file is memory, which the memory store copies on the loop
- * as well. Returns false when the ring must do the rest (nothing cached,
- * a short copy, or an error the ring will report in its turn). */
-static bool backend_fd_read_now(struct backend_io *io)
-{
-	const struct backend_fd *fs = backend_fd(io->bs);
-	int flags = fs->read_inline == BACKEND_FD_INLINE_NOWAIT ? RWF_NOWAIT : 0;
-	ssize_t got = preadv2(fs->fd, io->iov + io->cur_iov, (int)(io->iovcnt - io->cur_iov),
-			      (off_t)io->offset, flags);
-	if (got <= 0 || backend_io_advance(io, (int)got) != 0)
-		return false;
-	io->lop.cb = backend_fd_on_inline;
-	loop_complete_soon(io->loop, &io->lop, 0);
-	return true;
 }
 
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
