@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -326,6 +327,19 @@ void backend_complete_via_nop(struct loop *loop, struct backend_io *io)
 	io_uring_prep_nop(sqe);
 	io->lop.cb = backend_on_nop;
 	loop_sqe_set_op(sqe, &io->lop);
+}
+
+bool backend_lends(const struct backend *bs)
+{
+	return bs->type->lend && bs->type->lend((struct backend *)bs, 0, 0);
+}
+
+void *backend_lend(struct backend *bs, uint64_t offset, uint32_t len)
+{
+	uint64_t size = atomic_load(&bs->size);
+	if (!bs->type->lend || offset > size || len > size - offset)
+		return NULL;
+	return bs->type->lend(bs, offset, len);
 }
 
 int64_t backend_refresh_size(struct backend *bs)

@@ -5,7 +5,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend/store.h"
@@ -37,6 +40,33 @@ int backend_io_advance(struct backend_io *io, int res)
 		io->cur_off = 0;
 	}
 	return io->completed < io->len;
+}
+
+static void backend_fd_on_inline(struct loop_op *op, int res)
+{
+	struct backend_io *io = container_of(op, struct backend_io, lop);
+	io->done(io, res);
+}
+
+/* A read the page cache holds is copied here, on the loop's thread: the
+ * ring would hand a buffered read it cannot finish without waiting to an
+ * io-wq worker (always, on tmpfs, which has no RWF_NOWAIT), and the wake-up,
+ * the switch and the completion sent back cost more than the copy. With
+ * RWF_NOWAIT the kernel copies only what is cached and never waits; a
+ * tmpfs or ramfs file is memory, which the memory store copies on the loop
+ * as well. Returns false when the ring must do the rest (nothing cached,
+ * a short copy, or an error the ring will report in its turn). */
+static bool backend_fd_read_now(struct backend_io *io)
+{
+	const struct backend_fd *fs = backend_fd(io->bs);
+	int flags = fs->read_inline == BACKEND_FD_INLINE_NOWAIT ? RWF_NOWAIT : 0;
+	ssize_t got = preadv2(fs->fd, io->iov + io->cur_iov, (int)(io->iovcnt - io->cur_iov),
+			      (off_t)io->offset, flags);
+	if (got <= 0 || backend_io_advance(io, (int)got) != 0)
+		return false;
+	io->lop.cb = backend_fd_on_inline;
+	loop_complete_soon(io->loop, &io->lop, 0);
+	return true;
 }
 
 static void backend_fd_queue(struct backend_io *io);
@@ -136,7 +166,32 @@ void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io 
 	/* Leading empty entries: the cursor starts at the first byte. */
 	while (io->cur_iov < io->iovcnt && io->iov[io->cur_iov].iov_len == 0)
 		io->cur_iov++;
+	if (io->op == BACKEND_READ && backend_fd(bs)->read_inline != BACKEND_FD_INLINE_NONE &&
+	    io->cur_iov < io->iovcnt && backend_fd_read_now(io))
+		return;
 	backend_fd_queue(io);
+}
+
+void backend_fd_probe_inline(struct backend *bs)
+{
+	struct backend_fd *fs = backend_fd(bs);
+	fs->read_inline = BACKEND_FD_INLINE_NONE;
+	if (fs->direct)
+		return;
+	/* A file system without RWF_NOWAIT refuses it with EOPNOTSUPP; one
+	 * that has it reads the byte or says it is not cached. (An empty
+	 * read returns before the flags are looked at.) */
+	char byte;
+	struct iovec one = { &byte, 1 };
+	if (preadv2(fs->fd, &one, 1, 0, RWF_NOWAIT) >= 0 || errno == EAGAIN) {
+		fs->read_inline = BACKEND_FD_INLINE_NOWAIT;
+		return;
+	}
+	/* tmpfs pages are never read from a device; like the memory store's,
+	 * they wait only if swapped out. */
+	struct statfs sfs;
+	if (fstatfs(fs->fd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC))
+		fs->read_inline = BACKEND_FD_INLINE_MEMORY;
 }
 
 int backend_fd_init(struct backend *bs, const struct backend_config *cfg, bool thin_default)

@@ -10,16 +10,19 @@
 #include "backend/store.h"
 #include "util/macros.h"
 
-enum { MEMORY_KEY_SIZE, MEMORY_KEY_THIN };
+enum { MEMORY_KEY_SIZE, MEMORY_KEY_THIN, MEMORY_KEY_ZERO_COPY };
 
 static const struct backend_key backend_memory_keys[] = {
 	[MEMORY_KEY_SIZE] = { .name = "size", .type = BACKEND_KEY_SIZE, .required = true,
 			      .help = "bytes of zero-filled memory, lost at exit" },
 	[MEMORY_KEY_THIN] = { .name = "thin", .type = BACKEND_KEY_BOOL,
 			      .help = "thin provisioned: UNMAP and WRITE SAME with UNMAP deallocate" },
+	[MEMORY_KEY_ZERO_COPY] = { .name = "zero_copy", .type = BACKEND_KEY_BOOL,
+				   .help = "reads are sent from the store's memory, not a copy (default true)" },
 };
 
 struct backend_memory {
+	bool lends; /* backend_lend answers (zero_copy) */
 	char *mem;
 	/* bit i: page i holds written data (backend_lba_status); set by
 	 * writes, cleared when DISCARD gives the page back, from any thread */
@@ -67,6 +70,13 @@ static int backend_memory_open(struct backend *bs, const struct backend_config *
 		return backend_fail(what, ENOMEM, "the map of written pages");
 	}
 	ms->mem = mem;
+	const struct backend_value *zero_copy = &cfg->values[MEMORY_KEY_ZERO_COPY];
+	ms->lends = !zero_copy->given || zero_copy->flag;
+	/* Reads are copied into the socket straight from these pages
+	 * (zero_copy): with 4 KiB pages that copy misses the TLB at every
+	 * page. Advice only: without transparent huge pages it changes
+	 * nothing. */
+	madvise(mem, size, MADV_HUGEPAGE);
 	bs->size = size;
 	const struct backend_value *thin = &cfg->values[MEMORY_KEY_THIN];
 	bs->thin = thin->given ? thin->flag : true;
@@ -111,6 +121,12 @@ static void backend_memory_submit(struct backend *bs, struct loop *loop, struct 
 	backend_complete_via_nop(loop, io);
 }
 
+static void *backend_memory_lend(struct backend *bs, uint64_t offset, uint32_t len)
+{
+	struct backend_memory *ms = bs->priv;
+	return ms->lends ? ms->mem + offset : NULL;
+}
+
 static void backend_memory_close(struct backend *bs)
 {
 	struct backend_memory *ms = bs->priv;
@@ -145,6 +161,7 @@ const struct backend_type backend_memory_type = {
 	.priv_size = sizeof(struct backend_memory),
 	.open = backend_memory_open,
 	.submit = backend_memory_submit,
+	.lend = backend_memory_lend,
 	.close = backend_memory_close,
 	.lba_status = backend_memory_lba_status,
 };

@@ -19,10 +19,19 @@ int backend_fail(const char *what, int err, const char *fmt, ...)
 int backend_choose_block_size(struct backend *bs, const struct backend_config *cfg, uint32_t store_default,
 			      const char *what);
 
+/* How a buffered read is served on the loop's own thread
+ * (backend_fd_probe_inline); otherwise it goes to the ring. */
+enum backend_fd_inline {
+	BACKEND_FD_INLINE_NONE,
+	BACKEND_FD_INLINE_NOWAIT, /* preadv2 RWF_NOWAIT: page-cache hits, the rest to the ring */
+	BACKEND_FD_INLINE_MEMORY, /* tmpfs or ramfs: every read is a copy from memory */
+};
+
 /* The state of the fd-backed stores (file and blockdev), at bs->priv. */
 struct backend_journal;
 
 struct backend_fd {
+	enum backend_fd_inline read_inline;
 	int fd;
 	bool direct; /* O_DIRECT instead of the page cache */
 	char *path;
@@ -51,6 +60,9 @@ static inline struct backend_fd *backend_fd(const struct backend *bs)
 int backend_fd_init(struct backend *bs, const struct backend_config *cfg, bool thin_default);
 /* The io_uring path of the fd-backed stores (file and blockdev). */
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
+/* Chooses read_inline for the open fd: whether the file system serves
+ * RWF_NOWAIT reads, or keeps the file in memory. Never with O_DIRECT. */
+void backend_fd_probe_inline(struct backend *bs);
 /* Closes the fd and frees the path; for a failed open too. */
 void backend_fd_close(struct backend *bs);
 /* With O_DIRECT, checks that block_size and 4096-aligned buffers satisfy

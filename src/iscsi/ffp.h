@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "iscsi/pdu.h"
+#include "util/loop.h"
 
 struct iscsi_conn;
 struct iscsi_held_pdu;
@@ -39,6 +40,12 @@ struct iscsi_ffp_conn {
 	uint32_t text_pending_len, text_pending_off, text_ttt, text_itt;
 	uint8_t *text_in;
 	uint32_t text_in_len;
+	/* Reads executing or sending from a store's own memory, and the
+	 * commands held until they are sent (scsi_cmd.c, "the fence"). */
+	unsigned lendable_inflight;
+	struct iscsi_task *fence_head, *fence_tail;
+	struct loop_defer fence_defer;
+	struct iscsi_conn *fence_conn; /* held while fence_defer is queued */
 };
 
 /* Login is over (conn->session bound): the full feature phase takes the

@@ -20,6 +20,78 @@
  * padding. A PDU that could not fit would be sent as nothing, forever. */
 _Static_assert(1 + SCSI_TASK_MAX_CHUNKS + 1 <= ISCSI_TX_IOV_MAX, "a Data-In PDU fits one sendmsg");
 
+/* ---- the fence ----
+ *
+ * A SIMPLE read of a store that lends its memory (backend_lend) sends its
+ * data from there: the bytes are copied into the socket when its Data-In
+ * goes out, after the read completed in the SCSI task set. Until then a
+ * write would change what the read returns. SAM-5 lets that happen to a
+ * SIMPLE read and a concurrent write (QUEUE ALGORITHM MODIFIER 1, mode.c),
+ * and the initiator cannot see the read complete before its data is in
+ * (the status follows it on the connection). An ORDERED command may not
+ * start before every older command has completed (SAM-5 8.6.3), so it must
+ * not change what an older read still sends: it, and every command after
+ * it but HEAD OF QUEUE ones (whose place it takes), waits here until the
+ * session's lendable reads have been sent and freed. An ORDERED read is
+ * never lendable, since younger commands wait for it to complete; the task
+ * set holds nothing else back for an older read, so with these two rules
+ * no command that must follow a read changes what it still sends. */
+
+static unsigned session_lendable_inflight(const struct iscsi_session *s)
+{
+	unsigned n = 0;
+	for (const struct iscsi_conn *c = s->conns; c; c = c->session_next)
+		if (c->ffp)
+			n += c->ffp->lendable_inflight;
+	return n;
+}
+
+static void task_execute_now(struct iscsi_task *t);
+
+static void fence_remove(struct iscsi_task *t)
+{
+	struct iscsi_ffp_conn *f = t->conn->ffp;
+	struct iscsi_task **pp = &f->fence_head, *prev = NULL;
+	while (*pp && *pp != t) {
+		prev = *pp;
+		pp = &(*pp)->fence_next;
+	}
+	if (!*pp)
+		return;
+	*pp = t->fence_next;
+	if (f->fence_tail == t)
+		f->fence_tail = prev;
+	t->fenced = false;
+}
+
+/* Executes the held commands in their order, up to an ORDERED one that
+ * must still wait. */
+static void fence_release(struct loop_defer *d)
+{
+	struct iscsi_ffp_conn *f = container_of(d, struct iscsi_ffp_conn, fence_defer);
+	struct iscsi_conn *conn = f->fence_conn;
+	struct iscsi_task *t;
+	while ((t = f->fence_head) && conn->phase != CONN_CLOSING) {
+		if (t->scsi.attr == SCSI_ATTR_ORDERED && session_lendable_inflight(t->session))
+			break;
+		fence_remove(t);
+		task_execute_now(t);
+	}
+	iscsi_conn_put(conn);
+}
+
+static void fence_lendable_done(struct iscsi_conn *conn)
+{
+	struct iscsi_ffp_conn *f = conn->ffp;
+	f->lendable_inflight--;
+	if (f->lendable_inflight || !f->fence_head || f->fence_defer.queued)
+		return;
+	f->fence_defer.fn = fence_release;
+	f->fence_conn = conn;
+	iscsi_conn_get(conn);
+	loop_defer(conn->loop, &f->fence_defer);
+}
+
 void iscsi_task_put(struct iscsi_task *task)
 {
 	if (--task->refs > 0)
@@ -27,6 +99,8 @@ void iscsi_task_put(struct iscsi_task *task)
 	struct iscsi_conn *conn = task->conn;
 	struct iscsi_session *s = task->session;
 	s->data_claimed -= task->claim;
+	if (task->lendable)
+		fence_lendable_done(conn);
 	scsi_task_release(&task->scsi);
 	free(task);
 	/* Its window slot frees only now that its response (if any) has left:
@@ -146,6 +220,8 @@ static void task_respond(struct iscsi_task *t)
 /* The task ends without a word to the initiator (aborted). */
 static void task_drop(struct iscsi_task *t)
 {
+	if (t->fenced)
+		fence_remove(t);
 	iscsi_session_remove_task(t->session, t);
 	t->executing = false;
 	iscsi_task_put(t);
@@ -184,11 +260,35 @@ static void task_scsi_done(struct scsi_task *st)
 	}
 }
 
-static void task_execute(struct iscsi_task *t)
+static void task_execute_now(struct iscsi_task *t)
 {
 	t->executing = true;
 	t->scsi.data_out_len = t->got;
+	/* A digest would be computed over bytes that could change before
+	 * they are sent: then the data is read into the task's chunks. */
+	t->lendable = t->scsi.dir == SCSI_DIR_READ && t->scsi.attr != SCSI_ATTR_ORDERED &&
+		      !t->conn->params.data_digest;
+	t->scsi.data_in_lendable = t->lendable;
+	if (t->lendable)
+		t->conn->ffp->lendable_inflight++;
 	scsi_task_execute(&t->scsi);
+}
+
+static void task_execute(struct iscsi_task *t)
+{
+	struct iscsi_ffp_conn *f = t->conn->ffp;
+	bool after_fence = f->fence_head && t->scsi.attr != SCSI_ATTR_HEAD_OF_QUEUE;
+	if (after_fence || (t->scsi.attr == SCSI_ATTR_ORDERED && session_lendable_inflight(t->session))) {
+		t->fenced = true;
+		t->fence_next = NULL;
+		if (f->fence_tail)
+			f->fence_tail->fence_next = t;
+		else
+			f->fence_head = t;
+		f->fence_tail = t;
+		return;
+	}
+	task_execute_now(t);
 }
 
 static void task_send_r2ts(struct iscsi_task *t);
@@ -604,6 +704,8 @@ void iscsi_task_abort_conn(struct iscsi_conn *conn)
 	 * every task of its I_T nexus. The core drops all waiting tasks in one
 	 * step, so none starts merely because an older one left the set. */
 	scsi_task_set_abort(&s->nexus, -1, task_dropped, NULL);
+	while (conn->ffp->fence_head)
+		fence_remove(conn->ffp->fence_head);
 	for (unsigned b = 0; b < ISCSI_ITT_BUCKETS; b++) {
 		struct iscsi_task **pp = &s->tasks[b];
 		while (*pp) {

@@ -49,6 +49,13 @@ struct iscsi_task {
 	bool aborted;               /* ABORT TASK arrived while executing */
 	bool reset;                 /* a LU reset dropped it while its data was being received */
 	uint32_t abort_itt;         /* that TMF's ITT, answered when execution ends */
+	/* A read (not ORDERED) whose data may be sent from the store's memory
+	 * (scsi_cmd.c): counted in lendable_inflight from execution to free. */
+	bool lendable;
+	/* Waiting in the connection's fence queue for older lendable reads
+	 * to be sent before it executes (an ORDERED command, or one after it). */
+	bool fenced;
+	struct iscsi_task *fence_next;
 };
 
 /* Receive side, called by the full feature phase upper (ffp_rx.c). begin

@@ -430,6 +430,11 @@ struct scsi_task {
 					       * draw on (util/bufwait.h), or NULL */
 	uint64_t arrived_ns;     /* CLOCK_MONOTONIC when the command came in, for
 				  * its latency (stats.h); 0: not measured */
+	bool data_in_lendable;   /* a read may leave its data where a store that
+				  * lends memory keeps it (backend_lend): the
+				  * transport needs no stable copy (no data
+				  * digest) and keeps ORDERED commands back until
+				  * that data has been sent */
 
 	/* set by scsi_task_prepare */
 	struct scsi_lu *lu;      /* a reference; NULL when the LUN does not exist */
@@ -447,6 +452,8 @@ struct scsi_task {
 	bool aborted;            /* by scsi_task_abort or scsi_task_set_abort: done
 				  * reports status TASK ABORTED and no data */
 	uint32_t data_len;       /* SCSI_DIR_READ: valid bytes of data (<= xfer_len) */
+	bool data_lent;          /* SCSI_DIR_READ: data_iov[0] is the store's own
+				  * memory, not chunks (data_in_lendable) */
 	uint8_t status;
 	uint8_t sense_len;
 	uint8_t sense[SCSI_SENSE_MAX];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/handlers.h"
 #include "scsi/nexus.h"
 #include "scsi/opcodes.h"
 #include "scsi/pr.h"
@@ -28,6 +29,7 @@ static void task_reset(struct scsi_task *task)
 	task->bufs = NULL;
 	memset(&task->data_wait, 0, sizeof(task->data_wait));
 	task->data_len = 0;
+	task->data_lent = false;
 	task->status = SCSI_STATUS_GOOD;
 	task->sense_len = 0;
 	task->lba = 0;
@@ -485,10 +487,11 @@ static void task_data_then_enter(struct scsi_task *task)
 	task_set_enter(task);
 }
 
-/* A read takes its chunks first, waiting for them if it must. */
+/* A read takes its chunks first, waiting for them if it must; one whose
+ * data the store lends (sbc_read) needs none. */
 void scsi_task_execute(struct scsi_task *task)
 {
-	if (task->dir == SCSI_DIR_READ &&
+	if (task->dir == SCSI_DIR_READ && !sbc_read_lends(task) &&
 	    !scsi_task_data_get(task, task->xfer_len, true, task_data_then_enter)) {
 		task->state = SCSI_TASK_AWAITING_DATA;
 		task_list_append(&task->nexus->awaiting_data, task);

@@ -126,13 +126,35 @@ void loop_defer(struct loop *loop, struct loop_defer *d)
 	loop->deferred = d;
 }
 
-static void loop_run_deferred(struct loop *loop)
+void loop_complete_soon(struct loop *loop, struct loop_op *op, int res)
 {
-	while (loop->deferred) {
-		struct loop_defer *d = loop->deferred;
-		loop->deferred = d->next;
-		d->queued = false;
-		d->fn(d);
+	op->remote_res = res;
+	op->remote_next = NULL;
+	if (loop->soon_tail)
+		loop->soon_tail->remote_next = op;
+	else
+		loop->soon_head = op;
+	loop->soon_tail = op;
+}
+
+/* Completions first, so that what they queue (replies) leaves with the
+ * deferred work of the same round; either may queue more of both. */
+static void loop_run_pending(struct loop *loop)
+{
+	while (loop->soon_head || loop->deferred) {
+		while (loop->soon_head) {
+			struct loop_op *op = loop->soon_head;
+			loop->soon_head = op->remote_next;
+			if (!loop->soon_head)
+				loop->soon_tail = NULL;
+			op->cb(op, op->remote_res);
+		}
+		while (loop->deferred) {
+			struct loop_defer *d = loop->deferred;
+			loop->deferred = d->next;
+			d->queued = false;
+			d->fn(d);
+		}
 	}
 }
 
@@ -145,7 +167,9 @@ void loop_reserve(struct loop *loop, unsigned n)
 void loop_run(struct loop *loop)
 {
 	while (!loop->stop) {
-		loop_run_deferred(loop);
+		loop_run_pending(loop);
+		if (loop->stop)
+			break;
 		int ret = io_uring_submit_and_wait(&loop->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
 			log_error("loop: io_uring_submit_and_wait: %s", strerror(-ret));

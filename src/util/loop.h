@@ -20,7 +20,8 @@ typedef void (*loop_cb)(struct loop_op *op, int res);
 
 struct loop_op {
 	loop_cb cb;
-	/* private to the loop: while queued by loop_complete_remote */
+	/* private to the loop: while queued by loop_complete_remote or
+	 * loop_complete_soon */
 	struct loop_op *remote_next;
 	int remote_res;
 };
@@ -46,6 +47,7 @@ struct loop {
 	unsigned long long wake_buf;
 	_Atomic(struct loop_op *) remote; /* LIFO from other threads; run in posting order */
 	struct loop_defer *deferred;
+	struct loop_op *soon_head, *soon_tail; /* loop_complete_soon, in queueing order */
 	bool stop;
 };
 
@@ -64,6 +66,13 @@ void loop_run(struct loop *loop);
 /* Runs d->fn before the loop next waits; a no-op if d is already queued.
  * Loop thread only. */
 void loop_defer(struct loop *loop, struct loop_defer *d);
+/* op->cb(op, res) runs on this loop before it next waits, after the
+ * completions queued before it: for work that finished inside the call
+ * that started it (a read the page cache served at once, a memory store's
+ * copy), which must still complete from the loop and not inside that
+ * call, without a round trip through the ring. Loop thread only; op must
+ * not be queued twice at once. */
+void loop_complete_soon(struct loop *loop, struct loop_op *op, int res);
 /* Thread-safe: queues msg->fn to run on the loop's thread. */
 void loop_post(struct loop *loop, struct loop_msg *msg);
 /* Thread-safe and lock-free: op->cb(op, res) runs on the loop's thread, as

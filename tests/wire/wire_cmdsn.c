@@ -13,6 +13,9 @@
 #define HELD_LBA 8192u
 #define OLD_LBA 8300u
 #define WINDOW_LBA 8400u
+#define ORDERED_LBA 8500u
+#define ORDERED_READ_BYTES (8u << 20)
+#define ORDERED_READS 6u
 #define WINDOW_CMDS 8u
 /* A held command answered within this time was not held. */
 #define HELD_WAIT_MS 300
@@ -116,6 +119,113 @@ static void check_held_command(const struct wire_target *t)
 		   "(CmdSN %u)", rd.cmdsn, wr.cmdsn);
 	wire_check(names[3], !memcmp(got, new, bs), "the READ returned %s",
 		   !memcmp(got, old, bs) ? "the data from before the WRITE" : "neither pattern");
+out:
+	free(old);
+	free(new);
+	free(got);
+	wire_close(&c);
+}
+
+/* Scenario 5b: READs (SIMPLE) of 8 MiB each, more than loopback's socket
+ * buffers hold, then at once a WRITE (ORDERED) of new data to the last
+ * blocks they read. ORDERED starts only once every older command has
+ * completed (SAM-5 8.6.3), so every READ returns the old data, also where
+ * it is sent straight from a memory store's pages after it completed and
+ * still waits in the send queue (the transport's fence, scsi_cmd.c).
+ * Answers may come in any order. */
+static void check_ordered_write_after_read(const struct wire_target *t)
+{
+	static const char *const names[] = {
+		"ordered_write_after_read_all_good", "ordered_write_after_read_returns_old_data",
+	};
+	struct wire_conn c;
+	char why[WIRE_WHY_LEN] = "";
+	uint64_t blocks;
+	uint32_t bs;
+	uint8_t rcdb[10], wcdb[10];
+
+	if (!wire_session_open_capacity(&c, t, NULL, &blocks, &bs, why, sizeof(why))) {
+		wire_check_unreached(names, 2, why);
+		return;
+	}
+	uint32_t rlen = ORDERED_READ_BYTES, wlen = 16 * bs, rblocks = rlen / bs;
+	uint32_t wlba = ORDERED_LBA + rblocks - 16, tail = rlen - wlen;
+	uint8_t *old = malloc(wlen), *new = malloc(wlen), *got = calloc(ORDERED_READS, wlen);
+	if (!old || !new || !got || blocks <= ORDERED_LBA + rblocks || rblocks > 0xffff ||
+	    !c.immediate_data || wlen > c.target_mrdsl || wlen > c.first_burst) {
+		wire_check_unreached(names, 2, "no buffer, small LUN or no room for immediate data");
+		goto out;
+	}
+	wire_fill_pattern(old, wlen, 0x23);
+	wire_fill_pattern(new, wlen, 0x5c);
+	if (!wire_write_lba(&c, wlba, old, wlen, bs, why, sizeof(why))) {
+		wire_check_unreached(names, 2, why);
+		goto out;
+	}
+	wire_cdb_rw10(rcdb, 0x28, ORDERED_LBA, (uint16_t)rblocks);
+	wire_cdb_rw10(wcdb, 0x2a, wlba, 16);
+	enum wire_io r = WIRE_IO_OK;
+	uint32_t first_itt = c.next_itt;
+	for (unsigned i = 0; i < ORDERED_READS && r == WIRE_IO_OK; i++) {
+		struct wire_cmd rd = {
+			.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = rcdb, .cdb_len = sizeof(rcdb),
+			.dir = WIRE_DIR_READ, .edtl = rlen, .final = true, .attr = WIRE_ATTR_SIMPLE,
+		};
+		r = wire_send_cmd(&c, &rd);
+	}
+	struct wire_cmd wr = {
+		.itt = c.next_itt++, .cmdsn = c.cmdsn++, .cdb = wcdb, .cdb_len = sizeof(wcdb),
+		.dir = WIRE_DIR_WRITE, .edtl = wlen, .imm = new, .imm_len = wlen, .final = true,
+		.attr = WIRE_ATTR_ORDERED,
+	};
+	if (r == WIRE_IO_OK)
+		r = wire_send_cmd(&c, &wr);
+	unsigned answered = 0;
+	bool all_good = true;
+	while (r == WIRE_IO_OK && answered < ORDERED_READS + 1 && !*why) {
+		struct wire_pdu p;
+
+		r = wire_recv_reply(&c, &p, WIRE_IO_TIMEOUT_S * 1000);
+		if (r != WIRE_IO_OK)
+			break;
+		uint8_t op = p.bhs[0] & 0x3f;
+		uint32_t itt = be32_get(p.bhs + 16), off = be32_get(p.bhs + 40);
+		uint32_t i = itt - first_itt;
+		if (itt == wr.itt && op == ISCSI_OP_SCSI_RSP) {
+			answered++;
+			all_good &= p.bhs[3] == WIRE_SCSI_GOOD;
+		} else if (i < ORDERED_READS && op == ISCSI_OP_DATA_IN && off <= rlen &&
+			   p.data_len <= rlen - off) {
+			/* Only the blocks the WRITE changes are kept. */
+			uint32_t from = off > tail ? off : tail, to = off + p.data_len;
+			if (to > from)
+				memcpy(got + (size_t)i * wlen + (from - tail), p.data + (from - off), to - from);
+			if (p.bhs[1] & 0x01) {
+				answered++;
+				all_good &= p.bhs[3] == WIRE_SCSI_GOOD;
+			}
+		} else if (i < ORDERED_READS && op == ISCSI_OP_SCSI_RSP) {
+			answered++;
+			all_good = false;
+		} else {
+			snprintf(why, sizeof(why), "unexpected opcode 0x%02x ITT 0x%x", op, itt);
+		}
+		wire_pdu_free(&p);
+	}
+	if (r != WIRE_IO_OK)
+		snprintf(why, sizeof(why), "%u of %u commands answered: %s", answered, ORDERED_READS + 1,
+			 wire_io_name(r));
+	if (*why) {
+		wire_check_unreached(names, 2, why);
+		goto out;
+	}
+	wire_check(names[0], all_good, "a command ended with a status other than GOOD");
+	unsigned changed = ORDERED_READS;
+	for (unsigned i = 0; i < ORDERED_READS; i++)
+		if (!memcmp(got + (size_t)i * wlen, old, wlen))
+			changed--;
+	wire_check(names[1], changed == 0, "%u of %u READs returned other data than the old", changed,
+		   ORDERED_READS);
 out:
 	free(old);
 	free(new);
@@ -321,6 +431,7 @@ out:
 void wire_cmdsn_checks(const struct wire_target *t)
 {
 	check_held_command(t);
+	check_ordered_write_after_read(t);
 	check_old_cmdsn(t);
 	check_immediate_command(t);
 	check_window(t);

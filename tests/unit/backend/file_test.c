@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "backend/backend.h"
+#include "backend/store.h"
 #include "file_fixture.h"
 
 static int fixture_setup(void **state)
@@ -410,6 +413,94 @@ static void physical_block_size_below_block_size_is_rejected(void **state)
 	assert_int_equal(backend_open(&cfg, &bs), -EINVAL);
 }
 
+static void direct_reads_go_through_the_ring(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 1 << 20);
+	assert_int_equal(backend_config_set_bool(&cfg, "direct", true), 0);
+	assert_int_equal(backend_config_set_bool(&cfg, "inline_reads", true), 0);
+	cfg.block_size = 4096;
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(backend_fd(bs)->read_inline, BACKEND_FD_INLINE_NONE);
+	backend_close(bs);
+}
+
+static void reads_go_through_the_ring_by_default(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 1 << 20);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(backend_fd(bs)->read_inline, BACKEND_FD_INLINE_NONE);
+	uint32_t len = 64 * 1024;
+	void *out = runner_buf(len, 3);
+	void *in = runner_buf(len, 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 4096, out, len, false), 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_READ, 4096, in, len, false), 0);
+	assert_memory_equal(in, out, len);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
+/* With RWF_NOWAIT only the cached first half is copied inline; the ring
+ * reads the half the page cache dropped, from where the copy stopped. */
+static void read_half_cached_is_finished_by_the_ring(void **state)
+{
+	struct file_fixture *f = *state;
+	struct backend_config cfg = file_cfg(f, 16 << 20);
+	assert_int_equal(backend_config_set_bool(&cfg, "inline_reads", true), 0);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	if (backend_fd(bs)->read_inline != BACKEND_FD_INLINE_NOWAIT) {
+		backend_close(bs);
+		skip();
+	}
+	uint32_t len = 512 * 1024;
+	void *out = runner_buf(len, 9);
+	void *in = runner_buf(len, 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 1 << 20, out, len, false), 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_FLUSH, 0, NULL, 0, false), 0);
+	int fd = open(f->path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fadvise(fd, (1 << 20) + len / 2, len / 2, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_READ, 1 << 20, in, len, false), 0);
+	assert_memory_equal(in, out, len);
+	free(out);
+	free(in);
+	backend_close(bs);
+}
+
+/* tmpfs has no RWF_NOWAIT: its reads are plain copies on the loop. */
+static void tmpfs_reads_are_memory_copies(void **state)
+{
+	struct file_fixture *f = *state;
+	struct statfs sfs;
+	char dir[] = "/dev/shm/lunar-file-test-XXXXXX";
+	if (statfs("/dev/shm", &sfs) != 0 || sfs.f_type != TMPFS_MAGIC || !mkdtemp(dir))
+		skip();
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/lun.img", dir);
+	struct backend_config cfg = runner_cfg("file", path, 1 << 20, 512);
+	assert_int_equal(backend_config_set_bool(&cfg, "inline_reads", true), 0);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_int_equal(backend_fd(bs)->read_inline, BACKEND_FD_INLINE_MEMORY);
+	uint32_t len = 128 * 1024;
+	void *out = runner_buf(len, 5);
+	void *in = runner_buf(len, 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 8192, out, len, false), 0);
+	assert_int_equal(runner_one(&f->runner, bs, BACKEND_READ, 8192, in, len, false), 0);
+	assert_memory_equal(in, out, len);
+	free(out);
+	free(in);
+	backend_close(bs);
+	unlink(path);
+	rmdir(dir);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, file_fixture_teardown)
 
 int main(void)
@@ -443,6 +534,10 @@ int main(void)
 		T(shrunk_file_keeps_the_store_size),
 		T(physical_block_size_defaults_to_block_size),
 		T(physical_block_size_below_block_size_is_rejected),
+		T(direct_reads_go_through_the_ring),
+		T(reads_go_through_the_ring_by_default),
+		T(read_half_cached_is_finished_by_the_ring),
+		T(tmpfs_reads_are_memory_copies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,41 @@ static struct backend *open_memory(uint64_t size, uint32_t block_size)
 	struct backend *bs;
 	assert_int_equal(backend_open(&cfg, &bs), 0);
 	return bs;
+}
+
+/* What the store lends is its own memory: a later write shows in it. */
+static void lent_memory_is_the_store_s_own(void **state)
+{
+	struct io_runner *r = *state;
+	struct backend *bs = open_memory(1 << 20, 512);
+	assert_true(backend_lends(bs));
+	const uint8_t *at = backend_lend(bs, 8192, 4096);
+	assert_non_null(at);
+	void *out = runner_buf(4096, 7);
+	assert_int_equal(runner_one(r, bs, BACKEND_WRITE, 8192, out, 4096, false), 0);
+	assert_memory_equal(at, out, 4096);
+	free(out);
+	backend_close(bs);
+}
+
+static void lend_past_the_end_is_refused(void **state)
+{
+	struct backend *bs = open_memory(1 << 20, 512);
+	assert_null(backend_lend(bs, (1 << 20) - 4096, 8192));
+	assert_null(backend_lend(bs, 2 << 20, 512));
+	assert_non_null(backend_lend(bs, (1 << 20) - 4096, 4096));
+	backend_close(bs);
+}
+
+static void zero_copy_false_lends_nothing(void **state)
+{
+	struct backend_config cfg = runner_cfg("memory", NULL, 1 << 20, 512);
+	assert_int_equal(backend_config_set_bool(&cfg, "zero_copy", false), 0);
+	struct backend *bs;
+	assert_int_equal(backend_open(&cfg, &bs), 0);
+	assert_false(backend_lends(bs));
+	assert_null(backend_lend(bs, 0, 4096));
+	backend_close(bs);
 }
 
 static void write_then_read_returns_the_data(void **state)
@@ -152,6 +188,9 @@ static void written_pages_are_mapped_until_discarded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(lent_memory_is_the_store_s_own, runner_setup, runner_teardown),
+		cmocka_unit_test(lend_past_the_end_is_refused),
+		cmocka_unit_test(zero_copy_false_lends_nothing),
 		cmocka_unit_test_setup_teardown(write_then_read_returns_the_data, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(scattered_write_then_read_returns_the_data, runner_setup, runner_teardown),
 		cmocka_unit_test_setup_teardown(fresh_store_reads_zeroes, runner_setup, runner_teardown),

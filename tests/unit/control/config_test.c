@@ -298,7 +298,7 @@ static void unknown_lun_key_lists_the_keys_of_every_backend(void **state)
 {
 	load_fails(TARGET("{ lun = 0; backend = \"memory\"; size = \"1M\"; sise = 1; }"), 3,
 		   "targets.[0].luns.[0].sise",
-		   "unknown key (known here: backend, lun, block_size, physical_block_size, readonly, serial, sanitize_rate, path, direct, thin, size, atomic_journal, pool, "
+		   "unknown key (known here: backend, lun, block_size, physical_block_size, readonly, serial, sanitize_rate, path, direct, thin, size, atomic_journal, inline_reads, zero_copy, pool, "
 		   "depth, conf)");
 }
 

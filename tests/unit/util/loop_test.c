@@ -1,5 +1,6 @@
 /* The loop's cross-thread queue: posting order, and remote completions that
- * run exactly once, on the loop's thread. */
+ * run exactly once, on the loop's thread; completions queued on the loop's
+ * own thread run in order before it waits. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,9 +128,53 @@ static void posts_run_in_posting_order(void **state)
 	loop_fini(&loop);
 }
 
+struct soon_op {
+	struct loop_op op;
+	struct loop *loop;
+	unsigned seq;
+	unsigned *next;
+	bool *in_order;
+	struct soon_op *then; /* queued from this op's callback */
+};
+
+static void on_soon(struct loop_op *op, int res)
+{
+	struct soon_op *s = container_of(op, struct soon_op, op);
+	if (s->seq != *s->next || res != (int)s->seq)
+		*s->in_order = false;
+	*s->next = s->seq + 1;
+	if (s->then)
+		loop_complete_soon(s->loop, &s->then->op, (int)s->then->seq);
+	else
+		s->loop->stop = true;
+}
+
+/* Nothing else is in flight: the loop must run them rather than wait. */
+static void soon_completions_run_in_order_before_the_loop_waits(void **state)
+{
+	struct loop loop;
+	assert_int_equal(loop_init(&loop, 8), 0);
+	unsigned next = 0;
+	bool in_order = true;
+	struct soon_op ops[4];
+	for (unsigned i = 0; i < 4; i++)
+		ops[i] = (struct soon_op){ .op.cb = on_soon, .loop = &loop, .seq = i, .next = &next,
+					   .in_order = &in_order };
+	/* 0, 1 and 2 queued now; 3 by 2's callback, after the others. */
+	ops[2].then = &ops[3];
+	for (unsigned i = 0; i < 3; i++)
+		loop_complete_soon(&loop, &ops[i].op, (int)i);
+	assert_int_equal(next, 0);
+	loop_run(&loop);
+	assert_int_equal(next, 4);
+	assert_true(in_order);
+	loop_fini(&loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(soon_completions_run_in_order_before_the_loop_waits),
 		cmocka_unit_test(posts_run_in_posting_order),
 		cmocka_unit_test(remote_completions_run_once_each_on_the_loop_thread),
 	};
