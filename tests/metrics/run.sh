@@ -171,11 +171,14 @@ fi
 # ---- I/O moves the LU counters by what moved ----
 lu0="target=\"$t_open\",lun=\"0\""
 lu1="target=\"$t_open\",lun=\"1\""
-scrape before || true
 io() { # io NAME LUN COMMAND
     check_run "$1" "$work/$1.out" timeout "$step_timeout" qemu-io -f raw \
         -c "$3" "iscsi://$portal/$t_open/$2"
 }
+# QEMU reads blocks GET LBA STATUS calls deallocated as zeros without a
+# READ: write LUN 1's blocks before counting the read of them.
+io "qemu-io fills LUN 1" 1 "write -P 0x33 0 65536" || true
+scrape before || true
 io "qemu-io writes 192 KiB to LUN 0" 0 "write -P 0x5a 65536 196608" || true
 io "qemu-io reads 40 KiB from LUN 1" 1 "read 4096 40960" || true
 scrape after || true
