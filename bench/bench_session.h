@@ -17,6 +17,7 @@ struct bench_run {
 	struct bench_hist hist;
 	uint64_t issued;
 	uint64_t completed;
+	uint64_t reads;            /* completed reads; writes are the rest */
 	uint64_t deadline_ns;
 	uint64_t last_completion_ns;
 	bool stopping;
@@ -38,6 +39,8 @@ void bench_session_close(struct bench_session *s, bool logout);
 void bench_session_fill(struct bench_session *s);
 
 unsigned bench_session_inflight(const struct bench_session *s);
+/* Commands this session completed: how evenly sessions were served. */
+uint64_t bench_session_completed(const struct bench_session *s);
 int bench_session_fd(const struct bench_session *s);
 short bench_session_events(const struct bench_session *s);
 /* Returns -1 (after printing why) when the connection failed. */
