@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <iscsi/iscsi.h>
@@ -35,14 +34,6 @@ struct bench_session {
 	struct scsi_iovec read_iov;
 	struct scsi_iovec write_iov;
 };
-
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* xorshift64*: cheap, and the same seed gives the same offsets on both
  * targets and in every callgrind run. */

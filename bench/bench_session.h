@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bench_args.h"
+#include "bench_clock.h"
 #include "bench_hist.h"
 
 /* State shared by every session of one run (the process is single-threaded). */
@@ -27,8 +28,6 @@ struct bench_run {
 };
 
 struct bench_session;
-
-uint64_t bench_now_ns(void);
 
 /* Connects, logs in and checks the LUN can hold the span; NULL after
  * printing why on stderr. */
