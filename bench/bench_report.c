@@ -350,6 +350,8 @@ void bench_report_print(const struct bench_report *r, FILE *out)
 	bench_report_cpu(r, out);
 	bench_report_sessions(r, out);
 	bench_report_floor(r, out);
+	if (rounds < 2)
+		return;
 	fputs("\nSpread of IOPS over rounds, (max - min) / median (above ~20%: a busy"
 	      " machine, rerun):\n\n", out);
 	bench_report_spread(r, out);

@@ -47,6 +47,8 @@ static void medians_and_ratio_against_the_first_target(void **state)
 	assert_non_null(strstr(text, "median of 3 rounds"));
 	assert_non_null(strstr(text, "30.0 µs mean"));
 	assert_non_null(strstr(text, "1765 MB/s"));
+	/* 80K, 90K, 100K: (100 - 80) / 90 */
+	assert_non_null(strstr(text, "| randread-4k-qd32 | 22% | 50% |"));
 	free(text);
 }
 
@@ -57,6 +59,7 @@ static void cpu_per_io_divides_by_commands_done(void **state)
 	char *text = report_of(lines, 1);
 
 	assert_non_null(strstr(text, "| randread-4k-qd32 | 10.0 µs |"));
+	assert_null(strstr(text, "Spread"));
 	free(text);
 }
 
