@@ -213,6 +213,7 @@ start_lunar() {
 state_dir = "$work";
 threads = $lunar_threads;
 portals = [ "127.0.0.1:$lunar_port" ];
+management = { socket = "$work/lunar.sock"; };
 targets = (
   { name = "$iqn:file"; open = true;
     luns = ( { lun = 0; backend = "file"; path = "$work/lunar.img"; size = "1G"; } ); },

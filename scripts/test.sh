@@ -14,6 +14,8 @@
 #   systemd   READY, STATUS, watchdog pings, STOPPING   (sanitizer lunard)
 #   manage-reload  SIGHUP reconfiguration, live and persistent (sanitizer lunard)
 #   manage-lunarctl  lunarctl on the management socket, refusals (sanitizer lunard)
+#   bench-modes  lunar-bench's modes with every read checked; the round-trip
+#             tool and the report (sanitizer lunard and bench)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -170,6 +172,7 @@ if ((have_asan)); then
 		stage manage-lunarctl tests/manage/lunarctl.sh --lunard $asan/src/daemon/lunard \
 		--lunarctl $asan/src/cli/lunarctl
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
+	stage bench-modes bench/functional.sh --lunard $asan/src/daemon/lunard --bench-dir $asan/bench
 fi
 if ((have_ci)); then
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard
