@@ -114,7 +114,7 @@ static void bench_report_run(struct bench_cell *cell, struct bench_workload *w,
 {
 	double ios, iops, cpu, v;
 
-	if (bench_kv_number(line, "failed", &v) == 0 ||
+	if ((bench_kv_number(line, "failed", &v) == 0 && v != 0) ||
 	    bench_kv_number(line, "ios", &ios) != 0 ||
 	    bench_kv_number(line, "iops", &iops) != 0 ||
 	    bench_kv_number(line, "bs", &w->bs) != 0) {
