@@ -57,7 +57,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_uint "$rounds" && ((rounds >= 1 && rounds <= 20)) || die "--rounds must be 1..20"
 is_uint "$seconds" && ((seconds >= 1 && seconds <= 60)) || die "--seconds must be 1..60"
 is_uint "$lunar_threads" && ((lunar_threads >= 1 && lunar_threads <= 64)) || die "--lunar-threads must be 1..64"
-is_uint "$port_base" && ((port_base >= 1024 && port_base <= 65531)) || die "--port-base must be 1024..65531"
+# tgtd names its control socket after the port, and takes no number above 32767.
+is_uint "$port_base" && ((port_base >= 1024 && port_base <= 32762)) || die "--port-base must be 1024..32762"
 IFS=, read -r -a targets <<<"$target_list"
 ((${#targets[@]} >= 1)) || die "--targets is empty"
 for t in "${targets[@]}"; do
