@@ -12,18 +12,22 @@ static const char *const bench_pattern_names[] = {
 	[BENCH_WRITE] = "write",
 	[BENCH_RANDREAD] = "randread",
 	[BENCH_RANDWRITE] = "randwrite",
+	[BENCH_RANDRW] = "randrw",
 };
 
 const char bench_args_usage[] =
 	"usage: lunar-bench --url iscsi://HOST:PORT/IQN/LUN [options]\n"
-	"  --rw read|write|randread|randwrite   (default randread)\n"
+	"  --rw read|write|randread|randwrite|randrw   (default randread)\n"
+	"  --rwmix-read PCT    with randrw: percent of reads (default 70)\n"
 	"  --bs BYTES          transfer size, e.g. 4k, 128k (default 4k)\n"
 	"  --qd N              commands in flight per connection (default 32, max 256)\n"
 	"  --seconds S         run time (default 5, max 60)\n"
 	"  --max-ios N         stop after N completions (max 100000000)\n"
 	"  --span BYTES        region of the LUN to touch (default 256M)\n"
 	"  --seed N            seed of the random offsets (default 1)\n"
-	"  --connections C     independent sessions in this process (default 1, max 16)\n";
+	"  --connections C     independent sessions in this process (default 1, max 16)\n"
+	"  --cpu-pid PID       report the CPU time PID (the target) spent during the run\n"
+	"  --verify            stamp each written block with its offset, check every read\n";
 
 const char *bench_pattern_name(enum bench_pattern p)
 {
@@ -37,7 +41,7 @@ bool bench_pattern_is_write(enum bench_pattern p)
 
 bool bench_pattern_is_random(enum bench_pattern p)
 {
-	return p == BENCH_RANDREAD || p == BENCH_RANDWRITE;
+	return p == BENCH_RANDREAD || p == BENCH_RANDWRITE || p == BENCH_RANDRW;
 }
 
 int bench_parse_size(const char *text, uint64_t *out)
@@ -93,7 +97,8 @@ static int bench_parse_pattern(const char *text, enum bench_pattern *out)
 
 enum {
 	OPT_URL = 256, OPT_RW, OPT_BS, OPT_QD, OPT_SECONDS, OPT_MAX_IOS,
-	OPT_SPAN, OPT_SEED, OPT_CONNECTIONS, OPT_HELP,
+	OPT_SPAN, OPT_SEED, OPT_CONNECTIONS, OPT_RWMIX_READ, OPT_CPU_PID,
+	OPT_VERIFY, OPT_HELP,
 };
 
 static const struct option bench_options[] = {
@@ -106,6 +111,9 @@ static const struct option bench_options[] = {
 	{ "span", required_argument, NULL, OPT_SPAN },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
+	{ "rwmix-read", required_argument, NULL, OPT_RWMIX_READ },
+	{ "cpu-pid", required_argument, NULL, OPT_CPU_PID },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -123,6 +131,8 @@ static const struct {
 	{ OPT_SPAN, "--span", BENCH_MIN_BS, UINT64_MAX },
 	{ OPT_SEED, "--seed", 0, UINT64_MAX },
 	{ OPT_CONNECTIONS, "--connections", 1, BENCH_MAX_CONNECTIONS },
+	{ OPT_RWMIX_READ, "--rwmix-read", 0, 100 },
+	{ OPT_CPU_PID, "--cpu-pid", 1, BENCH_MAX_PID },
 };
 
 static void bench_store_number(struct bench_args *a, int code, uint64_t v)
@@ -135,6 +145,8 @@ static void bench_store_number(struct bench_args *a, int code, uint64_t v)
 	case OPT_SPAN: a->span = v; break;
 	case OPT_SEED: a->seed = v; break;
 	case OPT_CONNECTIONS: a->connections = (unsigned)v; break;
+	case OPT_RWMIX_READ: a->rwmix_read = (unsigned)v; break;
+	case OPT_CPU_PID: a->cpu_pid = (long)v; break;
 	}
 }
 
@@ -167,6 +179,7 @@ int bench_args_parse(int argc, char **argv, struct bench_args *out,
 		.span = 256ull << 20,
 		.seed = 1,
 		.connections = 1,
+		.rwmix_read = 70,
 	};
 	int code;
 
@@ -182,6 +195,10 @@ int bench_args_parse(int argc, char **argv, struct bench_args *out,
 				snprintf(err, errlen, "--rw: unknown pattern '%s'", optarg);
 				return -1;
 			}
+			continue;
+		}
+		if (code == OPT_VERIFY) {
+			a.verify = true;
 			continue;
 		}
 		if (code == OPT_HELP || code == '?' || code == ':') {

@@ -11,6 +11,7 @@ enum bench_pattern {
 	BENCH_WRITE,
 	BENCH_RANDREAD,
 	BENCH_RANDWRITE,
+	BENCH_RANDRW,          /* random, each command a read with --rwmix-read % */
 };
 
 struct bench_args {
@@ -23,6 +24,9 @@ struct bench_args {
 	uint64_t span;
 	uint64_t seed;
 	unsigned connections;
+	unsigned rwmix_read;   /* percent of reads in BENCH_RANDRW */
+	long cpu_pid;          /* 0: no target CPU sampling */
+	bool verify;           /* stamp writes with their offset, check reads */
 };
 
 /* Every option's accepted range; the load must stay bounded. */
@@ -32,8 +36,10 @@ struct bench_args {
 #define BENCH_MAX_CONNECTIONS 16u
 #define BENCH_MIN_BS          512u
 #define BENCH_MAX_BS          (16u << 20)
+#define BENCH_MAX_PID         4194304u   /* the kernel's PID_MAX_LIMIT */
 
 const char *bench_pattern_name(enum bench_pattern p);
+/* True for the patterns that only write; BENCH_RANDRW decides per command. */
 bool bench_pattern_is_write(enum bench_pattern p);
 bool bench_pattern_is_random(enum bench_pattern p);
 

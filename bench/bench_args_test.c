@@ -56,6 +56,33 @@ static void defaults_apply_when_only_url_given(void **state)
 	assert_int_equal(a.max_ios, 0);
 	assert_int_equal(a.span, 256ull << 20);
 	assert_int_equal(a.connections, 1);
+	assert_int_equal(a.rwmix_read, 70);
+	assert_int_equal(a.cpu_pid, 0);
+	assert_false(a.verify);
+}
+
+static void mix_cpu_pid_and_verify_are_stored(void **state)
+{
+	struct bench_args a;
+	char err[128];
+
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--rw", "randrw", "--rwmix-read", "30",
+			       "--cpu-pid", "1234", "--verify"), 0);
+	assert_int_equal(a.pattern, BENCH_RANDRW);
+	assert_int_equal(a.rwmix_read, 30);
+	assert_int_equal(a.cpu_pid, 1234);
+	assert_true(a.verify);
+}
+
+static void mix_percent_and_pid_are_bounded(void **state)
+{
+	struct bench_args a;
+	char err[128];
+
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--rwmix-read", "101"), -1);
+	assert_non_null(strstr(err, "--rwmix-read"));
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--cpu-pid", "0"), -1);
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--cpu-pid", "4194305"), -1);
 }
 
 static void every_option_is_stored(void **state)
@@ -139,6 +166,9 @@ static void pattern_predicates_follow_names(void **state)
 	assert_true(bench_pattern_is_random(BENCH_RANDREAD));
 	assert_false(bench_pattern_is_random(BENCH_WRITE));
 	assert_string_equal(bench_pattern_name(BENCH_RANDWRITE), "randwrite");
+	assert_true(bench_pattern_is_random(BENCH_RANDRW));
+	assert_false(bench_pattern_is_write(BENCH_RANDRW));
+	assert_string_equal(bench_pattern_name(BENCH_RANDRW), "randrw");
 }
 
 int main(void)
@@ -147,6 +177,8 @@ int main(void)
 		cmocka_unit_test(size_suffixes_are_binary_multiples),
 		cmocka_unit_test(size_rejects_garbage_and_overflow),
 		cmocka_unit_test(defaults_apply_when_only_url_given),
+		cmocka_unit_test(mix_cpu_pid_and_verify_are_stored),
+		cmocka_unit_test(mix_percent_and_pid_are_bounded),
 		cmocka_unit_test(every_option_is_stored),
 		cmocka_unit_test(seconds_above_sixty_is_refused),
 		cmocka_unit_test(unknown_pattern_is_refused),

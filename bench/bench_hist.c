@@ -25,6 +25,12 @@ void bench_hist_record(struct bench_hist *h, uint64_t value)
 {
 	h->buckets[bench_hist_index(value)]++;
 	h->count++;
+	h->sum += value;
+}
+
+double bench_hist_mean(const struct bench_hist *h)
+{
+	return h->count == 0 ? 0 : (double)h->sum / (double)h->count;
 }
 
 uint64_t bench_hist_quantile(const struct bench_hist *h, double q)

@@ -14,6 +14,7 @@
 
 struct bench_hist {
 	uint64_t count;
+	uint64_t sum;          /* exact, for the mean */
 	uint64_t buckets[BENCH_HIST_BUCKETS];
 };
 
@@ -22,5 +23,8 @@ void bench_hist_record(struct bench_hist *h, uint64_t value);
 /* Lower bound of the bucket holding the value at quantile q (0 < q <= 1);
  * 0 for an empty histogram. */
 uint64_t bench_hist_quantile(const struct bench_hist *h, double q);
+
+/* Exact mean of the recorded values; 0 for an empty histogram. */
+double bench_hist_mean(const struct bench_hist *h);
 
 #endif

@@ -85,6 +85,17 @@ static void buckets_increase_with_value(void **state)
 	}
 }
 
+static void mean_is_exact(void **state)
+{
+	struct bench_hist *h = hist_new();
+
+	assert_true(bench_hist_mean(h) == 0);
+	bench_hist_record(h, 1000);
+	bench_hist_record(h, 123457);
+	assert_true(bench_hist_mean(h) == 62228.5);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +104,7 @@ int main(void)
 		cmocka_unit_test(large_values_are_within_two_percent_below),
 		cmocka_unit_test(quantiles_pick_the_right_rank),
 		cmocka_unit_test(buckets_increase_with_value),
+		cmocka_unit_test(mean_is_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

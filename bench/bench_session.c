@@ -3,16 +3,19 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "bench_stamp.h"
+
 struct bench_slot {
 	struct bench_session *session;
 	uint64_t start_ns;
 	uint64_t offset;
+	bool is_write;
+	struct scsi_iovec own_iov;   /* --verify: this command's own buffer */
 };
 
 struct bench_session {
@@ -24,20 +27,13 @@ struct bench_session {
 	uint64_t cursor;        /* next offset of a sequential pattern */
 	uint64_t rng;
 	unsigned inflight;
+	uint64_t completed;
 	unsigned nfree;
 	struct bench_slot **free_slots;
 	struct bench_slot *slots;
 	struct scsi_iovec read_iov;
 	struct scsi_iovec write_iov;
 };
-
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* xorshift64*: cheap, and the same seed gives the same offsets on both
  * targets and in every callgrind run. */
@@ -61,12 +57,36 @@ static uint64_t bench_session_next_offset(struct bench_session *s)
 	return offset;
 }
 
+static bool bench_session_next_is_write(struct bench_session *s)
+{
+	const struct bench_args *a = s->run->args;
+
+	if (a->pattern == BENCH_RANDRW)
+		return bench_session_random(s) % 100 >= a->rwmix_read;
+	return bench_pattern_is_write(a->pattern);
+}
+
 static void bench_session_fail(struct bench_session *s, const char *what)
 {
 	if (!s->run->failed)
 		fprintf(stderr, "lunar-bench: connection %u: %s: %s\n",
 			s->index, what, iscsi_get_error(s->iscsi));
 	s->run->failed = true;
+}
+
+static int bench_session_check_read(struct bench_session *s,
+				    const struct bench_slot *slot)
+{
+	long bad = bench_stamp_check(slot->own_iov.iov_base, slot->own_iov.iov_len,
+				     slot->offset);
+
+	if (bad < 0)
+		return 0;
+	if (!s->run->failed)
+		fprintf(stderr, "lunar-bench: connection %u: read at offset %" PRIu64
+			" returned wrong data at byte %ld (offset %" PRIu64 ")\n",
+			s->index, slot->offset, bad, slot->offset + (uint64_t)bad);
+	return -1;
 }
 
 static void bench_session_complete(struct iscsi_context *iscsi, int status,
@@ -84,18 +104,23 @@ static void bench_session_complete(struct iscsi_context *iscsi, int status,
 		if (!run->failed && task != NULL && status == SCSI_STATUS_CHECK_CONDITION)
 			fprintf(stderr, "lunar-bench: connection %u: %s at offset %" PRIu64
 				" failed: CHECK CONDITION %s (0x%x) ascq 0x%04x %s\n",
-				s->index, bench_pattern_name(run->args->pattern), slot->offset,
+				s->index, slot->is_write ? "write" : "read", slot->offset,
 				scsi_sense_key_str(task->sense.key), task->sense.key,
 				task->sense.ascq, scsi_sense_ascq_str(task->sense.ascq));
 		else if (!run->failed)
 			fprintf(stderr, "lunar-bench: connection %u: %s at offset %" PRIu64
 				" failed: status 0x%x: %s\n", s->index,
-				bench_pattern_name(run->args->pattern), slot->offset,
+				slot->is_write ? "write" : "read", slot->offset,
 				(unsigned)status, iscsi_get_error(iscsi));
+		run->failed = true;
+	} else if (!slot->is_write && run->args->verify &&
+		   bench_session_check_read(s, slot) != 0) {
 		run->failed = true;
 	} else {
 		bench_hist_record(&run->hist, now - slot->start_ns);
 		run->completed++;
+		run->reads += !slot->is_write;
+		s->completed++;
 		run->last_completion_ns = now;
 	}
 	if (task != NULL)
@@ -108,15 +133,20 @@ static struct scsi_task *bench_session_submit(struct bench_session *s,
 {
 	const struct bench_args *a = s->run->args;
 	uint64_t lba = slot->offset / s->block_size;
+	struct scsi_iovec *iov = slot->is_write ? &s->write_iov : &s->read_iov;
 
-	if (bench_pattern_is_write(a->pattern))
+	if (a->verify) {
+		iov = &slot->own_iov;
+		if (slot->is_write)
+			bench_stamp_fill(iov->iov_base, iov->iov_len, slot->offset);
+	}
+	if (slot->is_write)
 		return iscsi_write16_iov_task(s->iscsi, s->lun, lba, NULL, a->bs,
 					      (int)s->block_size, 0, 0, 0, 0, 0,
-					      bench_session_complete, slot,
-					      &s->write_iov, 1);
+					      bench_session_complete, slot, iov, 1);
 	return iscsi_read16_iov_task(s->iscsi, s->lun, lba, a->bs,
 				     (int)s->block_size, 0, 0, 0, 0, 0,
-				     bench_session_complete, slot, &s->read_iov, 1);
+				     bench_session_complete, slot, iov, 1);
 }
 
 void bench_session_fill(struct bench_session *s)
@@ -134,6 +164,7 @@ void bench_session_fill(struct bench_session *s)
 		}
 		struct bench_slot *slot = s->free_slots[--s->nfree];
 		slot->offset = bench_session_next_offset(s);
+		slot->is_write = bench_session_next_is_write(s);
 		slot->start_ns = now;
 		if (bench_session_submit(s, slot) == NULL) {
 			s->free_slots[s->nfree++] = slot;
@@ -234,6 +265,15 @@ struct bench_session *bench_session_open(struct bench_run *run, unsigned index)
 	for (unsigned i = 0; i < a->qd; i++) {
 		s->slots[i].session = s;
 		s->free_slots[s->nfree++] = &s->slots[i];
+		if (!a->verify)
+			continue;
+		s->slots[i].own_iov.iov_len = a->bs;
+		s->slots[i].own_iov.iov_base = malloc(a->bs);
+		if (s->slots[i].own_iov.iov_base == NULL) {
+			perror("lunar-bench: verify buffers");
+			bench_session_close(s, false);
+			return NULL;
+		}
 	}
 	snprintf(initiator, sizeof(initiator),
 		 "iqn.2026-11.org.lunar:bench-%ld-%u", (long)getpid(), index);
@@ -258,9 +298,16 @@ void bench_session_close(struct bench_session *s, bool logout)
 				s->index, iscsi_get_error(s->iscsi));
 		iscsi_destroy_context(s->iscsi);
 	}
+	for (unsigned i = 0; s->slots != NULL && i < s->run->args->qd; i++)
+		free(s->slots[i].own_iov.iov_base);
 	free(s->free_slots);
 	free(s->slots);
 	free(s);
+}
+
+uint64_t bench_session_completed(const struct bench_session *s)
+{
+	return s->completed;
 }
 
 unsigned bench_session_inflight(const struct bench_session *s)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bench_args.h"
+#include "bench_clock.h"
 #include "bench_hist.h"
 
 /* State shared by every session of one run (the process is single-threaded). */
@@ -17,6 +18,7 @@ struct bench_run {
 	struct bench_hist hist;
 	uint64_t issued;
 	uint64_t completed;
+	uint64_t reads;            /* completed reads; writes are the rest */
 	uint64_t deadline_ns;
 	uint64_t last_completion_ns;
 	bool stopping;
@@ -27,8 +29,6 @@ struct bench_run {
 
 struct bench_session;
 
-uint64_t bench_now_ns(void);
-
 /* Connects, logs in and checks the LUN can hold the span; NULL after
  * printing why on stderr. */
 struct bench_session *bench_session_open(struct bench_run *run, unsigned index);
@@ -38,6 +38,8 @@ void bench_session_close(struct bench_session *s, bool logout);
 void bench_session_fill(struct bench_session *s);
 
 unsigned bench_session_inflight(const struct bench_session *s);
+/* Commands this session completed: how evenly sessions were served. */
+uint64_t bench_session_completed(const struct bench_session *s);
 int bench_session_fd(const struct bench_session *s);
 short bench_session_events(const struct bench_session *s);
 /* Returns -1 (after printing why) when the connection failed. */

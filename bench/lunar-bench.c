@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench_args.h"
 #include "bench_hist.h"
+#include "bench_proc.h"
 #include "bench_session.h"
+#include "bench_stamp.h"
 
 /* A target that answers nothing for this long is reported, not waited on. */
 #define BENCH_STALL_NS   (10ull * 1000000000ull)
@@ -67,36 +70,77 @@ static int bench_drive(struct bench_run *run, struct bench_session **sessions,
 	return run->failed ? -1 : 0;
 }
 
-static void bench_report(const struct bench_run *run, uint64_t start_ns)
+/* CPU time of the timed phase, logins and logouts left out: the target's
+ * (with --cpu-pid) and lunar-bench's own, which shares the machine. */
+struct bench_cpu {
+	uint64_t target_ns;
+	uint64_t self_ns;
+};
+
+static uint64_t bench_self_cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static int bench_cpu_sample(const struct bench_args *a, struct bench_cpu *c)
+{
+	c->self_ns = bench_self_cpu_ns();
+	c->target_ns = 0;
+	if (a->cpu_pid != 0 && bench_proc_cpu_ns(a->cpu_pid, &c->target_ns) != 0) {
+		fprintf(stderr, "lunar-bench: --cpu-pid %ld: ", a->cpu_pid);
+		perror("/proc/PID/stat");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fewest commands any session completed, in percent of the mean: 100 when
+ * every session was served alike. */
+static double bench_min_share(struct bench_session **sessions, unsigned n,
+			      uint64_t completed)
+{
+	uint64_t least = UINT64_MAX;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t c = bench_session_completed(sessions[i]);
+		if (c < least)
+			least = c;
+	}
+	return completed == 0 ? 0 : 100.0 * (double)least * n / (double)completed;
+}
+
+static void bench_report(const struct bench_run *run, uint64_t start_ns,
+			 struct bench_session **sessions, const struct bench_cpu *before,
+			 const struct bench_cpu *after)
 {
 	const struct bench_args *a = run->args;
 	double secs = (double)(run->last_completion_ns - start_ns) / 1e9;
 	double iops = secs > 0 ? (double)run->completed / secs : 0;
 
-	printf("rw=%s bs=%" PRIu32 " qd=%u conns=%u ios=%" PRIu64
-	       " secs=%.3f iops=%.0f mibps=%.1f lat_p50_us=%.1f lat_p99_us=%.1f\n",
+	printf("rw=%s bs=%" PRIu32 " qd=%u conns=%u ios=%" PRIu64 " reads=%" PRIu64
+	       " secs=%.3f iops=%.0f mibps=%.1f lat_mean_us=%.1f lat_p50_us=%.1f"
+	       " lat_p99_us=%.1f sess_min_pct=%.0f bench_cpu_s=%.3f",
 	       bench_pattern_name(a->pattern), a->bs, a->qd, a->connections,
-	       run->completed, secs, iops, iops * a->bs / (1024.0 * 1024.0),
+	       run->completed, run->reads, secs, iops, iops * a->bs / (1024.0 * 1024.0),
+	       bench_hist_mean(&run->hist) / 1e3,
 	       (double)bench_hist_quantile(&run->hist, 0.50) / 1e3,
-	       (double)bench_hist_quantile(&run->hist, 0.99) / 1e3);
-}
-
-static unsigned char *bench_pattern_buffer(uint32_t bs)
-{
-	static const char motif[] = "lunar-bench fixed write pattern.";
-	unsigned char *buf = malloc(bs);
-
-	if (buf == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < bs; i++)
-		buf[i] = (unsigned char)motif[i % (sizeof(motif) - 1)];
-	return buf;
+	       (double)bench_hist_quantile(&run->hist, 0.99) / 1e3,
+	       bench_min_share(sessions, a->connections, run->completed),
+	       (double)(after->self_ns - before->self_ns) / 1e9);
+	if (a->cpu_pid != 0)
+		printf(" target_cpu_s=%.3f", (double)(after->target_ns - before->target_ns) / 1e9);
+	putchar('\n');
 }
 
 int main(int argc, char **argv)
 {
 	struct bench_args args;
 	struct bench_session *sessions[BENCH_MAX_CONNECTIONS] = { 0 };
+	struct bench_cpu cpu_before, cpu_after;
 	char err[256];
 	int status = EXIT_FAILURE;
 	unsigned opened = 0;
@@ -116,23 +160,27 @@ int main(int argc, char **argv)
 	}
 	run->args = &args;
 	run->read_buf = malloc(args.bs);
-	run->write_buf = bench_pattern_buffer(args.bs);
+	run->write_buf = malloc(args.bs);
 	if (run->read_buf == NULL || run->write_buf == NULL) {
 		perror("lunar-bench: buffers");
 		goto out;
 	}
+	bench_stamp_motif(run->write_buf, args.bs);
 	run->deadline_ns = UINT64_MAX;
 	for (opened = 0; opened < args.connections; opened++) {
 		sessions[opened] = bench_session_open(run, opened);
 		if (sessions[opened] == NULL)
 			goto out;
 	}
+	if (bench_cpu_sample(&args, &cpu_before) != 0)
+		goto out;
 	uint64_t start = bench_now_ns();
 	run->deadline_ns = start + (uint64_t)args.seconds * 1000000000ull;
 	run->last_completion_ns = start;
-	if (bench_drive(run, sessions, opened) != 0)
+	if (bench_drive(run, sessions, opened) != 0 ||
+	    bench_cpu_sample(&args, &cpu_after) != 0)
 		goto out;
-	bench_report(run, start);
+	bench_report(run, start, sessions, &cpu_before, &cpu_after);
 	status = EXIT_SUCCESS;
 out:
 	for (unsigned i = 0; i < opened; i++)

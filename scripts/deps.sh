@@ -8,6 +8,9 @@ LUNAR_BUILD_PKGS="gcc meson ninja-build pkg-config liburing-dev libssl-dev
 # open-isns-server and -utils: isnsd and isnsadm, the iSNS test peer.
 LUNAR_TEST_PKGS="libcmocka-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra
   clang libclang-rt-14-dev python3 iproute2 tgt open-isns-server open-isns-utils"
+# bench/run.sh only: istgt is a peer target; iperf3 measures the machine's
+# single-stream TCP throughput beside the results.
+LUNAR_BENCH_PKGS="tgt istgt iperf3 libiscsi-dev"
 
 # lunar_install PKG...: installs whichever of the packages are missing.
 lunar_install() {

@@ -19,6 +19,8 @@
 #   manage-lunarctl  lunarctl on the management socket, refusals (sanitizer lunard)
 #   manage-portal-groups  portal groups (logins, SendTargets, VPD 83h, live moves) and a
 #                    growing block device on a loop device (sanitizer lunard)
+#   bench-modes  lunar-bench's modes with every read checked; the round-trip
+#             tool and the report (sanitizer lunard and bench)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
@@ -63,18 +65,14 @@ record() {
 	echo "== $stage: $p passed, $f failed"
 }
 
-# Runs a command whose output ends with "N passed, N failed"; a non-zero exit
-# with no failures counted is one failure (the stage itself broke).
-stage() {
-	local name=$1
-	shift
+# Records stage NAME from its log: the last "N passed, N failed" line; a
+# non-zero exit RC with no failure counted is one failure (the stage itself
+# broke). START is when it began ($SECONDS).
+stage_result() {
+	local name=$1 rc=$2 start=$3
 	local log=$logs/$name.log
-	local start=$SECONDS
-	echo "== $name: $*"
-	"$@" >"$log" 2>&1
-	local rc=$?
 	local line p=0 f=0
-	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	line=$(grep -aE '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
 		p=${BASH_REMATCH[1]}
 		f=${BASH_REMATCH[2]}
@@ -86,6 +84,16 @@ stage() {
 	fi
 	echo "   ($((SECONDS - start)) s)"
 	record "$name" "$p" "$f"
+}
+
+# Runs a command whose output ends with "N passed, N failed".
+stage() {
+	local name=$1
+	shift
+	local start=$SECONDS
+	echo "== $name: $*"
+	"$@" >"$logs/$name.log" 2>&1
+	stage_result "$name" $? "$start"
 }
 
 # build DIR [meson options]: configures (once) and builds; BUILD_TARGETS
@@ -177,12 +185,28 @@ if ((have_asan)); then
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
 	stage manage-portal-groups tests/manage/portal_groups.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
+	stage bench-modes bench/functional.sh --lunard $asan/src/daemon/lunard --bench-dir $asan/bench
 fi
 if ((have_ci)); then
-	for lu in file512e file4k mem512 mem4k; do
-		SERVER_KEEP_LOG=$logs/conformance-$lu-lunard.log \
-			stage "conformance-$lu" tests/conformance/run.sh --lunard build-ci/src/daemon/lunard \
-			--lu "$lu" --tests '^SCSI\.' --log-dir "$logs/conformance-$lu"
+	# Two at a time: each run has its own lunard, port and files, and much
+	# of a run is waiting (Sanitize.Reset alone sleeps a minute).
+	for pair in "file512e file4k" "mem512 mem4k"; do
+		pids=()
+		start=$SECONDS
+		for lu in $pair; do
+			echo "== conformance-$lu: tests/conformance/run.sh --lu $lu (SCSI families)"
+			SERVER_KEEP_LOG=$logs/conformance-$lu-lunard.log \
+				tests/conformance/run.sh --lunard build-ci/src/daemon/lunard --lu "$lu" \
+				--tests '^SCSI\.' --log-dir "$logs/conformance-$lu" \
+				>"$logs/conformance-$lu.log" 2>&1 &
+			pids+=($!)
+		done
+		i=0
+		for lu in $pair; do
+			wait "${pids[i]}"
+			stage_result "conformance-$lu" $? "$start"
+			i=$((i + 1))
+		done
 	done
 	stage interop-qemu tests/interop/qemu_img.sh --lunard build-ci/src/daemon/lunard
 	stage interop-iscsi-ls tests/interop/iscsi_ls.sh --lunard build-ci/src/daemon/lunard

@@ -1,0 +1,57 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bench_proc.h"
+
+static void utime_and_stime_are_summed(void **state)
+{
+	uint64_t t = 0;
+
+	assert_int_equal(bench_proc_parse_cpu_ticks(
+		"1234 (tgtd) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 17 0 99\n",
+		&t), 0);
+	assert_int_equal(t, 325);
+}
+
+static void comm_with_spaces_and_parentheses_is_skipped(void **state)
+{
+	uint64_t t = 0;
+
+	assert_int_equal(bench_proc_parse_cpu_ticks(
+		"42 (a) b (c) d) R 1 42 42 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 5", &t), 0);
+	assert_int_equal(t, 15);
+}
+
+static void truncated_or_garbled_text_is_refused(void **state)
+{
+	uint64_t t = 9;
+
+	assert_int_equal(bench_proc_parse_cpu_ticks("", &t), -1);
+	assert_int_equal(bench_proc_parse_cpu_ticks("42 no parenthesis S 1 2", &t), -1);
+	assert_int_equal(bench_proc_parse_cpu_ticks("42 (x) S 1 42 42 0 -1 0 0 0 0 0 7", &t), -1);
+	assert_int_equal(bench_proc_parse_cpu_ticks("42 (x) S 1 42 42 0 -1 0 0 0 0 0 7 -8 0", &t), -1);
+	assert_int_equal(bench_proc_parse_cpu_ticks("42 (x) S 1 42 42 0 -1 0 0 0 0 0 7x 8 0", &t), -1);
+	assert_int_equal(t, 9);
+}
+
+static void own_process_is_readable(void **state)
+{
+	uint64_t ns;
+
+	assert_int_equal(bench_proc_cpu_ns((long)getpid(), &ns), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(utime_and_stime_are_summed),
+		cmocka_unit_test(comm_with_spaces_and_parentheses_is_skipped),
+		cmocka_unit_test(truncated_or_garbled_text_is_refused),
+		cmocka_unit_test(own_process_is_readable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
