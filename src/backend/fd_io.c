@@ -146,7 +146,7 @@ static void backend_fd_queue(struct backend_io *io)
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
-static void backend_fd_unsupported(struct loop_op *op, int res)
+static void backend_fd_refused(struct loop_op *op, int res)
 {
 	struct backend_io *io = container_of(op, struct backend_io, lop);
 	io->done(io, res);
@@ -154,11 +154,18 @@ static void backend_fd_unsupported(struct loop_op *op, int res)
 
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io)
 {
+	const struct backend_journal *j = backend_fd(bs)->journal;
+	if (j && (io->op == BACKEND_WRITE || io->op == BACKEND_DISCARD) && !io->atomic &&
+	    backend_journal_failed(j)) {
+		io->lop.cb = backend_fd_refused;
+		loop_complete_remote(loop, &io->lop, -EIO);
+		return;
+	}
 	if (io->op == BACKEND_WRITE && io->atomic) {
 		if (backend_fd(bs)->journal) {
 			backend_journal_submit(bs, loop, io);
 		} else {
-			io->lop.cb = backend_fd_unsupported;
+			io->lop.cb = backend_fd_refused;
 			loop_complete_remote(loop, &io->lop, -EOPNOTSUPP);
 		}
 		return;

@@ -55,6 +55,10 @@ struct backend_journal {
 	int fd;
 	char *path;
 	_Atomic uint32_t busy; /* bit i: slot i holds a write in flight */
+	/* A write failed after its record was whole: the record stays, and a
+	 * replay at the next open would put it over any later write to those
+	 * blocks, so the store takes no write until it is opened again. */
+	_Atomic bool failed;
 	struct journal_slot slots[JOURNAL_SLOTS];
 };
 
@@ -101,11 +105,17 @@ static void journal_step_done(struct loop_op *op, int res)
 		/* A failed record never reached the blocks: the slot is free
 		 * again. After a valid record, the blocks may be torn until
 		 * the record is replayed at the next open, so the slot keeps
-		 * it and is never reused. */
+		 * it, and the store refuses writes until then: a write that
+		 * landed meanwhile would be overwritten by that replay. */
 		log_error("backend %s: atomic write of %u bytes at %llu: step %d: %s", s->j->path, io->len,
 			  (unsigned long long)io->offset, (int)s->stage, strerror(-err));
-		if (s->stage == J_RECORD)
+		if (s->stage == J_RECORD) {
 			journal_release(s);
+		} else if (!atomic_exchange(&s->j->failed, true)) {
+			log_error("backend %s: a whole record is left to replay: the store refuses writes "
+				  "until it is opened again (restart lunard, or replace the LUN's store)",
+				  s->j->path);
+		}
 		io->done(io, err);
 		return;
 	}
@@ -171,7 +181,9 @@ void backend_journal_submit(struct backend *bs, struct loop *loop, struct backen
 	struct backend_journal *j = backend_fd(bs)->journal;
 	int err = 0;
 	int i = -1;
-	if (io->len > JOURNAL_MAX_BYTES || io->iovcnt > JOURNAL_MAX_IOV)
+	if (backend_journal_failed(j))
+		err = -EIO;
+	else if (io->len > JOURNAL_MAX_BYTES || io->iovcnt > JOURNAL_MAX_IOV)
 		err = -EINVAL;
 	else if ((i = journal_take(j)) < 0)
 		/* Every slot holds a write in flight: the initiator retries. */
@@ -191,6 +203,11 @@ void backend_journal_submit(struct backend *bs, struct loop *loop, struct backen
 	s->iov[0] = (struct iovec){ s->hdr, JOURNAL_HDR };
 	memcpy(&s->iov[1], io->iov, io->iovcnt * sizeof(*io->iov));
 	journal_queue(s, loop);
+}
+
+bool backend_journal_failed(const struct backend_journal *j)
+{
+	return atomic_load_explicit(&j->failed, memory_order_relaxed);
 }
 
 /* Puts back the one record in slot i if it is whole; returns 1 if it was

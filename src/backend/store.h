@@ -78,6 +78,9 @@ int backend_fd_check_direct(const struct backend *bs);
 int backend_journal_open(struct backend *bs, const char *path);
 /* An atomic write through the journal; completes on the loop. */
 void backend_journal_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
+/* A write failed after its record was whole: no write may reach the store
+ * until it is opened again and the record replayed (any thread). */
+bool backend_journal_failed(const struct backend_journal *j);
 void backend_journal_close(struct backend *bs);
 
 /* Accounts a read or write completion of res bytes. Returns a negative errno

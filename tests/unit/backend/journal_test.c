@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "backend/backend.h"
+#include "backend/store.h"
 #include "file_fixture.h"
 #include "util/be.h"
 
@@ -148,6 +149,38 @@ static void whole_record_left_by_a_crash_is_replayed_at_open(void **state)
 	backend_close(bs);
 }
 
+/* The in-place step fails (the store's descriptor made read-only for it):
+ * the whole record stays for the next open, so until then the store takes
+ * no write, atomic or not, that its replay would overwrite. */
+static void failed_in_place_write_stops_writes_until_the_replay(void **state)
+{
+	struct jfix *j = *state;
+	struct backend *bs = open_file(j, true);
+	int data_fd = backend_fd(bs)->fd;
+	int saved = dup(data_fd), ro = open(j->f->path, O_RDONLY);
+	assert_true(saved >= 0 && ro >= 0);
+	assert_true(dup2(ro, data_fd) >= 0);
+	uint32_t len = 64 * 1024;
+	uint8_t *data = runner_buf(len, 42), *other = runner_buf(len, 43), *in = runner_buf(len, 0);
+	assert_int_not_equal(atomic_write(&j->f->runner, bs, 2 << 20, data, len), 0);
+	assert_true(dup2(saved, data_fd) >= 0);
+	/* the duplicates would keep the file's lock past the store's close */
+	close(saved);
+	close(ro);
+	assert_int_equal(runner_one(&j->f->runner, bs, BACKEND_WRITE, 2 << 20, other, len, false), -EIO);
+	assert_int_equal(runner_discard(&j->f->runner, bs, 2 << 20, len), -EIO);
+	assert_int_equal(atomic_write(&j->f->runner, bs, 8 << 20, other, len), -EIO);
+	backend_close(bs);
+	bs = open_file(j, true);
+	assert_int_equal(runner_one(&j->f->runner, bs, BACKEND_READ, 2 << 20, in, len, false), 0);
+	assert_memory_equal(in, data, len);
+	assert_int_equal(runner_one(&j->f->runner, bs, BACKEND_WRITE, 2 << 20, other, len, false), 0);
+	free(data);
+	free(other);
+	free(in);
+	backend_close(bs);
+}
+
 static void torn_record_is_not_replayed(void **state)
 {
 	struct jfix *j = *state;
@@ -261,6 +294,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(atomic_write_lands_and_leaves_no_record),
 		T(whole_record_left_by_a_crash_is_replayed_at_open),
+		T(failed_in_place_write_stops_writes_until_the_replay),
 		T(torn_record_is_not_replayed),
 		T(record_past_the_end_of_the_store_is_not_replayed),
 		T(journal_of_another_store_is_refused),
