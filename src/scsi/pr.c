@@ -592,6 +592,12 @@ static void pr_out_run_again(struct loop_msg *msg)
 	struct pr_save *w = container_of(msg, struct pr_save, msg);
 	struct scsi_task *task = w->task;
 	free(w);
+	/* Aborted while it waited: it has changed nothing yet, and must not
+	 * start now that its initiator was told it is gone. */
+	if (task->aborted) {
+		scsi_task_finish(task, SENSE_TASK_ABORTED);
+		return;
+	}
 	enum sense_reason r = spc_pr_out(task);
 	if (r != SENSE_NONE)
 		scsi_task_finish(task, r);

@@ -14,6 +14,7 @@
 #include "scsi/pr_state.h"
 #include "scsi_fixture.h"
 #include "util/be.h"
+#include "util/iov.h"
 
 #define ME "iqn.2024-01.org.test:init,i,0x1"
 #define OTHER "iqn.2024-01.org.test:other,i,0x000000000002"
@@ -402,6 +403,66 @@ static void test_aptpl_change_takes_effect_once_saved(void **state)
 	rmdir(dir);
 }
 
+static void other_waiter_done(struct scsi_task *t)
+{
+	*(bool *)t->transport_priv = true;
+	t->loop->stop = true;
+}
+
+/* A PERSISTENT RESERVE OUT that waits for another command's APTPL save
+ * and is aborted meanwhile changes nothing when the save completes: it
+ * ends as aborted, not applied. */
+static void test_pr_out_aborted_while_waiting_for_a_save_changes_nothing(void **state)
+{
+	struct pr *p = *state;
+	struct scsi_lu *lu = p->f->lus[0];
+	char dir[] = "/tmp/lunar-pr-test-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pr.state", dir);
+	lu->pr_path = strdup(path);
+	uint8_t cdb[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t param[24] = { 0 };
+	be64_put(param + 8, 0xAA);
+	param[20] = 0x01; /* APTPL */
+	assert_true(fixture_prepare(p->f, 0, cdb));
+	fixture_fill_data_out(p->f, param, sizeof(param));
+	scsi_task_execute(&p->f->task);
+
+	/* OTHER registers too, behind the save in flight */
+	bool other_done_flag = false;
+	struct scsi_task t;
+	memset(&t, 0, sizeof(t));
+	t.nexus = &p->other;
+	t.lun_raw = scsi_lun_encode(0);
+	memcpy(t.cdb, cdb, SCSI_CDB_MAX);
+	t.attr = SCSI_ATTR_SIMPLE;
+	t.loop = &p->f->loop;
+	t.done = other_waiter_done;
+	t.transport_priv = &other_done_flag;
+	assert_true(scsi_task_prepare(&t));
+	assert_non_null(scsi_task_data_get(&t, t.xfer_len, true, NULL));
+	uint8_t other_param[24] = { 0 };
+	be64_put(other_param + 8, 0xCC);
+	iov_scatter(t.data_iov, t.data_iovcnt, 0, other_param, sizeof(other_param));
+	scsi_task_execute(&t);
+	assert_false(other_done_flag);
+	scsi_task_abort(&t);
+
+	/* each completion stops the loop: two turns see both */
+	for (int i = 0; i < 2 && (p->f->ndone == 0 || !other_done_flag); i++) {
+		p->f->loop.stop = false;
+		loop_run(&p->f->loop);
+	}
+	p->f->loop.stop = false;
+	assert_int_equal(p->f->task.status, SCSI_STATUS_GOOD);
+	assert_true(other_done_flag);
+	assert_int_equal(t.status, SCSI_STATUS_TASK_ABORTED);
+	scsi_task_release(&t);
+	assert_int_equal(lu->pr->nregs, 1);
+	assert_int_equal(prout(p, 0x06, 0, 0xAA, 0xAB, 0), SCSI_STATUS_GOOD);
+	rmdir(dir);
+}
+
 /* While a change is being saved, RESERVE cannot know whether persistent
  * reservations will be in use: it is refused, as when they are. */
 static void test_reserve6_during_an_aptpl_save_conflicts(void **state)
@@ -439,6 +500,7 @@ int main(void)
 		T(test_failed_aptpl_save_tells_no_one),
 		T(test_aptpl_change_takes_effect_once_saved),
 		T(test_reserve6_during_an_aptpl_save_conflicts),
+		T(test_pr_out_aborted_while_waiting_for_a_save_changes_nothing),
 		T(test_service_action_out_of_range_is_invalid),
 		T(test_reserve6_holds_off_other_nexuses),
 		T(test_reserve6_ends_with_a_lu_reset),
