@@ -760,9 +760,10 @@ static bool addr_is_wildcard(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-static void portal_list_build(struct portal_list *pl)
+/* The portals, with each wildcard one expanded to ifs's addresses of its
+ * family (ifs NULL: none known). */
+static void portal_list_build(struct portal_list *pl, const struct ifaddrs *ifs)
 {
-	struct ifaddrs *ifs = NULL;
 	for (size_t i = 0; i < config->nportals; i++) {
 		const struct sockaddr_storage *ss = &config->portals[i].addr;
 		uint16_t port = addr_port((const struct sockaddr *)ss);
@@ -770,16 +771,10 @@ static void portal_list_build(struct portal_list *pl)
 			portal_list_add(pl, (const struct sockaddr *)ss, port, config->portals[i].tag);
 			continue;
 		}
-		if (!ifs && getifaddrs(&ifs) < 0) {
-			log_warn("SendTargets: getifaddrs: %s", strerror(errno));
-			continue;
-		}
-		for (struct ifaddrs *ifa = ifs; ifa; ifa = ifa->ifa_next)
+		for (const struct ifaddrs *ifa = ifs; ifa; ifa = ifa->ifa_next)
 			if (ifa->ifa_addr && ifa->ifa_addr->sa_family == ss->ss_family)
 				portal_list_add(pl, ifa->ifa_addr, port, config->portals[i].tag);
 	}
-	if (ifs)
-		freeifaddrs(ifs);
 }
 
 static bool (*sendtargets_filter)(const char *target, const char *initiator);
@@ -794,13 +789,20 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 {
 	struct portal_list *pl = calloc(1, sizeof(*pl));
 	int ret = -ENOMEM;
+	/* The host's addresses, for wildcard portals: a netlink round trip,
+	 * so before the lock the control thread takes to publish changes. */
+	struct ifaddrs *ifs = NULL;
+	if (getifaddrs(&ifs) < 0) {
+		log_warn("SendTargets: getifaddrs: %s", strerror(errno));
+		ifs = NULL;
+	}
 	pthread_mutex_lock(&registry_lock);
 	size_t n = ntargets ? ntargets : 1;
 	struct iscsi_st_target *st = calloc(n, sizeof(*st));
 	/* each target's portals: those of its portal groups */
 	struct iscsi_st_portal *mine = calloc(n * MAX_ST_PORTALS, sizeof(*mine));
 	if (pl && st && mine) {
-		portal_list_build(pl);
+		portal_list_build(pl, ifs);
 		/* Discovery has not authenticated for any target: what counts
 		 * is whether the name could log in at all. */
 		size_t nst = 0;
@@ -824,6 +826,8 @@ int targets_sendtargets(const char *value, const char *initiator_name,
 			ret = (int)len;
 	}
 	pthread_mutex_unlock(&registry_lock);
+	if (ifs)
+		freeifaddrs(ifs);
 	free(pl);
 	free(st);
 	free(mine);
