@@ -55,14 +55,20 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 total_passed=0
 total_failed=0
+total_skipped=0
 summary=()
 
+# record STAGE PASSED FAILED [SKIPPED]: a skip is counted apart, never as
+# a pass.
 record() {
-	local stage=$1 p=$2 f=$3
+	local stage=$1 p=$2 f=$3 s=${4:-0}
+	local skips=""
+	((s > 0)) && skips=", $s skipped"
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
-	summary+=("$(printf '%-14s %5d passed, %d failed' "$stage" "$p" "$f")")
-	echo "== $stage: $p passed, $f failed"
+	total_skipped=$((total_skipped + s))
+	summary+=("$(printf '%-14s %5d passed, %d failed%s' "$stage" "$p" "$f" "$skips")")
+	echo "== $stage: $p passed, $f failed$skips"
 }
 
 # Records stage NAME from its log: the last "N passed, N failed" line; a
@@ -71,11 +77,12 @@ record() {
 stage_result() {
 	local name=$1 rc=$2 start=$3
 	local log=$logs/$name.log
-	local line p=0 f=0
+	local line p=0 f=0 s=0
 	line=$(grep -aE '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
 		p=${BASH_REMATCH[1]}
 		f=${BASH_REMATCH[2]}
+		s=${BASH_REMATCH[4]:-0}
 	fi
 	((rc != 0 && f == 0)) && f=1
 	if ((f > 0)); then
@@ -83,7 +90,7 @@ stage_result() {
 		tail -n 40 "$log"
 	fi
 	echo "   ($((SECONDS - start)) s)"
-	record "$name" "$p" "$f"
+	record "$name" "$p" "$f" "$s"
 }
 
 # Runs a command whose output ends with "N passed, N failed".
@@ -249,5 +256,9 @@ fi
 echo
 echo "summary:"
 printf '  %s\n' "${summary[@]}"
-echo "$total_passed passed, $total_failed failed"
+if ((total_skipped > 0)); then
+	echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+else
+	echo "$total_passed passed, $total_failed failed"
+fi
 ((total_failed == 0))

@@ -1,10 +1,13 @@
 # shellcheck shell=bash
-# Tiny assertion helpers for the interop scripts: each check prints one
-# "ok - ..." or "FAIL - ..." line; check_summary prints the closing
-# "N passed, N failed" and returns non-zero if anything failed. Sourced.
+# Tiny assertion helpers for the test scripts: each check prints one
+# "ok - ...", "FAIL - ..." or "skip - ..." line; check_summary prints the
+# closing "N passed, N failed" (", N skipped" when a check could not run
+# here: a skip is not a pass) and returns non-zero if anything failed.
+# Sourced.
 
 CHECK_PASSED=0
 CHECK_FAILED=0
+CHECK_SKIPPED=0
 
 check_ok() {
     CHECK_PASSED=$((CHECK_PASSED + 1))
@@ -14,6 +17,12 @@ check_ok() {
 check_fail() {
     CHECK_FAILED=$((CHECK_FAILED + 1))
     echo "FAIL - $1"
+}
+
+# A check this machine cannot run, and why.
+check_skip() {
+    CHECK_SKIPPED=$((CHECK_SKIPPED + 1))
+    echo "skip - $1"
 }
 
 # check_eq DESCRIPTION EXPECTED ACTUAL
@@ -45,6 +54,10 @@ check_run() {
 }
 
 check_summary() {
-    echo "$CHECK_PASSED passed, $CHECK_FAILED failed"
+    if ((CHECK_SKIPPED > 0)); then
+        echo "$CHECK_PASSED passed, $CHECK_FAILED failed, $CHECK_SKIPPED skipped"
+    else
+        echo "$CHECK_PASSED passed, $CHECK_FAILED failed"
+    fi
     ((CHECK_FAILED == 0))
 }

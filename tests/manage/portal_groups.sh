@@ -46,12 +46,6 @@ for tool in iscsi-ls iscsi-inq iscsi-readcapacity16; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin)" >&2; exit 2; }
 done
 
-skipped=0
-check_skip() {
-    skipped=$((skipped + 1))
-    echo "skip - $1"
-}
-
 t_one=iqn.2026-11.org.lunar:one
 t_two=iqn.2026-11.org.lunar:two
 t_all=iqn.2026-11.org.lunar:all
@@ -362,5 +356,4 @@ if ((CHECK_FAILED > 0)); then
     echo "---- lunard log (last 40 lines) ----"
     tail -n 40 "$work/lunard.log"
 fi
-echo "$CHECK_PASSED passed, $CHECK_FAILED failed, $skipped skipped"
-((CHECK_FAILED == 0))
+check_summary

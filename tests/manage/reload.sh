@@ -216,7 +216,7 @@ if [[ -n $BENCH ]]; then
 else
     write_conf 8M 0 1
     reload "remove"
-    echo "skip - no --bench: the removal runs without I/O beside it"
+    check_skip "no --bench: the removal runs without I/O beside it"
 fi
 if grep -q "configuration: removed target $t_gone" "$SERVER_LOG"; then
     check_ok "lunard reported \"removed target $t_gone\""
