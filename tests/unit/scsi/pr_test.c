@@ -368,6 +368,24 @@ static void test_failed_aptpl_save_tells_no_one(void **state)
 	rmdir(dir);
 }
 
+static const uint8_t register_ignore_cdb[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
+
+/* The fixture's nexus starts REGISTER AND IGNORE EXISTING KEY of 0xAA with
+ * APTPL, its state file in dir (a mkdtemp template): the save is in flight
+ * when this returns. */
+static void start_aptpl_register(struct pr *p, char *dir, char *path, size_t pathlen)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, pathlen, "%s/pr.state", dir);
+	p->f->lus[0]->pr_path = strdup(path);
+	uint8_t param[24] = { 0 };
+	be64_put(param + 8, 0xAA);
+	param[20] = 0x01; /* APTPL */
+	assert_true(fixture_prepare(p->f, 0, register_ignore_cdb));
+	fixture_fill_data_out(p->f, param, sizeof(param));
+	scsi_task_execute(&p->f->task);
+}
+
 /* SPC-4 5.12.4: an APTPL change takes effect once it is on stable storage.
  * The save runs on the saver thread; until its completion reaches the
  * loop, the LU keeps its old state and the command its status. */
@@ -376,16 +394,7 @@ static void test_aptpl_change_takes_effect_once_saved(void **state)
 	struct pr *p = *state;
 	struct scsi_lu *lu = p->f->lus[0];
 	char dir[] = "/tmp/lunar-pr-test-XXXXXX", path[64];
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/pr.state", dir);
-	lu->pr_path = strdup(path);
-	uint8_t cdb[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
-	uint8_t param[24] = { 0 };
-	be64_put(param + 8, 0xAA);
-	param[20] = 0x01; /* APTPL */
-	assert_true(fixture_prepare(p->f, 0, cdb));
-	fixture_fill_data_out(p->f, param, sizeof(param));
-	scsi_task_execute(&p->f->task);
+	start_aptpl_register(p, dir, path, sizeof(path));
 	assert_int_equal(p->f->ndone, 0);
 	pthread_mutex_lock(&lu->pr_lock);
 	assert_int_equal(lu->pr->nregs, 0);
@@ -417,16 +426,7 @@ static void test_pr_out_aborted_while_waiting_for_a_save_changes_nothing(void **
 	struct pr *p = *state;
 	struct scsi_lu *lu = p->f->lus[0];
 	char dir[] = "/tmp/lunar-pr-test-XXXXXX", path[64];
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/pr.state", dir);
-	lu->pr_path = strdup(path);
-	uint8_t cdb[16] = { 0x5F, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
-	uint8_t param[24] = { 0 };
-	be64_put(param + 8, 0xAA);
-	param[20] = 0x01; /* APTPL */
-	assert_true(fixture_prepare(p->f, 0, cdb));
-	fixture_fill_data_out(p->f, param, sizeof(param));
-	scsi_task_execute(&p->f->task);
+	start_aptpl_register(p, dir, path, sizeof(path));
 
 	/* OTHER registers too, behind the save in flight */
 	bool other_done_flag = false;
@@ -434,7 +434,7 @@ static void test_pr_out_aborted_while_waiting_for_a_save_changes_nothing(void **
 	memset(&t, 0, sizeof(t));
 	t.nexus = &p->other;
 	t.lun_raw = scsi_lun_encode(0);
-	memcpy(t.cdb, cdb, SCSI_CDB_MAX);
+	memcpy(t.cdb, register_ignore_cdb, SCSI_CDB_MAX);
 	t.attr = SCSI_ATTR_SIMPLE;
 	t.loop = &p->f->loop;
 	t.done = other_waiter_done;
