@@ -94,30 +94,10 @@ static uint8_t run(struct pr *p, const uint8_t *cdb)
 	return p->f->task.status;
 }
 
-static void other_done(struct scsi_task *t)
-{
-	t->loop->stop = true;
-}
-
 /* Runs a command without data on OTHER's own nexus; returns its status. */
 static uint8_t run_other(struct pr *p, const uint8_t *cdb)
 {
-	struct scsi_task t;
-	memset(&t, 0, sizeof(t));
-	t.nexus = &p->other;
-	t.lun_raw = scsi_lun_encode(0);
-	memcpy(t.cdb, cdb, SCSI_CDB_MAX);
-	t.attr = SCSI_ATTR_SIMPLE;
-	t.loop = &p->f->loop;
-	t.done = other_done;
-	if (scsi_task_prepare(&t)) {
-		scsi_task_execute(&t);
-		p->f->loop.stop = false;
-		loop_run(&p->f->loop);
-		p->f->loop.stop = false;
-	}
-	scsi_task_release(&t);
-	return t.status;
+	return fixture_run_on(p->f, &p->other, 0, cdb);
 }
 
 static const uint8_t reserve6[16] = { 0x16 };

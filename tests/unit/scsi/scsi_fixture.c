@@ -142,6 +142,31 @@ bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void
 	return fixture_run_partial(f, lun, cdb, data_out, UINT32_MAX);
 }
 
+static void fixture_other_done(struct scsi_task *t)
+{
+	t->loop->stop = true;
+}
+
+uint8_t fixture_run_on(struct fixture *f, struct scsi_nexus *nexus, uint16_t lun, const uint8_t *cdb)
+{
+	struct scsi_task t;
+	memset(&t, 0, sizeof(t));
+	t.nexus = nexus;
+	t.lun_raw = scsi_lun_encode(lun);
+	memcpy(t.cdb, cdb, SCSI_CDB_MAX);
+	t.attr = SCSI_ATTR_SIMPLE;
+	t.loop = &f->loop;
+	t.done = fixture_other_done;
+	if (scsi_task_prepare(&t)) {
+		scsi_task_execute(&t);
+		f->loop.stop = false;
+		loop_run(&f->loop);
+		f->loop.stop = false;
+	}
+	scsi_task_release(&t);
+	return t.status;
+}
+
 bool fixture_prepare(struct fixture *f, uint16_t lun, const uint8_t *cdb)
 {
 	struct scsi_task *t = &f->task;

@@ -69,6 +69,9 @@ const uint8_t *fixture_read_data(struct fixture *f);
  * data_out into its data, execute and run the loop until done. Returns
  * what prepare returned. Every chunk must be back when the fixture goes. */
 bool fixture_run(struct fixture *f, uint16_t lun, const uint8_t *cdb, const void *data_out);
+/* Runs a command without data-out from another I_T nexus of the
+ * fixture's target, to its end on the fixture's loop; returns its status. */
+uint8_t fixture_run_on(struct fixture *f, struct scsi_nexus *nexus, uint16_t lun, const uint8_t *cdb);
 /* Same, with the transport delivering only data_out_len bytes of data-out. */
 bool fixture_run_partial(struct fixture *f, uint16_t lun, const uint8_t *cdb,
 			 const void *data_out, uint32_t data_out_len);

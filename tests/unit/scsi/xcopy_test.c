@@ -300,29 +300,11 @@ static void test_copy_forward_overlap_on_one_lu(void **state)
 	free(want);
 }
 
-static void other_done(struct scsi_task *t)
-{
-	t->loop->stop = true;
-}
-
 /* RESERVE(6) of lun from another I_T nexus. */
 static void reserve_from(struct fixture *f, struct scsi_nexus *other, uint16_t lun)
 {
-	struct scsi_task t;
-	memset(&t, 0, sizeof(t));
-	t.nexus = other;
-	t.lun_raw = scsi_lun_encode(lun);
-	t.cdb[0] = 0x16;
-	t.attr = SCSI_ATTR_SIMPLE;
-	t.loop = &f->loop;
-	t.done = other_done;
-	assert_true(scsi_task_prepare(&t));
-	scsi_task_execute(&t);
-	f->loop.stop = false;
-	loop_run(&f->loop);
-	f->loop.stop = false;
-	assert_int_equal(t.status, SCSI_STATUS_GOOD);
-	scsi_task_release(&t);
+	static const uint8_t reserve6[16] = { 0x16 };
+	assert_int_equal(fixture_run_on(f, other, lun, reserve6), SCSI_STATUS_GOOD);
 }
 
 /* SPC-4 5.12.1: a copy into or out of an LU another initiator holds
