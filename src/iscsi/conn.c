@@ -118,7 +118,6 @@ void iscsi_conn_ask_logout_all_on(struct loop *loop, uint16_t seconds)
 	each_on(loop, not_asked, ask_logout, seconds);
 }
 
-static void rx_arm(struct iscsi_conn *conn);
 static void rx_resume(struct iscsi_conn *conn);
 
 void iscsi_conn_get(struct iscsi_conn *conn)
@@ -142,6 +141,7 @@ static void conn_destroy(struct iscsi_conn *conn)
 	iscsi_admit_release((const struct sockaddr *)&conn->peer);
 	conn->upper->free(conn);
 	free(conn->rx_buf);
+	free(conn->rx_stage);
 	close(conn->fd);
 	log_debug("connection %s: freed", conn->peer_text);
 	free(conn);
@@ -491,17 +491,35 @@ void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt)
 		conn->ping_out = false;
 }
 
-/* ---- receive ---- */
+/* ---- receive ----
+ *
+ * A receive takes whatever the socket holds, up to ISCSI_RX_STAGE bytes,
+ * into the connection's stage, and every PDU found there is handled before
+ * the next receive: a window of small commands (48-byte READ headers, 4 KiB
+ * writes with their data) costs one receive, and their replies leave in one
+ * sendmsg (iscsi_conn_queue). The header of each PDU is handled as soon as
+ * it is whole, as before batching; its tail (AHS, header digest, data
+ * segment, data digest) is copied from the stage into the places the upper
+ * chose (rx_plan_tail). What is still to come of a tail of at least
+ * ISCSI_RX_DIRECT_MIN bytes is received straight into those places, with no
+ * copy; a shorter rest comes through the stage, with whatever follows it. */
 
-static void rx_submit(struct iscsi_conn *conn)
+static void rx_submit(struct iscsi_conn *conn, bool direct)
 {
 	loop_reserve(conn->loop, 2);
 	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
-	if (!conn->rx_in_tail) {
-		io_uring_prep_recv(sqe, conn->fd, conn->rx_bhs + conn->rx_got,
-				   ISCSI_BHS_LEN - conn->rx_got, 0);
-	} else {
+	conn->rx_direct = direct;
+	if (direct) {
 		io_uring_prep_recvmsg(sqe, conn->fd, &conn->rx_msg, 0);
+	} else {
+		if (conn->phase == CONN_FULL_FEATURE && !conn->idle_armed && !conn->rx_last_ns)
+			idle_start(conn);
+		/* What is left is less than a header, or nothing. */
+		uint32_t left = conn->rx_stage_len - conn->rx_stage_pos;
+		memmove(conn->rx_stage, conn->rx_stage + conn->rx_stage_pos, left);
+		conn->rx_stage_pos = 0;
+		conn->rx_stage_len = left;
+		io_uring_prep_recv(sqe, conn->fd, conn->rx_stage + left, ISCSI_RX_STAGE - left, 0);
 	}
 	loop_sqe_set_op(sqe, &conn->rx_op);
 	iscsi_conn_get(conn);
@@ -530,52 +548,13 @@ static void rx_submit(struct iscsi_conn *conn)
 	loop_sqe_set_op(tsqe, NULL);
 }
 
-static void rx_arm(struct iscsi_conn *conn)
-{
-	conn->rx_in_tail = false;
-	conn->rx_got = 0;
-	if (conn->phase == CONN_FULL_FEATURE && !conn->idle_armed && !conn->rx_last_ns)
-		idle_start(conn);
-	rx_submit(conn);
-}
-
-/* Reading resumes once the send queue has drained enough (tx_backlogged). */
-static void rx_resume(struct iscsi_conn *conn)
-{
-	if (!conn->rx_paused || conn->phase == CONN_CLOSING || conn->rx_stopped ||
-	    tx_backlogged(conn, true))
-		return;
-	conn->rx_paused = false;
-	rx_arm(conn);
-}
-
-void iscsi_conn_rx_start(struct iscsi_conn *conn)
-{
-	rx_arm(conn);
-}
-
-static void rx_pdu_done(struct iscsi_conn *conn)
-{
-	conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest[0].iov_base);
-	if (conn->phase == CONN_CLOSING || conn->rx_stopped || conn->handoff_pending)
-		return;
-	if (tx_backlogged(conn, false)) {
-		/* The peer does not read what it asked for: read no more
-		 * requests from it until the replies have gone (rx_resume). */
-		log_debug("connection %s: %u bytes of replies queued, reading paused",
-			  conn->peer_text, conn->tx_queued);
-		conn->rx_paused = true;
-		return;
-	}
-	rx_arm(conn);
-}
-
 /* Where the tail goes: AHS (and header digest) to rx_ahs, then the data
  * segment to the upper's destination, then what nobody keeps to the sink. */
-static void rx_plan_tail(struct iscsi_conn *conn, uint32_t data)
+static void rx_plan_tail(struct iscsi_conn *conn)
 {
 	const struct iscsi_hdr *h = &conn->rx_hdr;
 	uint32_t ahs = h->ahs_len * 4u + (conn->params.header_digest ? ISCSI_DIGEST_LEN : 0);
+	uint32_t data = (uint32_t)iscsi_pdu_tail_len(h, false, conn->params.data_digest) - h->ahs_len * 4u;
 	unsigned n = 0;
 	if (ahs)
 		conn->rx_iov[n++] = (struct iovec){ conn->rx_ahs, ahs };
@@ -590,27 +569,97 @@ static void rx_plan_tail(struct iscsi_conn *conn, uint32_t data)
 	conn->rx_msg.msg_iov = conn->rx_iov;
 	conn->rx_msg.msg_iovlen = n;
 	conn->rx_tail_len = ahs + data;
+	conn->rx_got = 0;
 }
 
-static void rx_header_done(struct iscsi_conn *conn)
+/* The header at the stage's read position is whole: the upper routes it
+ * and says where its data segment goes. */
+static void rx_header(struct iscsi_conn *conn)
 {
+	memcpy(conn->rx_bhs, conn->rx_stage + conn->rx_stage_pos, ISCSI_BHS_LEN);
+	conn->rx_stage_pos += ISCSI_BHS_LEN;
 	struct iscsi_hdr *h = &conn->rx_hdr;
 	enum iscsi_parse_error err = iscsi_parse_bhs(conn->rx_bhs, h);
-	uint32_t data = iscsi_pad4(h->data_len) +
-			(conn->params.data_digest && h->data_len ? ISCSI_DIGEST_LEN : 0);
+	uint32_t data = (uint32_t)iscsi_pdu_tail_len(h, false, conn->params.data_digest) - h->ahs_len * 4u;
 	conn->rx_dest[0] = (struct iovec){ conn->rx_buf, data };
 	conn->rx_dest[1] = (struct iovec){ 0 };
 	conn->upper->header(conn, h, err, conn->rx_dest);
 	if (conn->phase == CONN_CLOSING || conn->rx_stopped)
 		return;
-	rx_plan_tail(conn, data);
-	if (conn->rx_tail_len == 0) {
-		rx_pdu_done(conn);
-		return;
-	}
+	rx_plan_tail(conn);
 	conn->rx_in_tail = true;
-	conn->rx_got = 0;
-	rx_submit(conn);
+}
+
+/* Copies what the stage holds of the tail still to come into its place. */
+static void rx_tail_from_stage(struct iscsi_conn *conn)
+{
+	uint32_t n = min_u32(conn->rx_tail_len - conn->rx_got, conn->rx_stage_len - conn->rx_stage_pos);
+	if (!n)
+		return;
+	iov_scatter(conn->rx_msg.msg_iov, (unsigned)conn->rx_msg.msg_iovlen, 0,
+		    conn->rx_stage + conn->rx_stage_pos, n);
+	msg_advance(&conn->rx_msg, n);
+	conn->rx_stage_pos += n;
+	conn->rx_got += n;
+}
+
+/* Handles every PDU the stage holds, then arms the receive that brings
+ * the rest, unless the connection stops reading: closing, stopped, being
+ * handed to another loop (which carries on from the stage), or paused
+ * while the peer does not read its replies (rx_resume carries on). */
+static void rx_continue(struct iscsi_conn *conn)
+{
+	for (;;) {
+		if (conn->phase == CONN_CLOSING || conn->rx_stopped || conn->handoff_pending)
+			return;
+		if (conn->rx_in_tail) {
+			rx_tail_from_stage(conn);
+			if (conn->rx_got < conn->rx_tail_len) {
+				rx_submit(conn, conn->rx_tail_len - conn->rx_got >= ISCSI_RX_DIRECT_MIN);
+				return;
+			}
+			conn->rx_in_tail = false;
+			conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest[0].iov_base);
+			continue;
+		}
+		if (tx_backlogged(conn, false)) {
+			/* The peer does not read what it asked for: read no more
+			 * requests from it until the replies have gone. */
+			log_debug("connection %s: %u bytes of replies queued, reading paused",
+				  conn->peer_text, conn->tx_queued);
+			conn->rx_paused = true;
+			return;
+		}
+		if (conn->rx_stage_len - conn->rx_stage_pos < ISCSI_BHS_LEN) {
+			rx_submit(conn, false);
+			return;
+		}
+		rx_header(conn);
+	}
+}
+
+static void on_rx_defer(struct loop_defer *d)
+{
+	struct iscsi_conn *conn = container_of(d, struct iscsi_conn, rx_defer);
+	rx_continue(conn);
+	iscsi_conn_put(conn);
+}
+
+/* Reading resumes once the send queue has drained enough (tx_backlogged),
+ * in the loop's next round rather than inside the send's completion. */
+static void rx_resume(struct iscsi_conn *conn)
+{
+	if (!conn->rx_paused || conn->phase == CONN_CLOSING || conn->rx_stopped ||
+	    tx_backlogged(conn, true))
+		return;
+	conn->rx_paused = false;
+	iscsi_conn_get(conn);
+	loop_defer(conn->loop, &conn->rx_defer);
+}
+
+void iscsi_conn_rx_start(struct iscsi_conn *conn)
+{
+	rx_continue(conn);
 }
 
 static void on_rx(struct loop_op *op, int res)
@@ -630,20 +679,15 @@ static void on_rx(struct loop_op *op, int res)
 		iscsi_conn_put(conn);
 		return;
 	}
-	conn->rx_got += (uint32_t)res;
 	if (conn->rx_last_ns)
 		conn->rx_last_ns = clock_now_ns();
-	if (!conn->rx_in_tail) {
-		if (conn->rx_got < ISCSI_BHS_LEN)
-			rx_submit(conn);
-		else
-			rx_header_done(conn);
-	} else if (conn->rx_got < conn->rx_tail_len) {
+	if (conn->rx_direct) {
+		conn->rx_got += (uint32_t)res;
 		msg_advance(&conn->rx_msg, (size_t)res);
-		rx_submit(conn);
 	} else {
-		rx_pdu_done(conn);
+		conn->rx_stage_len += (uint32_t)res;
 	}
+	rx_continue(conn);
 	iscsi_conn_put(conn);
 }
 
@@ -696,6 +740,7 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	conn->rx_op.cb = on_rx;
 	conn->tx_op.cb = on_tx;
 	conn->tx_defer.fn = on_tx_defer;
+	conn->rx_defer.fn = on_rx_defer;
 	conn->idle_op.cb = on_idle_timer;
 	conn->peer = peer;
 	conn->counted_in_login = true;
@@ -711,17 +756,20 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	conn->phase = CONN_LOGIN;
 	/* Nothing is in flight yet: a failure here frees the connection at
 	 * once, before anything else can see it. */
-	if (iscsi_conn_size_rx_buf(conn, ISCSI_LOGIN_MAX_DSL) < 0 || iscsi_conn_login_init(conn) < 0) {
+	conn->rx_stage = malloc(ISCSI_RX_STAGE);
+	if (!conn->rx_stage || iscsi_conn_size_rx_buf(conn, ISCSI_LOGIN_MAX_DSL) < 0 ||
+	    iscsi_conn_login_init(conn) < 0) {
 		log_warn("connection %s: out of memory for a new connection", conn->peer_text);
 		iscsi_admit_login_over(peer_sa);
 		iscsi_admit_release(peer_sa);
 		free(conn->rx_buf);
+		free(conn->rx_stage);
 		close(fd);
 		free(conn);
 		return -ENOMEM;
 	}
 	all_add(conn);
 	log_info_limited("connection %s: accepted", conn->peer_text);
-	rx_arm(conn);
+	rx_continue(conn);
 	return 0;
 }

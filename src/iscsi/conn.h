@@ -41,6 +41,13 @@
 /* Room a data segment's destination needs past the data: padding and a
  * data digest. */
 #define ISCSI_RX_SLACK 8u
+/* The receive stage (conn.c): what one receive may take in, a window of
+ * READ headers or several 4 KiB writes with their data. */
+#define ISCSI_RX_STAGE (32u * 1024)
+/* The rest of a tail at least this long is received straight into place
+ * rather than through the stage (one copy saved, at the price of a
+ * receive that brings nothing else). */
+#define ISCSI_RX_DIRECT_MIN (16u * 1024)
 
 struct iscsi_conn;
 struct iscsi_ffp_conn;
@@ -152,13 +159,20 @@ struct iscsi_conn {
 	bool login_bad_header;      /* the Login Request coming in has a malformed BHS */
 	struct iscsi_ffp_conn *ffp; /* full feature phase state (ffp.h) */
 
-	/* receive: BHS, then tail (AHS, padded data, digests) */
+	/* receive: batches of bytes into the stage; each PDU's BHS, then its
+	 * tail (AHS, padded data, digests) copied from there or received
+	 * straight into place (conn.c) */
 	struct loop_op rx_op;
-	bool rx_in_tail;
+	struct loop_defer rx_defer; /* resumes reading (rx_resume) */
+	uint8_t *rx_stage;          /* ISCSI_RX_STAGE bytes */
+	uint32_t rx_stage_len;      /* bytes in the stage */
+	uint32_t rx_stage_pos;      /* bytes of it handled */
+	bool rx_in_tail;            /* the header is handled, its tail is due */
+	bool rx_direct;             /* the receive in flight fills the tail's plan, not the stage */
 	bool rx_busy;               /* a receive is in flight */
 	bool rx_stopped;            /* no further PDUs are read (see iscsi_conn_close_after_tx) */
-	uint8_t rx_bhs[ISCSI_BHS_LEN];
-	uint32_t rx_got;            /* bytes of the current part received */
+	uint8_t rx_bhs[ISCSI_BHS_LEN]; /* the current PDU's header, as received */
+	uint32_t rx_got;            /* bytes of the current tail in place */
 	struct iscsi_hdr rx_hdr;
 	struct iovec rx_dest[ISCSI_RX_DEST_MAX]; /* where the upper wants the data segment */
 	struct iovec rx_iov[ISCSI_RX_DEST_MAX + 2]; /* the tail's plan: AHS, destination, sink */
