@@ -179,7 +179,7 @@ void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io 
 	backend_fd_queue(io);
 }
 
-void backend_fd_probe_inline(struct backend *bs)
+void backend_fd_probe_inline(struct backend *bs, bool page_cache_hits)
 {
 	struct backend_fd *fs = backend_fd(bs);
 	fs->read_inline = BACKEND_FD_INLINE_NONE;
@@ -191,7 +191,8 @@ void backend_fd_probe_inline(struct backend *bs)
 	char byte;
 	struct iovec one = { &byte, 1 };
 	if (preadv2(fs->fd, &one, 1, 0, RWF_NOWAIT) >= 0 || errno == EAGAIN) {
-		fs->read_inline = BACKEND_FD_INLINE_NOWAIT;
+		if (page_cache_hits)
+			fs->read_inline = BACKEND_FD_INLINE_NOWAIT;
 		return;
 	}
 	/* tmpfs pages are never read from a device; like the memory store's,

@@ -14,7 +14,7 @@ enum { FILE_KEY_SIZE = BACKEND_FD_NKEYS, FILE_KEY_ATOMIC_JOURNAL, FILE_KEY_INLIN
 static const struct backend_key backend_file_keys[] = {
 	BACKEND_FD_KEYS,
 	[FILE_KEY_INLINE_READS] = { .name = "inline_reads", .type = BACKEND_KEY_BOOL,
-				    .help = "serve page-cache hits on the loop's thread (default false)" },
+				    .help = "serve page-cache hits on the loop's thread (default: only for tmpfs and ramfs files)" },
 	[FILE_KEY_SIZE] = { .name = "size", .type = BACKEND_KEY_SIZE,
 			    .help = "bytes; the file is created or grown (sparse) to it" },
 	[FILE_KEY_ATOMIC_JOURNAL] = { .name = "atomic_journal", .type = BACKEND_KEY_PATH,
@@ -79,10 +79,13 @@ static int backend_file_open(struct backend *bs, const struct backend_config *cf
 			: backend_fail(fs->path, errno, "flock");
 	if (ret == 0)
 		ret = backend_file_size(bs, cfg);
-	/* Off unless asked for: measured on tmpfs and ext4, the ring costs
-	 * less CPU per read (docs/CONFIG.md). */
-	if (ret == 0 && cfg->values[FILE_KEY_INLINE_READS].flag)
-		backend_fd_probe_inline(bs);
+	/* By default only a file in memory is read on the loop's thread: the
+	 * ring would hand each of its reads to a worker thread, while on a
+	 * file system with RWF_NOWAIT io_uring itself first tries the read
+	 * without waiting, for less CPU than preadv2 (docs/CONFIG.md). */
+	const struct backend_value *inline_reads = &cfg->values[FILE_KEY_INLINE_READS];
+	if (ret == 0 && (!inline_reads->given || inline_reads->flag))
+		backend_fd_probe_inline(bs, inline_reads->given);
 	if (ret == 0 && fs->direct)
 		ret = backend_fd_check_direct(bs);
 	/* Replayed before the store is served, with the file locked. */

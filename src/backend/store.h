@@ -60,9 +60,11 @@ static inline struct backend_fd *backend_fd(const struct backend *bs)
 int backend_fd_init(struct backend *bs, const struct backend_config *cfg, bool thin_default);
 /* The io_uring path of the fd-backed stores (file and blockdev). */
 void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io *io);
-/* Chooses read_inline for the open fd: whether the file system serves
- * RWF_NOWAIT reads, or keeps the file in memory. Never with O_DIRECT. */
-void backend_fd_probe_inline(struct backend *bs);
+/* Chooses read_inline for the open fd: a file kept in memory (tmpfs,
+ * ramfs) is always read on the loop's thread; page-cache hits of a file
+ * system that serves RWF_NOWAIT reads only when page_cache_hits is set.
+ * Never with O_DIRECT. */
+void backend_fd_probe_inline(struct backend *bs, bool page_cache_hits);
 /* Closes the fd and frees the path; for a failed open too. */
 void backend_fd_close(struct backend *bs);
 /* With O_DIRECT, checks that block_size and 4096-aligned buffers satisfy
