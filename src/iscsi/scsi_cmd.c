@@ -9,6 +9,7 @@
 #include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
+#include "iscsi/task_cache.h"
 #include "util/clock.h"
 #include "util/escape.h"
 #include "util/iov.h"
@@ -102,7 +103,7 @@ void iscsi_task_put(struct iscsi_task *task)
 	if (task->lendable)
 		fence_lendable_done(conn);
 	scsi_task_release(&task->scsi);
-	free(task);
+	iscsi_task_free(task);
 	/* Its window slot frees only now that its response (if any) has left:
 	 * what an initiator that stops reading makes lunard hold stays within
 	 * the window. */
@@ -421,7 +422,7 @@ void iscsi_cmd_rx_begin(struct iscsi_conn *conn, const struct iscsi_hdr *h)
 		iscsi_ffp_reject(conn, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
-	struct iscsi_task *t = calloc(1, sizeof(*t));
+	struct iscsi_task *t = iscsi_task_alloc();
 	if (!t) {
 		iscsi_session_cmd_done(s);
 		iscsi_conn_close(conn, "out of memory for a task");
