@@ -54,19 +54,37 @@ static void backend_fd_on_inline(struct loop_op *op, int res)
  * the switch and the completion sent back cost more than the copy. With
  * RWF_NOWAIT the kernel copies only what is cached and never waits; a
  * tmpfs or ramfs file is memory, which the memory store copies on the loop
- * as well. Returns false when the ring must do the rest (nothing cached,
- * a short copy, or an error the ring will report in its turn). */
-static bool backend_fd_read_now(struct backend_io *io)
+ * as well, and there writes are copies too (RWF_DSYNC for FUA costs
+ * nothing more there). Returns false when the ring must do the rest
+ * (nothing cached, a short copy, or an error the ring will report in its
+ * turn). */
+static bool backend_fd_copy_now(struct backend_io *io)
 {
 	const struct backend_fd *fs = backend_fd(io->bs);
-	int flags = fs->read_inline == BACKEND_FD_INLINE_NOWAIT ? RWF_NOWAIT : 0;
-	ssize_t got = preadv2(fs->fd, io->iov + io->cur_iov, (int)(io->iovcnt - io->cur_iov),
-			      (off_t)io->offset, flags);
+	const struct iovec *iov = io->iov + io->cur_iov;
+	int n = (int)(io->iovcnt - io->cur_iov);
+	ssize_t got;
+	if (io->op == BACKEND_WRITE)
+		got = pwritev2(fs->fd, iov, n, (off_t)io->offset, io->fua ? RWF_DSYNC : 0);
+	else
+		got = preadv2(fs->fd, iov, n, (off_t)io->offset,
+			      fs->read_inline == BACKEND_FD_INLINE_NOWAIT ? RWF_NOWAIT : 0);
 	if (got <= 0 || backend_io_advance(io, (int)got) != 0)
 		return false;
 	io->lop.cb = backend_fd_on_inline;
 	loop_complete_soon(io->loop, &io->lop, 0);
 	return true;
+}
+
+/* Whether io may be tried on the loop's thread (backend_fd_copy_now). */
+static bool backend_fd_copies_now(const struct backend_io *io)
+{
+	enum backend_fd_inline mode = backend_fd(io->bs)->read_inline;
+	if (io->cur_iov >= io->iovcnt)
+		return false;
+	if (io->op == BACKEND_READ)
+		return mode != BACKEND_FD_INLINE_NONE;
+	return io->op == BACKEND_WRITE && mode == BACKEND_FD_INLINE_MEMORY;
 }
 
 static void backend_fd_queue(struct backend_io *io);
@@ -173,8 +191,7 @@ void backend_fd_submit(struct backend *bs, struct loop *loop, struct backend_io 
 	/* Leading empty entries: the cursor starts at the first byte. */
 	while (io->cur_iov < io->iovcnt && io->iov[io->cur_iov].iov_len == 0)
 		io->cur_iov++;
-	if (io->op == BACKEND_READ && backend_fd(bs)->read_inline != BACKEND_FD_INLINE_NONE &&
-	    io->cur_iov < io->iovcnt && backend_fd_read_now(io))
+	if (backend_fd_copies_now(io) && backend_fd_copy_now(io))
 		return;
 	backend_fd_queue(io);
 }

@@ -19,12 +19,12 @@ int backend_fail(const char *what, int err, const char *fmt, ...)
 int backend_choose_block_size(struct backend *bs, const struct backend_config *cfg, uint32_t store_default,
 			      const char *what);
 
-/* How a buffered read is served on the loop's own thread
- * (backend_fd_probe_inline); otherwise it goes to the ring. */
+/* Which buffered I/O is done on the loop's own thread
+ * (backend_fd_probe_inline); the rest goes to the ring. */
 enum backend_fd_inline {
 	BACKEND_FD_INLINE_NONE,
-	BACKEND_FD_INLINE_NOWAIT, /* preadv2 RWF_NOWAIT: page-cache hits, the rest to the ring */
-	BACKEND_FD_INLINE_MEMORY, /* tmpfs or ramfs: every read is a copy from memory */
+	BACKEND_FD_INLINE_NOWAIT, /* reads: preadv2 RWF_NOWAIT, page-cache hits; the rest to the ring */
+	BACKEND_FD_INLINE_MEMORY, /* tmpfs or ramfs: every read and write is a memory copy */
 };
 
 /* The state of the fd-backed stores (file and blockdev), at bs->priv. */
