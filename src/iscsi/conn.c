@@ -352,10 +352,15 @@ static void tx_flush(struct iscsi_conn *conn)
 	io_uring_prep_sendmsg(sqe, conn->fd, &conn->tx_msg, MSG_NOSIGNAL);
 	loop_sqe_set_op(sqe, &conn->tx_op);
 	unsigned stall_s = conn->host->conn_limits.tx_stall_s;
-	if (stall_s) {
-		/* A send completes as soon as any bytes move, so one that
-		 * does not complete in time means the peer stopped reading:
-		 * it fails with -ECANCELED. */
+	if (stall_s && conn->idle_armed) {
+		/* The liveness timer looks at it (tx_stalled). */
+		conn->tx_since_ns = clock_now_ns();
+	} else if (stall_s) {
+		/* Until the liveness timer runs on this connection's loop
+		 * (the login phase, and the last login response): a send
+		 * completes as soon as any bytes move, so one that does not
+		 * complete in time means the peer stopped reading; it fails
+		 * with -ECANCELED. */
 		sqe->flags |= IOSQE_IO_LINK;
 		conn->tx_timeout = (struct __kernel_timespec){ .tv_sec = stall_s };
 		struct io_uring_sqe *tsqe = loop_get_sqe(conn->loop);
@@ -421,48 +426,87 @@ static void idle_arm(struct iscsi_conn *conn, uint64_t ns)
 	iscsi_conn_get(conn);
 }
 
-/* The timer's next wait, or closing the connection: a discovery session
- * silent for discovery_idle_s ends; a full-feature connection silent for
+/* How the liveness timer watches the send stall: it runs at least this
+ * often while tx_stall_s is set, so a send that moves nothing is found
+ * between tx_stall_s and 1.25 times that. */
+#define TX_STALL_TICKS 4u
+#define NO_WAIT UINT64_MAX
+
+/* Acts on the idle policy at now: a discovery session silent for
+ * discovery_idle_s ends; a full-feature connection silent for
  * nop_interval_s gets a ping, and is dropped if no answer comes within
  * nop_timeout_s. While reading is paused the peer's silence is ours, and
- * the send timeout watches it instead. */
-static void idle_check(struct iscsi_conn *conn)
+ * the send stall watches it instead. Returns the policy's next wait, or
+ * NO_WAIT when it watches nothing (or closed the connection). */
+static uint64_t idle_policy(struct iscsi_conn *conn, uint64_t now)
 {
 	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
-	uint64_t now = clock_now_ns(), idle = now - conn->rx_last_ns;
-	if (conn->idle_policy == CONN_IDLE_PING) {
-		conn->upper->tick(conn, now);
-		if (conn->phase == CONN_CLOSING)
-			return;
-	}
-	if (conn->idle_policy == CONN_IDLE_CLOSE) {
+	uint64_t idle = now - conn->rx_last_ns;
+	switch (conn->idle_policy) {
+	case CONN_IDLE_CLOSE:
+		if (!l->discovery_idle_s)
+			return NO_WAIT;
 		if (idle >= s_to_ns(l->discovery_idle_s)) {
 			iscsi_stats_dropped(ISCSI_STATS_DROP_DISCOVERY_IDLE);
 			iscsi_conn_close(conn, "discovery session idle");
-			return;
+			return NO_WAIT;
 		}
-		idle_arm(conn, s_to_ns(l->discovery_idle_s) - idle);
-		return;
-	}
-	if (conn->ping_out) {
-		uint64_t waited = now - conn->ping_sent_ns;
-		if (waited >= s_to_ns(l->nop_timeout_s)) {
-			iscsi_stats_dropped(ISCSI_STATS_DROP_NOP_TIMEOUT);
-			iscsi_conn_close(conn, "no NOP-Out answered the NOP-In ping");
-			return;
+		return s_to_ns(l->discovery_idle_s) - idle;
+	case CONN_IDLE_PING:
+		conn->upper->tick(conn, now);
+		if (conn->phase == CONN_CLOSING || !l->nop_interval_s || !l->nop_timeout_s)
+			return NO_WAIT;
+		if (conn->ping_out) {
+			uint64_t waited = now - conn->ping_sent_ns;
+			if (waited >= s_to_ns(l->nop_timeout_s)) {
+				iscsi_stats_dropped(ISCSI_STATS_DROP_NOP_TIMEOUT);
+				iscsi_conn_close(conn, "no NOP-Out answered the NOP-In ping");
+				return NO_WAIT;
+			}
+			return s_to_ns(l->nop_timeout_s) - waited;
 		}
-		idle_arm(conn, s_to_ns(l->nop_timeout_s) - waited);
+		if (conn->rx_paused || idle < s_to_ns(l->nop_interval_s))
+			return s_to_ns(l->nop_interval_s) - (conn->rx_paused ? 0 : idle);
+		conn->ping_ttt = conn->upper->ping(conn);
+		conn->ping_out = true;
+		conn->ping_sent_ns = now;
+		return conn->phase == CONN_CLOSING ? NO_WAIT : s_to_ns(l->nop_timeout_s);
+	case CONN_IDLE_NONE:
+		break;
+	}
+	return NO_WAIT;
+}
+
+/* Arms the timer for min(wait, the send stall's tick), if either is set. */
+static void idle_rearm(struct iscsi_conn *conn, uint64_t wait)
+{
+	unsigned stall_s = conn->host->conn_limits.tx_stall_s;
+	if (stall_s)
+		wait = min_u64(wait, s_to_ns(stall_s) / TX_STALL_TICKS);
+	if (wait != NO_WAIT)
+		idle_arm(conn, wait);
+}
+
+/* A send has moved nothing since it was queued tx_stall_s ago: the peer
+ * stopped reading. (Sends before this timer runs, the login phase's,
+ * carry a linked timeout instead: tx_flush.) */
+static bool tx_stalled(const struct iscsi_conn *conn, uint64_t now)
+{
+	unsigned stall_s = conn->host->conn_limits.tx_stall_s;
+	return stall_s && conn->tx_busy && now - conn->tx_since_ns >= s_to_ns(stall_s);
+}
+
+static void idle_check(struct iscsi_conn *conn)
+{
+	uint64_t now = clock_now_ns();
+	if (tx_stalled(conn, now)) {
+		iscsi_stats_dropped(ISCSI_STATS_DROP_SEND_STALL);
+		iscsi_conn_close(conn, "the peer accepted nothing within the send timeout");
 		return;
 	}
-	if (conn->rx_paused || idle < s_to_ns(l->nop_interval_s)) {
-		idle_arm(conn, s_to_ns(l->nop_interval_s) - (conn->rx_paused ? 0 : idle));
-		return;
-	}
-	conn->ping_ttt = conn->upper->ping(conn);
-	conn->ping_out = true;
-	conn->ping_sent_ns = now;
+	uint64_t wait = idle_policy(conn, now);
 	if (conn->phase != CONN_CLOSING)
-		idle_arm(conn, s_to_ns(l->nop_timeout_s));
+		idle_rearm(conn, wait);
 }
 
 static void on_idle_timer(struct loop_op *op, int res)
@@ -479,10 +523,12 @@ static void idle_start(struct iscsi_conn *conn)
 {
 	const struct iscsi_conn_limits *l = &conn->host->conn_limits;
 	conn->rx_last_ns = clock_now_ns();
+	uint64_t wait = NO_WAIT;
 	if (conn->idle_policy == CONN_IDLE_CLOSE && l->discovery_idle_s)
-		idle_arm(conn, s_to_ns(l->discovery_idle_s));
+		wait = s_to_ns(l->discovery_idle_s);
 	else if (conn->idle_policy == CONN_IDLE_PING && l->nop_interval_s && l->nop_timeout_s)
-		idle_arm(conn, s_to_ns(l->nop_interval_s));
+		wait = s_to_ns(l->nop_interval_s);
+	idle_rearm(conn, wait);
 }
 
 void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt)

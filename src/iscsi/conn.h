@@ -206,7 +206,8 @@ struct iscsi_conn {
 	/* limits (struct iscsi_conn_limits) */
 	uint32_t tx_queued;         /* memory the send queue holds (tx_queue_bytes) */
 	bool rx_paused;             /* not reading until the send queue drains */
-	struct __kernel_timespec tx_timeout; /* linked to each send (tx_stall_s) */
+	struct __kernel_timespec tx_timeout; /* linked to a send the liveness timer does not watch */
+	uint64_t tx_since_ns;       /* CLOCK_MONOTONIC when the send in flight was queued */
 	enum iscsi_conn_idle idle_policy;
 	struct loop_op idle_op;     /* the liveness timer */
 	struct __kernel_timespec idle_ts;
