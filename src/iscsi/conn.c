@@ -653,11 +653,17 @@ static void rx_tail_from_stage(struct iscsi_conn *conn)
  * the rest, unless the connection stops reading: closing, stopped, being
  * handed to another loop (which carries on from the stage), or paused
  * while the peer does not read its replies (rx_resume carries on). */
+static void rx_continue_later(struct iscsi_conn *conn);
+
 static void rx_continue(struct iscsi_conn *conn)
 {
-	for (;;) {
+	for (unsigned handled = 0;; handled++) {
 		if (conn->phase == CONN_CLOSING || conn->rx_stopped || conn->handoff_pending)
 			return;
+		if (handled == ISCSI_RX_BATCH_PDUS) {
+			rx_continue_later(conn);
+			return;
+		}
 		if (conn->rx_in_tail) {
 			rx_tail_from_stage(conn);
 			if (conn->rx_got < conn->rx_tail_len) {
@@ -691,16 +697,26 @@ static void on_rx_defer(struct loop_defer *d)
 	iscsi_conn_put(conn);
 }
 
-/* Reading resumes once the send queue has drained enough (tx_backlogged),
- * in the loop's next round rather than inside the send's completion. */
+/* Carries on with the stage after the work already queued on the loop:
+ * after other connections' PDUs, so that one connection's batch does not
+ * take a thread's commands (and the task memory they claim) from the
+ * others, and outside a send's completion. */
+static void rx_continue_later(struct iscsi_conn *conn)
+{
+	if (conn->rx_defer.queued)
+		return;
+	iscsi_conn_get(conn);
+	loop_defer(conn->loop, &conn->rx_defer);
+}
+
+/* Reading resumes once the send queue has drained enough (tx_backlogged). */
 static void rx_resume(struct iscsi_conn *conn)
 {
 	if (!conn->rx_paused || conn->phase == CONN_CLOSING || conn->rx_stopped ||
 	    tx_backlogged(conn, true))
 		return;
 	conn->rx_paused = false;
-	iscsi_conn_get(conn);
-	loop_defer(conn->loop, &conn->rx_defer);
+	rx_continue_later(conn);
 }
 
 void iscsi_conn_rx_start(struct iscsi_conn *conn)

@@ -48,6 +48,9 @@
  * rather than through the stage (one copy saved, at the price of a
  * receive that brings nothing else). */
 #define ISCSI_RX_DIRECT_MIN (16u * 1024)
+/* PDUs one connection handles from its stage before the others of its
+ * loop have their turn: a window of small commands. */
+#define ISCSI_RX_BATCH_PDUS 32u
 
 struct iscsi_conn;
 struct iscsi_ffp_conn;
