@@ -5,7 +5,7 @@
  * returns chunks through its own struct bufpool_cache, a free list no
  * other thread touches, so taking a chunk is a pointer pop plus one atomic
  * add per batch. A cache keeps at most keep free chunks (more go back to
- * the system); those idle chunks are outside the budget, so the memory
+ * the system, unmapped); those idle chunks are outside the budget, so the memory
  * held is at most the budget plus keep chunks per thread. Counting chunks
  * in use rather than chunks alive means a chunk given back on one thread
  * is at once budget another thread can take. A chunk may be returned on
