@@ -28,6 +28,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/server.sh"
 # shellcheck source=../lib/check.sh
 source "$here/../lib/check.sh"
+# shellcheck source=hold.sh
+source "$here/hold.sh"
 
 usage() {
     echo "usage: $0 --lunard PATH --tool PATH --lunarctl PATH"
@@ -175,14 +177,7 @@ check_eq "VPD 83h through group 2 names port 2" "rc=0 [$t_all,t,0x0002]" "$(vpd_
 
 # 4. Live: t_one moves from group 1 to group 2 while a session through
 # group 1 is logged in; group 3 is added.
-mkfifo "$work/hold.fifo"
-timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p1/$t_one/0" <"$work/hold.fifo" >"$work/hold.out" 2>&1 &
-hold_pid=$!
-exec {hold_fd}>"$work/hold.fifo"
-for ((i = 0; i < 100; i++)); do
-    grep -q '^ready' "$work/hold.out" && break
-    sleep 0.1
-done
+hold_start hold "iscsi://127.0.0.1:$p1/$t_one/0"
 check_eq "a session to $t_one through group 1" "ready blocks=2048" "$(grep '^ready' "$work/hold.out" || true)"
 write_conf 2 1
 reload "move"
@@ -198,11 +193,8 @@ if grep -q "target $t_one: ending 1 session through portal groups" "$SERVER_LOG"
 else
     check_fail "the session through the group $t_one left: no report in the log"
 fi
-echo go >&"$hold_fd"
-exec {hold_fd}>&-
-hold_rc=0
-wait "$hold_pid" || hold_rc=$?
-if ((hold_rc != 0)) && ! grep -q '^tur=none' "$work/hold.out"; then
+hold_go hold
+if ((rc != 0)) && ! grep -q '^tur=none' "$work/hold.out"; then
     check_ok "and its next command finds the connection closed"
 else
     check_fail "the session through the group $t_one left still works: $(tr '\n' ' ' <"$work/hold.out")"
@@ -248,19 +240,10 @@ if ((rc == 1)); then
 else
     check_fail "param set nop_interval_s --target: rc=$rc"
 fi
-mkfifo "$work/hold4.fifo"
-timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p2/$t_two/0" <"$work/hold4.fifo" >"$work/hold4.out" 2>&1 &
-hold4_pid=$!
-exec {hold4_fd}>"$work/hold4.fifo"
-for ((i = 0; i < 100; i++)); do
-    grep -q '^ready' "$work/hold4.out" && break
-    sleep 0.1
-done
+hold_start hold4 "iscsi://127.0.0.1:$p2/$t_two/0"
 check_eq "a session to $t_two negotiated the target's MaxRecvDataSegmentLength" 16384 \
     "$(ctl --json session list "$t_two" | sed -n 's/^ *"max_recv_data_segment_length": \([0-9]*\).*/\1/p' | head -1)"
-echo go >&"$hold4_fd"
-exec {hold4_fd}>&-
-wait "$hold4_pid" || true
+hold_go hold4
 run t-all "$LUNARCTL" --socket "$sock" target set "$t_two" --portal-groups all
 run pg-del "$LUNARCTL" --socket "$sock" portal-group delete 4
 check_eq "with no target naming it, portal-group delete 4" \
@@ -283,38 +266,20 @@ else
     check_eq "the blockdev LUN serves the 8 MiB device" 16383 "$(blocks before)"
     # grown, noticed by a READ CAPACITY of another session: this one gets
     # the unit attention
-    mkfifo "$work/hold2.fifo"
-    timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p1/$t_dev/0" <"$work/hold2.fifo" >"$work/hold2.out" 2>&1 &
-    hold2_pid=$!
-    exec {hold2_fd}>"$work/hold2.fifo"
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^ready' "$work/hold2.out" && break
-        sleep 0.1
-    done
+    hold_start hold2 "iscsi://127.0.0.1:$p1/$t_dev/0"
     truncate -s 12M "$work/dev.img"
     losetup -c "$loopdev"
     check_eq "READ CAPACITY sees the grown device" 24575 "$(blocks grown)"
-    echo go >&"$hold2_fd"
-    exec {hold2_fd}>&-
-    wait "$hold2_pid" || true
+    hold_go hold2
     check_eq "the other session gets CAPACITY DATA HAS CHANGED (6/2a/09)" "tur=6/2a/09" \
         "$(grep '^tur=' "$work/hold2.out" || true)"
     check_eq "and reads the new capacity" "after blocks=24576" "$(grep '^after' "$work/hold2.out" || true)"
     # grown again, noticed by a reload
-    mkfifo "$work/hold3.fifo"
-    timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p1/$t_dev/0" <"$work/hold3.fifo" >"$work/hold3.out" 2>&1 &
-    hold3_pid=$!
-    exec {hold3_fd}>"$work/hold3.fifo"
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^ready' "$work/hold3.out" && break
-        sleep 0.1
-    done
+    hold_start hold3 "iscsi://127.0.0.1:$p1/$t_dev/0"
     truncate -s 16M "$work/dev.img"
     losetup -c "$loopdev"
     reload "grown device"
-    echo go >&"$hold3_fd"
-    exec {hold3_fd}>&-
-    wait "$hold3_pid" || true
+    hold_go hold3
     check_eq "after SIGHUP the session gets CAPACITY DATA HAS CHANGED" "tur=6/2a/09" \
         "$(grep '^tur=' "$work/hold3.out" || true)"
     check_eq "and reads 16 MiB" "after blocks=32768" "$(grep '^after' "$work/hold3.out" || true)"

@@ -25,6 +25,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/server.sh"
 # shellcheck source=../lib/check.sh
 source "$here/../lib/check.sh"
+# shellcheck source=hold.sh
+source "$here/hold.sh"
 
 usage() {
     echo "usage: $0 --lunard PATH --tool PATH [--bench PATH]"
@@ -98,32 +100,6 @@ last_reload_line() {
 targets_listed() {
     run ls iscsi-ls "iscsi://$portal"
     awk '/^Target:/ { sub(/^Target:/, "", $1); print $1 }' "$work/ls.out" | sort | tr '\n' ' '
-}
-
-# hold_start NAME URL: lunar-manage-tool logged in to URL, waiting on a
-# fifo; hold_go NAME lets it finish.
-hold_start() {
-    local name=$1 url=$2 i
-    mkfifo "$work/$name.fifo"
-    timeout 60 "$TOOL" hold "$url" <"$work/$name.fifo" >"$work/$name.out" 2>&1 &
-    eval "${name}_pid=\$!"
-    exec {fd}>"$work/$name.fifo"
-    eval "${name}_fd=\$fd"
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^ready' "$work/$name.out" && return 0
-        sleep 0.1
-    done
-    check_fail "$name: the session did not log in: $(tr '\n' ' ' <"$work/$name.out")"
-}
-
-hold_go() {
-    local name=$1 pid fd
-    pid=${name}_pid
-    fd=${name}_fd
-    echo go >&"${!fd}"
-    exec {fd}>&-
-    rc=0
-    wait "${!pid}" || rc=$?
 }
 
 # 1. Data to find again after the restart.
