@@ -16,8 +16,8 @@
 #include "daemon/dataplane.h"
 #include "daemon/options.h"
 #include "daemon/services.h"
-#include "iscsi/transport_stats.h"
 #include "iscsi/session.h"
+#include "iscsi/transport_stats.h"
 #include "scsi/stats.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -90,6 +90,7 @@ static struct iscsi_host host = {
 
 int main(int argc, char **argv)
 {
+	/* The management API's uptime counts from here. */
 	const uint64_t started_ns = clock_now_ns();
 	struct options opts = { 0 };
 	if (options_parse(argc, argv, &opts) < 0 || load_config(&opts) < 0)
