@@ -60,29 +60,38 @@ static void answer_applied(struct mgmt_call *call, int ret, struct running_repor
 	mgmt_call_result(call, out);
 }
 
-static bool doc_open(struct mgmt_call *call, config_t *doc)
-{
-	if (running_doc_copy(doc) == 0)
-		return true;
-	mgmt_call_error(call, MGMT_ERR_INTERNAL, NULL, "out of memory");
-	return false;
-}
+/* A change in the making: a copy of the running document, why an edit
+ * failed, and what the answer to the applied change adds (NULL: nothing). */
+struct change {
+	config_t doc;
+	char err[512];
+	json_t *extra;
+};
 
-/* Applies doc after an edit that returned edit_ret (err saying why it
- * failed), and answers; destroys doc. */
-static void doc_apply(struct mgmt_call *call, config_t *doc, int edit_ret, char *err, size_t errlen, bool force,
-		      json_t *extra)
+/* One method's own edit of the document, with what it read from its params
+ * (arg). Returns 0, or -errno with c->err saying why. */
+typedef int change_edit_fn(struct change *c, const void *arg);
+
+/* Copies the running document, edits it, applies it (force: even what is
+ * in use) and answers. */
+static void change_running(struct mgmt_call *call, change_edit_fn *edit, const void *arg, bool force)
 {
-	if (edit_ret < 0) {
-		config_destroy(doc);
-		json_decref(extra);
-		mgmt_call_error(call, code_of_edit(edit_ret), NULL, "%s", err);
+	struct change c = { .extra = NULL };
+	if (running_doc_copy(&c.doc) != 0) {
+		mgmt_call_error(call, MGMT_ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	int ret = edit(&c, arg);
+	if (ret < 0) {
+		config_destroy(&c.doc);
+		json_decref(c.extra);
+		mgmt_call_error(call, code_of_edit(ret), NULL, "%s", c.err);
 		return;
 	}
 	struct running_report rep = { 0 };
-	int ret = running_apply_doc(doc, force ? RUNNING_FORCE : 0, &rep, err, errlen);
-	config_destroy(doc);
-	answer_applied(call, ret, &rep, err, extra);
+	ret = running_apply_doc(&c.doc, force ? RUNNING_FORCE : 0, &rep, c.err, sizeof(c.err));
+	config_destroy(&c.doc);
+	answer_applied(call, ret, &rep, c.err, c.extra);
 }
 
 static enum config_edit_flag flag_param(json_t *params, const char *key)
@@ -91,32 +100,45 @@ static enum config_edit_flag flag_param(json_t *params, const char *key)
 	return !v ? CONFIG_EDIT_KEEP : json_is_true(v) ? CONFIG_EDIT_TRUE : CONFIG_EDIT_FALSE;
 }
 
+struct target_args {
+	const char *name, *alias;
+	enum config_edit_flag open;
+	json_t *list;   /* target.create: its LUNs; target.set: its portal groups */
+};
+
+static int edit_target_create(struct change *c, const void *arg)
+{
+	const struct target_args *a = arg;
+	int ret = config_edit_target_add(&c->doc, a->name, a->alias, a->open, c->err, sizeof(c->err));
+	size_t i;
+	json_t *l;
+	json_array_foreach(a->list, i, l) {
+		unsigned n;
+		if (ret == 0)
+			ret = config_edit_lun_add(&c->doc, a->name, l, &n, c->err, sizeof(c->err));
+	}
+	return ret;
+}
+
 static void m_target_create(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *name, *alias = NULL;
+	struct target_args a = { .alias = NULL, .list = json_object_get(params, "luns") };
 	bool open = false;
-	json_t *luns = json_object_get(params, "luns");
-	if (mgmt_param_string(call, params, "name", true, &name) < 0 ||
-	    mgmt_param_string(call, params, "alias", false, &alias) < 0 || mgmt_param_bool(call, params, "open", &open) < 0)
+	if (mgmt_param_string(call, params, "name", true, &a.name) < 0 ||
+	    mgmt_param_string(call, params, "alias", false, &a.alias) < 0 || mgmt_param_bool(call, params, "open", &open) < 0)
 		return;
-	if (luns && !json_is_array(luns)) {
+	if (a.list && !json_is_array(a.list)) {
 		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "luns"),
 				"param \"luns\": must be an array of LUN objects");
 		return;
 	}
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_target_add(&doc, name, alias, flag_param(params, "open"), err, sizeof(err));
-	size_t i;
-	json_t *l;
-	json_array_foreach(luns, i, l) {
-		unsigned n;
-		if (ret == 0)
-			ret = config_edit_lun_add(&doc, name, l, &n, err, sizeof(err));
-	}
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	a.open = flag_param(params, "open");
+	change_running(call, edit_target_create, &a, false);
+}
+
+static int edit_target_delete(struct change *c, const void *name)
+{
+	return config_edit_target_delete(&c->doc, name, c->err, sizeof(c->err));
 }
 
 static void m_target_delete(struct mgmt_call *call, json_t *params, void *ctx)
@@ -125,20 +147,24 @@ static void m_target_delete(struct mgmt_call *call, json_t *params, void *ctx)
 	bool force = false;
 	if (mgmt_param_string(call, params, "name", true, &name) < 0 || mgmt_param_bool(call, params, "force", &force) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_target_delete(&doc, name, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), force, NULL);
+	change_running(call, edit_target_delete, name, force);
+}
+
+static int edit_target_set(struct change *c, const void *arg)
+{
+	const struct target_args *a = arg;
+	int ret = config_edit_target_set(&c->doc, a->name, a->alias, a->open, c->err, sizeof(c->err));
+	if (ret == 0 && a->list)
+		ret = config_edit_target_groups(&c->doc, a->name, a->list, c->err, sizeof(c->err));
+	return ret;
 }
 
 static void m_target_set(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *name;
+	struct target_args a = { .list = json_object_get(params, "portal_groups") };
 	bool open = false;
 	json_t *alias = json_object_get(params, "alias");
-	if (mgmt_param_string(call, params, "name", true, &name) < 0 || mgmt_param_bool(call, params, "open", &open) < 0)
+	if (mgmt_param_string(call, params, "name", true, &a.name) < 0 || mgmt_param_bool(call, params, "open", &open) < 0)
 		return;
 	/* "" takes the alias away, so the generic reader (non-empty) does not do. */
 	if (alias && !json_is_string(alias)) {
@@ -146,45 +172,52 @@ static void m_target_set(struct mgmt_call *call, json_t *params, void *ctx)
 				"param \"alias\": must be a string (\"\" removes it)");
 		return;
 	}
-	json_t *groups = json_object_get(params, "portal_groups");
-	if (groups && !json_is_array(groups)) {
+	if (a.list && !json_is_array(a.list)) {
 		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "portal_groups"),
 				"param \"portal_groups\": must be an array of tags ([] for every group)");
 		return;
 	}
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_target_set(&doc, name, alias ? json_string_value(alias) : NULL, flag_param(params, "open"),
-					 err, sizeof(err));
-	if (ret == 0 && groups)
-		ret = config_edit_target_groups(&doc, name, groups, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	a.alias = alias ? json_string_value(alias) : NULL;
+	a.open = flag_param(params, "open");
+	change_running(call, edit_target_set, &a, false);
+}
+
+struct lun_args {
+	const char *target;
+	unsigned lun;
+	json_t *value;   /* lun.create: the LUN object; lun.resize: its size */
+};
+
+static int edit_lun_create(struct change *c, const void *arg)
+{
+	const struct lun_args *a = arg;
+	unsigned n = 0;
+	int ret = config_edit_lun_add(&c->doc, a->target, a->value, &n, c->err, sizeof(c->err));
+	c->extra = json_pack("{s:s, s:i}", "target", a->target, "lun", (int)n);
+	return ret;
 }
 
 static void m_lun_create(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target, *backend;
-	if (mgmt_param_string(call, params, "target", true, &target) < 0 ||
+	struct lun_args a;
+	const char *backend;
+	if (mgmt_param_string(call, params, "target", true, &a.target) < 0 ||
 	    mgmt_param_string(call, params, "backend", true, &backend) < 0)
 		return;
-	json_t *lun = json_copy(params);
-	config_t doc;
-	char err[512];
-	if (!lun) {
+	a.value = json_copy(params);
+	if (!a.value) {
 		mgmt_call_error(call, MGMT_ERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	json_object_del(lun, "target");
-	if (!doc_open(call, &doc)) {
-		json_decref(lun);
-		return;
-	}
-	unsigned n = 0;
-	int ret = config_edit_lun_add(&doc, target, lun, &n, err, sizeof(err));
-	json_decref(lun);
-	doc_apply(call, &doc, ret, err, sizeof(err), false, json_pack("{s:s, s:i}", "target", target, "lun", (int)n));
+	json_object_del(a.value, "target");
+	change_running(call, edit_lun_create, &a, false);
+	json_decref(a.value);
+}
+
+static int edit_lun_delete(struct change *c, const void *arg)
+{
+	const struct lun_args *a = arg;
+	return config_edit_lun_delete(&c->doc, a->target, a->lun, c->err, sizeof(c->err));
 }
 
 static void m_lun_delete(struct mgmt_call *call, json_t *params, void *ctx)
@@ -196,12 +229,13 @@ static void m_lun_delete(struct mgmt_call *call, json_t *params, void *ctx)
 	    mgmt_param_uint(call, params, "lun", true, LUN_MAX, &lun) < 0 ||
 	    mgmt_param_bool(call, params, "force", &force) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_lun_delete(&doc, target, (unsigned)lun, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), force, NULL);
+	change_running(call, edit_lun_delete, &(struct lun_args){ target, (unsigned)lun, NULL }, force);
+}
+
+static int edit_lun_resize(struct change *c, const void *arg)
+{
+	const struct lun_args *a = arg;
+	return config_edit_lun_resize(&c->doc, a->target, a->lun, a->value, c->err, sizeof(c->err));
 }
 
 static void m_lun_resize(struct mgmt_call *call, json_t *params, void *ctx)
@@ -230,113 +264,133 @@ static void m_lun_resize(struct mgmt_call *call, json_t *params, void *ctx)
 			return;
 		}
 	}
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_lun_resize(&doc, target, (unsigned)lun, size, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_lun_resize, &(struct lun_args){ target, (unsigned)lun, size }, false);
+}
+
+struct acl_args {
+	const char *target, *initiator, *chap_user;
+	json_t *luns;
+};
+
+static int edit_acl_add(struct change *c, const void *arg)
+{
+	const struct acl_args *a = arg;
+	return config_edit_acl_add(&c->doc, a->target, a->initiator, a->chap_user, a->luns, c->err, sizeof(c->err));
 }
 
 static void m_acl_add(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target, *initiator, *chap_user = NULL;
-	if (mgmt_param_string(call, params, "target", true, &target) < 0 ||
-	    mgmt_param_string(call, params, "initiator", true, &initiator) < 0 ||
-	    mgmt_param_string(call, params, "chap_user", false, &chap_user) < 0)
+	struct acl_args a = { .chap_user = NULL, .luns = json_object_get(params, "luns") };
+	if (mgmt_param_string(call, params, "target", true, &a.target) < 0 ||
+	    mgmt_param_string(call, params, "initiator", true, &a.initiator) < 0 ||
+	    mgmt_param_string(call, params, "chap_user", false, &a.chap_user) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_acl_add(&doc, target, initiator, chap_user, json_object_get(params, "luns"), err,
-				      sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_acl_add, &a, false);
+}
+
+static int edit_acl_remove(struct change *c, const void *arg)
+{
+	const struct acl_args *a = arg;
+	return config_edit_acl_remove(&c->doc, a->target, a->initiator, c->err, sizeof(c->err));
 }
 
 static void m_acl_remove(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target, *initiator;
-	if (mgmt_param_string(call, params, "target", true, &target) < 0 ||
-	    mgmt_param_string(call, params, "initiator", true, &initiator) < 0)
+	struct acl_args a = { 0 };
+	if (mgmt_param_string(call, params, "target", true, &a.target) < 0 ||
+	    mgmt_param_string(call, params, "initiator", true, &a.initiator) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_acl_remove(&doc, target, initiator, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_acl_remove, &a, false);
 }
 
-/* CHAP methods name a target, or discovery: true. *target NULL means
- * discovery. Returns -1 once the call is answered. */
-static int chap_owner_param(struct mgmt_call *call, json_t *params, const char **target)
+/* What a CHAP method names: a target, or discovery (target NULL). */
+struct chap_args {
+	const char *target, *user, *secret;
+};
+
+/* CHAP methods name a target, or discovery: true; with_user and
+ * with_secret, the methods that take them. Returns -1 once the call is
+ * answered. */
+static int chap_params(struct mgmt_call *call, json_t *params, bool with_user, bool with_secret, struct chap_args *a)
 {
 	bool discovery = false;
-	*target = NULL;
-	if (mgmt_param_string(call, params, "target", false, target) < 0 ||
+	*a = (struct chap_args){ 0 };
+	if (mgmt_param_string(call, params, "target", false, &a->target) < 0 ||
 	    mgmt_param_bool(call, params, "discovery", &discovery) < 0)
 		return -1;
-	if (!*target == !discovery) {
+	if (!a->target == !discovery) {
 		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "target"),
 				"give either \"target\" or \"discovery\": true");
 		return -1;
 	}
+	if ((with_user && mgmt_param_string(call, params, "user", true, &a->user) < 0) ||
+	    (with_secret && mgmt_param_string(call, params, "secret", true, &a->secret) < 0))
+		return -1;
 	return 0;
+}
+
+static int edit_chap_add(struct change *c, const void *arg)
+{
+	const struct chap_args *a = arg;
+	return config_edit_chap_add(&c->doc, a->target, a->user, a->secret, c->err, sizeof(c->err));
 }
 
 static void m_chap_add(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target, *user, *secret;
-	if (chap_owner_param(call, params, &target) < 0 || mgmt_param_string(call, params, "user", true, &user) < 0 ||
-	    mgmt_param_string(call, params, "secret", true, &secret) < 0)
-		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_chap_add(&doc, target, user, secret, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	struct chap_args a;
+	if (chap_params(call, params, true, true, &a) == 0)
+		change_running(call, edit_chap_add, &a, false);
+}
+
+static int edit_chap_remove(struct change *c, const void *arg)
+{
+	const struct chap_args *a = arg;
+	return config_edit_chap_remove(&c->doc, a->target, a->user, c->err, sizeof(c->err));
 }
 
 static void m_chap_remove(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target, *user;
-	if (chap_owner_param(call, params, &target) < 0 || mgmt_param_string(call, params, "user", true, &user) < 0)
-		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_chap_remove(&doc, target, user, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	struct chap_args a;
+	if (chap_params(call, params, true, false, &a) == 0)
+		change_running(call, edit_chap_remove, &a, false);
+}
+
+static int edit_chap_mutual_set(struct change *c, const void *arg)
+{
+	const struct chap_args *a = arg;
+	return config_edit_chap_mutual_set(&c->doc, a->target, a->user, a->secret, c->err, sizeof(c->err));
 }
 
 static void m_chap_mutual_set(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target, *user, *secret;
-	if (chap_owner_param(call, params, &target) < 0 || mgmt_param_string(call, params, "user", true, &user) < 0 ||
-	    mgmt_param_string(call, params, "secret", true, &secret) < 0)
-		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_chap_mutual_set(&doc, target, user, secret, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	struct chap_args a;
+	if (chap_params(call, params, true, true, &a) == 0)
+		change_running(call, edit_chap_mutual_set, &a, false);
+}
+
+static int edit_chap_mutual_clear(struct change *c, const void *arg)
+{
+	const struct chap_args *a = arg;
+	return config_edit_chap_mutual_clear(&c->doc, a->target, c->err, sizeof(c->err));
 }
 
 static void m_chap_mutual_clear(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *target;
-	if (chap_owner_param(call, params, &target) < 0)
-		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_chap_mutual_clear(&doc, target, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	struct chap_args a;
+	if (chap_params(call, params, false, false, &a) == 0)
+		change_running(call, edit_chap_mutual_clear, &a, false);
+}
+
+struct portal_args {
+	const char *address;
+	unsigned group;
+	json_t *portals;   /* portal_group.create: its addresses */
+};
+
+static int edit_portal_add(struct change *c, const void *arg)
+{
+	const struct portal_args *a = arg;
+	return config_edit_portal_add(&c->doc, a->address, a->group, c->err, sizeof(c->err));
 }
 
 static void m_portal_add(struct mgmt_call *call, json_t *params, void *ctx)
@@ -346,12 +400,25 @@ static void m_portal_add(struct mgmt_call *call, json_t *params, void *ctx)
 	if (mgmt_param_string(call, params, "address", true, &address) < 0 ||
 	    mgmt_param_uint(call, params, "group", false, UINT16_MAX, &group) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_portal_add(&doc, address, (unsigned)group, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_portal_add, &(struct portal_args){ address, (unsigned)group, NULL }, false);
+}
+
+static int edit_portal_group_create(struct change *c, const void *arg)
+{
+	const struct portal_args *a = arg;
+	int ret = config_edit_portal_group_add(&c->doc, a->group, c->err, sizeof(c->err));
+	size_t i;
+	json_t *v;
+	json_array_foreach(a->portals, i, v) {
+		if (ret < 0)
+			break;
+		if (!json_is_string(v)) {
+			snprintf(c->err, sizeof(c->err), "portals: must be addresses \"addr:port\"");
+			return -EINVAL;
+		}
+		ret = config_edit_portal_add(&c->doc, json_string_value(v), a->group, c->err, sizeof(c->err));
+	}
+	return ret;
 }
 
 static void m_portal_group_create(struct mgmt_call *call, json_t *params, void *ctx)
@@ -365,24 +432,13 @@ static void m_portal_group_create(struct mgmt_call *call, json_t *params, void *
 				"param \"portals\": must be an array of addresses");
 		return;
 	}
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_portal_group_add(&doc, (unsigned)tag, err, sizeof(err));
-	size_t i;
-	json_t *v;
-	json_array_foreach(portals, i, v) {
-		if (ret < 0)
-			break;
-		if (!json_is_string(v)) {
-			snprintf(err, sizeof(err), "portals: must be addresses \"addr:port\"");
-			ret = -EINVAL;
-			break;
-		}
-		ret = config_edit_portal_add(&doc, json_string_value(v), (unsigned)tag, err, sizeof(err));
-	}
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_portal_group_create, &(struct portal_args){ NULL, (unsigned)tag, portals }, false);
+}
+
+static int edit_portal_group_delete(struct change *c, const void *arg)
+{
+	const struct portal_args *a = arg;
+	return config_edit_portal_group_delete(&c->doc, a->group, c->err, sizeof(c->err));
 }
 
 static void m_portal_group_delete(struct mgmt_call *call, json_t *params, void *ctx)
@@ -390,12 +446,13 @@ static void m_portal_group_delete(struct mgmt_call *call, json_t *params, void *
 	unsigned long long tag;
 	if (mgmt_param_uint(call, params, "tag", true, UINT16_MAX, &tag) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_portal_group_delete(&doc, (unsigned)tag, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_portal_group_delete, &(struct portal_args){ NULL, (unsigned)tag, NULL }, false);
+}
+
+static int edit_portal_remove(struct change *c, const void *arg)
+{
+	const struct portal_args *a = arg;
+	return config_edit_portal_remove(&c->doc, a->address, c->err, sizeof(c->err));
 }
 
 static void m_portal_remove(struct mgmt_call *call, json_t *params, void *ctx)
@@ -403,32 +460,33 @@ static void m_portal_remove(struct mgmt_call *call, json_t *params, void *ctx)
 	const char *address;
 	if (mgmt_param_string(call, params, "address", true, &address) < 0)
 		return;
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_portal_remove(&doc, address, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_portal_remove, &(struct portal_args){ address, 0, NULL }, false);
+}
+
+struct param_args {
+	const char *target, *key;
+	json_t *value;
+};
+
+static int edit_param_set(struct change *c, const void *arg)
+{
+	const struct param_args *a = arg;
+	const char *group;
+	return config_edit_param_set(&c->doc, a->target, a->key, a->value, &group, c->err, sizeof(c->err));
 }
 
 static void m_param_set(struct mgmt_call *call, json_t *params, void *ctx)
 {
-	const char *key, *target = NULL, *group;
-	json_t *value = json_object_get(params, "value");
-	if (mgmt_param_string(call, params, "key", true, &key) < 0 ||
-	    mgmt_param_string(call, params, "target", false, &target) < 0)
+	struct param_args a = { .target = NULL, .value = json_object_get(params, "value") };
+	if (mgmt_param_string(call, params, "key", true, &a.key) < 0 ||
+	    mgmt_param_string(call, params, "target", false, &a.target) < 0)
 		return;
-	if (!value) {
+	if (!a.value) {
 		mgmt_call_error(call, MGMT_ERR_INVALID_PARAMS, json_pack("{s:s}", "param", "value"),
 				"param \"value\": required");
 		return;
 	}
-	config_t doc;
-	char err[512];
-	if (!doc_open(call, &doc))
-		return;
-	int ret = config_edit_param_set(&doc, target, key, value, &group, err, sizeof(err));
-	doc_apply(call, &doc, ret, err, sizeof(err), false, NULL);
+	change_running(call, edit_param_set, &a, false);
 }
 
 static void m_config_export(struct mgmt_call *call, json_t *params, void *ctx)

@@ -26,10 +26,8 @@ source "$here/../lib/check.sh"
 
 TOOL_NAME=lunar-access-tool
 target_parse_with_tool "$@"
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: the test configures the target" >&2; exit 2; }
-for tool in iscsi-ls iscsi-inq iscsi-readcapacity16 qemu-io; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin, qemu-utils)" >&2; exit 2; }
-done
+server_need_lunard "the test configures the target"
+server_need_tools "libiscsi-bin, qemu-utils" iscsi-ls iscsi-inq iscsi-readcapacity16 qemu-io
 step_timeout=30
 
 t_acl=iqn.2026-11.org.lunar:acl
@@ -61,8 +59,7 @@ targets = (
   { name = "$t_open"; open = true; luns = ( { lun = 0; backend = "memory"; size = "1M"; } ); }
 );
 CONF
-export LUNARD_ARGS="--config $work/lunar.conf --log-level info ${LUNARD_ARGS:-}"
-target_setup
+server_start_on "$work/lunar.conf" --log-level info
 portal=$TARGET_PORTAL
 
 # run NAME TOOL ARGS...: the tool's output in $work/NAME.out; its status in $rc.
@@ -162,10 +159,4 @@ else
     check_fail "lunard did not log a reinstatement"
 fi
 
-if ! server_alive; then
-    check_fail "lunard still running after the test"
-fi
-if ((CHECK_FAILED > 0)); then
-    server_show_tail_once
-fi
-check_summary
+server_check_summary

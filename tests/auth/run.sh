@@ -45,10 +45,8 @@ while (($#)); do
         *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
-for tool in iscsi-ls iscsi-inq; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin)" >&2; exit 2; }
-done
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed" >&2; exit 2; }
+server_need_tools libiscsi-bin iscsi-ls iscsi-inq
+server_need_lunard "the test configures the target"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-auth.XXXXXX")
 server_cleanup_add "$work"
@@ -68,9 +66,8 @@ printf '%s\n' \
     '} );' \
     "discovery = { chap = { users = ( { user = \"$duser\"; secret = \"$dsecret\"; } ); }; };" \
     >"$work/lunar.conf"
-LUNARD_ARGS="--config $work/lunar.conf ${LUNARD_ARGS:-}"
 TARGET_IQN=$iqn
-target_setup
+server_start_on "$work/lunar.conf"
 echo "auth: CHAP against $TARGET_PORTAL"
 
 url() { # url [USER%SECRET@] [?ARGS]
@@ -186,10 +183,4 @@ else
     check_ok "no secret in lunard's log"
 fi
 
-if ! server_alive; then
-    check_fail "lunard still running after the test"
-fi
-if ((CHECK_FAILED > 0)); then
-    server_show_tail_once
-fi
-check_summary
+server_check_summary

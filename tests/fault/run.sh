@@ -20,7 +20,7 @@ source "$here/../lib/server.sh"
 
 TOOL_NAME=lunar-fault-tool
 target_parse_with_tool "$@"
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: this test kills the target" >&2; exit 2; }
+server_need_lunard "this test kills the target"
 login_timeout=2
 export LUNARD_ARGS="--login-timeout $login_timeout ${LUNARD_ARGS:-}"
 target_setup

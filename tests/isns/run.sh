@@ -29,10 +29,8 @@ while (($#)); do
         exit 2
     fi
 done
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: the test configures the target" >&2; exit 2; }
-for tool in isnsd isnsadm iscsi-ls; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found (open-isns-server, open-isns-utils, libiscsi-bin)" >&2; exit 2; }
-done
+server_need_lunard "the test configures the target"
+server_need_tools "open-isns-server, open-isns-utils, libiscsi-bin" isnsd isnsadm iscsi-ls
 
 t_one=iqn.2026-11.org.lunar:isns-one
 t_two=iqn.2026-11.org.lunar:isns-two
@@ -70,10 +68,7 @@ stop_isnsd() {
     kill "$isnsd_pid" 2>/dev/null || true
     wait "$isnsd_pid" 2>/dev/null || true
 }
-# Whatever ends the script stops isnsd too (target_setup sets the trap
-# anew, hence again below).
-exit_trap='rc=$?; stop_isnsd; server_on_exit $rc'
-trap "$exit_trap" EXIT
+server_at_exit stop_isnsd
 for ((i = 0; i < 50; i++)); do
     [[ -S $work/control ]] && break
     sleep 0.1
@@ -87,9 +82,7 @@ targets = (
 );
 isns = { server = "127.0.0.1:$isns_port"; dd_refresh_s = 1; };
 CONF
-export LUNARD_ARGS="--config $work/lunar.conf --log-level info ${LUNARD_ARGS:-}"
-target_setup
-trap "$exit_trap" EXIT
+server_start_on "$work/lunar.conf" --log-level info
 portal=$TARGET_PORTAL
 portal_port=${portal##*:}
 

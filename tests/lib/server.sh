@@ -10,6 +10,9 @@
 #                          sets TARGET_PORTAL TARGET_IQN TARGET_LUN TARGET_URL
 #   server_alive / server_restart / server_log_tail / server_show_tail_once
 #   server_stop
+# For a script that starts lunard on a configuration of its own:
+#   server_need_lunard / server_need_tools / server_start_on CONF [OPTION...] /
+#   server_reload / server_wait_port / server_at_exit / server_check_summary
 # A started server is stopped on exit; a non-zero exit prints its stderr tail.
 # Set SERVER_KEEP_LOG=FILE to keep a copy of its stderr.
 #
@@ -31,6 +34,9 @@ SERVER_PID=
 SERVER_DIR=
 SERVER_LOG=
 SERVER_PORT=
+# 0: lunard listens where its configuration says; the caller sets
+# SERVER_PORT to one of those portals (the one to wait for).
+SERVER_LISTEN=1
 SERVER_CTL=
 SERVER_WAIT_S=${LUNAR_WAIT_S:-20}
 SERVER_STARTS=0
@@ -137,7 +143,7 @@ target_setup() {
     if [[ -n $SERVER_KIND ]]; then
         SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lunar-test.XXXXXX")
         SERVER_LOG=$SERVER_DIR/server.log
-        SERVER_PORT=$(server_free_port)
+        [[ -n $SERVER_PORT ]] || SERVER_PORT=$(server_free_port)
         server_start
         TARGET_PORTAL=127.0.0.1:$SERVER_PORT
     fi
@@ -192,8 +198,10 @@ server_start_lunard() {
         exit 2
     fi
     mkdir -p "$SERVER_DIR/state"
+    local listen=(--listen "127.0.0.1:$SERVER_PORT")
+    ((SERVER_LISTEN)) || listen=()
     # shellcheck disable=SC2086  # LUNARD_ARGS: extra options, split on spaces
-    "$SERVER_BIN" --foreground --listen "127.0.0.1:$SERVER_PORT" \
+    "$SERVER_BIN" --foreground "${listen[@]}" \
         --state-dir "$SERVER_DIR/state" --log-level warn ${LUNARD_ARGS:-} \
         >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
@@ -281,6 +289,10 @@ server_on_exit() {
     # no SIGPIPE, and a failed echo must not trip errexit.
     trap '' PIPE
     set +e
+    local cmd
+    for cmd in ${SERVER_AT_EXIT[@]+"${SERVER_AT_EXIT[@]}"}; do
+        eval "$cmd"
+    done
     server_kill
     if (($1 != 0)); then
         server_show_tail_once >&2
@@ -300,6 +312,15 @@ server_cleanup_add() {
     trap 'server_on_exit $?' EXIT
 }
 
+# server_at_exit COMMAND: run at exit, before the server stops (a daemon
+# of the test's own beside it), also when the script ends before
+# target_setup.
+SERVER_AT_EXIT=()
+server_at_exit() {
+    SERVER_AT_EXIT+=("$1")
+    trap 'server_on_exit $?' EXIT
+}
+
 server_stop() {
     server_kill
     if [[ -n $SERVER_KEEP_LOG && -f $SERVER_LOG ]]; then
@@ -309,4 +330,72 @@ server_stop() {
         rm -rf "$SERVER_DIR"
         SERVER_DIR=
     fi
+}
+
+# ---- For a script that starts lunard on a configuration of its own ----
+
+# server_need_lunard WHY: exits 2 unless --lunard PATH was given.
+server_need_lunard() {
+    [[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: $1" >&2; exit 2; }
+}
+
+# server_need_tools PACKAGES TOOL...: exits 2 naming the first TOOL not
+# found, and the PACKAGES that have them (may be empty).
+server_need_tools() {
+    local packages=$1 tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null ||
+            { echo "error: $tool not found${packages:+ ($packages)}" >&2; exit 2; }
+    done
+}
+
+# server_start_on CONF [OPTION...]: target_setup with lunard on the
+# configuration file CONF and the OPTIONs, ahead of LUNARD_ARGS.
+server_start_on() {
+    local conf=$1
+    shift
+    export LUNARD_ARGS="--config $conf${*:+ $*} ${LUNARD_ARGS:-}"
+    target_setup
+}
+
+# server_reload: SIGHUP, then waits (10 s at most) for lunard to log the
+# outcome of this reload ("configuration reloaded" or "not reloaded");
+# 1 when it does not.
+SERVER_RELOADS=0
+server_reload() {
+    SERVER_RELOADS=$((SERVER_RELOADS + 1))
+    kill -HUP "$SERVER_PID"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if (($(grep -cE 'SIGHUP: configuration (reloaded|not reloaded)' "$SERVER_LOG") >= SERVER_RELOADS)); then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# server_wait_port PORT: "open" once 127.0.0.1:PORT accepts (10 s at the
+# most), else "closed".
+server_wait_port() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if server_port_open "$1"; then echo open; return; fi
+        sleep 0.1
+    done
+    echo closed
+}
+
+# server_check_summary: a script's last line (with tests/lib/check.sh):
+# one more check, that lunard is still running, lunard's stderr tail when
+# anything failed, then check_summary.
+server_check_summary() {
+    if ! server_alive; then
+        check_fail "lunard still running after the test"
+    fi
+    if ((CHECK_FAILED > 0)); then
+        server_show_tail_once
+    fi
+    check_summary
 }

@@ -34,11 +34,9 @@ while (($#)); do
         *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed" >&2; exit 2; }
+server_need_lunard "the test configures the target"
 [[ -x $LUNARCTL ]] || { echo "error: --lunarctl PATH needed" >&2; exit 2; }
-for tool in iscsi-ls iscsi-inq iscsi-perf iscsi-readcapacity16 python3 setpriv; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; exit 2; }
-done
+server_need_tools "" iscsi-ls iscsi-inq iscsi-perf iscsi-readcapacity16 python3 setpriv
 
 t_base=iqn.2026-11.org.lunar:base
 t_new=iqn.2026-11.org.lunar:new
@@ -54,8 +52,7 @@ cat >"$work/lunar.conf" <<CONF
 targets = ( { name = "$t_base"; open = true;
               luns = ( { lun = 0; backend = "memory"; size = "4M"; } ); } );
 CONF
-export LUNARD_ARGS="--config $work/lunar.conf --mgmt-socket $sock --log-level info ${LUNARD_ARGS:-}"
-target_setup
+server_start_on "$work/lunar.conf" --mgmt-socket "$sock" --log-level info
 portal=$TARGET_PORTAL
 for ((i = 0; i < 50; i++)); do
     [[ -S $sock ]] && break

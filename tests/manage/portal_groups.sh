@@ -28,23 +28,25 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/server.sh"
 # shellcheck source=../lib/check.sh
 source "$here/../lib/check.sh"
+# shellcheck source=hold.sh
+source "$here/hold.sh"
 
-LUNARD=
+usage() {
+    echo "usage: $0 --lunard PATH --tool PATH --lunarctl PATH"
+}
 TOOL=
 LUNARCTL=
 while (($#)); do
     case $1 in
-        --lunard) LUNARD=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
         --tool) TOOL=$2; shift 2 ;;
         --lunarctl) LUNARCTL=$2; shift 2 ;;
-        *) echo "usage: $0 --lunard PATH --tool PATH --lunarctl PATH" >&2; exit 2 ;;
+        *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
-[[ -x $LUNARD && -x $TOOL && -x $LUNARCTL ]] ||
-    { echo "usage: $0 --lunard PATH --tool PATH --lunarctl PATH" >&2; exit 2; }
-for tool in iscsi-ls iscsi-inq iscsi-readcapacity16; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin)" >&2; exit 2; }
-done
+server_need_lunard "the test configures the target"
+[[ -x $TOOL && -x $LUNARCTL ]] || { usage >&2; exit 2; }
+server_need_tools libiscsi-bin iscsi-ls iscsi-inq iscsi-readcapacity16
 
 t_one=iqn.2026-11.org.lunar:one
 t_two=iqn.2026-11.org.lunar:two
@@ -52,20 +54,13 @@ t_all=iqn.2026-11.org.lunar:all
 t_dev=iqn.2026-11.org.lunar:dev
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lunar-groups.XXXXXX")
+server_cleanup_add "$work"
 conf=$work/lunar.conf
 loopdev=
-pid=
-cleanup() {
-    local rc=$?
-    if [[ -n $pid ]]; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    [[ -n $loopdev ]] && losetup -d "$loopdev" 2>/dev/null
-    rm -rf "$work"
-    exit "$rc"
+detach_loopdev() {
+    [[ -z $loopdev ]] || losetup -d "$loopdev" 2>/dev/null
 }
-trap cleanup EXIT
+server_at_exit detach_loopdev
 
 # A loop device over an 8 MiB file, if this environment has them.
 if [[ $(id -u) == 0 ]] && command -v losetup >/dev/null && truncate -s 8M "$work/dev.img" &&
@@ -119,18 +114,12 @@ write_conf() {
 }
 
 write_conf 1
-"$LUNARD" --foreground --config "$conf" --mgmt-socket "$sock" --log-level info >"$work/lunard.log" 2>&1 &
-pid=$!
-wait_port() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if server_port_open "$1"; then echo open; return; fi
-        sleep 0.1
-    done
-    echo closed
-}
-check_eq "lunard listens on group 1's portal" open "$(wait_port "$p1")"
-check_eq "and on group 2's" open "$(wait_port "$p2")"
+# No --listen: the file's groups are the portals.
+SERVER_LISTEN=0
+SERVER_PORT=$p1
+server_start_on "$conf" --mgmt-socket "$sock" --log-level info
+check_eq "lunard listens on group 1's portal" open "$(server_wait_port "$p1")"
+check_eq "and on group 2's" open "$(server_wait_port "$p2")"
 
 run() {
     local name=$1
@@ -139,18 +128,8 @@ run() {
     timeout 30 "$@" >"$work/$name.out" 2>&1 || rc=$?
 }
 
-reloads=0
 reload() {
-    reloads=$((reloads + 1))
-    kill -HUP "$pid"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if (($(grep -cE 'SIGHUP: configuration (reloaded|not reloaded)' "$work/lunard.log") >= reloads)); then
-            return 0
-        fi
-        sleep 0.1
-    done
-    check_fail "$1: lunard did not answer SIGHUP"
+    server_reload || check_fail "$1: lunard did not answer SIGHUP"
 }
 
 # 1. SendTargets: each target with its groups' portals and tags, through
@@ -198,34 +177,24 @@ check_eq "VPD 83h through group 2 names port 2" "rc=0 [$t_all,t,0x0002]" "$(vpd_
 
 # 4. Live: t_one moves from group 1 to group 2 while a session through
 # group 1 is logged in; group 3 is added.
-mkfifo "$work/hold.fifo"
-timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p1/$t_one/0" <"$work/hold.fifo" >"$work/hold.out" 2>&1 &
-hold_pid=$!
-exec {hold_fd}>"$work/hold.fifo"
-for ((i = 0; i < 100; i++)); do
-    grep -q '^ready' "$work/hold.out" && break
-    sleep 0.1
-done
+hold_start hold "iscsi://127.0.0.1:$p1/$t_one/0"
 check_eq "a session to $t_one through group 1" "ready blocks=2048" "$(grep '^ready' "$work/hold.out" || true)"
 write_conf 2 1
 reload "move"
 for what in "changed the portal groups of target $t_one" "opened portal 127.0.0.1:$p3" "added portal group 3"; do
-    if grep -q "configuration: $what" "$work/lunard.log"; then
+    if grep -q "configuration: $what" "$SERVER_LOG"; then
         check_ok "lunard reported \"$what\""
     else
         check_fail "lunard did not report \"$what\""
     fi
 done
-if grep -q "target $t_one: ending 1 session through portal groups" "$work/lunard.log"; then
+if grep -q "target $t_one: ending 1 session through portal groups" "$SERVER_LOG"; then
     check_ok "the session through the group $t_one left is ended"
 else
     check_fail "the session through the group $t_one left: no report in the log"
 fi
-echo go >&"$hold_fd"
-exec {hold_fd}>&-
-hold_rc=0
-wait "$hold_pid" || hold_rc=$?
-if ((hold_rc != 0)) && ! grep -q '^tur=none' "$work/hold.out"; then
+hold_go hold
+if ((rc != 0)) && ! grep -q '^tur=none' "$work/hold.out"; then
     check_ok "and its next command finds the connection closed"
 else
     check_fail "the session through the group $t_one left still works: $(tr '\n' ' ' <"$work/hold.out")"
@@ -233,7 +202,7 @@ fi
 refused inq-one-p1b "iscsi://127.0.0.1:$p1/$t_one/0" "$t_one through group 1 is now refused"
 run inq-one-p2b iscsi-inq "iscsi://127.0.0.1:$p2/$t_one/0"
 check_eq "$t_one logs in through group 2 now" 0 "$rc"
-check_eq "group 3's portal opened" open "$(wait_port "$p3")"
+check_eq "group 3's portal opened" open "$(server_wait_port "$p3")"
 check_eq "VPD 83h through the new group 3 names port 3" "rc=0 [$t_all,t,0x0003]" "$(vpd_port g3 "$p3")"
 
 # 5. lunarctl: groups, portals and a target's own parameters.
@@ -243,7 +212,7 @@ run pg-create "$LUNARCTL" --socket "$sock" portal-group create 4
 check_eq "portal-group create 4" "rc=0 added portal group 4" "rc=$rc $(cat "$work/pg-create.out")"
 run p-add "$LUNARCTL" --socket "$sock" portal add "127.0.0.1:$p4" --group 4
 check_eq "portal add --group 4" "rc=0 opened portal 127.0.0.1:$p4" "rc=$rc $(cat "$work/p-add.out")"
-check_eq "the new portal opened" open "$(wait_port "$p4")"
+check_eq "the new portal opened" open "$(server_wait_port "$p4")"
 check_eq "portal list shows its group" "127.0.0.1:$p4 4" "$(ctl portal list | awk -v a="127.0.0.1:$p4" '$1 == a { print $1, $2 }')"
 refused inq-two-p4 "iscsi://127.0.0.1:$p4/$t_two/0" "$t_two through group 4 is refused before it joins it"
 run t-set "$LUNARCTL" --socket "$sock" target set "$t_two" --portal-groups 2,4
@@ -271,19 +240,10 @@ if ((rc == 1)); then
 else
     check_fail "param set nop_interval_s --target: rc=$rc"
 fi
-mkfifo "$work/hold4.fifo"
-timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p2/$t_two/0" <"$work/hold4.fifo" >"$work/hold4.out" 2>&1 &
-hold4_pid=$!
-exec {hold4_fd}>"$work/hold4.fifo"
-for ((i = 0; i < 100; i++)); do
-    grep -q '^ready' "$work/hold4.out" && break
-    sleep 0.1
-done
+hold_start hold4 "iscsi://127.0.0.1:$p2/$t_two/0"
 check_eq "a session to $t_two negotiated the target's MaxRecvDataSegmentLength" 16384 \
     "$(ctl --json session list "$t_two" | sed -n 's/^ *"max_recv_data_segment_length": \([0-9]*\).*/\1/p' | head -1)"
-echo go >&"$hold4_fd"
-exec {hold4_fd}>&-
-wait "$hold4_pid" || true
+hold_go hold4
 run t-all "$LUNARCTL" --socket "$sock" target set "$t_two" --portal-groups all
 run pg-del "$LUNARCTL" --socket "$sock" portal-group delete 4
 check_eq "with no target naming it, portal-group delete 4" \
@@ -306,54 +266,33 @@ else
     check_eq "the blockdev LUN serves the 8 MiB device" 16383 "$(blocks before)"
     # grown, noticed by a READ CAPACITY of another session: this one gets
     # the unit attention
-    mkfifo "$work/hold2.fifo"
-    timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p1/$t_dev/0" <"$work/hold2.fifo" >"$work/hold2.out" 2>&1 &
-    hold2_pid=$!
-    exec {hold2_fd}>"$work/hold2.fifo"
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^ready' "$work/hold2.out" && break
-        sleep 0.1
-    done
+    hold_start hold2 "iscsi://127.0.0.1:$p1/$t_dev/0"
     truncate -s 12M "$work/dev.img"
     losetup -c "$loopdev"
     check_eq "READ CAPACITY sees the grown device" 24575 "$(blocks grown)"
-    echo go >&"$hold2_fd"
-    exec {hold2_fd}>&-
-    wait "$hold2_pid" || true
+    hold_go hold2
     check_eq "the other session gets CAPACITY DATA HAS CHANGED (6/2a/09)" "tur=6/2a/09" \
         "$(grep '^tur=' "$work/hold2.out" || true)"
     check_eq "and reads the new capacity" "after blocks=24576" "$(grep '^after' "$work/hold2.out" || true)"
     # grown again, noticed by a reload
-    mkfifo "$work/hold3.fifo"
-    timeout 60 "$TOOL" hold "iscsi://127.0.0.1:$p1/$t_dev/0" <"$work/hold3.fifo" >"$work/hold3.out" 2>&1 &
-    hold3_pid=$!
-    exec {hold3_fd}>"$work/hold3.fifo"
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^ready' "$work/hold3.out" && break
-        sleep 0.1
-    done
+    hold_start hold3 "iscsi://127.0.0.1:$p1/$t_dev/0"
     truncate -s 16M "$work/dev.img"
     losetup -c "$loopdev"
     reload "grown device"
-    echo go >&"$hold3_fd"
-    exec {hold3_fd}>&-
-    wait "$hold3_pid" || true
+    hold_go hold3
     check_eq "after SIGHUP the session gets CAPACITY DATA HAS CHANGED" "tur=6/2a/09" \
         "$(grep '^tur=' "$work/hold3.out" || true)"
     check_eq "and reads 16 MiB" "after blocks=32768" "$(grep '^after' "$work/hold3.out" || true)"
 fi
 
-if ! kill -0 "$pid" 2>/dev/null; then
+if ! server_alive; then
     check_fail "lunard still running after the test"
 fi
-kill -TERM "$pid"
-wait "$pid" || true
-pid=
-if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$work/lunard.log"; then
-    check_fail "sanitizers: $(grep -m1 -E 'ERROR|runtime error' "$work/lunard.log")"
+server_kill
+if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$SERVER_LOG"; then
+    check_fail "sanitizers: $(grep -m1 -E 'ERROR|runtime error' "$SERVER_LOG")"
 fi
 if ((CHECK_FAILED > 0)); then
-    echo "---- lunard log (last 40 lines) ----"
-    tail -n 40 "$work/lunard.log"
+    server_show_tail_once
 fi
 check_summary

@@ -25,6 +25,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/server.sh"
 # shellcheck source=../lib/check.sh
 source "$here/../lib/check.sh"
+# shellcheck source=hold.sh
+source "$here/hold.sh"
 
 usage() {
     echo "usage: $0 --lunard PATH --tool PATH [--bench PATH]"
@@ -40,10 +42,8 @@ while (($#)); do
     esac
 done
 [[ -x $TOOL ]] || { echo "error: --tool PATH (lunar-manage-tool) needed" >&2; exit 2; }
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: the test configures the target" >&2; exit 2; }
-for tool in iscsi-ls iscsi-inq iscsi-readcapacity16 qemu-io; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin, qemu-utils)" >&2; exit 2; }
-done
+server_need_lunard "the test configures the target"
+server_need_tools "libiscsi-bin, qemu-utils" iscsi-ls iscsi-inq iscsi-readcapacity16 qemu-io
 step_timeout=30
 
 t_keep=iqn.2026-11.org.lunar:keep
@@ -78,8 +78,7 @@ write_conf() {
 }
 
 write_conf
-export LUNARD_ARGS="--config $conf --log-level info ${LUNARD_ARGS:-}"
-target_setup
+server_start_on "$conf" --log-level info
 portal=$TARGET_PORTAL
 
 run() {
@@ -89,20 +88,9 @@ run() {
     timeout "$step_timeout" "$@" >"$work/$name.out" 2>&1 || rc=$?
 }
 
-reloads=0
-# reload WHAT: SIGHUP, then waits for lunard to log the outcome of this
-# reload ("configuration reloaded" or "not reloaded").
+# reload WHAT: SIGHUP, and the outcome logged.
 reload() {
-    reloads=$((reloads + 1))
-    kill -HUP "$SERVER_PID"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if (($(grep -cE 'SIGHUP: configuration (reloaded|not reloaded)' "$SERVER_LOG") >= reloads)); then
-            return 0
-        fi
-        sleep 0.1
-    done
-    check_fail "$1: lunard did not answer SIGHUP"
+    server_reload || check_fail "$1: lunard did not answer SIGHUP"
 }
 
 last_reload_line() {
@@ -112,32 +100,6 @@ last_reload_line() {
 targets_listed() {
     run ls iscsi-ls "iscsi://$portal"
     awk '/^Target:/ { sub(/^Target:/, "", $1); print $1 }' "$work/ls.out" | sort | tr '\n' ' '
-}
-
-# hold_start NAME URL: lunar-manage-tool logged in to URL, waiting on a
-# fifo; hold_go NAME lets it finish.
-hold_start() {
-    local name=$1 url=$2 i
-    mkfifo "$work/$name.fifo"
-    timeout 60 "$TOOL" hold "$url" <"$work/$name.fifo" >"$work/$name.out" 2>&1 &
-    eval "${name}_pid=\$!"
-    exec {fd}>"$work/$name.fifo"
-    eval "${name}_fd=\$fd"
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^ready' "$work/$name.out" && return 0
-        sleep 0.1
-    done
-    check_fail "$name: the session did not log in: $(tr '\n' ' ' <"$work/$name.out")"
-}
-
-hold_go() {
-    local name=$1 pid fd
-    pid=${name}_pid
-    fd=${name}_fd
-    echo go >&"${!fd}"
-    exec {fd}>&-
-    rc=0
-    wait "${!pid}" || rc=$?
 }
 
 # 1. Data to find again after the restart.
@@ -343,24 +305,11 @@ stop_portal_daemon() {
     kill -TERM "$ppid_" 2>/dev/null || true
     wait "$ppid_" 2>/dev/null || true
 }
-portal_on_exit() {
-    local rc=$?
-    stop_portal_daemon
-    server_on_exit "$rc"
-}
-trap portal_on_exit EXIT
-wait_port() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if server_port_open "$1"; then echo open; return; fi
-        sleep 0.1
-    done
-    echo closed
-}
-check_eq "second lunard listens on its file's portal" open "$(wait_port "$p1")"
+server_at_exit stop_portal_daemon
+check_eq "second lunard listens on its file's portal" open "$(server_wait_port "$p1")"
 write_pconf "\"127.0.0.1:$p2\""
 kill -HUP "$ppid_"
-check_eq "a portal added by SIGHUP opens" open "$(wait_port "$p2")"
+check_eq "a portal added by SIGHUP opens" open "$(server_wait_port "$p2")"
 sleep 0.3
 if server_port_open "$p1"; then
     check_fail "the portal removed by SIGHUP still accepts"
@@ -369,7 +318,7 @@ else
 fi
 write_pconf "\"127.0.0.1:$p1\", \"127.0.0.1:$p2\""
 kill -HUP "$ppid_"
-check_eq "the closed portal's address opens again" open "$(wait_port "$p1")"
+check_eq "the closed portal's address opens again" open "$(server_wait_port "$p1")"
 run inq-p1 iscsi-inq "iscsi://127.0.0.1:$p1/$t_keep/0"
 check_eq "and serves logins" 0 "$rc"
 stop_portal_daemon
@@ -377,10 +326,4 @@ if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$work/portals.log";
     check_fail "the second lunard: $(grep -m1 -E 'ERROR|runtime error' "$work/portals.log")"
 fi
 
-if ! server_alive; then
-    check_fail "lunard still running after the test"
-fi
-if ((CHECK_FAILED > 0)); then
-    server_show_tail_once
-fi
-check_summary
+server_check_summary

@@ -37,10 +37,8 @@ while (($#)); do
         *) target_take_arg_or_die usage "$@"; shift "$TARGET_ARG_SHIFT" ;;
     esac
 done
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: the test configures the target" >&2; exit 2; }
-for tool in iscsi-ls iscsi-inq qemu-io python3; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found (libiscsi-bin, qemu-utils, python3)" >&2; exit 2; }
-done
+server_need_lunard "the test configures the target"
+server_need_tools "libiscsi-bin, qemu-utils, python3" iscsi-ls iscsi-inq qemu-io python3
 step_timeout=30
 
 t_open=iqn.2026-11.org.lunar:metrics
@@ -74,8 +72,7 @@ CONF
 mport=$(server_free_port)
 conf "$work/lunar.conf" "metrics = { listen = \"127.0.0.1:$mport\"; };"
 base_args=${LUNARD_ARGS:-}
-export LUNARD_ARGS="--config $work/lunar.conf $base_args"
-target_setup
+server_start_on "$work/lunar.conf"
 portal=$TARGET_PORTAL
 
 # fetch METHOD PORT PATH OUT: the body in OUT, "STATUS CONTENT-TYPE" on stdout

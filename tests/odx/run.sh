@@ -21,7 +21,7 @@ source "$here/../lib/check.sh"
 
 TOOL_NAME=lunar-odx-tool
 target_parse_with_tool "$@"
-[[ $SERVER_KIND == lunard ]] || { echo "error: --lunard PATH needed: the test configures the target" >&2; exit 2; }
+server_need_lunard "the test configures the target"
 
 t1=iqn.2026-11.org.lunar:odx
 t2=iqn.2026-11.org.lunar:odx-other
@@ -35,8 +35,7 @@ targets = (
   { name = "$t2"; open = true; luns = ( { lun = 0; backend = "memory"; size = "16M"; } ); }
 );
 CONF
-export LUNARD_ARGS="--config $work/lunar.conf ${LUNARD_ARGS:-}"
-target_setup
+server_start_on "$work/lunar.conf"
 
 rc=0
 timeout 240 "$TOOL" --portal "$TARGET_PORTAL" --target "$t1" --other-target "$t2" \
@@ -51,10 +50,4 @@ done < <(grep -E '^(ok|FAIL) - ' "$work/tool.out")
 if ((rc != 0 && CHECK_FAILED == 0)); then
     check_fail "the tool exited $rc: $(tail -3 "$work/tool.out" | tr '\n' ' ')"
 fi
-if ! server_alive; then
-    check_fail "lunard still running after the test"
-fi
-if ((CHECK_FAILED > 0)); then
-    server_show_tail_once
-fi
-check_summary
+server_check_summary

@@ -169,6 +169,16 @@ static void odx_cdb(uint8_t cdb[16], uint8_t sa, uint32_t list_id, uint32_t len)
 	be32_put(cdb + 10, len);
 }
 
+/* RECEIVE ROD TOKEN INFORMATION about list_id on lun, answered in at most
+ * alloc bytes (fixture_read_data). */
+static void receive_token_info(struct fixture *f, uint16_t lun, uint32_t list_id, uint32_t alloc)
+{
+	uint8_t rrti[16] = { 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO };
+	be32_put(rrti + 2, list_id);
+	be32_put(rrti + 10, alloc);
+	assert_true(fixture_run(f, lun, rrti, NULL));
+}
+
 /* POPULATE TOKEN over l's ranges on lun, then RECEIVE ROD TOKEN
  * INFORMATION: the token, or false with the task's status left. */
 static bool populate(struct fixture *f, uint16_t lun, struct plist *l, uint32_t list_id,
@@ -179,10 +189,7 @@ static bool populate(struct fixture *f, uint16_t lun, struct plist *l, uint32_t 
 	assert_true(fixture_run(f, lun, cdb, l->p));
 	if (f->task.status != SCSI_STATUS_GOOD)
 		return false;
-	uint8_t rrti[16] = { 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO };
-	be32_put(rrti + 2, list_id);
-	be32_put(rrti + 10, ODX_RRTI_RESP_MAX);
-	assert_true(fixture_run(f, lun, rrti, NULL));
+	receive_token_info(f, lun, list_id, ODX_RRTI_RESP_MAX);
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 	const uint8_t *r = fixture_read_data(f);
 	assert_int_equal(r[4], ODX_SA_POPULATE_TOKEN);
@@ -190,6 +197,16 @@ static bool populate(struct fixture *f, uint16_t lun, struct plist *l, uint32_t 
 	assert_int_equal(be32_get(r + 32), 2 + ROD_TOKEN_LEN);
 	memcpy(token, r + 38, ROD_TOKEN_LEN);
 	return true;
+}
+
+/* A token over nblocks from lba on lun (list id 1). */
+static void populate_range(struct fixture *f, uint16_t lun, uint64_t lba, uint32_t nblocks,
+			   uint8_t token[ROD_TOKEN_LEN])
+{
+	struct plist pt;
+	plist_init(&pt, false);
+	plist_range(&pt, lba, nblocks);
+	assert_true(populate(f, lun, &pt, 1, token));
 }
 
 static void write_using(struct fixture *f, uint16_t lun, const uint8_t token[ROD_TOKEN_LEN],
@@ -238,10 +255,7 @@ static void test_token_copies_within_and_between_lus(void **state)
 	assert_memory_equal(blk(f, 1500), want + 10 * FIX_BLOCK, 30 * FIX_BLOCK);
 	assert_memory_equal(blk(f, 1600), want + 40 * FIX_BLOCK, 40 * FIX_BLOCK);
 
-	uint8_t rrti[16] = { 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO };
-	be32_put(rrti + 2, 3);
-	be32_put(rrti + 10, 512);
-	assert_true(fixture_run(f, 1, rrti, NULL));
+	receive_token_info(f, 1, 3, 512);
 	const uint8_t *r = fixture_read_data(f);
 	assert_int_equal(r[4], ODX_SA_WRITE_USING_TOKEN);
 	assert_int_equal(r[5], 0x01);
@@ -255,21 +269,15 @@ static void test_ranges_past_the_rod_write_what_it_holds(void **state)
 {
 	struct fixture *f = *state;
 	fill_pattern(f, 0, 8, 3);
-	struct plist pt;
-	plist_init(&pt, false);
-	plist_range(&pt, 0, 8);
 	uint8_t token[ROD_TOKEN_LEN];
-	assert_true(populate(f, 0, &pt, 1, token));
+	populate_range(f, 0, 0, 8, token);
 	struct plist w;
 	plist_init(&w, true);
 	plist_range(&w, 100, 20);
 	write_using(f, 0, token, 2, &w, 2);
 	assert_int_equal(f->task.status, SCSI_STATUS_GOOD);
 	assert_memory_equal(blk(f, 100), blk(f, 2), 6 * FIX_BLOCK);
-	uint8_t rrti[16] = { 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO };
-	be32_put(rrti + 2, 2);
-	be32_put(rrti + 10, 512);
-	assert_true(fixture_run(f, 0, rrti, NULL));
+	receive_token_info(f, 0, 2, 512);
 	const uint8_t *r = fixture_read_data(f);
 	assert_int_equal(r[5], 0x03); /* partial ROD token usage */
 	assert_int_equal(be64_get(r + 16), 6);
@@ -294,11 +302,8 @@ static void write10(struct fixture *f, uint16_t lun, uint32_t lba)
 static void test_write_to_source_cancels_token(void **state)
 {
 	struct fixture *f = *state;
-	struct plist pt;
-	plist_init(&pt, false);
-	plist_range(&pt, 10, 10);
 	uint8_t token[ROD_TOKEN_LEN];
-	assert_true(populate(f, 0, &pt, 1, token));
+	populate_range(f, 0, 10, 10, token);
 	write10(f, 0, 20);  /* just past it */
 	write10(f, 1, 300); /* another LU */
 	struct plist w;
@@ -322,11 +327,8 @@ static void test_write_to_source_cancels_token(void **state)
 static void test_sanitize_overwrite_cancels_token(void **state)
 {
 	struct fixture *f = *state;
-	struct plist pt;
-	plist_init(&pt, false);
-	plist_range(&pt, 10, 10);
 	uint8_t token[ROD_TOKEN_LEN];
-	assert_true(populate(f, 0, &pt, 1, token));
+	populate_range(f, 0, 10, 10, token);
 	uint8_t p[8] = { 0x01, 0, 0, 1, 0x5A }; /* one pass of 0x5A */
 	uint8_t cdb[16] = { 0x48, SBC_SANITIZE_OVERWRITE };
 	be16_put(cdb + 7, 5);
@@ -350,11 +352,8 @@ static void test_unknown_token_and_deleted_token_are_refused(void **state)
 	write_using(f, 0, bogus, 0, &w, 2);
 	assert_true(fixture_check(f, 0x5, 0x23, 0x04));
 
-	struct plist pt;
-	plist_init(&pt, false);
-	plist_range(&pt, 0, 4);
 	uint8_t token[ROD_TOKEN_LEN];
-	assert_true(populate(f, 0, &pt, 1, token));
+	populate_range(f, 0, 0, 4, token);
 	uint8_t guess[ROD_TOKEN_LEN];
 	memcpy(guess, token, ROD_TOKEN_LEN);
 	guess[ROD_TOKEN_LEN - 1] ^= 1; /* the unique part must match whole */
@@ -414,11 +413,8 @@ static void test_overlapping_copy_on_one_lu(void **state)
 	for (int k = 0; k < 2; k++) {
 		fill_pattern(f, from[k], N, 9 + (uint32_t)k);
 		memcpy(want, blk(f, from[k]), (size_t)N * FIX_BLOCK);
-		struct plist pt;
-		plist_init(&pt, false);
-		plist_range(&pt, from[k], N);
 		uint8_t token[ROD_TOKEN_LEN];
-		assert_true(populate(f, 2, &pt, 1, token));
+		populate_range(f, 2, from[k], N, token);
 		struct plist w;
 		plist_init(&w, true);
 		plist_range(&w, to[k], N);
@@ -502,10 +498,7 @@ static void test_token_count_is_bounded(void **state)
 	assert_false(populate(f, 0, &pt, 9999, token));
 	assert_true(fixture_check(f, 0x5, 0x55, 0x0D));
 	/* RECEIVE ROD TOKEN INFORMATION tells the failure too */
-	uint8_t rrti[16] = { 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO };
-	be32_put(rrti + 2, 9999);
-	be32_put(rrti + 10, 512);
-	assert_true(fixture_run(f, 0, rrti, NULL));
+	receive_token_info(f, 0, 9999, 512);
 	const uint8_t *r = fixture_read_data(f);
 	assert_int_equal(r[5], 0x02);
 	assert_int_equal(r[12], SCSI_STATUS_CHECK_CONDITION);
@@ -531,10 +524,7 @@ static void test_populate_checks_its_fields(void **state)
 	plist_range(&pt, FIX_NBLOCKS - 1, 2);
 	assert_false(populate(f, 0, &pt, 1, token));
 	assert_true(fixture_check(f, 0x5, 0x21, 0x00));
-	uint8_t rrti[16] = { 0x84, ODX_SA_RECEIVE_ROD_TOKEN_INFO };
-	be32_put(rrti + 2, 77);
-	be32_put(rrti + 10, 512);
-	assert_true(fixture_run(f, 0, rrti, NULL));
+	receive_token_info(f, 0, 77, 512);
 	assert_true(fixture_check(f, 0x5, 0x24, 0x00));
 }
 
