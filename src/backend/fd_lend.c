@@ -10,7 +10,7 @@
  * loops read its address and length without any ordering beyond the
  * store's publication. A file grown while served (backend_refresh_size)
  * lends only what was mapped; a read past it is copied, as are reads of
- * blocks not in memory and small reads (BACKEND_FD_LEND_MIN). */
+ * blocks not in memory and reads under BACKEND_FD_LEND_MIN (16 KiB). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
