@@ -329,11 +329,6 @@ void backend_complete_via_nop(struct loop *loop, struct backend_io *io)
 	loop_sqe_set_op(sqe, &io->lop);
 }
 
-bool backend_lends(const struct backend *bs)
-{
-	return bs->type->lend && bs->type->lend((struct backend *)bs, 0, 0);
-}
-
 void *backend_lend(struct backend *bs, uint64_t offset, uint32_t len)
 {
 	uint64_t size = atomic_load(&bs->size);

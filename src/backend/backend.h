@@ -117,8 +117,9 @@ struct backend_type {
 	/* Optional, for stores that can grow while served: their size in
 	 * bytes now (see backend_refresh_size). NULL: the size is fixed. */
 	int (*current_size)(const struct backend *bs, uint64_t *size);
-	/* Optional, for stores whose blocks are in lunard's own memory: see
-	 * backend_lend. NULL: blocks can only be copied out by a READ. */
+	/* Optional, for stores whose blocks are in lunard's own memory or
+	 * mapped into it (a file's page cache): see backend_lend. NULL:
+	 * blocks can only be copied out by a READ. */
 	void *(*lend)(struct backend *bs, uint64_t offset, uint32_t len);
 };
 
@@ -186,15 +187,18 @@ void backend_close(struct backend *bs);
  * io_uring cannot queue), usually in memory. Returns 0 or -errno. */
 int backend_lba_status(const struct backend *bs, uint64_t offset, bool *mapped, uint64_t *extent);
 /* Where the store itself keeps bytes [offset, offset + len), so they can
- * be sent without a copy; NULL when it cannot say (no lend op, lending
- * switched off, or a range past the end). The memory stays valid while
- * the store is open, but it is the store's own, not a snapshot: a write
- * changes it at once, so a caller that needs the bytes to hold still (a
- * data digest, or an ORDERED command that must not change what an older
- * read returns) copies them or waits until they are sent. */
+ * be sent without a copy; NULL when it does not lend them (no lend op,
+ * lending switched off, a range past the end, or one the store would have
+ * to wait for, such as file pages not in memory): the caller then reads
+ * them with a READ. The memory stays valid while the store is open, but
+ * it is the store's own, not a snapshot: a write changes it at once, so a
+ * caller that needs the bytes to hold still (a data digest, or an ORDERED
+ * command that must not change what an older read returns) copies them or
+ * waits until they are sent. Only the kernel may read it (sendmsg): a
+ * file's pages vanish if the file is truncated under the daemon, and a
+ * copy the kernel makes then fails with EFAULT, where a load of lunard's
+ * own would be a SIGBUS. */
 void *backend_lend(struct backend *bs, uint64_t offset, uint32_t len);
-/* Whether backend_lend can answer for this store. */
-bool backend_lends(const struct backend *bs);
 /* Asks the store for its size now and, when it has grown (a file
  * extended under the daemon), grows bs->size to it in whole blocks; a
  * store never shrinks while served. Synchronous (an fstat), any thread.

@@ -9,7 +9,13 @@
 #include "backend/store.h"
 #include "util/macros.h"
 
-enum { FILE_KEY_SIZE = BACKEND_FD_NKEYS, FILE_KEY_ATOMIC_JOURNAL, FILE_KEY_INLINE_READS, FILE_NKEYS };
+enum {
+	FILE_KEY_SIZE = BACKEND_FD_NKEYS,
+	FILE_KEY_ATOMIC_JOURNAL,
+	FILE_KEY_INLINE_READS,
+	FILE_KEY_ZERO_COPY,
+	FILE_NKEYS
+};
 
 static const struct backend_key backend_file_keys[] = {
 	BACKEND_FD_KEYS,
@@ -19,6 +25,8 @@ static const struct backend_key backend_file_keys[] = {
 			    .help = "bytes; the file is created or grown (sparse) to it" },
 	[FILE_KEY_ATOMIC_JOURNAL] = { .name = "atomic_journal", .type = BACKEND_KEY_PATH,
 				      .help = "journal file that makes WRITE ATOMIC all-or-none across a crash" },
+	[FILE_KEY_ZERO_COPY] = { .name = "zero_copy", .type = BACKEND_KEY_BOOL,
+				 .help = "reads are sent from the page cache, not a copy (default true; false with direct)" },
 };
 
 static int backend_file_size(struct backend *bs, const struct backend_config *cfg)
@@ -62,12 +70,26 @@ static int backend_file_open_fd(struct backend *bs, const struct backend_config 
 	return 0;
 }
 
+/* zero_copy maps the page cache, which O_DIRECT bypasses: asking for both
+ * is a mistake in the configuration, and direct alone turns lending off. */
+static int backend_file_zero_copy(const struct backend *bs, const struct backend_config *cfg, bool *lend)
+{
+	const struct backend_fd *fs = backend_fd(bs);
+	const struct backend_value *zero_copy = &cfg->values[FILE_KEY_ZERO_COPY];
+	*lend = !fs->direct && (!zero_copy->given || zero_copy->flag);
+	if (fs->direct && zero_copy->given && zero_copy->flag)
+		return backend_fail(fs->path, EINVAL, "zero_copy sends reads from the page cache, which direct bypasses");
+	return 0;
+}
+
 static int backend_file_open(struct backend *bs, const struct backend_config *cfg)
 {
 	/* Files are created sparse: thin unless the configuration says not. */
 	int ret = backend_fd_init(bs, cfg, true);
 	struct backend_fd *fs = backend_fd(bs);
-	bool created = false;
+	bool created = false, lend = false;
+	if (ret == 0)
+		ret = backend_file_zero_copy(bs, cfg, &lend);
 	if (ret == 0)
 		ret = backend_choose_block_size(bs, cfg, 512, fs->path);
 	if (ret == 0)
@@ -95,8 +117,17 @@ static int backend_file_open(struct backend *bs, const struct backend_config *cf
 		if (created)
 			unlink(fs->path);
 		backend_fd_close(bs);
+		return ret;
 	}
-	return ret;
+	if (lend)
+		backend_fd_lend_open(bs);
+	return 0;
+}
+
+static void backend_file_close(struct backend *bs)
+{
+	backend_fd_lend_close(bs);
+	backend_fd_close(bs);
 }
 
 /* A hole is where the file system holds no blocks: deallocated. Its
@@ -143,7 +174,8 @@ const struct backend_type backend_file_type = {
 	.priv_size = sizeof(struct backend_fd),
 	.open = backend_file_open,
 	.submit = backend_fd_submit,
-	.close = backend_fd_close,
+	.close = backend_file_close,
 	.lba_status = backend_file_lba_status,
 	.current_size = backend_file_current_size,
+	.lend = backend_fd_lend,
 };

@@ -38,9 +38,11 @@ enum sense_reason sbc_prefetch(struct scsi_task *task);
 enum sense_reason sbc_read_defect_data(struct scsi_task *task);
 /* sbc_io.c: OP_ASYNC handlers */
 enum sense_reason sbc_read(struct scsi_task *task);
-/* Whether sbc_read will send the task's data from the store's memory, so
- * it needs no chunks of its own. */
-bool sbc_read_lends(const struct scsi_task *task);
+/* Before a read takes chunks: asks the store to lend the bytes it reads
+ * (backend_lend) and, when it does, points the task's data there, so
+ * sbc_read sends them from the store's memory and the task needs no chunks
+ * of its own. False: the read takes chunks and copies, as any other. */
+bool sbc_read_lend(struct scsi_task *task);
 enum sense_reason sbc_write(struct scsi_task *task);
 enum sense_reason sbc_sync_cache(struct scsi_task *task);
 enum sense_reason sbc_verify(struct scsi_task *task);

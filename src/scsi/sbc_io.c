@@ -94,31 +94,32 @@ static void read_done(struct scsi_task *task, int err)
 	sbc_io_finish(task, err);
 }
 
-bool sbc_read_lends(const struct scsi_task *task)
+bool sbc_read_lend(struct scsi_task *task)
 {
-	return task->data_in_lendable && task->op->handler == sbc_read && backend_lends(task->lu->bs);
+	if (!task->data_in_lendable || task->op->handler != sbc_read)
+		return false;
+	void *at = backend_lend(task->lu->bs, task->lba * task->lu->block_size, task->xfer_len);
+	if (!at)
+		return false;
+	task->data_chunked = false;
+	task->data_lent = true;
+	task->data_iov[0] = (struct iovec){ at, task->xfer_len };
+	task->data_iovcnt = 1;
+	return true;
 }
 
 /* Page-cache and O_DIRECT reads both see every completed write, so a read
  * with FUA needs no flush first (SBC-3 5.8). The chunks were taken when
- * the task started (task.c), unless the store lends its memory: then the
- * data is sent from there, copied once, into the socket. What it returns
- * is what the blocks hold when that copy is made, later than now but
- * before the initiator can see the command complete (its status follows
- * the data on the connection), which SAM-5 allows a SIMPLE command; the
- * transport holds back an ORDERED one until the copy is made
- * (data_in_lendable). */
+ * the task started (task.c), unless the store lent its memory then
+ * (sbc_read_lend): the data is sent from there, copied once, into the
+ * socket. What it returns is what the blocks hold when that copy is made,
+ * later than now but before the initiator can see the command complete
+ * (its status follows the data on the connection), which SAM-5 allows a
+ * SIMPLE command; the transport holds back an ORDERED one until the copy
+ * is made (data_in_lendable). */
 enum sense_reason sbc_read(struct scsi_task *task)
 {
-	if (sbc_read_lends(task)) {
-		void *at = backend_lend(task->lu->bs, task->lba * task->lu->block_size, task->xfer_len);
-		/* prepare checked the range, and a store never shrinks */
-		if (!at)
-			return SENSE_INTERNAL_TARGET_FAILURE;
-		task->data_chunked = false;
-		task->data_lent = true;
-		task->data_iov[0] = (struct iovec){ at, task->xfer_len };
-		task->data_iovcnt = 1;
+	if (task->data_lent) {
 		task->data_len = task->xfer_len;
 		scsi_task_finish_later(task, SENSE_NONE);
 		return SENSE_NONE;

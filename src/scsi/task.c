@@ -488,10 +488,10 @@ static void task_data_then_enter(struct scsi_task *task)
 }
 
 /* A read takes its chunks first, waiting for them if it must; one whose
- * data the store lends (sbc_read) needs none. */
+ * data the store lends (sbc_read_lend) needs none. */
 void scsi_task_execute(struct scsi_task *task)
 {
-	if (task->dir == SCSI_DIR_READ && !sbc_read_lends(task) &&
+	if (task->dir == SCSI_DIR_READ && !sbc_read_lend(task) &&
 	    !scsi_task_data_get(task, task->xfer_len, true, task_data_then_enter)) {
 		task->state = SCSI_TASK_AWAITING_DATA;
 		task_list_append(&task->nexus->awaiting_data, task);

@@ -15,6 +15,11 @@
  *          ends it; fails if it still stands after S seconds.
  *   deaf   --url URL --seconds S              log in, then read nothing
  *          for S seconds (a peer that ignores the logout request).
+ *   stall  --url URL --seconds S              log in, put 32 reads of
+ *          512 KiB in flight and read none of their data: print "holding",
+ *          wait S seconds (the script shrinks the LU's file meanwhile), then
+ *          read what comes until the reads end or the connection does, and
+ *          say how many ended GOOD.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +40,8 @@
 #define WRITE_QD 16u
 #define DROP_IO_BYTES (256u * 1024u)
 #define DROP_QD 32u
+#define STALL_IO_BYTES (512u * 1024u)
+#define STALL_QD 32u
 #define MAGIC "LUNARFLT"
 
 struct opts {
@@ -334,6 +341,54 @@ static int do_deaf(const struct opts *o)
 	return 0;
 }
 
+/* ---- stall: reads whose data waits in the target while its file shrinks ---- */
+
+struct stall_run {
+	unsigned ended, good;
+};
+
+static void stall_done(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct stall_run *run = priv;
+	run->ended++;
+	if (status == SCSI_STATUS_GOOD)
+		run->good++;
+	if (data)
+		scsi_free_scsi_task(data);
+}
+
+static int do_stall(const struct opts *o)
+{
+	int lun;
+	struct iscsi_context *iscsi = login(o->url, &lun);
+	if (!iscsi)
+		return 2;
+	if (!read_block0(iscsi, lun))
+		read_block0(iscsi, lun);
+	struct stall_run run = { 0 };
+	for (unsigned i = 0; i < STALL_QD; i++)
+		iscsi_read16_task(iscsi, lun, (uint64_t)i * (STALL_IO_BYTES / BLOCK), STALL_IO_BYTES, BLOCK, 0, 0,
+				  0, 0, 0, stall_done, &run);
+	/* Send the commands, read nothing back: 16 MiB of Data-In is more
+	 * than the sockets hold, so the rest waits in the target. */
+	uint64_t end = now_ms() + 2000;
+	while (iscsi_out_queue_length(iscsi) > 0 && now_ms() < end) {
+		struct pollfd pfd = { .fd = iscsi_get_fd(iscsi), .events = POLLOUT };
+		if (poll(&pfd, 1, 10) > 0 && iscsi_service(iscsi, POLLOUT) != 0)
+			break;
+	}
+	printf("stall: holding\n");
+	fflush(stdout);
+	sleep(o->seconds);
+	end = now_ms() + 10000;
+	bool alive = true;
+	while (alive && run.ended < STALL_QD && now_ms() < end)
+		alive = service(iscsi, 100);
+	printf("stall: %u of %u reads ended, %u of them GOOD\n", run.ended, STALL_QD, run.good);
+	iscsi_destroy_context(iscsi);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .seconds = 5, .rounds = 20 };
@@ -355,7 +410,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !o.url || o.seconds > 60 || o.rounds > 200) {
-		fprintf(stderr, "usage: lunar-fault-tool write|verify|drop|idle|hold|deaf --url URL [--log FILE] "
+		fprintf(stderr, "usage: lunar-fault-tool write|verify|drop|idle|hold|deaf|stall --url URL [--log FILE] "
 				"[--seconds S<=60] [--rounds N<=200]\n");
 		return 2;
 	}
@@ -372,6 +427,8 @@ int main(int argc, char **argv)
 		return do_hold(&o);
 	if (strcmp(o.mode, "deaf") == 0)
 		return do_deaf(&o);
+	if (strcmp(o.mode, "stall") == 0)
+		return do_stall(&o);
 	fprintf(stderr, "fault-tool: unknown mode or missing --log\n");
 	return 2;
 }

@@ -9,7 +9,9 @@
 #   - orderly shutdown: SIGTERM exits 0, with no sanitizer report;
 #   - graceful shutdown: an initiator that honours the Async Message's
 #     logout request logs out and lunard exits 0 well before the timeout;
-#     one that ignores it is closed at --shutdown-timeout.
+#     one that ignores it is closed at --shutdown-timeout;
+#   - a file LUN's file truncated while reads sent from its page cache
+#     wait to be sent: lunard survives and serves on.
 # Usage: tests/fault/run.sh --lunard PATH --tool PATH
 # Ends with "N passed, N failed".
 set -euo pipefail
@@ -177,6 +179,48 @@ if grep -qE "Sanitizer|runtime error" "$SERVER_LOG"; then
     check graceful_shutdown_no_sanitizer_report 0 "$(grep -m3 -E "Sanitizer|runtime error" "$SERVER_LOG")"
 else
     check graceful_shutdown_no_sanitizer_report 1
+fi
+
+# 6. The file shrinks under reads lent from its page cache (zero_copy).
+# Their Data-In waits in lunard (the initiator reads none of it) when the
+# file is cut to 1 MiB, so the kernel's copy of vanished pages into the
+# socket fails with EFAULT (lunard never touches them itself: no SIGBUS).
+# The connection may close; lunard, the LUN's first MiB and another
+# target serve on.
+shrink_img=$work/shrink.img
+# (yes ends on SIGPIPE, which pipefail would count as a failure.)
+{ yes "lunar fault test: a file LUN that shrinks while it is read" || true; } | head -c 64M >"$shrink_img"
+cat >"$work/shrink.conf" <<EOF
+targets = (
+  { name = "$TARGET_DEFAULT_IQN"; open = true;
+    luns = ( { lun = 0; backend = "file"; path = "$shrink_img"; } ); },
+  { name = "$TARGET_DEFAULT_IQN.other"; open = true;
+    luns = ( { lun = 0; backend = "memory"; size = "16M"; } ); }
+);
+EOF
+LUNARD_ARGS="${LUNARD_ARGS:-} --config $work/shrink.conf"
+server_start
+"$TOOL" stall --url "$TARGET_URL" --seconds 2 >"$work/stall.out" 2>&1 &
+staller=$!
+for ((i = 0; i < 100; i++)); do
+    grep -q holding "$work/stall.out" && break
+    sleep 0.1
+done
+truncate -s 1M "$shrink_img"
+wait "$staller" || true
+echo "# $(tail -1 "$work/stall.out")"
+other_url=iscsi://$TARGET_PORTAL/$TARGET_DEFAULT_IQN.other/0
+if server_alive && "$TOOL" drop --url "$other_url" --rounds 0 >"$work/other.out" 2>&1 &&
+    "$TOOL" drop --url "$TARGET_URL" --rounds 0 >"$work/shrunk.out" 2>&1 && server_alive; then
+    check file_truncated_under_lent_reads_lunard_serves_on 1
+else
+    check file_truncated_under_lent_reads_lunard_serves_on 0 \
+        "$(tail -1 "$work/stall.out"); $(cat "$work/other.out" "$work/shrunk.out" 2>/dev/null | tail -2)"
+fi
+if grep -qE "Sanitizer|runtime error" "$SERVER_LOG"; then
+    check file_truncated_no_sanitizer_report 0 "$(grep -m3 -E "Sanitizer|runtime error" "$SERVER_LOG")"
+else
+    check file_truncated_no_sanitizer_report 1
 fi
 
 echo "$passed passed, $failed failed"
