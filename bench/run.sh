@@ -114,8 +114,10 @@ iqn=iqn.2026-11.org.lunar
 # Every command is bounded: a measurement by its own time plus this margin.
 run_margin=60
 
-# name | lunar-bench arguments. The session rows keep 32 commands in flight in
-# total, like randread-4k-qd32, so they show what more sessions cost or gain.
+# name | lunar-bench arguments. The 4- and 16-session rows keep 32 commands
+# in flight in total, like randread-4k-qd32, so they show what more sessions
+# cost or gain; 64 sessions of one command each show whether each keeps its
+# share when there are many (issue 9: 1, 4, 16 and 64 sessions).
 workloads=(
 	"randread-4k-qd1|--rw randread --bs 4k --qd 1"
 	"randread-4k-qd32|--rw randread --bs 4k --qd 32"
@@ -127,6 +129,7 @@ workloads=(
 	"write-1m-qd4|--rw write --bs 1M --qd 4"
 	"randread-4k-4x8|--rw randread --bs 4k --qd 8 --connections 4"
 	"randread-4k-16x2|--rw randread --bs 4k --qd 2 --connections 16"
+	"randread-4k-64x1|--rw randread --bs 4k --qd 1 --connections 64"
 )
 
 ceiling_seconds=$((seconds < 3 ? seconds : 3))
@@ -215,6 +218,9 @@ state_dir = "$work";
 threads = $lunar_threads;
 portals = [ "127.0.0.1:$lunar_port" ];
 management = { socket = "$work/lunar.sock"; };
+# 64 sessions from one address is the default cap: room for a run's
+# sessions while the last run's are still closing.
+limits = { max_connections_per_address = 256; };
 targets = (
   { name = "$iqn:file"; open = true;
     luns = ( { lun = 0; backend = "file"; path = "$work/lunar.img"; size = "1G"; } ); },
@@ -226,7 +232,7 @@ EOF
 	lunar_pid=$!
 	wait_listening "$lunar_pid" "$lunar_port" "$work/lunard.log"
 	echo "lunar: lunard $("$lunard" --version 2>&1 | head -1 | awk '{print $NF}'), threads = $lunar_threads," \
-		"defaults otherwise; file LUN $work/lunar.img, memory LUN 1 GiB (filled before the runs);" \
+		"max_connections_per_address = 256, defaults otherwise; file LUN $work/lunar.img, memory LUN 1 GiB (filled before the runs);" \
 		"$(ls /proc/"$lunar_pid"/task | wc -l) OS threads"
 }
 
@@ -264,7 +270,8 @@ start_tgt() {
 
 start_istgt() {
 	: >"$work/istgt-auth.conf"
-	# istgt refuses InitialR2T No; everything else at its largest.
+	# istgt refuses InitialR2T No; everything else at its largest, and
+	# room for the 64-session row (its default MaxSessions is 32).
 	cat >"$work/istgt.conf" <<EOF
 [Global]
   NodeBase "$iqn"
@@ -274,7 +281,7 @@ start_istgt() {
   Timeout 30
   NopInInterval 20
   DiscoveryAuthMethod None
-  MaxSessions 32
+  MaxSessions 128
   MaxConnections 4
   FirstBurstLength 262144
   MaxBurstLength 1048576
@@ -303,7 +310,7 @@ EOF
 	istgt_pid=$!
 	wait_listening "$istgt_pid" "$istgt_port" "$work/istgt.log"
 	echo "istgt: $(istgt -V 2>&1 | head -1), MaxRecvDataSegmentLength 262144, FirstBurstLength 262144," \
-		"MaxBurstLength 1048576, ImmediateData Yes, InitialR2T Yes, QueueDepth 64;" \
+		"MaxBurstLength 1048576, ImmediateData Yes, InitialR2T Yes, QueueDepth 64, MaxSessions 128;" \
 		"$(ls /proc/"$istgt_pid"/task | wc -l) OS threads"
 }
 
