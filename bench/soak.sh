@@ -94,7 +94,7 @@ steady_sessions=16
 # The steady mix: 16 sessions of 2 commands, 70% reads, each read checked.
 steady_args=(--rw randrw --rwmix-read 70 --bs 4k --qd 2 --connections "$steady_sessions")
 burst_period=15
-churn_period=2
+churn_period=1
 
 work=$(mktemp -d "$dir/lunar-soak.XXXXXX")
 lunar_pid=
@@ -177,7 +177,8 @@ echo "soak: lunard $("$lunard" --version 2>&1 | head -1 | awk '{print $NF}') (pi
 	"RSS bound $bound_mib MiB; $fd_baseline descriptors open at rest"
 
 # run_bench LOG ARGS...: one bounded lunar-bench run with every read
-# checked; appends "start_ms end_ms ios" to $work/ios, its line to LOG.
+# checked; appends "start_ms end_ms ios sessions" to $work/ios, its line
+# to LOG.
 run_bench() {
 	local log=$1 start line rc=0
 	shift
@@ -189,7 +190,7 @@ run_bench() {
 		echo "lunar-bench $* failed (exit $rc)" >>"$work/bench.err"
 		return 1
 	fi
-	echo "$start $(now_ms) $(sed -n 's/.* ios=\([0-9]*\) .*/\1/p' <<<"$line")" >>"$work/ios"
+	echo "$start $(now_ms) $(sed -n 's/.* conns=\([0-9]*\) ios=\([0-9]*\) .*/\2 \1/p' <<<"$line")" >>"$work/ios"
 }
 
 # Every block of the span written with its stamp, so any later read checks.
@@ -290,18 +291,21 @@ echo
 read -r base peak < <(awk '$2 == "warm-up" && $3 > b { b = $3 } $2 == "load" && $3 > p { p = $3 }
 	END { print b + 0, p + 0 }' "$samples")
 growth_kib=$((peak - base))
-# Commands completed after the warm-up, runs across its end counted in part.
+# After the warm-up: commands completed (runs across its end counted in
+# part) and sessions logged in.
 warm_end_ms=$((t0 + warmup * 1000))
-commands=$(awk -v w="$warm_end_ms" '$2 > w && $2 > $1 {
-	f = ($1 >= w) ? 1 : ($2 - w) / ($2 - $1); n += $3 * f } END { printf "%d", n }' "$work/ios")
+read -r commands logins < <(awk -v w="$warm_end_ms" '$2 > w && $2 > $1 {
+	f = ($1 >= w) ? 1 : ($2 - w) / ($2 - $1); n += $3 * f; if ($1 >= w) l += $4 }
+	END { printf "%d %d\n", n, l }' "$work/ios")
 runs=$(wc -l <"$work/ios")
 catch_bytes=$((commands > 0 ? bound_mib * 1048576 / commands : -1))
-echo "after the warm-up: $commands commands in $runs runs of lunar-bench" \
+echo "after the warm-up: $commands commands and $logins logins in $runs runs of lunar-bench" \
 	"(steady $steady_sessions sessions, 1 MiB bursts, 4-session logins and logouts)"
 echo "RSS: highest in the warm-up $((base / 1024)) MiB, highest after it $((peak / 1024)) MiB:" \
 	"growth $growth_kib KiB, bound $((bound_mib * 1024)) KiB"
 if ((catch_bytes >= 0)); then
-	echo "a leak of $catch_bytes bytes or more per command would have outgrown the bound"
+	echo "a leak of $catch_bytes bytes or more per command would have outgrown the bound" \
+		"$( ((logins > 0)) && echo "(or of $((bound_mib * 1024 / logins)) KiB per login)")"
 fi
 echo "descriptors: $fd_baseline at rest before the load, $fds_after after every session ended"
 
