@@ -244,13 +244,19 @@ steady_loop & loop_pids+=($!)
 burst_loop & loop_pids+=($!)
 churn_loop & loop_pids+=($!)
 
-# t_s phase VmRSS_KiB RssAnon_KiB fds connections
+# Kept as "t_s phase VmRSS_KiB RssAnon_KiB fds connections", and printed
+# as a table row as it comes.
 samples=$work/samples
 : >"$samples"
 sample() {
-	local t=$(( ($(now_ms) - t0) / 1000 ))
-	echo "$t $1 $(rss_kib VmRSS) $(rss_kib RssAnon) $(fd_count) $(conn_count)" >>"$samples"
+	local t=$(( ($(now_ms) - t0) / 1000 )) row
+	row="$t $1 $(rss_kib VmRSS) $(rss_kib RssAnon) $(fd_count) $(conn_count)"
+	echo "$row" >>"$samples"
+	awk '{ printf "| %d | %s | %.1f | %.1f | %d | %d |\n", $1, $2, $3 / 1024, $4 / 1024, $5, $6 }' <<<"$row"
 }
+echo
+echo "| t (s) | phase | VmRSS MiB | RssAnon MiB | open fds | connections |"
+echo "|---|---|---|---|---|---|"
 next=$((t0 + interval * 1000))
 while (($(now_ms) < end_ms)); do
 	kill -0 "$lunar_pid" 2>/dev/null || break
@@ -281,10 +287,6 @@ if ((lunard_alive)); then
 fi
 
 echo
-echo "| t (s) | phase | VmRSS MiB | RssAnon MiB | open fds | connections |"
-echo "|---|---|---|---|---|---|"
-awk '{ printf "| %d | %s | %.1f | %.1f | %d | %d |\n", $1, $2, $3 / 1024, $4 / 1024, $5, $6 }' "$samples"
-echo
 
 # Baseline: the highest RSS of the warm-up, when every kind of load has run
 # once; growth: the highest after it, under the same load, over that.
@@ -298,12 +300,12 @@ read -r commands logins < <(awk -v w="$warm_end_ms" '$2 > w && $2 > $1 {
 	f = ($1 >= w) ? 1 : ($2 - w) / ($2 - $1); n += $3 * f; if ($1 >= w) l += $4 }
 	END { printf "%d %d\n", n, l }' "$work/ios")
 runs=$(wc -l <"$work/ios")
-catch_bytes=$((commands > 0 ? bound_mib * 1048576 / commands : -1))
+catch_bytes=$(awk -v b=$((bound_mib * 1048576)) -v n="$commands" 'BEGIN { printf "%.1f", (n > 0) ? b / n : -1 }')
 echo "after the warm-up: $commands commands and $logins logins in $runs runs of lunar-bench" \
 	"(steady $steady_sessions sessions, 1 MiB bursts, 4-session logins and logouts)"
 echo "RSS: highest in the warm-up $((base / 1024)) MiB, highest after it $((peak / 1024)) MiB:" \
 	"growth $growth_kib KiB, bound $((bound_mib * 1024)) KiB"
-if ((catch_bytes >= 0)); then
+if ((commands > 0)); then
 	echo "a leak of $catch_bytes bytes or more per command would have outgrown the bound" \
 		"$( ((logins > 0)) && echo "(or of $((bound_mib * 1024 / logins)) KiB per login)")"
 fi
@@ -320,7 +322,7 @@ fi
 ((growth_kib <= bound_mib * 1024)) || fail "RSS grew by $growth_kib KiB after the warm-up (bound $((bound_mib * 1024)) KiB)"
 ((fds_after >= 0 && fds_after <= fd_baseline)) ||
 	fail "descriptors did not return to $fd_baseline after the sessions ended: $fds_after"
-((catch_bytes >= 0 && catch_bytes <= leak_bytes)) ||
+awk -v c="$catch_bytes" -v l="$leak_bytes" 'BEGIN { exit !(c >= 0 && c <= l) }' ||
 	fail "too few commands after the warm-up ($commands) for the bound to catch a leak of $leak_bytes bytes per command"
 stop_lunard
 if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$work/lunard.log"; then
