@@ -21,14 +21,14 @@
 #define BENCH_POLL_MS    100
 
 static int bench_poll_once(struct bench_session **sessions, unsigned n,
-			   struct pollfd *pfds)
+			   struct pollfd *pfds, int timeout_ms)
 {
 	for (unsigned i = 0; i < n; i++) {
 		pfds[i].fd = bench_session_fd(sessions[i]);
 		pfds[i].events = bench_session_events(sessions[i]);
 		pfds[i].revents = 0;
 	}
-	if (poll(pfds, n, BENCH_POLL_MS) < 0) {
+	if (poll(pfds, n, timeout_ms) < 0) {
 		perror("lunar-bench: poll");
 		return -1;
 	}
@@ -56,7 +56,7 @@ static int bench_drive(struct bench_run *run, struct bench_session **sessions,
 	for (unsigned i = 0; i < n; i++)
 		bench_session_fill(sessions[i]);
 	while (!run->failed && bench_inflight(sessions, n) > 0) {
-		if (bench_poll_once(sessions, n, pfds) != 0)
+		if (bench_poll_once(sessions, n, pfds, BENCH_POLL_MS) != 0)
 			return -1;
 		uint64_t now = bench_now_ns();
 		if (now >= run->deadline_ns)
@@ -189,6 +189,13 @@ int main(int argc, char **argv)
 	if (bench_sample_take(&args, &at[BENCH_BEFORE_LOGIN]) != 0)
 		goto out;
 	for (opened = 0; opened < args.connections; opened++) {
+		struct pollfd pfds[BENCH_MAX_CONNECTIONS];
+
+		/* A login can be slow (istgt accepts one connection a second):
+		 * the sessions already in answer the target's NOP-In pings
+		 * meanwhile, or it would drop them (RFC 7143 §11.19). */
+		if (bench_poll_once(sessions, opened, pfds, 0) != 0)
+			goto out;
 		sessions[opened] = bench_session_open(run, opened);
 		if (sessions[opened] == NULL)
 			goto out;

@@ -11,7 +11,7 @@ usage: bench/run.sh [options]
   --build DIR        build with lunard and bench/ (default: first build*/ that has both)
   --rounds R         interleaved rounds (default 3, max 20)
   --seconds S        seconds per measurement (default 5, max 60)
-  --quick            1 round of 2 seconds: a smoke test (about 2.5 min)
+  --quick            1 round of 2 seconds: a smoke test (about 5 min)
   --targets LIST     comma-separated subset of
                      lunar-file,lunar-mem,tgt,tgt-256k,tgt-null,istgt (default all;
                      the first is the reference of the ratios)
@@ -111,8 +111,11 @@ lun_bytes=$((1 << 30))
 	die "$dir has less than 3.2 GiB free for three 1 GiB backing files"
 
 iqn=iqn.2026-11.org.lunar
-# Every command is bounded: a measurement by its own time plus this margin.
+# Every command is bounded: a measurement by its own time plus this margin,
+# and 2 s for each session's login: istgt accepts one connection a second
+# (it sleeps 1 s after starting each connection's thread).
 run_margin=60
+login_s=2
 
 # name | lunar-bench arguments. The 4- and 16-session rows keep 32 commands
 # in flight in total, like randread-4k-qd32, so they show what more sessions
@@ -135,6 +138,13 @@ workloads=(
 ceiling_seconds=$((seconds < 3 ? seconds : 3))
 runs=$((${#workloads[@]} * rounds * ${#targets[@]}))
 estimate=$((runs * seconds + runs / 2 + rounds * (2 * ceiling_seconds + 2) + 30))
+# istgt's logins, one a second: a round's sessions in seconds.
+if uses istgt; then
+	for w in "${workloads[@]}"; do
+		[[ $w =~ --connections\ ([0-9]+) ]] && estimate=$((estimate + rounds * BASH_REMATCH[1])) ||
+			estimate=$((estimate + rounds))
+	done
+fi
 printf 'run.sh: %d rounds x %d workloads x %d targets of %d s; about %d min %d s in all\n' \
 	"$rounds" "${#workloads[@]}" "${#targets[@]}" "$seconds" $((estimate / 60)) $((estimate % 60))
 
@@ -364,11 +374,12 @@ measure_ceilings() {
 # measure ROUND WORKLOAD TARGET ARGS...: one run; a failed run is recorded
 # and the rounds go on, a dead server ends everything.
 measure() {
-	local round=$1 name=$2 t=$3 pid line
+	local round=$1 name=$2 t=$3 pid line sessions=1
 	shift 3
+	[[ "$*" =~ --connections\ ([0-9]+) ]] && sessions=${BASH_REMATCH[1]}
 	pid=$(pid_of "$t")
 	kill -0 "$pid" 2>/dev/null || die "the server of $t (pid $pid) is gone"
-	if line=$(timeout --kill-after=5 $((seconds + run_margin)) "$bench" --url "$(url_of "$t")" "$@" \
+	if line=$(timeout --kill-after=5 $((seconds + run_margin + sessions * login_s)) "$bench" --url "$(url_of "$t")" "$@" \
 		--seconds "$seconds" --span "$lun_bytes" --seed "$round" --cpu-pid "$pid" 2>"$work/bench.err"); then
 		echo "round=$round workload=$name target=$t $line" >>"$raw"
 		printf '  %-18s %-10s round %d: %s\n' "$name" "$t" "$round" "$line" >&2
