@@ -25,9 +25,11 @@ const char bench_args_usage[] =
 	"  --max-ios N         stop after N completions (max 100000000)\n"
 	"  --span BYTES        region of the LUN to touch (default 256M)\n"
 	"  --seed N            seed of the random offsets (default 1)\n"
-	"  --connections C     independent sessions in this process (default 1, max 16)\n"
-	"  --cpu-pid PID       report the CPU time PID (the target) spent during the run\n"
-	"  --verify            stamp each written block with its offset, check every read\n";
+	"  --connections C     independent sessions in this process (default 1, max 128)\n"
+	"  --cpu-pid PID       report the CPU time PID (the target) spent during the run,\n"
+	"                      and its resident memory before the logins, after them and at the end\n"
+	"  --verify            stamp each written block with its offset, check every read\n"
+	"                      (its buffers, qd x connections x bs, at most 1 GiB)\n";
 
 const char *bench_pattern_name(enum bench_pattern p)
 {
@@ -163,6 +165,11 @@ static int bench_args_check(const struct bench_args *a, char *err, size_t errlen
 	if (a->span < a->bs || a->span % a->bs != 0) {
 		snprintf(err, errlen, "--span %" PRIu64 " is not a positive multiple of --bs %" PRIu32,
 			 a->span, a->bs);
+		return -1;
+	}
+	if (a->verify && (uint64_t)a->qd * a->connections * a->bs > BENCH_MAX_VERIFY_BYTES) {
+		snprintf(err, errlen, "--verify with --qd %u x --connections %u x --bs %" PRIu32
+			 " needs more than 1 GiB of buffers", a->qd, a->connections, a->bs);
 		return -1;
 	}
 	return 0;

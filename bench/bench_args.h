@@ -25,7 +25,7 @@ struct bench_args {
 	uint64_t seed;
 	unsigned connections;
 	unsigned rwmix_read;   /* percent of reads in BENCH_RANDRW */
-	long cpu_pid;          /* 0: no target CPU sampling */
+	long cpu_pid;          /* 0: no target CPU or RSS sampling */
 	bool verify;           /* stamp writes with their offset, check reads */
 };
 
@@ -33,7 +33,11 @@ struct bench_args {
 #define BENCH_MAX_SECONDS     60u
 #define BENCH_MAX_IOS         100000000ull
 #define BENCH_MAX_QD          256u
-#define BENCH_MAX_CONNECTIONS 16u
+/* One socket each (libiscsi keeps one fd per context, polled here), far
+ * below the usual 1024-descriptor soft limit. */
+#define BENCH_MAX_CONNECTIONS 128u
+/* --verify gives every command slot its own buffer: qd x connections x bs. */
+#define BENCH_MAX_VERIFY_BYTES (1ull << 30)
 #define BENCH_MIN_BS          512u
 #define BENCH_MAX_BS          (16u << 20)
 #define BENCH_MAX_PID         4194304u   /* the kernel's PID_MAX_LIMIT */

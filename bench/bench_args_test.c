@@ -155,8 +155,27 @@ static void qd_and_connections_are_bounded(void **state)
 
 	assert_int_equal(PARSE(&a, err, "--url", "u", "--qd", "0"), -1);
 	assert_int_equal(PARSE(&a, err, "--url", "u", "--qd", "257"), -1);
-	assert_int_equal(PARSE(&a, err, "--url", "u", "--connections", "17"), -1);
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--connections", "64", "--qd", "1"), 0);
+	assert_int_equal(a.connections, 64);
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--connections", "128"), 0);
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--connections", "129"), -1);
 	assert_int_equal(PARSE(&a, err, "--url", "u", "--max-ios", "100000001"), -1);
+}
+
+static void verify_buffers_are_bounded(void **state)
+{
+	struct bench_args a;
+	char err[160];
+
+	/* 256 x 64 x 64 KiB = 1 GiB: the most --verify may allocate. */
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--verify", "--qd", "256",
+			       "--connections", "64", "--bs", "64k"), 0);
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--verify", "--qd", "256",
+			       "--connections", "64", "--bs", "128k"), -1);
+	assert_non_null(strstr(err, "1 GiB"));
+	/* Without --verify every command shares one buffer. */
+	assert_int_equal(PARSE(&a, err, "--url", "u", "--qd", "256",
+			       "--connections", "64", "--bs", "128k"), 0);
 }
 
 static void pattern_predicates_follow_names(void **state)
@@ -186,6 +205,7 @@ int main(void)
 		cmocka_unit_test(span_not_multiple_of_block_size_is_refused),
 		cmocka_unit_test(missing_url_is_refused),
 		cmocka_unit_test(qd_and_connections_are_bounded),
+		cmocka_unit_test(verify_buffers_are_bounded),
 		cmocka_unit_test(pattern_predicates_follow_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
-/* The CPU time a process (the target under test) has spent, from Linux's
- * /proc/PID/stat: user plus system time of all its threads, live or gone. */
+/* What a process (the target under test) has spent and holds, from Linux's
+ * /proc/PID: CPU time (user plus system, all its threads, live or gone)
+ * from stat, and its resident set (VmRSS) from status. */
 #ifndef LUNAR_BENCH_PROC_H
 #define LUNAR_BENCH_PROC_H
 
@@ -9,7 +10,14 @@
  * Returns 0, or -1 when the text is not in that format. */
 int bench_proc_parse_cpu_ticks(const char *stat_text, uint64_t *ticks);
 
+/* Parses the text of /proc/PID/status: the VmRSS line, in KiB. Returns 0,
+ * or -1 when the line is missing (a kernel thread, a zombie) or garbled. */
+int bench_proc_parse_rss_kib(const char *status_text, uint64_t *kib);
+
 /* utime + stime of pid in nanoseconds; -1 (errno set) when unreadable. */
 int bench_proc_cpu_ns(long pid, uint64_t *ns);
+
+/* VmRSS of pid in KiB; -1 (errno set) when unreadable. */
+int bench_proc_rss_kib(long pid, uint64_t *kib);
 
 #endif

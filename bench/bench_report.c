@@ -10,7 +10,8 @@
 /* Figures taken from each run, in the order of enum bench_metric. */
 enum bench_metric {
 	M_IOPS, M_MBPS, M_LAT_MEAN, M_LAT_P50, M_LAT_P99,
-	M_CPU_US_PER_IO, M_CPU_S_PER_GB, M_SESS_MIN_PCT, M_COUNT,
+	M_CPU_US_PER_IO, M_CPU_S_PER_GB, M_SESS_MIN_PCT,
+	M_RSS_KIB_PER_SESSION, M_RSS_KIB_TIMED, M_COUNT,
 };
 
 enum bench_ceiling { C_RTT_MEAN, C_RTT_P50, C_IPERF_MBPS, C_COUNT };
@@ -109,6 +110,22 @@ static int bench_report_index(char *names, size_t len, unsigned *n, unsigned max
 	return (int)(*n)++;
 }
 
+/* The target's resident set around a run: what logging the sessions in
+ * added, per session, and what the timed phase added. */
+static void bench_report_rss(struct bench_cell *cell, const struct bench_workload *w,
+			     const char *line)
+{
+	double before, logged_in, end;
+
+	if (bench_kv_number(line, "target_rss_kib_before", &before) != 0 ||
+	    bench_kv_number(line, "target_rss_kib_logged_in", &logged_in) != 0 ||
+	    bench_kv_number(line, "target_rss_kib_end", &end) != 0)
+		return;
+	if (w->conns >= 1)
+		bench_samples_add(&cell->m[M_RSS_KIB_PER_SESSION], (logged_in - before) / w->conns);
+	bench_samples_add(&cell->m[M_RSS_KIB_TIMED], end - logged_in);
+}
+
 static void bench_report_run(struct bench_cell *cell, struct bench_workload *w,
 			     const char *line)
 {
@@ -136,6 +153,7 @@ static void bench_report_run(struct bench_cell *cell, struct bench_workload *w,
 		bench_samples_add(&cell->m[M_CPU_US_PER_IO], cpu * 1e6 / ios);
 		bench_samples_add(&cell->m[M_CPU_S_PER_GB], cpu / (ios * w->bs / 1e9));
 	}
+	bench_report_rss(cell, w, line);
 }
 
 int bench_report_add(struct bench_report *r, const char *line, char *err, size_t errlen)
@@ -298,6 +316,48 @@ static void bench_report_sessions(const struct bench_report *r, FILE *out)
 	}
 }
 
+static void bench_report_rss_row(const struct bench_report *r, unsigned w,
+				 enum bench_metric m, FILE *out)
+{
+	fprintf(out, "| %s |", r->workload_names[w]);
+	for (unsigned t = 0; t < r->ntargets; t++) {
+		const struct bench_cell *c = &r->cells[w][t];
+
+		if (!bench_report_missing(c, m, out))
+			fprintf(out, " %+.0f |", bench_samples_median(&c->m[m]));
+	}
+	fputc('\n', out);
+}
+
+/* Printed only when the runs carry the target's RSS (lunar-bench with
+ * --cpu-pid). Login growth only on the rows of several sessions: with one,
+ * it is mostly the allocator's noise. */
+static void bench_report_memory(const struct bench_report *r, FILE *out)
+{
+	bool any = false, sessions = false;
+
+	for (unsigned w = 0; w < r->nworkloads; w++) {
+		for (unsigned t = 0; t < r->ntargets; t++)
+			any |= r->cells[w][t].m[M_RSS_KIB_TIMED].n > 0;
+		sessions |= r->workloads[w].conns > 1;
+	}
+	if (!any)
+		return;
+	if (sessions) {
+		fputs("\nTarget RSS growth per session at login, KiB: (RSS with every session"
+		      " logged in - RSS before the logins) / sessions:\n\n", out);
+		bench_report_header(r, out);
+		for (unsigned w = 0; w < r->nworkloads; w++)
+			if (r->workloads[w].conns > 1)
+				bench_report_rss_row(r, w, M_RSS_KIB_PER_SESSION, out);
+	}
+	fputs("\nTarget RSS growth during the timed phase, KiB (RSS at the end - RSS once"
+	      " logged in):\n\n", out);
+	bench_report_header(r, out);
+	for (unsigned w = 0; w < r->nworkloads; w++)
+		bench_report_rss_row(r, w, M_RSS_KIB_TIMED, out);
+}
+
 /* QD1 rows against the TCP round trip: how far a command's latency is
  * from the machine's floor. */
 static void bench_report_floor(const struct bench_report *r, FILE *out)
@@ -349,6 +409,7 @@ void bench_report_print(const struct bench_report *r, FILE *out)
 	      " moved on the bandwidth rows:\n\n", out);
 	bench_report_cpu(r, out);
 	bench_report_sessions(r, out);
+	bench_report_memory(r, out);
 	bench_report_floor(r, out);
 	if (rounds < 2)
 		return;

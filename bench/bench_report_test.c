@@ -102,6 +102,52 @@ static void qd1_rows_are_set_against_the_round_trip(void **state)
 	free(text);
 }
 
+#define SESSIONS(target, conns, before, logged_in, end) \
+	"round=1 workload=randread-4k-" #conns "x1 target=" target " rw=randread bs=4096" \
+	" qd=1 conns=" #conns " ios=1000 reads=1000 secs=1 iops=1000 lat_mean_us=10" \
+	" lat_p50_us=9 lat_p99_us=20 sess_min_pct=80 target_cpu_s=0.1" \
+	" target_rss_kib_before=" #before " target_rss_kib_logged_in=" #logged_in \
+	" target_rss_kib_end=" #end "\n"
+
+static void sixty_four_sessions_have_every_table_row(void **state)
+{
+	const char *const lines[] = {
+		SESSIONS("lunar", 64, 10000, 16400, 16500),
+		SESSIONS("peer", 64, 20000, 52000, 51000),
+	};
+	char *text = report_of(lines, 2);
+
+	assert_non_null(strstr(text, "| randread-4k-64x1 IOPS | 1.00K | 1.00K (1.00x) |"));
+	assert_non_null(strstr(text, "| randread-4k-64x1 | 10.0 / 9.0 / 20 | 10.0 / 9.0 / 20 |"));
+	assert_non_null(strstr(text, "| randread-4k-64x1 | 100.0 µs | 100.0 µs |"));
+	assert_non_null(strstr(text, "| randread-4k-64x1 | 80% | 80% |"));
+	/* (16400 - 10000) / 64 = 100 KiB a session; (52000 - 20000) / 64 = 500. */
+	assert_non_null(strstr(text, "growth per session at login"));
+	assert_non_null(strstr(text, "| randread-4k-64x1 | +100 | +500 |"));
+	assert_non_null(strstr(text, "| randread-4k-64x1 | +100 | -1000 |"));
+	free(text);
+}
+
+static void rss_tables_need_rss_figures(void **state)
+{
+	const char *const lines[] = { RUN(1, "lunar", 25000, 2.5) };
+	char *text = report_of(lines, 1);
+
+	assert_null(strstr(text, "RSS"));
+	free(text);
+}
+
+static void one_session_rows_show_only_timed_growth(void **state)
+{
+	const char *const lines[] = { SESSIONS("lunar", 1, 10000, 10100, 10356) };
+	char *text = report_of(lines, 1);
+
+	assert_null(strstr(text, "growth per session at login"));
+	assert_non_null(strstr(text, "during the timed phase"));
+	assert_non_null(strstr(text, "| randread-4k-1x1 | +256 |"));
+	free(text);
+}
+
 static void malformed_lines_are_refused(void **state)
 {
 	struct bench_report *r = bench_report_new();
@@ -129,6 +175,9 @@ int main(void)
 		cmocka_unit_test(bandwidth_rows_show_mb_per_s_and_cpu_per_gb),
 		cmocka_unit_test(failed_runs_are_counted_not_averaged),
 		cmocka_unit_test(qd1_rows_are_set_against_the_round_trip),
+		cmocka_unit_test(sixty_four_sessions_have_every_table_row),
+		cmocka_unit_test(rss_tables_need_rss_figures),
+		cmocka_unit_test(one_session_rows_show_only_timed_growth),
 		cmocka_unit_test(malformed_lines_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,14 +21,14 @@
 #define BENCH_POLL_MS    100
 
 static int bench_poll_once(struct bench_session **sessions, unsigned n,
-			   struct pollfd *pfds)
+			   struct pollfd *pfds, int timeout_ms)
 {
 	for (unsigned i = 0; i < n; i++) {
 		pfds[i].fd = bench_session_fd(sessions[i]);
 		pfds[i].events = bench_session_events(sessions[i]);
 		pfds[i].revents = 0;
 	}
-	if (poll(pfds, n, BENCH_POLL_MS) < 0) {
+	if (poll(pfds, n, timeout_ms) < 0) {
 		perror("lunar-bench: poll");
 		return -1;
 	}
@@ -56,7 +56,7 @@ static int bench_drive(struct bench_run *run, struct bench_session **sessions,
 	for (unsigned i = 0; i < n; i++)
 		bench_session_fill(sessions[i]);
 	while (!run->failed && bench_inflight(sessions, n) > 0) {
-		if (bench_poll_once(sessions, n, pfds) != 0)
+		if (bench_poll_once(sessions, n, pfds, BENCH_POLL_MS) != 0)
 			return -1;
 		uint64_t now = bench_now_ns();
 		if (now >= run->deadline_ns)
@@ -70,11 +70,14 @@ static int bench_drive(struct bench_run *run, struct bench_session **sessions,
 	return run->failed ? -1 : 0;
 }
 
-/* CPU time of the timed phase, logins and logouts left out: the target's
- * (with --cpu-pid) and lunar-bench's own, which shares the machine. */
-struct bench_cpu {
+/* The machine's use at one moment: lunar-bench's own CPU time (it shares
+ * the machine) and, with --cpu-pid, the target's CPU time and resident set.
+ * The timed phase's CPU time is the difference of two samples, logins and
+ * logouts left out. */
+struct bench_sample {
 	uint64_t target_ns;
 	uint64_t self_ns;
+	uint64_t target_rss_kib;
 };
 
 static uint64_t bench_self_cpu_ns(void)
@@ -86,13 +89,21 @@ static uint64_t bench_self_cpu_ns(void)
 	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 }
 
-static int bench_cpu_sample(const struct bench_args *a, struct bench_cpu *c)
+static int bench_sample_take(const struct bench_args *a, struct bench_sample *s)
 {
-	c->self_ns = bench_self_cpu_ns();
-	c->target_ns = 0;
-	if (a->cpu_pid != 0 && bench_proc_cpu_ns(a->cpu_pid, &c->target_ns) != 0) {
+	s->self_ns = bench_self_cpu_ns();
+	s->target_ns = 0;
+	s->target_rss_kib = 0;
+	if (a->cpu_pid == 0)
+		return 0;
+	if (bench_proc_cpu_ns(a->cpu_pid, &s->target_ns) != 0) {
 		fprintf(stderr, "lunar-bench: --cpu-pid %ld: ", a->cpu_pid);
 		perror("/proc/PID/stat");
+		return -1;
+	}
+	if (bench_proc_rss_kib(a->cpu_pid, &s->target_rss_kib) != 0) {
+		fprintf(stderr, "lunar-bench: --cpu-pid %ld: ", a->cpu_pid);
+		perror("/proc/PID/status");
 		return -1;
 	}
 	return 0;
@@ -113,9 +124,13 @@ static double bench_min_share(struct bench_session **sessions, unsigned n,
 	return completed == 0 ? 0 : 100.0 * (double)least * n / (double)completed;
 }
 
+/* The three samples of a run: before the first login, once every session
+ * is logged in (the timed phase starts), and when the last command is done. */
+enum bench_moment { BENCH_BEFORE_LOGIN, BENCH_LOGGED_IN, BENCH_END, BENCH_MOMENTS };
+
 static void bench_report(const struct bench_run *run, uint64_t start_ns,
-			 struct bench_session **sessions, const struct bench_cpu *before,
-			 const struct bench_cpu *after)
+			 struct bench_session **sessions,
+			 const struct bench_sample at[BENCH_MOMENTS])
 {
 	const struct bench_args *a = run->args;
 	double secs = (double)(run->last_completion_ns - start_ns) / 1e9;
@@ -130,9 +145,13 @@ static void bench_report(const struct bench_run *run, uint64_t start_ns,
 	       (double)bench_hist_quantile(&run->hist, 0.50) / 1e3,
 	       (double)bench_hist_quantile(&run->hist, 0.99) / 1e3,
 	       bench_min_share(sessions, a->connections, run->completed),
-	       (double)(after->self_ns - before->self_ns) / 1e9);
+	       (double)(at[BENCH_END].self_ns - at[BENCH_LOGGED_IN].self_ns) / 1e9);
 	if (a->cpu_pid != 0)
-		printf(" target_cpu_s=%.3f", (double)(after->target_ns - before->target_ns) / 1e9);
+		printf(" target_cpu_s=%.3f target_rss_kib_before=%" PRIu64
+		       " target_rss_kib_logged_in=%" PRIu64 " target_rss_kib_end=%" PRIu64,
+		       (double)(at[BENCH_END].target_ns - at[BENCH_LOGGED_IN].target_ns) / 1e9,
+		       at[BENCH_BEFORE_LOGIN].target_rss_kib, at[BENCH_LOGGED_IN].target_rss_kib,
+		       at[BENCH_END].target_rss_kib);
 	putchar('\n');
 }
 
@@ -140,7 +159,7 @@ int main(int argc, char **argv)
 {
 	struct bench_args args;
 	struct bench_session *sessions[BENCH_MAX_CONNECTIONS] = { 0 };
-	struct bench_cpu cpu_before, cpu_after;
+	struct bench_sample at[BENCH_MOMENTS];
 	char err[256];
 	int status = EXIT_FAILURE;
 	unsigned opened = 0;
@@ -167,20 +186,29 @@ int main(int argc, char **argv)
 	}
 	bench_stamp_motif(run->write_buf, args.bs);
 	run->deadline_ns = UINT64_MAX;
+	if (bench_sample_take(&args, &at[BENCH_BEFORE_LOGIN]) != 0)
+		goto out;
 	for (opened = 0; opened < args.connections; opened++) {
+		struct pollfd pfds[BENCH_MAX_CONNECTIONS];
+
+		/* A login can be slow (istgt accepts one connection a second):
+		 * the sessions already in answer the target's NOP-In pings
+		 * meanwhile, or it would drop them (RFC 7143 §11.19). */
+		if (bench_poll_once(sessions, opened, pfds, 0) != 0)
+			goto out;
 		sessions[opened] = bench_session_open(run, opened);
 		if (sessions[opened] == NULL)
 			goto out;
 	}
-	if (bench_cpu_sample(&args, &cpu_before) != 0)
+	if (bench_sample_take(&args, &at[BENCH_LOGGED_IN]) != 0)
 		goto out;
 	uint64_t start = bench_now_ns();
 	run->deadline_ns = start + (uint64_t)args.seconds * 1000000000ull;
 	run->last_completion_ns = start;
 	if (bench_drive(run, sessions, opened) != 0 ||
-	    bench_cpu_sample(&args, &cpu_after) != 0)
+	    bench_sample_take(&args, &at[BENCH_END]) != 0)
 		goto out;
-	bench_report(run, start, sessions, &cpu_before, &cpu_after);
+	bench_report(run, start, sessions, at);
 	status = EXIT_SUCCESS;
 out:
 	for (unsigned i = 0; i < opened; i++)

@@ -11,7 +11,7 @@ usage: bench/run.sh [options]
   --build DIR        build with lunard and bench/ (default: first build*/ that has both)
   --rounds R         interleaved rounds (default 3, max 20)
   --seconds S        seconds per measurement (default 5, max 60)
-  --quick            1 round of 2 seconds: a smoke test (about 2.5 min)
+  --quick            1 round of 2 seconds: a smoke test (about 5 min)
   --targets LIST     comma-separated subset of
                      lunar-file,lunar-mem,tgt,tgt-256k,tgt-null,istgt (default all;
                      the first is the reference of the ratios)
@@ -111,11 +111,16 @@ lun_bytes=$((1 << 30))
 	die "$dir has less than 3.2 GiB free for three 1 GiB backing files"
 
 iqn=iqn.2026-11.org.lunar
-# Every command is bounded: a measurement by its own time plus this margin.
+# Every command is bounded: a measurement by its own time plus this margin,
+# and 2 s for each session's login: istgt accepts one connection a second
+# (it sleeps 1 s after starting each connection's thread).
 run_margin=60
+login_s=2
 
-# name | lunar-bench arguments. The session rows keep 32 commands in flight in
-# total, like randread-4k-qd32, so they show what more sessions cost or gain.
+# name | lunar-bench arguments. The 4- and 16-session rows keep 32 commands
+# in flight in total, like randread-4k-qd32, so they show what more sessions
+# cost or gain; 64 sessions of one command each show whether each keeps its
+# share when there are many (issue 9: 1, 4, 16 and 64 sessions).
 workloads=(
 	"randread-4k-qd1|--rw randread --bs 4k --qd 1"
 	"randread-4k-qd32|--rw randread --bs 4k --qd 32"
@@ -127,11 +132,19 @@ workloads=(
 	"write-1m-qd4|--rw write --bs 1M --qd 4"
 	"randread-4k-4x8|--rw randread --bs 4k --qd 8 --connections 4"
 	"randread-4k-16x2|--rw randread --bs 4k --qd 2 --connections 16"
+	"randread-4k-64x1|--rw randread --bs 4k --qd 1 --connections 64"
 )
 
 ceiling_seconds=$((seconds < 3 ? seconds : 3))
 runs=$((${#workloads[@]} * rounds * ${#targets[@]}))
 estimate=$((runs * seconds + runs / 2 + rounds * (2 * ceiling_seconds + 2) + 30))
+# istgt's logins, one a second: a round's sessions in seconds.
+if uses istgt; then
+	for w in "${workloads[@]}"; do
+		[[ $w =~ --connections\ ([0-9]+) ]] && estimate=$((estimate + rounds * BASH_REMATCH[1])) ||
+			estimate=$((estimate + rounds))
+	done
+fi
 printf 'run.sh: %d rounds x %d workloads x %d targets of %d s; about %d min %d s in all\n' \
 	"$rounds" "${#workloads[@]}" "${#targets[@]}" "$seconds" $((estimate / 60)) $((estimate % 60))
 
@@ -215,6 +228,9 @@ state_dir = "$work";
 threads = $lunar_threads;
 portals = [ "127.0.0.1:$lunar_port" ];
 management = { socket = "$work/lunar.sock"; };
+# 64 sessions from one address is the default cap: room for a run's
+# sessions while the last run's are still closing.
+limits = { max_connections_per_address = 256; };
 targets = (
   { name = "$iqn:file"; open = true;
     luns = ( { lun = 0; backend = "file"; path = "$work/lunar.img"; size = "1G"; } ); },
@@ -226,7 +242,7 @@ EOF
 	lunar_pid=$!
 	wait_listening "$lunar_pid" "$lunar_port" "$work/lunard.log"
 	echo "lunar: lunard $("$lunard" --version 2>&1 | head -1 | awk '{print $NF}'), threads = $lunar_threads," \
-		"defaults otherwise; file LUN $work/lunar.img, memory LUN 1 GiB (filled before the runs);" \
+		"max_connections_per_address = 256, defaults otherwise; file LUN $work/lunar.img, memory LUN 1 GiB (filled before the runs);" \
 		"$(ls /proc/"$lunar_pid"/task | wc -l) OS threads"
 }
 
@@ -264,7 +280,8 @@ start_tgt() {
 
 start_istgt() {
 	: >"$work/istgt-auth.conf"
-	# istgt refuses InitialR2T No; everything else at its largest.
+	# istgt refuses InitialR2T No; everything else at its largest, and
+	# room for the 64-session row (its default MaxSessions is 32).
 	cat >"$work/istgt.conf" <<EOF
 [Global]
   NodeBase "$iqn"
@@ -274,7 +291,7 @@ start_istgt() {
   Timeout 30
   NopInInterval 20
   DiscoveryAuthMethod None
-  MaxSessions 32
+  MaxSessions 128
   MaxConnections 4
   FirstBurstLength 262144
   MaxBurstLength 1048576
@@ -303,7 +320,7 @@ EOF
 	istgt_pid=$!
 	wait_listening "$istgt_pid" "$istgt_port" "$work/istgt.log"
 	echo "istgt: $(istgt -V 2>&1 | head -1), MaxRecvDataSegmentLength 262144, FirstBurstLength 262144," \
-		"MaxBurstLength 1048576, ImmediateData Yes, InitialR2T Yes, QueueDepth 64;" \
+		"MaxBurstLength 1048576, ImmediateData Yes, InitialR2T Yes, QueueDepth 64, MaxSessions 128;" \
 		"$(ls /proc/"$istgt_pid"/task | wc -l) OS threads"
 }
 
@@ -357,11 +374,12 @@ measure_ceilings() {
 # measure ROUND WORKLOAD TARGET ARGS...: one run; a failed run is recorded
 # and the rounds go on, a dead server ends everything.
 measure() {
-	local round=$1 name=$2 t=$3 pid line
+	local round=$1 name=$2 t=$3 pid line sessions=1
 	shift 3
+	[[ "$*" =~ --connections\ ([0-9]+) ]] && sessions=${BASH_REMATCH[1]}
 	pid=$(pid_of "$t")
 	kill -0 "$pid" 2>/dev/null || die "the server of $t (pid $pid) is gone"
-	if line=$(timeout --kill-after=5 $((seconds + run_margin)) "$bench" --url "$(url_of "$t")" "$@" \
+	if line=$(timeout --kill-after=5 $((seconds + run_margin + sessions * login_s)) "$bench" --url "$(url_of "$t")" "$@" \
 		--seconds "$seconds" --span "$lun_bytes" --seed "$round" --cpu-pid "$pid" 2>"$work/bench.err"); then
 		echo "round=$round workload=$name target=$t $line" >>"$raw"
 		printf '  %-18s %-10s round %d: %s\n' "$name" "$t" "$round" "$line" >&2
