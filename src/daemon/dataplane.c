@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/placement.h"
 #include "iscsi/conn.h"
+#include "iscsi/session.h"
 #include "scsi/scsi.h"
 #include "scsi/stats.h"
 #include "util/bufwait.h"
@@ -78,6 +80,7 @@ static struct dp_thread *threads;
 static struct loop **loops; /* each thread's loop, for dataplane_loops */
 static unsigned nthreads;
 static unsigned next_pick;
+static unsigned *pick_load; /* dataplane_pick's count per thread */
 
 static void *dp_main(void *arg)
 {
@@ -95,7 +98,8 @@ int dataplane_start(unsigned n, uint64_t budget_bytes)
 {
 	threads = calloc(n, sizeof(*threads));
 	loops = calloc(n, sizeof(*loops));
-	if (!threads || !loops)
+	pick_load = calloc(n, sizeof(*pick_load));
+	if (!threads || !loops || !pick_load)
 		return -ENOMEM;
 	nthreads = n;
 	size_t budget = budget_bytes ? (size_t)budget_bytes : dataplane_budget();
@@ -139,11 +143,28 @@ struct loop *const *dataplane_loops(void)
 	return loops;
 }
 
+static void count_connections(const struct iscsi_session *s, void *arg)
+{
+	unsigned *load = arg;
+	/* A session between connections (ERL 2) keeps its place. */
+	*load += s->nconns ? s->nconns : 1;
+}
+
+/* The session table is the count: a session is in it from its bind (the
+ * caller, on this thread, so the previous pick is counted) until it ends
+ * on its loop, so a thread whose sessions ended is chosen next. New
+ * sessions only: a later connection of a session joins the session's
+ * loop. */
 struct loop *dataplane_pick(void)
 {
-	struct loop *loop = &threads[next_pick].loop;
-	next_pick = (next_pick + 1) % nthreads;
-	return loop;
+	for (unsigned i = 0; i < nthreads; i++) {
+		pick_load[i] = 0;
+		iscsi_session_foreach_on(&threads[i].loop, count_connections, &pick_load[i]);
+	}
+	unsigned i = placement_pick(pick_load, nthreads, next_pick);
+	next_pick = (i + 1) % nthreads;
+	log_debug("data plane: new session on thread %u, which had %u connection(s)", i, pick_load[i]);
+	return &threads[i].loop;
 }
 
 struct loop_job {
@@ -211,5 +232,7 @@ void dataplane_stop(void)
 	threads = NULL;
 	free(loops);
 	loops = NULL;
+	free(pick_load);
+	pick_load = NULL;
 	nthreads = 0;
 }

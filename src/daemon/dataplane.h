@@ -14,7 +14,9 @@ unsigned dataplane_count(void);
 /* The dataplane_count() loops, for grace periods over the data plane
  * (util/quiesce.h). */
 struct loop *const *dataplane_loops(void);
-/* Where the next session goes: round robin. Control thread only. */
+/* Where the next new session goes: the thread with the fewest
+ * connections, ties in turn (placement.h). Control thread only, from the
+ * session's bind. */
 struct loop *dataplane_pick(void);
 /* Asks every data-plane loop to close its connections. */
 void dataplane_close_connections(void);
