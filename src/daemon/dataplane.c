@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,27 @@ static void *dp_main(void *arg)
 	return NULL;
 }
 
-int dataplane_start(unsigned n, uint64_t budget_bytes)
+/* Thread k is pinned to cpus[k % ncpus] from its first instruction, so
+ * its ring's memory and its first chunks are allocated there. */
+static int dp_create(struct dp_thread *t, const unsigned *cpus, size_t ncpus)
+{
+	pthread_attr_t attr;
+	int ret = pthread_attr_init(&attr);
+	if (ret != 0)
+		return ret;
+	if (ncpus) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpus[t->index % ncpus], &set);
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	if (ret == 0)
+		ret = pthread_create(&t->tid, &attr, dp_main, t);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, size_t ncpus)
 {
 	threads = calloc(n, sizeof(*threads));
 	loops = calloc(n, sizeof(*loops));
@@ -122,11 +143,13 @@ int dataplane_start(unsigned n, uint64_t budget_bytes)
 			return ret;
 		}
 		bufwait_init(&t->bufs, &data_pool, &t->loop, DATAPLANE_CHUNKS_KEPT);
-		ret = pthread_create(&t->tid, NULL, dp_main, t);
+		ret = dp_create(t, cpus, ncpus);
 		if (ret != 0) {
 			log_error("data-plane thread %u: %s", i, strerror(ret));
 			return -ret;
 		}
+		if (ncpus)
+			log_info("data-plane thread %u: pinned to CPU %u", i, cpus[i % ncpus]);
 		t->started = true;
 		loops[i] = &t->loop;
 	}

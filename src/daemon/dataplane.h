@@ -8,8 +8,10 @@
 #include "util/loop.h"
 
 /* budget: bytes for the data of commands in flight on every thread
- * together; 0 = a share of physical memory. */
-int dataplane_start(unsigned nthreads, uint64_t budget);
+ * together; 0 = a share of physical memory. cpus: thread k runs only on
+ * CPU cpus[k % ncpus] (ncpus 0: anywhere). The calling thread stays
+ * unpinned. */
+int dataplane_start(unsigned nthreads, uint64_t budget, const unsigned *cpus, size_t ncpus);
 unsigned dataplane_count(void);
 /* The dataplane_count() loops, for grace periods over the data plane
  * (util/quiesce.h). */

@@ -53,6 +53,7 @@ struct options {
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
+	struct config_cpus cpu_affinity; /* --cpu-affinity; n 0: the config's */
 	unsigned logout_timeout_s; /* graceful shutdown: initiators log out within it */
 	bool logout_timeout_set;
 	/* --limit NAME=N and its shorthands, applied over the config's */
@@ -76,6 +77,8 @@ static void usage(FILE *out)
 		"                          e.g. 0.0.0.0:3260, [::]:3260, 127.0.0.1:3261\n"
 		"  -s, --state-dir DIR     where the default LUN lives (default %s)\n"
 		"  -t, --threads N         data-plane threads (default: online CPUs)\n"
+		"      --cpu-affinity LIST pin the data-plane threads to these CPUs in turn,\n"
+		"                          e.g. 0,1 or 2-5 (replaces the config's cpu_affinity)\n"
 		"  -T, --login-timeout S   close a connection that has not logged in S seconds\n"
 		"                          after it was accepted (default %u)\n"
 		"      --max-conns-per-address N\n"
@@ -138,7 +141,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT, OPT_MGMT_SOCKET };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT, OPT_MGMT_SOCKET, OPT_CPU_AFFINITY };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -148,6 +151,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "cpu-affinity", required_argument, NULL, OPT_CPU_AFFINITY },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "mgmt-socket", required_argument, NULL, OPT_MGMT_SOCKET },
@@ -189,6 +193,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			o->threads_set = true;
 			break;
+		case OPT_CPU_AFFINITY: {
+			char why[256];
+			if (config_cpus_parse(optarg, &o->cpu_affinity, why, sizeof(why)) < 0) {
+				fprintf(stderr, "lunard: --cpu-affinity %s: %s\n", optarg, why);
+				return -1;
+			}
+			break;
+		}
 		case 'T':
 			if (add_limit(o, "--login-timeout", "login_timeout_s", optarg) < 0)
 				return -1;
@@ -266,6 +278,7 @@ static int load_config(const struct options *o)
 		.listen = o->listen, .nlisten = o->nlisten,
 		.limits = o->limits, .nlimits = o->nlimits,
 		.threads = o->threads_set ? o->threads : 0,
+		.cpu_affinity = o->cpu_affinity.n ? &o->cpu_affinity : NULL,
 	};
 	char err[512];
 	if (running_init(&ro, err, sizeof(err)) < 0) {
@@ -601,7 +614,7 @@ int main(int argc, char **argv)
 	if (targets_build(cfg) < 0)
 		goto out_targets;
 	running_serve(&ctl.loop, &host);
-	if (dataplane_start(cfg->threads, cfg->memory_budget) < 0)
+	if (dataplane_start(cfg->threads, cfg->memory_budget, cfg->cpu_affinity.cpu, cfg->cpu_affinity.n) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
 	if (cfg->isns.enabled)
@@ -634,6 +647,7 @@ out_targets:
 	close(ctl.sigfd);
 out_config:
 	running_fini();
+	config_cpus_free(&opts.cpu_affinity);
 	log_info("stopped");
 	return status;
 }
