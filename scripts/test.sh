@@ -19,6 +19,8 @@
 #   manage-lunarctl  lunarctl on the management socket, refusals (sanitizer lunard)
 #   manage-portal-groups  portal groups (logins, SendTargets, VPD 83h, live moves) and a
 #                    growing block device on a loop device (sanitizer lunard)
+#   manage-threads  cpu_affinity pinning and its refusals, session placement
+#                    on the least-loaded thread (sanitizer lunard)
 #   bench-modes  lunar-bench's modes with every read checked; the round-trip
 #             tool and the report (sanitizer lunard and bench)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
@@ -191,6 +193,8 @@ if ((have_asan)); then
 		--lunarctl $asan/src/cli/lunarctl
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
 	stage manage-portal-groups tests/manage/portal_groups.sh --lunard $asan/src/daemon/lunard \
+		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
+	stage manage-threads tests/manage/threads.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
 	stage bench-modes bench/functional.sh --lunard $asan/src/daemon/lunard --bench-dir $asan/bench
 fi

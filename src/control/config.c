@@ -669,8 +669,9 @@ static int config_key_limits(struct config_ctx *c, const config_setting_t *s, co
 static const struct config_key config_root_keys[] = {
 	/* First: LUN paths are resolved against it. */
 	{ KEY("state_dir", config_key_state_dir, struct lunar_config, state_dir) },
-	{ KEY("threads", config_key_uint, struct lunar_config, threads), .max = 256 },
+	{ KEY("threads", config_key_uint, struct lunar_config, threads), .max = CONFIG_MAX_THREADS },
 	{ KEY("memory_budget", config_key_memory_budget, struct lunar_config, memory_budget) },
+	{ KEY("cpu_affinity", config_key_cpu_affinity, struct lunar_config, cpu_affinity) },
 	{ KEY("limits", config_key_limits, struct lunar_config, peer_limits) },
 	{ .name = "portals", .parse = config_key_portals },
 	/* after "portals", before "targets", whose portal_groups name them */
@@ -863,6 +864,7 @@ void config_free(struct lunar_config *cfg)
 	}
 	config_chap_free(&cfg->discovery_chap);
 	config_management_free(&cfg->management);
+	config_cpus_free(&cfg->cpu_affinity);
 	free(cfg->targets);
 	free(cfg->portals);
 	free(cfg->groups);

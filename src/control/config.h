@@ -17,6 +17,7 @@
 #define LUNAR_DEFAULT_TARGET "iqn.2026-11.org.lunar:default"
 #define LUNAR_DEFAULT_STATE_DIR "/var/lib/lunar"
 #define LUNAR_DEFAULT_PORT 3260
+#define CONFIG_MAX_THREADS 256
 
 struct config_portal {
 	struct sockaddr_storage addr;
@@ -83,10 +84,18 @@ struct config_management {
 	char *group;                 /* whose members may connect too */
 };
 
+/* cpu_affinity (config_cpus.c): the CPUs the data-plane threads are
+ * pinned to, thread k to cpu[k % n]; n 0: no pinning. */
+struct config_cpus {
+	unsigned *cpu;
+	size_t n;
+};
+
 struct lunar_config {
 	char *state_dir;
-	unsigned threads;            /* data-plane threads; 0 = online CPUs */
+	unsigned threads;            /* data-plane threads; 0 = one per cpu_affinity CPU, else online CPUs */
 	uint64_t memory_budget;      /* bytes for task data; 0 = a share of RAM */
+	struct config_cpus cpu_affinity;
 	struct iscsi_limits peer_limits; /* what one peer may make lunard hold (iscsi/peer_limits.h) */
 	struct config_portal *portals; /* of every group, each with its tag */
 	size_t nportals;
@@ -101,6 +110,17 @@ struct lunar_config {
 	struct config_isns isns;
 	struct config_management management;
 };
+
+/* NULL if cpu exists and this process may run on it now; else why not,
+ * in why. */
+const char *config_cpu_check(long cpu, char *why, size_t len);
+/* "0,2,4-7" (--cpu-affinity) into out, each CPU checked. Returns 0, or -1
+ * with why said and out empty. */
+int config_cpus_parse(const char *text, struct config_cpus *out, char *why, size_t len);
+/* Replaces dst by a copy of src. Returns 0 or -ENOMEM. */
+int config_cpus_copy(struct config_cpus *dst, const struct config_cpus *src);
+bool config_cpus_same(const struct config_cpus *a, const struct config_cpus *b);
+void config_cpus_free(struct config_cpus *cpus);
 
 /* Parses FILE. On error returns -1 and writes "FILE:LINE: key 'K': why" to err. */
 int config_load_file(const char *path, struct lunar_config *cfg, char *err, size_t errlen);

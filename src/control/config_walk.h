@@ -73,5 +73,8 @@ int config_key_isns(struct config_ctx *c, const config_setting_t *s, const struc
 int config_key_management(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
 			  void *obj);
 void config_management_free(struct config_management *m);
+/* config_cpus.c: the top-level "cpu_affinity" list. */
+int config_key_cpu_affinity(struct config_ctx *c, const config_setting_t *s, const struct config_key *k,
+			    void *obj);
 
 #endif

@@ -18,6 +18,7 @@
 #include "control/reconfig_apply.h"
 #include "control/targets.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 #define RUNNING_FILE "lunar.conf"
 
@@ -115,9 +116,14 @@ static int apply_overrides(struct lunar_config *cfg)
 		iscsi_limit_put(&cfg->peer_limits, run.o.limits[i].key, run.o.limits[i].value);
 	if (run.o.nlisten && config_set_portals(cfg, run.o.listen, run.o.nlisten) < 0)
 		return -ENOMEM;
+	if (run.o.cpu_affinity && config_cpus_copy(&cfg->cpu_affinity, run.o.cpu_affinity) < 0)
+		return -ENOMEM;
 	if (run.o.threads)
 		cfg->threads = run.o.threads;
-	if (cfg->threads == 0) {
+	if (cfg->threads == 0 && cfg->cpu_affinity.n) {
+		/* One thread per CPU it is pinned to. */
+		cfg->threads = (unsigned)min_u64(cfg->cpu_affinity.n, CONFIG_MAX_THREADS);
+	} else if (cfg->threads == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
 	}

@@ -45,6 +45,7 @@ struct running_options {
 	const struct running_limit_override *limits;
 	size_t nlimits;
 	unsigned threads;            /* 0: the document's */
+	const struct config_cpus *cpu_affinity; /* NULL: the document's */
 };
 
 /* What one change did: one human line per change. */

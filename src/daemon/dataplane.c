@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/placement.h"
 #include "iscsi/conn.h"
+#include "iscsi/session.h"
 #include "scsi/scsi.h"
 #include "scsi/stats.h"
 #include "util/bufwait.h"
@@ -78,6 +81,7 @@ static struct dp_thread *threads;
 static struct loop **loops; /* each thread's loop, for dataplane_loops */
 static unsigned nthreads;
 static unsigned next_pick;
+static unsigned *pick_load; /* dataplane_pick's count per thread */
 
 static void *dp_main(void *arg)
 {
@@ -91,11 +95,32 @@ static void *dp_main(void *arg)
 	return NULL;
 }
 
-int dataplane_start(unsigned n, uint64_t budget_bytes)
+/* Thread k is pinned to cpus[k % ncpus] from its first instruction, so
+ * its ring's memory and its first chunks are allocated there. */
+static int dp_create(struct dp_thread *t, const unsigned *cpus, size_t ncpus)
+{
+	pthread_attr_t attr;
+	int ret = pthread_attr_init(&attr);
+	if (ret != 0)
+		return ret;
+	if (ncpus) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpus[t->index % ncpus], &set);
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	if (ret == 0)
+		ret = pthread_create(&t->tid, &attr, dp_main, t);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, size_t ncpus)
 {
 	threads = calloc(n, sizeof(*threads));
 	loops = calloc(n, sizeof(*loops));
-	if (!threads || !loops)
+	pick_load = calloc(n, sizeof(*pick_load));
+	if (!threads || !loops || !pick_load)
 		return -ENOMEM;
 	nthreads = n;
 	size_t budget = budget_bytes ? (size_t)budget_bytes : dataplane_budget();
@@ -118,11 +143,13 @@ int dataplane_start(unsigned n, uint64_t budget_bytes)
 			return ret;
 		}
 		bufwait_init(&t->bufs, &data_pool, &t->loop, DATAPLANE_CHUNKS_KEPT);
-		ret = pthread_create(&t->tid, NULL, dp_main, t);
+		ret = dp_create(t, cpus, ncpus);
 		if (ret != 0) {
 			log_error("data-plane thread %u: %s", i, strerror(ret));
 			return -ret;
 		}
+		if (ncpus)
+			log_info("data-plane thread %u: pinned to CPU %u", i, cpus[i % ncpus]);
 		t->started = true;
 		loops[i] = &t->loop;
 	}
@@ -139,11 +166,28 @@ struct loop *const *dataplane_loops(void)
 	return loops;
 }
 
+static void count_connections(const struct iscsi_session *s, void *arg)
+{
+	unsigned *load = arg;
+	/* A session between connections (ERL 2) keeps its place. */
+	*load += s->nconns ? s->nconns : 1;
+}
+
+/* The session table is the count: a session is in it from its bind (the
+ * caller, on this thread, so the previous pick is counted) until it ends
+ * on its loop, so a thread whose sessions ended is chosen next. New
+ * sessions only: a later connection of a session joins the session's
+ * loop. */
 struct loop *dataplane_pick(void)
 {
-	struct loop *loop = &threads[next_pick].loop;
-	next_pick = (next_pick + 1) % nthreads;
-	return loop;
+	for (unsigned i = 0; i < nthreads; i++) {
+		pick_load[i] = 0;
+		iscsi_session_foreach_on(&threads[i].loop, count_connections, &pick_load[i]);
+	}
+	unsigned i = placement_pick(pick_load, nthreads, next_pick);
+	next_pick = (i + 1) % nthreads;
+	log_debug("data plane: new session on thread %u, which had %u connection(s)", i, pick_load[i]);
+	return &threads[i].loop;
 }
 
 struct loop_job {
@@ -211,5 +255,7 @@ void dataplane_stop(void)
 	threads = NULL;
 	free(loops);
 	loops = NULL;
+	free(pick_load);
+	pick_load = NULL;
 	nthreads = 0;
 }

@@ -8,13 +8,17 @@
 #include "util/loop.h"
 
 /* budget: bytes for the data of commands in flight on every thread
- * together; 0 = a share of physical memory. */
-int dataplane_start(unsigned nthreads, uint64_t budget);
+ * together; 0 = a share of physical memory. cpus: thread k runs only on
+ * CPU cpus[k % ncpus] (ncpus 0: anywhere). The calling thread stays
+ * unpinned. */
+int dataplane_start(unsigned nthreads, uint64_t budget, const unsigned *cpus, size_t ncpus);
 unsigned dataplane_count(void);
 /* The dataplane_count() loops, for grace periods over the data plane
  * (util/quiesce.h). */
 struct loop *const *dataplane_loops(void);
-/* Where the next session goes: round robin. Control thread only. */
+/* Where the next new session goes: the thread with the fewest
+ * connections, ties in turn (placement.h). Control thread only, from the
+ * session's bind. */
 struct loop *dataplane_pick(void);
 /* Asks every data-plane loop to close its connections. */
 void dataplane_close_connections(void);

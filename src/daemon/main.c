@@ -34,6 +34,7 @@ static int load_config(const struct options *o)
 		.listen = o->listen, .nlisten = o->nlisten,
 		.limits = o->limits, .nlimits = o->nlimits,
 		.threads = o->threads_set ? o->threads : 0,
+		.cpu_affinity = o->cpu_affinity.n ? &o->cpu_affinity : NULL,
 	};
 	char err[512];
 	if (running_init(&ro, err, sizeof(err)) < 0) {
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
 	if (targets_build(cfg) < 0)
 		goto out_targets;
 	running_serve(&ctl.loop, &host);
-	if (dataplane_start(cfg->threads, cfg->memory_budget) < 0)
+	if (dataplane_start(cfg->threads, cfg->memory_budget, cfg->cpu_affinity.cpu, cfg->cpu_affinity.n) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
 	if (services_start(&opts, cfg, &ctl.loop, &host, started_ns) < 0)
@@ -141,6 +142,7 @@ out_targets:
 	control_fini(&ctl);
 out_config:
 	running_fini();
+	config_cpus_free(&opts.cpu_affinity);
 	log_info("stopped");
 	return status;
 }

@@ -28,6 +28,8 @@ static void usage(FILE *out)
 		"                          e.g. 0.0.0.0:3260, [::]:3260, 127.0.0.1:3261\n"
 		"  -s, --state-dir DIR     where the default LUN lives (default %s)\n"
 		"  -t, --threads N         data-plane threads (default: online CPUs)\n"
+		"      --cpu-affinity LIST pin the data-plane threads to these CPUs in turn,\n"
+		"                          e.g. 0,1 or 2-5 (replaces the config's cpu_affinity)\n"
 		"  -T, --login-timeout S   close a connection that has not logged in S seconds\n"
 		"                          after it was accepted (default %u)\n"
 		"      --max-conns-per-address N\n"
@@ -90,7 +92,7 @@ static int parse_bounded(const char *option, const char *text, unsigned min, uns
 }
 
 /* Long options without a short form. */
-enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT, OPT_MGMT_SOCKET };
+enum { OPT_MAX_PER_ADDRESS = 256, OPT_METRICS, OPT_SHUTDOWN_TIMEOUT, OPT_MGMT_SOCKET, OPT_CPU_AFFINITY };
 
 int options_parse(int argc, char **argv, struct options *o)
 {
@@ -100,6 +102,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "cpu-affinity", required_argument, NULL, OPT_CPU_AFFINITY },
 		{ "login-timeout", required_argument, NULL, 'T' },
 		{ "max-conns-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "mgmt-socket", required_argument, NULL, OPT_MGMT_SOCKET },
@@ -142,6 +145,14 @@ int options_parse(int argc, char **argv, struct options *o)
 				return -1;
 			o->threads_set = true;
 			break;
+		case OPT_CPU_AFFINITY: {
+			char why[256];
+			if (config_cpus_parse(optarg, &o->cpu_affinity, why, sizeof(why)) < 0) {
+				fprintf(stderr, "lunard: --cpu-affinity %s: %s\n", optarg, why);
+				return -1;
+			}
+			break;
+		}
 		case 'T':
 			if (add_limit(o, "--login-timeout", "login_timeout_s", optarg) < 0)
 				return -1;

@@ -19,6 +19,7 @@ struct options {
 	bool foreground;
 	unsigned threads;
 	bool threads_set;
+	struct config_cpus cpu_affinity; /* --cpu-affinity; n 0: the config's */
 	unsigned logout_timeout_s; /* graceful shutdown: initiators log out within it */
 	/* --limit NAME=N and its shorthands, applied over the config's */
 	struct running_limit_override limits[OPTIONS_MAX_LIMITS];

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -77,16 +78,54 @@ static void loop_arm_wake(struct loop *loop)
 	loop_sqe_set_op(sqe, &loop->wake_op);
 }
 
+/* How each ring is set up, best first. DEFER_TASKRUN (kernel 6.1) runs
+ * the completion work of sockets and io-wq (task work) only when the loop
+ * asks for completions, in one batch on its own thread, instead of
+ * interrupting it for each; it needs SINGLE_ISSUER, so the ring starts
+ * disabled and the thread that runs it enables it (loop_run): loops are
+ * created on the main thread. Older kernels refuse it with EINVAL; there
+ * COOP_TASKRUN (5.19) at least stops the interrupts, TASKRUN_FLAG telling
+ * liburing when task work waits so that peeking for completions runs it. */
+static const struct loop_setup {
+	unsigned flags;
+	const char *name;
+} loop_setups[] = {
+	{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED, "DEFER_TASKRUN" },
+	{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "COOP_TASKRUN" },
+	{ 0, "plain" },
+};
+
+static atomic_bool loop_setup_reported;
+
+static int loop_ring_init(struct loop *loop, unsigned entries)
+{
+	int ret = -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(loop_setups); i++) {
+		struct io_uring_params params = {
+			/* Completions can outnumber SQ entries when many sockets
+			 * and backing-store I/Os are in flight; let the kernel
+			 * buffer them. */
+			.flags = IORING_SETUP_CQSIZE | loop_setups[i].flags,
+			.cq_entries = entries * 4,
+		};
+		ret = io_uring_queue_init_params(entries, &loop->ring, &params);
+		if (ret == -EINVAL)
+			continue;
+		if (ret == 0) {
+			loop->disabled = loop_setups[i].flags & IORING_SETUP_R_DISABLED;
+			if (i > 0 && !atomic_exchange(&loop_setup_reported, true))
+				log_info("io_uring: the kernel refused %s, rings use %s", loop_setups[0].name,
+					 loop_setups[i].name);
+		}
+		return ret;
+	}
+	return ret;
+}
+
 int loop_init(struct loop *loop, unsigned entries)
 {
 	memset(loop, 0, sizeof(*loop));
-	struct io_uring_params params = {
-		/* Completions can outnumber SQ entries when many sockets and
-		 * backing-store I/Os are in flight; let the kernel buffer them. */
-		.flags = IORING_SETUP_CQSIZE,
-		.cq_entries = entries * 4,
-	};
-	int ret = io_uring_queue_init_params(entries, &loop->ring, &params);
+	int ret = loop_ring_init(loop, entries);
 	if (ret < 0)
 		return ret;
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC);
@@ -164,8 +203,22 @@ void loop_reserve(struct loop *loop, unsigned n)
 		io_uring_submit(&loop->ring);
 }
 
+/* liburing 2.3 (Debian 12) declares io_uring_enable_rings but its
+ * library does not export it (added to the map file in 2.4). */
+static int loop_enable_ring(struct loop *loop)
+{
+	return (int)syscall(__NR_io_uring_register, loop->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+}
+
 void loop_run(struct loop *loop)
 {
+	if (loop->disabled) {
+		if (loop_enable_ring(loop) < 0) {
+			log_error("loop: enabling the ring: %s", strerror(errno));
+			return;
+		}
+		loop->disabled = false;
+	}
 	while (!loop->stop) {
 		loop_run_pending(loop);
 		if (loop->stop)

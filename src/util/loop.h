@@ -7,7 +7,14 @@
  *
  * Other threads reach a loop through one lock-free queue (loop_post for
  * work, loop_complete_remote for completions, e.g. from a library's own
- * threads) and the loop's eventfd, written once per batch. */
+ * threads) and the loop's eventfd, written once per batch.
+ *
+ * The ring has one submitter: the thread that first runs the loop. Any
+ * thread may create it (loop_init), but only that thread may take SQEs,
+ * submit or register anything on it afterwards (io_uring's SINGLE_ISSUER:
+ * another thread's io_uring_enter or io_uring_register fails with EEXIST).
+ * loop_init itself queues the eventfd read, which the first loop_run
+ * submits. */
 #ifndef LUNAR_UTIL_LOOP_H
 #define LUNAR_UTIL_LOOP_H
 
@@ -48,9 +55,11 @@ struct loop {
 	_Atomic(struct loop_op *) remote; /* LIFO from other threads; run in posting order */
 	struct loop_defer *deferred;
 	struct loop_op *soon_head, *soon_tail; /* loop_complete_soon, in queueing order */
+	bool disabled; /* created disabled: the first loop_run enables it on its thread */
 	bool stop;
 };
 
+/* Returns 0 or -errno (the ring or the eventfd could not be made). */
 int loop_init(struct loop *loop, unsigned entries);
 void loop_fini(struct loop *loop);
 /* Returns a zeroed SQE; submits pending SQEs first if the ring is full. */
@@ -61,7 +70,8 @@ static inline void loop_sqe_set_op(struct io_uring_sqe *sqe, struct loop_op *op)
 {
 	io_uring_sqe_set_data(sqe, op);
 }
-/* Runs until loop->stop is set (from a callback or loop_post). */
+/* Runs until loop->stop is set (from a callback or loop_post). Every
+ * call must come from the same thread (see above). */
 void loop_run(struct loop *loop);
 /* Runs d->fn before the loop next waits; a no-op if d is already queued.
  * Loop thread only. */

@@ -2,6 +2,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -398,6 +399,81 @@ static void memory_budget_is_a_size_in_range(void **state)
 	load_fails("memory_budget = \"lots\";\n", 1, "memory_budget", "size");
 }
 
+/* The CPUs this test may run on: the only ones cpu_affinity accepts. */
+static int allowed_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	int n = 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			cpus[n++] = cpu;
+	return n;
+}
+
+static void cpu_affinity_lists_cpus_lunard_may_run_on(void **state)
+{
+	int cpus[2];
+	int n = allowed_cpus(cpus, 2);
+	char text[128];
+	snprintf(text, sizeof(text), "cpu_affinity = [ %d, %d ];\n", cpus[0], cpus[n - 1]);
+	struct lunar_config cfg;
+	assert_int_equal(config_load_string(text, "test.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.cpu_affinity.n, 2);
+	assert_int_equal(cfg.cpu_affinity.cpu[0], cpus[0]);
+	assert_int_equal(cfg.cpu_affinity.cpu[1], cpus[n - 1]);
+	config_free(&cfg);
+	assert_int_equal(config_load_string("threads = 1;\n", "test.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.cpu_affinity.n, 0);
+	config_free(&cfg);
+	load_fails("cpu_affinity = [];\n", 1, "cpu_affinity", "list of CPU numbers");
+	load_fails("cpu_affinity = 0;\n", 1, "cpu_affinity", "list of CPU numbers");
+	load_fails("cpu_affinity = [ \"0\" ];\n", 1, "cpu_affinity.[0]", "must be a CPU number");
+	load_fails("cpu_affinity = [ 100000 ];\n", 1, "cpu_affinity.[0]", "CPU 100000 does not exist");
+	load_fails("cpu_affinity = [ -1 ];\n", 1, "cpu_affinity.[0]", "CPU -1 does not exist");
+}
+
+/* A CPU that exists but is outside the process's affinity mask (taskset,
+ * a cpuset) is refused by name. */
+static void cpu_affinity_refuses_a_cpu_outside_the_allowed_set(void **state)
+{
+	int cpus[2];
+	if (allowed_cpus(cpus, 2) < 2)
+		skip();
+	cpu_set_t all, one;
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpus[0], &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	char text[128], why[128];
+	snprintf(text, sizeof(text), "cpu_affinity = [ %d ];\n", cpus[1]);
+	snprintf(why, sizeof(why), "CPU %d is not one lunard may run on (its allowed CPUs: %d)", cpus[1], cpus[0]);
+	load_fails(text, 1, "cpu_affinity.[0]", why);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+
+static void cpu_affinity_option_takes_numbers_and_ranges(void **state)
+{
+	int cpus[2];
+	int n = allowed_cpus(cpus, 2);
+	char text[64], why[256];
+	struct config_cpus got;
+	snprintf(text, sizeof(text), "%d,%d-%d", cpus[n - 1], cpus[0], cpus[0]);
+	assert_int_equal(config_cpus_parse(text, &got, why, sizeof(why)), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.cpu[0], cpus[n - 1]);
+	assert_int_equal(got.cpu[1], cpus[0]);
+	config_cpus_free(&got);
+	const char *bad[] = { "", "x", "0,", ",0", "1-", "3-2", "0;1" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(config_cpus_parse(bad[i], &got, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "want CPU numbers and ranges"));
+		assert_int_equal(got.n, 0);
+	}
+	assert_int_equal(config_cpus_parse("100000", &got, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "CPU 100000 does not exist"));
+}
+
 static void limits_group_sets_each_limit_in_its_range(void **state)
 {
 	struct lunar_config cfg;
@@ -536,6 +612,9 @@ int main(void)
 		cmocka_unit_test(serial_must_be_printable_ascii),
 		cmocka_unit_test(threads_out_of_range_is_an_error),
 		cmocka_unit_test(memory_budget_is_a_size_in_range),
+		cmocka_unit_test(cpu_affinity_lists_cpus_lunard_may_run_on),
+		cmocka_unit_test(cpu_affinity_refuses_a_cpu_outside_the_allowed_set),
+		cmocka_unit_test(cpu_affinity_option_takes_numbers_and_ranges),
 		cmocka_unit_test(limits_group_sets_each_limit_in_its_range),
 		cmocka_unit_test(bad_portal_is_an_error),
 		cmocka_unit_test(iscsi_limits_out_of_range_are_errors),

@@ -1,6 +1,7 @@
 /* Unit tests for the difference between two configurations (reconfig.c):
  * each test loads an old and a new document and checks the plan. */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,6 +199,20 @@ static void settings_say_when_they_apply(void **state)
 			    "changed threads: applies at the next start");
 }
 
+static void cpu_affinity_applies_at_the_next_start(void **state)
+{
+	(void)state;
+	cpu_set_t set;
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	int cpu = 0;
+	while (!CPU_ISSET(cpu, &set))
+		cpu++;
+	char text[64];
+	snprintf(text, sizeof(text), "threads = 2;\ncpu_affinity = [ %d ];\n", cpu);
+	assert_int_equal(diff("threads = 2;\n", text), 0);
+	assert_string_equal(lines(), "changed cpu_affinity: applies at the next start");
+}
+
 /* Removals come first, so a LUN number or a file can be reused. */
 static void removals_come_before_additions(void **state)
 {
@@ -227,6 +242,7 @@ int main(void)
 		cmocka_unit_test_teardown(chap_secret_change_is_an_access_change, teardown),
 		cmocka_unit_test_teardown(portals_added_and_removed, teardown),
 		cmocka_unit_test_teardown(settings_say_when_they_apply, teardown),
+		cmocka_unit_test_teardown(cpu_affinity_applies_at_the_next_start, teardown),
 		cmocka_unit_test_teardown(removals_come_before_additions, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

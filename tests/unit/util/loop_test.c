@@ -1,6 +1,7 @@
 /* The loop's cross-thread queue: posting order, and remote completions that
  * run exactly once, on the loop's thread; completions queued on the loop's
- * own thread run in order before it waits. */
+ * own thread run in order before it waits; a loop created on one thread
+ * submits from the thread that runs it. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,12 +172,67 @@ static void soon_completions_run_in_order_before_the_loop_waits(void **state)
 	loop_fini(&loop);
 }
 
+struct nop_run {
+	struct loop loop;
+	struct loop_msg msg;
+	struct loop_op nop;
+	int nop_res;
+	unsigned nops;
+};
+
+static void on_nop(struct loop_op *op, int res)
+{
+	struct nop_run *r = container_of(op, struct nop_run, nop);
+	r->nop_res = res;
+	r->nops++;
+	r->loop.stop = true;
+}
+
+static void queue_nop(struct loop_msg *msg)
+{
+	struct nop_run *r = container_of(msg, struct nop_run, msg);
+	struct io_uring_sqe *sqe = loop_get_sqe(&r->loop);
+	io_uring_prep_nop(sqe);
+	loop_sqe_set_op(sqe, &r->nop);
+}
+
+/* Twice: a second loop_run on the same thread keeps working. */
+static void *run_nops(void *arg)
+{
+	struct nop_run *r = arg;
+	for (unsigned i = 0; i < 2; i++) {
+		r->loop.stop = false;
+		loop_post(&r->loop, &r->msg);
+		loop_run(&r->loop);
+	}
+	return NULL;
+}
+
+/* As the data plane does: loop_init on the main thread, loop_run and
+ * every submission on the loop's own thread. */
+static void a_loop_made_on_one_thread_submits_from_the_thread_that_runs_it(void **state)
+{
+	struct nop_run *r = calloc(1, sizeof(*r));
+	assert_int_equal(loop_init(&r->loop, 8), 0);
+	r->msg.fn = queue_nop;
+	r->nop.cb = on_nop;
+	r->nop_res = -1;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, run_nops, r), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(r->nops, 2);
+	assert_int_equal(r->nop_res, 0);
+	loop_fini(&r->loop);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(soon_completions_run_in_order_before_the_loop_waits),
 		cmocka_unit_test(posts_run_in_posting_order),
 		cmocka_unit_test(remote_completions_run_once_each_on_the_loop_thread),
+		cmocka_unit_test(a_loop_made_on_one_thread_submits_from_the_thread_that_runs_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
