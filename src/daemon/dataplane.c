@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,8 @@ static unsigned nthreads;
 static unsigned next_pick;
 static unsigned *pick_load; /* dataplane_pick's count per thread */
 
+static atomic_bool loop_failed; /* a thread's loop_run failed */
+
 static void *dp_main(void *arg)
 {
 	struct dp_thread *t = arg;
@@ -91,8 +95,19 @@ static void *dp_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	bufwait_bind(&t->bufs);
 	scsi_stats_bind_thread(t->index);
-	loop_run(&t->loop);
+	if (loop_run(&t->loop) < 0) {
+		/* The sessions placed here would hang: stop the daemon, in
+		 * order, and have it exit with a failure. */
+		log_error("data-plane thread %u stopped: lunard shuts down", t->index);
+		atomic_store(&loop_failed, true);
+		kill(getpid(), SIGTERM);
+	}
 	return NULL;
+}
+
+bool dataplane_failed(void)
+{
+	return atomic_load(&loop_failed);
 }
 
 /* Thread k is pinned to cpus[k % ncpus] from its first instruction, so

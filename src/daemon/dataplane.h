@@ -3,6 +3,7 @@
 #ifndef LUNAR_DAEMON_DATAPLANE_H
 #define LUNAR_DAEMON_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/loop.h"
@@ -25,6 +26,8 @@ void dataplane_close_connections(void);
 /* Asks every data-plane loop to have its connections' initiators log out
  * within seconds (iscsi_conn_ask_logout_all_on). */
 void dataplane_ask_logout(uint16_t seconds);
+/* Whether a thread's loop failed (it then sent lunard SIGTERM). */
+bool dataplane_failed(void);
 /* Stops and joins every thread. */
 void dataplane_stop(void);
 

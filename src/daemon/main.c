@@ -128,8 +128,7 @@ int main(int argc, char **argv)
 	if (control_start_systemd(&ctl) < 0)
 		goto out_services;
 	sd_notify(0, "READY=1");
-	loop_run(&ctl.loop);
-	status = 0;
+	status = loop_run(&ctl.loop) < 0 || dataplane_failed() ? 1 : 0;
 out_services:
 	services_stop();
 out_dataplane:

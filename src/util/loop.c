@@ -210,12 +210,13 @@ static int loop_enable_ring(struct loop *loop)
 	return (int)syscall(__NR_io_uring_register, loop->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 }
 
-void loop_run(struct loop *loop)
+int loop_run(struct loop *loop)
 {
 	if (loop->disabled) {
 		if (loop_enable_ring(loop) < 0) {
-			log_error("loop: enabling the ring: %s", strerror(errno));
-			return;
+			int err = errno;
+			log_error("loop: enabling the ring: %s", strerror(err));
+			return -err;
 		}
 		loop->disabled = false;
 	}
@@ -226,7 +227,7 @@ void loop_run(struct loop *loop)
 		int ret = io_uring_submit_and_wait(&loop->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
 			log_error("loop: io_uring_submit_and_wait: %s", strerror(-ret));
-			break;
+			return ret;
 		}
 		struct io_uring_cqe *cqe;
 		while (io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
@@ -238,6 +239,7 @@ void loop_run(struct loop *loop)
 				op->cb(op, res);
 		}
 	}
+	return 0;
 }
 
 static void loop_on_msg(struct loop_op *op, int res)

@@ -70,9 +70,10 @@ static inline void loop_sqe_set_op(struct io_uring_sqe *sqe, struct loop_op *op)
 {
 	io_uring_sqe_set_data(sqe, op);
 }
-/* Runs until loop->stop is set (from a callback or loop_post). Every
- * call must come from the same thread (see above). */
-void loop_run(struct loop *loop);
+/* Runs until loop->stop is set (from a callback or loop_post), then
+ * returns 0; -errno, logged, when the ring fails. Every call must come
+ * from the same thread (see above). */
+int loop_run(struct loop *loop);
 /* Runs d->fn before the loop next waits; a no-op if d is already queued.
  * Loop thread only. */
 void loop_defer(struct loop *loop, struct loop_defer *d);
