@@ -1,7 +1,7 @@
-/* Connection framing and lifetime: header first, then the data segment
- * straight to where the layer above wants it (RFC 7143 §11.1), one
- * gathered sendmsg at a time for everything queued, and teardown once
- * nothing is in flight. */
+/* Connection framing and lifetime: PDUs taken from batches of received
+ * bytes, each header first, then its data segment to where the layer
+ * above wants it (RFC 7143 §11.1), one gathered sendmsg at a time for
+ * everything queued, and teardown once nothing is in flight. */
 #include "iscsi/conn.h"
 
 #include <errno.h>
@@ -352,10 +352,11 @@ static void tx_flush(struct iscsi_conn *conn)
 	io_uring_prep_sendmsg(sqe, conn->fd, &conn->tx_msg, MSG_NOSIGNAL);
 	loop_sqe_set_op(sqe, &conn->tx_op);
 	unsigned stall_s = conn->host->conn_limits.tx_stall_s;
-	if (stall_s && conn->idle_armed) {
-		/* The liveness timer looks at it (tx_stalled). */
+	/* Stamped for every send: the liveness timer may start while one
+	 * that carries its own timeout is still in flight (tx_stalled). */
+	if (stall_s)
 		conn->tx_since_ns = clock_now_ns();
-	} else if (stall_s) {
+	if (stall_s && !conn->idle_armed) {
 		/* Until the liveness timer runs on this connection's loop
 		 * (the login phase, and the last login response): a send
 		 * completes as soon as any bytes move, so one that does not
@@ -552,14 +553,14 @@ void iscsi_conn_pong(struct iscsi_conn *conn, uint32_t ttt)
 
 static void rx_submit(struct iscsi_conn *conn, bool direct)
 {
+	if (conn->phase == CONN_FULL_FEATURE && !conn->idle_armed && !conn->rx_last_ns)
+		idle_start(conn);
 	loop_reserve(conn->loop, 2);
 	struct io_uring_sqe *sqe = loop_get_sqe(conn->loop);
 	conn->rx_direct = direct;
 	if (direct) {
 		io_uring_prep_recvmsg(sqe, conn->fd, &conn->rx_msg, 0);
 	} else {
-		if (conn->phase == CONN_FULL_FEATURE && !conn->idle_armed && !conn->rx_last_ns)
-			idle_start(conn);
 		/* What is left is less than a header, or nothing. */
 		uint32_t left = conn->rx_stage_len - conn->rx_stage_pos;
 		memmove(conn->rx_stage, conn->rx_stage + conn->rx_stage_pos, left);
@@ -655,15 +656,13 @@ static void rx_tail_from_stage(struct iscsi_conn *conn)
  * while the peer does not read its replies (rx_resume carries on). */
 static void rx_continue_later(struct iscsi_conn *conn);
 
+/* The caller holds a reference: a PDU may close the connection. */
 static void rx_continue(struct iscsi_conn *conn)
 {
-	for (unsigned handled = 0;; handled++) {
+	unsigned handled = 0;
+	for (;;) {
 		if (conn->phase == CONN_CLOSING || conn->rx_stopped || conn->handoff_pending)
 			return;
-		if (handled == ISCSI_RX_BATCH_PDUS) {
-			rx_continue_later(conn);
-			return;
-		}
 		if (conn->rx_in_tail) {
 			rx_tail_from_stage(conn);
 			if (conn->rx_got < conn->rx_tail_len) {
@@ -672,7 +671,12 @@ static void rx_continue(struct iscsi_conn *conn)
 			}
 			conn->rx_in_tail = false;
 			conn->upper->pdu(conn, &conn->rx_hdr, conn->rx_dest[0].iov_base);
+			handled++;
 			continue;
+		}
+		if (handled == ISCSI_RX_BATCH_PDUS) {
+			rx_continue_later(conn);
+			return;
 		}
 		if (tx_backlogged(conn, false)) {
 			/* The peer does not read what it asked for: read no more
@@ -690,23 +694,26 @@ static void rx_continue(struct iscsi_conn *conn)
 	}
 }
 
-static void on_rx_defer(struct loop_defer *d)
+static void on_rx_more(struct loop_op *op, int res)
 {
-	struct iscsi_conn *conn = container_of(d, struct iscsi_conn, rx_defer);
+	struct iscsi_conn *conn = container_of(op, struct iscsi_conn, rx_more_op);
+	conn->rx_more_queued = false;
 	rx_continue(conn);
 	iscsi_conn_put(conn);
 }
 
-/* Carries on with the stage after the work already queued on the loop:
- * after other connections' PDUs, so that one connection's batch does not
- * take a thread's commands (and the task memory they claim) from the
- * others, and outside a send's completion. */
+/* Carries on with the stage behind the completions already queued on the
+ * loop (loop_complete_soon runs them in order), among them the other
+ * connections' turns: one connection's batch does not take a thread's
+ * commands (and the task memory they claim) from the others. Also keeps
+ * reading out of a send's completion. */
 static void rx_continue_later(struct iscsi_conn *conn)
 {
-	if (conn->rx_defer.queued)
+	if (conn->rx_more_queued)
 		return;
+	conn->rx_more_queued = true;
 	iscsi_conn_get(conn);
-	loop_defer(conn->loop, &conn->rx_defer);
+	loop_complete_soon(conn->loop, &conn->rx_more_op, 0);
 }
 
 /* Reading resumes once the send queue has drained enough (tx_backlogged). */
@@ -721,7 +728,9 @@ static void rx_resume(struct iscsi_conn *conn)
 
 void iscsi_conn_rx_start(struct iscsi_conn *conn)
 {
+	iscsi_conn_get(conn);
 	rx_continue(conn);
+	iscsi_conn_put(conn);
 }
 
 static void on_rx(struct loop_op *op, int res)
@@ -802,7 +811,7 @@ int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host)
 	conn->rx_op.cb = on_rx;
 	conn->tx_op.cb = on_tx;
 	conn->tx_defer.fn = on_tx_defer;
-	conn->rx_defer.fn = on_rx_defer;
+	conn->rx_more_op.cb = on_rx_more;
 	conn->idle_op.cb = on_idle_timer;
 	conn->peer = peer;
 	conn->counted_in_login = true;

@@ -166,7 +166,8 @@ struct iscsi_conn {
 	 * tail (AHS, padded data, digests) copied from there or received
 	 * straight into place (conn.c) */
 	struct loop_op rx_op;
-	struct loop_defer rx_defer; /* resumes reading (rx_resume) */
+	struct loop_op rx_more_op;  /* carries on with the stage later (rx_continue_later) */
+	bool rx_more_queued;
 	uint8_t *rx_stage;          /* ISCSI_RX_STAGE bytes */
 	uint32_t rx_stage_len;      /* bytes in the stage */
 	uint32_t rx_stage_pos;      /* bytes of it handled */

@@ -44,7 +44,7 @@ size_t bufpool_overdraft_in_use(struct bufpool *pool)
 	return atomic_load_explicit(&pool->over_in_use, memory_order_relaxed);
 }
 
-/* The counter guards no other memory (chunks come from malloc or a
+/* The counter guards no other memory (chunks come from mmap or a
  * thread's own cache), so relaxed atomics are enough; the compare-and-swap
  * keeps it from ever passing the cap, even for a moment. */
 static bool count_out(_Atomic size_t *counter, size_t cap, size_t n)
