@@ -71,7 +71,7 @@ static int bench_proc_read(long pid, const char *name, char *text, size_t len)
 
 int bench_proc_parse_rss_kib(const char *status_text, uint64_t *kib)
 {
-	static const char key[] = "\nVmRSS:";
+	static const char key[] = "\nRssAnon:";
 	const char *p = strstr(status_text, key);
 	char *end;
 

@@ -129,7 +129,7 @@ fi
 # larger and noisier than a plain one (8 MiB in a full soak); a leak of
 # 1 KiB per command would still outgrow it many times over, and soak.sh
 # fails by itself when too few commands ran for that to hold.
-if check_run "soak: 30 s of mixed load, RSS within 16 MiB after the warm-up, descriptors back to rest" \
+if check_run "soak: 30 s of mixed load, RssAnon within 16 MiB after the warm-up, descriptors back to rest" \
 	"$work/soak.out" timeout 150 "$here/soak.sh" --lunard "$SERVER_BIN" --bench-dir "$bench_dir" \
 	--seconds 30 --interval 2 --rss-bound-mib 16; then
 	sed -n '/^after the warm-up/,$p' "$work/soak.out" | sed 's/^/    /'
