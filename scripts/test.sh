@@ -21,8 +21,9 @@
 #                    growing block device on a loop device (sanitizer lunard)
 #   manage-threads  cpu_affinity pinning and its refusals, session placement
 #                    on the least-loaded thread (sanitizer lunard)
-#   bench-modes  lunar-bench's modes with every read checked; the round-trip
-#             tool and the report (sanitizer lunard and bench)
+#   bench-modes  lunar-bench's modes with every read checked (1 to 64
+#             sessions); the round-trip tool, the report, and a 30 s soak
+#             (no memory growth, descriptors back)  (sanitizer lunard and bench)
 #   interop   qemu-img and iscsi-ls                     (normal lunard)
 #   hostile   hostile peers beside a good session: memory, stalls, writes
 #             that must not happen                      (normal lunard: RSS
