@@ -240,6 +240,16 @@ static bool read_block0(struct iscsi_context *iscsi, int lun)
 	return ok;
 }
 
+/* A session logged in whose first command has met the power-on unit
+ * attention, if there was one; NULL when the login failed. */
+static struct iscsi_context *login_ready(const char *url_text, int *lun)
+{
+	struct iscsi_context *iscsi = login(url_text, lun);
+	if (iscsi && !read_block0(iscsi, *lun))
+		read_block0(iscsi, *lun);
+	return iscsi;
+}
+
 
 static void drop_done(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
@@ -288,12 +298,9 @@ static int do_drop(const struct opts *o)
 static int do_idle(const struct opts *o)
 {
 	int lun;
-	struct iscsi_context *iscsi = login(o->url, &lun);
+	struct iscsi_context *iscsi = login_ready(o->url, &lun);
 	if (!iscsi)
 		return 2;
-	/* The first command may meet the power-on unit attention. */
-	if (!read_block0(iscsi, lun))
-		read_block0(iscsi, lun);
 	uint64_t end = now_ms() + o->seconds * 1000u;
 	while (now_ms() < end)
 		if (!service(iscsi, 100))
@@ -309,11 +316,9 @@ static int do_idle(const struct opts *o)
 static int do_hold(const struct opts *o)
 {
 	int lun;
-	struct iscsi_context *iscsi = login(o->url, &lun);
+	struct iscsi_context *iscsi = login_ready(o->url, &lun);
 	if (!iscsi)
 		return 2;
-	if (!read_block0(iscsi, lun))
-		read_block0(iscsi, lun);
 	printf("hold: logged in\n");
 	fflush(stdout);
 	uint64_t start = now_ms(), end = start + o->seconds * 1000u;
@@ -329,11 +334,9 @@ static int do_hold(const struct opts *o)
 static int do_deaf(const struct opts *o)
 {
 	int lun;
-	struct iscsi_context *iscsi = login(o->url, &lun);
+	struct iscsi_context *iscsi = login_ready(o->url, &lun);
 	if (!iscsi)
 		return 2;
-	if (!read_block0(iscsi, lun))
-		read_block0(iscsi, lun);
 	printf("deaf: logged in\n");
 	fflush(stdout);
 	sleep(o->seconds);
@@ -360,11 +363,9 @@ static void stall_done(struct iscsi_context *iscsi, int status, void *data, void
 static int do_stall(const struct opts *o)
 {
 	int lun;
-	struct iscsi_context *iscsi = login(o->url, &lun);
+	struct iscsi_context *iscsi = login_ready(o->url, &lun);
 	if (!iscsi)
 		return 2;
-	if (!read_block0(iscsi, lun))
-		read_block0(iscsi, lun);
 	struct stall_run run = { 0 };
 	for (unsigned i = 0; i < STALL_QD; i++)
 		iscsi_read16_task(iscsi, lun, (uint64_t)i * (STALL_IO_BYTES / BLOCK), STALL_IO_BYTES, BLOCK, 0, 0,
