@@ -597,11 +597,10 @@ static void rx_submit(struct iscsi_conn *conn, bool direct)
 
 /* Where the tail goes: AHS (and header digest) to rx_ahs, then the data
  * segment to the upper's destination, then what nobody keeps to the sink. */
-static void rx_plan_tail(struct iscsi_conn *conn)
+static void rx_plan_tail(struct iscsi_conn *conn, uint32_t data)
 {
 	const struct iscsi_hdr *h = &conn->rx_hdr;
 	uint32_t ahs = h->ahs_len * 4u + (conn->params.header_digest ? ISCSI_DIGEST_LEN : 0);
-	uint32_t data = (uint32_t)iscsi_pdu_tail_len(h, false, conn->params.data_digest) - h->ahs_len * 4u;
 	unsigned n = 0;
 	if (ahs)
 		conn->rx_iov[n++] = (struct iovec){ conn->rx_ahs, ahs };
@@ -627,13 +626,15 @@ static void rx_header(struct iscsi_conn *conn)
 	conn->rx_stage_pos += ISCSI_BHS_LEN;
 	struct iscsi_hdr *h = &conn->rx_hdr;
 	enum iscsi_parse_error err = iscsi_parse_bhs(conn->rx_bhs, h);
-	uint32_t data = (uint32_t)iscsi_pdu_tail_len(h, false, conn->params.data_digest) - h->ahs_len * 4u;
+	/* The padded data segment and its digest (RFC 7143 §11.1). */
+	uint32_t data = iscsi_pad4(h->data_len) +
+			(conn->params.data_digest && h->data_len ? ISCSI_DIGEST_LEN : 0);
 	conn->rx_dest[0] = (struct iovec){ conn->rx_buf, data };
 	conn->rx_dest[1] = (struct iovec){ 0 };
 	conn->upper->header(conn, h, err, conn->rx_dest);
 	if (conn->phase == CONN_CLOSING || conn->rx_stopped)
 		return;
-	rx_plan_tail(conn);
+	rx_plan_tail(conn, data);
 	conn->rx_in_tail = true;
 }
 
