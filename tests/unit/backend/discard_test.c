@@ -150,11 +150,7 @@ static void fresh_file_is_deallocated_to_the_end(void **state)
 {
 	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "file", -1);
-	bool mapped = true;
-	uint64_t extent = 0;
-	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, 4 * MIB);
+	assert_lba_status(bs, 0, false, 4 * MIB);
 	backend_close(bs);
 }
 
@@ -164,17 +160,9 @@ static void written_range_is_mapped_between_holes(void **state)
 	struct backend *bs = open_store(f, "file", -1);
 	char *data = runner_buf(64 * 1024, 2);
 	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, MIB, data, 64 * 1024, true), 0);
-	bool mapped;
-	uint64_t extent;
-	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, MIB);
-	assert_int_equal(backend_lba_status(bs, MIB + 512, &mapped, &extent), 0);
-	assert_true(mapped);
-	assert_int_equal(extent, 64 * 1024 - 512);
-	assert_int_equal(backend_lba_status(bs, MIB + 64 * 1024, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, 3 * MIB - 64 * 1024);
+	assert_lba_status(bs, 0, false, MIB);
+	assert_lba_status(bs, MIB + 512, true, 64 * 1024 - 512);
+	assert_lba_status(bs, MIB + 64 * 1024, false, 3 * MIB - 64 * 1024);
 	free(data);
 	backend_close(bs);
 }
@@ -186,14 +174,8 @@ static void discarded_range_is_deallocated(void **state)
 	char *data = runner_buf(MIB, 4);
 	assert_int_equal(runner_one(&f->runner, bs, BACKEND_WRITE, 0, data, MIB, true), 0);
 	assert_int_equal(runner_discard(&f->runner, bs, 64 * 1024, 64 * 1024), 0);
-	bool mapped;
-	uint64_t extent;
-	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
-	assert_true(mapped);
-	assert_int_equal(extent, 64 * 1024);
-	assert_int_equal(backend_lba_status(bs, 64 * 1024, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, 64 * 1024);
+	assert_lba_status(bs, 0, true, 64 * 1024);
+	assert_lba_status(bs, 64 * 1024, false, 64 * 1024);
 	free(data);
 	backend_close(bs);
 }
@@ -203,11 +185,9 @@ static void fresh_memory_is_deallocated(void **state)
 {
 	struct file_fixture *f = *state;
 	struct backend *bs = open_store(f, "memory", -1);
-	bool mapped = true;
+	assert_lba_status(bs, 512, false, 4 * MIB - 512);
+	bool mapped;
 	uint64_t extent;
-	assert_int_equal(backend_lba_status(bs, 512, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, 4 * MIB - 512);
 	assert_int_equal(backend_lba_status(bs, 4 * MIB, &mapped, &extent), -EINVAL);
 	backend_close(bs);
 }

@@ -107,4 +107,16 @@ static inline void *runner_buf(size_t len, int seed)
 	return buf;
 }
 
+/* backend_lba_status at offset succeeds and answers mapped and extent
+ * (the includer has included cmocka.h). */
+static inline void assert_lba_status(const struct backend *bs, uint64_t offset, bool mapped, uint64_t extent)
+{
+	/* Outputs that were never written must not pass. */
+	bool got_mapped = !mapped;
+	uint64_t got_extent = extent + 1;
+	assert_int_equal(backend_lba_status(bs, offset, &got_mapped, &got_extent), 0);
+	assert_int_equal(got_mapped, mapped);
+	assert_int_equal(got_extent, extent);
+}
+
 #endif

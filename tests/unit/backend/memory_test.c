@@ -148,11 +148,7 @@ static void size_below_one_block_is_rejected(void **state)
 static void fresh_store_is_deallocated_throughout(void **state)
 {
 	struct backend *bs = open_memory(1 << 20, 512);
-	bool mapped = true;
-	uint64_t extent = 0;
-	assert_int_equal(backend_lba_status(bs, 512, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, (1 << 20) - 512);
+	assert_lba_status(bs, 512, false, (1 << 20) - 512);
 	backend_close(bs);
 }
 
@@ -164,21 +160,11 @@ static void written_pages_are_mapped_until_discarded(void **state)
 	struct backend *bs = open_memory(1 << 20, 512);
 	void *buf = runner_buf(3 * 4096, 5);
 	assert_int_equal(runner_one(r, bs, BACKEND_WRITE, 4096, buf, 3 * 4096, false), 0);
-	bool mapped;
-	uint64_t extent;
-	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, 4096);
-	assert_int_equal(backend_lba_status(bs, 4096 + 512, &mapped, &extent), 0);
-	assert_true(mapped);
-	assert_int_equal(extent, 3 * 4096 - 512);
+	assert_lba_status(bs, 0, false, 4096);
+	assert_lba_status(bs, 4096 + 512, true, 3 * 4096 - 512);
 	assert_int_equal(runner_discard(r, bs, 4096, 4096 + 512), 0);
-	assert_int_equal(backend_lba_status(bs, 0, &mapped, &extent), 0);
-	assert_false(mapped);
-	assert_int_equal(extent, 2 * 4096);
-	assert_int_equal(backend_lba_status(bs, 2 * 4096, &mapped, &extent), 0);
-	assert_true(mapped);
-	assert_int_equal(extent, 2 * 4096);
+	assert_lba_status(bs, 0, false, 2 * 4096);
+	assert_lba_status(bs, 2 * 4096, true, 2 * 4096);
 	free(buf);
 	backend_close(bs);
 }
