@@ -672,6 +672,7 @@ static const struct config_key config_root_keys[] = {
 	{ KEY("threads", config_key_uint, struct lunar_config, threads), .max = CONFIG_MAX_THREADS },
 	{ KEY("memory_budget", config_key_memory_budget, struct lunar_config, memory_budget) },
 	{ KEY("cpu_affinity", config_key_cpu_affinity, struct lunar_config, cpu_affinity) },
+	{ KEY("poll_us", config_key_uint, struct lunar_config, poll_us), .max = CONFIG_MAX_POLL_US },
 	{ KEY("limits", config_key_limits, struct lunar_config, peer_limits) },
 	{ .name = "portals", .parse = config_key_portals },
 	/* after "portals", before "targets", whose portal_groups name them */
@@ -690,6 +691,7 @@ static int config_init_defaults(struct lunar_config *cfg, const char *state_dir)
 {
 	size_t n = ARRAY_SIZE(config_default_portals);
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->poll_us = CONFIG_DEFAULT_POLL_US;
 	iscsi_target_limits_default(&cfg->limits);
 	iscsi_limits_default(&cfg->peer_limits);
 	cfg->state_dir = strdup(state_dir);

@@ -18,6 +18,10 @@
 #define LUNAR_DEFAULT_STATE_DIR "/var/lib/lunar"
 #define LUNAR_DEFAULT_PORT 3260
 #define CONFIG_MAX_THREADS 256
+/* poll_us: how long a data-plane thread polls for the next command of an
+ * initiator that sends one at a time, before it sleeps (util/loop.h). */
+#define CONFIG_DEFAULT_POLL_US 50
+#define CONFIG_MAX_POLL_US 1000
 
 struct config_portal {
 	struct sockaddr_storage addr;
@@ -96,6 +100,7 @@ struct lunar_config {
 	unsigned threads;            /* data-plane threads; 0 = one per cpu_affinity CPU, else online CPUs */
 	uint64_t memory_budget;      /* bytes for task data; 0 = a share of RAM */
 	struct config_cpus cpu_affinity;
+	unsigned poll_us;            /* 0: data-plane threads never poll */
 	struct iscsi_limits peer_limits; /* what one peer may make lunard hold (iscsi/peer_limits.h) */
 	struct config_portal *portals; /* of every group, each with its tag */
 	size_t nportals;

@@ -343,6 +343,8 @@ static int diff_settings(struct diff *d)
 	if (ret == 0)
 		ret = diff_at_restart(d, !config_cpus_same(&a->cpu_affinity, &b->cpu_affinity), "cpu_affinity");
 	if (ret == 0)
+		ret = diff_at_restart(d, a->poll_us != b->poll_us, "poll_us");
+	if (ret == 0)
 		ret = diff_at_restart(d, !str_same(a->state_dir, b->state_dir), "state_dir");
 	return ret;
 }

@@ -130,7 +130,8 @@ static int dp_create(struct dp_thread *t, const unsigned *cpus, size_t ncpus)
 	return ret;
 }
 
-int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, size_t ncpus)
+int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, size_t ncpus,
+		    unsigned poll_us)
 {
 	threads = calloc(n, sizeof(*threads));
 	loops = calloc(n, sizeof(*loops));
@@ -149,6 +150,10 @@ int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, siz
 	log_info("data plane: %u thread(s), %zu MiB for task data (+%zu MiB overdraft for sessions "
 		 "holding under %u KiB; %zu MiB per session)",
 		 n, budget >> 20, overdraft >> 20, DATAPLANE_MINIMUM >> 10, share >> 20);
+	if (poll_us && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		log_info("data plane: one CPU online, so threads do not poll (poll_us ignored)");
+		poll_us = 0;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_thread *t = &threads[i];
 		t->index = i;
@@ -157,6 +162,7 @@ int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, siz
 			log_error("data-plane thread %u: io_uring setup: %s", i, strerror(-ret));
 			return ret;
 		}
+		loop_set_poll(&t->loop, poll_us * 1000ull);
 		bufwait_init(&t->bufs, &data_pool, &t->loop, DATAPLANE_CHUNKS_KEPT);
 		ret = dp_create(t, cpus, ncpus);
 		if (ret != 0) {

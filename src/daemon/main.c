@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 	if (targets_build(cfg) < 0)
 		goto out_targets;
 	running_serve(&ctl.loop, &host);
-	if (dataplane_start(cfg->threads, cfg->memory_budget, cfg->cpu_affinity.cpu, cfg->cpu_affinity.n) < 0)
+	if (dataplane_start(cfg->threads, cfg->memory_budget, cfg->cpu_affinity.cpu, cfg->cpu_affinity.n,
+			    cfg->poll_us) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
 	if (services_start(&opts, cfg, &ctl.loop, &host, started_ns) < 0)

@@ -46,6 +46,7 @@ struct iscsi_ffp_conn {
 	struct iscsi_task *fence_head, *fence_tail;
 	struct loop_defer fence_defer;
 	struct iscsi_conn *fence_conn; /* held while fence_defer is queued */
+	unsigned lone_cmds;         /* SCSI commands in a row sent alone (ffp_rx.c want_poll) */
 };
 
 /* Login is over (conn->session bound): the full feature phase takes the

@@ -22,6 +22,33 @@ void iscsi_ffp_reject(struct iscsi_conn *conn, uint8_t reason)
 	iscsi_reply_reject(conn, conn->ffp->cur_bhs, reason);
 }
 
+/* Commands in a row that find nothing else of their session in flight,
+ * each the thread's first since the last of the same connection, before
+ * the loop polls for the next (util/loop.h). */
+#define POLL_AFTER_LONE_CMDS 16
+
+/* The connection of the thread's last SCSI command, as a number: only
+ * compared, never followed. */
+static __thread uintptr_t last_cmd_conn;
+
+/* An initiator that sends each command alone, after the status of the
+ * one before, waits on every reply: its next command is worth the loop
+ * polling for rather than sleeping. (ExpStatSN would say what it has seen,
+ * but libiscsi, for one, leaves it at 1.) A deeper queue, or other
+ * connections' commands in between, hide the wake-up, and polling would
+ * only burn CPU the initiators may need. */
+static void want_poll(struct iscsi_conn *conn)
+{
+	struct iscsi_ffp_conn *f = conn->ffp;
+	bool lone = conn->session->ntasks <= 1 && last_cmd_conn == (uintptr_t)conn;
+	last_cmd_conn = (uintptr_t)conn;
+	if (!lone)
+		f->lone_cmds = 0;
+	else if (f->lone_cmds < POLL_AFTER_LONE_CMDS)
+		f->lone_cmds++;
+	loop_want_poll(conn->loop, f->lone_cmds == POLL_AFTER_LONE_CMDS);
+}
+
 /* Decides the route of a PDU from its header; may start a task (SCSI
  * Command) or find one (Data-Out). */
 static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr *h)
@@ -82,6 +109,7 @@ static enum iscsi_rx_route route(struct iscsi_conn *conn, const struct iscsi_hdr
 	}
 	if (h->opcode == ISCSI_OP_SCSI_CMD) {
 		iscsi_cmd_rx_begin(conn, h);
+		want_poll(conn);
 		return RX_TO_TASK;
 	}
 	return RX_TO_BUF;

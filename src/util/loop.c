@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -84,13 +85,15 @@ static void loop_arm_wake(struct loop *loop)
  * interrupting it for each; it needs SINGLE_ISSUER, so the ring starts
  * disabled and the thread that runs it enables it (loop_run): loops are
  * created on the main thread. Older kernels refuse it with EINVAL; there
- * COOP_TASKRUN (5.19) at least stops the interrupts, TASKRUN_FLAG telling
- * liburing when task work waits so that peeking for completions runs it. */
+ * COOP_TASKRUN (5.19) at least stops the interrupts. With either,
+ * TASKRUN_FLAG sets IORING_SQ_TASKRUN in the shared ring when task work
+ * waits: liburing's peek then runs it, and loop_poll watches for it. */
 static const struct loop_setup {
 	unsigned flags;
 	const char *name;
 } loop_setups[] = {
-	{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED, "DEFER_TASKRUN" },
+	{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
+	  "DEFER_TASKRUN" },
 	{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "COOP_TASKRUN" },
 	{ 0, "plain" },
 };
@@ -210,6 +213,76 @@ static int loop_enable_ring(struct loop *loop)
 	return (int)syscall(__NR_io_uring_register, loop->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 }
 
+void loop_set_poll(struct loop *loop, unsigned long long poll_ns)
+{
+	loop->poll_ns = poll_ns;
+}
+
+#define LOOP_POLL_BACKOFF_MAX 255u
+
+static unsigned long long loop_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static inline void loop_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* Whether anything waits for the loop: a completion posted, task work
+ * that will post one when the loop enters the kernel (a socket became
+ * readable, an io-wq read finished, a timer fired), or a remote post. Read
+ * from shared memory, without a system call. */
+static bool loop_has_work(struct loop *loop)
+{
+	return (IO_URING_READ_ONCE(*loop->ring.sq.kflags) & IORING_SQ_TASKRUN) ||
+	       io_uring_cq_ready(&loop->ring) ||
+	       atomic_load_explicit(&loop->remote, memory_order_relaxed);
+}
+
+/* Whether to poll this time. After a poll that found nothing (a peer
+ * slower than poll_ns, say across a real network) the loop sleeps through
+ * the next 1, 3, 7 ... up to LOOP_POLL_BACKOFF_MAX wants before it tries
+ * again, so polling in vain costs little. */
+static bool loop_poll_turn(struct loop *loop)
+{
+	if (loop->poll_skip == 0)
+		return true;
+	loop->poll_skip--;
+	return false;
+}
+
+/* Submits, then polls for up to poll_ns; the wait that follows returns
+ * at once if work came. A poll that finds nothing clears poll_wanted and
+ * backs off (loop_poll_turn). */
+static void loop_poll(struct loop *loop)
+{
+	io_uring_submit(&loop->ring);
+	unsigned long long end = loop_now_ns() + loop->poll_ns;
+	do {
+		/* The clock is read once per few dozen checks. */
+		for (int i = 0; i < 32; i++) {
+			if (loop_has_work(loop)) {
+				loop->poll_skip = loop->poll_backoff = 0;
+				return;
+			}
+			loop_cpu_relax();
+		}
+	} while (loop_now_ns() < end);
+	loop->poll_wanted = false;
+	loop->poll_backoff = loop->poll_backoff ? loop->poll_backoff * 2 + 1 : 1;
+	if (loop->poll_backoff > LOOP_POLL_BACKOFF_MAX)
+		loop->poll_backoff = LOOP_POLL_BACKOFF_MAX;
+	loop->poll_skip = loop->poll_backoff;
+}
+
 int loop_run(struct loop *loop)
 {
 	if (loop->disabled) {
@@ -224,6 +297,8 @@ int loop_run(struct loop *loop)
 		loop_run_pending(loop);
 		if (loop->stop)
 			break;
+		if (loop->poll_ns && loop->poll_wanted && loop_poll_turn(loop))
+			loop_poll(loop);
 		int ret = io_uring_submit_and_wait(&loop->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
 			log_error("loop: io_uring_submit_and_wait: %s", strerror(-ret));

@@ -55,6 +55,9 @@ struct loop {
 	_Atomic(struct loop_op *) remote; /* LIFO from other threads; run in posting order */
 	struct loop_defer *deferred;
 	struct loop_op *soon_head, *soon_tail; /* loop_complete_soon, in queueing order */
+	unsigned long long poll_ns; /* loop_set_poll */
+	bool poll_wanted;           /* loop_want_poll */
+	unsigned poll_backoff, poll_skip; /* after polls that found nothing (loop.c) */
 	bool disabled; /* created disabled: the first loop_run enables it on its thread */
 	bool stop;
 };
@@ -74,6 +77,19 @@ static inline void loop_sqe_set_op(struct io_uring_sqe *sqe, struct loop_op *op)
  * returns 0; -errno, logged, when the ring fails. Every call must come
  * from the same thread (see above). */
 int loop_run(struct loop *loop);
+/* Before it sleeps, the loop may poll for up to poll_ns for a completion
+ * instead: a peer that waits for each reply before it sends the next
+ * request then finds the loop awake, rather than paying for a wake-up on
+ * every request. It polls only while the work in sight asks for it
+ * (loop_want_poll); 0, the default, never. */
+void loop_set_poll(struct loop *loop, unsigned long long poll_ns);
+/* Whether the loop should poll before it next sleeps: set from what
+ * arrives (e.g. a request whose sender waits on it alone); a poll that
+ * finds nothing clears it, so an idle loop sleeps. Loop thread only. */
+static inline void loop_want_poll(struct loop *loop, bool want)
+{
+	loop->poll_wanted = want;
+}
 /* Runs d->fn before the loop next waits; a no-op if d is already queued.
  * Loop thread only. */
 void loop_defer(struct loop *loop, struct loop_defer *d);

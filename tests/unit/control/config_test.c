@@ -384,6 +384,18 @@ static void threads_out_of_range_is_an_error(void **state)
 	load_fails("threads = -1;\n", 1, "threads", "0..256");
 }
 
+static void poll_us_defaults_on_and_is_bounded(void **state)
+{
+	struct lunar_config cfg;
+	assert_int_equal(config_load_string("threads = 1;\n", "test.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.poll_us, CONFIG_DEFAULT_POLL_US);
+	config_free(&cfg);
+	assert_int_equal(config_load_string("poll_us = 0;\n", "test.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.poll_us, 0);
+	config_free(&cfg);
+	load_fails("poll_us = 1001;\n", 1, "poll_us", "0..1000");
+}
+
 static void memory_budget_is_a_size_in_range(void **state)
 {
 	struct lunar_config cfg;
@@ -611,6 +623,7 @@ int main(void)
 		cmocka_unit_test(physical_block_size_other_than_512_or_4096_is_an_error),
 		cmocka_unit_test(serial_must_be_printable_ascii),
 		cmocka_unit_test(threads_out_of_range_is_an_error),
+		cmocka_unit_test(poll_us_defaults_on_and_is_bounded),
 		cmocka_unit_test(memory_budget_is_a_size_in_range),
 		cmocka_unit_test(cpu_affinity_lists_cpus_lunard_may_run_on),
 		cmocka_unit_test(cpu_affinity_refuses_a_cpu_outside_the_allowed_set),

@@ -213,6 +213,13 @@ static void cpu_affinity_applies_at_the_next_start(void **state)
 	assert_string_equal(lines(), "changed cpu_affinity: applies at the next start");
 }
 
+static void poll_us_applies_at_the_next_start(void **state)
+{
+	(void)state;
+	assert_int_equal(diff("threads = 2;\n", "threads = 2;\npoll_us = 0;\n"), 0);
+	assert_string_equal(lines(), "changed poll_us: applies at the next start");
+}
+
 /* Removals come first, so a LUN number or a file can be reused. */
 static void removals_come_before_additions(void **state)
 {
@@ -243,6 +250,7 @@ int main(void)
 		cmocka_unit_test_teardown(portals_added_and_removed, teardown),
 		cmocka_unit_test_teardown(settings_say_when_they_apply, teardown),
 		cmocka_unit_test_teardown(cpu_affinity_applies_at_the_next_start, teardown),
+		cmocka_unit_test_teardown(poll_us_applies_at_the_next_start, teardown),
 		cmocka_unit_test_teardown(removals_come_before_additions, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,12 @@
 /* The loop's cross-thread queue: posting order, and remote completions that
  * run exactly once, on the loop's thread; completions queued on the loop's
  * own thread run in order before it waits; a loop created on one thread
- * submits from the thread that runs it. */
+ * submits from the thread that runs it; polling before a wait ends when
+ * work comes, and costs little when none does. */
 #include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,6 +230,146 @@ static void a_loop_made_on_one_thread_submits_from_the_thread_that_runs_it(void 
 	free(r);
 }
 
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define MS 1000000ull
+
+/* Three waits for a 30 ms timer, each after asking for a 5 ms poll. */
+struct poll_rounds {
+	struct loop loop;
+	struct loop_op timer_op;
+	struct __kernel_timespec ts;
+	uint64_t cpu_at[4];
+	unsigned round;
+};
+
+static void queue_timer(struct poll_rounds *r)
+{
+	struct io_uring_sqe *sqe = loop_get_sqe(&r->loop);
+	io_uring_prep_timeout(sqe, &r->ts, 0, 0);
+	loop_sqe_set_op(sqe, &r->timer_op);
+	loop_want_poll(&r->loop, true);
+	r->cpu_at[r->round] = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static void on_round_timer(struct loop_op *op, int res)
+{
+	struct poll_rounds *r = container_of(op, struct poll_rounds, timer_op);
+	if (++r->round == 3) {
+		r->cpu_at[3] = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		r->loop.stop = true;
+		return;
+	}
+	queue_timer(r);
+}
+
+/* The first poll finds nothing for its 5 ms and gives up: the loop sleeps
+ * out the rest of the timer. It then skips one poll, and tries again. */
+static void a_poll_that_finds_nothing_sleeps_and_backs_off(void **state)
+{
+	struct poll_rounds *r = calloc(1, sizeof(*r));
+	assert_int_equal(loop_init(&r->loop, 8), 0);
+	loop_set_poll(&r->loop, 5 * MS);
+	r->timer_op.cb = on_round_timer;
+	r->ts.tv_nsec = 30 * MS;
+	queue_timer(r);
+	uint64_t wall = clock_ns(CLOCK_MONOTONIC);
+	assert_int_equal(loop_run(&r->loop), 0);
+	wall = clock_ns(CLOCK_MONOTONIC) - wall;
+	assert_true(wall >= 90 * MS);
+	uint64_t polled = r->cpu_at[1] - r->cpu_at[0], skipped = r->cpu_at[2] - r->cpu_at[1],
+		 again = r->cpu_at[3] - r->cpu_at[2];
+	/* Each poll is 5 ms of wall time, most of it on the CPU on an idle
+	 * machine; sleeping costs microseconds. */
+	assert_true(polled >= 1 * MS && polled < 20 * MS);
+	assert_true(skipped < 1 * MS);
+	assert_true(again >= 1 * MS && again < 20 * MS);
+	loop_fini(&r->loop);
+	free(r);
+}
+
+/* A loop polling for up to 2 s, and what ends its poll. */
+struct poll_wake {
+	struct loop loop;
+	struct loop_op op;
+	int fds[2];
+	char byte;
+	bool ran;
+};
+
+static void on_poll_wake(struct loop_op *op, int res)
+{
+	struct poll_wake *w = container_of(op, struct poll_wake, op);
+	w->ran = res >= 0;
+	w->loop.stop = true;
+}
+
+static void *wake_later(void *arg)
+{
+	struct poll_wake *w = arg;
+	usleep(20000);
+	if (w->fds[1] >= 0)
+		assert_int_equal(write(w->fds[1], "x", 1), 1);
+	else
+		loop_complete_remote(&w->loop, &w->op, 0);
+	return NULL;
+}
+
+/* Returns the thread CPU time the loop spent until the wake, having
+ * checked that the poll ended on it, not on its 2 s budget. */
+static uint64_t poll_until_woken(struct poll_wake *w)
+{
+	loop_set_poll(&w->loop, 2000 * MS);
+	loop_want_poll(&w->loop, true);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, wake_later, w), 0);
+	uint64_t wall = clock_ns(CLOCK_MONOTONIC), cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	assert_int_equal(loop_run(&w->loop), 0);
+	wall = clock_ns(CLOCK_MONOTONIC) - wall;
+	cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	pthread_join(th, NULL);
+	assert_true(w->ran);
+	assert_true(wall < 1000 * MS);
+	return cpu;
+}
+
+/* A remote completion is seen in shared memory: the loop polled (spent
+ * CPU) until it came. */
+static void a_remote_completion_ends_a_poll(void **state)
+{
+	struct poll_wake *w = calloc(1, sizeof(*w));
+	assert_int_equal(loop_init(&w->loop, 8), 0);
+	w->op.cb = on_poll_wake;
+	w->fds[0] = w->fds[1] = -1;
+	assert_true(poll_until_woken(w) >= 5 * MS);
+	loop_fini(&w->loop);
+	free(w);
+}
+
+/* A socket receive completes through task work (DEFER_TASKRUN): its
+ * flag in the shared ring ends the poll. */
+static void a_socket_receive_ends_a_poll(void **state)
+{
+	struct poll_wake *w = calloc(1, sizeof(*w));
+	assert_int_equal(loop_init(&w->loop, 8), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, w->fds), 0);
+	w->op.cb = on_poll_wake;
+	struct io_uring_sqe *sqe = loop_get_sqe(&w->loop);
+	io_uring_prep_recv(sqe, w->fds[0], &w->byte, 1, 0);
+	loop_sqe_set_op(sqe, &w->op);
+	assert_true(poll_until_woken(w) >= 5 * MS);
+	assert_int_equal(w->byte, 'x');
+	close(w->fds[0]);
+	close(w->fds[1]);
+	loop_fini(&w->loop);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +377,9 @@ int main(void)
 		cmocka_unit_test(posts_run_in_posting_order),
 		cmocka_unit_test(remote_completions_run_once_each_on_the_loop_thread),
 		cmocka_unit_test(a_loop_made_on_one_thread_submits_from_the_thread_that_runs_it),
+		cmocka_unit_test(a_poll_that_finds_nothing_sleeps_and_backs_off),
+		cmocka_unit_test(a_remote_completion_ends_a_poll),
+		cmocka_unit_test(a_socket_receive_ends_a_poll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
