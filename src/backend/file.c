@@ -58,7 +58,13 @@ static int backend_file_open_fd(struct backend *bs, const struct backend_config 
 {
 	struct backend_fd *fs = backend_fd(bs);
 	int flags = O_CLOEXEC | (cfg->readonly ? O_RDONLY : O_RDWR) | (fs->direct ? O_DIRECT : 0);
-	fs->fd = open(fs->path, flags);
+	/* An initiator's reads are not what anyone reads a backing file's
+	 * atime for, and even relatime checks it on every read (1.3% of
+	 * lunard's CPU for 4 KiB reads from tmpfs). O_NOATIME needs the
+	 * file's owner or CAP_FOWNER: without, atime stays on. */
+	fs->fd = open(fs->path, flags | O_NOATIME);
+	if (fs->fd < 0 && errno == EPERM)
+		fs->fd = open(fs->path, flags);
 	if (fs->fd < 0 && errno == ENOENT && !cfg->readonly) {
 		if (cfg->values[FILE_KEY_SIZE].size == 0)
 			return backend_fail(fs->path, ENOENT, "missing, and no size given to create it");

@@ -98,6 +98,11 @@ enum sense_reason scsi_ua_take(struct scsi_nexus *nexus, uint16_t lun)
 {
 	if (lun >= SCSI_MAX_LUNS)
 		return SENSE_NONE;
+	/* Nearly always nothing is pending: one load, not a locked
+	 * read-modify-write per kind. A bit set just after this load is one
+	 * raised after this command, reported with the next. */
+	if (atomic_load_explicit(&nexus->ua[lun], memory_order_relaxed) == 0)
+		return SENSE_NONE;
 	for (size_t i = 0; i < sizeof(ua_by_priority) / sizeof(ua_by_priority[0]); i++) {
 		/* Only this nexus's thread clears bits; others only set them. */
 		enum scsi_ua ua = ua_by_priority[i].ua;

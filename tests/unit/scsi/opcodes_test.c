@@ -72,6 +72,18 @@ static void test_every_entry_is_found_by_its_own_cdb(void **state)
 	}
 }
 
+/* The per-opcode index agrees with the table, for all 256 opcodes. */
+static void test_an_opcode_has_service_actions_when_a_row_of_it_has_one(void **state)
+{
+	(void)state;
+	for (unsigned opcode = 0; opcode < 256; opcode++) {
+		bool any = false;
+		for (size_t i = 0; i < scsi_nopdefs; i++)
+			any |= scsi_opdefs[i].opcode == opcode && scsi_opdefs[i].service_action >= 0;
+		assert_int_equal(scsi_opcode_has_service_actions((uint8_t)opcode), any);
+	}
+}
+
 static void test_every_entry_rejects_control_byte_naca_and_link(void **state)
 {
 	for (size_t i = 0; i < scsi_nopdefs; i++) {
@@ -171,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_service_action_selects_read_capacity16),
 		cmocka_unit_test(test_lookup_unknown_service_action_points_at_it),
 		cmocka_unit_test(test_every_entry_is_found_by_its_own_cdb),
+		cmocka_unit_test(test_an_opcode_has_service_actions_when_a_row_of_it_has_one),
 		cmocka_unit_test(test_every_entry_rejects_control_byte_naca_and_link),
 		cmocka_unit_test(test_every_bit_outside_mask_is_pointed_at),
 		cmocka_unit_test(test_read10_rdprotect_is_invalid_field),
