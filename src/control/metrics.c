@@ -18,6 +18,26 @@
 #define METRICS_TIMEOUT_S 10
 
 static struct MHD_Daemon *server;
+static struct loop *const *poll_loops;
+static unsigned poll_nloops;
+
+void metrics_set_loops(struct loop *const *loops, unsigned n)
+{
+	poll_loops = loops;
+	poll_nloops = n;
+}
+
+static void read_polls(struct loop_poll_stats *sum)
+{
+	*sum = (struct loop_poll_stats){ 0 };
+	for (unsigned i = 0; i < poll_nloops; i++) {
+		struct loop_poll_stats one;
+		loop_read_poll_stats(poll_loops[i], &one);
+		sum->found += one.found;
+		sum->missed += one.missed;
+		sum->ns += one.ns;
+	}
+}
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
 {
@@ -40,8 +60,10 @@ static enum MHD_Result scrape(struct MHD_Connection *c)
 	if (scsi_stats_snapshot(&snap) < 0)
 		return answer(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	iscsi_stats_read(&totals);
+	struct loop_poll_stats polls;
+	read_polls(&polls);
 	size_t len = 0;
-	char *text = metrics_text(&snap, &totals, METRICS_MAX_BYTES, &len);
+	char *text = metrics_text(&snap, &totals, &polls, METRICS_MAX_BYTES, &len);
 	scsi_stats_snapshot_free(&snap);
 	if (!text) {
 		log_warn_limited("metrics: the exposition does not fit %u MiB or memory ran out",

@@ -287,14 +287,26 @@ static void transport_families(struct out *o, const struct iscsi_stats_totals *t
 		     (unsigned long long)t->drops[k]);
 }
 
-char *metrics_text(const struct scsi_stats_snapshot *s, const struct iscsi_stats_totals *t, size_t max,
-		   size_t *len)
+static void poll_families(struct out *o, const struct loop_poll_stats *p)
+{
+	family(o, "lunar_dataplane_polls_total", "counter",
+	       "Polls of the data-plane threads for an initiator's next command (poll_us), by outcome.");
+	emit(o, "lunar_dataplane_polls_total{outcome=\"found_work\"} %llu\n", p->found);
+	emit(o, "lunar_dataplane_polls_total{outcome=\"timed_out\"} %llu\n", p->missed);
+	family(o, "lunar_dataplane_poll_seconds_total", "counter",
+	       "Time the data-plane threads spent polling, on a CPU each.");
+	emit(o, "lunar_dataplane_poll_seconds_total %.6f\n", (double)p->ns / 1e9);
+}
+
+char *metrics_text(const struct scsi_stats_snapshot *s, const struct iscsi_stats_totals *t,
+		   const struct loop_poll_stats *polls, size_t max, size_t *len)
 {
 	struct out o = { .cap = max < 4096 ? max + 1 : 4096, .max = max };
 	o.buf = malloc(o.cap);
 	if (!o.buf)
 		return NULL;
 	transport_families(&o, t);
+	poll_families(&o, polls);
 	struct series *v = NULL;
 	long n = build_series(s, SCSI_STATS_LU, &v);
 	if (n < 0)

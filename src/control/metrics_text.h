@@ -7,6 +7,7 @@
 
 #include "iscsi/transport_stats.h"
 #include "scsi/stats.h"
+#include "util/loop.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -17,12 +18,12 @@
  * character boundary. Returns the length written. */
 size_t metrics_escape_label(char *out, size_t cap, const char *in);
 
-/* The whole exposition: daemon-wide counters from t, one series set per
- * LU and one per (target, initiator) from s, the sessions of one
- * initiator to one target added up. Returns malloc'd NUL-terminated text
- * and its length in *len, or NULL when it would pass max bytes or memory
- * ran out. */
-char *metrics_text(const struct scsi_stats_snapshot *s, const struct iscsi_stats_totals *t, size_t max,
-		   size_t *len);
+/* The whole exposition: daemon-wide counters from t, the data-plane
+ * threads' polls from polls, one series set per LU and one per (target,
+ * initiator) from s, the sessions of one initiator to one target added
+ * up. Returns malloc'd NUL-terminated text and its length in *len, or
+ * NULL when it would pass max bytes or memory ran out. */
+char *metrics_text(const struct scsi_stats_snapshot *s, const struct iscsi_stats_totals *t,
+		   const struct loop_poll_stats *polls, size_t max, size_t *len);
 
 #endif

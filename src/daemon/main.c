@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "control/config.h"
+#include "control/metrics.h"
 #include "control/running.h"
 #include "control/targets.h"
 #include "daemon/control.h"
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 			    cfg->poll_us) < 0)
 		goto out_dataplane;
 	targets_set_readers(dataplane_loops(), dataplane_count());
+	metrics_set_loops(dataplane_loops(), dataplane_count());
 	if (services_start(&opts, cfg, &ctl.loop, &host, started_ns) < 0)
 		goto out_services;
 	control_watch_signals(&ctl);

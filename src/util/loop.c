@@ -262,20 +262,38 @@ static bool loop_poll_turn(struct loop *loop)
 /* Submits, then polls for up to poll_ns; the wait that follows returns
  * at once if work came. A poll that finds nothing clears poll_wanted and
  * backs off (loop_poll_turn). */
+static void loop_count(_Atomic unsigned long long *counter, unsigned long long n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+void loop_read_poll_stats(const struct loop *loop, struct loop_poll_stats *out)
+{
+	out->found = atomic_load_explicit(&loop->polls_found, memory_order_relaxed);
+	out->missed = atomic_load_explicit(&loop->polls_missed, memory_order_relaxed);
+	out->ns = atomic_load_explicit(&loop->poll_ns_spent, memory_order_relaxed);
+}
+
 static void loop_poll(struct loop *loop)
 {
 	io_uring_submit(&loop->ring);
-	unsigned long long end = loop_now_ns() + loop->poll_ns;
+	unsigned long long start = loop_now_ns(), now = start, end = start + loop->poll_ns;
 	do {
 		/* The clock is read once per few dozen checks. */
 		for (int i = 0; i < 32; i++) {
 			if (loop_has_work(loop)) {
 				loop->poll_skip = loop->poll_backoff = 0;
+				loop_count(&loop->polls_found, 1);
+				loop_count(&loop->poll_ns_spent, loop_now_ns() - start);
 				return;
 			}
 			loop_cpu_relax();
 		}
-	} while (loop_now_ns() < end);
+		now = loop_now_ns();
+	} while (now < end);
+	loop_count(&loop->polls_missed, 1);
+	loop_count(&loop->poll_ns_spent, now - start);
 	loop->poll_wanted = false;
 	loop->poll_backoff = loop->poll_backoff ? loop->poll_backoff * 2 + 1 : 1;
 	if (loop->poll_backoff > LOOP_POLL_BACKOFF_MAX)

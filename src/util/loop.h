@@ -58,6 +58,8 @@ struct loop {
 	unsigned long long poll_ns; /* loop_set_poll */
 	bool poll_wanted;           /* loop_want_poll */
 	unsigned poll_backoff, poll_skip; /* after polls that found nothing (loop.c) */
+	/* loop_read_poll_stats; written by the loop's thread only */
+	_Atomic unsigned long long polls_found, polls_missed, poll_ns_spent;
 	bool disabled; /* created disabled: the first loop_run enables it on its thread */
 	bool stop;
 };
@@ -83,6 +85,13 @@ int loop_run(struct loop *loop);
  * every request. It polls only while the work in sight asks for it
  * (loop_want_poll); 0, the default, never. */
 void loop_set_poll(struct loop *loop, unsigned long long poll_ns);
+/* What the loop's polls came to, for the metrics: polls that found work
+ * and polls that gave up, and the time spent in both. Any thread; each
+ * figure is current when read, not the three together. */
+struct loop_poll_stats {
+	unsigned long long found, missed, ns;
+};
+void loop_read_poll_stats(const struct loop *loop, struct loop_poll_stats *out);
 /* Whether the loop should poll before it next sleeps: set from what
  * arrives (e.g. a request whose sender waits on it alone); a poll that
  * finds nothing clears it, so an idle loop sleeps. Loop thread only. */

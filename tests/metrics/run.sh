@@ -3,6 +3,8 @@
 # this script starts with its own configuration:
 #   - GET /metrics answers the text format 0.0.4, every series under a
 #     HELP and TYPE of its family; other paths get 404, other methods 405;
+#   - 64 reads one after another from one session make the data-plane
+#     thread poll for the next command (lunar_dataplane_polls_total);
 #   - bytes written and read through qemu-io (libiscsi) move the LU's
 #     counters by exactly what was moved, commands by kind count, and the
 #     latency histogram counts the commands;
@@ -56,6 +58,7 @@ server_cleanup_add "$work"
 # target, a target for one initiator only, and one that requires CHAP.
 conf() {
     cat >"$1" <<CONF
+poll_us = 1000;
 targets = (
   { name = "$t_open"; open = true;
     luns = ( { lun = 0; backend = "memory"; size = "1M"; },
@@ -204,6 +207,31 @@ check_eq "LUN 0's +Inf bucket is its count" \
 check_eq "nothing is in flight once the sessions are gone" 0 \
     "$(value "$work/after.prom" "lunar_lu_commands_in_flight{$lu0}")"
 check_eq "two normal logins counted" 2 "$(delta 'lunar_logins_total{type="normal"}')"
+
+# ---- polls for an initiator that sends one command at a time ----
+# 64 reads in a row from one qemu-io session, each sent once the one
+# before is answered: from the 17th on, the data-plane thread polls for
+# the next (poll_us is 1000 µs here, so that a busy machine's initiator
+# still comes within it).
+scrape before || true
+reads=()
+for i in $(seq 0 63); do reads+=(-c "read $((i * 4096)) 4096"); done
+check_run "qemu-io reads 64 blocks one at a time" "$work/qd1.out" timeout "$step_timeout" \
+    qemu-io -f raw "${reads[@]}" "iscsi://$portal/$t_open/1" || true
+scrape after || true
+found=$(delta 'lunar_dataplane_polls_total{outcome="found_work"}')
+if [[ $found != none ]] && ((found >= 1)); then
+    check_ok "the thread polled for the next command and found it ($found times)"
+else
+    check_fail "lunar_dataplane_polls_total{outcome=\"found_work\"} moved by $found, wanted at least 1"
+fi
+polled_before=$(value "$work/before.prom" lunar_dataplane_poll_seconds_total)
+polled_after=$(value "$work/after.prom" lunar_dataplane_poll_seconds_total)
+if awk -v a="$polled_after" -v b="$polled_before" 'BEGIN { exit !(a > b) }'; then
+    check_ok "lunar_dataplane_poll_seconds_total grew ($polled_before -> $polled_after)"
+else
+    check_fail "lunar_dataplane_poll_seconds_total: $polled_before -> $polled_after"
+fi
 
 # ---- refused logins, by reason ----
 scrape before || true

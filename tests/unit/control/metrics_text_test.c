@@ -73,7 +73,8 @@ static char *render(struct scsi_stats_entry *e, size_t n, const struct iscsi_sta
 {
 	struct scsi_stats_snapshot s = { .entries = e, .n = n };
 	size_t len = 0;
-	char *text = metrics_text(&s, t, 1u << 20, &len);
+	const struct loop_poll_stats polls = { .found = 7, .missed = 2, .ns = 1500000 };
+	char *text = metrics_text(&s, t, &polls, 1u << 20, &len);
 	assert_non_null(text);
 	assert_int_equal(len, strlen(text));
 	return text;
@@ -108,6 +109,10 @@ static void daemon_counters_have_help_type_and_labels(void **state)
 	has_line(text, "lunar_authentication_failures_total 6");
 	has_line(text, "lunar_rejects_sent_total 8");
 	has_line(text, "lunar_connections_dropped_total{reason=\"send_stall\"} 11");
+	has_line(text, "# TYPE lunar_dataplane_polls_total counter");
+	has_line(text, "lunar_dataplane_polls_total{outcome=\"found_work\"} 7");
+	has_line(text, "lunar_dataplane_polls_total{outcome=\"timed_out\"} 2");
+	has_line(text, "lunar_dataplane_poll_seconds_total 0.001500");
 	/* Families without series still say what they are. */
 	has_line(text, "# TYPE lunar_lu_command_latency_seconds histogram");
 	assert_int_equal(text[strlen(text) - 1], '\n');
@@ -195,10 +200,11 @@ static void output_past_the_cap_is_refused(void **state)
 	struct scsi_stats_snapshot s = { .entries = &e, .n = 1 };
 	struct iscsi_stats_totals t = { 0 };
 	size_t len = 0;
-	assert_null(metrics_text(&s, &t, 1000, &len));
-	char *text = metrics_text(&s, &t, 1u << 20, &len);
+	struct loop_poll_stats polls = { 0 };
+	assert_null(metrics_text(&s, &t, &polls, 1000, &len));
+	char *text = metrics_text(&s, &t, &polls, 1u << 20, &len);
 	assert_non_null(text);
-	assert_null(metrics_text(&s, &t, len - 1, &len));
+	assert_null(metrics_text(&s, &t, &polls, len - 1, &len));
 	free(text);
 }
 

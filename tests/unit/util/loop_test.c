@@ -289,6 +289,12 @@ static void a_poll_that_finds_nothing_sleeps_and_backs_off(void **state)
 	assert_true(polled >= 1 * MS && polled < 20 * MS);
 	assert_true(skipped < 1 * MS);
 	assert_true(again >= 1 * MS && again < 20 * MS);
+	/* Two polls gave up, each after its 5 ms. */
+	struct loop_poll_stats ps;
+	loop_read_poll_stats(&r->loop, &ps);
+	assert_int_equal(ps.found, 0);
+	assert_int_equal(ps.missed, 2);
+	assert_true(ps.ns >= 10 * MS && ps.ns < 100 * MS);
 	loop_fini(&r->loop);
 	free(r);
 }
@@ -347,6 +353,11 @@ static void a_remote_completion_ends_a_poll(void **state)
 	w->op.cb = on_poll_wake;
 	w->fds[0] = w->fds[1] = -1;
 	assert_true(poll_until_woken(w) >= 5 * MS);
+	struct loop_poll_stats ps;
+	loop_read_poll_stats(&w->loop, &ps);
+	assert_int_equal(ps.found, 1);
+	assert_int_equal(ps.missed, 0);
+	assert_true(ps.ns >= 5 * MS);
 	loop_fini(&w->loop);
 	free(w);
 }
