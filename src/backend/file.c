@@ -62,9 +62,12 @@ static int backend_file_open_fd(struct backend *bs, const struct backend_config 
 	 * atime for, and even relatime checks it on every read (1.3% of
 	 * lunard's CPU for 4 KiB reads from tmpfs). O_NOATIME needs the
 	 * file's owner or CAP_FOWNER: without, atime stays on. */
-	fs->fd = open(fs->path, flags | O_NOATIME);
-	if (fs->fd < 0 && errno == EPERM)
+	flags |= O_NOATIME;
+	fs->fd = open(fs->path, flags);
+	if (fs->fd < 0 && errno == EPERM) {
+		flags &= ~O_NOATIME;
 		fs->fd = open(fs->path, flags);
+	}
 	if (fs->fd < 0 && errno == ENOENT && !cfg->readonly) {
 		if (cfg->values[FILE_KEY_SIZE].size == 0)
 			return backend_fail(fs->path, ENOENT, "missing, and no size given to create it");

@@ -130,6 +130,24 @@ static int dp_create(struct dp_thread *t, const unsigned *cpus, size_t ncpus)
 	return ret;
 }
 
+/* The CPUs the data-plane threads may run on: cpu_affinity's distinct
+ * entries, else this process's affinity (taskset, a cgroup's cpuset). A
+ * thread polling on the only one would hold back the others, and any
+ * initiator beside lunard. */
+static unsigned dataplane_cpus_usable(const unsigned *cpus, size_t ncpus)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (ncpus) {
+		for (size_t i = 0; i < ncpus; i++)
+			if (cpus[i] < CPU_SETSIZE)
+				CPU_SET(cpus[i], &set);
+	} else if (sched_getaffinity(0, sizeof(set), &set) < 0) {
+		return 1;
+	}
+	return (unsigned)CPU_COUNT(&set);
+}
+
 int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, size_t ncpus,
 		    unsigned poll_us)
 {
@@ -150,8 +168,8 @@ int dataplane_start(unsigned n, uint64_t budget_bytes, const unsigned *cpus, siz
 	log_info("data plane: %u thread(s), %zu MiB for task data (+%zu MiB overdraft for sessions "
 		 "holding under %u KiB; %zu MiB per session)",
 		 n, budget >> 20, overdraft >> 20, DATAPLANE_MINIMUM >> 10, share >> 20);
-	if (poll_us && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		log_info("data plane: one CPU online, so threads do not poll (poll_us ignored)");
+	if (poll_us && dataplane_cpus_usable(cpus, ncpus) < 2) {
+		log_info("data plane: the threads have one CPU, so they do not poll (poll_us ignored)");
 		poll_us = 0;
 	}
 	for (unsigned i = 0; i < n; i++) {

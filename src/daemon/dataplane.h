@@ -12,8 +12,8 @@
  * together; 0 = a share of physical memory. cpus: thread k runs only on
  * CPU cpus[k % ncpus] (ncpus 0: anywhere). The calling thread stays
  * unpinned. poll_us: how long a thread polls for the next command of an
- * initiator that sends one at a time (loop_set_poll); 0, or a machine
- * with one CPU, which the initiator might be waiting for: never. */
+ * initiator that sends one at a time (loop_set_poll); 0, or threads with
+ * one CPU between them, which others may be waiting for: never. */
 int dataplane_start(unsigned nthreads, uint64_t budget, const unsigned *cpus, size_t ncpus,
 		    unsigned poll_us);
 unsigned dataplane_count(void);

@@ -47,6 +47,7 @@ struct iscsi_ffp_conn {
 	struct loop_defer fence_defer;
 	struct iscsi_conn *fence_conn; /* held while fence_defer is queued */
 	unsigned lone_cmds;         /* SCSI commands in a row sent alone (ffp_rx.c want_poll) */
+	uint64_t last_status_ns;    /* CLOCK_MONOTONIC when a SCSI status was last queued */
 };
 
 /* Login is over (conn->session bound): the full feature phase takes the

@@ -23,8 +23,9 @@ void iscsi_ffp_reject(struct iscsi_conn *conn, uint8_t reason)
 }
 
 /* Commands in a row that find nothing else of their session in flight,
- * each the thread's first since the last of the same connection, before
- * the loop polls for the next (util/loop.h). */
+ * each the thread's first since the last of the same connection, and each
+ * sent soon after the status before it, before the loop polls for the
+ * next (util/loop.h). */
 #define POLL_AFTER_LONE_CMDS 16
 
 /* The connection of the thread's last SCSI command, as a number: only
@@ -36,11 +37,18 @@ static __thread uintptr_t last_cmd_conn;
  * polling for rather than sleeping. (ExpStatSN would say what it has seen,
  * but libiscsi, for one, leaves it at 1.) A deeper queue, or other
  * connections' commands in between, hide the wake-up, and polling would
- * only burn CPU the initiators may need. */
+ * only burn CPU the initiators may need. So would polling for an
+ * initiator that takes longer to answer than a poll lasts (a real
+ * network's round trip): the turnaround, from the last status queued to
+ * this command's arrival, must be within twice poll_ns, the allowance for
+ * the wake-up it includes while the loop does not poll yet. */
 static void want_poll(struct iscsi_conn *conn)
 {
 	struct iscsi_ffp_conn *f = conn->ffp;
-	bool lone = conn->session->ntasks <= 1 && last_cmd_conn == (uintptr_t)conn;
+	uint64_t poll_ns = conn->loop->poll_ns;
+	bool quick = f->last_status_ns && conn->rx_last_ns >= f->last_status_ns &&
+		     conn->rx_last_ns - f->last_status_ns <= 2 * poll_ns;
+	bool lone = quick && conn->session->ntasks <= 1 && last_cmd_conn == (uintptr_t)conn;
 	last_cmd_conn = (uintptr_t)conn;
 	if (!lone)
 		f->lone_cmds = 0;

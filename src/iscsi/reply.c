@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/ffp.h"
 #include "iscsi/session.h"
 #include "iscsi/transport_stats.h"
 #include "util/be.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct iscsi_tx *iscsi_reply_alloc(struct iscsi_conn *conn, uint32_t inline_len, const char *what)
@@ -33,6 +35,7 @@ void iscsi_reply_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 
 void iscsi_reply_queue_status(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
+	conn->ffp->last_status_ns = clock_now_ns();
 	reply_queue(conn, tx, true);
 }
 

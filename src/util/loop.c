@@ -248,8 +248,8 @@ static bool loop_has_work(struct loop *loop)
 }
 
 /* Whether to poll this time. After a poll that found nothing (a peer
- * slower than poll_ns, say across a real network) the loop sleeps through
- * the next 1, 3, 7 ... up to LOOP_POLL_BACKOFF_MAX wants before it tries
+ * slower than poll_ns) the loop sleeps through the next 1, 3, 7 ... up to
+ * LOOP_POLL_BACKOFF_MAX waits it would have polled before, before it tries
  * again, so polling in vain costs little. */
 static bool loop_poll_turn(struct loop *loop)
 {
@@ -259,9 +259,6 @@ static bool loop_poll_turn(struct loop *loop)
 	return false;
 }
 
-/* Submits, then polls for up to poll_ns; the wait that follows returns
- * at once if work came. A poll that finds nothing clears poll_wanted and
- * backs off (loop_poll_turn). */
 static void loop_count(_Atomic unsigned long long *counter, unsigned long long n)
 {
 	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
@@ -275,9 +272,18 @@ void loop_read_poll_stats(const struct loop *loop, struct loop_poll_stats *out)
 	out->ns = atomic_load_explicit(&loop->poll_ns_spent, memory_order_relaxed);
 }
 
+/* Submits, then polls for up to poll_ns; the wait that follows returns
+ * at once if work came. A poll that finds nothing clears poll_wanted and
+ * backs off (loop_poll_turn). Work there at once after the submit (a send
+ * that completed inside it) is not a poll: it neither counts nor resets
+ * the back-off, which only the peer coming back in time should do. The
+ * flag shows the task work the kernel has queued; should a run of it
+ * leave some for later, the wait that follows runs it. */
 static void loop_poll(struct loop *loop)
 {
 	io_uring_submit(&loop->ring);
+	if (loop_has_work(loop))
+		return;
 	unsigned long long start = loop_now_ns(), now = start, end = start + loop->poll_ns;
 	do {
 		/* The clock is read once per few dozen checks. */
@@ -322,8 +328,11 @@ int loop_run(struct loop *loop)
 			log_error("loop: io_uring_submit_and_wait: %s", strerror(-ret));
 			return ret;
 		}
+		/* Only what the kernel has posted: with TASKRUN_FLAG, a peek at
+		 * an empty ring would enter the kernel to run task work that
+		 * just arrived, and keep this round from ending. */
 		struct io_uring_cqe *cqe;
-		while (io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
+		while (io_uring_cq_ready(&loop->ring) && io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
 			struct loop_op *op = io_uring_cqe_get_data(cqe);
 			int res = cqe->res;
 			/* Consume first: the callback may queue SQEs and reap again. */

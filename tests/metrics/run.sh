@@ -3,8 +3,9 @@
 # this script starts with its own configuration:
 #   - GET /metrics answers the text format 0.0.4, every series under a
 #     HELP and TYPE of its family; other paths get 404, other methods 405;
-#   - 64 reads one after another from one session make the data-plane
-#     thread poll for the next command (lunar_dataplane_polls_total);
+#   - reads one after another from one session (iscsi-perf, one in
+#     flight) make the data-plane thread poll for the next command
+#     (lunar_dataplane_polls_total);
 #   - bytes written and read through qemu-io (libiscsi) move the LU's
 #     counters by exactly what was moved, commands by kind count, and the
 #     latency histogram counts the commands;
@@ -40,7 +41,7 @@ while (($#)); do
     esac
 done
 server_need_lunard "the test configures the target"
-server_need_tools "libiscsi-bin, qemu-utils, python3" iscsi-ls iscsi-inq qemu-io python3
+server_need_tools "libiscsi-bin, qemu-utils, python3" iscsi-ls iscsi-inq iscsi-perf qemu-io python3
 step_timeout=30
 
 t_open=iqn.2026-11.org.lunar:metrics
@@ -209,15 +210,13 @@ check_eq "nothing is in flight once the sessions are gone" 0 \
 check_eq "two normal logins counted" 2 "$(delta 'lunar_logins_total{type="normal"}')"
 
 # ---- polls for an initiator that sends one command at a time ----
-# 64 reads in a row from one qemu-io session, each sent once the one
-# before is answered: from the 17th on, the data-plane thread polls for
-# the next (poll_us is 1000 µs here, so that a busy machine's initiator
-# still comes within it).
+# iscsi-perf with one request in flight for a second sends each read once
+# the one before is answered: after 16 such, the data-plane thread polls
+# for the next (poll_us is 1000 µs here, so that a busy machine's
+# initiator still comes within it).
 scrape before || true
-reads=()
-for i in $(seq 0 63); do reads+=(-c "read $((i * 4096)) 4096"); done
-check_run "qemu-io reads 64 blocks one at a time" "$work/qd1.out" timeout "$step_timeout" \
-    qemu-io -f raw "${reads[@]}" "iscsi://$portal/$t_open/1" || true
+check_run "iscsi-perf reads one block at a time for a second" "$work/qd1.out" \
+    timeout "$step_timeout" iscsi-perf -m 1 -t 1 "iscsi://$portal/$t_open/1" || true
 scrape after || true
 found=$(delta 'lunar_dataplane_polls_total{outcome="found_work"}')
 if [[ $found != none ]] && ((found >= 1)); then
