@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -220,13 +220,6 @@ void loop_set_poll(struct loop *loop, unsigned long long poll_ns)
 
 #define LOOP_POLL_BACKOFF_MAX 255u
 
-static unsigned long long loop_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
-
 static inline void loop_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -284,19 +277,19 @@ static void loop_poll(struct loop *loop)
 	io_uring_submit(&loop->ring);
 	if (loop_has_work(loop))
 		return;
-	unsigned long long start = loop_now_ns(), now = start, end = start + loop->poll_ns;
+	unsigned long long start = clock_now_ns(), now = start, end = start + loop->poll_ns;
 	do {
 		/* The clock is read once per few dozen checks. */
 		for (int i = 0; i < 32; i++) {
 			if (loop_has_work(loop)) {
 				loop->poll_skip = loop->poll_backoff = 0;
 				loop_count(&loop->polls_found, 1);
-				loop_count(&loop->poll_ns_spent, loop_now_ns() - start);
+				loop_count(&loop->poll_ns_spent, clock_now_ns() - start);
 				return;
 			}
 			loop_cpu_relax();
 		}
-		now = loop_now_ns();
+		now = clock_now_ns();
 	} while (now < end);
 	loop_count(&loop->polls_missed, 1);
 	loop_count(&loop->poll_ns_spent, now - start);
