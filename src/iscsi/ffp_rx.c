@@ -46,6 +46,8 @@ static void want_poll(struct iscsi_conn *conn)
 {
 	struct iscsi_ffp_conn *f = conn->ffp;
 	uint64_t poll_ns = conn->loop->poll_ns;
+	if (!poll_ns)
+		return;
 	bool quick = f->last_status_ns && conn->rx_last_ns >= f->last_status_ns &&
 		     conn->rx_last_ns - f->last_status_ns <= 2 * poll_ns;
 	bool lone = quick && conn->session->ntasks <= 1 && last_cmd_conn == (uintptr_t)conn;

@@ -35,7 +35,10 @@ void iscsi_reply_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 
 void iscsi_reply_queue_status(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
-	conn->ffp->last_status_ns = clock_now_ns();
+	/* The turnaround want_poll (ffp_rx.c) measures; with polling off
+	 * there is nothing to measure it for. */
+	if (conn->loop->poll_ns)
+		conn->ffp->last_status_ns = clock_now_ns();
 	reply_queue(conn, tx, true);
 }
 
