@@ -158,18 +158,24 @@ fi
 if ((have_asan)); then
 	asan=build-asan
 	stage unit-asan unit build-asan
-	stage wire tests/wire/run.sh --lunard $asan/src/daemon/lunard \
+	SERVER_KEEP_LOG=$logs/wire-lunard.log \
+		stage wire tests/wire/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/wire/lunar-wire-test
-	stage wire-limits tests/wire/limits.sh --lunard $asan/src/daemon/lunard \
+	stage wire-sanitizers sanitizer_clean "$logs/wire-lunard.log"
+	SERVER_KEEP_LOG=$logs/wire-limits-lunard.log \
+		stage wire-limits tests/wire/limits.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/wire/lunar-wire-test
+	stage wire-limits-sanitizers sanitizer_clean "$logs/wire-limits-lunard.log"
 	SERVER_KEEP_LOG=$logs/conformance-lunard.log \
 		stage conformance tests/conformance/run.sh --lunard $asan/src/daemon/lunard \
 		--log-dir "$logs/conformance"
 	stage conformance-sanitizers sanitizer_clean "$logs/conformance-lunard.log"
 	stage fault tests/fault/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/fault/lunar-fault-tool
-	stage auth tests/auth/run.sh --lunard $asan/src/daemon/lunard \
+	SERVER_KEEP_LOG=$logs/auth-lunard.log \
+		stage auth tests/auth/run.sh --lunard $asan/src/daemon/lunard \
 		--wire-tool $asan/tests/wire/lunar-wire-chap
+	stage auth-sanitizers sanitizer_clean "$logs/auth-lunard.log"
 	SERVER_KEEP_LOG=$logs/access-lunard.log \
 		stage access tests/access/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/access/lunar-access-tool

@@ -147,7 +147,10 @@ static void text_answer(struct iscsi_conn *conn, const uint8_t *data, uint32_t l
 			iscsi_text_append(&buf, key, "NotUnderstood");
 		}
 	}
-	/* The pairs pointed into the collected request: done with it. */
+	/* The pairs pointed into the collected request: done with it. A
+	 * follow-on request may bring new keys after the last answer was
+	 * all sent: that answer goes too. */
+	free(conn->ffp->text_pending);
 	free(conn->ffp->text_in);
 	conn->ffp->text_in = NULL;
 	conn->ffp->text_in_len = 0;
