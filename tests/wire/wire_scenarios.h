@@ -43,5 +43,8 @@ void wire_edtl_checks(const struct wire_target *t);
 /* wire_tmf.c: ABORT TASK SET, CLEAR TASK SET, I_T NEXUS RESET and the
  * target resets with writes in flight, the queries, CLEAR ACA. */
 void wire_tmf_checks(const struct wire_target *t);
+/* wire_interrupted.c: a WRITE half received, then ABORT TASK, LOGICAL UNIT
+ * RESET or a lost connection: its blocks are free for the next command. */
+void wire_interrupted_checks(const struct wire_target *t);
 
 #endif

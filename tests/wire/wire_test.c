@@ -491,6 +491,7 @@ int main(int argc, char **argv)
 	wire_text_checks(&t);
 	wire_edtl_checks(&t);
 	wire_tmf_checks(&t);
+	wire_interrupted_checks(&t);
 	wire_limits_checks(&t);
 	check_final_session(&t);
 
