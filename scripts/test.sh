@@ -138,6 +138,12 @@ unit() {
 
 sanitizer_clean() {
 	local log=$1
+	# A stage that kept no log proves nothing about its lunard.
+	if [[ ! -s $log ]]; then
+		echo "no lunard log at $log"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
 	if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log" 2>/dev/null; then
 		grep -m5 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log"
 		echo "0 passed, 1 failed"
@@ -170,8 +176,10 @@ if ((have_asan)); then
 		stage conformance tests/conformance/run.sh --lunard $asan/src/daemon/lunard \
 		--log-dir "$logs/conformance"
 	stage conformance-sanitizers sanitizer_clean "$logs/conformance-lunard.log"
-	stage fault tests/fault/run.sh --lunard $asan/src/daemon/lunard \
+	SERVER_KEEP_LOG=$logs/fault-lunard.log \
+		stage fault tests/fault/run.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/fault/lunar-fault-tool
+	stage fault-sanitizers sanitizer_clean "$logs/fault-lunard.log"
 	SERVER_KEEP_LOG=$logs/auth-lunard.log \
 		stage auth tests/auth/run.sh --lunard $asan/src/daemon/lunard \
 		--wire-tool $asan/tests/wire/lunar-wire-chap
@@ -199,11 +207,15 @@ if ((have_asan)); then
 		stage manage-lunarctl tests/manage/lunarctl.sh --lunard $asan/src/daemon/lunard \
 		--lunarctl $asan/src/cli/lunarctl
 	stage manage-lunarctl-sanitizers sanitizer_clean "$logs/manage-lunarctl-lunard.log"
-	stage manage-portal-groups tests/manage/portal_groups.sh --lunard $asan/src/daemon/lunard \
+	SERVER_KEEP_LOG=$logs/manage-portal-groups-lunard.log \
+		stage manage-portal-groups tests/manage/portal_groups.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
+	stage manage-portal-groups-sanitizers sanitizer_clean "$logs/manage-portal-groups-lunard.log"
 	stage manage-threads tests/manage/threads.sh --lunard $asan/src/daemon/lunard \
 		--tool $asan/tests/manage/lunar-manage-tool --lunarctl $asan/src/cli/lunarctl
-	stage bench-modes bench/functional.sh --lunard $asan/src/daemon/lunard --bench-dir $asan/bench
+	SERVER_KEEP_LOG=$logs/bench-modes-lunard.log \
+		stage bench-modes bench/functional.sh --lunard $asan/src/daemon/lunard --bench-dir $asan/bench
+	stage bench-modes-sanitizers sanitizer_clean "$logs/bench-modes-lunard.log"
 fi
 if ((have_ci)); then
 	# Two at a time: each run has its own lunard, port and files, and much
