@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "iscsi/conn_admit.h"
+#include "iscsi/thread_cache.h"
 #include "iscsi/transport_stats.h"
 #include "util/addr.h"
 #include "util/clock.h"
@@ -237,17 +238,12 @@ static void msg_advance(struct msghdr *msg, size_t skip)
 	}
 }
 
-static void tx_free(struct iscsi_tx *tx)
-{
-	free(tx);
-}
-
 struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len)
 {
-	struct iscsi_tx *tx = calloc(1, sizeof(*tx) + inline_len);
+	struct iscsi_tx *tx = iscsi_tx_alloc(inline_len);
 	if (!tx)
 		return NULL;
-	tx->sent = tx_free;
+	tx->sent = iscsi_tx_free;
 	tx->inline_cap = inline_len;
 	if (inline_len) {
 		tx->data = tx->inline_data;

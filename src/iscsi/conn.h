@@ -226,7 +226,8 @@ struct iscsi_conn {
 int iscsi_conn_start(int fd, struct loop *loop, const struct iscsi_host *host);
 
 /* A PDU to queue, with room for inline_len bytes of data (tx->data points
- * there when inline_len > 0). Its sent() defaults to freeing it. */
+ * there when inline_len > 0). Its sent() defaults to freeing it
+ * (iscsi_tx_free: small PDUs are recycled per thread, thread_cache.h). */
 struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len);
 /* Queues a PDU as it is (login phase); full feature phase PDUs go
  * through iscsi_reply_queue, which stamps their sequence numbers. */

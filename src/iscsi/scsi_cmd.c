@@ -9,7 +9,7 @@
 #include "iscsi/reply.h"
 #include "iscsi/session.h"
 #include "iscsi/task.h"
-#include "iscsi/task_cache.h"
+#include "iscsi/thread_cache.h"
 #include "util/clock.h"
 #include "util/escape.h"
 #include "util/iov.h"
@@ -115,7 +115,7 @@ void iscsi_task_put(struct iscsi_task *task)
 static void tx_put_task(struct iscsi_tx *tx)
 {
 	iscsi_task_put(tx->owner);
-	free(tx);
+	iscsi_tx_free(tx);
 }
 
 /* RFC 7143 §11.4.5: residuals compare what the command would move with

@@ -23,7 +23,8 @@ struct iscsi_tx {
 	unsigned data_iovcnt;
 	uint32_t data_off;
 	uint32_t data_len;
-	uint32_t inline_cap;        /* bytes allocated for inline_data */
+	uint32_t inline_cap;        /* bytes of inline_data asked for (thread_cache.c may
+				     * have allocated more) */
 	bool keep;                  /* kept after sending until ExpStatSN passes it */
 	void (*sent)(struct iscsi_tx *tx);
 	void *owner;
