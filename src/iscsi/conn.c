@@ -244,7 +244,6 @@ struct iscsi_tx *iscsi_conn_alloc_tx(uint32_t inline_len)
 	if (!tx)
 		return NULL;
 	tx->sent = iscsi_tx_free;
-	tx->inline_cap = inline_len;
 	if (inline_len) {
 		tx->data = tx->inline_data;
 		tx->data_len = inline_len;

@@ -106,12 +106,16 @@ void iscsi_task_free(struct iscsi_task *task)
 
 struct iscsi_tx *iscsi_tx_alloc(uint32_t inline_len)
 {
-	if (inline_len > TX_CACHE_INLINE)
-		return calloc(1, sizeof(struct iscsi_tx) + inline_len);
-	struct iscsi_tx *tx = list_take(&txs);
-	if (!tx)
-		return calloc(1, sizeof(*tx) + TX_CACHE_INLINE);
-	memset(tx, 0, sizeof(*tx) + inline_len);
+	struct iscsi_tx *tx;
+	if (inline_len > TX_CACHE_INLINE) {
+		tx = calloc(1, sizeof(*tx) + inline_len);
+	} else if ((tx = list_take(&txs))) {
+		memset(tx, 0, sizeof(*tx) + inline_len);
+	} else {
+		tx = calloc(1, sizeof(*tx) + TX_CACHE_INLINE);
+	}
+	if (tx)
+		tx->inline_cap = inline_len;
 	return tx;
 }
 

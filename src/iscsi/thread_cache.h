@@ -17,9 +17,9 @@ struct iscsi_task *iscsi_task_alloc(void);
  * goes back to the cache of the thread that frees it. */
 void iscsi_task_free(struct iscsi_task *task);
 
-/* A zeroed reply PDU with room for inline_len bytes of data after it, or
- * NULL. Its inline_cap is the caller's to set (iscsi_conn_alloc_tx): it
- * tells iscsi_tx_free where the PDU came from. */
+/* A zeroed reply PDU with room for inline_len bytes of data after it
+ * (its inline_cap, which also tells iscsi_tx_free where it came from), or
+ * NULL. */
 struct iscsi_tx *iscsi_tx_alloc(uint32_t inline_len);
 /* Gives back a PDU from iscsi_tx_alloc, as iscsi_task_free does a task. */
 void iscsi_tx_free(struct iscsi_tx *tx);

@@ -37,8 +37,9 @@ static void a_freed_task_comes_back_zeroed(void **state)
 	iscsi_task_free(again);
 }
 
-/* A reply with sense data: the header and the inline bytes asked for
- * are zero, whatever the block held before. */
+/* A reply with sense data: it knows its inline size, and the rest of
+ * the header and the inline bytes asked for are zero, whatever the block
+ * held before. */
 static void a_freed_pdu_comes_back_zeroed(void **state)
 {
 	struct iscsi_tx *tx = iscsi_tx_alloc(0);
@@ -48,6 +49,9 @@ static void a_freed_pdu_comes_back_zeroed(void **state)
 	iscsi_tx_free(tx);
 	struct iscsi_tx *again = iscsi_tx_alloc(98);
 	assert_ptr_equal(again, tx);
+	assert_int_equal(again->inline_cap, 98);
+	/* everything else zero */
+	again->inline_cap = 0;
 	assert_true(all_zero(again, sizeof(*again) + 98));
 	again->inline_cap = 98;
 	memset(again->inline_data, 0x5A, 98);
@@ -62,14 +66,11 @@ static void a_large_pdu_is_not_recycled(void **state)
 	struct iscsi_tx *large = iscsi_tx_alloc(8192);
 	assert_non_null(small);
 	assert_non_null(large);
-	small->inline_cap = 0;
-	large->inline_cap = 8192;
 	memset(large->inline_data, 0x11, 8192);
 	iscsi_tx_free(small);
 	iscsi_tx_free(large);
 	struct iscsi_tx *next = iscsi_tx_alloc(16);
 	assert_ptr_equal(next, small);
-	next->inline_cap = 16;
 	iscsi_tx_free(next);
 }
 
@@ -78,7 +79,6 @@ static void *alloc_on_other_thread(void *arg)
 	/* This thread's list is empty: the block the test thread gave back
 	 * is not handed out here. */
 	struct iscsi_tx *tx = iscsi_tx_alloc(0);
-	tx->inline_cap = 0;
 	*(struct iscsi_tx **)arg = tx;
 	iscsi_tx_free(tx);
 	struct iscsi_task *t = iscsi_task_alloc();
@@ -89,7 +89,6 @@ static void *alloc_on_other_thread(void *arg)
 static void each_thread_keeps_its_own(void **state)
 {
 	struct iscsi_tx *mine = iscsi_tx_alloc(0);
-	mine->inline_cap = 0;
 	iscsi_tx_free(mine);
 	struct iscsi_tx *theirs = NULL;
 	pthread_t th;
@@ -98,7 +97,6 @@ static void each_thread_keeps_its_own(void **state)
 	assert_ptr_not_equal(theirs, mine);
 	struct iscsi_tx *again = iscsi_tx_alloc(0);
 	assert_ptr_equal(again, mine);
-	again->inline_cap = 0;
 	iscsi_tx_free(again);
 }
 
