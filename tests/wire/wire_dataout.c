@@ -29,15 +29,6 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
-static bool lba_room(uint64_t blocks, uint32_t lba, uint32_t len, uint32_t bs, char *why)
-{
-	if (len % bs == 0 && lba + len / bs <= blocks && len / bs <= 0xffff)
-		return true;
-	snprintf(why, WIRE_WHY_LEN, "LUN of %llu blocks of %u bytes too small for %u bytes at LBA %u",
-		 (unsigned long long)blocks, bs, len, lba);
-	return false;
-}
-
 struct r2t_seen {
 	uint32_t ttt, r2tsn, offset, len;
 };
@@ -202,7 +193,7 @@ static void check_r2t_sequence(const struct wire_target *t)
 		   c.immediate_data ? "Yes" : "No", c.initial_r2t ? "Yes" : "No", c.max_burst,
 		   c.max_outstanding_r2t);
 	uint8_t *buf = malloc(total);
-	if (!buf || !lba_room(blocks, R2T_LBA, total, bs, why)) {
+	if (!buf || !wire_lba_room(blocks, R2T_LBA, total, bs, why, WIRE_WHY_LEN)) {
 		if (!*why)
 			snprintf(why, sizeof(why), "out of memory");
 		wire_check_unreached(names + 1, 5, why);
@@ -280,7 +271,7 @@ static void check_unsolicited(const struct wire_target *t)
 		   c.immediate_data ? "Yes" : "No", c.initial_r2t ? "Yes" : "No", c.first_burst,
 		   c.max_burst, c.target_mrdsl);
 	uint8_t *buf = malloc(total);
-	if (!buf || !lba_room(blocks, UNSOL_LBA, total, bs, why)) {
+	if (!buf || !wire_lba_room(blocks, UNSOL_LBA, total, bs, why, WIRE_WHY_LEN)) {
 		if (!*why)
 			snprintf(why, sizeof(why), "out of memory");
 		wire_check_unreached(names + 1, 3, why);
@@ -386,7 +377,7 @@ static void check_data_out_mismatch(const struct wire_target *t, const char *ref
 	lp.immediate_data = false;
 	lp.initial_r2t = true;
 	if (!wire_session_open_capacity(&c, t, &lp, &blocks, &bs, why, sizeof(why)) ||
-	    !lba_room(blocks, BAD_DATA_OUT_LBA, len, bs, why)) {
+	    !wire_lba_room(blocks, BAD_DATA_OUT_LBA, len, bs, why, WIRE_WHY_LEN)) {
 		wire_check(refused, false, "%s", why);
 		wire_check(concludes, false, "%s", why);
 		wire_close(&c);

@@ -19,9 +19,6 @@
  * that a write one check leaves behind does not fail the next one's round. */
 #define INTR_LBA 40000u
 #define INTR_BLOCKS 16u
-/* A new session may meet more than one unit attention (its new nexus, a
- * reset), and a TEST UNIT READY reports one at a time. */
-#define INTR_UA_TRIES 4
 /* A step's own words, with room left in a why for the step's name. */
 #define STEP_WHY_LEN (WIRE_WHY_LEN / 2)
 
@@ -29,7 +26,7 @@
  * attention a LOGICAL UNIT RESET leaves (SAM-5 6.3.3, 29h/03h). */
 enum { TMF_ABORT_TASK = 1, TMF_LUN_RESET = 5 };
 enum { TMF_RSP_COMPLETE = 0 };
-enum { SENSE_UNIT_ATTENTION = 0x6, ASC_RESET = 0x29, ASCQ_LU_RESET = 0x03 };
+enum { ASC_RESET = 0x29, ASCQ_LU_RESET = 0x03 };
 
 /* How a check interrupts its write. */
 enum interruption { BY_ABORT_TASK, BY_LU_RESET, BY_LOST_CONNECTION };
@@ -45,15 +42,6 @@ struct half_write {
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;
-}
-
-static bool lba_room(uint64_t blocks, uint32_t lba, uint32_t bs, char *why)
-{
-	if (lba + INTR_BLOCKS <= blocks)
-		return true;
-	snprintf(why, WIRE_WHY_LEN, "LUN of %llu blocks of %u bytes too small for %u blocks at LBA %u",
-		 (unsigned long long)blocks, bs, INTR_BLOCKS, lba);
-	return false;
 }
 
 /* Sends the first half of a burst of len bytes from offset 0: Data-Outs of
@@ -95,7 +83,7 @@ static bool start_half_write(struct half_write *w, const struct wire_target *t, 
 		snprintf(why, WIRE_WHY_LEN, "session: %s", got);
 		return false;
 	}
-	if (!lba_room(blocks, lba, w->bs, why))
+	if (!wire_lba_room(blocks, lba, INTR_BLOCKS * w->bs, w->bs, why, WIRE_WHY_LEN))
 		return false;
 	wire_cdb_rw10(w->cdb, 0x2a, lba, INTR_BLOCKS);
 	w->cmd = (struct wire_cmd){
@@ -182,67 +170,33 @@ static bool tmf_over_write(struct half_write *w, uint8_t function, char *why)
 	return true;
 }
 
-/* One TEST UNIT READY: true for GOOD; *ua for a unit attention (its
- * asc << 8 | ascq); false with why for anything else. */
-static bool tur(struct wire_conn *c, const char *when, int *ua, char *why)
-{
-	static const uint8_t cdb[6];
-	struct wire_scsi_result res;
-	char got[STEP_WHY_LEN] = "";
-
-	*ua = -1;
-	if (!wire_scsi_exec(c, cdb, sizeof(cdb), WIRE_DIR_NONE, NULL, 0, &res, got, sizeof(got))) {
-		snprintf(why, WIRE_WHY_LEN, "TEST UNIT READY %s: %s", when, got);
-		return false;
-	}
-	if (!res.response && res.status == WIRE_SCSI_GOOD)
-		return true;
-	if (res.status == WIRE_SCSI_CHECK_CONDITION && res.has_sense &&
-	    res.sense_key == SENSE_UNIT_ATTENTION) {
-		*ua = res.asc << 8 | res.ascq;
-		return false;
-	}
-	snprintf(why, WIRE_WHY_LEN, "TEST UNIT READY %s: response 0x%02x status 0x%02x sense "
-		 "%x/%02x/%02x", when, res.response, res.status, res.sense_key, res.asc, res.ascq);
-	return false;
-}
-
 /* The reset's unit attention on this nexus, or GOOD (a target that keeps
  * none): either way the round after meets no unit attention. */
 static bool after_reset(struct wire_conn *c, char *why)
 {
-	const char *when = "after the reset";
-	int ua;
+	char got[WIRE_WHY_LEN] = "";
+	int ua = wire_tur_ua(c, got, sizeof(got));
 
-	if (tur(c, when, &ua, why) || ua == (ASC_RESET << 8 | ASCQ_LU_RESET))
+	if (ua == 0 || ua == (ASC_RESET << 8 | ASCQ_LU_RESET))
 		return true;
-	if (ua >= 0)
-		snprintf(why, WIRE_WHY_LEN, "TEST UNIT READY %s: unit attention %02x/%02x, want "
-			 "GOOD or 29/03", when, ua >> 8, ua & 0xff);
+	if (ua > 0)
+		snprintf(why, WIRE_WHY_LEN, "TEST UNIT READY after the reset: unit attention "
+			 "%02x/%02x, want GOOD or 29/03", ua >> 8, ua & 0xff);
+	else
+		snprintf(why, WIRE_WHY_LEN, "TEST UNIT READY after the reset: %.*s", STEP_WHY_LEN, got);
 	return false;
 }
 
-/* A new session of the same initiator (each login has a new ISID), then
- * TEST UNIT READY while it reports unit attentions (the new nexus's, or
- * one the lost connection left), INTR_UA_TRIES at most, until GOOD. */
+/* A new session of the same initiator (each login has a new ISID), its
+ * unit attentions (the new nexus's, or one the lost connection left)
+ * cleared by wire_session_open. */
 static bool reopen(struct wire_conn *c, const struct wire_target *t, char *why)
 {
-	const char *when = "in the new session";
 	char got[STEP_WHY_LEN] = "";
-	int ua = -1;
 
-	if (!wire_login(c, t, got, sizeof(got))) {
-		snprintf(why, WIRE_WHY_LEN, "new session: %s", got);
-		return false;
-	}
-	for (int i = 0; i < INTR_UA_TRIES; i++) {
-		if (tur(c, when, &ua, why))
-			return true;
-		if (ua < 0)
-			return false;
-	}
-	snprintf(why, WIRE_WHY_LEN, "TEST UNIT READY %s: still unit attention %02x/%02x after %d "
-		 "tries", when, ua >> 8, ua & 0xff, INTR_UA_TRIES);
+	if (wire_session_open(c, t, NULL, got, sizeof(got)))
+		return true;
+	snprintf(why, WIRE_WHY_LEN, "new session: %s", got);
 	return false;
 }
 

@@ -175,6 +175,21 @@ void wire_cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t block
 	be16_put(cdb + 7, blocks);
 }
 
+int wire_tur_ua(struct wire_conn *c, char *why, size_t why_len)
+{
+	static const uint8_t tur[6];
+	struct wire_scsi_result res;
+	if (!wire_scsi_exec(c, tur, sizeof(tur), WIRE_DIR_NONE, NULL, 0, &res, why, why_len))
+		return -1;
+	if (!res.response && res.status == WIRE_SCSI_GOOD)
+		return 0;
+	if (res.status == WIRE_SCSI_CHECK_CONDITION && res.has_sense && res.sense_key == 0x6)
+		return res.asc << 8 | res.ascq;
+	snprintf(why, why_len, "response 0x%02x status 0x%02x, sense %x/%02x/%02x", res.response,
+		 res.status, res.sense_key, res.asc, res.ascq);
+	return -1;
+}
+
 bool wire_session_open(struct wire_conn *c, const struct wire_target *t,
 		       const struct wire_login_params *lp, char *why, size_t why_len)
 {

@@ -37,6 +37,9 @@ bool wire_inquiry(struct wire_conn *c, char *why, size_t why_len);
 bool wire_read_capacity(struct wire_conn *c, uint64_t *blocks, uint32_t *block_size, char *why,
 			size_t why_len);
 void wire_cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t blocks);
+/* What a TEST UNIT READY on c reports: 0 for GOOD, else asc << 8 | ascq of
+ * its unit attention; -1 (with why) for anything else. */
+int wire_tur_ua(struct wire_conn *c, char *why, size_t why_len);
 
 /* Logs in (with lp, or the default keys when NULL) and clears pending unit
  * attentions (SAM-5 5.14: a new I_T nexus may see one on its first media

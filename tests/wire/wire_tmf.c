@@ -113,27 +113,10 @@ static bool send_writes(struct wire_conn *c, uint32_t bs, uint8_t *data, uint32_
 	return true;
 }
 
-/* What a TEST UNIT READY on c reports: 0 for GOOD, else asc << 8 | ascq of
- * its unit attention; -1 (with why) for anything else. */
-static int tur_ua(struct wire_conn *c, char *why)
-{
-	static const uint8_t tur[6];
-	struct wire_scsi_result res;
-	if (!wire_scsi_exec(c, tur, sizeof(tur), WIRE_DIR_NONE, NULL, 0, &res, why, WIRE_WHY_LEN))
-		return -1;
-	if (res.status == WIRE_SCSI_GOOD)
-		return 0;
-	if (res.status == WIRE_SCSI_CHECK_CONDITION && res.has_sense && res.sense_key == 0x6)
-		return res.asc << 8 | res.ascq;
-	snprintf(why, WIRE_WHY_LEN, "status 0x%02x, sense %x/%02x/%02x", res.status, res.sense_key,
-		 res.asc, res.ascq);
-	return -1;
-}
-
 static void check_ua(const char *name, struct wire_conn *c, int want)
 {
 	char why[WIRE_WHY_LEN] = "";
-	int got = tur_ua(c, why);
+	int got = wire_tur_ua(c, why, WIRE_WHY_LEN);
 	if (got < 0)
 		wire_check(name, false, "%s", why);
 	else
@@ -273,7 +256,7 @@ static void check_queries(const struct wire_target *t)
 	wire_check(names[0], response == TMF_RSP_SUCCEEDED, "response %u", response);
 	uint64_t blocks;
 	uint32_t bs = 512;
-	for (int i = 0; i < 3 && tur_ua(&c, why) > 0; i++)
+	for (int i = 0; i < 3 && wire_tur_ua(&c, why, WIRE_WHY_LEN) > 0; i++)
 		;
 	*why = '\0';
 	if (!wire_read_capacity(&c, &blocks, &bs, why, sizeof(why))) {

@@ -108,6 +108,16 @@ bool wire_session_open_capacity(struct wire_conn *c, const struct wire_target *t
 	return false;
 }
 
+bool wire_lba_room(uint64_t blocks, uint32_t lba, uint32_t len, uint32_t bs, char *why,
+		   size_t why_len)
+{
+	if (len % bs == 0 && lba + len / bs <= blocks && len / bs <= 0xffff)
+		return true;
+	snprintf(why, why_len, "LUN of %llu blocks of %u bytes too small for %u bytes at LBA %u",
+		 (unsigned long long)blocks, bs, len, lba);
+	return false;
+}
+
 void wire_fill_pattern(uint8_t *buf, uint32_t len, uint8_t seed)
 {
 	for (uint32_t i = 0; i < len; i++)

@@ -50,6 +50,10 @@ bool wire_silent(struct wire_conn *c, int ms, char *why, size_t why_len);
 bool wire_session_open_capacity(struct wire_conn *c, const struct wire_target *t,
 			    const struct wire_login_params *lp, uint64_t *blocks, uint32_t *bs,
 			    char *why, size_t why_len);
+/* Whether len bytes (whole blocks, at most a WRITE(10)'s 65535) fit at lba
+ * of a LUN of blocks blocks of bs bytes; else false, with why. */
+bool wire_lba_room(uint64_t blocks, uint32_t lba, uint32_t len, uint32_t bs, char *why,
+		   size_t why_len);
 void wire_fill_pattern(uint8_t *buf, uint32_t len, uint8_t seed);
 /* WRITE(10) / READ(10) of len bytes at lba through wire_scsi_good. */
 bool wire_write_lba(struct wire_conn *c, uint32_t lba, const uint8_t *buf, uint32_t len,
